@@ -1,0 +1,146 @@
+"""The audit trail: append-only entries, each chained to the one before by a SHA-256 hash."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.models.entities import AuditEntry, AuditHead
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_bytes(entry_id: int, at: dt.datetime, actor: str, action: str, account_id: int | None,
+                    user_id: int | None, device_id: int | None, summary: str, details: str,
+                    prev_hash: str) -> bytes:
+    """Every field of an entry, in a fixed order and encoding, so the hash covers all of it."""
+    at_utc = at.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
+    fields = [entry_id, at_utc, actor, action, account_id, user_id, device_id, summary, details, prev_hash]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def entry_hash_of(e: AuditEntry | Any) -> str:
+    return hashlib.sha256(canonical_bytes(e.id, e.at, e.actor, e.action, e.account_id, e.user_id,
+                                          e.device_id, e.summary, e.details, e.prev_hash)).hexdigest()
+
+
+def _head(session: Session) -> AuditHead:
+    # FOR UPDATE serialises writers on PostgreSQL; on SQLite the write transaction is already IMMEDIATE.
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, last_id=0, last_hash=GENESIS_HASH, count=0)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def record(session: Session, *, at: dt.datetime, actor: str, action: str, summary: str,
+           account_id: int | None = None, user_id: int | None = None, device_id: int | None = None,
+           details: dict[str, Any] | None = None) -> AuditEntry:
+    """Append one entry in the caller's transaction: it commits or rolls back with the change it records."""
+    session.flush()  # ids of new rows the entry refers to
+    head = _head(session)
+    entry = AuditEntry(
+        id=head.last_id + 1, at=at, actor=actor, action=action, account_id=account_id, user_id=user_id,
+        device_id=device_id, summary=summary,
+        details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                           default=str),
+        prev_hash=head.last_hash,
+    )
+    entry.entry_hash = entry_hash_of(entry)
+    session.add(entry)
+    head.last_id = entry.id
+    head.last_hash = entry.entry_hash
+    head.count = head.count + 1
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    count: int
+    head_hash: str
+    problem: str | None = None
+    bad_entry_id: int | None = None
+
+
+def _entries(session: Session, batch: int) -> Iterator[AuditEntry]:
+    # Keyset batches, expunged as they go: constant memory over millions of entries.
+    last = 0
+    while True:
+        rows = list(session.scalars(select(AuditEntry).where(AuditEntry.id > last)
+                                    .order_by(AuditEntry.id).limit(batch)))
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
+        session.expunge_all()
+
+
+def verify(session: Session, batch: int = 5000) -> VerifyResult:
+    """Walk the chain; name the first entry that was changed, removed or inserted."""
+    prev_hash = GENESIS_HASH
+    expected_id = 1
+    count = 0
+    for e in _entries(session, batch):
+        if e.id != expected_id:
+            if e.id > expected_id:
+                return VerifyResult(False, count, prev_hash,
+                                    f"entry {expected_id} was removed (the chain jumps to entry {e.id})",
+                                    expected_id)
+            return VerifyResult(False, count, prev_hash, f"entry {e.id} was inserted out of order", e.id)
+        if entry_hash_of(e) != e.entry_hash:
+            return VerifyResult(False, count, prev_hash, f"entry {e.id} was changed (its hash does not match "
+                                                         f"its contents)", e.id)
+        if e.prev_hash != prev_hash:
+            return VerifyResult(False, count, prev_hash, f"entry {e.id} was inserted or the entry before it "
+                                                         f"was replaced (its link to entry {e.id - 1} is broken)",
+                                e.id)
+        prev_hash = e.entry_hash
+        expected_id += 1
+        count += 1
+    head = session.get(AuditHead, 1)
+    head_count = head.count if head else 0
+    head_hash = head.last_hash if head else GENESIS_HASH
+    if count > head_count:
+        return VerifyResult(False, count, prev_hash,
+                            f"entry {head_count + 1} was inserted after the recorded head of the chain",
+                            head_count + 1)
+    if count < head_count:
+        return VerifyResult(False, count, prev_hash,
+                            f"entry {count + 1} was removed (the chain head records {head_count} entries)",
+                            count + 1)
+    if head_hash != prev_hash:
+        return VerifyResult(False, count, prev_hash, f"entry {count} does not match the recorded chain head",
+                            count)
+    return VerifyResult(True, count, prev_hash)
+
+
+def chain_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Number and hash many new entries at once (bulk loads); updates the head in the caller's transaction.
+
+    Each row needs at, actor, action, summary and may carry account_id, user_id, device_id, details (dict).
+    """
+    head = _head(session)
+    last_id, last_hash = head.last_id, head.last_hash
+    out = []
+    for row in rows:
+        last_id += 1
+        e = {"id": last_id, "account_id": None, "user_id": None, "device_id": None, **row,
+             "prev_hash": last_hash}
+        e["details"] = json.dumps(row.get("details") or {}, sort_keys=True, ensure_ascii=False,
+                                  separators=(",", ":"), default=str)
+        e["entry_hash"] = hashlib.sha256(canonical_bytes(
+            e["id"], e["at"], e["actor"], e["action"], e["account_id"], e["user_id"], e["device_id"],
+            e["summary"], e["details"], e["prev_hash"])).hexdigest()
+        last_hash = e["entry_hash"]
+        out.append(e)
+    head.last_id, head.last_hash, head.count = last_id, last_hash, head.count + len(out)
+    return out

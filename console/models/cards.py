@@ -1,0 +1,36 @@
+"""Security Code Cards: indexed 3-character values, stored only as keyed salted hashes."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+
+from console.models.sealing import SecretBox
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read out over the phone
+VALUE_LENGTH = 3
+HASH_BYTES = 16  # per value; truncated HMAC-SHA256, ample for a keyed hash
+VALUE_RE = re.compile(r"^[A-Z0-9]{3}$")
+
+
+def new_card_values(size: int) -> dict[int, str]:
+    """Position (1-based) -> value, as printed on the card."""
+    return {p: "".join(secrets.choice(ALPHABET) for _ in range(VALUE_LENGTH)) for p in range(1, size + 1)}
+
+
+def card_hashes(box: SecretBox, salt: bytes, values: dict[int, str]) -> bytes:
+    """Every value's hash, position order, one fixed-size slot each: the only form kept in the database."""
+    return b"".join(box.lookup_hash(salt + p.to_bytes(2, "big"), values[p])[:HASH_BYTES]
+                    for p in range(1, len(values) + 1))
+
+
+def card_size(hashes: bytes) -> int:
+    return len(hashes) // HASH_BYTES
+
+
+def value_matches(box: SecretBox, salt: bytes, hashes: bytes, position: int, value: str) -> bool:
+    if not 1 <= position <= card_size(hashes):
+        return False
+    slot = hashes[(position - 1) * HASH_BYTES: position * HASH_BYTES]
+    return hmac.compare_digest(box.lookup_hash(salt + position.to_bytes(2, "big"), value)[:HASH_BYTES], slot)

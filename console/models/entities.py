@@ -1,0 +1,338 @@
+"""SQLAlchemy 2.x typed entities: accounts, persons, users, devices, holdings, charges, audit, staff."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from console.models.enums import (
+    AccountKind,
+    ChargeKind,
+    ChargeStatus,
+    DeviceKind,
+    DeviceState,
+    Restriction,
+    SlsState,
+    StaffRole,
+    UserRole,
+)
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def _enum(cls, name: str) -> Enum:
+    # Stored by name, as a plain string column (no native ENUM type), so adding a member needs no DDL.
+    return Enum(cls, name=name, native_enum=False, create_constraint=False, length=40,
+                values_callable=lambda e: [m.name for m in e])
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind, "account_kind"))
+    title: Mapped[str] = mapped_column(String(200))
+    # Organization accounts may name a holder of the security rights other than the primary user.
+    rights_holder_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("users.id", use_alter=True, name="fk_accounts_rights_holder"), index=True)
+    equity_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    users: Mapped[list["User"]] = relationship(back_populates="account", foreign_keys="User.account_id")
+    rights_holder: Mapped[Optional["User"]] = relationship(foreign_keys=[rights_holder_id], post_update=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Person(Base):
+    """The natural person behind one or more usernames, with the data that identifies them."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
+    citizenship: Mapped[Optional[str]] = mapped_column(String(2))
+    country_of_residence: Mapped[Optional[str]] = mapped_column(String(2))
+    id_document_type: Mapped[Optional[str]] = mapped_column(String(32))
+    id_document_number: Mapped[Optional[str]] = mapped_column(String(64))
+    ssn: Mapped[Optional[str]] = mapped_column(String(16))
+
+    users: Mapped[list["User"]] = relationship(back_populates="person")
+
+    def same_identity_as(self, other: "Person") -> bool:
+        """Two entities are one person when their identification data match (domain-facts, sharing rule 1)."""
+        if self.id == other.id:
+            return True
+        if self.ssn and self.ssn == other.ssn:
+            return True
+        keys = ("date_of_birth", "citizenship", "country_of_residence", "id_document_type", "id_document_number")
+        mine = tuple(getattr(self, k) for k in keys)
+        return all(v is not None for v in mine) and mine == tuple(getattr(other, k) for k in keys)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased copy of full_name so name-prefix filters are index range scans.
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"))
+    sls_state: Mapped[SlsState] = mapped_column(_enum(SlsState, "sls_state"), index=True)
+    # Kept by the services whenever a holding or a device state changes; lets the list sort by it.
+    active_devices: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    account: Mapped[Account] = relationship(back_populates="users", foreign_keys=[account_id])
+    person: Mapped[Person] = relationship(back_populates="users")
+    holdings: Mapped[list["DeviceHolding"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    restrictions: Mapped[list["UserRestriction"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_users_state_username", "sls_state", "username"),
+        Index("ix_users_account_username", "account_id", "username"),
+    )
+
+
+class UserRestriction(Base):
+    """A restriction imposed on a user; lifted_at set when it no longer applies (history kept)."""
+
+    __tablename__ = "user_restrictions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    restriction: Mapped[Restriction] = mapped_column(_enum(Restriction, "restriction"))
+    imposed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    lifted_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+
+    user: Mapped[User] = relationship(back_populates="restrictions")
+
+
+class OptOutAcknowledgement(Base):
+    """The client's written acknowledgement of the opt-out risks, with who recorded it and when."""
+
+    __tablename__ = "opt_out_acknowledgements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    acknowledged_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    statement: Mapped[str] = mapped_column(Text)
+
+
+class SecurityDevice(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind, "device_kind"), index=True)
+    serial: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    state: Mapped[DeviceState] = mapped_column(_enum(DeviceState, "device_state"), index=True)
+    # AES-GCM sealed seed (IB Key, DSC+); never the plain seed.
+    sealed_secret: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    # Keyed salted hash of a temporary passcode, or of every value of a code card (see cards.py).
+    secret_hash: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    secret_salt: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    # Last accepted TOTP time step: a code at or before it is a replay.
+    last_time_step: Mapped[Optional[int]] = mapped_column(BigInteger)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The account the device (and its reserve, fee, return) is booked to.
+    account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"), index=True)
+    replaces_id: Mapped[Optional[int]] = mapped_column(ForeignKey("devices.id"), index=True)
+    received_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    issued_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    shipped_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    activation_due_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    activated_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    # Temporary passcode: full access until this time, then portal-only until expires_at.
+    full_access_until: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    expires_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    return_due_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime, index=True)
+    returned_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    return_reason: Mapped[Optional[str]] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    holdings: Mapped[list["DeviceHolding"]] = relationship(back_populates="device", cascade="all, delete-orphan")
+    account: Mapped[Optional[Account]] = relationship()
+    replaces: Mapped[Optional["SecurityDevice"]] = relationship(remote_side=[id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DeviceHolding(Base):
+    """A user holding a device. Several users may hold one device (sharing); one user several (M2FS)."""
+
+    __tablename__ = "device_holdings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    preferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    since: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    user: Mapped[User] = relationship(back_populates="holdings")
+    device: Mapped[SecurityDevice] = relationship(back_populates="holdings")
+
+    __table_args__ = (UniqueConstraint("user_id", "device_id", name="uq_holding_user_device"),)
+
+
+class Challenge(Base):
+    """A challenge the console showed for one device: card positions or a DSC+ number. Answered once."""
+
+    __tablename__ = "challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+
+
+class Charge(Base):
+    __tablename__ = "charges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    device_id: Mapped[Optional[int]] = mapped_column(ForeignKey("devices.id"), index=True)
+    kind: Mapped[ChargeKind] = mapped_column(_enum(ChargeKind, "charge_kind"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    status: Mapped[ChargeStatus] = mapped_column(_enum(ChargeStatus, "charge_status"), index=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    waived_reason: Mapped[Optional[str]] = mapped_column(Text)
+    waived_by: Mapped[Optional[str]] = mapped_column(String(64))
+    waived_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    account: Mapped[Account] = relationship()
+    device: Mapped[Optional[SecurityDevice]] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+    # One "not returned" charge per device at most: the overdue run can be repeated safely.
+    __table_args__ = (Index("uq_charge_device_kind", "device_id", "kind", unique=True),)
+
+
+class Reserve(Base):
+    """An amount held on the account while a hardware device is out (equal to its replacement fee)."""
+
+    __tablename__ = "reserves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), unique=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    held_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    released_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained record of every security change."""
+
+    __tablename__ = "audit_entries"
+
+    # Sequence number assigned under the chain-head lock: gap-free, so a deleted entry shows.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    account_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    device_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """Single row holding the chain's head; locked by each writer so two desks never fork the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StaffMember(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    sealed_totp_secret: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    last_time_step: Mapped[Optional[int]] = mapped_column(BigInteger)
+    failed_signins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Setting(Base):
+    """A figure from domain-facts.md that the firm may change (validity days, fees, limits)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))

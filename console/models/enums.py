@@ -1,0 +1,131 @@
+"""States and kinds of the SLS domain, stored by name."""
+
+from __future__ import annotations
+
+import enum
+
+
+class AccountKind(enum.Enum):
+    individual = "individual"
+    joint = "joint"
+    organization = "organization"
+
+
+class UserRole(enum.Enum):
+    primary = "primary"
+    secondary = "secondary"
+
+
+class SlsState(enum.Enum):
+    enrolled = "enrolled"
+    opted_out = "opted_out"
+    pending = "pending"
+
+    @property
+    def label(self) -> str:
+        return {"enrolled": "Enrolled", "opted_out": "Opted out", "pending": "Pending"}[self.value]
+
+
+class Restriction(enum.Enum):
+    """Restrictions carried by a user who logs in without a second factor."""
+
+    no_pink_sheet_otcbb = "no_pink_sheet_otcbb"
+    reduced_withdrawal_limits = "reduced_withdrawal_limits"
+    ip_restriction_before_penny_stocks = "ip_restriction_before_penny_stocks"
+
+    @property
+    def label(self) -> str:
+        return RESTRICTION_LABELS[self]
+
+
+RESTRICTION_LABELS = {
+    Restriction.no_pink_sheet_otcbb: "No Pink Sheet / OTCBB trading",
+    Restriction.reduced_withdrawal_limits: "Reduced withdrawal limits",
+    Restriction.ip_restriction_before_penny_stocks: "IP restriction required before penny-stock permissions",
+}
+
+# Every restriction an opted-out user carries; lifted together on enrollment.
+OPT_OUT_RESTRICTIONS = tuple(Restriction)
+
+
+class DeviceKind(enum.Enum):
+    ib_key = "ib_key"
+    dsc_plus = "dsc_plus"
+    code_card = "code_card"
+    online_code_card = "online_code_card"
+    temporary_passcode = "temporary_passcode"
+
+    @property
+    def label(self) -> str:
+        return DEVICE_KIND_LABELS[self]
+
+    @property
+    def is_hardware(self) -> bool:
+        return self is DeviceKind.dsc_plus
+
+    @property
+    def is_temporary(self) -> bool:
+        return self in (DeviceKind.online_code_card, DeviceKind.temporary_passcode)
+
+    @property
+    def protection_rank(self) -> int:
+        """Higher is more protective (domain-facts: DSC+ highest, card lowest physical)."""
+        return PROTECTION_RANK[self]
+
+
+DEVICE_KIND_LABELS = {
+    DeviceKind.ib_key: "IB Key",
+    DeviceKind.dsc_plus: "DSC+",
+    DeviceKind.code_card: "Security Code Card",
+    DeviceKind.online_code_card: "Online Security Code Card",
+    DeviceKind.temporary_passcode: "Temporary passcode",
+}
+
+PROTECTION_RANK = {
+    DeviceKind.temporary_passcode: 0,
+    DeviceKind.online_code_card: 1,
+    DeviceKind.code_card: 2,
+    DeviceKind.ib_key: 3,
+    DeviceKind.dsc_plus: 4,
+}
+
+
+class DeviceState(enum.Enum):
+    in_stock = "in_stock"
+    shipped = "shipped"
+    pending = "pending"  # issued, waiting for its first good code
+    active = "active"
+    lost = "lost"
+    stolen = "stolen"
+    damaged = "damaged"
+    replaced = "replaced"
+    return_pending = "return_pending"
+    returned = "returned"
+    expired = "expired"
+    revoked = "revoked"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class ChargeKind(enum.Enum):
+    replacement = "replacement"
+    not_returned = "not_returned"
+
+
+class ChargeStatus(enum.Enum):
+    pending = "pending"
+    billed = "billed"
+    waived = "waived"
+
+
+class StaffRole(enum.Enum):
+    help_desk = "help_desk"
+    back_office = "back_office"
+    auditor = "auditor"
+    administrator = "administrator"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", "-").capitalize() if self is StaffRole.help_desk else self.value.replace("_", " ").capitalize()

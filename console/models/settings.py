@@ -1,0 +1,90 @@
+"""The figures of domain-facts.md as settings with defaults, stored in the database."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.models.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    default: int
+    label: str
+    minimum: int
+    maximum: int
+    unit: str = ""
+
+
+# Defaults come from ../shared/domain-facts.md; the source of each is named there.
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("online_card_validity_days", 21, "Online Security Code Card validity", 1, 365, "days"),
+    SettingSpec("temp_passcode_full_access_days", 2, "Temporary passcode: full access", 1, 30, "days"),
+    SettingSpec("temp_passcode_portal_days", 10, "Temporary passcode: portal-only after that", 0, 60, "days"),
+    SettingSpec("dsc_activation_window_days", 14, "Mailed DSC+ activation window", 1, 90, "days"),
+    SettingSpec("return_due_days", 30, "Device return due after replacement", 1, 365, "days"),
+    SettingSpec("dsc_plus_fee_cents", 2000, "DSC+ replacement fee", 0, 1_000_000, "cents"),
+    SettingSpec("code_card_fee_cents", 0, "Security Code Card replacement fee", 0, 1_000_000, "cents"),
+    SettingSpec("lockout_failures", 5, "Consecutive failures before a device locks", 1, 100),
+    SettingSpec("code_card_size", 100, "Values on a Security Code Card", 10, 999),
+    SettingSpec("challenge_validity_minutes", 10, "A challenge stays answerable for", 1, 120, "minutes"),
+    SettingSpec("totp_window_steps", 1, "IB Key codes accepted either side of now", 0, 3, "steps"),
+    SettingSpec("dsc_min_equity_cents", 50_000_000, "DSC+ offered from account equity of", 0, 10**13, "cents"),
+    SettingSpec("staff_signin_failures", 5, "Failed staff sign-ins before lock", 1, 100),
+    SettingSpec("staff_lock_minutes", 15, "Staff sign-in lock", 1, 1440, "minutes"),
+)
+SPEC_BY_KEY = {s.key: s for s in SPECS}
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A snapshot of every setting, read once per operation."""
+
+    online_card_validity_days: int = 21
+    temp_passcode_full_access_days: int = 2
+    temp_passcode_portal_days: int = 10
+    dsc_activation_window_days: int = 14
+    return_due_days: int = 30
+    dsc_plus_fee_cents: int = 2000
+    code_card_fee_cents: int = 0
+    lockout_failures: int = 5
+    code_card_size: int = 100
+    challenge_validity_minutes: int = 10
+    totp_window_steps: int = 1
+    dsc_min_equity_cents: int = 50_000_000
+    staff_signin_failures: int = 5
+    staff_lock_minutes: int = 15
+
+
+assert {f.name for f in dataclasses.fields(Figures)} == set(SPEC_BY_KEY), "Figures and SPECS disagree"
+assert all(getattr(Figures(), s.key) == s.default for s in SPECS), "Figures defaults and SPECS disagree"
+
+
+def load_figures(session: Session) -> Figures:
+    from console.models.entities import Setting
+
+    stored = {row.key: row.value for row in session.scalars(select(Setting))}
+    values = {}
+    for spec in SPECS:
+        raw = stored.get(spec.key)
+        values[spec.key] = int(raw) if raw is not None and raw.lstrip("-").isdigit() else spec.default
+    return Figures(**values)
+
+
+def validate(key: str, raw: str | int) -> int:
+    spec = SPEC_BY_KEY.get(key)
+    if spec is None:
+        raise InvalidInput(f"There is no setting called {key!r}.")
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise InvalidInput(f"{spec.label}: {raw!r} is not a whole number.") from None
+    if not spec.minimum <= value <= spec.maximum:
+        raise InvalidInput(f"{spec.label} must be between {spec.minimum} and {spec.maximum}"
+                           f"{' ' + spec.unit if spec.unit else ''}; {value} was given.")
+    return value
