@@ -40,3 +40,20 @@ def name_rights_holder(session: Session, account: Account, user: User) -> None:
         raise RuleViolation(f"{account.number} is an {account.kind.value} account: its security rights stay "
                             f"with its primary user.")
     account.rights_holder_id = user.id
+
+
+class RightsService:
+    """The gate in front of every security-settings change."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+
+    def check(self, user_id: int) -> None:
+        """Raise RightsError naming the holder when `user_id` may not change security settings."""
+        from console.models.errors import NotFound
+
+        with self.ctx.db.read() as s:
+            user = s.get(User, user_id)
+            if user is None:
+                raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+            require_rights(s, user)

@@ -1,0 +1,98 @@
+"""Small, explicit worlds for tests: an account, its primary user, a secondary, their devices."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from console.models.context import ServiceContext
+from console.models.entities import Account, DeviceHolding, Person, SecurityDevice, User, UserRestriction
+from console.models.enums import OPT_OUT_RESTRICTIONS, AccountKind, DeviceKind, DeviceState, SlsState, UserRole
+from console.models.sealing import device_context
+
+
+def add_person(s, name: str, **identity) -> Person:
+    p = Person(full_name=name, date_of_birth=identity.pop("date_of_birth", dt.date(1980, 5, 17)),
+               citizenship="US", country_of_residence="US", id_document_type="passport",
+               id_document_number=identity.pop("id_document_number", f"P{abs(hash(name)) % 10**8:08d}"),
+               ssn=identity.pop("ssn", None), **identity)
+    s.add(p)
+    s.flush()
+    return p
+
+
+def add_account(s, ctx: ServiceContext, number: str, kind: AccountKind = AccountKind.individual,
+                title: str = "Test account", equity_cents: int = 100_000_00) -> Account:
+    a = Account(number=number, kind=kind, title=title, created_at=ctx.clock.now(), equity_cents=equity_cents)
+    s.add(a)
+    s.flush()
+    return a
+
+
+def add_user(s, ctx: ServiceContext, account: Account, person: Person, username: str,
+             role: UserRole = UserRole.primary, state: SlsState = SlsState.opted_out) -> User:
+    u = User(username=username, full_name=person.full_name, name_key=person.full_name.lower(), account=account,
+             person=person, role=role, sls_state=state, active_devices=0, created_at=ctx.clock.now())
+    s.add(u)
+    s.flush()
+    if state is SlsState.opted_out:
+        for r in OPT_OUT_RESTRICTIONS:
+            s.add(UserRestriction(user=u, restriction=r, imposed_at=ctx.clock.now()))
+    return u
+
+
+def add_device(s, ctx: ServiceContext, user: User | None, kind: DeviceKind = DeviceKind.ib_key,
+               state: DeviceState = DeviceState.active, seed: str | None = None, serial: str | None = None,
+               preferred: bool = True) -> tuple[SecurityDevice, str | None]:
+    """A device (optionally held by `user`); returns it with its plain seed for computing codes in tests."""
+    d = SecurityDevice(kind=kind, state=state, serial=serial, account_id=user.account_id if user else None,
+                       issued_at=ctx.clock.now(),
+                       activated_at=ctx.clock.now() if state is DeviceState.active else None)
+    s.add(d)
+    s.flush()
+    if kind in (DeviceKind.ib_key, DeviceKind.dsc_plus):
+        seed = seed or base64.b32encode(os.urandom(20)).decode()
+        d.sealed_secret = ctx.box.seal(seed.encode(), device_context(d.id))
+    if user is not None:
+        s.add(DeviceHolding(user=user, device=d, preferred=preferred, since=ctx.clock.now()))
+        if state is DeviceState.active:
+            user.active_devices += 1
+    s.flush()
+    return d, seed
+
+
+@dataclass
+class World:
+    """One individual account U1234567: Jane Smith (jsmit001, primary, opted out) and
+    John Smith (jsmit123, secondary, enrolled with an IB Key); an organization U7654321 whose named
+    rights holder is its secondary user."""
+
+    account_id: int
+    primary_id: int
+    secondary_id: int
+    secondary_device_id: int
+    secondary_seed: str
+    org_account_id: int
+    org_primary_id: int
+    org_holder_id: int
+
+
+def build_world(ctx: ServiceContext) -> World:
+    with ctx.db.write() as s:
+        acct = add_account(s, ctx, "U1234567", title="Jane Smith")
+        jane = add_person(s, "Jane Smith")
+        john = add_person(s, "John Smith")
+        primary = add_user(s, ctx, acct, jane, "jsmit001", UserRole.primary, SlsState.opted_out)
+        secondary = add_user(s, ctx, acct, john, "jsmit123", UserRole.secondary, SlsState.enrolled)
+        device, seed = add_device(s, ctx, secondary, DeviceKind.ib_key)
+        org = add_account(s, ctx, "U7654321", AccountKind.organization, "Acme Capital LLC")
+        alice = add_person(s, "Alice Archer")
+        bob = add_person(s, "Bob Baker")
+        org_primary = add_user(s, ctx, org, alice, "aarch001", UserRole.primary, SlsState.enrolled)
+        add_device(s, ctx, org_primary, DeviceKind.ib_key)
+        org_holder = add_user(s, ctx, org, bob, "bbake001", UserRole.secondary, SlsState.opted_out)
+        org.rights_holder_id = org_holder.id
+        s.flush()
+        return World(acct.id, primary.id, secondary.id, device.id, seed, org.id, org_primary.id, org_holder.id)
