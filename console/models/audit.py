@@ -135,8 +135,9 @@ def chain_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, A
         last_id += 1
         e = {"id": last_id, "account_id": None, "user_id": None, "device_id": None, **row,
              "prev_hash": last_hash}
-        e["details"] = json.dumps(row.get("details") or {}, sort_keys=True, ensure_ascii=False,
-                                  separators=(",", ":"), default=str)
+        details = row.get("details")
+        e["details"] = json.dumps(details, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                                  default=str) if details else "{}"
         e["entry_hash"] = hashlib.sha256(canonical_bytes(
             e["id"], e["at"], e["actor"], e["action"], e["account_id"], e["user_id"], e["device_id"],
             e["summary"], e["details"], e["prev_hash"])).hexdigest()

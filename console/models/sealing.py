@@ -64,7 +64,8 @@ class SecretBox:
         return secrets.token_bytes(16)
 
     def lookup_hash(self, salt: bytes, value: str) -> bytes:
-        return hmac.new(self._lookup_key, salt + value.encode("utf-8"), hashlib.sha256).digest()
+        # hmac.digest: the one-shot C path, same result as hmac.new(...).digest() at a fraction of the cost.
+        return hmac.digest(self._lookup_key, salt + value.encode("utf-8"), "sha256")
 
     def lookup_matches(self, salt: bytes, value: str, expected: bytes) -> bool:
         return hmac.compare_digest(self.lookup_hash(salt, value), expected)
