@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, column, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
 
 from console.models.context import ServiceContext
 from console.models.entities import (
     Account,
     AuditEntry,
+    AuditHead,
     DeviceHolding,
     SecurityDevice,
     User,
     UserRestriction,
+    UserStateCount,
 )
 from console.models.enums import DeviceState, Restriction, SlsState, UserRole
+from console.models import user_index
 from console.models.errors import NotFound
 from console.models.rights import rights_holder
 
@@ -31,15 +36,20 @@ SORT_COLUMNS = {
     "active_devices": User.active_devices,
 }
 
+# Where each sort key sits in a row of _ROW_COLUMNS.
+_KEY_INDEX = {"username": 1, "full_name": 7, "account": 3, "role": 4, "sls_state": 5, "active_devices": 6}
+
 
 @dataclass(frozen=True)
 class UserQuery:
-    """What the list shows: a text filter (username, name or account prefix), a state, a sort."""
+    """What the list shows: a text filter (username, name or account prefix, or a substring), a state, a sort."""
 
     text: str = ""
     state: SlsState | None = None
     sort: str = "username"
     descending: bool = False
+    # Match the text anywhere in the username or name (3 characters or more; shorter text matches prefixes).
+    contains: bool = False
 
     def normalized_text(self) -> str:
         return re.sub(r"\s+", " ", self.text.strip().lower())
@@ -109,9 +119,25 @@ def prefix_range(column, prefix: str):
     return and_(column >= prefix, column < _next_prefix(prefix))
 
 
-def _text_condition(text: str):
+SUBSTRING_MIN = 3  # trigrams: shorter substrings cannot use the index, and match most of the list anyway
+
+
+def _substring_condition(text: str, dialect: str):
+    if dialect == "sqlite":
+        # The FTS5 trigram table (migration 0003): a quoted phrase matches it as a plain substring.
+        phrase = '"' + text.replace('"', '""') + '"'
+        fts = table("users_fts", column("rowid"))
+        matches = select(fts.c.rowid).where(literal_column("users_fts").op("MATCH")(phrase))
+        return User.id.in_(matches.scalar_subquery())
+    # PostgreSQL: LIKE on the lower-cased columns, served by pg_trgm GIN indexes where installed.
+    return or_(User.username.contains(text, autoescape=True), User.name_key.contains(text, autoescape=True))
+
+
+def _text_condition(text: str, contains: bool = False, dialect: str = "sqlite"):
     if not text:
         return None
+    if contains and len(text) >= SUBSTRING_MIN:
+        return _substring_condition(text, dialect)
     conditions = [prefix_range(User.username, text), prefix_range(User.name_key, text)]
     if re.fullmatch(r"u\d*", text) or text.isdigit():
         number = text.upper() if text.startswith("u") else text
@@ -120,8 +146,8 @@ def _text_condition(text: str):
     return or_(*conditions)
 
 
-def _filtered(stmt, query: UserQuery, with_state: bool = True):
-    cond = _text_condition(query.normalized_text())
+def _filtered(stmt, query: UserQuery, with_state: bool = True, dialect: str = "sqlite"):
+    cond = _text_condition(query.normalized_text(), query.contains, dialect)
     if cond is not None:
         stmt = stmt.where(cond)
     if with_state and query.state is not None:
@@ -129,35 +155,207 @@ def _filtered(stmt, query: UserQuery, with_state: bool = True):
     return stmt
 
 
+def plain_window_statement(query: UserQuery, offset: int, limit: int, dialect: str = "sqlite"):
+    """The reference: what window() must return, as one ORDER BY ... LIMIT ... OFFSET (slow far down)."""
+    key = SORT_COLUMNS[query.sort]
+    order = [key.desc(), User.id.desc()] if query.descending else [key, User.id]
+    return _filtered(_ROW_SELECT, query, dialect=dialect).order_by(*order).offset(offset).limit(limit)
+
+
+_ROW_COLUMNS = (User.id, User.username, User.full_name, Account.number, User.role, User.sls_state,
+                User.active_devices, User.name_key)  # name_key last: the full_name sort key, not shown
+_ROW_SELECT = select(*_ROW_COLUMNS).join(Account, Account.id == User.account_id)
+_ANCHORS_PER_QUERY = 4000  # known (offset -> sort key) positions kept per query; two per window read
+_QUERIES_CACHED = 16
+_SKIP_DIRECT = 1000  # beyond this many rows to skip, find the target key on the index alone first
+
+
+@dataclass
+class _Positions:
+    """What one query has taught us: sort keys at known offsets, and its row count once counted."""
+
+    anchors: dict[int, tuple] = field(default_factory=dict)
+    total: int | None = None
+
+
 class UserDirectory:
+    """Users for the list: windows at any offset, counts, details. Safe to share between threads.
+
+    window() returns exactly the rows of `ORDER BY <sort>, id LIMIT n OFFSET k` (plain_window_statement),
+    but reads them by key: from the nearest position it already knows (earlier windows, the start, or the
+    end when the count is known), so scrolling, paging and jumping to the last row cost the same at row
+    10 and row 1,000,000. Known positions are forgotten when the data changes (audit head or user counts
+    move) or when invalidate() is called.
+    """
+
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._dialect = ctx.db.engine.dialect.name
+        self._lock = threading.Lock()
+        self._positions: OrderedDict[UserQuery, _Positions] = OrderedDict()
+        self._counts: dict[UserQuery, dict[SlsState, int]] = {}
+        self._signature: tuple | None = None
+        self._repaired = False
 
+    # --- cache upkeep ----------------------------------------------------------------------------
+    def invalidate(self) -> None:
+        """Forget every known position and count (e.g. after this desk changed users)."""
+        with self._lock:
+            self._positions.clear()
+            self._counts.clear()
+
+    def _check_fresh(self, s: Session) -> None:
+        # Two primary-key reads: every security change moves the audit head, every insert/delete the counts.
+        if not self._repaired:
+            self._repaired = True
+            user_index.repair_if_needed(self.ctx.db)
+        signature = (s.scalar(select(AuditHead.last_id).where(AuditHead.id == 1)),
+                     tuple(s.execute(select(UserStateCount.sls_state, UserStateCount.users)
+                                     .order_by(UserStateCount.sls_state))))
+        with self._lock:
+            if signature != self._signature:
+                self._signature = signature
+                self._positions.clear()
+                self._counts.clear()
+
+    def _positions_for(self, query: UserQuery) -> _Positions:
+        with self._lock:
+            pos = self._positions.get(query)
+            if pos is None:
+                pos = self._positions[query] = _Positions()
+                while len(self._positions) > _QUERIES_CACHED:
+                    self._positions.popitem(last=False)
+            else:
+                self._positions.move_to_end(query)
+            return pos
+
+    # --- counts ----------------------------------------------------------------------------------
     def count(self, query: UserQuery) -> int:
         with self.ctx.db.read() as s:
-            return s.scalar(_filtered(select(func.count()).select_from(User), query)) or 0
+            self._check_fresh(s)
+            return self._count(s, query)
+
+    def _count(self, s: Session, query: UserQuery) -> int:
+        pos = self._positions_for(query)
+        if pos.total is None:
+            counts = self._counts_by_state(s, query)
+            pos.total = counts[query.state] if query.state is not None else sum(counts.values())
+        return pos.total
 
     def counts_by_state(self, query: UserQuery = UserQuery()) -> dict[SlsState, int]:
-        """Users per SLS state under the query's text filter (its state filter is ignored)."""
-        with self.ctx.db.read() as s:
-            stmt = _filtered(select(User.sls_state, func.count()).group_by(User.sls_state), query, False)
-            counts = {state: 0 for state in SlsState}
-            counts.update({state: n for state, n in s.execute(stmt)})
-            return counts
+        """Users per SLS state under the query's text filter (its state filter is ignored).
 
+        Without a text filter: the trigger-kept table, one tiny read. With one: a count over the filter's
+        index ranges, cached per text until the data changes, so each keystroke counts at most once.
+        """
+        with self.ctx.db.read() as s:
+            self._check_fresh(s)
+            return dict(self._counts_by_state(s, query))
+
+    def _counts_by_state(self, s: Session, query: UserQuery) -> dict[SlsState, int]:
+        key = UserQuery(text=query.normalized_text(), contains=query.contains)
+        with self._lock:
+            cached = self._counts.get(key)
+        if cached is not None:
+            return cached
+        counts = {state: 0 for state in SlsState}
+        if _text_condition(key.text, key.contains, self._dialect) is None:
+            counts.update({st: n for st, n in s.execute(select(UserStateCount.sls_state, UserStateCount.users))})
+        else:
+            stmt = _filtered(select(User.sls_state, func.count()).group_by(User.sls_state), key, False,
+                             self._dialect)
+            counts.update({st: n for st, n in s.execute(stmt)})
+        with self._lock:
+            if len(self._counts) > 64:
+                self._counts.clear()
+            self._counts[key] = counts
+        return counts
+
+    # --- windows ---------------------------------------------------------------------------------
     def window(self, query: UserQuery, offset: int, limit: int) -> list[UserRow]:
+        """Rows offset .. offset+limit-1 of the query's order (fewer at the end)."""
         if query.sort not in SORT_COLUMNS:
             raise ValueError(f"unknown sort column {query.sort!r}")
-        key = SORT_COLUMNS[query.sort]
-        order = [key.desc(), User.id.desc()] if query.descending else [key, User.id]
-        stmt = (select(User.id, User.username, User.full_name, Account.number, User.role, User.sls_state,
-                       User.active_devices)
-                .join(Account, Account.id == User.account_id))
-        stmt = _filtered(stmt, query).order_by(*order).offset(offset).limit(limit)
+        if offset < 0 or limit < 0:
+            raise ValueError("offset and limit must not be negative")
         with self.ctx.db.read() as s:
-            rows = s.execute(stmt).all()
+            self._check_fresh(s)
+            rows = self._window(s, query, offset, limit) if limit else []
             restrictions = _restrictions_of(s, [r[0] for r in rows])
-        return [UserRow(*r, restrictions=restrictions.get(r[0], ())) for r in rows]
+        return [UserRow(*r[:7], restrictions=restrictions.get(r[0], ())) for r in rows]
+
+    def _window(self, s: Session, query: UserQuery, offset: int, limit: int) -> list[tuple]:
+        pos = self._positions_for(query)
+        total = pos.total
+        if total is None and offset > _SKIP_DIRECT:
+            total = self._count(s, query)  # lets the end serve as a starting point
+        if total is not None:
+            if offset >= total:
+                return []
+            limit = min(limit, total - offset)
+        last = offset + limit - 1
+        # Starting points, as (rows to skip, anchor offset or None for an end, direction); anchors inclusive.
+        plans = [(offset, None, +1)]
+        if total is not None:
+            plans.append((total - 1 - last, None, -1))
+        with self._lock:
+            anchors = dict(pos.anchors)
+        for at in anchors:
+            if at <= offset:
+                plans.append((offset - at, at, +1))
+            elif at >= last:
+                plans.append((at - last, at, -1))
+        skip, at, direction = min(plans, key=lambda p: p[0])
+        anchor = anchors.get(at) if at is not None else None
+        if skip > _SKIP_DIRECT:
+            # Step over the skipped rows on the sort index alone, without building rows; then read by key.
+            anchor = self._key_at(s, query, anchor, direction, skip)
+            if anchor is None:
+                return []
+            skip = 0
+            self._remember(pos, offset if direction > 0 else last, anchor)
+        stmt = self._ordered(_ROW_SELECT, query, anchor, direction)
+        rows = [tuple(r) for r in s.execute(stmt.offset(skip).limit(limit))]
+        if direction < 0:
+            rows.reverse()
+        if rows:
+            self._remember(pos, offset, (rows[0][_KEY_INDEX[query.sort]], rows[0][0]))
+            self._remember(pos, offset + len(rows) - 1, (rows[-1][_KEY_INDEX[query.sort]], rows[-1][0]))
+        if len(rows) < limit and direction > 0 and (rows or offset == 0):
+            with self._lock:
+                pos.total = offset + len(rows)
+        return rows
+
+    def _key_at(self, s: Session, query: UserQuery, anchor, direction: int, skip: int):
+        key = SORT_COLUMNS[query.sort]
+        base = select(key, User.id)
+        if query.sort == "account":
+            base = base.join(Account, Account.id == User.account_id)
+        stmt = self._ordered(base, query, anchor, direction)
+        row = s.execute(stmt.offset(skip).limit(1)).first()
+        return (row[0], row[1]) if row else None
+
+    def _ordered(self, stmt, query: UserQuery, anchor, direction: int):
+        """The query's filter and order (reversed when direction < 0), from `anchor` (included) on."""
+        key = SORT_COLUMNS[query.sort]
+        ascending = (direction > 0) != query.descending
+        stmt = _filtered(stmt, query, dialect=self._dialect)
+        if anchor is None and query.sort == "account":
+            # An always-true range steers SQLite to walk accounts by number (else it sorts every user).
+            stmt = stmt.where(key >= "")
+        if anchor is not None:
+            k, uid = anchor
+            if ascending:
+                stmt = stmt.where(key >= k, or_(key > k, User.id >= uid))
+            else:
+                stmt = stmt.where(key <= k, or_(key < k, User.id <= uid))
+        return stmt.order_by(*([key, User.id] if ascending else [key.desc(), User.id.desc()]))
+
+    def _remember(self, pos: _Positions, at: int, key: tuple) -> None:
+        with self._lock:
+            if len(pos.anchors) >= _ANCHORS_PER_QUERY:
+                pos.anchors.clear()
+            pos.anchors[at] = key
 
     def details(self, user_id: int, audit_limit: int = 15) -> UserDetails:
         with self.ctx.db.read() as s:

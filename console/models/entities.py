@@ -124,7 +124,7 @@ class User(Base):
     name_key: Mapped[str] = mapped_column(String(200), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
-    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"))
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"), index=True)
     sls_state: Mapped[SlsState] = mapped_column(_enum(SlsState, "sls_state"), index=True)
     # Kept by the services whenever a holding or a device state changes; lets the list sort by it.
     active_devices: Mapped[int] = mapped_column(Integer, default=0, index=True)
@@ -141,6 +141,18 @@ class User(Base):
         Index("ix_users_state_username", "sls_state", "username"),
         Index("ix_users_account_username", "account_id", "username"),
     )
+
+
+class UserStateCount(Base):
+    """Users per SLS state, kept by database triggers (migration 0003): the list's counts without a scan.
+
+    Substring search uses the users_fts table (SQLite FTS5 trigram) or pg_trgm indexes, also from 0003.
+    """
+
+    __tablename__ = "user_state_counts"
+
+    sls_state: Mapped[SlsState] = mapped_column(_enum(SlsState, "sls_state"), primary_key=True)
+    users: Mapped[int] = mapped_column(BigInteger)
 
 
 class UserRestriction(Base):

@@ -1,0 +1,107 @@
+"""Data derived from the users table and kept by triggers: the substring index and the counts per state.
+
+Migration 0003 creates them. A bulk load may suspend the triggers and rebuild once at the end: upkeep row by
+row costs ~50 s per million users on SQLite, a rebuild ~5 s. Missing triggers mark the derived data as stale,
+so an interrupted load is repaired the next time the directory or a bulk load starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from sqlalchemy.engine import Connection
+
+from console.models.db import Database
+
+# Same statements as migration 0003 (tests/test_users_at_scale.py checks they stay identical).
+SQLITE_TRIGGERS = {
+    "users_fts_ai": """CREATE TRIGGER users_fts_ai AFTER INSERT ON users BEGIN
+         INSERT INTO users_fts(rowid, username, name_key) VALUES (new.id, new.username, new.name_key);
+       END""",
+    "users_fts_ad": """CREATE TRIGGER users_fts_ad AFTER DELETE ON users BEGIN
+         INSERT INTO users_fts(users_fts, rowid, username, name_key)
+         VALUES ('delete', old.id, old.username, old.name_key);
+       END""",
+    "users_fts_au": """CREATE TRIGGER users_fts_au AFTER UPDATE OF username, name_key ON users BEGIN
+         INSERT INTO users_fts(users_fts, rowid, username, name_key)
+         VALUES ('delete', old.id, old.username, old.name_key);
+         INSERT INTO users_fts(rowid, username, name_key) VALUES (new.id, new.username, new.name_key);
+       END""",
+    "user_state_counts_ai": """CREATE TRIGGER user_state_counts_ai AFTER INSERT ON users BEGIN
+         INSERT INTO user_state_counts(sls_state, users) VALUES (new.sls_state, 1)
+         ON CONFLICT(sls_state) DO UPDATE SET users = users + 1;
+       END""",
+    "user_state_counts_ad": """CREATE TRIGGER user_state_counts_ad AFTER DELETE ON users BEGIN
+         UPDATE user_state_counts SET users = users - 1 WHERE sls_state = old.sls_state;
+       END""",
+    "user_state_counts_au": """CREATE TRIGGER user_state_counts_au AFTER UPDATE OF sls_state ON users
+       WHEN old.sls_state IS NOT new.sls_state BEGIN
+         UPDATE user_state_counts SET users = users - 1 WHERE sls_state = old.sls_state;
+         INSERT INTO user_state_counts(sls_state, users) VALUES (new.sls_state, 1)
+         ON CONFLICT(sls_state) DO UPDATE SET users = users + 1;
+       END""",
+}
+
+
+def _present(conn: Connection) -> set[str]:
+    return {name for (name,) in conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'users'")}
+
+
+def _has_fts(conn: Connection) -> bool:
+    return conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'users_fts'").first() is not None
+
+
+def is_current(conn: Connection) -> bool:
+    """True when every trigger is in place (always on PostgreSQL, whose upkeep is never suspended)."""
+    if conn.dialect.name != "sqlite" or not _has_fts(conn):
+        return True
+    return set(SQLITE_TRIGGERS) <= _present(conn)
+
+
+def suspend(conn: Connection) -> None:
+    """Stop row-by-row upkeep (SQLite only); the derived data is stale until resume()."""
+    if conn.dialect.name != "sqlite" or not _has_fts(conn):
+        return
+    for name in SQLITE_TRIGGERS:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def resume(conn: Connection) -> None:
+    """Rebuild the substring index and the counts from the users table, then restore the triggers."""
+    if conn.dialect.name != "sqlite" or not _has_fts(conn):
+        return
+    conn.exec_driver_sql("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
+    conn.exec_driver_sql("DELETE FROM user_state_counts")
+    conn.exec_driver_sql("INSERT INTO user_state_counts (sls_state, users) "
+                         "SELECT sls_state, count(*) FROM users GROUP BY sls_state")
+    present = _present(conn)
+    for name, statement in SQLITE_TRIGGERS.items():
+        if name not in present:
+            conn.exec_driver_sql(statement)
+
+
+def repair_if_needed(db: Database) -> bool:
+    """Finish an interrupted bulk load; returns True when something had to be rebuilt."""
+    with db.read() as s:
+        if is_current(s.connection()):
+            return False
+    with db.write() as s:
+        conn = s.connection()
+        if is_current(conn):
+            return False
+        resume(conn)
+        return True
+
+
+@contextlib.contextmanager
+def suspended(db: Database) -> Iterator[None]:
+    """Run a bulk load without per-row upkeep; rebuilds once afterwards, even if the load fails."""
+    with db.write() as s:
+        suspend(s.connection())
+    try:
+        yield
+    finally:
+        with db.write() as s:
+            resume(s.connection())

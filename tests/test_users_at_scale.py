@@ -1,0 +1,220 @@
+"""The users list at scale, checked on small data: windows read by key equal plain ORDER BY/LIMIT/OFFSET,
+filters and counts equal plain SQL, derived data (substring index, counts per state) follows every change,
+and prefix filters are index searches."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from sqlalchemy import delete, func, or_, select, text, update
+
+from console.models import demo, directory, user_index
+from console.models.directory import SORT_COLUMNS, UserDirectory, UserQuery, plain_window_statement
+from console.models.entities import Account, User, UserStateCount
+from console.models.enums import SlsState
+from console.models.settings import Figures
+
+SORTS = sorted(SORT_COLUMNS)
+
+
+@pytest.fixture
+def people(ctx):
+    """About 150 demo users: many shared names, states and device counts, so ties in every sort."""
+    demo.generate(ctx, Figures(), 150, seed=7)
+    return ctx
+
+
+def _plain(ctx, query: UserQuery, offset: int = 0, limit: int = 10**9) -> list[tuple]:
+    dialect = ctx.db.engine.dialect.name
+    with ctx.db.read() as s:
+        return [tuple(r)[:7] for r in s.execute(plain_window_statement(query, offset, limit, dialect))]
+
+
+def _ours(d: UserDirectory, query: UserQuery, offset: int, limit: int) -> list[tuple]:
+    return [(r.id, r.username, r.full_name, r.account_number, r.role, r.sls_state, r.active_devices)
+            for r in d.window(query, offset, limit)]
+
+
+def _sample_texts(ctx) -> list[str]:
+    with ctx.db.read() as s:
+        username, name_key, number = s.execute(
+            select(User.username, User.name_key, Account.number).join(Account, Account.id == User.account_id)
+            .order_by(User.id).limit(1).offset(40)).one()
+    return [username[:3], name_key.split()[0][:2], number[:4].lower(), name_key.split()[-1][1:4]]
+
+
+@pytest.mark.parametrize("skip_direct", [4, 1000], ids=["jumps-by-index", "offset-skips"])
+def test_window_equals_plain_offset_query_at_every_offset_and_sort(people, monkeypatch, skip_direct):
+    """Every window, read in any order (scrolling down, up, random jumps), is exactly the plain query's rows."""
+    monkeypatch.setattr(directory, "_SKIP_DIRECT", skip_direct)
+    rng = random.Random(1)
+    for sort in SORTS:
+        for descending in (False, True):
+            query = UserQuery(sort=sort, descending=descending)
+            expected = _plain(people, query)
+            assert len(expected) >= 150
+            d = UserDirectory(people)
+            n = len(expected)
+            offsets = list(range(0, n + 3, 7)) + list(range(n - 1, -1, -5)) + rng.sample(range(n), 40)
+            for offset in offsets:
+                limit = rng.choice((1, 7, 20))
+                assert _ours(d, query, offset, limit) == expected[offset:offset + limit], (sort, descending,
+                                                                                          offset, limit)
+
+
+def test_last_rows_first_then_scroll_up_equals_plain_query(people, monkeypatch):
+    """Jumping straight to the end (as the list's End key does) and scrolling up gives the plain rows."""
+    monkeypatch.setattr(directory, "_SKIP_DIRECT", 4)
+    for sort in SORTS:
+        query = UserQuery(sort=sort, descending=True, state=SlsState.enrolled)
+        expected = _plain(people, query)
+        d = UserDirectory(people)
+        n = d.count(query)
+        assert n == len(expected)
+        for offset in range(n - 10, -1, -10):
+            assert _ours(d, query, offset, 10) == expected[offset:offset + 10]
+
+
+def test_filters_and_counts_equal_plain_sql(people):
+    """Prefix and substring filters, with and without a state, list and count exactly what plain SQL finds."""
+    d = UserDirectory(people)
+    with people.db.read() as s:
+        all_users = s.execute(select(User.id, User.username, User.name_key, User.sls_state, Account.number)
+                              .join(Account, Account.id == User.account_id)).all()
+    for t in _sample_texts(people) + ["", "zzzz", 'a"b']:
+        for contains in (False, True):
+            for state in (None, *SlsState):
+                query = UserQuery(text=t.upper(), state=state, contains=contains, sort="full_name")
+
+                def matches(u) -> bool:
+                    if not t:
+                        hit = True
+                    elif contains and len(t) >= 3:
+                        hit = t in u.username or t in u.name_key
+                    else:
+                        hit = (u.username.startswith(t) or u.name_key.startswith(t)
+                               or (bool(re.fullmatch(r"u\d*", t)) and u.number.lower().startswith(t)))
+                    return hit and (state is None or u.sls_state is state)
+
+                expected_ids = {u.id for u in all_users if matches(u)}
+                assert {r[0] for r in _plain(people, query)} == expected_ids, (t, contains, state)
+                assert {r.id for r in d.window(query, 0, 10_000)} == expected_ids
+                assert d.count(query) == len(expected_ids)
+            counts = d.counts_by_state(UserQuery(text=t, contains=contains))
+            for state in SlsState:
+                query = UserQuery(text=t, contains=contains, state=state)
+                assert counts[state] == len(_plain(people, query))
+
+
+def test_substring_index_and_state_counts_follow_inserts_renames_and_deletes(ctx, world):
+    """The trigger-kept substring index and counts per state change with the users table, in the same commit."""
+    d = UserDirectory(ctx)
+    found = lambda t: {r.username for r in d.window(UserQuery(text=t, contains=True), 0, 50)}  # noqa: E731
+    assert found("smit") == {"jsmit001", "jsmit123"}
+    before = d.counts_by_state()
+    with ctx.db.write() as s:
+        s.execute(update(User).where(User.username == "jsmit123")
+                  .values(full_name="John Smythe", name_key="john smythe", sls_state=SlsState.opted_out))
+    assert found("smyth") == {"jsmit123"}
+    assert found("ohn smi") == set()
+    after = d.counts_by_state()
+    assert after[SlsState.enrolled] == before[SlsState.enrolled] - 1
+    assert after[SlsState.opted_out] == before[SlsState.opted_out] + 1
+    with ctx.db.write() as s:
+        s.execute(delete(User).where(User.username == "aarch001"))
+    assert found("arch") == set()
+    assert d.counts_by_state()[SlsState.enrolled] == before[SlsState.enrolled] - 2
+    with ctx.db.read() as s:
+        plain = dict(s.execute(select(User.sls_state, func.count()).group_by(User.sls_state)).all())
+    assert {k: v for k, v in d.counts_by_state().items() if v} == plain
+
+
+def test_windows_follow_changes_made_by_another_desk(people):
+    """Known positions are dropped when users are added or change state, so windows stay equal to plain SQL."""
+    d = UserDirectory(people)
+    query = UserQuery(sort="username")
+    n = d.count(query)
+    _ours(d, query, n - 5, 5)
+    _ours(d, query, 60, 10)
+    with people.db.write() as s:
+        victim = s.scalars(select(User).order_by(User.username).limit(1).offset(30)).one()
+        victim.sls_state = SlsState.pending
+        s.execute(update(User).where(User.id == victim.id).values(username="aaaa" + victim.username))
+    demo.generate(people, Figures(), 5, seed=99)  # another desk adds users (with their audit entries)
+    expected = _plain(people, query)
+    assert _ours(d, query, 60, 10) == expected[60:70]
+    assert _ours(d, query, len(expected) - 5, 5) == expected[-5:]
+
+
+def test_interrupted_bulk_load_is_repaired_before_the_list_reads(ctx, world):
+    """A bulk load that died with the upkeep suspended leaves stale derived data; the directory rebuilds it."""
+    if not ctx.db.is_sqlite:
+        pytest.skip("upkeep is never suspended on PostgreSQL")
+    with ctx.db.write() as s:
+        user_index.suspend(s.connection())
+        s.execute(update(User).where(User.username == "bbake001").values(name_key="robert baker"))
+    with ctx.db.read() as s:
+        assert not user_index.is_current(s.connection())
+    d = UserDirectory(ctx)
+    assert {r.username for r in d.window(UserQuery(text="bert", contains=True), 0, 10)} == {"bbake001"}
+    with ctx.db.read() as s:
+        assert user_index.is_current(s.connection())
+
+
+def test_trigger_definitions_match_migration(db):
+    """The triggers a bulk load restores are the ones migration 0003 created (no silent drift)."""
+    if not db.is_sqlite:
+        pytest.skip("SQLite triggers")
+    norm = lambda sql: re.sub(r"\s+", " ", sql).strip()  # noqa: E731
+    with db.engine.connect() as conn:
+        present = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all())
+    assert {k: norm(v) for k, v in present.items()} == {k: norm(v) for k, v in user_index.SQLITE_TRIGGERS.items()}
+
+
+def test_demo_load_leaves_counts_and_substring_index_consistent(people):
+    """After a bulk demo load the counts table equals a plain GROUP BY and every user is findable by substring."""
+    with people.db.read() as s:
+        plain = dict(s.execute(select(User.sls_state, func.count()).group_by(User.sls_state)).all())
+        kept = dict(s.execute(select(UserStateCount.sls_state, UserStateCount.users)).all())
+        assert kept == plain
+        if people.db.is_sqlite:
+            assert s.scalar(text("SELECT count(*) FROM users_fts WHERE users_fts MATCH '\"a\"' OR 1")) is not None
+            s.execute(text("INSERT INTO users_fts(users_fts) VALUES ('integrity-check')"))
+
+
+def _plan(db, stmt) -> list[str]:
+    with db.engine.connect() as conn:
+        compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})
+        return [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")]
+
+
+@pytest.mark.parametrize("text_", ["smi", "jane s", "u1234"])
+def test_prefix_filters_are_index_searches_not_scans(db, text_):
+    """Prefix filters (username, name, account number) SEARCH indexes; no plan step scans the users table."""
+    if not db.is_sqlite:
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    query = UserQuery(text=text_)
+    plans = [_plan(db, plain_window_statement(query, 0, 50)),
+             _plan(db, directory._filtered(select(func.count()).select_from(User), query))]
+    for plan in plans:
+        users_steps = [p for p in plan if re.search(r"\busers\b", p)]
+        assert users_steps and all(p.startswith("SEARCH") for p in users_steps), plan
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_every_sort_is_served_by_an_index(db, sort):
+    """Unfiltered windows in any sort, either direction, read an index in order: no sort of all users."""
+    if not db.is_sqlite:
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    for descending in (False, True):
+        d = UserDirectory.__new__(UserDirectory)
+        d._dialect = "sqlite"
+        query = UserQuery(sort=sort, descending=descending)
+        for anchor in (None, ("x", 5)):
+            stmt = d._ordered(directory._ROW_SELECT, query, anchor, +1).limit(50)
+            plan = _plan(db, stmt)
+            assert not any("TEMP B-TREE" in p for p in plan), (sort, descending, plan)
+            if anchor is not None:
+                assert any(p.startswith("SEARCH") for p in plan), plan
