@@ -218,3 +218,17 @@ def test_every_sort_is_served_by_an_index(db, sort):
             assert not any("TEMP B-TREE" in p for p in plan), (sort, descending, plan)
             if anchor is not None:
                 assert any(p.startswith("SEARCH") for p in plan), plan
+
+
+def test_demo_load_in_a_writer_process_stores_every_batch_and_a_sound_audit_chain(ctx, monkeypatch):
+    """The parallel demo load (writer process) stores every batch; the audit chain verifies afterwards."""
+    from console.models import audit
+
+    monkeypatch.setattr(demo, "BATCH_USERS", 40)
+    summary = demo.generate(ctx, Figures(), 120, seed=3, parallel=True)
+    with ctx.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(User)) == summary.users
+        result = audit.verify(s)
+    assert result.ok, result.problem
+    assert result.count == summary.audit_entries
+    assert sum(UserDirectory(ctx).counts_by_state().values()) == summary.users

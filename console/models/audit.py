@@ -22,7 +22,12 @@ def canonical_bytes(entry_id: int, at: dt.datetime, actor: str, action: str, acc
     """Every field of an entry, in a fixed order and encoding, so the hash covers all of it."""
     at_utc = at.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
     fields = [entry_id, at_utc, actor, action, account_id, user_id, device_id, summary, details, prev_hash]
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _CANONICAL.encode(fields).encode("utf-8")
+
+
+# Same output as json.dumps(fields, ensure_ascii=False, separators=(",", ":")), without building an encoder
+# per call (a third of the cost of hashing a million entries in a bulk load or a verify).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def entry_hash_of(e: AuditEntry | Any) -> str:

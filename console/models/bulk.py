@@ -23,7 +23,7 @@ def _converter(column, dialect_name: str) -> Callable[[Any], Any] | None:
         return None  # psycopg takes aware datetimes and dates as they are
     if isinstance(t, UtcDateTime):
         # SQLAlchemy's SQLite DATETIME text form, naive UTC (what UtcDateTime stores).
-        return lambda v: v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        return lambda v: (v if v.tzinfo is UTC else v.astimezone(UTC)).isoformat(" ", "microseconds")[:26]
     if isinstance(t, Date):
         return lambda v: v.isoformat()
     return None
