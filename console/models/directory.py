@@ -146,12 +146,18 @@ def _text_condition(text: str, contains: bool = False, dialect: str = "sqlite"):
     return or_(*conditions)
 
 
-def _filtered(stmt, query: UserQuery, with_state: bool = True, dialect: str = "sqlite"):
+def _filtered(stmt, query: UserQuery, with_state: bool = True, dialect: str = "sqlite",
+              state_by_index: bool = True):
     cond = _text_condition(query.normalized_text(), query.contains, dialect)
     if cond is not None:
         stmt = stmt.where(cond)
     if with_state and query.state is not None:
-        stmt = stmt.where(User.sls_state == query.state)
+        state = User.sls_state
+        if not state_by_index and dialect == "sqlite":
+            # Unary + keeps SQLite off the state index, so it walks accounts in number order instead of
+            # sorting every user in that state.
+            state = literal_column("+users.sls_state", User.sls_state.type)
+        stmt = stmt.where(state == query.state)
     return stmt
 
 
@@ -167,7 +173,7 @@ _ROW_COLUMNS = (User.id, User.username, User.full_name, Account.number, User.rol
 _ROW_SELECT = select(*_ROW_COLUMNS).join(Account, Account.id == User.account_id)
 _ANCHORS_PER_QUERY = 4000  # known (offset -> sort key) positions kept per query; two per window read
 _QUERIES_CACHED = 16
-_SKIP_DIRECT = 1000  # beyond this many rows to skip, find the target key on the index alone first
+_SKIP_DIRECT = 1000  # a window this far down with no count yet: count first, so the end can be a start
 
 
 @dataclass
@@ -306,50 +312,49 @@ class UserDirectory:
             elif at >= last:
                 plans.append((at - last, at, -1))
         skip, at, direction = min(plans, key=lambda p: p[0])
-        anchor = anchors.get(at) if at is not None else None
-        if skip > _SKIP_DIRECT:
-            # Step over the skipped rows on the sort index alone, without building rows; then read by key.
-            anchor = self._key_at(s, query, anchor, direction, skip)
-            if anchor is None:
-                return []
-            skip = 0
-            self._remember(pos, offset if direction > 0 else last, anchor)
-        stmt = self._ordered(_ROW_SELECT, query, anchor, direction)
-        rows = [tuple(r) for r in s.execute(stmt.offset(skip).limit(limit))]
+        keys = self._keys(s, query, anchors.get(at) if at is not None else None, direction, skip, limit)
         if direction < 0:
-            rows.reverse()
-        if rows:
-            self._remember(pos, offset, (rows[0][_KEY_INDEX[query.sort]], rows[0][0]))
-            self._remember(pos, offset + len(rows) - 1, (rows[-1][_KEY_INDEX[query.sort]], rows[-1][0]))
-        if len(rows) < limit and direction > 0 and (rows or offset == 0):
+            keys.reverse()
+        # Then the rows themselves, for this window only.
+        found = {r[0]: tuple(r) for r in s.execute(_ROW_SELECT.where(User.id.in_([uid for _k, uid in keys])))}
+        rows = [found[uid] for _k, uid in keys if uid in found]
+        if keys:
+            self._remember(pos, offset, keys[0])
+            self._remember(pos, offset + len(keys) - 1, keys[-1])
+        if len(keys) < limit and direction > 0 and (keys or offset == 0):
             with self._lock:
-                pos.total = offset + len(rows)
+                pos.total = offset + len(keys)
         return rows
 
-    def _key_at(self, s: Session, query: UserQuery, anchor, direction: int, skip: int):
+    def _keys(self, s: Session, query: UserQuery, anchor, direction: int, skip: int, limit: int) -> list[tuple]:
+        """(sort key, id) of `limit` users after skipping `skip`, from `anchor` (included) or from an end,
+        reading forward (direction > 0) or backward. Reads only the sort index (covering), never whole rows."""
         key = SORT_COLUMNS[query.sort]
+        ascending = (direction > 0) != query.descending
         base = select(key, User.id)
         if query.sort == "account":
             base = base.join(Account, Account.id == User.account_id)
-        stmt = self._ordered(base, query, anchor, direction)
-        row = s.execute(stmt.offset(skip).limit(1)).first()
-        return (row[0], row[1]) if row else None
-
-    def _ordered(self, stmt, query: UserQuery, anchor, direction: int):
-        """The query's filter and order (reversed when direction < 0), from `anchor` (included) on."""
-        key = SORT_COLUMNS[query.sort]
-        ascending = (direction > 0) != query.descending
-        stmt = _filtered(stmt, query, dialect=self._dialect)
-        if anchor is None and query.sort == "account":
-            # An always-true range steers SQLite to walk accounts by number (else it sorts every user).
-            stmt = stmt.where(key >= "")
-        if anchor is not None:
-            k, uid = anchor
-            if ascending:
-                stmt = stmt.where(key >= k, or_(key > k, User.id >= uid))
-            else:
-                stmt = stmt.where(key <= k, or_(key < k, User.id <= uid))
-        return stmt.order_by(*([key, User.id] if ascending else [key.desc(), User.id.desc()]))
+        base = _filtered(base, query, dialect=self._dialect, state_by_index=query.sort != "account")
+        order = [key, User.id] if ascending else [key.desc(), User.id.desc()]
+        if anchor is None:
+            if query.sort == "account":
+                # An always-true range steers SQLite to walk accounts by number (else it sorts every user).
+                base = base.where(key >= "")
+            return [tuple(r) for r in s.execute(base.order_by(*order).offset(skip).limit(limit))]
+        k, uid = anchor
+        # Users sharing the anchor's key first, as a seek on (key = k, id range): a single range on the key
+        # would walk the whole tie from its start (800,000 users share the state "enrolled").
+        tie = base.where(key == k, User.id >= uid if ascending else User.id <= uid)
+        out = [tuple(r) for r in s.execute(tie.order_by(User.id if ascending else User.id.desc())
+                                            .offset(skip).limit(limit))]
+        if len(out) < limit:
+            if out:
+                rest_skip = 0
+            else:  # the tie ended before the skip did: how far before
+                rest_skip = skip - s.scalar(select(func.count()).select_from(tie.subquery()))
+            beyond = base.where(key > k if ascending else key < k).order_by(*order)
+            out += [tuple(r) for r in s.execute(beyond.offset(max(rest_skip, 0)).limit(limit - len(out)))]
+        return out
 
     def _remember(self, pos: _Positions, at: int, key: tuple) -> None:
         with self._lock:

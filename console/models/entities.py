@@ -139,6 +139,10 @@ class User(Base):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_users_state_username", "sls_state", "username"),
+        # The list filtered by state, sorted by any column, reads one of these in order (migration 0003).
+        Index("ix_users_state_name", "sls_state", "name_key"),
+        Index("ix_users_state_role", "sls_state", "role"),
+        Index("ix_users_state_devices", "sls_state", "active_devices"),
         Index("ix_users_account_username", "account_id", "username"),
     )
 

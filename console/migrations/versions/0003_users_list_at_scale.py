@@ -10,7 +10,8 @@ The users list must stay instant with a million users (issue 6):
   can be created, otherwise nothing (the directory falls back to a plain LIKE scan).
 - user_state_counts: users per SLS state, kept by triggers, so the unfiltered counts are one tiny read
   instead of a scan of every user on each keystroke.
-- ix_users_role: the list can sort by role through an index like every other column.
+- ix_users_role and (sls_state, name_key | role | active_devices): the list sorts by any column, with or
+  without a state filter, by reading an index in order.
 
 Note for later migrations: on SQLite, a batch operation that recreates the users table drops these
 triggers; such a migration must run create_sqlite_triggers() again (and rebuild users_fts).
@@ -93,6 +94,9 @@ def upgrade() -> None:
                "SELECT sls_state, count(*) FROM users GROUP BY sls_state")
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index('ix_users_role', ['role'], unique=False)
+        batch_op.create_index('ix_users_state_name', ['sls_state', 'name_key'], unique=False)
+        batch_op.create_index('ix_users_state_role', ['sls_state', 'role'], unique=False)
+        batch_op.create_index('ix_users_state_devices', ['sls_state', 'active_devices'], unique=False)
 
     bind = op.get_bind()
     if bind.dialect.name == 'sqlite':
@@ -128,5 +132,8 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS user_state_counts_ai ON users")
         op.execute("DROP FUNCTION IF EXISTS user_state_counts_maintain()")
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index('ix_users_state_devices')
+        batch_op.drop_index('ix_users_state_role')
+        batch_op.drop_index('ix_users_state_name')
         batch_op.drop_index('ix_users_role')
     op.drop_table('user_state_counts')
