@@ -234,3 +234,17 @@ def test_every_sort_is_served_by_an_index(people, sort):
             assert not any("TEMP B-TREE" in p for p in plan), (statement, plan)
             seeks += any(p.startswith("SEARCH") for p in plan)
     assert seeks >= 8
+
+
+def test_offset_of_a_user_is_its_row_in_the_plain_query(people):
+    """offset_of() gives the row at which the plain query lists a user, in every sort; None when filtered out."""
+    d = UserDirectory(people)
+    for sort in SORTS:
+        for descending in (False, True):
+            query = UserQuery(sort=sort, descending=descending, state=SlsState.enrolled)
+            expected = _plain(people, query)
+            for row in (0, 7, len(expected) // 2, len(expected) - 1):
+                assert d.offset_of(query, expected[row][0]) == row
+    with people.db.read() as s:
+        opted_out = s.scalar(select(User.id).where(User.sls_state == SlsState.opted_out).limit(1))
+    assert d.offset_of(UserQuery(state=SlsState.enrolled), opted_out) is None

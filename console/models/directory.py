@@ -356,6 +356,27 @@ class UserDirectory:
             out += [tuple(r) for r in s.execute(beyond.offset(max(rest_skip, 0)).limit(limit - len(out)))]
         return out
 
+    def offset_of(self, query: UserQuery, user_id: int) -> int | None:
+        """Where a user sits in the query's order (None when the query does not list it): two index counts."""
+        key = SORT_COLUMNS[query.sort]
+        base = select(key, User.id)
+        counting = select(func.count()).select_from(User)
+        if query.sort == "account":
+            base = base.join(Account, Account.id == User.account_id)
+            counting = counting.join(Account, Account.id == User.account_id)
+        with self.ctx.db.read() as s:
+            self._check_fresh(s)
+            found = s.execute(_filtered(base, query, dialect=self._dialect).where(User.id == user_id)).first()
+            if found is None:
+                return None
+            k, uid = found
+            counting = _filtered(counting, query, dialect=self._dialect)
+            if query.descending:
+                before = (key > k), and_(key == k, User.id > uid)
+            else:
+                before = (key < k), and_(key == k, User.id < uid)
+            return sum(s.scalar(counting.where(cond)) or 0 for cond in before)
+
     def _remember(self, pos: _Positions, at: int, key: tuple) -> None:
         with self._lock:
             if len(pos.anchors) >= _ANCHORS_PER_QUERY:

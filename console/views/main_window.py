@@ -6,6 +6,7 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -40,6 +41,8 @@ class MainWindow(QMainWindow):
         self.security_dialog: SecuritySettingsDialog | None = None
 
         self.model = UsersModel(services.directory, self)
+        self._select_first_match = False
+        self._reselect_user: int | None = None
         self._build_filters()
         self._build_table()
         self.detail = UserDetailPane(services.directory, self)
@@ -57,6 +60,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
         self._build_actions()
         self._build_status_bar()
+        self.model.query_changed.connect(self._on_query_changed)
+        self.model.load_failed.connect(self._on_load_failed)
         self._update_counts()
         self._update_actions()
         self.resize(1280, 800)
@@ -81,6 +86,12 @@ class MainWindow(QMainWindow):
         self.filter_edit.textChanged.connect(lambda _: self._filter_timer.start())
         self.filter_edit.returnPressed.connect(self._go_to_first_match)
         self.state_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
+        self.contains_check = QCheckBox("Match &inside names")
+        self.contains_check.setObjectName("containsFilter")
+        self.contains_check.setAccessibleName("Match the text anywhere in usernames and names")
+        self.contains_check.setToolTip("Find users whose username or name contains the text (3 characters or "
+                                       "more), not only those that start with it")
+        self.contains_check.toggled.connect(lambda _: self.apply_filter())
         self.filter_bar = QHBoxLayout()
         find = QLabel("&Find:")
         find.setBuddy(self.filter_edit)
@@ -88,6 +99,7 @@ class MainWindow(QMainWindow):
         state.setBuddy(self.state_combo)
         self.filter_bar.addWidget(find)
         self.filter_bar.addWidget(self.filter_edit, 1)
+        self.filter_bar.addWidget(self.contains_check)
         self.filter_bar.addWidget(state)
         self.filter_bar.addWidget(self.state_combo)
         self.counts_label = QLabel()
@@ -169,17 +181,40 @@ class MainWindow(QMainWindow):
         return self.model.user_id_at(index.row()) if index.isValid() else None
 
     def apply_filter(self) -> None:
+        """Ask the list for the filter's users; a text search runs in the background (see UsersModel)."""
         self._filter_timer.stop()
         q = self.model.query
         self.model.set_query(UserQuery(self.filter_edit.text(), self.state_combo.currentData(), q.sort,
-                                       q.descending))
+                                       q.descending, self.contains_check.isChecked()))
+        if self.model.loading:
+            self._update_counts()
+
+    def _on_query_changed(self) -> None:
+        """The list now shows the newest query's users."""
         self._update_counts()
-        if self.model.rowCount() == 0:
+        if self._select_first_match:
+            self._select_first_match = False
+            if self.model.rowCount():
+                self.table.setFocus()
+                self.table.selectRow(0)
+                self.table.setCurrentIndex(self.model.index(0, 0))
+        if self._reselect_user is not None:
+            user_id, self._reselect_user = self._reselect_user, None
+            if not self.select_user(user_id):
+                self.detail.show_user(None)
+        elif self.model.rowCount() == 0 or not self.table.currentIndex().isValid():
             self.detail.show_user(None)
         self._update_actions()
 
+    def _on_load_failed(self, message: str) -> None:
+        self._update_counts()
+        self.statusBar().showMessage(f"The users list could not be read: {message}", 15000)
+
     def _update_counts(self) -> None:
-        counts = self.services.directory.counts_by_state(self.model.query)
+        if self.model.loading:
+            self.counts_label.setText("Searching…")
+            return
+        counts = self.model.state_counts
         parts = [f"{state.label}: {counts[state]:,}" for state in SlsState]
         shown = self.model.rowCount()
         self.counts_label.setText(f"{shown:,} users shown   ·   " + "   ·   ".join(parts))
@@ -197,12 +232,7 @@ class MainWindow(QMainWindow):
 
     def select_user(self, user_id: int) -> bool:
         """Select a user by id if it is in the current list (used after a search and by tests)."""
-        row = self.model.row_of_user(user_id)
-        if row is None:
-            for r in range(self.model.rowCount()):
-                if self.model.user_id_at(r) == user_id:
-                    row = r
-                    break
+        row = self.model.row_of_user(user_id)  # cached windows, else one indexed count
         if row is None:
             return False
         self.table.selectRow(row)
@@ -224,20 +254,14 @@ class MainWindow(QMainWindow):
         self.security_dialog.open()
 
     def refresh(self) -> None:
-        user_id = self.current_user_id()
-        self.model.refresh()
+        self._reselect_user = self.current_user_id()
+        self.model.refresh()  # query_changed (now, or when a text search is done) reselects the user
         self._update_counts()
-        if user_id is not None and not self.select_user(user_id):
-            self.detail.show_user(None)
-        self._update_actions()
 
     def _go_to_first_match(self) -> None:
         """Enter in the find box: filter now and put the agent on the first matching user."""
+        self._select_first_match = True
         self.apply_filter()
-        if self.model.rowCount():
-            self.table.setFocus()
-            self.table.selectRow(0)
-            self.table.setCurrentIndex(self.model.index(0, 0))
 
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()

@@ -1,13 +1,19 @@
-"""The users list as a Qt table model over windows of a SQL query: never all rows in memory."""
+"""The users list as a Qt table model over windows of a SQL query: never all rows in memory, never a query
+on the GUI thread for a text filter or a window that is not cached yet."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import OrderedDict
+from typing import Callable
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from console.models.directory import UserDirectory, UserQuery, UserRow
 from console.models.enums import SlsState
+
+log = logging.getLogger("sls_console")
 
 COLUMNS = (
     ("username", "Username"),
@@ -21,6 +27,7 @@ COLUMNS = (
 SORTABLE = {key for key, _ in COLUMNS if key != "restrictions"}
 WINDOW = 200
 CACHED_WINDOWS = 16
+PENDING_WINDOWS = 4  # window reads waiting at most; older ones (scrolled past) are dropped
 
 
 def _cell(row: UserRow, column: int) -> str | int:
@@ -40,46 +47,214 @@ def _cell(row: UserRow, column: int) -> str | int:
     return ", ".join(r.short_label for r in row.restrictions)
 
 
+class _Loader:
+    """One background thread that runs the newest requests first and drops superseded ones.
+
+    A new query replaces any query still waiting and every waiting window read; a running read cannot be
+    stopped, so its result comes back tagged with its query's generation and the model ignores it.
+    The thread exists only while there is work.
+    """
+
+    def __init__(self, deliver: Callable[[tuple], None]) -> None:
+        self._deliver = deliver
+        self._lock = threading.Lock()
+        self._reset: Callable[[], tuple] | None = None
+        self._windows: OrderedDict[tuple[int, int], Callable[[], tuple]] = OrderedDict()
+        self._thread: threading.Thread | None = None
+
+    def load_query(self, job: Callable[[], tuple]) -> None:
+        with self._lock:
+            dropped = list(self._windows)
+            self._reset = job
+            self._windows.clear()
+            self._start()
+        for generation, number in dropped:
+            self._deliver(("dropped", generation, number))
+
+    def load_window(self, key: tuple[int, int], job: Callable[[], tuple]) -> None:
+        dropped = []
+        with self._lock:
+            self._windows[key] = job
+            self._windows.move_to_end(key)
+            while len(self._windows) > PENDING_WINDOWS:
+                dropped.append(self._windows.popitem(last=False)[0])
+            self._start()
+        for generation, number in dropped:
+            self._deliver(("dropped", generation, number))
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="users-list-loader", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if self._reset is not None:
+                    job, self._reset = self._reset, None
+                elif self._windows:
+                    _key, job = self._windows.popitem(last=True)  # the newest: where the agent is now
+                else:
+                    self._thread = None
+                    return
+            try:
+                result = job()
+            except Exception as exc:  # shown by the model's owner; the list stays as it was
+                log.exception("loading the users list failed")
+                result = ("error", getattr(job, "generation", -1), str(exc))
+            try:
+                self._deliver(result)
+            except RuntimeError:  # the model is gone (window closed)
+                return
+
+
 class UsersModel(QAbstractTableModel):
-    """Rows come from UserDirectory.window() a window at a time, kept in a small LRU cache."""
+    """Rows come from UserDirectory.window() a window at a time, kept in a small LRU cache.
+
+    data() answers only from cached windows; a missing window is read in the background and the rows
+    appear when it arrives (dataChanged). set_query() with a text filter runs in the background too:
+    the list keeps showing the previous result until the new one is ready (`loading` tells), and a query
+    superseded by a newer one is dropped. Queries without text (state filter, sort) are served by indexes
+    and the kept counts in a few milliseconds, so they apply at once.
+    """
 
     query_changed = Signal()
+    load_failed = Signal(str)
+    _loaded = Signal(object)  # emitted by the loader thread; delivered on the GUI thread
 
     def __init__(self, directory: UserDirectory, parent=None) -> None:
         super().__init__(parent)
         self._directory = directory
-        self._query = UserQuery()
-        self._count = directory.count(self._query)
+        self._query = UserQuery()  # the newest query asked for
+        self._shown = self._query  # the query whose rows the model holds
+        self._generation = 0
+        self._loading = False
         self._windows: OrderedDict[int, list[UserRow]] = OrderedDict()
+        self._requested: set[int] = set()
+        self._loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
+        self._loader = _Loader(self._loaded.emit)
+        self._count, self._state_counts, first = self._read(self._query)
+        self._windows[0] = first
 
     # --- the query -------------------------------------------------------------------------------
     @property
     def query(self) -> UserQuery:
+        """The newest query asked for (what the rows will show once `loading` is over)."""
         return self._query
 
+    @property
+    def shown_query(self) -> UserQuery:
+        return self._shown
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    @property
+    def state_counts(self) -> dict[SlsState, int]:
+        """Users per state under the shown query's text filter (its state filter ignored)."""
+        return dict(self._state_counts)
+
+    def _read(self, query: UserQuery) -> tuple[int, dict[SlsState, int], list[UserRow]]:
+        d = self._directory
+        return d.count(query), d.counts_by_state(query), d.window(query, 0, WINDOW)
+
     def set_query(self, query: UserQuery) -> None:
-        self.beginResetModel()
+        self._generation += 1
+        generation = self._generation
         self._query = query
+        if not query.normalized_text():
+            self._apply(generation, query, *self._read(query))
+            return
+        self._loading = True
+
+        def job() -> tuple:
+            return ("query", generation, query, *self._read(query))
+
+        job.generation = generation  # type: ignore[attr-defined]
+        self._loader.load_query(job)
+
+    def refresh(self) -> None:
+        """Forget every cached row and count and read the current query again (after a change)."""
+        self._directory.invalidate()
+        self.set_query(self._query)
+
+    def _apply(self, generation: int, query: UserQuery, count: int, counts: dict[SlsState, int],
+               first: list[UserRow]) -> None:
+        if generation != self._generation:
+            return  # superseded while it ran
+        self.beginResetModel()
+        self._shown = query
+        self._count = count
+        self._state_counts = counts
         self._windows.clear()
-        self._count = self._directory.count(query)
+        self._windows[0] = first
+        self._requested.clear()
+        self._loading = False
         self.endResetModel()
         self.query_changed.emit()
 
-    def refresh(self) -> None:
-        self.set_query(self._query)
-
-    def row_at(self, row: int) -> UserRow | None:
+    # --- windows ---------------------------------------------------------------------------------
+    def _cached(self, row: int) -> UserRow | None:
+        """The row if its window is cached; otherwise None, and the window is asked for in the background."""
         if not 0 <= row < self._count:
             return None
         number = row // WINDOW
         window = self._windows.get(number)
         if window is None:
-            window = self._directory.window(self._query, number * WINDOW, WINDOW)
-            self._windows[number] = window
-            if len(self._windows) > CACHED_WINDOWS:
-                self._windows.popitem(last=False)
-        else:
-            self._windows.move_to_end(number)
+            self._request(number)
+            return None
+        self._windows.move_to_end(number)
+        offset = row - number * WINDOW
+        return window[offset] if offset < len(window) else None
+
+    def _request(self, number: int) -> None:
+        if number in self._requested:
+            return
+        self._requested.add(number)
+        generation, query, directory = self._generation, self._shown, self._directory
+
+        def job() -> tuple:
+            return ("window", generation, number, directory.window(query, number * WINDOW, WINDOW))
+
+        job.generation = generation  # type: ignore[attr-defined]
+        self._loader.load_window((generation, number), job)
+
+    def _store(self, number: int, rows: list[UserRow]) -> None:
+        self._windows[number] = rows
+        self._windows.move_to_end(number)
+        while len(self._windows) > CACHED_WINDOWS:
+            self._windows.popitem(last=False)
+        first = number * WINDOW
+        last = min(first + len(rows), self._count) - 1
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+
+    def _on_loaded(self, result: tuple) -> None:
+        kind, generation = result[0], result[1]
+        if kind == "query":
+            self._apply(generation, *result[2:])
+        elif generation != self._generation:
+            return  # a window or error of a superseded query
+        elif kind == "window":
+            self._requested.discard(result[2])
+            self._store(result[2], result[3])
+        elif kind == "dropped":
+            self._requested.discard(result[2])
+        elif kind == "error":
+            self._loading = False
+            self._requested.clear()
+            self.load_failed.emit(result[2])
+
+    def row_at(self, row: int) -> UserRow | None:
+        """The row, read now if its window is not cached (for actions on a row, not for painting)."""
+        cached = self._cached(row)
+        if cached is not None or not 0 <= row < self._count:
+            return cached
+        number = row // WINDOW
+        self._store(number, self._directory.window(self._shown, number * WINDOW, WINDOW))
+        self._requested.discard(number)
+        window = self._windows[number]
         offset = row - number * WINDOW
         return window[offset] if offset < len(window) else None
 
@@ -88,12 +263,12 @@ class UsersModel(QAbstractTableModel):
         return r.id if r else None
 
     def row_of_user(self, user_id: int) -> int | None:
-        """Row of a user among the cached windows (None if not loaded)."""
+        """Row of a user in the shown list (None if the list does not show it): cached windows, else SQL."""
         for number, window in self._windows.items():
             for i, r in enumerate(window):
                 if r.id == user_id:
                     return number * WINDOW + i
-        return None
+        return self._directory.offset_of(self._shown, user_id)
 
     # --- Qt model interface ----------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -111,15 +286,17 @@ class UsersModel(QAbstractTableModel):
         if not index.isValid():
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            row = self.row_at(index.row())
-            return None if row is None else _cell(row, index.column())
+            row = self._cached(index.row())
+            if row is None:
+                return "…" if index.column() == 0 and 0 <= index.row() < self._count else None
+            return _cell(row, index.column())
         if role == Qt.ItemDataRole.ToolTipRole and COLUMNS[index.column()][0] == "restrictions":
-            row = self.row_at(index.row())
+            row = self._cached(index.row())
             return "\n".join(r.label for r in row.restrictions) if row and row.restrictions else None
         if role == Qt.ItemDataRole.TextAlignmentRole and COLUMNS[index.column()][0] == "active_devices":
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and COLUMNS[index.column()][0] == "sls_state":
-            row = self.row_at(index.row())
+            row = self._cached(index.row())
             if row is not None:
                 from PySide6.QtGui import QColor
 
@@ -132,4 +309,4 @@ class UsersModel(QAbstractTableModel):
         if key not in SORTABLE:
             return
         q = self._query
-        self.set_query(UserQuery(q.text, q.state, key, order == Qt.SortOrder.DescendingOrder))
+        self.set_query(UserQuery(q.text, q.state, key, order == Qt.SortOrder.DescendingOrder, q.contains))

@@ -108,9 +108,9 @@ def test_organization_notice_names_named_holder(window, world):
     assert "Ask Bob Baker (bbake001), who does." in window.last_message.text()
 
 
-def test_action_disabled_without_selection(window):
+def test_action_disabled_without_selection(window, qtbot):
     """With no user selected the action cannot be chosen."""
     window.filter_edit.setText("nobody-matches")
     window.apply_filter()
-    assert window.model.rowCount() == 0
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0)
     assert not window.change_security_action.isEnabled()

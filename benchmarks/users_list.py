@@ -1,0 +1,356 @@
+"""Benchmark: the users list at one million users, ours against Qt's QSqlQueryModel and a full ORM load.
+
+    python benchmarks/users_list.py                # builds benchmarks/data/users-1m.sqlite3 once, then reuses it
+    python benchmarks/users_list.py --users 100000 --db /tmp/users-100k.sqlite3
+
+Each contender runs in its own child process on the same database file, so its peak memory (VmHWM from
+/proc/self/status) is its own. Measured for each: time to the first rows, time to show the last row, filter
+latency (a username/name prefix; a name substring), peak resident memory. Then `audit verify` over the
+database's whole trail, with its rate and peak memory. Prints a table, the ratios, and as its last line
+`ratio_last_row_vs_qsql=<number>`.
+
+A benchmark, not a test: it takes minutes (the demo build ~2 min, the ORM full load ~1 min).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEFAULT_DB = ROOT / "benchmarks" / "data" / "users-1m.sqlite3"
+BENCH_KEY = bytes(range(32))  # demo seeds are sealed with a throwaway key; nothing here opens them
+WINDOW = 100  # rows a list shows (and fetches) at a time
+PREFIXES = ("smi", "joh", "gar", "wil", "u12")  # a username stem, first names, an account-number prefix
+SUBSTRINGS = ("ohnso", "mith", "arcia", "illia")  # inside surnames
+ONE_LETTER = "s"  # the worst prefix: ~13% of all users
+
+
+# --- memory ------------------------------------------------------------------------------------------
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def peak_rss_mb() -> float:
+    kb = _status_kb("VmHWM")
+    if kb is None:  # not Linux: ru_maxrss (kB on Linux/BSD, bytes on macOS)
+        import resource
+
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if sys.platform == "darwin":
+            kb //= 1024
+    return kb / 1024
+
+
+def rss_mb() -> float:
+    kb = _status_kb("VmRSS")
+    return kb / 1024 if kb is not None else peak_rss_mb()
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+# --- the database ------------------------------------------------------------------------------------
+def _context(path: Path):
+    from console.models.context import ServiceContext
+    from console.models.db import Database
+    from console.models.sealing import SecretBox
+
+    return ServiceContext(db=Database(f"sqlite:///{path}"), box=SecretBox(BENCH_KEY))
+
+
+def ensure_database(path: Path, users: int) -> dict:
+    """Reuse the file when it holds enough users at the current schema; else build it with the demo loader."""
+    from sqlalchemy import func, select
+
+    from console.models import demo, schema
+    from console.models.entities import User
+    from console.models.settings import Figures
+
+    info_path = path.with_suffix(".json")
+    if path.exists():
+        ctx = _context(path)
+        try:
+            if schema.current_revision(ctx.db) == schema.head_revision():
+                with ctx.db.read() as s:
+                    have = s.scalar(select(func.count()).select_from(User))
+                if have >= users and info_path.exists():
+                    info = json.loads(info_path.read_text())
+                    info["reused"] = True
+                    return info
+        finally:
+            ctx.db.dispose()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    ctx = _context(path)
+    schema.upgrade(ctx.db)
+    print(f"building {users:,} demo users in {path} ...", file=sys.stderr, flush=True)
+    cpu = time.process_time()
+    summary = demo.generate(ctx, Figures(), users, seed=20261126,
+                            progress=lambda done, total: print(f"  {done:,}/{total:,}", file=sys.stderr,
+                                                               flush=True))
+    with ctx.db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    ctx.db.dispose()
+    info = {"users": summary.users, "accounts": summary.accounts, "devices": summary.devices,
+            "charges": summary.charges, "audit_entries": summary.audit_entries,
+            "build_seconds": round(summary.seconds, 1), "build_cpu_seconds_main": round(time.process_time() - cpu, 1),
+            "cpus": os.cpu_count(), "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None}
+    info_path.write_text(json.dumps(info, indent=2))
+    info["reused"] = False
+    return info
+
+
+# --- contenders (each runs in a child process) --------------------------------------------------------
+def measure_ours(path: Path) -> dict:
+    """Our users list: the Qt model over UserDirectory when the GUI is present, else the directory itself."""
+    try:
+        from console.views import users_model  # noqa: F401
+    except ImportError:
+        return _measure_directory(path)
+    return _measure_qt_model(path)
+
+
+def _measure_directory(path: Path) -> dict:
+    from console.models.directory import UserDirectory, UserQuery
+
+    base = rss_mb()
+    t0 = time.perf_counter()
+    ctx = _context(path)
+    d = UserDirectory(ctx)
+    query = UserQuery()
+    n = d.count(query)
+    first = d.window(query, 0, WINDOW)
+    t_first = time.perf_counter() - t0
+    assert first
+    t0 = time.perf_counter()
+    last = d.window(query, n - WINDOW, WINDOW)
+    t_last = time.perf_counter() - t0
+    assert len(last) == WINDOW
+
+    def filter_time(q) -> float:
+        t = time.perf_counter()
+        d.count(q)
+        d.counts_by_state(q)
+        d.window(q, 0, WINDOW)
+        return time.perf_counter() - t
+
+    prefix = [filter_time(UserQuery(text=p)) for p in PREFIXES]
+    substring = [filter_time(UserQuery(text=p, contains=True)) for p in SUBSTRINGS]
+    one_letter = filter_time(UserQuery(text=ONE_LETTER))
+    return {"name": "ours (UserDirectory)", "rows": n, "first_rows_ms": _ms(t_first), "last_row_ms": _ms(t_last),
+            "prefix_filter_ms": _ms(statistics.median(prefix)), "prefix_filter_max_ms": _ms(max(prefix)),
+            "substring_filter_ms": _ms(statistics.median(substring)),
+            "substring_filter_max_ms": _ms(max(substring)), "one_letter_prefix_ms": _ms(one_letter),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "rss_before_mb": round(base, 1)}
+
+
+def _measure_qt_model(path: Path) -> dict:
+    raise NotImplementedError  # replaced once the GUI's users model is merged
+
+
+def _equivalent_sql(where: str = "") -> str:
+    """What our list shows, as one SQL statement for QSqlQueryModel (same joins, same order)."""
+    return ("SELECT users.id, users.username, users.full_name, accounts.number, users.role, users.sls_state, "
+            "users.active_devices FROM users JOIN accounts ON accounts.id = users.account_id "
+            f"{where} ORDER BY users.username, users.id")
+
+
+def _filter_sql(text: str, contains: bool) -> str:
+    """The same filter conditions our directory uses (index ranges; the FTS5 trigram table)."""
+    from console.models.directory import UserQuery, _filtered
+    from sqlalchemy import select
+    from sqlalchemy.dialects import sqlite
+
+    from console.models.entities import User
+
+    stmt = _filtered(select(User.id), UserQuery(text=text, contains=contains))
+    where = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    return where[where.index("WHERE"):]
+
+
+def measure_qsql(path: Path) -> dict:
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtSql import QSqlDatabase, QSqlQuery, QSqlQueryModel
+
+    base = rss_mb()
+    app = QCoreApplication.instance() or QCoreApplication([])  # noqa: F841 (QtSql needs an application)
+    t0 = time.perf_counter()
+    db = QSqlDatabase.addDatabase("QSQLITE", "bench")
+    db.setDatabaseName(str(path))
+    assert db.open(), db.lastError().text()
+    model = QSqlQueryModel()
+
+    def show(sql: str) -> None:
+        model.setQuery(QSqlQuery(sql, db))
+        assert not model.lastError().isValid(), model.lastError().text()
+        if model.rowCount():
+            model.data(model.index(0, 1))
+
+    show(_equivalent_sql())
+    t_first = time.perf_counter() - t0
+    assert model.rowCount() > 0
+    t0 = time.perf_counter()
+    while model.canFetchMore():  # what a view does when the user drags the scrollbar to the bottom
+        model.fetchMore()
+    model.data(model.index(model.rowCount() - 1, 1))
+    t_last = time.perf_counter() - t0
+    n = model.rowCount()
+
+    def filter_time(text: str, contains: bool) -> float:
+        t = time.perf_counter()
+        show(_equivalent_sql(_filter_sql(text, contains)))
+        return time.perf_counter() - t
+
+    prefix = [filter_time(p, False) for p in PREFIXES]
+    substring = [filter_time(p, True) for p in SUBSTRINGS]
+    one_letter = filter_time(ONE_LETTER, False)
+    result = {"name": "QSqlQueryModel", "rows": n, "first_rows_ms": _ms(t_first), "last_row_ms": _ms(t_last),
+              "prefix_filter_ms": _ms(statistics.median(prefix)), "prefix_filter_max_ms": _ms(max(prefix)),
+              "substring_filter_ms": _ms(statistics.median(substring)),
+              "substring_filter_max_ms": _ms(max(substring)), "one_letter_prefix_ms": _ms(one_letter),
+              "peak_rss_mb": round(peak_rss_mb(), 1), "rss_before_mb": round(base, 1)}
+    model.clear()
+    db.close()
+    return result
+
+
+def measure_orm(path: Path) -> dict:
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from console.models.entities import User
+
+    base = rss_mb()
+    t0 = time.perf_counter()
+    ctx = _context(path)
+    with ctx.db.read() as s:
+        users = s.scalars(select(User).options(joinedload(User.account))
+                          .order_by(User.username, User.id)).all()
+        t_all = time.perf_counter() - t0  # nothing shows before everything is loaded
+        t0 = time.perf_counter()
+        last = users[-1].username, users[-1].account.number
+        t_last = time.perf_counter() - t0
+        assert last
+
+        def filter_time(text: str, contains: bool) -> float:
+            t = time.perf_counter()
+            if contains:
+                [u for u in users if text in u.name_key or text in u.username]
+            else:
+                [u for u in users if u.username.startswith(text) or u.name_key.startswith(text)
+                 or u.account.number.lower().startswith(text)]
+            return time.perf_counter() - t
+
+        prefix = [filter_time(p, False) for p in PREFIXES]
+        substring = [filter_time(p, True) for p in SUBSTRINGS]
+        one_letter = filter_time(ONE_LETTER, False)
+        n = len(users)
+    return {"name": "ORM full load", "rows": n, "first_rows_ms": _ms(t_all), "last_row_ms": _ms(t_all + t_last),
+            "prefix_filter_ms": _ms(statistics.median(prefix)), "prefix_filter_max_ms": _ms(max(prefix)),
+            "substring_filter_ms": _ms(statistics.median(substring)),
+            "substring_filter_max_ms": _ms(max(substring)), "one_letter_prefix_ms": _ms(one_letter),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "rss_before_mb": round(base, 1)}
+
+
+def measure_audit(path: Path) -> dict:
+    from console.models import audit
+
+    base = rss_mb()
+    ctx = _context(path)
+    t0 = time.perf_counter()
+    with ctx.db.read() as s:
+        result = audit.verify(s)
+    seconds = time.perf_counter() - t0
+    return {"name": "audit verify", "ok": result.ok, "entries": result.count, "seconds": round(seconds, 2),
+            "entries_per_second": round(result.count / seconds), "peak_rss_mb": round(peak_rss_mb(), 1),
+            "rss_before_mb": round(base, 1)}
+
+
+CONTENDERS = {"ours": measure_ours, "qsql": measure_qsql, "orm": measure_orm, "audit": measure_audit}
+
+
+def _child(name: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", name, "--db", str(path)], capture_output=True,
+                         text=True, env={**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM",
+                                                                                          "offscreen")})
+    if out.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- report ------------------------------------------------------------------------------------------
+ROWS = (("time to first rows (ms)", "first_rows_ms"), ("time to show the last row (ms)", "last_row_ms"),
+        (f"prefix filter, median of {len(PREFIXES)} (ms)", "prefix_filter_ms"),
+        ("prefix filter, worst (ms)", "prefix_filter_max_ms"),
+        (f"substring filter, median of {len(SUBSTRINGS)} (ms)", "substring_filter_ms"),
+        ("substring filter, worst (ms)", "substring_filter_max_ms"),
+        (f"one-letter prefix '{ONE_LETTER}' (ms)", "one_letter_prefix_ms"),
+        ("peak resident memory (MB)", "peak_rss_mb"))
+
+
+def report(info: dict, results: list[dict], audit_result: dict | None, path: Path) -> str:
+    names = [r["name"] for r in results]
+    width = max(len(label) for label, _ in ROWS) + 2
+    lines = [f"database: {path} ({info['users']:,} users, {info['audit_entries']:,} audit entries; "
+             f"demo build {info['build_seconds']} s{' earlier, reused' if info.get('reused') else ''}"
+             f" on {info.get('cpus')} CPUs)", ""]
+    lines.append("| " + "measure".ljust(width) + " | " + " | ".join(n.rjust(20) for n in names) + " |")
+    lines.append("|" + "-" * (width + 2) + "|" + "|".join("-" * 22 for _ in names) + "|")
+    for label, key in ROWS:
+        lines.append("| " + label.ljust(width) + " | " + " | ".join(f"{r[key]:>20,.2f}" for r in results) + " |")
+    lines.append("")
+    ours, qsql = results[0], results[1]
+    for r in results[1:]:
+        for label, key in (("first rows", "first_rows_ms"), ("last row", "last_row_ms"),
+                           ("prefix filter", "prefix_filter_ms"), ("substring filter", "substring_filter_ms"),
+                           ("peak memory", "peak_rss_mb")):
+            lines.append(f"{r['name']} / ours, {label}: {r[key] / max(ours[key], 0.001):,.1f}x")
+    if audit_result:
+        lines += ["", f"audit verify: {audit_result['entries']:,} entries in {audit_result['seconds']} s = "
+                      f"{audit_result['entries_per_second']:,} entries/s, ok={audit_result['ok']}, "
+                      f"peak memory {audit_result['peak_rss_mb']} MB (before: {audit_result['rss_before_mb']} MB)"]
+    lines += ["", f"ratio_last_row_vs_qsql={qsql['last_row_ms'] / max(ours['last_row_ms'], 0.001):.1f}"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB)
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--skip-orm", action="store_true", help="leave out the (slow, memory-hungry) ORM load")
+    parser.add_argument("--skip-audit", action="store_true")
+    parser.add_argument("--child", choices=sorted(CONTENDERS), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(CONTENDERS[args.child](args.db)))
+        return 0
+    info = ensure_database(args.db, args.users)
+    results = [_child("ours", args.db), _child("qsql", args.db)]
+    if not args.skip_orm:
+        results.append(_child("orm", args.db))
+    audit_result = None if args.skip_audit else _child("audit", args.db)
+    print(report(info, results, audit_result, args.db))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""The users list model at scale, on small data: data() answers from cached windows only, text queries and
+missing windows load in the background, superseded queries are ignored, rows equal the plain SQL query."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTableView
+
+from console.models import demo
+from console.models.directory import UserDirectory, UserQuery, plain_window_statement
+from console.models.enums import SlsState
+from console.models.settings import Figures
+from console.views import users_model
+from console.views.users_model import UsersModel
+
+
+@pytest.fixture
+def crowd(ctx):
+    """About 450 demo users: more than two windows of the list."""
+    demo.generate(ctx, Figures(), 450, seed=5)
+    return ctx
+
+
+def _plain_usernames(ctx, query: UserQuery) -> list[str]:
+    with ctx.db.read() as s:
+        stmt = plain_window_statement(query, 0, 10**9, ctx.db.engine.dialect.name)
+        return [r.username for r in s.execute(stmt)]
+
+
+class _Recording(UserDirectory):
+    """A directory that notes on which thread each window is read (and can hold a query back)."""
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.window_threads: list[int] = []
+        self.hold: threading.Event | None = None
+        self.hold_text: str | None = None
+
+    def window(self, query, offset, limit):
+        self.window_threads.append(threading.get_ident())
+        return super().window(query, offset, limit)
+
+    def count(self, query):
+        if self.hold is not None and query.text == self.hold_text:
+            self.hold.wait(5)
+        return super().count(query)
+
+
+def _all_usernames(qtbot, model: UsersModel) -> list[str]:
+    def loaded() -> bool:
+        return all(model.data(model.index(r, 0)) != "…" for r in range(model.rowCount()))
+
+    qtbot.waitUntil(loaded, timeout=5000)
+    return [model.data(model.index(r, 0)) for r in range(model.rowCount())]
+
+
+def test_data_answers_from_cache_and_reads_missing_windows_in_the_background(crowd, qtbot):
+    """A row outside the cached windows shows a placeholder at once; its window is read off the GUI thread."""
+    directory = _Recording(crowd)
+    model = UsersModel(directory)
+    gui = threading.get_ident()
+    directory.window_threads.clear()
+    last = model.rowCount() - 1
+    assert last >= 2 * users_model.WINDOW
+    assert model.data(model.index(last, 0)) == "…"
+    qtbot.waitUntil(lambda: model.data(model.index(last, 0)) != "…", timeout=5000)
+    assert directory.window_threads and gui not in directory.window_threads
+    assert _all_usernames(qtbot, model) == _plain_usernames(crowd, UserQuery())
+
+
+def test_text_filter_loads_in_the_background_and_keeps_old_rows_until_ready(crowd, qtbot):
+    """A text query returns at once with `loading` set and the previous rows still shown; then the new rows."""
+    directory = _Recording(crowd)
+    model = UsersModel(directory)
+    before = model.rowCount()
+    directory.hold, directory.hold_text = threading.Event(), "smi"
+    with qtbot.waitSignal(model.query_changed, timeout=5000):
+        model.set_query(UserQuery(text="smi", sort="full_name"))
+        assert model.loading and model.rowCount() == before
+        directory.hold.set()
+    assert not model.loading
+    expected = _plain_usernames(crowd, UserQuery(text="smi", sort="full_name"))
+    assert expected and _all_usernames(qtbot, model) == expected
+    assert model.state_counts == directory.counts_by_state(UserQuery(text="smi"))
+
+
+def test_superseded_text_query_is_ignored(crowd, qtbot):
+    """Typing on: a slower earlier query finishing late never replaces the newest one's rows."""
+    directory = _Recording(crowd)
+    model = UsersModel(directory)
+    directory.hold, directory.hold_text = threading.Event(), "s"
+    emitted: list[UserQuery] = []
+    model.query_changed.connect(lambda: emitted.append(model.shown_query))
+    model.set_query(UserQuery(text="s"))  # held back in the loader
+    model.set_query(UserQuery(text="smi"))  # replaces it
+    directory.hold.set()
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    qtbot.wait(50)  # give a late result of "s" the chance to arrive (it must be ignored)
+    assert [q.text for q in emitted] == ["smi"]
+    assert _all_usernames(qtbot, model) == _plain_usernames(crowd, UserQuery(text="smi"))
+
+
+def test_state_filter_and_sort_apply_at_once_and_equal_plain_sql(crowd, qtbot):
+    """Queries without text are served by indexes and kept counts: applied immediately, rows as plain SQL."""
+    model = UsersModel(UserDirectory(crowd))
+    query = UserQuery(state=SlsState.opted_out, sort="account", descending=True)
+    model.set_query(query)
+    assert not model.loading and model.shown_query == query
+    assert _all_usernames(qtbot, model) == _plain_usernames(crowd, query)
+    model.sort(4, Qt.SortOrder.AscendingOrder)
+    assert model.shown_query.sort == "sls_state" and model.shown_query.state is SlsState.opted_out
+
+
+def test_view_scrolled_to_the_bottom_shows_the_last_users(crowd, qtbot):
+    """A table view jumping to its last row gets the plain query's last users once the window arrives."""
+    model = UsersModel(UserDirectory(crowd))
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(600, 300)
+    view.show()
+    view.scrollToBottom()
+    last = model.rowCount() - 1
+    qtbot.waitUntil(lambda: model.data(model.index(last, 0)) != "…", timeout=5000)
+    assert model.data(model.index(last, 0)) == _plain_usernames(crowd, UserQuery())[-1]
+
+
+def test_row_of_an_uncached_user_comes_from_sql(crowd):
+    """Finding a user's row does not read the list page by page: one indexed count."""
+    directory = _Recording(crowd)
+    model = UsersModel(directory)
+    target = _plain_usernames(crowd, UserQuery())[-3]
+    user_id = directory.find_by_username(target)
+    directory.window_threads.clear()
+    assert model.row_of_user(user_id) == model.rowCount() - 3
+    assert directory.window_threads == []
