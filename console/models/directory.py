@@ -122,13 +122,18 @@ def prefix_range(column, prefix: str):
 SUBSTRING_MIN = 3  # trigrams: shorter substrings cannot use the index, and match most of the list anyway
 
 
+_FTS = table("users_fts", column("rowid"))
+
+
+def _fts_matches(stmt, text: str):
+    # The FTS5 trigram table (migration 0003): a quoted phrase matches it as a plain substring.
+    phrase = '"' + text.replace('"', '""') + '"'
+    return stmt.where(literal_column("users_fts").op("MATCH")(phrase))
+
+
 def _substring_condition(text: str, dialect: str):
     if dialect == "sqlite":
-        # The FTS5 trigram table (migration 0003): a quoted phrase matches it as a plain substring.
-        phrase = '"' + text.replace('"', '""') + '"'
-        fts = table("users_fts", column("rowid"))
-        matches = select(fts.c.rowid).where(literal_column("users_fts").op("MATCH")(phrase))
-        return User.id.in_(matches.scalar_subquery())
+        return User.id.in_(_fts_matches(select(_FTS.c.rowid), text).scalar_subquery())
     # PostgreSQL: LIKE on the lower-cased columns, served by pg_trgm GIN indexes where installed.
     return or_(User.username.contains(text, autoescape=True), User.name_key.contains(text, autoescape=True))
 
@@ -244,8 +249,21 @@ class UserDirectory:
     def _count(self, s: Session, query: UserQuery) -> int:
         pos = self._positions_for(query)
         if pos.total is None:
-            counts = self._counts_by_state(s, query)
-            pos.total = counts[query.state] if query.state is not None else sum(counts.values())
+            key = UserQuery(text=query.normalized_text(), contains=query.contains)
+            with self._lock:
+                counts = self._counts.get(key)
+            substring = key.contains and len(key.text) >= SUBSTRING_MIN
+            if counts is None and substring and query.state is None and self._dialect == "sqlite":
+                # Counted in the substring index alone: ~3 ms where joining the users takes ~40 ms.
+                total = s.scalar(_fts_matches(select(func.count()).select_from(_FTS), key.text))
+            elif counts is None and _text_condition(key.text, key.contains, self._dialect) is not None:
+                # A plain count: SQLite answers it from the index ranges' row ids alone, without reading
+                # rows (the per-state counts need each row's state and can follow later).
+                total = s.scalar(_filtered(select(func.count()).select_from(User), query, dialect=self._dialect))
+            else:
+                counts = counts or self._counts_by_state(s, query)
+                total = counts[query.state] if query.state is not None else sum(counts.values())
+            pos.total = total or 0
         return pos.total
 
     def counts_by_state(self, query: UserQuery = UserQuery()) -> dict[SlsState, int]:

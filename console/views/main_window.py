@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status_bar()
         self.model.query_changed.connect(self._on_query_changed)
+        self.model.state_counts_changed.connect(self._update_counts)
         self.model.load_failed.connect(self._on_load_failed)
         self._update_counts()
         self._update_actions()
@@ -215,8 +216,11 @@ class MainWindow(QMainWindow):
             self.counts_label.setText("Searching…")
             return
         counts = self.model.state_counts
-        parts = [f"{state.label}: {counts[state]:,}" for state in SlsState]
         shown = self.model.rowCount()
+        if counts is None:  # a text search's counts per state follow its rows
+            self.counts_label.setText(f"{shown:,} users shown   ·   counting by state…")
+            return
+        parts = [f"{state.label}: {counts[state]:,}" for state in SlsState]
         self.counts_label.setText(f"{shown:,} users shown   ·   " + "   ·   ".join(parts))
 
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:

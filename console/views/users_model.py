@@ -59,13 +59,14 @@ class _Loader:
         self._deliver = deliver
         self._lock = threading.Lock()
         self._reset: Callable[[], tuple] | None = None
+        self._after_reset: Callable[[], tuple] | None = None  # e.g. the counts, once the rows are out
         self._windows: OrderedDict[tuple[int, int], Callable[[], tuple]] = OrderedDict()
         self._thread: threading.Thread | None = None
 
-    def load_query(self, job: Callable[[], tuple]) -> None:
+    def load_query(self, job: Callable[[], tuple], then: Callable[[], tuple] | None = None) -> None:
         with self._lock:
             dropped = list(self._windows)
-            self._reset = job
+            self._reset, self._after_reset = job, then
             self._windows.clear()
             self._start()
         for generation, number in dropped:
@@ -94,6 +95,8 @@ class _Loader:
                     job, self._reset = self._reset, None
                 elif self._windows:
                     _key, job = self._windows.popitem(last=True)  # the newest: where the agent is now
+                elif self._after_reset is not None:
+                    job, self._after_reset = self._after_reset, None
                 else:
                     self._thread = None
                     return
@@ -119,6 +122,7 @@ class UsersModel(QAbstractTableModel):
     """
 
     query_changed = Signal()
+    state_counts_changed = Signal()  # the counts per state of the shown query arrived (after its rows)
     load_failed = Signal(str)
     _loaded = Signal(object)  # emitted by the loader thread; delivered on the GUI thread
 
@@ -133,7 +137,8 @@ class UsersModel(QAbstractTableModel):
         self._requested: set[int] = set()
         self._loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
         self._loader = _Loader(self._loaded.emit)
-        self._count, self._state_counts, first = self._read(self._query)
+        self._count, first = self._read(self._query)
+        self._state_counts: dict[SlsState, int] | None = directory.counts_by_state(self._query)
         self._windows[0] = first
 
     # --- the query -------------------------------------------------------------------------------
@@ -151,36 +156,40 @@ class UsersModel(QAbstractTableModel):
         return self._loading
 
     @property
-    def state_counts(self) -> dict[SlsState, int]:
-        """Users per state under the shown query's text filter (its state filter ignored)."""
-        return dict(self._state_counts)
+    def state_counts(self) -> dict[SlsState, int] | None:
+        """Users per state under the shown query's text filter (its state filter ignored); None while a
+        text query's counts are still being made (state_counts_changed follows)."""
+        return None if self._state_counts is None else dict(self._state_counts)
 
-    def _read(self, query: UserQuery) -> tuple[int, dict[SlsState, int], list[UserRow]]:
+    def _read(self, query: UserQuery) -> tuple[int, list[UserRow]]:
         d = self._directory
-        return d.count(query), d.counts_by_state(query), d.window(query, 0, WINDOW)
+        return d.count(query), d.window(query, 0, WINDOW)
 
     def set_query(self, query: UserQuery) -> None:
         self._generation += 1
         generation = self._generation
         self._query = query
         if not query.normalized_text():
-            self._apply(generation, query, *self._read(query))
+            self._apply(generation, query, *self._read(query), self._directory.counts_by_state(query))
             return
         self._loading = True
 
         def job() -> tuple:
-            return ("query", generation, query, *self._read(query))
+            return ("query", generation, query, *self._read(query), None)
 
-        job.generation = generation  # type: ignore[attr-defined]
-        self._loader.load_query(job)
+        def counts_job() -> tuple:
+            return ("counts", generation, self._directory.counts_by_state(query))
+
+        job.generation = counts_job.generation = generation  # type: ignore[attr-defined]
+        self._loader.load_query(job, counts_job)
 
     def refresh(self) -> None:
         """Forget every cached row and count and read the current query again (after a change)."""
         self._directory.invalidate()
         self.set_query(self._query)
 
-    def _apply(self, generation: int, query: UserQuery, count: int, counts: dict[SlsState, int],
-               first: list[UserRow]) -> None:
+    def _apply(self, generation: int, query: UserQuery, count: int, first: list[UserRow],
+               counts: dict[SlsState, int] | None) -> None:
         if generation != self._generation:
             return  # superseded while it ran
         self.beginResetModel()
@@ -235,7 +244,10 @@ class UsersModel(QAbstractTableModel):
         if kind == "query":
             self._apply(generation, *result[2:])
         elif generation != self._generation:
-            return  # a window or error of a superseded query
+            return  # a window, counts or error of a superseded query
+        elif kind == "counts":
+            self._state_counts = result[2]
+            self.state_counts_changed.emit()
         elif kind == "window":
             self._requested.discard(result[2])
             self._store(result[2], result[3])

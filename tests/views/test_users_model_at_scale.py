@@ -84,6 +84,7 @@ def test_text_filter_loads_in_the_background_and_keeps_old_rows_until_ready(crow
     assert not model.loading
     expected = _plain_usernames(crowd, UserQuery(text="smi", sort="full_name"))
     assert expected and _all_usernames(qtbot, model) == expected
+    qtbot.waitUntil(lambda: model.state_counts is not None, timeout=5000)  # counts follow the rows
     assert model.state_counts == directory.counts_by_state(UserQuery(text="smi"))
 
 

@@ -1,0 +1,62 @@
+"""Render the main window on a million users, scrolled to the last row and searching inside names.
+
+Run after the benchmark has built its database (benchmarks/users_list.py):
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_users_at_scale.py [DATABASE]
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from console.app import Services  # noqa: E402
+from console.models.context import Actor, ServiceContext  # noqa: E402
+from console.models.db import Database  # noqa: E402
+from console.models.enums import StaffRole  # noqa: E402
+from console.models.sealing import SecretBox  # noqa: E402
+from console.views.main_window import MainWindow  # noqa: E402
+
+OUT = Path(__file__).resolve().parent
+DEFAULT_DB = ROOT / "benchmarks" / "data" / "users-1m.sqlite3"
+
+
+def _settle(app, window) -> None:
+    deadline = time.perf_counter() + 30
+    while time.perf_counter() < deadline:
+        app.processEvents()
+        model = window.model
+        visible = window.table.rowAt(window.table.viewport().height() - 2)
+        if not model.loading and (visible < 0 or model.data(model.index(visible, 0)) != "…"):
+            break
+        time.sleep(0.005)
+    app.processEvents()
+
+
+def main() -> None:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DB
+    app = QApplication([])
+    ctx = ServiceContext(db=Database(f"sqlite:///{path}"), box=SecretBox(bytes(range(32))))
+    window = MainWindow(Services.build(ctx, Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)))
+    window.show()
+    window.table.scrollToBottom()
+    last = window.model.rowCount() - 1
+    window.table.selectRow(last)
+    window.table.setCurrentIndex(window.model.index(last, 0))
+    _settle(app, window)
+    window.grab().save(str(OUT / "users-million-last-row.png"))
+    window.contains_check.setChecked(True)
+    window.filter_edit.setText("ohnso")
+    window.apply_filter()
+    _settle(app, window)
+    window.grab().save(str(OUT / "users-million-inside-names.png"))
+    print("wrote", OUT / "users-million-last-row.png", OUT / "users-million-inside-names.png")
+
+
+if __name__ == "__main__":
+    main()
