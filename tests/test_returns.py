@@ -150,3 +150,22 @@ def test_overdue_run_needs_its_permission(ctx, returns, agent):
     """Only staff allowed to run it (back office, administrators, the start-up run) may charge."""
     with pytest.raises(PermissionDenied):
         returns.charge_overdue(agent)
+
+
+def test_devices_view_query_lists_overdue_devices(ctx, devices, due_back):
+    """The devices list's overdue filter shows only devices past their return date."""
+    from console.models.devices import DeviceQuery
+
+    assert devices.count(DeviceQuery(overdue=True)) == 0
+    ctx.clock.advance(days=31)
+    assert [r.id for r in devices.window(DeviceQuery(overdue=True), 0, 10)] == [due_back]
+
+
+def test_start_up_run_charges_overdue_devices_once(ctx, due_back):
+    """The console's start-up tasks charge an overdue device; starting again charges nothing more."""
+    from console.app import run_startup_tasks
+
+    ctx.clock.advance(days=31)
+    assert "1 overdue device(s) charged" in run_startup_tasks(ctx)
+    assert "0 overdue device(s) charged, 1 already charged" in run_startup_tasks(ctx)
+    assert len(_charges(ctx, due_back)) == 1

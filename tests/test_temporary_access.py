@@ -150,3 +150,25 @@ def test_expiry_run_marks_passcodes_expired_and_recounts(ctx, svc, agent, admin,
     with ctx.db.read() as s:
         assert s.scalar(select(SecurityDevice.state).where(SecurityDevice.id == world.secondary_device_id)) \
             is DeviceState.active
+
+
+def test_online_card_after_loss_activates_and_ends_the_passcode_run(ctx, svc, agent, world):
+    """The card offered after a passcode waits for two good values, then is active; a passcode may follow."""
+    from console.models.verification import VerificationService
+
+    _issue(svc, agent, world)
+    card = svc.issue_online_card(agent, world.secondary_id)
+    assert _row(ctx, card.device_id).state is DeviceState.pending
+    assert _row(ctx, card.device_id).expires_at == ctx.clock.now() + dt.timedelta(days=21)
+    ch = VerificationService(ctx).issue_challenge(agent, card.device_id)
+    a, b = ch.positions
+    svc.activate_online_card(agent, card.device_id, ch.id, card.values[a] + card.values[b])
+    assert _row(ctx, card.device_id).state is DeviceState.active
+    assert user(ctx, world.secondary_id).active_devices == 3
+    assert svc.can_issue(world.secondary_id) is None
+
+
+def test_online_card_after_loss_only_for_enrolled_users(ctx, svc, agent, world):
+    """An opted-out user gets the card through the opt-in, not here."""
+    with pytest.raises(RuleViolation, match="through the opt-in"):
+        svc.issue_online_card(agent, world.primary_id)

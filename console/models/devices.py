@@ -57,6 +57,7 @@ class DeviceQuery:
     kind: DeviceKind | None = None
     state: DeviceState | None = None
     serial_prefix: str = ""
+    overdue: bool = False  # only devices expected back whose return date has passed
 
 
 @dataclass(frozen=True)
@@ -147,12 +148,14 @@ class DeviceService:
         self.verification = verification or VerificationService(ctx)
 
     # reading ---------------------------------------------------------------------------------------
-    @staticmethod
-    def _filtered(stmt, query: DeviceQuery):
+    def _filtered(self, stmt, query: DeviceQuery):
         if query.kind is not None:
             stmt = stmt.where(SecurityDevice.kind == query.kind)
         if query.state is not None:
             stmt = stmt.where(SecurityDevice.state == query.state)
+        if query.overdue:
+            stmt = stmt.where(SecurityDevice.state == DeviceState.return_pending,
+                              SecurityDevice.return_due_at < self.ctx.clock.now())
         prefix = query.serial_prefix.strip().upper()
         if prefix:
             # A range on the unique serial index (LIKE would scan, platform-notes.md).
@@ -310,11 +313,15 @@ class DeviceService:
         from console.models import sharing  # the sharing rules (issue 3)
 
         with self.ctx.db.read() as s:
-            sharing.check_share(s, _device(s, device_id), _user(s, user_id))
+            user = _user(s, user_id)
+            if user.sls_state is not SlsState.enrolled:
+                raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: share a device with them "
+                                    f"through the opt-in (\"I already have access to a Secure Login Device under a "
+                                    f"different username\").")
+            sharing.check_share(s, _device(s, device_id), user, self.ctx.clock.now())
 
         def on_success(session: Session, dev: SecurityDevice, _result) -> None:
             user = _user(session, user_id)
-            sharing.check_share(session, dev, user)
             sharing.share(session, dev, user, self.ctx.clock.now(), actor)
             settle_holders(session, dev)
 

@@ -1,4 +1,5 @@
-"""Temporary passcodes: issued by phone when a device is lost or not at hand; shown once; expire by themselves.
+"""Temporary access after a loss: passcodes (shown once, expire by themselves) and, next, an Online Security
+Code Card for a user who stays enrolled (opted-out users get theirs through the opt-in, enrollment.py).
 
 "Never two in a row for the same account" (domain-facts.md) is applied as follows: look at the last piece of
 temporary access issued to ANY user of the account, a temporary passcode or an Online Security Code Card,
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import audit
-from console.models.cards import ALPHABET
+from console.models.cards import ALPHABET, card_hashes, new_card_values
 from console.models.context import Actor, ServiceContext
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
@@ -101,6 +102,17 @@ def issue_passcode_in(s: Session, ctx: ServiceContext, actor: Actor, user: User,
     return IssuedPasscode(device.id, user.id, user.username, passcode, full_until, expires)
 
 
+@dataclass(frozen=True)
+class IssuedCard:
+    """An Online Security Code Card's printed values, shown (and printed) once; only hashes are stored."""
+
+    device_id: int
+    username: str
+    serial: str
+    values: dict[int, str]
+    expires_at: dt.datetime
+
+
 class TemporaryAccessService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -124,6 +136,54 @@ class TemporaryAccessService:
         with self.ctx.db.write() as s:
             return issue_passcode_in(s, self.ctx, actor, _user(s, user_id), identity_verified=identity_verified,
                                      reason=reason)
+
+    def issue_online_card(self, actor: Actor, user_id: int) -> IssuedCard:
+        """An Online Security Code Card for an enrolled user who lost a device: waits for two good values
+        (activate_online_card), valid the configured days. Ends a run of temporary passcodes."""
+        require(actor, Permission.issue_temporary_access)
+        with self.ctx.db.write() as s:
+            user = _user(s, user_id)
+            if user.sls_state is not SlsState.enrolled:
+                raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: issue the Online Security "
+                                    f"Code Card through the opt-in instead.")
+            fig = load_figures(s)
+            now = self.ctx.clock.now()
+            values = new_card_values(fig.code_card_size)
+            salt = self.ctx.box.new_salt()
+            device = SecurityDevice(kind=DeviceKind.online_code_card, state=DeviceState.pending,
+                                    serial=f"OSC-{secrets.token_hex(5).upper()}", account_id=user.account_id,
+                                    secret_salt=salt, secret_hash=card_hashes(self.ctx.box, salt, values),
+                                    issued_at=now, expires_at=now + dt.timedelta(days=fig.online_card_validity_days))
+            s.add(device)
+            s.flush()
+            s.add(DeviceHolding(user=user, device=device, preferred=False, since=now))
+            audit.record(s, at=now, actor=actor.username, action="device.issued",
+                         summary=f"Online Security Code Card {device.serial} issued to {user.username} after a "
+                                 f"loss, valid until {device.expires_at:%Y-%m-%d}",
+                         account_id=user.account_id, user_id=user.id, device_id=device.id,
+                         details={"serial": device.serial, "expires_at": device.expires_at.isoformat()})
+            return IssuedCard(device.id, user.username, device.serial, values, device.expires_at)
+
+    def activate_online_card(self, actor: Actor, device_id: int, challenge_id: int, answer: str) -> None:
+        """Activate the card with the values at the two index numbers of a challenge."""
+        require(actor, Permission.issue_temporary_access)
+        from console.models.verification import VerificationService
+
+        def on_success(s: Session, device: SecurityDevice, _result) -> None:
+            if device.kind is not DeviceKind.online_code_card or device.state is not DeviceState.pending:
+                raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()}, not waiting for "
+                                    f"activation.")
+            now = self.ctx.clock.now()
+            device.state = DeviceState.active
+            device.activated_at = now
+            users = settle_holders(s, device)
+            audit.record(s, at=now, actor=actor.username, action="device.activated",
+                         summary=f"Online Security Code Card {device.serial} activated for "
+                                 f"{', '.join(u.username for u in users)}", account_id=device.account_id,
+                         user_id=users[0].id if users else None, device_id=device.id)
+
+        VerificationService(self.ctx).verify(actor, device_id, answer, challenge_id=challenge_id,
+                                             permission=Permission.issue_temporary_access, on_success=on_success)
 
     def expire_due(self, actor: Actor) -> int:
         """Mark temporary access past its end as expired (it is refused at login anyway); safe to repeat."""
