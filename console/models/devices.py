@@ -193,6 +193,16 @@ class DeviceService:
                              d.activated_at, d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason,
                              d.locked)
 
+    def find_by_serial(self, serial: str) -> int:
+        """The device with this serial (as scanned at the returns desk); NotFound with a readable message."""
+        wanted = (serial or "").strip().upper()
+        with self.ctx.db.read() as s:
+            device_id = s.scalar(select(SecurityDevice.id).where(SecurityDevice.serial == wanted))
+        if device_id is None:
+            raise NotFound(f"There is no device with serial {wanted or '(blank)'} on record. Check the serial "
+                           f"printed on the back of the card.")
+        return device_id
+
     def in_stock_count(self) -> int:
         return self.count(DeviceQuery(kind=DeviceKind.dsc_plus, state=DeviceState.in_stock))
 
