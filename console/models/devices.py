@@ -9,6 +9,7 @@ its battery; that one is replaced free but must come back by its due date, or th
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -76,6 +77,7 @@ class DeviceRow:
     returned_at: dt.datetime | None
     return_reason: str | None
     locked: bool
+    due_passed: bool = False  # the activation or return date shown in "Due" is in the past
 
     @property
     def due_at(self) -> dt.datetime | None:
@@ -180,18 +182,15 @@ class DeviceService:
                         select(DeviceHolding.device_id, User.username).join(User, User.id == DeviceHolding.user_id)
                         .where(DeviceHolding.device_id.in_(ids)).order_by(User.username)):
                     holders.setdefault(device_id, []).append(username)
-            return [DeviceRow(d.id, d.kind, d.serial, d.state, number, tuple(holders.get(d.id, ())), d.received_at,
-                              d.issued_at, d.activated_at, d.activation_due_at, d.return_due_at, d.returned_at,
-                              d.return_reason, d.locked) for d, number in rows]
+            now = self.ctx.clock.now()
+            return [_row(d, number, tuple(holders.get(d.id, ())), now) for d, number in rows]
 
     def get(self, device_id: int) -> DeviceRow:
         with self.ctx.db.read() as s:
             d = _device(s, device_id)
             number = d.account.number if d.account else None
             names = tuple(u.username for u in holders_of(s, d))
-            return DeviceRow(d.id, d.kind, d.serial, d.state, number, names, d.received_at, d.issued_at,
-                             d.activated_at, d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason,
-                             d.locked)
+            return _row(d, number, names, self.ctx.clock.now())
 
     def find_by_serial(self, serial: str) -> int:
         """The device with this serial (as scanned at the returns desk); NotFound with a readable message."""
@@ -496,6 +495,12 @@ class DeviceService:
         """(user id, username) of each holder, for choosing who unshares or receives a replacement."""
         with self.ctx.db.read() as s:
             return [(u.id, u.username) for u in holders_of(s, _device(s, device_id))]
+
+
+def _row(d: SecurityDevice, number: str | None, holders: tuple[str, ...], now: dt.datetime) -> DeviceRow:
+    row = DeviceRow(d.id, d.kind, d.serial, d.state, number, holders, d.received_at, d.issued_at, d.activated_at,
+                    d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked)
+    return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now)
 
 
 def _enroll_if_waiting(s: Session, actor: Actor, user: User, device: SecurityDevice, now: dt.datetime) -> None:

@@ -59,6 +59,9 @@ class DeviceActions(QObject):
                          Permission.manage_devices)
         menu = window.menuBar().addMenu("&Devices")
         menu.setObjectName("devicesMenu")
+        help_menu = getattr(window, "help_menu", None)
+        if help_menu is not None:  # keep Help last
+            window.menuBar().insertMenu(help_menu.menuAction(), menu)
         for action in (self.open_devices, self.open_charges):
             menu.addAction(action)
         menu.addSeparator()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
 
 from console.models.devices import DeviceQuery, DeviceRow, DeviceService
 from console.views.formatting import day
@@ -93,8 +94,12 @@ class DevicesModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             row = self.row_at(index.row())
             return None if row is None else _cell(row, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 8:
+        if index.column() == 8 and role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole):
             row = self.row_at(index.row())
-            if row is not None and row.due_at is not None:
-                return "Activation due" if row.state.name == "shipped" else "Return due"
+            if row is None or row.due_at is None:
+                return None
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QColor("#b3261e") if row.due_passed else None
+            what = "Activation due" if row.state.name == "shipped" else "Return due"
+            return what + (" — date passed" if row.due_passed else "")
         return None

@@ -285,3 +285,18 @@ def test_devices_menu_opens_devices_and_charges_screens(main, world):
     assert charges.isVisible() and charges.account_edit.text() == "U1234567"
     main.device_actions.devices_window.close()
     charges.close()
+
+
+def test_passed_due_date_is_flagged(window, qtbot, ctx, world, admin):
+    """A shipped card not activated by its date shows the date in red with a tooltip saying so."""
+    from PySide6.QtGui import QColor
+
+    devices = DeviceService(ctx)
+    [card] = devices.receive_stock(admin, "DSC000000070")
+    devices.ship(admin, card, world.secondary_id)
+    ctx.clock.advance(days=15)
+    window.refresh()
+    window.select_device(card)
+    index = window.model.index(window.table.currentIndex().row(), 8)
+    assert window.model.data(index, Qt.ItemDataRole.ForegroundRole) == QColor("#b3261e")
+    assert window.model.data(index, Qt.ItemDataRole.ToolTipRole) == "Activation due — date passed"
