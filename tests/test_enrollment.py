@@ -29,7 +29,7 @@ from console.models.errors import (
 )
 from console.models.opt_out_terms import STATEMENT
 from console.models.verification import VerificationService, dsc_response
-from tests.factories import add_device, add_same_person_username
+from tests.factories import add_device, add_same_person_username, user_snapshot
 
 
 @pytest.fixture
@@ -37,15 +37,7 @@ def svc(ctx):
     return EnrollmentService(ctx)
 
 
-def snapshot(ctx, user_id):
-    """Everything an opt-in may change about a user: state, holdings, restrictions in force, count."""
-    with ctx.db.read() as s:
-        u = s.get(User, user_id)
-        holdings = sorted((h.device_id, h.preferred, h.device.state.name)
-                          for h in s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user_id)))
-        restrictions = sorted(r.restriction.name for r in s.scalars(
-            select(UserRestriction).where(UserRestriction.user_id == user_id, UserRestriction.lifted_at.is_(None))))
-        return u.sls_state, holdings, restrictions, u.active_devices
+snapshot = user_snapshot
 
 
 def actions(ctx, **where):
