@@ -121,3 +121,17 @@ def add_same_person_username(ctx: ServiceContext, user_id: int, username: str, a
                 d.secret_hash = card_hashes(ctx.box, d.secret_salt, seed)
             devices.append((d.id, kind, seed))
         return {"user_id": other.id, "account_id": acct.id, "devices": devices}
+
+
+def user_snapshot(ctx: ServiceContext, user_id: int) -> tuple:
+    """Everything an opt-in or opt-out may change about a user: state, holdings (with device state), restrictions
+    in force, active-device count. Equal snapshots mean "left as it was"."""
+    from sqlalchemy import select
+
+    with ctx.db.read() as s:
+        u = s.get(User, user_id)
+        holdings = sorted((h.device_id, h.preferred, h.device.state.name)
+                          for h in s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user_id)))
+        restrictions = sorted(r.restriction.name for r in s.scalars(
+            select(UserRestriction).where(UserRestriction.user_id == user_id, UserRestriction.lifted_at.is_(None))))
+        return u.sls_state, holdings, restrictions, u.active_devices

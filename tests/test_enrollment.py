@@ -29,7 +29,7 @@ from console.models.errors import (
 )
 from console.models.opt_out_terms import STATEMENT
 from console.models.verification import VerificationService, dsc_response
-from tests.factories import add_device, add_same_person_username
+from tests.factories import add_device, add_same_person_username, user_snapshot
 
 
 @pytest.fixture
@@ -37,15 +37,7 @@ def svc(ctx):
     return EnrollmentService(ctx)
 
 
-def snapshot(ctx, user_id):
-    """Everything an opt-in may change about a user: state, holdings, restrictions in force, count."""
-    with ctx.db.read() as s:
-        u = s.get(User, user_id)
-        holdings = sorted((h.device_id, h.preferred, h.device.state.name)
-                          for h in s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user_id)))
-        restrictions = sorted(r.restriction.name for r in s.scalars(
-            select(UserRestriction).where(UserRestriction.user_id == user_id, UserRestriction.lifted_at.is_(None))))
-        return u.sls_state, holdings, restrictions, u.active_devices
+snapshot = user_snapshot
 
 
 def actions(ctx, **where):
@@ -427,3 +419,53 @@ def test_opted_out_user_can_opt_back_in(ctx, world, svc, agent):
     svc.confirm(agent, world.primary_id, card.device_id, card.values[ch.positions[0]] + card.values[ch.positions[1]],
                 challenge_id=ch.id)
     assert snapshot(ctx, world.primary_id)[2] == []
+
+
+# --- One transaction, and the TOTP vectors -----------------------------------------------------------
+def test_enrollment_and_its_audit_entry_commit_together(ctx, world, svc, agent, monkeypatch):
+    """If the audit entry cannot be written, the enrollment is rolled back with it: no unaudited change."""
+    start = svc.start_ib_key(agent, world.primary_id)
+    before = snapshot(ctx, world.primary_id)
+    with ctx.db.read() as s:
+        entries_before = s.scalar(select(func.count()).select_from(AuditEntry))
+    real_record = audit.record
+
+    def failing_record(session, **kw):
+        if kw["action"] == "user.enrolled":
+            raise RuntimeError("disk full")
+        return real_record(session, **kw)
+
+    monkeypatch.setattr(audit, "record", failing_record)
+    with pytest.raises(RuntimeError):
+        svc.confirm(agent, world.primary_id, start.device_id,
+                    pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now()))
+    assert snapshot(ctx, world.primary_id) == before
+    with ctx.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == entries_before
+        assert s.get(SecurityDevice, start.device_id).last_time_step is None
+
+
+def test_shareable_devices_refuses_another_persons_username_early(ctx, world, svc, agent):
+    """Looking up John's username for Jane already explains the refusal, before anything starts."""
+    with pytest.raises(RuleViolation, match="not the same person"):
+        svc.shareable_devices(agent, world.primary_id, "jsmit123")
+
+
+RFC_SEEDS = {"sha256": b"12345678901234567890123456789012", "sha512": b"1234567890" * 6 + b"1234"}
+RFC_VECTORS = [(59, "46119246", "90693936"), (1111111109, "68084774", "25091201"),
+               (1111111111, "67062674", "99943326"), (1234567890, "91819424", "93441116"),
+               (2000000000, "90698825", "38618901"), (20000000000, "77737706", "47863826")]
+
+
+@pytest.mark.parametrize("unix, sha256_code, sha512_code", RFC_VECTORS)
+def test_totp_passes_rfc6238_sha256_and_sha512_vectors(unix, sha256_code, sha512_code):
+    """The shared TOTP check also accepts RFC 6238 appendix B codes for SHA-256 and SHA-512 (SHA-1: core tests)."""
+    import base64
+    import hashlib
+
+    from console.models.verification import totp_match, totp_step
+
+    at = dt.datetime.fromtimestamp(unix, dt.timezone.utc)
+    for name, code in (("sha256", sha256_code), ("sha512", sha512_code)):
+        seed = base64.b32encode(RFC_SEEDS[name]).decode()
+        assert totp_match(seed, code, at, window=0, digits=8, digest=getattr(hashlib, name)) == totp_step(at)

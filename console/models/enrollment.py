@@ -170,8 +170,8 @@ class EnrollmentService:
                              now, device.expires_at)
 
     def shareable_devices(self, actor: Actor, user_id: int, other_username: str) -> list[ShareableDevice]:
-        """The active devices of `other_username` (most protective first), after checking it is a username of
-        the same person. Changes nothing."""
+        """The active devices of `other_username`, most protective first, once the sharing rules allow its most
+        protective one (so a refusal shows as soon as the username is known). Changes nothing."""
         require(actor, Permission.assist_enrollment)
         with self.ctx.db.read() as s:
             user = self._user_for_opt_in(s, user_id)
@@ -180,6 +180,7 @@ class EnrollmentService:
             if not devices:
                 raise RuleViolation(f"{owner.username} has no active security device to share. Choose another "
                                     f"option for {user.username}.")
+            check_share(s, devices[0], user, self.ctx.clock.now())
             best = devices[0].kind.protection_rank
             return [ShareableDevice(d.id, d.kind, d.serial, d.kind.protection_rank == best) for d in devices]
 
