@@ -194,7 +194,7 @@ def main(qtbot, services):
     return w
 
 
-def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world):
+def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world, tmp_path):
     """jsmit123's only device is reported lost with a temporary passcode, shown once; the card is offered next."""
     main.select_user(world.secondary_id)
     acts = main.device_actions
@@ -218,6 +218,8 @@ def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world
     card = shown.card_dialog
     assert card.isVisible() and card.objectName() == "onlineCard"
     qtbot.mouseClick(card.ok_button, Qt.MouseButton.LeftButton)
+    pdf = card.save_pdf(str(tmp_path / "card.pdf"))
+    assert open(pdf, "rb").read(5) == b"%PDF-"
     a, b = card.challenge.positions
     qtbot.keyClicks(card.answer, card.card.values[a] + card.card.values[b])
     qtbot.mouseClick(card.ok_button, Qt.MouseButton.LeftButton)
