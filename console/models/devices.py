@@ -1,6 +1,11 @@
 """Security devices through their life: DSC+ stock, shipping and activation, several devices per user,
 unsharing, lost/stolen/damaged reports, replacement and revocation.
 
+Security rights: the changes a client asks for about their own setup (preferred device, sharing, unsharing)
+pass the rights gate for the user concerned, as the opt-in does. Reporting a loss and temporary access do not:
+they are for the verified caller's own device, and refusing to stop a lost device would only help a thief.
+Stock, shipping, returns and charges are back-office work on the firm's side.
+
 Fees: a replacement DSC+ costs the replacement fee (charged on the old device) unless the old one failed by
 its battery; that one is replaced free but must come back by its due date, or the overdue run charges it
 (returns.py). Lost and stolen cards cannot come back: their fee is charged when the replacement is ordered.
@@ -27,13 +32,13 @@ from console.models.device_rules import (
     require_keeps_active_device,
     require_keeps_holder,
     settle_holders,
-    settle_user,
 )
 from console.models.entities import Account, DeviceHolding, SecurityDevice, User, UserRestriction
 from console.models.enums import ChargeKind, DeviceKind, DeviceState, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.returns import fee_for, start_return
+from console.models.rights import require_rights
 from console.models.sealing import device_context
 from console.models.settings import load_figures
 from console.models.temporary_access import IssuedPasscode, issue_passcode_in
@@ -302,6 +307,7 @@ class DeviceService:
         require(actor, Permission.manage_devices)
         with self.ctx.db.write() as s:
             user = _user(s, user_id)
+            require_rights(s, user)
             holding = _holding(s, user, device_id)
             device = holding.device
             if device.state is not DeviceState.active:
@@ -323,6 +329,7 @@ class DeviceService:
 
         with self.ctx.db.read() as s:
             user = _user(s, user_id)
+            require_rights(s, user)
             if user.sls_state is not SlsState.enrolled:
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: share a device with them "
                                     f"through the opt-in (\"I already have access to a Secure Login Device under a "
@@ -343,6 +350,7 @@ class DeviceService:
         require(actor, Permission.manage_devices)
         with self.ctx.db.write() as s:
             user = _user(s, user_id)
+            require_rights(s, user)
             holding = _holding(s, user, device_id)
             device = holding.device
             s.delete(holding)
