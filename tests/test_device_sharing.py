@@ -95,3 +95,38 @@ def test_share_refused_for_opted_out_user(ctx, world, svc, agent):
     """An opted-out username gets a shared device through the opt-in, not from the devices screen."""
     with pytest.raises(RuleViolation, match="through the opt-in"):
         svc.share(agent, world.secondary_device_id, world.primary_id, _code(ctx, world))
+
+
+def test_share_refused_when_the_user_already_holds_it(ctx, world, svc, twin, agent):
+    """Sharing twice is refused: jsmit777 already uses the IB Key."""
+    svc.share(agent, world.secondary_device_id, twin["user_id"], _code(ctx, world))
+    ctx.clock.advance(seconds=30)
+    with pytest.raises(RuleViolation, match="already uses"):
+        svc.share(agent, world.secondary_device_id, twin["user_id"], _code(ctx, world))
+
+
+def test_share_refused_for_a_locked_device(ctx, world, svc, twin, agent):
+    """A locked device is not shared until staff unlock it."""
+    from console.models.entities import SecurityDevice
+
+    with ctx.db.write() as s:
+        s.get(SecurityDevice, world.secondary_device_id).locked = True
+    with pytest.raises(RuleViolation, match="locked"):
+        svc.share(agent, world.secondary_device_id, twin["user_id"], _code(ctx, world))
+
+
+def test_share_refused_for_a_device_not_active(ctx, world, svc, twin, agent):
+    """A device reported lost cannot be shared."""
+    svc.report(agent, twin["devices"][0][0], "lost", user_id=twin["user_id"], issue_temporary_passcode=True,
+               identity_verified=True)
+    with pytest.raises(RuleViolation, match="not active"):
+        svc.share(agent, twin["devices"][0][0], world.secondary_id, "ABCDEF")
+
+
+def test_share_refused_for_a_temporary_passcode(ctx, world, svc, twin, agent):
+    """A temporary passcode is never shared."""
+    issued = TemporaryAccessService(ctx).issue_temporary_passcode(agent, world.secondary_id,
+                                                                  identity_verified=True)
+    with pytest.raises(RuleViolation, match="temporary"):
+        svc.share(agent, issued.device_id, twin["user_id"], issued.passcode)
+    assert _holders(ctx, issued.device_id) == 1
