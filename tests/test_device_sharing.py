@@ -119,8 +119,9 @@ def test_share_refused_for_a_device_not_active(ctx, world, svc, twin, agent):
     """A device reported lost cannot be shared."""
     svc.report(agent, twin["devices"][0][0], "lost", user_id=twin["user_id"], issue_temporary_passcode=True,
                identity_verified=True)
+    other = add_same_person_username(ctx, world.secondary_id, "jsmit888", "U3333333", (DeviceKind.ib_key,))
     with pytest.raises(RuleViolation, match="not active"):
-        svc.share(agent, twin["devices"][0][0], world.secondary_id, "ABCDEF")
+        svc.share(agent, twin["devices"][0][0], other["user_id"], "ABCDEF")
 
 
 def test_share_refused_for_a_temporary_passcode(ctx, world, svc, twin, agent):
