@@ -255,7 +255,7 @@ class DeviceService:
     def _ship_in(self, s: Session, actor: Actor, device: SecurityDevice, user: User, *, fig,
                  replaces: SecurityDevice | None) -> None:
         if device.kind is not DeviceKind.dsc_plus or device.state is not DeviceState.in_stock:
-            raise RuleViolation(f"{device.kind.label} {device.serial or ''} is {device.state.label.lower()}, not in "
+            raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}, not in "
                                 f"stock; only a DSC+ in stock can be shipped. Pick another card.")
         now = self.ctx.clock.now()
         device.state = DeviceState.shipped
@@ -280,7 +280,7 @@ class DeviceService:
         with self.ctx.db.read() as s:
             device = _device(s, device_id)
             if device.state is not DeviceState.shipped:
-                raise RuleViolation(f"{device.kind.label} {device.serial or ''} is {device.state.label.lower()}; "
+                raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}; "
                                     f"only a shipped DSC+ is activated.")
 
         def on_success(session: Session, dev: SecurityDevice, _result) -> None:
@@ -318,7 +318,7 @@ class DeviceService:
             for h in s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user.id)):
                 h.preferred = h.id == holding.id
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="device.preferred",
-                         summary=f"{device.kind.label} {device.serial or ''} is now the preferred device of "
+                         summary=f"{_label(device)} is now the preferred device of "
                                  f"{user.username}", account_id=user.account_id, user_id=user.id, device_id=device.id)
 
     def share(self, actor: Actor, device_id: int, user_id: int, answer: str, challenge_id: int | None = None) -> None:
@@ -359,7 +359,7 @@ class DeviceService:
             settle_holders(s, device)
             remaining = ", ".join(u.username for u in holders_of(s, device))
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="device.unshared",
-                         summary=f"{user.username} no longer shares {device.kind.label} {device.serial or ''}; "
+                         summary=f"{user.username} no longer shares {_label(device)}; "
                                  f"still held by {remaining}", account_id=user.account_id, user_id=user.id,
                          device_id=device.id)
 
@@ -405,10 +405,11 @@ class DeviceService:
                                                   f"{REPORT_LABELS[reason].lower()}")
             settle_holders(s, device)
             audit.record(s, at=now, actor=actor.username, action=f"device.reported_{reason}",
-                         summary=f"{device.kind.label} {device.serial or ''} reported "
+                         summary=f"{_label(device)} reported "
                                  f"{REPORT_LABELS[reason].lower()} (was {was.label.lower()})"
                                  + (f": {note.strip()}" if note.strip() else ""),
-                         account_id=device.account_id, user_id=user_id, device_id=device.id,
+                         account_id=device.account_id, user_id=user_id or (users[0].id if users else None),
+                         device_id=device.id,
                          details={"reason": reason, "previous_state": was.value,
                                   "holders": [u.username for u in users]})
             return ReportResult(device.id, device.state, issued)
@@ -493,9 +494,10 @@ class DeviceService:
             require_keeps_active_device(s, users, f"Revoking this {device.kind.label}")
             settle_holders(s, device)
             audit.record(s, at=now, actor=actor.username, action="device.revoked",
-                         summary=f"{device.kind.label} {device.serial or ''} revoked (was {was.label.lower()})"
+                         summary=f"{_label(device)} revoked (was {was.label.lower()})"
                                  + (f": {note.strip()}" if note.strip() else ""),
-                         account_id=device.account_id, device_id=device.id,
+                         account_id=device.account_id, user_id=users[0].id if users else None,
+                         device_id=device.id,
                          details={"previous_state": was.value, "holders": [u.username for u in users]})
         return self.get(device_id)
 
@@ -503,6 +505,10 @@ class DeviceService:
         """(user id, username) of each holder, for choosing who unshares or receives a replacement."""
         with self.ctx.db.read() as s:
             return [(u.id, u.username) for u in holders_of(s, _device(s, device_id))]
+
+
+def _label(device: SecurityDevice) -> str:
+    return f"{device.kind.label} {device.serial}" if device.serial else device.kind.label
 
 
 def _row(d: SecurityDevice, number: str | None, holders: tuple[str, ...], now: dt.datetime) -> DeviceRow:
