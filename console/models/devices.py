@@ -14,26 +14,27 @@ its battery; that one is replaced free but must come back by its due date, or th
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime as dt
 import os
 import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models import device_list
 from console.models.charges import add_device_charge, existing_charge, hold_reserve, money
 from console.models.context import Actor, ServiceContext
+from console.models.device_list import DeviceQuery, DeviceRow  # noqa: F401  (re-exported for the views)
 from console.models.device_rules import (
     holders_of,
     require_keeps_active_device,
     require_keeps_holder,
     settle_holders,
 )
-from console.models.entities import Account, DeviceHolding, SecurityDevice, User, UserRestriction
+from console.models.entities import DeviceHolding, SecurityDevice, User, UserRestriction
 from console.models.enums import ChargeKind, DeviceKind, DeviceState, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
@@ -58,42 +59,6 @@ REVOCABLE_STATES = {DeviceState.active, DeviceState.shipped, DeviceState.pending
 
 
 # --- results ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DeviceQuery:
-    kind: DeviceKind | None = None
-    state: DeviceState | None = None
-    serial_prefix: str = ""
-    overdue: bool = False  # only devices expected back whose return date has passed
-
-
-@dataclass(frozen=True)
-class DeviceRow:
-    id: int
-    kind: DeviceKind
-    serial: str | None
-    state: DeviceState
-    account_number: str | None
-    holders: tuple[str, ...]
-    received_at: dt.datetime | None
-    issued_at: dt.datetime | None
-    activated_at: dt.datetime | None
-    activation_due_at: dt.datetime | None
-    return_due_at: dt.datetime | None
-    returned_at: dt.datetime | None
-    return_reason: str | None
-    locked: bool
-    due_passed: bool = False  # the activation or return date shown in "Due" is in the past
-
-    @property
-    def due_at(self) -> dt.datetime | None:
-        """The date that matters now: activation for a shipped card, return for one expected back."""
-        if self.state is DeviceState.shipped:
-            return self.activation_due_at
-        if self.state is DeviceState.return_pending:
-            return self.return_due_at
-        return None
-
-
 @dataclass(frozen=True)
 class ReportResult:
     device_id: int
@@ -155,47 +120,19 @@ class DeviceService:
         self.verification = verification or VerificationService(ctx)
 
     # reading ---------------------------------------------------------------------------------------
-    def _filtered(self, stmt, query: DeviceQuery):
-        if query.kind is not None:
-            stmt = stmt.where(SecurityDevice.kind == query.kind)
-        if query.state is not None:
-            stmt = stmt.where(SecurityDevice.state == query.state)
-        if query.overdue:
-            stmt = stmt.where(SecurityDevice.state == DeviceState.return_pending,
-                              SecurityDevice.return_due_at < self.ctx.clock.now())
-        prefix = query.serial_prefix.strip().upper()
-        if prefix:
-            # A range on the unique serial index (LIKE would scan, platform-notes.md).
-            stmt = stmt.where(and_(SecurityDevice.serial >= prefix,
-                                   SecurityDevice.serial < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
-        return stmt
-
     def count(self, query: DeviceQuery = DeviceQuery()) -> int:
         with self.ctx.db.read() as s:
-            return s.scalar(self._filtered(select(func.count()).select_from(SecurityDevice), query)) or 0
+            return device_list.count(s, query, self.ctx.clock.now())
 
     def window(self, query: DeviceQuery, offset: int, limit: int) -> list[DeviceRow]:
-        """One window of devices, newest first, filtered in SQL; holders fetched for that window only."""
-        stmt = (select(SecurityDevice, Account.number).outerjoin(Account, Account.id == SecurityDevice.account_id))
-        stmt = self._filtered(stmt, query).order_by(SecurityDevice.id.desc()).offset(offset).limit(limit)
+        """One window of devices, newest first, filtered in SQL (device_list.py)."""
         with self.ctx.db.read() as s:
-            rows = s.execute(stmt).all()
-            holders: dict[int, list[str]] = {}
-            ids = [d.id for d, _ in rows]
-            if ids:
-                for device_id, username in s.execute(
-                        select(DeviceHolding.device_id, User.username).join(User, User.id == DeviceHolding.user_id)
-                        .where(DeviceHolding.device_id.in_(ids)).order_by(User.username)):
-                    holders.setdefault(device_id, []).append(username)
-            now = self.ctx.clock.now()
-            return [_row(d, number, tuple(holders.get(d.id, ())), now) for d, number in rows]
+            return device_list.window(s, query, offset, limit, self.ctx.clock.now())
 
     def get(self, device_id: int) -> DeviceRow:
         with self.ctx.db.read() as s:
-            d = _device(s, device_id)
-            number = d.account.number if d.account else None
-            names = tuple(u.username for u in holders_of(s, d))
-            return _row(d, number, names, self.ctx.clock.now())
+            _device(s, device_id)
+            return device_list.one(s, device_id, self.ctx.clock.now())
 
     def find_by_serial(self, serial: str) -> int:
         """The device with this serial (as scanned at the returns desk); NotFound with a readable message."""
@@ -509,12 +446,6 @@ class DeviceService:
 
 def _label(device: SecurityDevice) -> str:
     return f"{device.kind.label} {device.serial}" if device.serial else device.kind.label
-
-
-def _row(d: SecurityDevice, number: str | None, holders: tuple[str, ...], now: dt.datetime) -> DeviceRow:
-    row = DeviceRow(d.id, d.kind, d.serial, d.state, number, holders, d.received_at, d.issued_at, d.activated_at,
-                    d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked)
-    return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now)
 
 
 def _enroll_if_waiting(s: Session, actor: Actor, user: User, device: SecurityDevice, now: dt.datetime) -> None:
