@@ -121,7 +121,8 @@ class DeviceActions(QObject):
     # --- screens ---------------------------------------------------------------------------------
     def show_devices(self) -> None:
         if self.devices_window is None:
-            self.devices_window = DevicesWindow(self.services)
+            # Own windows (QMainWindow), parented so they close with the main window.
+            self.devices_window = DevicesWindow(self.services, self.window)
         self.devices_window.refresh()
         self.devices_window.show()
         self.devices_window.raise_()
@@ -130,7 +131,7 @@ class DeviceActions(QObject):
         user = self.selected_user()
         number = user.account_number if user is not None else ""
         if self.charges_window is None:
-            self.charges_window = ChargesWindow(self.services, number)
+            self.charges_window = ChargesWindow(self.services, number, self.window)
         else:
             self.charges_window.account_edit.setText(number)
             self.charges_window.apply_filter()
