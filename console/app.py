@@ -11,6 +11,7 @@ from console.models.clock import Clock, SystemClock
 from console.models.context import Actor, ServiceContext
 from console.models.db import Database, default_database_url
 from console.models.directory import UserDirectory
+from console.models.enrollment import EnrollmentService
 from console.models.enums import StaffRole
 from console.models.rights import RightsService
 from console.models.schema import upgrade
@@ -42,11 +43,12 @@ class Services:
     directory: UserDirectory
     rights: RightsService
     verification: VerificationService
+    enrollment: EnrollmentService
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
         return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
-                   verification=VerificationService(ctx))
+                   verification=VerificationService(ctx), enrollment=EnrollmentService(ctx))
 
 
 def desk_actor() -> Actor:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QRadioButton,
     QToolButton,
     QVBoxLayout,
@@ -31,6 +30,7 @@ from console.models.enums import DeviceKind
 from console.models.errors import ConsoleError, VerificationFailed
 from console.models.firm import firm_name
 from console.models.opt_out_terms import RESTRICTION_EXPLANATIONS
+from console.views.messages import show_error
 from console.views.printing import render_card, save_card_pdf
 
 PAGE_CHOOSE, PAGE_IB_KEY, PAGE_CARD, PAGE_SHARE, PAGE_VERIFY, PAGE_DONE = range(6)
@@ -511,6 +511,7 @@ class OptInWizard(QWizard):
         self.owner_username: str | None = None
         self.result = None
         self.last_error: str | None = None
+        self.last_message = None  # the latest message box shown (open, not blocking)
         self.setObjectName("optInWizard")
         self.setWindowTitle(f"Opt {username} back into the Secure Login System")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
@@ -538,9 +539,9 @@ class OptInWizard(QWizard):
         return self.result is not None
 
     def show_error(self, exc: Exception) -> None:
-        """Domain errors are shown as they are; tests read last_error (and may replace QMessageBox)."""
+        """Domain errors are shown as they are, in a box that does not block the call with the client."""
         self.last_error = str(exc)
-        QMessageBox.warning(self, "Opt-in", str(exc))
+        self.last_message = show_error(self, exc)
 
     def reject(self) -> None:
         """Cancel at any page: undo the unfinished opt-in so the user is opted out exactly as before."""

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QMessageBox,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
@@ -21,6 +20,7 @@ from console.models.enrollment import EnrollmentService, OptedOut
 from console.models.enums import OPT_OUT_RESTRICTIONS
 from console.models.errors import ConsoleError
 from console.models.opt_out_terms import RESTRICTION_EXPLANATIONS, RISKS, STATEMENT
+from console.views.messages import show_error
 
 
 def _label(html: str, name: str) -> QLabel:
@@ -41,6 +41,7 @@ class OptOutDialog(QDialog):
         self.user_id = user_id
         self.result: OptedOut | None = None
         self.last_error: str | None = None
+        self.last_message = None
         self.setObjectName("optOutDialog")
         self.setWindowTitle(f"Opt {username} out of the Secure Login System")
         self.setMinimumWidth(640)
@@ -100,6 +101,6 @@ class OptOutDialog(QDialog):
                                                   self.acknowledged.isChecked())
         except ConsoleError as exc:
             self.last_error = str(exc)
-            QMessageBox.warning(self, "Opt-out", str(exc))
+            self.last_message = show_error(self, exc)
             return
         self.accept()
