@@ -14,7 +14,6 @@ from console.models.entities import (
     SecurityDevice,
     Setting,
     User,
-    UserRestriction,
 )
 from console.models.enrollment import EnrollmentService
 from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, SlsState
@@ -330,7 +329,8 @@ def test_opt_in_refused_for_role_without_permission(ctx, world, svc, auditor):
 def test_opt_in_refused_for_enrolled_user(ctx, world, svc, agent):
     """An enrolled user (here the org's rights holder after enrolling) has nothing to opt back into."""
     start = svc.start_ib_key(agent, world.org_holder_id)
-    svc.confirm(agent, world.org_holder_id, start.device_id, pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now()))
+    code = pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now())
+    svc.confirm(agent, world.org_holder_id, start.device_id, code)
     with pytest.raises(RuleViolation, match="already enrolled"):
         svc.start_ib_key(agent, world.org_holder_id)
 

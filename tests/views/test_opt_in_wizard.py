@@ -1,10 +1,14 @@
 """The opt-in wizard driven as an agent would: each path proven by a code the test computes on its own."""
 
+import io
 import re
 
 import pyotp
 import pytest
+import segno
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QRadioButton, QToolButton, QWizard
 from sqlalchemy import select
 
@@ -14,6 +18,7 @@ from console.models.enrollment import EnrollmentService
 from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, SlsState
 from console.models.verification import VerificationService, dsc_response
 from console.views.opt_in_wizard import PAGE_CARD, PAGE_DONE, PAGE_IB_KEY, PAGE_SHARE, PAGE_VERIFY, OptInWizard
+from console.views.printing import render_card
 from tests.factories import add_device, add_same_person_username, user_snapshot
 
 
@@ -62,6 +67,15 @@ def challenge_positions(w):
     return [int(n) for n in re.findall(r"Index (\d+)", text)]
 
 
+def _qr_image(uri):
+    """The QR code of `uri` as segno draws it, to compare with what the page shows."""
+    buffer = io.BytesIO()
+    segno.make(uri, error="m").save(buffer, kind="png", scale=6, border=3)
+    pixmap = QPixmap()
+    pixmap.loadFromData(buffer.getvalue(), "PNG")
+    return pixmap.toImage()
+
+
 def assert_enrolled(ctx, user_id, device_id, expected_last_actions):
     with ctx.db.read() as s:
         user = s.get(User, user_id)
@@ -90,7 +104,9 @@ def test_ib_key_path_enrolls_with_code_from_the_manual_key(qtbot, ctx, world, wi
     assert wizard.currentId() == PAGE_IB_KEY
     assert not wizard.findChild(QLabel, "qrCode").pixmap().isNull()
     key = wizard.findChild(QLabel, "manualKey").text().replace(" ", "")
-    assert pyotp.parse_uri(wizard.ib_key_page.provisioning_uri).secret == key
+    uri = wizard.ib_key_page.provisioning_uri
+    assert uri.startswith("otpauth://totp/") and pyotp.parse_uri(uri).secret == key
+    assert wizard.findChild(QLabel, "qrCode").pixmap().toImage() == _qr_image(uri)
     assert user_snapshot(ctx, world.primary_id)[0] is SlsState.pending
     next_(qtbot, wizard)
     assert wizard.currentId() == PAGE_VERIFY
@@ -111,6 +127,11 @@ def test_card_path_enrolls_with_printed_values(qtbot, ctx, world, wizard, tmp_pa
     assert "valid until" in wizard.findChild(QLabel, "cardHeader").text()
     pdf = wizard.card_page.save_pdf(str(tmp_path / "card.pdf"))
     assert open(pdf, "rb").read(5) == b"%PDF-"
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)  # what Print card… paints, sent to a PDF file
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    render_card(printer, wizard.card_page.card)
+    assert (tmp_path / "printed.pdf").stat().st_size > 1000
     next_(qtbot, wizard)
     a, b = challenge_positions(wizard)
     answer(qtbot, wizard, values[a] + values[b])
