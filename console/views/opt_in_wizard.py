@@ -151,6 +151,8 @@ class IbKeyPage(QWizardPage):
         layout.addLayout(right, 1)
 
     def initializePage(self) -> None:
+        if self.start is not None and self.w.device_id == self.start.device_id:
+            return  # Back to the options and forward again: keep the key the client may have scanned already
         self.start = None
         self.qr.clear()
         self.key.clear()
@@ -219,6 +221,8 @@ class CardPage(QWizardPage):
         layout.addWidget(_wrap("When the client has the card in hand, press Next to check two of its values."))
 
     def initializePage(self) -> None:
+        if self.card is not None and self.w.device_id == self.card.device_id:
+            return  # Back to the options and forward again: the card the client may have printed stays valid
         self.card = None
         self._clear_grid()
         try:
@@ -438,7 +442,7 @@ class VerifyPage(QWizardPage):
 
     def draw_challenge(self) -> None:
         try:
-            self.w.challenge = self.w.enrollment.new_challenge(self.w.actor, self.w.device_id)
+            self.w.challenge = self.w.enrollment.new_challenge(self.w.actor, self.w.user_id, self.w.device_id)
         except ConsoleError as exc:
             self.w.show_error(exc)
             return

@@ -278,3 +278,31 @@ def test_cancel_at_any_page_leaves_everything_as_it_was(qtbot, ctx, world, wizar
     click(qtbot, wizard.button(QWizard.WizardButton.CancelButton))
     assert not wizard.isVisible() and wizard.last_message is None
     assert (user_snapshot(ctx, world.primary_id), user_snapshot(ctx, twin["user_id"])) == before
+
+
+def test_back_and_next_keep_the_same_ib_key(qtbot, ctx, world, wizard):
+    """Going back to the options and forward again shows the same key: the client need not scan twice."""
+    choose(qtbot, wizard, "ib_key")
+    key = wizard.findChild(QLabel, "manualKey").text()
+    device_id = wizard.device_id
+    click(qtbot, wizard.button(QWizard.WizardButton.BackButton))
+    next_(qtbot, wizard)
+    assert wizard.findChild(QLabel, "manualKey").text() == key and wizard.device_id == device_id
+    next_(qtbot, wizard)
+    answer(qtbot, wizard, pyotp.TOTP(key.replace(" ", "")).at(ctx.clock.now()))
+    assert wizard.currentId() == PAGE_DONE
+
+
+def test_changing_option_replaces_the_unfinished_device(qtbot, ctx, world, wizard):
+    """Card first, then back to IB Key: the card is revoked, the IB Key enrolls, one device is held."""
+    choose(qtbot, wizard, "card")
+    card_id = wizard.device_id
+    click(qtbot, wizard.button(QWizard.WizardButton.BackButton))
+    choose(qtbot, wizard, "ib_key")
+    key = wizard.findChild(QLabel, "manualKey").text().replace(" ", "")
+    next_(qtbot, wizard)
+    answer(qtbot, wizard, pyotp.TOTP(key).at(ctx.clock.now()))
+    assert wizard.currentId() == PAGE_DONE
+    with ctx.db.read() as s:
+        assert s.get(SecurityDevice, card_id).state is DeviceState.revoked
+    assert len(user_snapshot(ctx, world.primary_id)[1]) == 1
