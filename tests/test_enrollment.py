@@ -488,3 +488,14 @@ def test_challenge_only_for_a_user_waiting_for_a_code(ctx, world, svc, agent):
     """No challenge is drawn for a user who has no opt-in waiting."""
     with pytest.raises(RuleViolation, match="not waiting for a code"):
         svc.new_challenge(agent, world.primary_id, world.secondary_device_id)
+
+
+def test_code_read_out_in_groups_is_accepted_but_other_characters_are_not(ctx, world, svc, agent):
+    """A code read out in groups ("123 456") is accepted; full-width digits are still refused as malformed."""
+    start = svc.start_ib_key(agent, world.primary_id)
+    code = pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now())
+    wide = "".join(chr(ord(c) - ord("0") + 0xFF10) for c in code)
+    with pytest.raises(InvalidInput, match="6 digits"):
+        svc.confirm(agent, world.primary_id, start.device_id, wide)
+    svc.confirm(agent, world.primary_id, start.device_id, f"{code[:3]} {code[3:]}")
+    assert_enrolled(ctx, world.primary_id, start.device_id)

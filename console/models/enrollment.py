@@ -227,6 +227,8 @@ class EnrollmentService:
         """Check the client's code; on success, in one transaction: device active (or shared), user enrolled,
         opt-out restrictions lifted, audit entries written. A wrong code changes none of that."""
         require(actor, Permission.assist_enrollment)
+        # Clients read codes out in groups ("123 456"); only ASCII spaces go, the format checks stay strict.
+        answer = (answer or "").replace(" ", "")
         with self.ctx.db.read() as s:
             now = self.ctx.clock.now()
             user = self._user_for_confirm(s, user_id)

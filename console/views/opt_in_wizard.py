@@ -330,6 +330,9 @@ class SharePage(QWizardPage):
         layout.addWidget(self.status)
         layout.addStretch(1)
 
+    def initializePage(self) -> None:
+        self.username.setFocus()
+
     def _username_changed(self) -> None:
         self.devices.clear()
         self.status.clear()
@@ -420,6 +423,7 @@ class VerifyPage(QWizardPage):
             self.draw_challenge()
         else:
             self._show_prompt()
+        self.answer.setFocus()  # the agent types what the client reads out, straight away
 
     def _show_prompt(self) -> None:
         kind, ch = self.w.kind, self.w.challenge
