@@ -306,3 +306,21 @@ def test_changing_option_replaces_the_unfinished_device(qtbot, ctx, world, wizar
     with ctx.db.read() as s:
         assert s.get(SecurityDevice, card_id).state is DeviceState.revoked
     assert len(user_snapshot(ctx, world.primary_id)[1]) == 1
+
+
+def test_repeated_wrong_codes_lock_the_new_device(qtbot, ctx, world, wizard):
+    """Five wrong codes lock the IB Key; the agent is told staff must unlock it, and nothing enrolls."""
+    choose(qtbot, wizard, "ib_key")
+    key = wizard.findChild(QLabel, "manualKey").text().replace(" ", "")
+    next_(qtbot, wizard)
+    wrong = "000000" if pyotp.TOTP(key).at(ctx.clock.now()) != "000000" else "111111"
+    for _ in range(4):
+        answer(qtbot, wizard, wrong)
+        assert "not correct" in take_message(wizard)
+    answer(qtbot, wizard, wrong)
+    assert "now locked" in take_message(wizard)
+    answer(qtbot, wizard, pyotp.TOTP(key).at(ctx.clock.now()))
+    assert "locked" in take_message(wizard) and wizard.currentId() == PAGE_VERIFY
+    with ctx.db.read() as s:
+        assert s.get(SecurityDevice, wizard.device_id).locked
+        assert s.get(User, world.primary_id).sls_state is SlsState.pending
