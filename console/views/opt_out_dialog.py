@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 from console.models.context import Actor
 from console.models.enrollment import EnrollmentService, OptedOut
 from console.models.enums import OPT_OUT_RESTRICTIONS
-from console.models.errors import ConsoleError
 from console.models.opt_out_terms import RESTRICTION_EXPLANATIONS, RISKS, STATEMENT
 from console.views.messages import show_error
 
@@ -99,8 +98,8 @@ class OptOutDialog(QDialog):
         try:
             self.result = self.enrollment.opt_out(self.actor, self.user_id, self.statement.toPlainText(),
                                                   self.acknowledged.isChecked())
-        except ConsoleError as exc:
-            self.last_error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
             self.last_message = show_error(self, exc)
+            self.last_error = self.last_message.text()
             return
         self.accept()

@@ -324,3 +324,18 @@ def test_repeated_wrong_codes_lock_the_new_device(qtbot, ctx, world, wizard):
     with ctx.db.read() as s:
         assert s.get(SecurityDevice, wizard.device_id).locked
         assert s.get(User, world.primary_id).sls_state is SlsState.pending
+
+
+def test_unexpected_failure_is_shown_without_crashing(qtbot, ctx, world, wizard, monkeypatch):
+    """A failure that is not a domain error gets a short notice (detail to the log); the wizard stays usable."""
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database connection reset")
+
+    monkeypatch.setattr(wizard.enrollment, "start_online_card", broken)
+    choose(qtbot, wizard, "card")
+    text = take_message(wizard)
+    assert "nothing was changed" in text and "connection reset" not in text
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    click(qtbot, wizard.button(QWizard.WizardButton.BackButton))
+    choose(qtbot, wizard, "ib_key")
+    assert wizard.currentId() == PAGE_IB_KEY and wizard.last_message is None
