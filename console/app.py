@@ -13,6 +13,7 @@ from console.models.context import SYSTEM_ACTOR, Actor, ServiceContext
 from console.models.db import Database, default_database_url
 from console.models.devices import DeviceService
 from console.models.directory import UserDirectory
+from console.models.enrollment import EnrollmentService
 from console.models.enums import StaffRole
 from console.models.returns import ReturnsService
 from console.models.rights import RightsService
@@ -46,6 +47,7 @@ class Services:
     directory: UserDirectory
     rights: RightsService
     verification: VerificationService
+    enrollment: EnrollmentService
     devices: DeviceService
     temporary_access: TemporaryAccessService
     returns: ReturnsService
@@ -55,9 +57,9 @@ class Services:
     def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
         verification = VerificationService(ctx)
         return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
-                   verification=verification, devices=DeviceService(ctx, verification),
-                   temporary_access=TemporaryAccessService(ctx), returns=ReturnsService(ctx),
-                   charges=ChargeService(ctx))
+                   verification=verification, enrollment=EnrollmentService(ctx),
+                   devices=DeviceService(ctx, verification), temporary_access=TemporaryAccessService(ctx),
+                   returns=ReturnsService(ctx), charges=ChargeService(ctx))
 
 
 def run_startup_tasks(ctx: ServiceContext) -> str:
