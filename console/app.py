@@ -1,0 +1,55 @@
+"""Composition root: builds the database, the services and (for the GUI) the main window."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from dataclasses import dataclass
+
+from console.models.clock import Clock, SystemClock
+from console.models.context import Actor, ServiceContext
+from console.models.db import Database, default_database_url
+from console.models.directory import UserDirectory
+from console.models.enums import StaffRole
+from console.models.rights import RightsService
+from console.models.schema import upgrade
+from console.models.sealing import SecretBox, load_master_key
+from console.models.verification import VerificationService
+
+DATABASE_ENV = "SLS_CONSOLE_DATABASE_URL"
+log = logging.getLogger("sls_console")
+
+
+def database_url(cli_value: str | None) -> str:
+    return cli_value or os.environ.get(DATABASE_ENV) or default_database_url()
+
+
+def open_context(url: str, *, clock: Clock | None = None, box: SecretBox | None = None,
+                 migrate: bool = True) -> ServiceContext:
+    db = Database(url)
+    if migrate:
+        upgrade(db)
+    return ServiceContext(db=db, box=box or SecretBox(load_master_key()), clock=clock or SystemClock())
+
+
+@dataclass
+class Services:
+    """Every service the views use, built once and handed to each view's constructor."""
+
+    ctx: ServiceContext
+    actor: Actor
+    directory: UserDirectory
+    rights: RightsService
+    verification: VerificationService
+
+    @classmethod
+    def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
+        return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
+                   verification=VerificationService(ctx))
+
+
+def desk_actor() -> Actor:
+    """Who acts until staff sign-in is in place: the desktop's own account, as administrator."""
+    name = getpass.getuser()
+    return Actor(name, name, StaffRole.administrator)

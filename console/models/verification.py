@@ -1,0 +1,251 @@
+"""Checking second factors, shared by every path: IB Key (TOTP), DSC+ (challenge/response), code cards,
+temporary passcodes. Codes are accepted once; repeated failures lock the device until staff unlock it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Callable
+
+import pyotp
+from sqlalchemy.orm import Session
+
+from console.models import audit
+from console.models.cards import card_size, value_matches
+from console.models.context import Actor, ServiceContext
+from console.models.entities import Challenge, SecurityDevice
+from console.models.enums import DeviceKind, DeviceState
+from console.models.errors import DeviceLocked, InvalidInput, NotFound, RuleViolation, VerificationFailed
+from console.models.permissions import Permission, require
+from console.models.sealing import device_context
+from console.models.settings import Figures, load_figures
+
+TOTP_STEP_SECONDS = 30
+# ASCII digits only: pyotp also accepts full-width digits (platform-notes.md).
+TOTP_CODE = re.compile(r"[0-9]{6}", re.ASCII)
+DSC_RESPONSE = re.compile(r"[0-9]{8}", re.ASCII)
+CARD_ANSWER = re.compile(r"[A-Z0-9]{6}", re.ASCII)
+PASSCODE = re.compile(r"[A-Z0-9]{8}", re.ASCII)
+
+# Devices whose codes are accepted, by purpose: a pending or shipped device answers only to activate it.
+USABLE_STATES = {DeviceState.active, DeviceState.pending, DeviceState.shipped}
+
+
+@dataclass(frozen=True)
+class ChallengeInfo:
+    id: int
+    device_id: int
+    kind: DeviceKind
+    positions: tuple[int, ...] = ()
+    number: str | None = None
+    expires_at: dt.datetime | None = None
+
+    @property
+    def prompt(self) -> str:
+        if self.kind is DeviceKind.dsc_plus:
+            return (f"Ask the client to enter their PIN on the DSC+, then type the challenge {self.number} "
+                    f"into the card and read back the 8-digit response.")
+        a, b = self.positions
+        return (f"Ask the client for the values at index numbers {a} and {b} of the card, "
+                f"typed together without a space.")
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    device_id: int
+    access: str = "full"  # "portal" for a temporary passcode past its full-access window
+    time_step: int | None = None
+
+
+def totp_step(at: dt.datetime) -> int:
+    return int(at.timestamp()) // TOTP_STEP_SECONDS
+
+
+def totp_match(seed_b32: str, code: str, at: dt.datetime, window: int, digits: int = 6,
+               digest=None) -> int | None:
+    """The time step (within ±window of `at`) whose RFC 6238 code equals `code`, compared in constant time."""
+    totp = pyotp.TOTP(seed_b32, digits=digits, interval=TOTP_STEP_SECONDS, **({"digest": digest} if digest else {}))
+    now_step = totp_step(at)
+    found = None
+    for step in range(now_step - window, now_step + window + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            found = step  # no early exit: the same work whatever the answer
+    return found
+
+
+def dsc_response(seed_b32: str, challenge: str) -> str:
+    """The 8-digit answer of a DSC+ to a 6-digit challenge (HOTP keyed by the card's secret)."""
+    return pyotp.HOTP(seed_b32, digits=8).at(int(challenge))
+
+
+def _normalise_card_answer(answer: str) -> str:
+    return "".join(answer.split()).upper()
+
+
+class VerificationService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # --- challenges ------------------------------------------------------------------------------
+    def issue_challenge(self, actor: Actor, device_id: int) -> ChallengeInfo:
+        """Draw a fresh challenge for a card (two random index numbers) or a DSC+ (a 6-digit number)."""
+        require(actor, Permission.view)
+        rng = secrets.SystemRandom()
+        with self.ctx.db.write() as s:
+            device = _device(s, device_id)
+            fig = load_figures(s)
+            if device.kind in (DeviceKind.code_card, DeviceKind.online_code_card):
+                positions = tuple(sorted(rng.sample(range(1, card_size(device.secret_hash or b"") + 1), 2)))
+                text = f"{positions[0]},{positions[1]}"
+            elif device.kind is DeviceKind.dsc_plus:
+                positions, text = (), f"{rng.randrange(0, 1_000_000):06d}"
+            else:
+                raise RuleViolation(f"A {device.kind.label} does not answer challenges; ask for its code instead.")
+            now = self.ctx.clock.now()
+            ch = Challenge(device_id=device.id, text=text, issued_at=now,
+                           expires_at=now + dt.timedelta(minutes=fig.challenge_validity_minutes))
+            s.add(ch)
+            s.flush()
+            return ChallengeInfo(ch.id, device.id, device.kind, positions,
+                                 text if device.kind is DeviceKind.dsc_plus else None, ch.expires_at)
+
+    # --- verifying -------------------------------------------------------------------------------
+    def verify(self, actor: Actor, device_id: int, answer: str, *, challenge_id: int | None = None,
+               user_id: int | None = None, permission: Permission = Permission.assist_enrollment,
+               on_success: Callable[[Session, SecurityDevice, VerificationResult], None] | None = None,
+               ) -> VerificationResult:
+        """Check `answer`; on success run `on_success` in the same transaction (activate, enroll, share...).
+
+        A wrong or replayed code is counted (and audited) in its own committed transaction, then raised as
+        VerificationFailed; at the configured count the device locks. Malformed input changes nothing.
+        """
+        require(actor, permission)
+        failure: str | None = None
+        with self.ctx.db.write() as s:
+            device = _device(s, device_id)
+            fig = load_figures(s)
+            now = self.ctx.clock.now()
+            if device.locked:
+                raise DeviceLocked(f"This {device.kind.label} is locked after {fig.lockout_failures} wrong codes. "
+                                   f"A staff member must unlock it before it can be used again.")
+            if device.state not in USABLE_STATES:
+                raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()} and cannot be used "
+                                    f"to prove possession.")
+            try:
+                result = self._check(s, device, answer, challenge_id, fig, now)
+            except VerificationFailed as exc:
+                failure = str(exc)
+            if failure is None:
+                device.failed_attempts = 0
+                if on_success is not None:
+                    on_success(s, device, result)
+                return result
+            self._record_failure(s, actor, device, fig, now, failure, user_id)
+        raise VerificationFailed(failure + self._lock_note(device_id))
+
+    def unlock(self, actor: Actor, device_id: int, reason: str = "") -> None:
+        require(actor, Permission.unlock_device)
+        with self.ctx.db.write() as s:
+            device = _device(s, device_id)
+            if not device.locked:
+                raise RuleViolation(f"This {device.kind.label} is not locked.")
+            device.locked = False
+            device.failed_attempts = 0
+            audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="device.unlocked",
+                         summary=f"{device.kind.label} unlocked" + (f": {reason}" if reason else ""),
+                         account_id=device.account_id, device_id=device.id)
+
+    # --- internals -------------------------------------------------------------------------------
+    def _check(self, s: Session, device: SecurityDevice, answer: str, challenge_id: int | None, fig: Figures,
+               now: dt.datetime) -> VerificationResult:
+        answer = (answer or "").strip()
+        kind = device.kind
+        if kind is DeviceKind.ib_key:
+            if not TOTP_CODE.fullmatch(answer):
+                raise InvalidInput("An IB Key code is 6 digits (0-9). Ask the client to read it again.")
+            seed = self.ctx.box.open(device.sealed_secret, device_context(device.id)).decode()
+            step = totp_match(seed, answer, now, fig.totp_window_steps)
+            if step is None:
+                raise VerificationFailed("That IB Key code is not correct. Ask the client to read the current code "
+                                         "from the app; codes change every 30 seconds.")
+            if device.last_time_step is not None and step <= device.last_time_step:
+                raise VerificationFailed("That IB Key code was already used. Ask the client to wait for the next "
+                                         "code in the app.")
+            device.last_time_step = step
+            return VerificationResult(device.id, time_step=step)
+        if kind is DeviceKind.temporary_passcode:
+            normalised = answer.upper()
+            if not PASSCODE.fullmatch(normalised):
+                raise InvalidInput("A temporary passcode is 8 letters and digits.")
+            if device.expires_at is not None and now >= device.expires_at:
+                raise VerificationFailed("This temporary passcode has expired.")
+            if not self.ctx.box.lookup_matches(device.secret_salt, normalised, device.secret_hash):
+                raise VerificationFailed("That temporary passcode is not correct.")
+            full = device.full_access_until is None or now < device.full_access_until
+            return VerificationResult(device.id, access="full" if full else "portal")
+        challenge = self._open_challenge(s, device, challenge_id, now)
+        if kind is DeviceKind.dsc_plus:
+            if not DSC_RESPONSE.fullmatch(answer):
+                raise InvalidInput("A DSC+ response is 8 digits. Ask the client to read it from the card again.")
+            challenge.answered_at = now  # one answer per challenge, right or wrong
+            seed = self.ctx.box.open(device.sealed_secret, device_context(device.id)).decode()
+            if not hmac.compare_digest(dsc_response(seed, challenge.text), answer):
+                raise VerificationFailed("That DSC+ response is not correct. Check the challenge was typed into the "
+                                         "card exactly; a new challenge is needed for the next try.")
+            return VerificationResult(device.id)
+        # Security Code Card, printed or online.
+        normalised = _normalise_card_answer(answer)
+        if not CARD_ANSWER.fullmatch(normalised):
+            raise InvalidInput("Card values are two groups of 3 letters or digits, typed together without a space "
+                               "(6 characters).")
+        if device.expires_at is not None and now >= device.expires_at:
+            raise VerificationFailed("This Online Security Code Card has expired. Issue a new card.")
+        challenge.answered_at = now
+        a, b = (int(p) for p in challenge.text.split(","))
+        ok_a = value_matches(self.ctx.box, device.secret_salt, device.secret_hash, a, normalised[:3])
+        ok_b = value_matches(self.ctx.box, device.secret_salt, device.secret_hash, b, normalised[3:])
+        if not (ok_a and ok_b):
+            raise VerificationFailed(f"The values for index numbers {a} and {b} are not correct for this card. "
+                                     f"A new pair of index numbers is needed for the next try.")
+        return VerificationResult(device.id)
+
+    def _open_challenge(self, s: Session, device: SecurityDevice, challenge_id: int | None,
+                        now: dt.datetime) -> Challenge:
+        if challenge_id is None:
+            raise InvalidInput(f"A {device.kind.label} must answer a challenge; draw one first.")
+        ch = s.get(Challenge, challenge_id)
+        if ch is None or ch.device_id != device.id:
+            raise InvalidInput("That challenge does not belong to this device; draw a new one.")
+        if ch.answered_at is not None:
+            raise VerificationFailed("That challenge was already answered; draw a new one.")
+        if now >= ch.expires_at:
+            raise VerificationFailed("That challenge has expired; draw a new one.")
+        return ch
+
+    def _record_failure(self, s: Session, actor: Actor, device: SecurityDevice, fig: Figures, now: dt.datetime,
+                        reason: str, user_id: int | None) -> None:
+        device.failed_attempts += 1
+        audit.record(s, at=now, actor=actor.username, action="device.code_refused",
+                     summary=f"{device.kind.label}: code refused ({device.failed_attempts} in a row)",
+                     account_id=device.account_id, user_id=user_id, device_id=device.id, details={"reason": reason})
+        if device.failed_attempts >= fig.lockout_failures:
+            device.locked = True
+            audit.record(s, at=now, actor=actor.username, action="device.locked",
+                         summary=f"{device.kind.label} locked after {device.failed_attempts} wrong codes",
+                         account_id=device.account_id, user_id=user_id, device_id=device.id)
+
+    def _lock_note(self, device_id: int) -> str:
+        with self.ctx.db.read() as s:
+            device = s.get(SecurityDevice, device_id)
+            return (" The device is now locked; a staff member must unlock it." if device is not None and device.locked
+                    else "")
+
+
+def _device(s: Session, device_id: int) -> SecurityDevice:
+    device = s.get(SecurityDevice, device_id)
+    if device is None:
+        raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
+    return device
