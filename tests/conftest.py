@@ -93,8 +93,9 @@ def staff_service(ctx, fast_hasher):
 
 
 def pytest_collection_modifyitems(config, items):
-    # Everything under tests/views/ drives Qt: marked `gui` so the PostgreSQL run can select the model
-    # suite alone with `-m "not gui and not e2e"`.
+    # Tests under tests/views/, and any using qtbot/qapp, drive Qt: marked `gui` so the PostgreSQL run
+    # can select the model suite alone with `-m "not gui and not e2e"`.
     for item in items:
-        if "/tests/views/" in str(item.fspath).replace("\\", "/"):
+        uses_qt = {"qtbot", "qapp"} & set(getattr(item, "fixturenames", ()))
+        if uses_qt or "/tests/views/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.gui)
