@@ -14,7 +14,9 @@ from console.models.directory import UserDirectory
 from console.models.enums import StaffRole
 from console.models.rights import RightsService
 from console.models.schema import upgrade
-from console.models.sealing import SecretBox, load_master_key
+from console.models.staff import StaffService
+from console.models.keys import default_store, unlock_box
+from console.models.sealing import SecretBox
 from console.models.verification import VerificationService
 
 DATABASE_ENV = "SLS_CONSOLE_DATABASE_URL"
@@ -30,7 +32,10 @@ def open_context(url: str, *, clock: Clock | None = None, box: SecretBox | None 
     db = Database(url)
     if migrate:
         upgrade(db)
-    return ServiceContext(db=db, box=box or SecretBox(load_master_key()), clock=clock or SystemClock())
+    clock = clock or SystemClock()
+    # The key that seals this database: from the environment, the OS keyring or the owner-only key file,
+    # checked against the key id the database records (and finishing an interrupted rotation).
+    return ServiceContext(db=db, box=box or unlock_box(db, default_store(), clock), clock=clock)
 
 
 @dataclass
@@ -42,11 +47,12 @@ class Services:
     directory: UserDirectory
     rights: RightsService
     verification: VerificationService
+    staff: StaffService
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
         return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
-                   verification=VerificationService(ctx))
+                   verification=VerificationService(ctx), staff=StaffService(ctx))
 
 
 def desk_actor() -> Actor:

@@ -89,7 +89,13 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
     prev_hash = GENESIS_HASH
     expected_id = 1
     count = 0
+    head = session.get(AuditHead, 1)
+    head_count = head.count if head else 0
+    head_hash = head.last_hash if head else GENESIS_HASH
     for e in _entries(session, batch):
+        if e.id > head_count and e.id == expected_id:
+            return VerifyResult(False, count, prev_hash,
+                                f"entry {e.id} was inserted after the recorded head of the chain", e.id)
         if e.id != expected_id:
             if e.id > expected_id:
                 return VerifyResult(False, count, prev_hash,
@@ -111,9 +117,6 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
         prev_hash = e.entry_hash
         expected_id += 1
         count += 1
-    head = session.get(AuditHead, 1)
-    head_count = head.count if head else 0
-    head_hash = head.last_hash if head else GENESIS_HASH
     if count > head_count:
         return VerifyResult(False, count, prev_hash,
                             f"entry {head_count + 1} was inserted after the recorded head of the chain",

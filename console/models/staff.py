@@ -310,3 +310,33 @@ class StaffService:
             m.active = False
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.deactivated",
                          summary=f"Staff member {m.username} deactivated.", details={"staff": m.username})
+
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_STAFF = (
+    ("admin", "Alex Admin", StaffRole.administrator),
+    ("helpdesk", "Harriet Desk", StaffRole.help_desk),
+    ("backoffice", "Bob Office", StaffRole.back_office),
+    ("auditor", "Ada Auditor", StaffRole.auditor),
+)
+
+
+def create_demo_staff(service: StaffService) -> list[StaffEnrollment]:
+    """One staff member per role for a demo database (only when it has no staff yet); all share
+    DEMO_PASSWORD, each has a TOTP secret of their own. Returns what to tell the person trying it out."""
+    if service.has_staff():
+        return []
+    first_name, first_full, _ = DEMO_STAFF[0]
+    first = service.add_first_administrator(first_name, first_full, DEMO_PASSWORD)
+    actor = Actor(first.username, first.full_name, first.role)
+    return [first] + [service.add(actor, name, full, role, DEMO_PASSWORD) for name, full, role in DEMO_STAFF[1:]]
+
+
+def sign_in_instructions(enrollments: list[StaffEnrollment], password: str = DEMO_PASSWORD) -> str:
+    """How to sign in as each demo staff member: the password, and the TOTP secret to add to an authenticator
+    app (or to compute a code with pyotp)."""
+    lines = [f"Demo staff (password for all: {password}). Add a secret to an authenticator app, or get the "
+             f"current code with: python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\""]
+    for e in enrollments:
+        lines.append(f"  {e.username:<11} {e.role.label:<14} TOTP secret {e.totp_secret}")
+    return "\n".join(lines)
