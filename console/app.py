@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 from dataclasses import dataclass
 
+from console.models.audit_log import AuditLog
 from console.models.clock import Clock, SystemClock
 from console.models.context import Actor, ServiceContext
 from console.models.db import Database, default_database_url
 from console.models.directory import UserDirectory
-from console.models.enums import StaffRole
 from console.models.rights import RightsService
 from console.models.schema import upgrade
 from console.models.staff import StaffService
@@ -48,14 +47,9 @@ class Services:
     rights: RightsService
     verification: VerificationService
     staff: StaffService
+    audit_log: AuditLog
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
         return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
-                   verification=VerificationService(ctx), staff=StaffService(ctx))
-
-
-def desk_actor() -> Actor:
-    """Who acts until staff sign-in is in place: the desktop's own account, as administrator."""
-    name = getpass.getuser()
-    return Actor(name, name, StaffRole.administrator)
+                   verification=VerificationService(ctx), staff=StaffService(ctx), audit_log=AuditLog(ctx))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from console.models import audit
 from console.models.context import Actor, ServiceContext
 from console.models.directory import MAX_ID, searchable
-from console.models.entities import AuditEntry, User
+from console.models.entities import Account, AuditEntry, User
 from console.models.errors import InvalidInput
 from console.models.permissions import Permission, require
 
@@ -46,6 +46,8 @@ class AuditRow:
     details: str
     prev_hash: str
     entry_hash: str
+    username: str | None = None
+    account_number: str | None = None
 
 
 def _csv_safe(value) -> str:
@@ -83,11 +85,15 @@ class AuditLog:
         """Up to `limit` entries matching `f`, newest first, older than `before_id` (keyset paging)."""
         require(actor, Permission.view)
         with self.ctx.db.read() as s:
-            stmt = select(AuditEntry).where(*self._where(s, f))
+            stmt = (select(AuditEntry, User.username, Account.number)
+                    .outerjoin(User, User.id == AuditEntry.user_id)
+                    .outerjoin(Account, Account.id == AuditEntry.account_id)
+                    .where(*self._where(s, f)))
             if before_id is not None:
                 stmt = stmt.where(AuditEntry.id < min(max(before_id, 0), MAX_ID))
-            rows = s.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit)).all()
-            return [AuditRow(*(getattr(e, c) for c in CSV_COLUMNS)) for e in rows]
+            rows = s.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit)).all()
+            return [AuditRow(*(getattr(e, c) for c in CSV_COLUMNS), username=u, account_number=a)
+                    for e, u, a in rows]
 
     def actions(self, actor: Actor) -> list[str]:
         """Every action recorded so far (for the filter's list)."""

@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
 from console.models.directory import UserQuery
 from console.models.enums import SlsState
 from console.models.errors import ConsoleError
+from console.views.audit_view import AuditView
 from console.views.messages import message_box, show_error
+from console.views.roles import apply_role
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.user_detail import UserDetailPane
 from console.views.users_model import COLUMNS, UsersModel
@@ -38,6 +40,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("SLS Console")
         self.last_message: QMessageBox | None = None
         self.security_dialog: SecuritySettingsDialog | None = None
+        self.audit_view: AuditView | None = None
 
         self.model = UsersModel(services.directory, self)
         self._build_filters()
@@ -59,6 +62,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._update_counts()
         self._update_actions()
+        apply_role(self, services.actor)  # what the signed-in staff member's role forbids is hidden and off
         self.resize(1280, 800)
 
     # --- construction ----------------------------------------------------------------------------
@@ -139,6 +143,9 @@ class MainWindow(QMainWindow):
                                         "Move to the filter box", self._focus_filter, "findUsers")
         self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, "Close SLS Console", self.close,
                                         "quit")
+        self.audit_action = self._action("&Audit trail…", "Ctrl+Shift+A",
+                                         "Open the audit trail: filter, export and verify the chain",
+                                         self.open_audit_trail, "openAuditTrail")
         self.about_action = self._action("&About SLS Console", "F1", "What this console is and which database it "
                                                                      "uses", self.show_about, "about")
         menu = self.menuBar()
@@ -149,6 +156,8 @@ class MainWindow(QMainWindow):
         self.user_menu = menu.addMenu("&User")
         self.user_menu.addAction(self.find_action)
         self.user_menu.addAction(self.change_security_action)
+        self.tools_menu = menu.addMenu("&Tools")
+        self.tools_menu.addAction(self.audit_action)
         self.help_menu = menu.addMenu("&Help")
         self.help_menu.addAction(self.about_action)
         self.toolbar = self.addToolBar("Main")
@@ -242,6 +251,14 @@ class MainWindow(QMainWindow):
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()
         self.filter_edit.selectAll()
+
+    def open_audit_trail(self) -> None:
+        if self.audit_view is None:
+            self.audit_view = AuditView(self.services.audit_log, self.services.actor, self)
+        else:
+            self.audit_view.refresh()
+        self.audit_view.show()
+        self.audit_view.raise_()
 
     def show_about(self) -> None:
         self.last_message = message_box(
