@@ -335,8 +335,9 @@ def create_demo_staff(service: StaffService) -> list[StaffEnrollment]:
 def sign_in_instructions(enrollments: list[StaffEnrollment], password: str = DEMO_PASSWORD) -> str:
     """How to sign in as each demo staff member: the password, and the TOTP secret to add to an authenticator
     app (or to compute a code with pyotp)."""
-    lines = [f"Demo staff (password for all: {password}). Add a secret to an authenticator app, or get the "
-             f"current code with: python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\""]
+    lines = [f"Demo staff (password for all: {password}).",
+             "Add a TOTP secret to an authenticator app, or get the current code with:",
+             "  python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\""]
     for e in enrollments:
         lines.append(f"  {e.username:<11} {e.role.label:<14} TOTP secret {e.totp_secret}")
     return "\n".join(lines)

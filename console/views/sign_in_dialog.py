@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRegularExpression, Qt
-from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtGui import QFontDatabase, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -70,7 +70,7 @@ class SignInDialog(QDialog):
         if hint:
             self.hint = QLabel(hint)
             self.hint.setObjectName("signInHint")
-            self.hint.setWordWrap(True)
+            self.hint.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
             self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.hint.setStyleSheet("color: #555;")
             layout.addWidget(self.hint)
@@ -81,7 +81,9 @@ class SignInDialog(QDialog):
             layout.addWidget(db)
         layout.addWidget(self.buttons)
         self.sign_in_button.setDefault(True)  # after it is in the dialog: Enter in any field signs in
-        self.setMinimumWidth(420)
+        margins = layout.contentsMargins()
+        hint_width = self.hint.sizeHint().width() if hint else 0
+        self.setMinimumWidth(max(420, hint_width + margins.left() + margins.right()))
 
     def try_sign_in(self) -> None:
         try:
@@ -89,6 +91,7 @@ class SignInDialog(QDialog):
         except ConsoleError as exc:
             self.error.setText(str(exc))
             self.error.show()
+            self.adjustSize()  # room for the message
             self.password.clear()
             self.code.clear()
             (self.password if self.username.text() else self.username).setFocus()
