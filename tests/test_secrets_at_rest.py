@@ -15,6 +15,7 @@ from tests.factories import add_device
 
 PASSCODES = ("K7Q2M9XP", "ZT4RW8HN", "Q9V3C6LJ")
 STAFF_PASSWORD = "correct horse battery"
+CARD_SIZE = 20
 
 
 def forms(secret: str) -> list[bytes]:
@@ -51,27 +52,31 @@ def test_database_file_holds_no_secret(ctx, db, world, staff_service, tmp_path, 
             d.secret_salt = ctx.box.new_salt()
             d.secret_hash = ctx.box.lookup_hash(d.secret_salt, p)
     staff = [staff_service.add_first_administrator("alex", "Alex Admin", STAFF_PASSWORD)]
+    secrets = ([f for seed in seeds for f in forms(seed)] + [f for p in PASSCODES for f in forms(p)]
+               + [f for e in staff for f in forms(e.totp_secret)] + forms(STAFF_PASSWORD)
+               + [TEST_KEY, base64.urlsafe_b64encode(TEST_KEY)])
+    assert [x for x in secrets if x in file_bytes(db)] == []
+
+    store = FileKeyStore(tmp_path / "master.key")
+    store._write(store.path, TEST_KEY)
+    KeyRotation(ctx).rotate(admin, store)
+    new_key = store.load()
+    secrets += [new_key, base64.urlsafe_b64encode(new_key)]
+    assert [x for x in secrets if x in file_bytes(db)] == []
+
+    # Card values are only 3 characters, so the search must not be drowned by chance: keep values that
+    # do not occur in the file already (e.g. "234" inside an account number), and add the card last so
+    # that only its own few hundred hash bytes are new (a chance match is then about 1 in 1000).
     baseline = file_bytes(db)
-    # Card values are 3 characters: keep only values that do not occur in the file already by chance
-    # (e.g. "234" inside an account number), so a hit below can only be a leak.
     values = {}
-    for position, value in cards.new_card_values(200).items():
-        while value.encode() in baseline:
+    for position, value in cards.new_card_values(CARD_SIZE).items():
+        while value.encode() in baseline or value in values.values():
             value = cards.new_card_values(1)[1]
         values[position] = value
     with ctx.db.write() as s:
         card, _ = add_device(s, ctx, None, DeviceKind.code_card, DeviceState.in_stock, serial="CARD-0001")
         card.secret_salt = ctx.box.new_salt()
         card.secret_hash = cards.card_hashes(ctx.box, card.secret_salt, values)
-    secrets = ([f for seed in seeds for f in forms(seed)] + [f for p in PASSCODES for f in forms(p)]
-               + [f for v in values.values() for f in (v.encode(), v.encode("utf-16-le"))]
-               + [f for e in staff for f in forms(e.totp_secret)] + forms(STAFF_PASSWORD)
-               + [TEST_KEY, base64.urlsafe_b64encode(TEST_KEY)])
-    found = [x for x in secrets if x in file_bytes(db)]
-    assert found == []
-    store = FileKeyStore(tmp_path / "master.key")
-    store._write(store.path, TEST_KEY)
-    KeyRotation(ctx).rotate(admin, store)
-    new_key = store.load()
-    found = [x for x in secrets + [new_key, base64.urlsafe_b64encode(new_key)] if x in file_bytes(db)]
-    assert found == []
+    card_forms = [f for v in values.values() for f in (v.encode(), v.encode("utf-16-le"))]
+    final = file_bytes(db)
+    assert [x for x in secrets + card_forms if x in final] == []
