@@ -83,3 +83,50 @@ def test_setting_validation_with_random_input(key, raw):
 def test_good_sign_in_still_works_after_fuzzing(ctx, clock, staff_service, staffed):
     """Sanity: the fuzzed service is the real one (a right password and code do sign in)."""
     assert staff_service.sign_in("alex", PASSWORD, pyotp.TOTP(staffed.totp_secret).at(clock.now())).username == "alex"
+
+
+@pytest.fixture
+def devices(ctx, world):
+    """One device of each kind that answers codes: the world's IB Key, a DSC+, a code card, a passcode."""
+    from console.models import cards
+    from console.models.enums import DeviceKind, DeviceState
+    from console.models.entities import User
+    from tests.factories import add_device
+
+    with ctx.db.write() as s:
+        john = s.get(User, world.secondary_id)
+        dsc, _ = add_device(s, ctx, john, DeviceKind.dsc_plus, serial="DSC-00000042", preferred=False)
+        card, _ = add_device(s, ctx, john, DeviceKind.code_card, serial="SCC-00000042", preferred=False)
+        card.secret_salt = ctx.box.new_salt()
+        card.secret_hash = cards.card_hashes(ctx.box, card.secret_salt, cards.new_card_values(20))
+        passcode, _ = add_device(s, ctx, john, DeviceKind.temporary_passcode, preferred=False)
+        passcode.secret_salt = ctx.box.new_salt()
+        passcode.secret_hash = ctx.box.lookup_hash(passcode.secret_salt, "K7Q2M9XP")
+        return [world.secondary_device_id, dsc.id, card.id, passcode.id]
+
+
+@FUZZ
+@given(which=st.integers(min_value=0, max_value=3), answer=codes, stray_id=st.integers(min_value=-2**63,
+                                                                                       max_value=2**63 - 1),
+       use_stray=st.booleans(), challenge=st.one_of(st.none(), st.integers(min_value=-2**63, max_value=2**63 - 1)))
+def test_verification_with_random_codes_and_ids(ctx, clock, devices, agent, which, answer, stray_id, use_stray,
+                                                challenge):
+    """Random codes, serial-like text and ids of devices and challenges: only domain errors; afterwards the
+    chain verifies and no user is enrolled without an active device."""
+    from console.models.verification import VerificationService
+
+    service = VerificationService(ctx)
+    device_id = stray_id if use_stray else devices[which]
+    try:
+        if challenge is None and which in (1, 2) and not use_stray:
+            challenge = service.issue_challenge(agent, device_id).id
+        service.verify(agent, device_id, answer, challenge_id=challenge)
+    except ConsoleError:
+        pass
+    for device_id in devices:  # keep the devices usable for the next example
+        try:
+            service.unlock(agent, device_id)
+        except ConsoleError:
+            pass
+    clock.advance(seconds=31)
+    assert_invariants(ctx)

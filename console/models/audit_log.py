@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
-from console.models.directory import MAX_ID, searchable
+from console.models.db import MAX_ID
+from console.models.directory import searchable
 from console.models.entities import Account, AuditEntry, User
 from console.models.errors import InvalidInput
 from console.models.permissions import Permission, require

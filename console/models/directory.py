@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from console.models.context import ServiceContext
+from console.models.db import is_row_id
 from console.models.entities import (
     Account,
     AuditEntry,
@@ -102,7 +103,6 @@ class UserDetails:
 
 
 MAX_FILTER_TEXT = 200
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything beyond names no row
 
 
 def searchable(text: str) -> str:
@@ -172,7 +172,7 @@ class UserDirectory:
 
     def details(self, user_id: int, audit_limit: int = 15) -> UserDetails:
         with self.ctx.db.read() as s:
-            user = s.get(User, user_id) if isinstance(user_id, int) and 0 < user_id <= MAX_ID else None
+            user = s.get(User, user_id) if is_row_id(user_id) else None
             if user is None:
                 raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
             account = user.account
