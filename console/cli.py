@@ -164,9 +164,16 @@ def cmd_upgrade(args) -> int:
 def cmd_audit_verify(args) -> int:
     from console.models import audit
 
-    ctx = open_context(database_url(args.database))
+    from console.models.db import Database
+    from console.models.schema import current_revision
+
+    # Verification needs neither the master key nor a schema upgrade: an auditor's machine can run it.
+    db = Database(database_url(args.database))
+    if current_revision(db) is None:
+        print(f"{db.display_name} is not an SLS Console database (no schema found).", file=sys.stderr)
+        return 2
     started = time.perf_counter()
-    with ctx.db.read() as s:
+    with db.read() as s:
         result = audit.verify(s)
     seconds = time.perf_counter() - started
     if result.ok:

@@ -148,3 +148,18 @@ def test_demo_creates_staff_and_says_how_to_sign_in(env, capsys):
     env.clock.advance(seconds=30)
     actor = StaffService(ctx).sign_in("helpdesk", "demo-password-2026", pyotp.TOTP(secret).at(env.clock.now()))
     assert actor.role.name == "help_desk"
+
+
+def test_audit_verify_needs_no_key(env, capsys, monkeypatch, tmp_path):
+    """An auditor's machine without the master key can still verify the chain."""
+    env.run("demo", "--users", "10", "--seed", "6")
+    capsys.readouterr()
+    monkeypatch.setenv("SLS_CONSOLE_KEY_FILE", str(tmp_path / "elsewhere" / "none.key"))
+    assert env.run("audit", "verify") == 0
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_audit_verify_on_a_non_console_database(env, capsys, tmp_path):
+    """Pointing verify at an empty file says so (exit 2), no traceback."""
+    assert cli.main(["--database", f"sqlite:///{tmp_path / 'empty.sqlite3'}", "audit", "verify"]) == 2
+    assert "not an SLS Console database" in capsys.readouterr().err

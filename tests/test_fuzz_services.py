@@ -89,7 +89,7 @@ def test_good_sign_in_still_works_after_fuzzing(ctx, clock, staff_service, staff
 def devices(ctx, world):
     """One device of each kind that answers codes: the world's IB Key, a DSC+, a code card, a passcode."""
     from console.models import cards
-    from console.models.enums import DeviceKind, DeviceState
+    from console.models.enums import DeviceKind
     from console.models.entities import User
     from tests.factories import add_device
 

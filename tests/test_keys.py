@@ -231,3 +231,11 @@ def test_store_choice_env_then_file_then_keyring(monkeypatch, tmp_path, memory_k
     assert isinstance(default_store(), FileKeyStore)
     monkeypatch.setenv(KEY_ENV, base64.urlsafe_b64encode(TEST_KEY).decode())
     assert isinstance(default_store(), EnvKeyStore)
+
+
+def test_missing_key_for_sealed_database_creates_nothing(ctx, db, world, tmp_path):
+    """A database with sealed secrets and no key anywhere: a clear refusal, and no new key file is made."""
+    store = FileKeyStore(tmp_path / "absent" / "master.key")
+    with pytest.raises(SealingError, match="no master key was found"):
+        unlock_box(db, store)
+    assert not store.path.exists()

@@ -192,7 +192,6 @@ def keyring_available() -> bool:
         return False
     try:
         import keyring
-        from keyring.errors import KeyringError
 
         backend = keyring.get_keyring()
         if getattr(backend, "priority", 0) <= 0:
@@ -265,6 +264,9 @@ def unlock_box(db: Database, store: KeyStore, clock: Clock | None = None) -> Sec
         return SecretBox(master, lookup)
     if pending is not None:
         store.discard_pending()
+    if current is None and first_id is not None:
+        raise SealingError(f"This database holds secrets sealed with key {first_id.hex()}, but no master key was "
+                           f"found ({store.describe()}). Restore the key; nothing was changed.")
     master = current if current is not None else store.create()
     box = SecretBox(master)
     if first_id is not None and first_id != box.key_id:

@@ -36,7 +36,7 @@ WRONG_CREDENTIALS = ("The username, password or code is not right. Check them an
                      "repeated failures lock the sign-in for a while.")
 
 
-def _fast_path_hasher() -> PasswordHasher:
+def _default_hasher() -> PasswordHasher:
     # argon2-cffi's defaults are Argon2id with RFC 9106's low-memory profile (t=3, 64 MiB, p=4).
     return PasswordHasher()
 
@@ -100,7 +100,7 @@ class StaffService:
 
     def __init__(self, ctx: ServiceContext, hasher: PasswordHasher | None = None) -> None:
         self.ctx = ctx
-        self.hasher = hasher or _fast_path_hasher()
+        self.hasher = hasher or _default_hasher()
         self._dummy_hash: str | None = None
 
     # ----- adding staff -------------------------------------------------------------------------------
