@@ -221,8 +221,8 @@ class MainWindow(QMainWindow):
     def change_security_settings(self) -> None:
         """The rights gate: stop with a notice naming the holder, or open the user's security settings."""
         user_id = self.current_user_id()
-        if user_id is None:
-            return
+        if user_id is None or not self.change_security_action.isEnabled():
+            return  # also reached by double-click: the role may not allow it (see roles.apply_role)
         try:
             self.services.rights.check(user_id)
         except ConsoleError as exc:

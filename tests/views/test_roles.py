@@ -61,3 +61,11 @@ def test_tagged_action_needs_its_permission(qtbot, agent, back_office):
     assert not action_allowed(agent, action) and action_allowed(back_office, action)
     assert action_allowed(agent, QAction("Untagged"))
     assert all(isinstance(p, Permission) for ps in ACTION_PERMISSIONS.values() for p in ps)
+
+
+def test_auditor_double_click_opens_nothing(qtbot, ctx, world, auditor):
+    """Double-clicking a user is the same action: for the auditor it does nothing."""
+    w = window_for(qtbot, ctx, auditor)
+    w.select_user(world.primary_id)
+    w.table.doubleClicked.emit(w.table.currentIndex())
+    assert w.security_dialog is None
