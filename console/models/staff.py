@@ -60,6 +60,7 @@ class StaffRow:
     active: bool
     locked_until: dt.datetime | None
     failed_signins: int
+    locked: bool = False  # locked now after too many failures (not merely made to wait a few seconds)
 
 
 def normalize_username(username: str) -> str:
@@ -252,7 +253,9 @@ class StaffService:
     def members(self, actor: Actor) -> list[StaffRow]:
         require(actor, Permission.manage_staff)
         with self.ctx.db.read() as s:
-            return [StaffRow(m.username, m.full_name, m.role, m.active, m.locked_until, m.failed_signins)
+            now, limit = self.ctx.clock.now(), load_figures(s).staff_signin_failures
+            return [StaffRow(m.username, m.full_name, m.role, m.active, m.locked_until, m.failed_signins,
+                             locked=bool(m.locked_until and m.locked_until > now and m.failed_signins >= limit))
                     for m in s.scalars(select(StaffMember).order_by(StaffMember.username))]
 
     def _member(self, s: Session, username: str) -> StaffMember:

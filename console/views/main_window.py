@@ -25,6 +25,7 @@ from console.models.errors import ConsoleError
 from console.views.audit_view import AuditView
 from console.views.messages import message_box, show_error
 from console.views.roles import apply_role
+from console.views.staff_dialog import StaffDialog
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.user_detail import UserDetailPane
 from console.views.users_model import COLUMNS, UsersModel
@@ -41,6 +42,7 @@ class MainWindow(QMainWindow):
         self.last_message: QMessageBox | None = None
         self.security_dialog: SecuritySettingsDialog | None = None
         self.audit_view: AuditView | None = None
+        self.staff_dialog: StaffDialog | None = None
 
         self.model = UsersModel(services.directory, self)
         self._build_filters()
@@ -146,6 +148,9 @@ class MainWindow(QMainWindow):
         self.audit_action = self._action("&Audit trail…", "Ctrl+Shift+A",
                                          "Open the audit trail: filter, export and verify the chain",
                                          self.open_audit_trail, "openAuditTrail")
+        self.staff_action = self._action("&Staff…", "Ctrl+Shift+S",
+                                         "Add staff, unlock their sign-in, reset their second factor (administrators)",
+                                         self.open_staff, "manageStaff")
         self.about_action = self._action("&About SLS Console", "F1", "What this console is and which database it "
                                                                      "uses", self.show_about, "about")
         menu = self.menuBar()
@@ -158,6 +163,7 @@ class MainWindow(QMainWindow):
         self.user_menu.addAction(self.change_security_action)
         self.tools_menu = menu.addMenu("&Tools")
         self.tools_menu.addAction(self.audit_action)
+        self.tools_menu.addAction(self.staff_action)
         self.help_menu = menu.addMenu("&Help")
         self.help_menu.addAction(self.about_action)
         self.toolbar = self.addToolBar("Main")
@@ -259,6 +265,10 @@ class MainWindow(QMainWindow):
             self.audit_view.refresh()
         self.audit_view.show()
         self.audit_view.raise_()
+
+    def open_staff(self) -> None:
+        self.staff_dialog = StaffDialog(self.services.staff, self.services.actor, self)
+        self.staff_dialog.open()
 
     def show_about(self) -> None:
         self.last_message = message_box(

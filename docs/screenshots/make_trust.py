@@ -1,4 +1,4 @@
-"""Render the sign-in dialog and the audit trail view on demo data to docs/screenshots/ (offscreen or Xvfb).
+"""Render the sign-in dialog, the audit trail view and the staff dialog on demo data to docs/screenshots/ (offscreen or Xvfb).
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_trust.py
 """
@@ -24,6 +24,7 @@ from console.models.settings import Figures  # noqa: E402
 from console.models.staff import StaffService, create_demo_staff, sign_in_instructions  # noqa: E402
 from console.views.audit_view import AuditView  # noqa: E402
 from console.views.sign_in_dialog import SignInDialog  # noqa: E402
+from console.views.staff_dialog import StaffDialog  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 
@@ -50,7 +51,15 @@ def main() -> None:
     view.last_message.close()
     app.processEvents()
     view.grab().save(str(OUT / "audit-trail.png"))
-    print("wrote", OUT / "sign-in.png", OUT / "audit-trail.png")
+
+    admin = Actor("admin", "Alex Admin", StaffRole.administrator)
+    staff_dialog = StaffDialog(staff, admin)
+    staff_dialog.show()
+    staff_dialog.select("helpdesk")
+    staff_dialog.reset_selected()
+    app.processEvents()
+    staff_dialog.grab().save(str(OUT / "staff.png"))
+    print("wrote", OUT / "sign-in.png", OUT / "audit-trail.png", OUT / "staff.png")
 
 
 if __name__ == "__main__":
