@@ -19,6 +19,7 @@ from console.views.device_dialogs import (
 )
 from console.views.devices_view import DevicesWindow
 from console.views.messages import show_error
+from console.views.roles import requires
 
 TEMPORARY_LABELS = {kind.label for kind in DeviceKind if kind.is_temporary}
 
@@ -80,6 +81,7 @@ class DeviceActions(QObject):
         action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
         action.triggered.connect(slot)
         self._permissions[action] = permission
+        requires(action, permission)  # apply_role hides it for roles that may not use it
         return action
 
     # --- selection -------------------------------------------------------------------------------

@@ -72,11 +72,22 @@ def test_cancelled_wizard_leaves_settings_as_they_were(qtbot, ctx, world, window
     assert user_snapshot(ctx, world.primary_id) == before
 
 
-def test_opt_buttons_disabled_for_role_without_permission(qtbot, ctx, world, auditor):
-    """An auditor sees the state but cannot start an opt-in (the service would refuse it too)."""
-    w = MainWindow(Services.build(ctx, auditor))
+def test_opt_buttons_disabled_for_role_without_permission(qtbot, ctx, world, back_office):
+    """Back-office staff (devices, not enrollment) see the state but cannot start an opt-in."""
+    w = MainWindow(Services.build(ctx, back_office))
     qtbot.addWidget(w)
     w.show()
     dialog = open_settings(qtbot, w, world.primary_id)
     button = dialog.findChild(QPushButton, "optInButton")
     assert button.isVisible() and not button.isEnabled() and not dialog.opt_in_action.isEnabled()
+
+
+def test_auditor_cannot_open_security_settings(qtbot, ctx, world, auditor):
+    """An auditor only reads: the action is hidden and off, and no settings dialog opens."""
+    w = MainWindow(Services.build(ctx, auditor))
+    qtbot.addWidget(w)
+    w.show()
+    assert w.select_user(world.primary_id)
+    assert not w.change_security_action.isEnabled() and not w.change_security_action.isVisible()
+    w.change_security_settings()
+    assert w.security_dialog is None
