@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 from dataclasses import dataclass
 
+from console.models.audit_log import AuditLog
+from console.models.charges import ChargeService
 from console.models.clock import Clock, SystemClock
-from console.models.context import Actor, ServiceContext
+from console.models.context import SYSTEM_ACTOR, Actor, ServiceContext
 from console.models.db import Database, default_database_url
+from console.models.devices import DeviceService
 from console.models.directory import UserDirectory
-from console.models.enums import StaffRole
+from console.models.enrollment import EnrollmentService
+from console.models.keys import default_store, unlock_box
+from console.models.returns import ReturnsService
 from console.models.rights import RightsService
 from console.models.schema import upgrade
-from console.models.sealing import SecretBox, load_master_key
+from console.models.sealing import SecretBox
+from console.models.staff import StaffService
+from console.models.temporary_access import TemporaryAccessService
 from console.models.verification import VerificationService
 
 DATABASE_ENV = "SLS_CONSOLE_DATABASE_URL"
@@ -30,7 +36,10 @@ def open_context(url: str, *, clock: Clock | None = None, box: SecretBox | None 
     db = Database(url)
     if migrate:
         upgrade(db)
-    return ServiceContext(db=db, box=box or SecretBox(load_master_key()), clock=clock or SystemClock())
+    clock = clock or SystemClock()
+    # The key that seals this database: from the environment, the OS keyring or the owner-only key file,
+    # checked against the key id the database records (and finishing an interrupted rotation).
+    return ServiceContext(db=db, box=box or unlock_box(db, default_store(), clock), clock=clock)
 
 
 @dataclass
@@ -42,14 +51,29 @@ class Services:
     directory: UserDirectory
     rights: RightsService
     verification: VerificationService
+    enrollment: EnrollmentService
+    devices: DeviceService
+    temporary_access: TemporaryAccessService
+    returns: ReturnsService
+    charges: ChargeService
+    staff: StaffService
+    audit_log: AuditLog
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
+        verification = VerificationService(ctx)
         return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
-                   verification=VerificationService(ctx))
+                   verification=verification, enrollment=EnrollmentService(ctx),
+                   devices=DeviceService(ctx, verification), temporary_access=TemporaryAccessService(ctx),
+                   returns=ReturnsService(ctx), charges=ChargeService(ctx), staff=StaffService(ctx),
+                   audit_log=AuditLog(ctx))
 
 
-def desk_actor() -> Actor:
-    """Who acts until staff sign-in is in place: the desktop's own account, as administrator."""
-    name = getpass.getuser()
-    return Actor(name, name, StaffRole.administrator)
+def run_startup_tasks(ctx: ServiceContext) -> str:
+    """What the console does each time it starts: expire temporary access past its end and charge devices not
+    returned in time. Both are safe to repeat (nothing is charged twice). Returns a line for the log."""
+    expired = TemporaryAccessService(ctx).expire_due(SYSTEM_ACTOR)
+    run = ReturnsService(ctx).charge_overdue(SYSTEM_ACTOR)
+    return (f"start-up: {expired} temporary device(s) expired; {run.charged} overdue device(s) charged, "
+            f"{run.already_charged} already charged")
+
