@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Callable
 
@@ -29,22 +30,41 @@ def _converter(column, dialect_name: str) -> Callable[[Any], Any] | None:
     return None
 
 
-def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert dict rows that all carry the same keys (the first row's) in one executemany."""
-    if not rows:
-        return
-    dialect = conn.dialect
-    names = list(rows[0])
+@dataclass
+class Prepared:
+    """Rows of one table as driver values: column names and one tuple per row (cheap to pickle)."""
+
+    table: str
+    columns: list[str]
+    rows: list[tuple]
+
+
+def prepare(table: Table, rows: list[dict[str, Any]], dialect_name: str) -> Prepared:
+    """Convert dict rows that all carry the same keys (the first row's) into driver-ready tuples."""
+    names = list(rows[0]) if rows else []
     for name in names:
-        convert = _converter(table.c[name], dialect.name)
+        convert = _converter(table.c[name], dialect_name)
         if convert is not None:
             for r in rows:
                 v = r[name]
                 if v is not None:
                     r[name] = convert(v)
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join([mark] * len(names))})")
-    getter = itemgetter(*names)
-    data = [getter(r) for r in rows] if len(names) > 1 else [(getter(r),) for r in rows]
-    conn.exec_driver_sql(sql, data)
+    getter = itemgetter(*names) if names else None
+    data = [getter(r) for r in rows] if len(names) > 1 else [(getter(r),) for r in rows] if names else []
+    return Prepared(table.name, names, data)
+
+
+def insert_prepared(conn: Connection, prepared: Prepared) -> None:
+    """One executemany through the driver."""
+    if not prepared.rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {prepared.table} ({', '.join(prepared.columns)}) "
+           f"VALUES ({', '.join([mark] * len(prepared.columns))})")
+    conn.exec_driver_sql(sql, prepared.rows)
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert dict rows that all carry the same keys (the first row's) in one executemany."""
+    if rows:
+        insert_prepared(conn, prepare(table, rows, conn.dialect.name))
