@@ -131,7 +131,8 @@ class UsersModel(QAbstractTableModel):
         self._directory = directory
         self._query = UserQuery()  # the newest query asked for
         self._shown = self._query  # the query whose rows the model holds
-        self._generation = 0
+        self._generation = 0  # of the newest query asked for
+        self._shown_generation = 0  # of the query whose rows are shown: windows are read for that one
         self._loading = False
         self._windows: OrderedDict[int, list[UserRow]] = OrderedDict()
         self._requested: set[int] = set()
@@ -194,6 +195,7 @@ class UsersModel(QAbstractTableModel):
             return  # superseded while it ran
         self.beginResetModel()
         self._shown = query
+        self._shown_generation = generation
         self._count = count
         self._state_counts = counts
         self._windows.clear()
@@ -221,7 +223,9 @@ class UsersModel(QAbstractTableModel):
         if number in self._requested:
             return
         self._requested.add(number)
-        generation, query, directory = self._generation, self._shown, self._directory
+        # Tagged with the shown query's generation: while a newer query loads, the agent may still scroll
+        # the old rows, and those windows must never be taken for the new query's.
+        generation, query, directory = self._shown_generation, self._shown, self._directory
 
         def job() -> tuple:
             return ("window", generation, number, directory.window(query, number * WINDOW, WINDOW))
@@ -243,20 +247,22 @@ class UsersModel(QAbstractTableModel):
         kind, generation = result[0], result[1]
         if kind == "query":
             self._apply(generation, *result[2:])
-        elif generation != self._generation:
-            return  # a window, counts or error of a superseded query
+        elif kind in ("window", "dropped"):
+            if generation != self._shown_generation:
+                return  # a window of rows no longer shown
+            self._requested.discard(result[2])
+            if kind == "window":
+                self._store(result[2], result[3])
         elif kind == "counts":
-            self._state_counts = result[2]
-            self.state_counts_changed.emit()
-        elif kind == "window":
-            self._requested.discard(result[2])
-            self._store(result[2], result[3])
-        elif kind == "dropped":
-            self._requested.discard(result[2])
+            if generation == self._generation == self._shown_generation:
+                self._state_counts = result[2]
+                self.state_counts_changed.emit()
         elif kind == "error":
-            self._loading = False
-            self._requested.clear()
-            self.load_failed.emit(result[2])
+            if generation == self._shown_generation:
+                self._requested.clear()  # let the view ask again
+            if generation == self._generation:
+                self._loading = False
+                self.load_failed.emit(result[2])
 
     def row_at(self, row: int) -> UserRow | None:
         """The row, read now if its window is not cached (for actions on a row, not for painting)."""

@@ -30,9 +30,13 @@ def _settle(app, window) -> None:
     deadline = time.perf_counter() + 30
     while time.perf_counter() < deadline:
         app.processEvents()
-        model = window.model
-        visible = window.table.rowAt(window.table.viewport().height() - 2)
-        if not model.loading and (visible < 0 or model.data(model.index(visible, 0)) != "…"):
+        model, table = window.model, window.table
+        top = table.rowAt(0)
+        bottom = table.rowAt(table.viewport().height() - 2)
+        bottom = model.rowCount() - 1 if bottom < 0 else bottom
+        settled = (not model.loading and model.state_counts is not None and top >= 0
+                   and all(model.data(model.index(r, 0)) != "…" for r in range(top, bottom + 1)))
+        if settled:
             break
         time.sleep(0.005)
     app.processEvents()

@@ -138,3 +138,20 @@ def test_row_of_an_uncached_user_comes_from_sql(crowd):
     directory.window_threads.clear()
     assert model.row_of_user(user_id) == model.rowCount() - 3
     assert directory.window_threads == []
+
+
+def test_old_rows_read_while_a_search_runs_never_show_in_its_result(crowd, qtbot):
+    """Scrolling the old list while a text search runs: those windows are never taken for the search's rows."""
+    directory = _Recording(crowd)
+    model = UsersModel(directory)
+    directory.hold, directory.hold_text = threading.Event(), "u"
+    new = UserQuery(text="u", sort="full_name")  # every account number starts with U: all users, other order
+    model.set_query(new)
+    assert model.data(model.index(250, 0)) == "…"  # the old list's second window, asked during the search
+    directory.hold.set()
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    expected = _plain_usernames(crowd, new)
+    assert _all_usernames(qtbot, model) == expected
+    qtbot.waitUntil(lambda: model._loader._thread is None, timeout=5000)  # every late result delivered
+    qtbot.wait(20)
+    assert [model.data(model.index(r, 0)) for r in range(model.rowCount())] == expected
