@@ -263,3 +263,39 @@ def test_audit_verify_over_plain_rows_still_names_a_changed_entry(people):
     with people.db.read() as s:
         bad = audit.verify(s, batch=7)
     assert not bad.ok and bad.bad_entry_id == 60 and "entry 60 was changed" in bad.problem
+
+
+def test_demo_load_failing_in_the_writer_process_is_reported_and_leaves_the_list_consistent(ctx, monkeypatch):
+    """A batch the writer cannot store stops the load with a message; the derived data is rebuilt anyway."""
+    monkeypatch.setattr(demo, "BATCH_USERS", 40)
+    original = demo._Batch.write
+    calls = {"n": 0}
+
+    def failing_write(self, session):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ValueError("disk full (simulated)")
+        original(self, session)
+
+    monkeypatch.setattr(demo._Batch, "write", failing_write)
+    with pytest.raises(RuntimeError, match="Storing demo data failed: ValueError: disk full"):
+        demo.generate(ctx, Figures(), 200, seed=4, parallel=True)
+    with ctx.db.read() as s:
+        assert user_index.is_current(s.connection())
+        stored = s.scalar(select(func.count()).select_from(User))
+    assert 40 <= stored < 200  # the first batch stayed, the failed one changed nothing
+    assert sum(UserDirectory(ctx).counts_by_state().values()) == stored
+
+
+def test_demo_load_in_a_writer_process_stores_every_batch_and_a_sound_audit_chain(ctx, monkeypatch):
+    """The parallel demo load (writer process) stores every batch; the audit chain verifies afterwards."""
+    from console.models import audit
+
+    monkeypatch.setattr(demo, "BATCH_USERS", 40)
+    summary = demo.generate(ctx, Figures(), 120, seed=3, parallel=True)
+    with ctx.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(User)) == summary.users
+        result = audit.verify(s)
+    assert result.ok, result.problem
+    assert result.count == summary.audit_entries
+    assert sum(UserDirectory(ctx).counts_by_state().values()) == summary.users

@@ -400,7 +400,10 @@ class _Writer:
             try:
                 self.wait()
             finally:
-                self.pipe.send(None)
+                try:
+                    self.pipe.send(None)
+                except OSError:  # the writer is gone already; its failure is what gets reported
+                    pass
                 self.process.join(timeout=60)
                 self.pipe.close()
 
