@@ -184,14 +184,14 @@ class _Planner:
                 key = self._check_known_user(r, known)
                 on_record_names[known.person_id] = known.person_name
             else:
+                if r.role is UserRole.primary:
+                    new_primaries.setdefault(r.account_number, []).append(r.line)
                 key = self._person_for_new_user(r, persons, on_record_names)
                 if key is None:
                     continue
                 plan.new_users.append((r, key))
                 if key[0] == "new":
                     plan.new_persons.setdefault(key, r)
-                if r.role is UserRole.primary:
-                    new_primaries.setdefault(r.account_number, []).append(r.line)
             seen = person_names.setdefault(key, (r.line, r.full_name))
             if seen[1] != r.full_name:
                 self.err(r.line, "full_name", f"line {seen[0]} names the same person (same identification "
