@@ -115,7 +115,7 @@ class DemoBuilder:
 
     def _account_number(self) -> str:
         while True:
-            number = f"U{self.rng.randrange(1_000_000, 99_999_999)}"
+            number = f"U{self.rng.randrange(1_000_000, 10_000_000)}"
             if number not in self.account_numbers:
                 self.account_numbers.add(number)
                 return number

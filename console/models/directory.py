@@ -191,9 +191,10 @@ def _restrictions_of(s: Session, user_ids: list[int]) -> dict[int, tuple[Restric
     out: dict[int, list[Restriction]] = {}
     for uid, r in s.execute(select(UserRestriction.user_id, UserRestriction.restriction)
                             .where(UserRestriction.user_id.in_(user_ids), UserRestriction.lifted_at.is_(None))
-                            .order_by(UserRestriction.user_id, UserRestriction.restriction)):
+                            ):
         out.setdefault(uid, []).append(r)
-    return {k: tuple(v) for k, v in out.items()}
+    order = list(Restriction)
+    return {k: tuple(sorted(v, key=order.index)) for k, v in out.items()}
 
 
 def _device_summaries(s: Session, user: User):

@@ -37,11 +37,21 @@ class Restriction(enum.Enum):
     def label(self) -> str:
         return RESTRICTION_LABELS[self]
 
+    @property
+    def short_label(self) -> str:
+        return RESTRICTION_SHORT_LABELS[self]
+
 
 RESTRICTION_LABELS = {
     Restriction.no_pink_sheet_otcbb: "No Pink Sheet / OTCBB trading",
     Restriction.reduced_withdrawal_limits: "Reduced withdrawal limits",
     Restriction.ip_restriction_before_penny_stocks: "IP restriction required before penny-stock permissions",
+}
+
+RESTRICTION_SHORT_LABELS = {
+    Restriction.no_pink_sheet_otcbb: "No Pink/OTCBB",
+    Restriction.reduced_withdrawal_limits: "Lower limits",
+    Restriction.ip_restriction_before_penny_stocks: "IP restriction",
 }
 
 # Every restriction an opted-out user carries; lifted together on enrollment.

@@ -1,0 +1,69 @@
+"""Starting the desktop console: logging, the database, demo data on first run, the main window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+DEMO_USERS_ON_FIRST_RUN = 10_000
+
+
+def _setup_logging() -> Path:
+    import platformdirs
+
+    log_dir = Path(platformdirs.user_log_dir("sls-console", "SLS"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / "sls-console.log"
+    logging.basicConfig(filename=path, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return path
+
+
+def _database_is_empty(ctx) -> bool:
+    from sqlalchemy import select
+
+    from console.models.entities import User
+
+    with ctx.db.read() as s:
+        return s.scalar(select(User.id).limit(1)) is None
+
+
+def _fill_demo(app, ctx) -> None:
+    from PySide6.QtWidgets import QProgressDialog
+
+    from console.models.demo import generate
+    from console.models.settings import load_figures
+
+    dialog = QProgressDialog("Empty database: adding demo data…", None, 0, DEMO_USERS_ON_FIRST_RUN)
+    dialog.setWindowTitle("SLS Console")
+    dialog.setMinimumDuration(0)
+    dialog.show()
+
+    def progress(done: int, total: int) -> None:
+        dialog.setValue(done)
+        app.processEvents()
+
+    with ctx.db.read() as s:
+        figures = load_figures(s)
+    generate(ctx, figures, DEMO_USERS_ON_FIRST_RUN, progress=progress)
+    dialog.close()
+
+
+def run_gui(url: str, demo_if_empty: bool = True) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from console.app import Services, desk_actor, open_context
+    from console.views.main_window import MainWindow
+
+    log_path = _setup_logging()
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("SLS Console")
+    app.setOrganizationName("SLS")
+    ctx = open_context(url)
+    logging.getLogger("sls_console").info("console started on %s (log %s)", ctx.db.display_name, log_path)
+    if demo_if_empty and _database_is_empty(ctx):
+        _fill_demo(app, ctx)
+    window = MainWindow(Services.build(ctx, desk_actor()))
+    window.show()
+    return app.exec()

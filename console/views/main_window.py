@@ -1,0 +1,250 @@
+"""The main window: the users list with its filters and counts, the detail pane, and the user actions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.models.directory import UserQuery
+from console.models.enums import SlsState
+from console.models.errors import ConsoleError
+from console.views.messages import message_box, show_error
+from console.views.security_settings import SecuritySettingsDialog
+from console.views.user_detail import UserDetailPane
+from console.views.users_model import COLUMNS, UsersModel
+
+FILTER_DELAY_MS = 250
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, services, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.services = services
+        self.setWindowTitle("SLS Console")
+        self.last_message: QMessageBox | None = None
+        self.security_dialog: SecuritySettingsDialog | None = None
+
+        self.model = UsersModel(services.directory, self)
+        self._build_filters()
+        self._build_table()
+        self.detail = UserDetailPane(services.directory, self)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(self.filter_bar)
+        left_layout.addWidget(self.table)
+        left_layout.addWidget(self.counts_label)
+        splitter.addWidget(left)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(splitter)
+        self._build_actions()
+        self._build_status_bar()
+        self._update_counts()
+        self._update_actions()
+        self.resize(1280, 800)
+
+    # --- construction ----------------------------------------------------------------------------
+    def _build_filters(self) -> None:
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("filterText")
+        self.filter_edit.setPlaceholderText("Find by username, name or account (e.g. jsmit, Smith, U123)")
+        self.filter_edit.setAccessibleName("Filter users by username, name or account")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.state_combo = QComboBox()
+        self.state_combo.setObjectName("stateFilter")
+        self.state_combo.setAccessibleName("Filter users by SLS state")
+        self.state_combo.addItem("All states", None)
+        for state in SlsState:
+            self.state_combo.addItem(state.label, state)
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(FILTER_DELAY_MS)
+        self._filter_timer.timeout.connect(self.apply_filter)
+        self.filter_edit.textChanged.connect(lambda _: self._filter_timer.start())
+        self.filter_edit.returnPressed.connect(self._go_to_first_match)
+        self.state_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
+        self.filter_bar = QHBoxLayout()
+        find = QLabel("&Find:")
+        find.setBuddy(self.filter_edit)
+        state = QLabel("&State:")
+        state.setBuddy(self.state_combo)
+        self.filter_bar.addWidget(find)
+        self.filter_bar.addWidget(self.filter_edit, 1)
+        self.filter_bar.addWidget(state)
+        self.filter_bar.addWidget(self.state_combo)
+        self.counts_label = QLabel()
+        self.counts_label.setObjectName("stateCounts")
+
+    def _build_table(self) -> None:
+        t = QTableView()
+        t.setObjectName("usersTable")
+        t.setAccessibleName("Users")
+        t.setModel(self.model)
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        t.setSortingEnabled(True)
+        t.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        t.setAlternatingRowColors(True)
+        t.verticalHeader().setVisible(False)
+        # Fixed row heights: sizing rows to contents reads every row (platform-notes.md).
+        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
+        header = t.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        widths = {"username": 110, "full_name": 180, "account": 100, "role": 90, "sls_state": 95,
+                  "active_devices": 105}
+        for i, (key, _) in enumerate(COLUMNS):
+            if key in widths:
+                t.setColumnWidth(i, widths[key])
+        header.setStretchLastSection(True)
+        t.selectionModel().currentRowChanged.connect(self._on_current_row)
+        t.doubleClicked.connect(lambda _: self.change_security_settings())
+        self.table = t
+
+    def _action(self, text: str, shortcut, tip: str, slot, name: str) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.change_security_action = self._action(
+            "Change &security settings…", "Ctrl+E",
+            "Open the selected user's security settings (only for the holder of the account's security rights)",
+            self.change_security_settings, "changeSecuritySettings")
+        self.refresh_action = self._action("&Refresh", QKeySequence.StandardKey.Refresh,
+                                           "Reload the list and the selected user", self.refresh, "refresh")
+        self.find_action = self._action("&Find users", QKeySequence.StandardKey.Find,
+                                        "Move to the filter box", self._focus_filter, "findUsers")
+        self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, "Close SLS Console", self.close,
+                                        "quit")
+        self.about_action = self._action("&About SLS Console", "F1", "What this console is and which database it "
+                                                                     "uses", self.show_about, "about")
+        menu = self.menuBar()
+        self.file_menu = menu.addMenu("&File")
+        self.file_menu.addAction(self.refresh_action)
+        self.file_menu.addSeparator()
+        self.file_menu.addAction(self.quit_action)
+        self.user_menu = menu.addMenu("&User")
+        self.user_menu.addAction(self.find_action)
+        self.user_menu.addAction(self.change_security_action)
+        self.help_menu = menu.addMenu("&Help")
+        self.help_menu.addAction(self.about_action)
+        self.toolbar = self.addToolBar("Main")
+        self.toolbar.setObjectName("mainToolbar")
+        self.toolbar.addAction(self.change_security_action)
+        self.toolbar.addAction(self.refresh_action)
+
+    def _build_status_bar(self) -> None:
+        db = self.services.ctx.db.display_name
+        actor = self.services.actor
+        self.status_identity = QLabel(f"{actor.full_name} ({actor.role.label})  ·  {db}")
+        self.status_identity.setObjectName("statusIdentity")
+        self.statusBar().addPermanentWidget(self.status_identity)
+
+    # --- behaviour -------------------------------------------------------------------------------
+    def current_user_id(self) -> int | None:
+        index = self.table.currentIndex()
+        return self.model.user_id_at(index.row()) if index.isValid() else None
+
+    def apply_filter(self) -> None:
+        self._filter_timer.stop()
+        q = self.model.query
+        self.model.set_query(UserQuery(self.filter_edit.text(), self.state_combo.currentData(), q.sort,
+                                       q.descending))
+        self._update_counts()
+        if self.model.rowCount() == 0:
+            self.detail.show_user(None)
+        self._update_actions()
+
+    def _update_counts(self) -> None:
+        counts = self.services.directory.counts_by_state(self.model.query)
+        parts = [f"{state.label}: {counts[state]:,}" for state in SlsState]
+        shown = self.model.rowCount()
+        self.counts_label.setText(f"{shown:,} users shown   ·   " + "   ·   ".join(parts))
+
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        user_id = self.model.user_id_at(current.row()) if current.isValid() else None
+        try:
+            self.detail.show_user(user_id)
+        except ConsoleError as exc:
+            self.last_message = show_error(self, exc)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        self.change_security_action.setEnabled(self.current_user_id() is not None)
+
+    def select_user(self, user_id: int) -> bool:
+        """Select a user by id if it is in the current list (used after a search and by tests)."""
+        row = self.model.row_of_user(user_id)
+        if row is None:
+            for r in range(self.model.rowCount()):
+                if self.model.user_id_at(r) == user_id:
+                    row = r
+                    break
+        if row is None:
+            return False
+        self.table.selectRow(row)
+        self.table.setCurrentIndex(self.model.index(row, 0))
+        return True
+
+    def change_security_settings(self) -> None:
+        """The rights gate: stop with a notice naming the holder, or open the user's security settings."""
+        user_id = self.current_user_id()
+        if user_id is None:
+            return
+        try:
+            self.services.rights.check(user_id)
+        except ConsoleError as exc:
+            self.last_message = show_error(self, exc)
+            return
+        self.security_dialog = SecuritySettingsDialog(self.services, user_id, self)
+        self.security_dialog.finished.connect(lambda _: self.refresh())
+        self.security_dialog.open()
+
+    def refresh(self) -> None:
+        user_id = self.current_user_id()
+        self.model.refresh()
+        self._update_counts()
+        if user_id is not None and not self.select_user(user_id):
+            self.detail.show_user(None)
+        self._update_actions()
+
+    def _go_to_first_match(self) -> None:
+        """Enter in the find box: filter now and put the agent on the first matching user."""
+        self.apply_filter()
+        if self.model.rowCount():
+            self.table.setFocus()
+            self.table.selectRow(0)
+            self.table.setCurrentIndex(self.model.index(0, 0))
+
+    def _focus_filter(self) -> None:
+        self.filter_edit.setFocus()
+        self.filter_edit.selectAll()
+
+    def show_about(self) -> None:
+        self.last_message = message_box(
+            self, "About SLS Console",
+            "SLS Console — the staff side of the Secure Login System.\n\n"
+            f"Database: {self.services.ctx.db.display_name}", QMessageBox.Icon.Information, "aboutBox")

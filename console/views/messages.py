@@ -1,0 +1,35 @@
+"""Showing domain errors and notices to staff: the message as written, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from console.models.errors import ConcurrentChange, ConsoleError, RightsError
+
+log = logging.getLogger("sls_console")
+
+
+def message_box(parent: QWidget, title: str, text: str, icon=QMessageBox.Icon.Warning,
+                name: str = "messageBox") -> QMessageBox:
+    """A window-modal box opened without blocking, so agents (and tests) can read it and carry on."""
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName(name)
+    box.setTextInteractionFlags(box.textInteractionFlags())
+    box.open()
+    return box
+
+
+def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
+    if isinstance(exc, RightsError):
+        return message_box(parent, "Security rights needed", str(exc), QMessageBox.Icon.Information,
+                           "rightsNotice")
+    if isinstance(exc, ConcurrentChange):
+        return message_box(parent, "Changed at another desk", str(exc), QMessageBox.Icon.Warning, "concurrentChange")
+    if isinstance(exc, ConsoleError):
+        return message_box(parent, "Not done", str(exc), QMessageBox.Icon.Warning, "errorBox")
+    log.exception("unexpected error", exc_info=exc)
+    return message_box(parent, "Unexpected problem", "Something went wrong and nothing was changed. The details "
+                       "are in the console's log file; please pass it to support.", QMessageBox.Icon.Critical,
+                       "errorBox")

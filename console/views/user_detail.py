@@ -1,0 +1,113 @@
+"""The detail pane for the selected user: account, rights holder, devices, restrictions, recent audit."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.models.directory import UserDetails, UserDirectory
+from console.models.enums import SlsState
+from console.views.formatting import day, when
+
+DEVICE_COLUMNS = ("Device", "Serial", "State", "Preferred", "Shared with", "Activated", "Expires / due")
+AUDIT_COLUMNS = ("When", "Staff", "What")
+
+
+def _table(name: str, headers: tuple[str, ...]) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setObjectName(name)
+    t.setHorizontalHeaderLabels(list(headers))
+    t.verticalHeader().setVisible(False)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.horizontalHeader().setStretchLastSection(True)
+    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return t
+
+
+class UserDetailPane(QWidget):
+    def __init__(self, directory: UserDirectory, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("userDetail")
+        self._directory = directory
+        self.details: UserDetails | None = None
+
+        self.heading = QLabel("Select a user to see their SLS state and devices.")
+        self.heading.setObjectName("detailHeading")
+        self.heading.setWordWrap(True)
+        self.heading.setStyleSheet("font-size: 15pt; font-weight: 600;")
+
+        self.fields: dict[str, QLabel] = {}
+        form = QFormLayout()
+        for key, label in (("account", "Account"), ("role", "Role"), ("state", "SLS state"),
+                           ("rights", "Security rights"), ("restrictions", "Restrictions")):
+            value = QLabel("—")
+            value.setObjectName(f"detail_{key}")
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.fields[key] = value
+            form.addRow(f"{label}:", value)
+        summary = QGroupBox("User")
+        summary.setLayout(form)
+
+        self.devices = _table("detailDevices", DEVICE_COLUMNS)
+        devices_box = QGroupBox("Security devices")
+        QVBoxLayout(devices_box).addWidget(self.devices)
+
+        self.audit = _table("detailAudit", AUDIT_COLUMNS)
+        audit_box = QGroupBox("Recent audit entries")
+        QVBoxLayout(audit_box).addWidget(self.audit)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(summary)
+        layout.addWidget(devices_box, 2)
+        layout.addWidget(audit_box, 2)
+        self.show_user(None)
+
+    def show_user(self, user_id: int | None) -> None:
+        self.details = self._directory.details(user_id) if user_id is not None else None
+        d = self.details
+        if d is None:
+            self.heading.setText("Select a user to see their SLS state and devices.")
+            for label in self.fields.values():
+                label.setText("—")
+            self.devices.setRowCount(0)
+            self.audit.setRowCount(0)
+            return
+        self.heading.setText(f"{d.full_name}  ·  {d.username}")
+        self.fields["account"].setText(f"{d.account_number} — {d.account_title} ({d.account_kind})")
+        self.fields["role"].setText(d.role.value.capitalize())
+        self.fields["state"].setText(d.sls_state.label)
+        colour = {SlsState.enrolled: "#1b7f3b", SlsState.opted_out: "#b3261e", SlsState.pending: "#a15c00"}
+        self.fields["state"].setStyleSheet(f"color: {colour[d.sls_state]}; font-weight: 600;")
+        if d.holds_rights:
+            rights = "Holds the account's security rights"
+        elif d.rights_holder_username:
+            rights = f"Held by {d.rights_holder_name} ({d.rights_holder_username})"
+        else:
+            rights = "No holder on record"
+        self.fields["rights"].setText(rights)
+        self.fields["restrictions"].setText("\n".join(r.label for r in d.restrictions) or "None")
+        self.devices.setRowCount(len(d.devices))
+        for i, dev in enumerate(d.devices):
+            state = dev.state.label + (" (locked)" if dev.locked else "")
+            expires = day(dev.expires_at or dev.return_due_at)
+            cells = (dev.kind_label, dev.serial or "—", state, "Yes" if dev.preferred else "",
+                     ", ".join(dev.shared_with) or "—", day(dev.activated_at), expires)
+            for j, text in enumerate(cells):
+                self.devices.setItem(i, j, QTableWidgetItem(text))
+        self.audit.setRowCount(len(d.recent_audit))
+        for i, entry in enumerate(d.recent_audit):
+            for j, text in enumerate((when(entry.at), entry.actor, entry.summary)):
+                self.audit.setItem(i, j, QTableWidgetItem(text))

@@ -1,0 +1,99 @@
+"""Reading users: filters, counts per state, windows equal to a plain SQL query, details."""
+
+import pytest
+from sqlalchemy import select
+
+from console.models.demo import generate
+from console.models.directory import UserDirectory, UserQuery
+from console.models.entities import Account, User
+from console.models.enums import SlsState
+from console.models.settings import Figures
+
+
+@pytest.fixture
+def demo_ctx(ctx):
+    generate(ctx, Figures(), 600, seed=7)
+    return ctx
+
+
+def test_username_prefix_filter(ctx, world):
+    """A username prefix finds exactly the users whose username starts with it."""
+    d = UserDirectory(ctx)
+    rows = d.window(UserQuery(text="jsmit"), 0, 50)
+    assert [r.username for r in rows] == ["jsmit001", "jsmit123"]
+    assert d.count(UserQuery(text="jsmit1")) == 1
+
+
+def test_name_prefix_filter_ignores_case_and_spaces(ctx, world):
+    """Names match from their start, in any case, with surrounding spaces ignored."""
+    rows = UserDirectory(ctx).window(UserQuery(text="  JOHN sm "), 0, 50)
+    assert [r.username for r in rows] == ["jsmit123"]
+
+
+def test_account_prefix_filter(ctx, world):
+    """An account number (or its start) lists that account's users."""
+    rows = UserDirectory(ctx).window(UserQuery(text="u7654"), 0, 50)
+    assert {r.username for r in rows} == {"aarch001", "bbake001"}
+
+
+def test_counts_by_state_follow_text_filter_not_state_filter(ctx, world):
+    """Counts per state reflect the text filter and ignore the chosen state."""
+    d = UserDirectory(ctx)
+    assert d.counts_by_state(UserQuery(state=SlsState.enrolled)) == {
+        SlsState.enrolled: 2, SlsState.opted_out: 2, SlsState.pending: 0}
+    assert d.counts_by_state(UserQuery(text="jsmit")) == {
+        SlsState.enrolled: 1, SlsState.opted_out: 1, SlsState.pending: 0}
+
+
+@pytest.mark.parametrize("sort", ["username", "full_name", "account", "role", "sls_state", "active_devices"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_windows_at_every_offset_equal_plain_sql(demo_ctx, sort, descending):
+    """Reading the list window by window gives exactly the rows of one ordered SQL query."""
+    d = UserDirectory(demo_ctx)
+    q = UserQuery(sort=sort, descending=descending)
+    columns = {"username": User.username, "full_name": User.name_key, "account": Account.number,
+               "role": User.role, "sls_state": User.sls_state, "active_devices": User.active_devices}
+    key = columns[sort]
+    order = [key.desc(), User.id.desc()] if descending else [key, User.id]
+    with demo_ctx.db.read() as s:
+        expected = list(s.scalars(select(User.id).join(Account, Account.id == User.account_id).order_by(*order)))
+    total = d.count(q)
+    assert total == len(expected)
+    got = []
+    for offset in range(0, total, 97):
+        got.extend(r.id for r in d.window(q, offset, 97))
+    assert got == expected
+
+
+def test_details_of_missing_user_is_a_clear_error(ctx):
+    """Asking for a user that no longer exists says so."""
+    from console.models.errors import NotFound
+
+    with pytest.raises(NotFound, match="no longer exists"):
+        UserDirectory(ctx).details(999_999)
+
+
+def test_demo_data_covers_every_state_kind_and_sharing(demo_ctx):
+    """Demo data has users in every state, devices of each kind, shared devices, charges, an intact trail."""
+    from sqlalchemy import func
+
+    from console.models import audit
+    from console.models.entities import AuditEntry, Charge, DeviceHolding, SecurityDevice
+    from console.models.enums import AccountKind, DeviceKind
+
+    with demo_ctx.db.read() as s:
+        assert {st for (st,) in s.execute(select(User.sls_state).distinct())} == set(SlsState)
+        assert {k for (k,) in s.execute(select(Account.kind).distinct())} == set(AccountKind)
+        kinds = {k for (k,) in s.execute(select(SecurityDevice.kind).distinct())}
+        assert {DeviceKind.ib_key, DeviceKind.dsc_plus, DeviceKind.code_card} <= kinds
+        shared = s.execute(select(DeviceHolding.device_id).group_by(DeviceHolding.device_id)
+                           .having(func.count() > 1)).all()
+        assert shared, "some devices are shared between usernames of one person"
+        multi_account_persons = s.execute(select(User.person_id).group_by(User.person_id)
+                                          .having(func.count(func.distinct(User.account_id)) > 1)).all()
+        assert multi_account_persons, "some persons hold usernames in several accounts"
+        assert s.scalar(select(func.count()).select_from(Charge)) > 0
+        for user in s.scalars(select(User).where(User.sls_state == SlsState.enrolled).limit(200)):
+            assert user.active_devices >= 1
+        result = audit.verify(s)
+        assert result.ok and result.count == s.scalar(select(func.count()).select_from(AuditEntry))
