@@ -12,9 +12,12 @@ from console.models.context import Actor, ServiceContext
 from console.models.db import Database, default_database_url
 from console.models.directory import UserDirectory
 from console.models.enums import StaffRole
+from console.models.exporting import ExportService
+from console.models.importing import ImportService
 from console.models.rights import RightsService
 from console.models.schema import upgrade
 from console.models.sealing import SecretBox, load_master_key
+from console.models.settings_service import SettingsService
 from console.models.verification import VerificationService
 
 DATABASE_ENV = "SLS_CONSOLE_DATABASE_URL"
@@ -42,11 +45,15 @@ class Services:
     directory: UserDirectory
     rights: RightsService
     verification: VerificationService
+    importing: ImportService
+    exporting: ExportService
+    settings: SettingsService
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
         return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
-                   verification=VerificationService(ctx))
+                   verification=VerificationService(ctx), importing=ImportService(ctx),
+                   exporting=ExportService(ctx), settings=SettingsService(ctx))
 
 
 def desk_actor() -> Actor:

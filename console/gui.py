@@ -56,8 +56,13 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from console.app import Services, desk_actor, open_context
     from console.views.main_window import MainWindow
 
+    from console.views.style import allow_fractional_scaling, apply_theme, follow_system_scheme
+    from console.views.window_memory import WindowMemory
+
     log_path = _setup_logging()
+    allow_fractional_scaling()
     app = QApplication.instance() or QApplication(sys.argv)
+    apply_theme(app)
     app.setApplicationName("SLS Console")
     app.setOrganizationName("SLS")
     ctx = open_context(url)
@@ -65,5 +70,7 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     if demo_if_empty and _database_is_empty(ctx):
         _fill_demo(app, ctx)
     window = MainWindow(Services.build(ctx, desk_actor()))
+    WindowMemory(window).attach()
+    follow_system_scheme(app, window.back_office.refresh_icons)
     window.show()
     return app.exec()

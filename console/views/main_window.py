@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from console.models.directory import UserQuery
 from console.models.enums import SlsState
 from console.models.errors import ConsoleError
+from console.views.back_office_actions import install as install_back_office
 from console.views.messages import message_box, show_error
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.user_detail import UserDetailPane
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self._update_counts()
         self._update_actions()
         self.resize(1280, 800)
+        self.back_office = install_back_office(self, services)
 
     # --- construction ----------------------------------------------------------------------------
     def _build_filters(self) -> None:
