@@ -59,3 +59,12 @@ def test_only_administrators_change_settings(service, back_office, ctx):
         service.update(back_office, "lockout_failures", 3)
     with ctx.db.read() as s:
         assert s.get(Setting, "lockout_failures") is None
+
+
+def test_current_names_who_changed_a_figure_and_when(service, ctx, admin):
+    """The dialog's list says which figures differ from the default, by whom and when."""
+    service.update(admin, "return_due_days", 45)
+    values = {v.spec.key: v for v in service.current()}
+    changed = values["return_due_days"]
+    assert (changed.value, changed.is_default, changed.updated_by) == (45, False, "admin01")
+    assert changed.updated_at == ctx.clock.now()

@@ -37,13 +37,12 @@ class SettingsService:
     def current(self) -> list[SettingValue]:
         """Every figure, in SPECS order, with who last changed it."""
         with self.ctx.db.read() as s:
-            stored = {row.key: row for row in s.scalars(select(Setting))}
+            stored = {row.key: (row.updated_at, row.updated_by) for row in s.scalars(select(Setting))}
             figures = load_figures(s)
         out = []
         for spec in SPECS:
             row = stored.get(spec.key)
-            out.append(SettingValue(spec, getattr(figures, spec.key), row is None,
-                                    row.updated_at if row else None, row.updated_by if row else None))
+            out.append(SettingValue(spec, getattr(figures, spec.key), row is None, *(row or (None, None))))
         return out
 
     def update(self, actor: Actor, key: str, value: str | int) -> int:

@@ -18,6 +18,8 @@ EXPORT_SHORTCUTS = {"users": "Ctrl+Shift+U", "devices": "Ctrl+Shift+D", "charges
 # Icons for the actions the main window builds itself, by object name.
 ICONS = {"changeSecuritySettings": "security", "refresh": "refresh", "findUsers": "find", "quit": "quit",
          "about": "about"}
+# Standard keys are empty on some platforms (Quit on Windows and offscreen): every action keeps a shortcut.
+FALLBACK_SHORTCUTS = {"quit": "Ctrl+Q", "refresh": "F5", "findUsers": "Ctrl+F"}
 
 
 class BackOfficeActions:
@@ -90,9 +92,13 @@ class BackOfficeActions:
         for a in w.findChildren(QAction):
             if a.objectName() in ICONS and a.icon().isNull():
                 a.setIcon(icon(ICONS[a.objectName()]))
+            if a.shortcut().isEmpty() and a.objectName() in FALLBACK_SHORTCUTS:
+                a.setShortcut(QKeySequence(FALLBACK_SHORTCUTS[a.objectName()]))
+                a.setToolTip(f"{a.statusTip()} ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
             if a.objectName() == "about" and a.shortcut() == self.help_action.shortcut():
                 # F1 opens the help topics, as everywhere else; About moves to Shift+F1.
                 a.setShortcut(QKeySequence("Shift+F1"))
+                a.setToolTip(f"{a.statusTip()} (Shift+F1)")
 
     def refresh_icons(self) -> None:
         """After a light/dark switch: icons are drawn in the palette's text colour."""

@@ -45,6 +45,7 @@ class ImportDialog(QDialog):
         self.task: BackgroundTask | None = None
         self.progress_dialog: QProgressDialog | None = None
         self.last_message: QMessageBox | None = None
+        self._active = False
 
         intro = QLabel("One line per user, in the CSV format described in the README "
                        "(resources/sample-import.csv is an example). Nothing is written until you choose "
@@ -116,7 +117,7 @@ class ImportDialog(QDialog):
         self.import_button.setEnabled(False)
         self.summary.setText(f"Checking {self.path.name}…")
         self._run(lambda report: self.service.preview(self.actor, self.path, report),
-                  "Checking the file…", cancellable=False, done=self._show_plan)
+                  "Checking the file…", cancellable=False, done=self._show_plan, failed=self._preview_failed)
 
     def _show_plan(self, plan: ImportPlan) -> None:
         self.plan = plan
@@ -143,7 +144,7 @@ class ImportDialog(QDialog):
             return
         self.import_button.setEnabled(False)
         self._run(lambda report: self.service.apply(self.actor, self.path, report), "Importing…",
-                  cancellable=True, done=self._imported)
+                  cancellable=True, done=self._imported, failed=self._import_failed)
 
     def _imported(self, result: ImportResult) -> None:
         self.result = result
@@ -170,9 +171,14 @@ class ImportDialog(QDialog):
 
     # --- background running ---------------------------------------------------------------------
     def busy(self) -> bool:
-        return self.task is not None and self.task.running()
+        """True from the start of a preview or import until its outcome has been shown."""
+        return self._active
 
-    def _run(self, work, label: str, cancellable: bool, done) -> None:
+    def _preview_failed(self, exc: Exception) -> None:
+        self.summary.setText(str(exc) if isinstance(exc, ConsoleError) else "The file could not be checked.")
+        self.last_message = show_error(self, exc)
+
+    def _run(self, work, label: str, cancellable: bool, done, failed) -> None:
         dialog = QProgressDialog(label, "Cancel" if cancellable else None, 0, 0, self)
         dialog.setObjectName("importProgress")
         dialog.setWindowTitle("Import")
@@ -194,6 +200,7 @@ class ImportDialog(QDialog):
             dialog.setLabelText(f"{phase}: {count:,} of {total:,}")
 
         def finish() -> None:
+            self._active = False
             dialog.close()
             dialog.deleteLater()
 
@@ -203,15 +210,12 @@ class ImportDialog(QDialog):
 
         def on_failure(exc: Exception) -> None:
             finish()
-            if done is self._imported:
-                self._import_failed(exc)
-            else:
-                self.summary.setText(str(exc) if isinstance(exc, ConsoleError) else "The file could not be checked.")
-                self.last_message = show_error(self, exc)
+            failed(exc)
 
         task.progress.connect(on_progress)
         task.succeeded.connect(on_success)
         task.failed.connect(on_failure)
+        self._active = True
         dialog.show()
         task.start()
 
