@@ -24,6 +24,14 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("upgrade", help="create or upgrade the database schema")
 
+    imp = sub.add_parser("import", help="import accounts and users from a CSV file (all or nothing; see README)")
+    imp.add_argument("file", help="CSV file, one line per user")
+    imp.add_argument("--dry-run", action="store_true", help="check the file and show what would change; write nothing")
+
+    exp = sub.add_parser("export", help="export users, devices, charges or audit entries to CSV")
+    exp.add_argument("kind", choices=("users", "devices", "charges", "audit"))
+    exp.add_argument("file", help="CSV file to write")
+
     aud = sub.add_parser("audit", help="audit trail commands")
     aud_sub = aud.add_subparsers(dest="audit_command", required=True)
     aud_sub.add_parser("verify", help="walk the hash chain; exit 0 when intact, 1 naming the first bad entry")
@@ -53,6 +61,53 @@ def cmd_demo(args) -> int:
     print(f"Added {summary.users:,} users in {summary.accounts:,} accounts, {summary.devices:,} devices, "
           f"{summary.charges:,} charges, {summary.audit_entries:,} audit entries in {summary.seconds:.1f} s "
           f"to {ctx.db.display_name}")
+    return 0
+
+
+def _phase_bar(phase: str, done: int, total: int) -> None:
+    sys.stderr.write(f"{phase:<9}")
+    _progress_bar(done, total)
+
+
+def cmd_import(args) -> int:
+    from console.app import desk_actor
+    from console.models.importing import ImportRefused, ImportService
+
+    ctx = open_context(database_url(args.database))
+    service = ImportService(ctx)
+    actor = desk_actor()
+    plan = service.preview(actor, args.file, _phase_bar)
+    for error in plan.errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    if plan.error_count > len(plan.errors):
+        print(f"... and {plan.error_count - len(plan.errors):,} more problems", file=sys.stderr)
+    print(plan.summary())
+    if not plan.ok:
+        print("Nothing was imported. Correct the file and run the import again.", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print("Dry run: nothing was written.")
+        return 0
+    try:
+        result = service.apply(actor, args.file, _phase_bar)
+    except ImportRefused as exc:  # the database changed since the check above
+        for error in exc.plan.errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"Imported {result.file_name}: {result.accounts_created:,} accounts created, {result.accounts_updated:,} "
+          f"updated; {result.users_created:,} users created, {result.users_updated:,} updated "
+          f"into {ctx.db.display_name}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from console.app import desk_actor
+    from console.models.exporting import ExportService
+
+    ctx = open_context(database_url(args.database))
+    result = ExportService(ctx).export(desk_actor(), args.kind, args.file, _progress_bar)
+    print(f"Exported {result.rows:,} {args.kind} to {result.path}")
     return 0
 
 
@@ -96,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         if command == "upgrade":
             return cmd_upgrade(args)
+        if command == "import":
+            return cmd_import(args)
+        if command == "export":
+            return cmd_export(args)
         if command == "audit" and args.audit_command == "verify":
             return cmd_audit_verify(args)
     except KeyboardInterrupt:
