@@ -96,3 +96,42 @@ def build_world(ctx: ServiceContext) -> World:
         org.rights_holder_id = org_holder.id
         s.flush()
         return World(acct.id, primary.id, secondary.id, device.id, seed, org.id, org_primary.id, org_holder.id)
+
+
+def add_same_person_username(ctx: ServiceContext, user_id: int, username: str, account_number: str,
+                             kinds: tuple[DeviceKind, ...] = (DeviceKind.ib_key,)) -> dict:
+    """Another username of the person behind `user_id`, in a new account, enrolled with devices of `kinds`
+    (first preferred); a card's "seed" is its dict of printed values. Its person row is a separate entity with the same identification data, as happens when
+    one person opens a second account. Returns {"user_id", "account_id", "devices": [(id, kind, seed)]}."""
+    with ctx.db.write() as s:
+        person = s.get(User, user_id).person
+        acct = add_account(s, ctx, account_number, title=f"{person.full_name} (second account)")
+        twin = add_person(s, person.full_name, date_of_birth=person.date_of_birth,
+                          id_document_number=person.id_document_number, ssn=person.ssn)
+        other = add_user(s, ctx, acct, twin, username, UserRole.primary, SlsState.enrolled)
+        devices = []
+        for i, kind in enumerate(kinds):
+            d, seed = add_device(s, ctx, other, kind, serial=f"{kind.name.upper()}-{username}-{i}",
+                                 preferred=i == 0)
+            if kind in (DeviceKind.code_card, DeviceKind.online_code_card):
+                from console.models.cards import card_hashes, new_card_values
+
+                seed = new_card_values(100)  # the printed values, for answering challenges in tests
+                d.secret_salt = ctx.box.new_salt()
+                d.secret_hash = card_hashes(ctx.box, d.secret_salt, seed)
+            devices.append((d.id, kind, seed))
+        return {"user_id": other.id, "account_id": acct.id, "devices": devices}
+
+
+def user_snapshot(ctx: ServiceContext, user_id: int) -> tuple:
+    """Everything an opt-in or opt-out may change about a user: state, holdings (with device state), restrictions
+    in force, active-device count. Equal snapshots mean "left as it was"."""
+    from sqlalchemy import select
+
+    with ctx.db.read() as s:
+        u = s.get(User, user_id)
+        holdings = sorted((h.device_id, h.preferred, h.device.state.name)
+                          for h in s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user_id)))
+        restrictions = sorted(r.restriction.name for r in s.scalars(
+            select(UserRestriction).where(UserRestriction.user_id == user_id, UserRestriction.lifted_at.is_(None))))
+        return u.sls_state, holdings, restrictions, u.active_devices

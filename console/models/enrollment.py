@@ -1,0 +1,465 @@
+"""Assisted opt-in (IB Key, Online Security Code Card, a device shared from another username) and opt-out.
+
+An opt-in touches the database from its first step: the new device is stored pending (so the code the client
+reads back can be checked, counted and locked like any other) and the user becomes pending. `confirm` enrolls
+only on a good code; `cancel` revokes the pending device and puts the user back to opted out, exactly as before
+(the audit trail, being append-only, keeps the attempt). Opting out ends the user's holdings: a device still
+held by another username stays active for them; a device nobody holds any more is revoked (IB Key, cards,
+passcodes: its secret is wiped) or, for a DSC+, marked for return by the configured due date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.models import audit
+from console.models.cards import card_hashes, new_card_values
+from console.models.context import Actor, ServiceContext
+from console.models.entities import (
+    DeviceHolding,
+    OptOutAcknowledgement,
+    SecurityDevice,
+    User,
+    UserRestriction,
+)
+from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, Restriction, SlsState
+from console.models.errors import InvalidInput, NotFound, RuleViolation, VerificationFailed
+from console.models.firm import firm_name
+from console.models.holdings import refresh_active_devices, refresh_holders
+from console.models.permissions import Permission, require
+from console.models.rights import require_rights
+from console.models.sealing import device_context
+from console.models.settings import load_figures
+from console.models.sharing import LIVE_STATES, check_share, share
+from console.models.verification import ChallengeInfo, VerificationResult, VerificationService
+
+# The device kinds an opt-in creates; a pending one of these held by a pending user is that user's opt-in.
+OPT_IN_KINDS = (DeviceKind.ib_key, DeviceKind.online_code_card)
+USERNAME = re.compile(r"[a-z][a-z0-9_.-]{1,31}", re.ASCII)
+CHALLENGE_KINDS = (DeviceKind.dsc_plus, DeviceKind.code_card, DeviceKind.online_code_card)
+
+
+@dataclass(frozen=True)
+class IbKeyStart:
+    device_id: int
+    username: str
+    provisioning_uri: str
+    secret: str  # base32, for manual entry in the app when the QR code cannot be scanned
+
+    @property
+    def secret_grouped(self) -> str:
+        """The key in groups of four, easier to read out and type."""
+        return " ".join(self.secret[i:i + 4] for i in range(0, len(self.secret), 4))
+
+
+@dataclass(frozen=True)
+class CardStart:
+    device_id: int
+    username: str
+    full_name: str
+    account_number: str
+    serial: str
+    values: dict[int, str]  # shown and printed once; the database keeps only their hashes
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ShareableDevice:
+    device_id: int
+    kind: DeviceKind
+    serial: str | None
+    most_protective: bool
+
+    @property
+    def label(self) -> str:
+        return self.kind.label + (f" {self.serial}" if self.serial else "")
+
+
+@dataclass(frozen=True)
+class SharedStart:
+    device_id: int
+    owner_username: str
+    kind: DeviceKind
+    challenge: ChallengeInfo | None
+
+    @property
+    def prompt(self) -> str:
+        if self.challenge is not None:
+            return self.challenge.prompt
+        return (f"Ask the client to open IBKR Mobile, choose {self.owner_username}, and read the current "
+                f"6-digit IB Key code.")
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    user_id: int
+    device_id: int
+    shared: bool
+    lifted: tuple[Restriction, ...]
+
+
+@dataclass(frozen=True)
+class DeviceOutcome:
+    device_id: int
+    label: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class OptedOut:
+    user_id: int
+    acknowledgement_id: int
+    imposed: tuple[Restriction, ...]
+    devices: tuple[DeviceOutcome, ...]
+
+
+class EnrollmentService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.verification = VerificationService(ctx)
+
+    # --- starting an opt-in ----------------------------------------------------------------------
+    def start_ib_key(self, actor: Actor, user_id: int) -> IbKeyStart:
+        """A fresh TOTP secret on a pending IB Key; the user becomes pending until the app's first good code."""
+        require(actor, Permission.assist_enrollment)
+        secret = pyotp.random_base32()
+        with self.ctx.db.write() as s:
+            now = self.ctx.clock.now()
+            user = self._user_for_opt_in(s, user_id)
+            self._abandon_unfinished(s, actor, user, now)
+            device = self._new_device(s, user, DeviceKind.ib_key, now)
+            device.sealed_secret = self.ctx.box.seal(secret.encode(), device_context(device.id))
+            self._hold(s, user, device, now)
+            audit.record(s, at=now, actor=actor.username, action="device.issued",
+                         summary=f"IB Key issued to {user.username}, waiting for its first code",
+                         account_id=user.account_id, user_id=user.id, device_id=device.id)
+            self._make_pending(s, actor, user, now, "IB Key", device.id)
+            uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=firm_name())
+            return IbKeyStart(device.id, user.username, uri, secret)
+
+    def start_online_card(self, actor: Actor, user_id: int) -> CardStart:
+        """A new Online Security Code Card (values returned once, hashes stored), valid the configured days."""
+        require(actor, Permission.assist_enrollment)
+        with self.ctx.db.write() as s:
+            now = self.ctx.clock.now()
+            fig = load_figures(s)
+            user = self._user_for_opt_in(s, user_id)
+            self._abandon_unfinished(s, actor, user, now)
+            values = new_card_values(fig.code_card_size)
+            device = self._new_device(s, user, DeviceKind.online_code_card, now)
+            device.serial = f"OSC-{secrets.token_hex(5).upper()}"
+            device.secret_salt = self.ctx.box.new_salt()
+            device.secret_hash = card_hashes(self.ctx.box, device.secret_salt, values)
+            device.expires_at = now + dt.timedelta(days=fig.online_card_validity_days)
+            self._hold(s, user, device, now)
+            audit.record(s, at=now, actor=actor.username, action="device.issued",
+                         summary=f"Online Security Code Card {device.serial} issued to {user.username}, valid "
+                                 f"{fig.online_card_validity_days} days",
+                         account_id=user.account_id, user_id=user.id, device_id=device.id,
+                         details={"serial": device.serial, "expires_at": device.expires_at.isoformat()})
+            self._make_pending(s, actor, user, now, "Online Security Code Card", device.id)
+            return CardStart(device.id, user.username, user.full_name, user.account.number, device.serial, values,
+                             now, device.expires_at)
+
+    def shareable_devices(self, actor: Actor, user_id: int, other_username: str) -> list[ShareableDevice]:
+        """The active devices of `other_username`, most protective first, once the sharing rules allow its most
+        protective one (so a refusal shows as soon as the username is known). Changes nothing."""
+        require(actor, Permission.assist_enrollment)
+        with self.ctx.db.read() as s:
+            user = self._user_for_opt_in(s, user_id)
+            owner = self._other_user(s, user, other_username)
+            devices = _active_devices(s, owner)
+            if not devices:
+                raise RuleViolation(f"{owner.username} has no active security device to share. Choose another "
+                                    f"option for {user.username}.")
+            check_share(s, devices[0], user, self.ctx.clock.now())
+            best = devices[0].kind.protection_rank
+            return [ShareableDevice(d.id, d.kind, d.serial, d.kind.protection_rank == best) for d in devices]
+
+    def start_shared(self, actor: Actor, user_id: int, other_username: str,
+                     device_id: int | None = None) -> SharedStart:
+        """Check the sharing rules for the device `other_username` holds (its most protective one unless
+        `device_id` names another) and make the user pending until the client proves possession with it."""
+        require(actor, Permission.assist_enrollment)
+        with self.ctx.db.write() as s:
+            now = self.ctx.clock.now()
+            user = self._user_for_opt_in(s, user_id)
+            owner = self._other_user(s, user, other_username)
+            self._abandon_unfinished(s, actor, user, now)
+            devices = _active_devices(s, owner)
+            if device_id is None:
+                if not devices:
+                    raise RuleViolation(f"{owner.username} has no active security device to share. Choose "
+                                        f"another option for {user.username}.")
+                device = devices[0]
+            else:
+                device = s.get(SecurityDevice, device_id)
+                held = device is not None and s.scalar(select(DeviceHolding.id).where(
+                    DeviceHolding.device_id == device.id, DeviceHolding.user_id == owner.id))
+                if not held:
+                    raise InvalidInput(f"That device is not one of {owner.username}'s; choose one from the list.")
+            check_share(s, device, user, now)
+            self._make_pending(s, actor, user, now, f"{device.kind.label} shared from {owner.username}", device.id,
+                               {"owner": owner.username})
+            kind, device_id, owner_name = device.kind, device.id, owner.username
+        challenge = self.verification.issue_challenge(actor, device_id) if kind in CHALLENGE_KINDS else None
+        return SharedStart(device_id, owner_name, kind, challenge)
+
+    def new_challenge(self, actor: Actor, device_id: int) -> ChallengeInfo:
+        """A fresh challenge (two card index numbers, or a DSC+ number) for the device being proven."""
+        require(actor, Permission.assist_enrollment)
+        return self.verification.issue_challenge(actor, device_id)
+
+    # --- finishing -------------------------------------------------------------------------------
+    def confirm(self, actor: Actor, user_id: int, device_id: int, answer: str,
+                challenge_id: int | None = None) -> Enrolled:
+        """Check the client's code; on success, in one transaction: device active (or shared), user enrolled,
+        opt-out restrictions lifted, audit entries written. A wrong code changes none of that."""
+        require(actor, Permission.assist_enrollment)
+        with self.ctx.db.read() as s:
+            now = self.ctx.clock.now()
+            user = self._user_for_confirm(s, user_id)
+            device = s.get(SecurityDevice, device_id)
+            if device is None:
+                raise NotFound(f"Device #{device_id} no longer exists; start the opt-in again.")
+            holding = _holding(s, user.id, device.id)
+            if holding is None:
+                check_share(s, device, user, now)
+            elif device.state is not DeviceState.pending:
+                raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()}, not waiting for "
+                                    f"activation; start the opt-in again.")
+            if device.expires_at is not None and now >= device.expires_at:
+                raise VerificationFailed(f"This {device.kind.label} expired on {device.expires_at:%d %b %Y %H:%M} "
+                                         f"UTC and cannot be activated. Cancel and issue a new card.")
+        outcome: dict[str, Enrolled] = {}
+
+        def enroll(s: Session, device: SecurityDevice, _result: VerificationResult) -> None:
+            now = self.ctx.clock.now()
+            user = self._user_for_confirm(s, user_id)  # again, inside the transaction that changes it
+            shared = _holding(s, user.id, device.id) is None
+            if shared:
+                share(s, device, user, now, actor)
+            else:
+                device.state = DeviceState.active
+                device.activated_at = now
+                audit.record(s, at=now, actor=actor.username, action="device.activated",
+                             summary=f"{device.kind.label} activated for {user.username} with a good code",
+                             account_id=user.account_id, user_id=user.id, device_id=device.id,
+                             details={"serial": device.serial})
+            # Another unfinished opt-in device of this user (a different path tried first) is not needed now.
+            self._revoke_pending(s, actor, user, now, "another device was activated")
+            lifted = []
+            for r in user.restrictions:
+                if r.lifted_at is None and r.restriction in OPT_OUT_RESTRICTIONS:
+                    r.lifted_at = now
+                    lifted.append(r.restriction)
+            user.sls_state = SlsState.enrolled
+            refresh_active_devices(s, user)
+            audit.record(s, at=now, actor=actor.username, action="user.enrolled",
+                         summary=f"{user.username} enrolled in SLS with {device.kind.label}"
+                                 + (" (shared)" if shared else "") + "; opt-out restrictions lifted",
+                         account_id=user.account_id, user_id=user.id, device_id=device.id,
+                         details={"device_kind": device.kind.name, "shared": shared,
+                                  "restrictions_lifted": [r.name for r in lifted]})
+            outcome["enrolled"] = Enrolled(user.id, device.id, shared, tuple(lifted))
+
+        self.verification.verify(actor, device_id, answer, challenge_id=challenge_id, user_id=user_id,
+                                 permission=Permission.assist_enrollment, on_success=enroll)
+        return outcome["enrolled"]
+
+    def cancel(self, actor: Actor, user_id: int, device_id: int | None = None) -> bool:
+        """Undo an unfinished opt-in: its pending device is revoked and no longer held, the user is opted out
+        again with the restrictions it had. False when there was nothing to undo."""
+        require(actor, Permission.assist_enrollment)
+        with self.ctx.db.write() as s:
+            now = self.ctx.clock.now()
+            user = self._user(s, user_id)
+            require_rights(s, user)
+            if user.sls_state is not SlsState.pending:
+                return False
+            revoked = self._revoke_pending(s, actor, user, now, "opt-in cancelled")
+            user.sls_state = SlsState.opted_out
+            refresh_active_devices(s, user)
+            audit.record(s, at=now, actor=actor.username, action="optin.cancelled",
+                         summary=f"Opt-in of {user.username} cancelled; back to opted out",
+                         account_id=user.account_id, user_id=user.id, device_id=device_id,
+                         details={"revoked_devices": revoked})
+            return True
+
+    # --- opting out ------------------------------------------------------------------------------
+    def opt_out(self, actor: Actor, user_id: int, acknowledgement_text: str, acknowledged: bool) -> OptedOut:
+        """Opt an enrolled user out after the client's explicit acknowledgement of the risks (recorded with the
+        staff member and time); the opt-out restrictions apply from then on."""
+        require(actor, Permission.assist_enrollment)
+        statement = (acknowledgement_text or "").strip()
+        if not acknowledged:
+            raise InvalidInput("The client has not acknowledged the risks of opting out. Read the statement to "
+                               "the client and tick the acknowledgement only when they agree. Nothing was changed.")
+        if not statement:
+            raise InvalidInput("The acknowledgement statement is empty; it must say what the client agreed to. "
+                               "Nothing was changed.")
+        with self.ctx.db.write() as s:
+            now = self.ctx.clock.now()
+            fig = load_figures(s)
+            user = self._user(s, user_id)
+            require_rights(s, user)
+            if user.sls_state is SlsState.opted_out:
+                raise RuleViolation(f"{user.username} is already opted out of the Secure Login System.")
+            if user.sls_state is SlsState.pending:
+                raise RuleViolation(f"{user.username} has an opt-in in progress. Cancel the opt-in first; the user "
+                                    f"is then opted out.")
+            ack = OptOutAcknowledgement(user_id=user.id, acknowledged_at=now, recorded_by=actor.username,
+                                        statement=statement)
+            s.add(ack)
+            in_force = {r.restriction for r in user.restrictions if r.lifted_at is None}
+            imposed = tuple(r for r in OPT_OUT_RESTRICTIONS if r not in in_force)
+            for r in imposed:
+                s.add(UserRestriction(user=user, restriction=r, imposed_at=now))
+            outcomes = tuple(self._release_devices(s, actor, user, now, fig.return_due_days))
+            user.sls_state = SlsState.opted_out
+            refresh_active_devices(s, user)
+            s.flush()
+            audit.record(s, at=now, actor=actor.username, action="user.opted_out",
+                         summary=f"{user.username} opted out of SLS; risks acknowledged; restrictions applied",
+                         account_id=user.account_id, user_id=user.id,
+                         details={"acknowledgement_id": ack.id, "statement": statement,
+                                  "restrictions_imposed": [r.name for r in imposed],
+                                  "devices": [{"id": o.device_id, "outcome": o.outcome} for o in outcomes]})
+            return OptedOut(user.id, ack.id, imposed, outcomes)
+
+    # --- internals -------------------------------------------------------------------------------
+    def _user(self, s: Session, user_id: int) -> User:
+        user = s.get(User, user_id)
+        if user is None:
+            raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+        return user
+
+    def _user_for_opt_in(self, s: Session, user_id: int) -> User:
+        user = self._user(s, user_id)
+        require_rights(s, user)
+        if user.sls_state is SlsState.enrolled:
+            raise RuleViolation(f"{user.username} is already enrolled in the Secure Login System; there is nothing "
+                                f"to opt back into.")
+        return user
+
+    def _user_for_confirm(self, s: Session, user_id: int) -> User:
+        user = self._user(s, user_id)
+        require_rights(s, user)
+        if user.sls_state is not SlsState.pending:
+            state = "already enrolled" if user.sls_state is SlsState.enrolled else "not waiting for a code"
+            raise RuleViolation(f"{user.username} is {state}; start the opt-in again if needed.")
+        return user
+
+    def _other_user(self, s: Session, user: User, other_username: str) -> User:
+        name = (other_username or "").strip().lower()
+        if not USERNAME.fullmatch(name):
+            raise InvalidInput(f"{other_username.strip()!r} is not a username. Ask the client to spell the other "
+                               f"username again (letters and digits, e.g. jsmit002).")
+        other = s.scalar(select(User).where(User.username == name))
+        if other is None:
+            raise NotFound(f"There is no username {name}. Ask the client to spell it again.")
+        if other.id == user.id:
+            raise InvalidInput(f"{name} is the username being enrolled; ask for the other username, the one that "
+                               f"already has the device.")
+        return other
+
+    def _new_device(self, s: Session, user: User, kind: DeviceKind, now: dt.datetime) -> SecurityDevice:
+        device = SecurityDevice(kind=kind, state=DeviceState.pending, account_id=user.account_id, issued_at=now,
+                                failed_attempts=0, locked=False)
+        s.add(device)
+        s.flush()
+        return device
+
+    def _hold(self, s: Session, user: User, device: SecurityDevice, now: dt.datetime) -> None:
+        has_preferred = s.scalar(select(DeviceHolding.id).where(DeviceHolding.user_id == user.id,
+                                                                DeviceHolding.preferred.is_(True)).limit(1))
+        s.add(DeviceHolding(user=user, device=device, preferred=has_preferred is None, since=now))
+        s.flush()
+
+    def _make_pending(self, s: Session, actor: Actor, user: User, now: dt.datetime, path: str, device_id: int,
+                      details: dict | None = None) -> None:
+        user.sls_state = SlsState.pending
+        audit.record(s, at=now, actor=actor.username, action="user.pending",
+                     summary=f"Opt-in of {user.username} started ({path}); pending until the client's first code",
+                     account_id=user.account_id, user_id=user.id, device_id=device_id,
+                     details={"path": path, **(details or {})})
+
+    def _abandon_unfinished(self, s: Session, actor: Actor, user: User, now: dt.datetime) -> None:
+        """A pending user left by a wizard that was closed: its unfinished device goes before a new start."""
+        if user.sls_state is SlsState.pending:
+            self._revoke_pending(s, actor, user, now, "unfinished opt-in replaced by a new one")
+
+    def _revoke_pending(self, s: Session, actor: Actor, user: User, now: dt.datetime, why: str) -> list[int]:
+        revoked = []
+        for h in list(s.scalars(select(DeviceHolding).join(SecurityDevice)
+                                .where(DeviceHolding.user_id == user.id, SecurityDevice.state == DeviceState.pending,
+                                       SecurityDevice.kind.in_(OPT_IN_KINDS)))):
+            device = h.device
+            s.delete(h)
+            _revoke(device)
+            revoked.append(device.id)
+            audit.record(s, at=now, actor=actor.username, action="device.revoked",
+                         summary=f"{device.kind.label} of {user.username} revoked before activation: {why}",
+                         account_id=user.account_id, user_id=user.id, device_id=device.id)
+        s.flush()
+        return revoked
+
+    def _release_devices(self, s: Session, actor: Actor, user: User, now: dt.datetime, return_due_days: int):
+        holdings = list(s.scalars(select(DeviceHolding).join(SecurityDevice)
+                                  .where(DeviceHolding.user_id == user.id, SecurityDevice.state.in_(LIVE_STATES))))
+        for h in holdings:
+            device = h.device
+            s.delete(h)
+            s.flush()
+            others = list(s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)
+                                    .where(DeviceHolding.device_id == device.id).order_by(User.username)))
+            if others:
+                outcome = f"stays active for {', '.join(others)}"
+                action = "device.unshared"
+            elif device.kind is DeviceKind.dsc_plus:
+                device.state = DeviceState.return_pending
+                device.return_due_at = now + dt.timedelta(days=return_due_days)
+                device.return_reason = "opt-out"
+                outcome = f"no longer needed: to be returned by {device.return_due_at:%d %b %Y}"
+                action = "device.return_requested"
+            else:
+                _revoke(device)
+                outcome = "revoked"
+                action = "device.revoked"
+            audit.record(s, at=now, actor=actor.username, action=action,
+                         summary=f"{device.kind.label} no longer used by {user.username} (opt-out): {outcome}",
+                         account_id=user.account_id, user_id=user.id, device_id=device.id)
+            refresh_holders(s, device)
+            yield DeviceOutcome(device.id, device.kind.label + (f" {device.serial}" if device.serial else ""),
+                                outcome)
+
+
+def _revoke(device: SecurityDevice) -> None:
+    """Out of use for good: its secret is wiped so no code from it can ever be accepted."""
+    device.state = DeviceState.revoked
+    device.sealed_secret = None
+    device.secret_hash = None
+    device.secret_salt = None
+
+
+def _holding(s: Session, user_id: int, device_id: int) -> DeviceHolding | None:
+    return s.scalar(select(DeviceHolding).where(DeviceHolding.user_id == user_id,
+                                                DeviceHolding.device_id == device_id))
+
+
+def _active_devices(s: Session, owner: User) -> list[SecurityDevice]:
+    """`owner`'s active, unlocked devices, most protective first (preferred first among equals)."""
+    rows = s.execute(select(SecurityDevice, DeviceHolding.preferred)
+                     .join(DeviceHolding, DeviceHolding.device_id == SecurityDevice.id)
+                     .where(DeviceHolding.user_id == owner.id, SecurityDevice.state == DeviceState.active,
+                            SecurityDevice.locked.is_(False))).all()
+    rows.sort(key=lambda r: (-r[0].kind.protection_rank, not r[1], r[0].id))
+    return [r[0] for r in rows]

@@ -1,0 +1,83 @@
+"""Printing an Online Security Code Card for the client: on paper, or saved as a PDF."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMarginsF, QRectF, Qt
+from PySide6.QtGui import QFont, QPageLayout, QPageSize, QPagedPaintDevice, QPainter, QPdfWriter, QPen
+
+from console.models.enrollment import CardStart
+from console.models.firm import firm_name
+
+COLUMNS = 5  # index/value pairs per row on paper: wide enough to read, 20 rows for a 100-value card
+
+
+def paint_card(painter: QPainter, page: QRectF, card: CardStart) -> None:
+    """Draw the card on `page` (device coordinates): firm, user, serial, expiry, then the index/value grid."""
+    scale = page.width() / 1000.0  # layout in thousandths of the page width, whatever the resolution
+    y = page.top()
+
+    def font(points: float, bold: bool = False, mono: bool = False) -> QFont:
+        f = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
+        if mono:
+            f.setStyleHint(QFont.StyleHint.Monospace)
+        f.setPixelSize(max(1, int(points * scale)))
+        f.setBold(bold)
+        return f
+
+    def line(text: str, points: float, bold: bool = False, gap: float = 1.5) -> None:
+        nonlocal y
+        painter.setFont(font(points, bold))
+        height = points * scale * gap
+        painter.drawText(QRectF(page.left(), y, page.width(), height), Qt.AlignmentFlag.AlignLeft, text)
+        y += height
+
+    line(firm_name(), 34, bold=True)
+    line("Online Security Code Card", 26, bold=True)
+    line(f"Username: {card.username}    ({card.full_name}, account {card.account_number})", 17)
+    line(f"Card serial: {card.serial}", 17)
+    line(f"Issued {card.issued_at:%d %b %Y}.  Valid until {card.expires_at:%d %b %Y %H:%M} UTC.", 17)
+    line("At login you are shown two index numbers. Type the 3-character value printed next to each, "
+         "one after the other with no space.", 14, gap=2.2)
+    y += 8 * scale
+
+    rows = (len(card.values) + COLUMNS - 1) // COLUMNS
+    cell_w = page.width() / COLUMNS
+    cell_h = min(42 * scale, (page.bottom() - y - 60 * scale) / max(rows, 1))
+    painter.setPen(QPen(Qt.GlobalColor.gray, max(1.0, scale)))
+    for r in range(rows + 1):
+        painter.drawLine(int(page.left()), int(y + r * cell_h), int(page.right()), int(y + r * cell_h))
+    painter.setPen(QPen(Qt.GlobalColor.black))
+    # Column-major, like a printed card: 1..20 down the first column.
+    for i, position in enumerate(sorted(card.values)):
+        col, row = divmod(i, rows)
+        cell = QRectF(page.left() + col * cell_w, y + row * cell_h, cell_w, cell_h)
+        painter.setFont(font(cell_h / scale * 0.45))
+        painter.drawText(cell.adjusted(10 * scale, 0, -cell_w / 2, 0),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, str(position))
+        painter.setFont(font(cell_h / scale * 0.55, bold=True, mono=True))
+        painter.drawText(cell.adjusted(cell_w / 2 + 10 * scale, 0, 0, 0),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, card.values[position])
+    y += rows * cell_h + 20 * scale
+    painter.setFont(font(13))
+    painter.drawText(QRectF(page.left(), y, page.width(), 40 * scale), Qt.AlignmentFlag.AlignLeft,
+                     "Keep this card private. Staff will never ask you to read out the whole card.")
+
+
+def render_card(device: QPagedPaintDevice, card: CardStart) -> None:
+    """Paint the card onto a printer or PDF writer, one page."""
+    device.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
+                                     QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter))
+    painter = QPainter(device)
+    try:
+        rect = painter.viewport()
+        paint_card(painter, QRectF(rect), card)
+    finally:
+        painter.end()
+
+
+def save_card_pdf(card: CardStart, path: str) -> None:
+    writer = QPdfWriter(path)
+    writer.setResolution(300)
+    writer.setTitle(f"Online Security Code Card {card.serial}")
+    writer.setCreator(firm_name())
+    render_card(writer, card)

@@ -1,0 +1,261 @@
+"""The opt-in wizard driven as an agent would: each path proven by a code the test computes on its own."""
+
+import re
+
+import pyotp
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QMessageBox, QRadioButton, QToolButton, QWizard
+from sqlalchemy import select
+
+from console.models import audit
+from console.models.entities import AuditEntry, SecurityDevice, User
+from console.models.enrollment import EnrollmentService
+from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, SlsState
+from console.models.verification import VerificationService, dsc_response
+from console.views.opt_in_wizard import PAGE_CARD, PAGE_DONE, PAGE_IB_KEY, PAGE_SHARE, PAGE_VERIFY, OptInWizard
+from tests.factories import add_device, add_same_person_username, user_snapshot
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """Messages the wizard showed (QMessageBox.warning replaced so nothing blocks)."""
+    messages: list[str] = []
+
+    def warning(parent, title, text, *args, **kwargs):
+        messages.append(text)
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "warning", warning)
+    return messages
+
+
+@pytest.fixture
+def wizard(qtbot, ctx, world, agent, shown):
+    w = OptInWizard(EnrollmentService(ctx), agent, world.primary_id, "jsmit001")
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def click(qtbot, button):
+    assert button.isEnabled(), f"{button.text()} is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def next_(qtbot, w):
+    click(qtbot, w.button(QWizard.WizardButton.NextButton))
+
+
+def choose(qtbot, w, option):
+    click(qtbot, w.findChild(QRadioButton, f"option_{option}"))
+    next_(qtbot, w)
+
+
+def answer(qtbot, w, text):
+    field = w.findChild(QLineEdit, "answer")
+    field.clear()
+    qtbot.keyClicks(field, text)
+    next_(qtbot, w)
+
+
+def challenge_positions(w):
+    """The two index numbers as the agent reads them from the screen."""
+    text = w.findChild(QLabel, "challengeText").text()
+    return [int(n) for n in re.findall(r"Index (\d+)", text)]
+
+
+def assert_enrolled(ctx, user_id, device_id, expected_last_actions):
+    with ctx.db.read() as s:
+        user = s.get(User, user_id)
+        assert user.sls_state is SlsState.enrolled and user.active_devices == 1
+        assert s.get(SecurityDevice, device_id).state is DeviceState.active
+        assert {r.restriction for r in user.restrictions if r.lifted_at is not None} == set(OPT_OUT_RESTRICTIONS)
+        assert all(r.lifted_at is not None for r in user.restrictions)
+        recent = list(s.scalars(select(AuditEntry.action).where(AuditEntry.user_id == user_id)
+                                .order_by(AuditEntry.id.desc()).limit(len(expected_last_actions))))
+        assert recent[::-1] == expected_last_actions
+        assert audit.verify(s).ok
+
+
+def test_first_page_reads_out_the_three_client_options(wizard):
+    """The first page offers the three options in the client's own words; Next waits for a choice."""
+    texts = [wizard.findChild(QRadioButton, f"option_{k}").text() for k in ("ib_key", "card", "shared")]
+    assert texts[0].startswith("I would like to install IBKR Mobile")
+    assert texts[1].startswith("I would like to enroll in the Secure Login System without installing IBKR Mobile")
+    assert texts[2].startswith("I already have access to a Secure Login Device under a different username")
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+
+
+def test_ib_key_path_enrolls_with_code_from_the_manual_key(qtbot, ctx, world, wizard, shown):
+    """IB Key: the key shown for manual entry (and the QR's link) gives the code that enrolls the user."""
+    choose(qtbot, wizard, "ib_key")
+    assert wizard.currentId() == PAGE_IB_KEY
+    assert not wizard.findChild(QLabel, "qrCode").pixmap().isNull()
+    key = wizard.findChild(QLabel, "manualKey").text().replace(" ", "")
+    assert pyotp.parse_uri(wizard.ib_key_page.provisioning_uri).secret == key
+    assert user_snapshot(ctx, world.primary_id)[0] is SlsState.pending
+    next_(qtbot, wizard)
+    assert wizard.currentId() == PAGE_VERIFY
+    answer(qtbot, wizard, pyotp.TOTP(key).at(ctx.clock.now()))
+    assert wizard.currentId() == PAGE_DONE and shown == []
+    assert "jsmit001</b> is now enrolled" in wizard.findChild(QLabel, "doneSummary").text()
+    assert_enrolled(ctx, world.primary_id, wizard.device_id, ["device.activated", "user.enrolled"])
+    click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
+    assert user_snapshot(ctx, world.primary_id)[0] is SlsState.enrolled
+
+
+def test_card_path_enrolls_with_printed_values(qtbot, ctx, world, wizard, shown, tmp_path):
+    """Online card: the values shown on the card page at the two drawn index numbers enroll the user."""
+    choose(qtbot, wizard, "card")
+    assert wizard.currentId() == PAGE_CARD
+    values = wizard.card_page.printed_values()
+    assert len(values) == 100 and all(re.fullmatch(r"[A-Z0-9]{3}", v) for v in values.values())
+    assert "valid until" in wizard.findChild(QLabel, "cardHeader").text()
+    pdf = wizard.card_page.save_pdf(str(tmp_path / "card.pdf"))
+    assert open(pdf, "rb").read(5) == b"%PDF-"
+    next_(qtbot, wizard)
+    a, b = challenge_positions(wizard)
+    answer(qtbot, wizard, values[a] + values[b])
+    assert wizard.currentId() == PAGE_DONE and shown == []
+    assert_enrolled(ctx, world.primary_id, wizard.device_id, ["device.activated", "user.enrolled"])
+
+
+@pytest.mark.parametrize("kind", [DeviceKind.ib_key, DeviceKind.dsc_plus, DeviceKind.code_card])
+def test_shared_path_enrolls_with_code_from_the_other_usernames_device(qtbot, ctx, world, wizard, shown, kind):
+    """Sharing: the other username's device proves possession (IB Key code, DSC+ response, card values)."""
+    twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222", (kind,))
+    device_id, _, secret = twin["devices"][0]
+    choose(qtbot, wizard, "shared")
+    assert wizard.currentId() == PAGE_SHARE
+    qtbot.keyClicks(wizard.findChild(QLineEdit, "otherUsername"), "jsmit777")
+    click(qtbot, wizard.findChild(QToolButton, "findDevices"))
+    assert wizard.findChild(QComboBox, "sharedDevice").currentData() == device_id
+    next_(qtbot, wizard)
+    assert wizard.currentId() == PAGE_VERIFY
+    if kind is DeviceKind.ib_key:
+        code = pyotp.TOTP(secret).at(ctx.clock.now())
+    elif kind is DeviceKind.dsc_plus:
+        number = re.search(r"\d{6}", wizard.findChild(QLabel, "challengeText").text()).group()
+        code = dsc_response(secret, number)
+    else:
+        a, b = challenge_positions(wizard)
+        code = secret[a] + secret[b]
+    answer(qtbot, wizard, code)
+    assert wizard.currentId() == PAGE_DONE and shown == []
+    assert_enrolled(ctx, world.primary_id, device_id, ["device.shared", "user.enrolled"])
+    assert user_snapshot(ctx, twin["user_id"])[3] == 1
+
+
+def test_wrong_code_refused_with_message_and_cancel_restores(qtbot, ctx, world, wizard, shown):
+    """A wrong IB Key code is refused on screen; the user is not enrolled; cancelling restores opted out."""
+    before = user_snapshot(ctx, world.primary_id)
+    choose(qtbot, wizard, "ib_key")
+    key = wizard.findChild(QLabel, "manualKey").text().replace(" ", "")
+    next_(qtbot, wizard)
+    good = pyotp.TOTP(key).at(ctx.clock.now())
+    answer(qtbot, wizard, "000000" if good != "000000" else "111111")
+    assert wizard.currentId() == PAGE_VERIFY
+    assert "not correct" in shown[-1] and "not correct" in wizard.findChild(QLabel, "verifyStatus").text()
+    assert user_snapshot(ctx, world.primary_id)[0] is SlsState.pending
+    click(qtbot, wizard.button(QWizard.WizardButton.CancelButton))
+    assert user_snapshot(ctx, world.primary_id) == before
+
+
+def test_replayed_code_refused(qtbot, ctx, world, wizard, shown, agent):
+    """A code of the other username's IB Key that was already accepted (at its login) is refused as used."""
+    twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
+    device_id, _, seed = twin["devices"][0]
+    code = pyotp.TOTP(seed).at(ctx.clock.now())
+    VerificationService(ctx).verify(agent, device_id, code)
+    choose(qtbot, wizard, "shared")
+    qtbot.keyClicks(wizard.findChild(QLineEdit, "otherUsername"), "jsmit777")
+    click(qtbot, wizard.findChild(QToolButton, "findDevices"))
+    next_(qtbot, wizard)
+    answer(qtbot, wizard, code)
+    assert wizard.currentId() == PAGE_VERIFY and "already used" in shown[-1]
+    with ctx.db.read() as s:
+        assert s.get(User, world.primary_id).sls_state is SlsState.pending
+        assert s.get(User, world.primary_id).active_devices == 0
+
+
+def test_expired_card_refused(qtbot, ctx, world, wizard, shown):
+    """A card past its validity cannot be activated, even with its right values."""
+    choose(qtbot, wizard, "card")
+    values = wizard.card_page.printed_values()
+    ctx.clock.advance(days=22)
+    next_(qtbot, wizard)
+    a, b = challenge_positions(wizard)
+    answer(qtbot, wizard, values[a] + values[b])
+    assert wizard.currentId() == PAGE_VERIFY and "expired" in shown[-1]
+    assert user_snapshot(ctx, world.primary_id)[0] is SlsState.pending
+
+
+def test_wrong_card_values_draw_a_new_challenge(qtbot, ctx, world, wizard, shown):
+    """After wrong card values the console shows a new pair of index numbers, which then succeed."""
+    choose(qtbot, wizard, "card")
+    values = wizard.card_page.printed_values()
+    next_(qtbot, wizard)
+    a, b = challenge_positions(wizard)
+    answer(qtbot, wizard, "ZZZZZZ" if values[a] + values[b] != "ZZZZZZ" else "YYYYYY")
+    assert "not correct" in shown[-1] and "A new challenge is shown" in \
+        wizard.findChild(QLabel, "verifyStatus").text()
+    a, b = challenge_positions(wizard)
+    answer(qtbot, wizard, values[a] + values[b])
+    assert wizard.currentId() == PAGE_DONE
+
+
+def _find(qtbot, wizard, username):
+    field = wizard.findChild(QLineEdit, "otherUsername")
+    field.clear()
+    qtbot.keyClicks(field, username)
+    click(qtbot, wizard.findChild(QToolButton, "findDevices"))
+
+
+def test_each_refused_share_is_explained_and_changes_nothing(qtbot, ctx, world, wizard, shown):
+    """Different person, a temporary device, a less secure device, an unknown username: each refused in words."""
+    before = user_snapshot(ctx, world.primary_id)
+    twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222",
+                                    (DeviceKind.dsc_plus, DeviceKind.ib_key))
+    temp_twin = add_same_person_username(ctx, world.primary_id, "jsmit778", "U3333333")
+    with ctx.db.write() as s:
+        add_device(s, ctx, s.get(User, temp_twin["user_id"]), DeviceKind.temporary_passcode, preferred=False)
+    choose(qtbot, wizard, "shared")
+    status = wizard.findChild(QLabel, "shareStatus")
+
+    _find(qtbot, wizard, "jsmit123")
+    assert "are not the same person" in shown[-1] and "not the same person" in status.text()
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+
+    _find(qtbot, wizard, "jsmit778")
+    assert "jsmit778 has a temporary device" in shown[-1]
+
+    _find(qtbot, wizard, "nobod999")
+    assert "no username nobod999" in shown[-1]
+
+    _find(qtbot, wizard, "jsmit777")
+    combo = wizard.findChild(QComboBox, "sharedDevice")
+    assert combo.count() == 2 and "most protective" in combo.currentText()
+    combo.setCurrentIndex(combo.findData(twin["devices"][1][0]))  # the IB Key, less secure than the DSC+
+    next_(qtbot, wizard)
+    assert wizard.currentId() == PAGE_SHARE and "Less secure device" in shown[-1]
+    assert user_snapshot(ctx, world.primary_id) == before
+
+
+@pytest.mark.parametrize("path, stop_at", [("none", "choose"), ("ib_key", "setup"), ("ib_key", "verify"),
+                                           ("card", "setup"), ("card", "verify"), ("shared", "setup"),
+                                           ("shared", "verify")])
+def test_cancel_at_any_page_leaves_everything_as_it_was(qtbot, ctx, world, wizard, shown, path, stop_at):
+    """Cancel on any page: state, holdings, restrictions and counts of both usernames are as before."""
+    twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
+    before = user_snapshot(ctx, world.primary_id), user_snapshot(ctx, twin["user_id"])
+    if path != "none":
+        choose(qtbot, wizard, {"ib_key": "ib_key", "card": "card", "shared": "shared"}[path])
+        if path == "shared":
+            _find(qtbot, wizard, "jsmit777")
+        if stop_at == "verify":
+            next_(qtbot, wizard)
+            assert wizard.currentId() == PAGE_VERIFY
+    click(qtbot, wizard.button(QWizard.WizardButton.CancelButton))
+    assert not wizard.isVisible() and shown == []
+    assert (user_snapshot(ctx, world.primary_id), user_snapshot(ctx, twin["user_id"])) == before

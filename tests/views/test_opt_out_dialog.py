@@ -1,0 +1,102 @@
+"""The opt-out dialog: risks and restrictions shown, explicit acknowledgement recorded, restrictions applied."""
+
+import pyotp
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QPlainTextEdit, QPushButton
+from sqlalchemy import select
+
+from console.models.entities import AuditEntry, OptOutAcknowledgement, User
+from console.models.enrollment import EnrollmentService
+from console.models.enums import OPT_OUT_RESTRICTIONS, SlsState
+from console.models.opt_out_terms import STATEMENT
+from console.views.opt_out_dialog import OptOutDialog
+from tests.factories import user_snapshot
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    messages: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning",
+                        lambda parent, title, text, *a, **k: messages.append(text) or QMessageBox.StandardButton.Ok)
+    return messages
+
+
+@pytest.fixture
+def enrolled_jane(ctx, world, agent):
+    """Jane (jsmit001, rights holder) enrolled with an IB Key, five minutes ago."""
+    svc = EnrollmentService(ctx)
+    start = svc.start_ib_key(agent, world.primary_id)
+    svc.confirm(agent, world.primary_id, start.device_id, pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now()))
+    ctx.clock.advance(minutes=5)
+    return world.primary_id
+
+
+def make_dialog(qtbot, ctx, agent, user_id, username="jsmit001", full_name="Jane Smith"):
+    d = OptOutDialog(EnrollmentService(ctx), agent, user_id, username, full_name)
+    qtbot.addWidget(d)
+    d.show()
+    return d
+
+
+def test_dialog_lists_risks_and_every_restriction(qtbot, ctx, world, agent, enrolled_jane):
+    """The agent sees the risks (no compensation) and the three restrictions to read out."""
+    d = make_dialog(qtbot, ctx, agent, enrolled_jane)
+    risks = d.findChild(QLabel, "risks").text()
+    restrictions = d.findChild(QLabel, "restrictions").text()
+    assert "will not compensate" in risks
+    assert "Pink Sheet" in restrictions and "OTCBB" in restrictions
+    assert "withdrawal limits" in restrictions and "IP restriction" in restrictions and "penny-stock" in restrictions
+    assert d.findChild(QPlainTextEdit, "statement").toPlainText() == STATEMENT
+
+
+def test_opt_out_needs_the_acknowledgement_ticked(qtbot, ctx, world, agent, enrolled_jane, shown):
+    """The Opt out button is disabled until the acknowledgement is ticked; nothing changes before."""
+    before = user_snapshot(ctx, enrolled_jane)
+    d = make_dialog(qtbot, ctx, agent, enrolled_jane)
+    button = d.findChild(QPushButton, "optOutButton")
+    assert not button.isEnabled() and not d.opt_out_action.isEnabled()
+    d.opt_out_action.setEnabled(True)  # even forced, the service refuses without the acknowledgement
+    d.opt_out_action.trigger()
+    assert "not acknowledged" in d.last_error
+    assert user_snapshot(ctx, enrolled_jane) == before
+
+
+def test_acknowledged_opt_out_records_who_and_when_and_applies_restrictions(qtbot, ctx, world, agent, enrolled_jane,
+                                                                            shown):
+    """Ticking and pressing Opt out: acknowledgement with staff member and time, restrictions, audit entry."""
+    d = make_dialog(qtbot, ctx, agent, enrolled_jane)
+    qtbot.mouseClick(d.findChild(QCheckBox, "acknowledged"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(d.findChild(QPushButton, "optOutButton"), Qt.MouseButton.LeftButton)
+    assert shown == [] and d.result is not None and not d.isVisible()
+    state, holdings, restrictions, count = user_snapshot(ctx, enrolled_jane)
+    assert state is SlsState.opted_out and count == 0 and holdings == []
+    assert restrictions == sorted(r.name for r in OPT_OUT_RESTRICTIONS)
+    with ctx.db.read() as s:
+        ack = s.scalars(select(OptOutAcknowledgement)).one()
+        assert (ack.user_id, ack.recorded_by, ack.acknowledged_at, ack.statement) == \
+            (enrolled_jane, "hdesk01", ctx.clock.now(), STATEMENT)
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "user.opted_out")).one()
+        assert entry.actor == "hdesk01" and entry.user_id == enrolled_jane
+
+
+def test_refused_opt_out_is_shown_and_changes_nothing(qtbot, ctx, world, agent, shown):
+    """Opting out a user without the rights shows the notice naming the holder; the dialog stays open."""
+    before = user_snapshot(ctx, world.secondary_id)
+    d = make_dialog(qtbot, ctx, agent, world.secondary_id, "jsmit123", "John Smith")
+    qtbot.mouseClick(d.findChild(QCheckBox, "acknowledged"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(d.findChild(QPushButton, "optOutButton"), Qt.MouseButton.LeftButton)
+    assert shown == ["jsmit123 does not hold the security rights of U1234567. Ask Jane Smith (jsmit001), who does."]
+    assert d.isVisible() and d.result is None
+    assert user_snapshot(ctx, world.secondary_id) == before
+
+
+def test_cancel_changes_nothing(qtbot, ctx, world, agent, enrolled_jane, shown):
+    """Cancel closes the dialog and leaves the user enrolled."""
+    before = user_snapshot(ctx, enrolled_jane)
+    d = make_dialog(qtbot, ctx, agent, enrolled_jane)
+    qtbot.mouseClick(d.findChild(QCheckBox, "acknowledged"), Qt.MouseButton.LeftButton)
+    d.reject()
+    assert user_snapshot(ctx, enrolled_jane) == before
+    with ctx.db.read() as s:
+        assert s.get(User, enrolled_jane).sls_state is SlsState.enrolled
