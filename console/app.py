@@ -7,17 +7,21 @@ import logging
 import os
 from dataclasses import dataclass
 
+from console.models.charges import ChargeService
 from console.models.clock import Clock, SystemClock
-from console.models.context import Actor, ServiceContext
+from console.models.context import SYSTEM_ACTOR, Actor, ServiceContext
 from console.models.db import Database, default_database_url
+from console.models.devices import DeviceService
 from console.models.directory import UserDirectory
 from console.models.enums import StaffRole
 from console.models.exporting import ExportService
 from console.models.importing import ImportService
+from console.models.returns import ReturnsService
 from console.models.rights import RightsService
 from console.models.schema import upgrade
 from console.models.sealing import SecretBox, load_master_key
 from console.models.settings_service import SettingsService
+from console.models.temporary_access import TemporaryAccessService
 from console.models.verification import VerificationService
 
 DATABASE_ENV = "SLS_CONSOLE_DATABASE_URL"
@@ -45,15 +49,31 @@ class Services:
     directory: UserDirectory
     rights: RightsService
     verification: VerificationService
+    devices: DeviceService
+    temporary_access: TemporaryAccessService
+    returns: ReturnsService
+    charges: ChargeService
     importing: ImportService
     exporting: ExportService
     settings: SettingsService
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
+        verification = VerificationService(ctx)
         return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
-                   verification=VerificationService(ctx), importing=ImportService(ctx),
-                   exporting=ExportService(ctx), settings=SettingsService(ctx))
+                   verification=verification, devices=DeviceService(ctx, verification),
+                   temporary_access=TemporaryAccessService(ctx), returns=ReturnsService(ctx),
+                   charges=ChargeService(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
+                   settings=SettingsService(ctx))
+
+
+def run_startup_tasks(ctx: ServiceContext) -> str:
+    """What the console does each time it starts: expire temporary access past its end and charge devices not
+    returned in time. Both are safe to repeat (nothing is charged twice). Returns a line for the log."""
+    expired = TemporaryAccessService(ctx).expire_due(SYSTEM_ACTOR)
+    run = ReturnsService(ctx).charge_overdue(SYSTEM_ACTOR)
+    return (f"start-up: {expired} temporary device(s) expired; {run.charged} overdue device(s) charged, "
+            f"{run.already_charged} already charged")
 
 
 def desk_actor() -> Actor:

@@ -69,6 +69,9 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     logging.getLogger("sls_console").info("console started on %s (log %s)", ctx.db.display_name, log_path)
     if demo_if_empty and _database_is_empty(ctx):
         _fill_demo(app, ctx)
+    from console.app import run_startup_tasks
+
+    logging.getLogger("sls_console").info(run_startup_tasks(ctx))
     window = MainWindow(Services.build(ctx, desk_actor()))
     WindowMemory(window).attach()
     follow_system_scheme(app, window.back_office.refresh_icons)

@@ -60,6 +60,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._update_counts()
         self._update_actions()
+        from console.views.device_actions import install_device_actions  # the Devices menu (issue 4)
+
+        self.device_actions = install_device_actions(self)
         self.resize(1280, 800)
         self.back_office = install_back_office(self, services)
 

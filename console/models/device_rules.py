@@ -1,0 +1,64 @@
+"""Rules every device change ends with: holders' counts and preferred device kept right; no enrolled user
+left without an active device; no device left without a holder."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.models.entities import DeviceHolding, SecurityDevice, User
+from console.models.enums import DeviceState, SlsState
+from console.models.errors import RuleViolation
+from console.models.holdings import refresh_active_devices
+
+
+def holders_of(s: Session, device: SecurityDevice) -> list[User]:
+    s.flush()
+    return list(s.scalars(select(User).join(DeviceHolding, DeviceHolding.user_id == User.id)
+                          .where(DeviceHolding.device_id == device.id).order_by(User.username)))
+
+
+def settle_user(s: Session, user: User) -> int:
+    """Recount the user's active devices and keep exactly one preferred among them (if any is active)."""
+    count = refresh_active_devices(s, user)
+    rows = s.execute(select(DeviceHolding, SecurityDevice.state, SecurityDevice.activated_at)
+                     .join(SecurityDevice, SecurityDevice.id == DeviceHolding.device_id)
+                     .where(DeviceHolding.user_id == user.id)).all()
+    active = [(h, at) for h, state, at in rows if state is DeviceState.active]
+    keep = next((h for h, _ in active if h.preferred), None)
+    if keep is None and active:
+        # The preferred device left service: the most recently activated active one takes over.
+        keep = max(active, key=lambda pair: (pair[1] is not None, pair[1] or 0, pair[0].id))[0]
+    for h, _state, _at in rows:
+        want = h is keep
+        if h.preferred != want:
+            h.preferred = want
+    return count
+
+
+def settle_holders(s: Session, device: SecurityDevice) -> list[User]:
+    users = holders_of(s, device)
+    for user in users:
+        settle_user(s, user)
+    return users
+
+
+def require_keeps_active_device(s: Session, users: list[User], what: str) -> None:
+    """Call after applying a change in the session: refuse (rolling it back) if an enrolled user of `users`
+    now has no active device. Temporary access (passcode, online card) counts as an active device; opted-out
+    and pending users need none."""
+    s.flush()
+    stranded = [u for u in users if u.sls_state is SlsState.enrolled and settle_user(s, u) == 0]
+    if stranded:
+        names = ", ".join(u.username for u in stranded)
+        raise RuleViolation(
+            f"{what} would leave {names} without an active security device while enrolled in the Secure Login "
+            f"System. Issue a temporary passcode or an Online Security Code Card first (or opt the user out), "
+            f"then try again.")
+
+
+def require_keeps_holder(s: Session, device: SecurityDevice) -> None:
+    s.flush()
+    if not holders_of(s, device):
+        raise RuleViolation(f"A {device.kind.label} always keeps at least one holder. Share it with the new user "
+                            f"before removing the last one, or revoke the device instead.")

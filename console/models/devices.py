@@ -1,0 +1,539 @@
+"""Security devices through their life: DSC+ stock, shipping and activation, several devices per user,
+unsharing, lost/stolen/damaged reports, replacement and revocation.
+
+Fees: a replacement DSC+ costs the replacement fee (charged on the old device) unless the old one failed by
+its battery; that one is replaced free but must come back by its due date, or the overdue run charges it
+(returns.py). Lost and stolen cards cannot come back: their fee is charged when the replacement is ordered.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from console.models import audit
+from console.models.charges import add_device_charge, existing_charge, hold_reserve, money
+from console.models.context import Actor, ServiceContext
+from console.models.device_rules import (
+    holders_of,
+    require_keeps_active_device,
+    require_keeps_holder,
+    settle_holders,
+    settle_user,
+)
+from console.models.entities import Account, DeviceHolding, SecurityDevice, User, UserRestriction
+from console.models.enums import ChargeKind, DeviceKind, DeviceState, SlsState
+from console.models.errors import InvalidInput, NotFound, RuleViolation
+from console.models.permissions import Permission, require
+from console.models.returns import fee_for, start_return
+from console.models.sealing import device_context
+from console.models.settings import load_figures
+from console.models.temporary_access import IssuedPasscode, issue_passcode_in
+from console.models.verification import VerificationService
+
+SERIAL = re.compile(r"DSC[0-9]{9}", re.ASCII)
+SERIAL_RANGE = re.compile(r"(DSC[0-9]{9})-(DSC[0-9]{9})", re.ASCII)
+MAX_BATCH = 1000
+
+# What a caller may report, and the state the device takes.
+REPORT_STATES = {"lost": DeviceState.lost, "stolen": DeviceState.stolen, "damaged": DeviceState.damaged,
+                 "battery_failure": DeviceState.damaged}
+REPORT_LABELS = {"lost": "Lost", "stolen": "Stolen", "damaged": "Damaged", "battery_failure": "Battery failed"}
+REPORTABLE_STATES = {DeviceState.active, DeviceState.shipped, DeviceState.pending}
+REPLACEABLE_STATES = {DeviceState.lost, DeviceState.stolen, DeviceState.damaged}
+REVOCABLE_STATES = {DeviceState.active, DeviceState.shipped, DeviceState.pending}
+
+
+# --- results ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeviceQuery:
+    kind: DeviceKind | None = None
+    state: DeviceState | None = None
+    serial_prefix: str = ""
+    overdue: bool = False  # only devices expected back whose return date has passed
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    id: int
+    kind: DeviceKind
+    serial: str | None
+    state: DeviceState
+    account_number: str | None
+    holders: tuple[str, ...]
+    received_at: dt.datetime | None
+    issued_at: dt.datetime | None
+    activated_at: dt.datetime | None
+    activation_due_at: dt.datetime | None
+    return_due_at: dt.datetime | None
+    returned_at: dt.datetime | None
+    return_reason: str | None
+    locked: bool
+    due_passed: bool = False  # the activation or return date shown in "Due" is in the past
+
+    @property
+    def due_at(self) -> dt.datetime | None:
+        """The date that matters now: activation for a shipped card, return for one expected back."""
+        if self.state is DeviceState.shipped:
+            return self.activation_due_at
+        if self.state is DeviceState.return_pending:
+            return self.return_due_at
+        return None
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    device_id: int
+    state: DeviceState
+    temporary_passcode: IssuedPasscode | None = None
+
+
+@dataclass(frozen=True)
+class ReplacementResult:
+    old_device_id: int
+    new_device_id: int
+    new_serial: str
+    user_id: int
+    charged_cents: int
+    return_due_at: dt.datetime | None
+    activation_due_at: dt.datetime
+
+
+# --- input -----------------------------------------------------------------------------------------
+def parse_serials(text_or_items: str | Iterable[str]) -> list[str]:
+    """Serials from text (spaces, commas or lines; ranges like DSC000000001-DSC000000010), upper-cased.
+
+    Refuses, naming the first bad entry, a malformed serial, a serial given twice or a batch that is too big.
+    """
+    items = text_or_items.replace(",", " ").split() if isinstance(text_or_items, str) else list(text_or_items)
+    out: list[str] = []
+    for raw in items:
+        item = raw.strip().upper()
+        if not item:
+            continue
+        m = SERIAL_RANGE.fullmatch(item)
+        if m:
+            first, last = int(m.group(1)[3:]), int(m.group(2)[3:])
+            if last < first or last - first >= MAX_BATCH:
+                raise InvalidInput(f"The range {item} is not valid: the second serial must follow the first, "
+                                   f"at most {MAX_BATCH} cards. Nothing was received.")
+            out.extend(f"DSC{n:09d}" for n in range(first, last + 1))
+        elif SERIAL.fullmatch(item):
+            out.append(item)
+        else:
+            raise InvalidInput(f"{raw.strip()!r} is not a DSC+ serial number: a serial is DSC followed by 9 digits "
+                               f"(e.g. DSC000012345). Correct it and receive the batch again; nothing was received.")
+        if len(out) > MAX_BATCH:
+            raise InvalidInput(f"A batch holds at most {MAX_BATCH} cards; split it. Nothing was received.")
+    if not out:
+        raise InvalidInput("Enter at least one DSC+ serial number (e.g. DSC000012345).")
+    seen: set[str] = set()
+    for serial in out:
+        if serial in seen:
+            raise InvalidInput(f"{serial} appears twice in this batch. Remove the repeat; nothing was received.")
+        seen.add(serial)
+    return out
+
+
+# --- the service -----------------------------------------------------------------------------------
+class DeviceService:
+    def __init__(self, ctx: ServiceContext, verification: VerificationService | None = None) -> None:
+        self.ctx = ctx
+        self.verification = verification or VerificationService(ctx)
+
+    # reading ---------------------------------------------------------------------------------------
+    def _filtered(self, stmt, query: DeviceQuery):
+        if query.kind is not None:
+            stmt = stmt.where(SecurityDevice.kind == query.kind)
+        if query.state is not None:
+            stmt = stmt.where(SecurityDevice.state == query.state)
+        if query.overdue:
+            stmt = stmt.where(SecurityDevice.state == DeviceState.return_pending,
+                              SecurityDevice.return_due_at < self.ctx.clock.now())
+        prefix = query.serial_prefix.strip().upper()
+        if prefix:
+            # A range on the unique serial index (LIKE would scan, platform-notes.md).
+            stmt = stmt.where(and_(SecurityDevice.serial >= prefix,
+                                   SecurityDevice.serial < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
+        return stmt
+
+    def count(self, query: DeviceQuery = DeviceQuery()) -> int:
+        with self.ctx.db.read() as s:
+            return s.scalar(self._filtered(select(func.count()).select_from(SecurityDevice), query)) or 0
+
+    def window(self, query: DeviceQuery, offset: int, limit: int) -> list[DeviceRow]:
+        """One window of devices, newest first, filtered in SQL; holders fetched for that window only."""
+        stmt = (select(SecurityDevice, Account.number).outerjoin(Account, Account.id == SecurityDevice.account_id))
+        stmt = self._filtered(stmt, query).order_by(SecurityDevice.id.desc()).offset(offset).limit(limit)
+        with self.ctx.db.read() as s:
+            rows = s.execute(stmt).all()
+            holders: dict[int, list[str]] = {}
+            ids = [d.id for d, _ in rows]
+            if ids:
+                for device_id, username in s.execute(
+                        select(DeviceHolding.device_id, User.username).join(User, User.id == DeviceHolding.user_id)
+                        .where(DeviceHolding.device_id.in_(ids)).order_by(User.username)):
+                    holders.setdefault(device_id, []).append(username)
+            now = self.ctx.clock.now()
+            return [_row(d, number, tuple(holders.get(d.id, ())), now) for d, number in rows]
+
+    def get(self, device_id: int) -> DeviceRow:
+        with self.ctx.db.read() as s:
+            d = _device(s, device_id)
+            number = d.account.number if d.account else None
+            names = tuple(u.username for u in holders_of(s, d))
+            return _row(d, number, names, self.ctx.clock.now())
+
+    def find_by_serial(self, serial: str) -> int:
+        """The device with this serial (as scanned at the returns desk); NotFound with a readable message."""
+        wanted = (serial or "").strip().upper()
+        with self.ctx.db.read() as s:
+            device_id = s.scalar(select(SecurityDevice.id).where(SecurityDevice.serial == wanted))
+        if device_id is None:
+            raise NotFound(f"There is no device with serial {wanted or '(blank)'} on record. Check the serial "
+                           f"printed on the back of the card.")
+        return device_id
+
+    def in_stock_count(self) -> int:
+        return self.count(DeviceQuery(kind=DeviceKind.dsc_plus, state=DeviceState.in_stock))
+
+    # stock -----------------------------------------------------------------------------------------
+    def receive_stock(self, actor: Actor, serials: str | Iterable[str]) -> list[int]:
+        """Receive DSC+ cards into stock, one or a batch: all or nothing. Each card's seed is sealed at once."""
+        require(actor, Permission.manage_stock)
+        wanted = parse_serials(serials)
+        with self.ctx.db.write() as s:
+            known = set(s.scalars(select(SecurityDevice.serial).where(SecurityDevice.serial.in_(wanted))))
+            if known:
+                first = next(x for x in wanted if x in known)
+                more = f" (and {len(known) - 1} more)" if len(known) > 1 else ""
+                raise InvalidInput(f"{first}{more} is already on record; a serial is received only once. Remove it "
+                                   f"from the batch and try again; nothing was received.")
+            now = self.ctx.clock.now()
+            ids = []
+            for serial in wanted:
+                device = SecurityDevice(kind=DeviceKind.dsc_plus, serial=serial, state=DeviceState.in_stock,
+                                        received_at=now)
+                s.add(device)
+                s.flush()
+                # The card's secret, sealed and bound to this row (the manufacturer's seed file in production).
+                seed = base64.b32encode(os.urandom(20)).decode()
+                device.sealed_secret = self.ctx.box.seal(seed.encode(), device_context(device.id))
+                audit.record(s, at=now, actor=actor.username, action="device.received_into_stock",
+                             summary=f"DSC+ {serial} received into stock", device_id=device.id,
+                             details={"serial": serial, "batch_size": len(wanted)})
+                ids.append(device.id)
+            return ids
+
+    def ship(self, actor: Actor, device_id: int, user_id: int) -> DeviceRow:
+        """Ship a card from stock to a user: activation window starts; a reserve equal to the fee is held."""
+        require(actor, Permission.manage_stock)
+        with self.ctx.db.write() as s:
+            device = _device(s, device_id)
+            user = _user(s, user_id)
+            fig = load_figures(s)
+            if user.account.equity_cents < fig.dsc_min_equity_cents:
+                raise RuleViolation(f"A DSC+ is offered only to accounts with equity of at least "
+                                    f"{money(fig.dsc_min_equity_cents)}; {user.account.number} has "
+                                    f"{money(user.account.equity_cents)}. Offer the IB Key app instead.")
+            self._ship_in(s, actor, device, user, fig=fig, replaces=None)
+        return self.get(device_id)
+
+    def _ship_in(self, s: Session, actor: Actor, device: SecurityDevice, user: User, *, fig,
+                 replaces: SecurityDevice | None) -> None:
+        if device.kind is not DeviceKind.dsc_plus or device.state is not DeviceState.in_stock:
+            raise RuleViolation(f"{device.kind.label} {device.serial or ''} is {device.state.label.lower()}, not in "
+                                f"stock; only a DSC+ in stock can be shipped. Pick another card.")
+        now = self.ctx.clock.now()
+        device.state = DeviceState.shipped
+        device.account_id = user.account_id
+        device.issued_at = device.shipped_at = now
+        device.activation_due_at = now + dt.timedelta(days=fig.dsc_activation_window_days)
+        device.replaces_id = replaces.id if replaces is not None else None
+        s.add(DeviceHolding(user=user, device=device, preferred=False, since=now))
+        fee = fee_for(device.kind, fig)
+        hold_reserve(s, device, fee, now)
+        audit.record(s, at=now, actor=actor.username, action="device.shipped",
+                     summary=f"DSC+ {device.serial} shipped to {user.username}"
+                             + (f" to replace {replaces.serial}" if replaces is not None else "")
+                             + f"; activate by {device.activation_due_at:%Y-%m-%d}; reserve of {money(fee)} held",
+                     account_id=user.account_id, user_id=user.id, device_id=device.id,
+                     details={"serial": device.serial, "activation_due_at": device.activation_due_at.isoformat(),
+                              "reserve_cents": fee, "replaces_id": device.replaces_id})
+
+    def activate_shipped(self, actor: Actor, device_id: int, challenge_id: int, response: str) -> DeviceRow:
+        """Activate a shipped DSC+ with the response to a challenge; the user's other devices stay active."""
+        require(actor, Permission.manage_devices)
+        with self.ctx.db.read() as s:
+            device = _device(s, device_id)
+            if device.state is not DeviceState.shipped:
+                raise RuleViolation(f"{device.kind.label} {device.serial or ''} is {device.state.label.lower()}; "
+                                    f"only a shipped DSC+ is activated.")
+
+        def on_success(session: Session, dev: SecurityDevice, _result) -> None:
+            if dev.state is not DeviceState.shipped:
+                raise RuleViolation("This card was activated or changed at another desk; refresh the view.")
+            now = self.ctx.clock.now()
+            dev.state = DeviceState.active
+            dev.activated_at = now
+            users = settle_holders(session, dev)
+            for user in users:
+                _enroll_if_waiting(session, actor, user, dev, now)
+            audit.record(session, at=now, actor=actor.username, action="device.activated",
+                         summary=f"DSC+ {dev.serial} activated for {', '.join(u.username for u in users)}",
+                         account_id=dev.account_id, user_id=users[0].id if users else None, device_id=dev.id,
+                         details={"late": bool(dev.activation_due_at and now > dev.activation_due_at)})
+
+        self.verification.verify(actor, device_id, response, challenge_id=challenge_id,
+                                 permission=Permission.manage_devices, on_success=on_success)
+        return self.get(device_id)
+
+    # holders ---------------------------------------------------------------------------------------
+    def set_preferred(self, actor: Actor, user_id: int, device_id: int) -> None:
+        """The device the user is offered first at login; one per user, among active devices."""
+        require(actor, Permission.manage_devices)
+        with self.ctx.db.write() as s:
+            user = _user(s, user_id)
+            holding = _holding(s, user, device_id)
+            device = holding.device
+            if device.state is not DeviceState.active:
+                raise RuleViolation(f"Only an active device can be preferred; this {device.kind.label} is "
+                                    f"{device.state.label.lower()}.")
+            if holding.preferred:
+                return
+            for h in s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user.id)):
+                h.preferred = h.id == holding.id
+            audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="device.preferred",
+                         summary=f"{device.kind.label} {device.serial or ''} is now the preferred device of "
+                                 f"{user.username}", account_id=user.account_id, user_id=user.id, device_id=device.id)
+
+    def share(self, actor: Actor, device_id: int, user_id: int, answer: str, challenge_id: int | None = None) -> None:
+        """Share a device with a further username of the same person, proven by a good code from the device
+        under that username (rules in sharing.py)."""
+        require(actor, Permission.manage_devices)
+        from console.models import sharing  # the sharing rules (issue 3)
+
+        with self.ctx.db.read() as s:
+            user = _user(s, user_id)
+            if user.sls_state is not SlsState.enrolled:
+                raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: share a device with them "
+                                    f"through the opt-in (\"I already have access to a Secure Login Device under a "
+                                    f"different username\").")
+            sharing.check_share(s, _device(s, device_id), user, self.ctx.clock.now())
+
+        def on_success(session: Session, dev: SecurityDevice, _result) -> None:
+            user = _user(session, user_id)
+            sharing.share(session, dev, user, self.ctx.clock.now(), actor)
+            settle_holders(session, dev)
+
+        self.verification.verify(actor, device_id, answer, challenge_id=challenge_id, user_id=user_id,
+                                 permission=Permission.manage_devices, on_success=on_success)
+
+    def unshare(self, actor: Actor, device_id: int, user_id: int) -> None:
+        """Stop a user holding a shared device. The device keeps at least one holder, and an enrolled user
+        keeps at least one active device."""
+        require(actor, Permission.manage_devices)
+        with self.ctx.db.write() as s:
+            user = _user(s, user_id)
+            holding = _holding(s, user, device_id)
+            device = holding.device
+            s.delete(holding)
+            require_keeps_holder(s, device)
+            require_keeps_active_device(s, [user], f"Removing {user.username} from this {device.kind.label}")
+            settle_holders(s, device)
+            remaining = ", ".join(u.username for u in holders_of(s, device))
+            audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="device.unshared",
+                         summary=f"{user.username} no longer shares {device.kind.label} {device.serial or ''}; "
+                                 f"still held by {remaining}", account_id=user.account_id, user_id=user.id,
+                         device_id=device.id)
+
+    # loss, replacement, revocation -----------------------------------------------------------------
+    def report(self, actor: Actor, device_id: int, reason: str, *, user_id: int | None = None,
+               issue_temporary_passcode: bool = False, identity_verified: bool = False,
+               note: str = "") -> ReportResult:
+        """Mark a device lost, stolen, damaged or failed by its battery; it stops working at once.
+
+        With `issue_temporary_passcode`, a passcode for `user_id` is issued in the same transaction, which is
+        how a user whose only device it was keeps access (the last-active-device rule refuses otherwise).
+        """
+        require(actor, Permission.manage_devices)
+        if reason not in REPORT_STATES:
+            raise InvalidInput(f"Choose what happened to the device: {', '.join(REPORT_LABELS.values())}.")
+        if issue_temporary_passcode:
+            require(actor, Permission.issue_temporary_access)
+            if user_id is None:
+                raise InvalidInput("Choose the user who receives the temporary passcode.")
+        with self.ctx.db.write() as s:
+            device = _device(s, device_id)
+            if device.kind.is_temporary:
+                raise RuleViolation(f"A {device.kind.label} is not reported lost; revoke it instead.")
+            if reason == "battery_failure" and not device.kind.is_hardware:
+                raise RuleViolation(f"A {device.kind.label} has no battery; report it lost or damaged.")
+            if device.state not in REPORTABLE_STATES:
+                raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()} already; only a "
+                                    f"device in service or on its way can be reported.")
+            now = self.ctx.clock.now()
+            was = device.state
+            device.state = REPORT_STATES[reason]
+            if device.state is DeviceState.damaged:
+                device.return_reason = reason
+            users = holders_of(s, device)
+            issued = None
+            if issue_temporary_passcode:
+                user = _user(s, user_id)
+                if user.id not in {u.id for u in users}:
+                    raise RuleViolation(f"{user.username} does not hold this device; choose one of its holders.")
+                issued = issue_passcode_in(s, self.ctx, actor, user, identity_verified=identity_verified,
+                                           reason=f"{device.kind.label} {REPORT_LABELS[reason].lower()}")
+            require_keeps_active_device(s, users, f"Reporting this {device.kind.label} "
+                                                  f"{REPORT_LABELS[reason].lower()}")
+            settle_holders(s, device)
+            audit.record(s, at=now, actor=actor.username, action=f"device.reported_{reason}",
+                         summary=f"{device.kind.label} {device.serial or ''} reported "
+                                 f"{REPORT_LABELS[reason].lower()} (was {was.label.lower()})"
+                                 + (f": {note.strip()}" if note.strip() else ""),
+                         account_id=device.account_id, user_id=user_id, device_id=device.id,
+                         details={"reason": reason, "previous_state": was.value,
+                                  "holders": [u.username for u in users]})
+            return ReportResult(device.id, device.state, issued)
+
+    def order_replacement(self, actor: Actor, device_id: int, *, user_id: int | None = None,
+                          serial: str | None = None) -> ReplacementResult:
+        """Ship a DSC+ from stock to replace a lost, stolen or damaged one, charging the fee unless the old
+        card's battery failed. A damaged card is to be returned by its due date."""
+        require(actor, Permission.manage_devices)
+        with self.ctx.db.write() as s:
+            old = _device(s, device_id)
+            if old.kind is not DeviceKind.dsc_plus:
+                raise RuleViolation(f"Only a DSC+ is replaced from stock; a {old.kind.label} is re-issued through "
+                                    f"the opt-in options.")
+            if old.state not in REPLACEABLE_STATES:
+                raise RuleViolation(f"DSC+ {old.serial} is {old.state.label.lower()}; report it lost, stolen or "
+                                    f"damaged before ordering a replacement.")
+            earlier = s.scalar(select(SecurityDevice.serial).where(SecurityDevice.replaces_id == old.id))
+            if earlier is not None:
+                raise RuleViolation(f"DSC+ {old.serial} was already replaced by {earlier}.")
+            holders = holders_of(s, old)
+            if user_id is None:
+                if len(holders) != 1:
+                    raise InvalidInput("This card has several holders; choose who receives the replacement.")
+                user = holders[0]
+            else:
+                user = _user(s, user_id)
+                if user.id not in {u.id for u in holders}:
+                    raise RuleViolation(f"{user.username} does not hold DSC+ {old.serial}; the replacement goes to "
+                                        f"one of its holders.")
+            new = self._pick_stock(s, serial)
+            fig = load_figures(s)
+            now = self.ctx.clock.now()
+            self._ship_in(s, actor, new, user, fig=fig, replaces=old)
+            charged = 0
+            battery = old.return_reason == "battery_failure"
+            if not battery and existing_charge(s, old.id, ChargeKind.replacement) is None:
+                charged = fee_for(old.kind, fig)
+                add_device_charge(s, old, ChargeKind.replacement, charged, actor=actor, at=now, user_id=user.id)
+            if old.state is DeviceState.damaged:
+                start_return(s, old, reason=old.return_reason or "damaged", at=now, fig=fig, actor=actor,
+                             user_id=user.id)
+            audit.record(s, at=now, actor=actor.username, action="device.replacement_ordered",
+                         summary=f"DSC+ {old.serial} replaced by {new.serial} for {user.username}; "
+                                 + (f"fee {money(charged)} charged" if charged else
+                                    "no fee (battery failure)" if battery else "no fee"),
+                         account_id=old.account_id, user_id=user.id, device_id=old.id,
+                         details={"new_device_id": new.id, "new_serial": new.serial, "charged_cents": charged})
+            return ReplacementResult(old.id, new.id, new.serial, user.id, charged, old.return_due_at,
+                                     new.activation_due_at)
+
+    def _pick_stock(self, s: Session, serial: str | None) -> SecurityDevice:
+        if serial:
+            wanted = serial.strip().upper()
+            device = s.scalar(select(SecurityDevice).where(SecurityDevice.serial == wanted))
+            if device is None:
+                raise NotFound(f"There is no card {wanted} on record. Check the serial on the card.")
+            return device
+        device = s.scalars(select(SecurityDevice).where(SecurityDevice.kind == DeviceKind.dsc_plus,
+                                                        SecurityDevice.state == DeviceState.in_stock)
+                           .order_by(SecurityDevice.received_at, SecurityDevice.id).limit(1)).first()
+        if device is None:
+            raise RuleViolation("There is no DSC+ in stock. Receive cards into stock first, then order the "
+                                "replacement.")
+        return device
+
+    def revoke(self, actor: Actor, device_id: int, note: str = "") -> DeviceRow:
+        """Take a device out of service because it is no longer needed; a DSC+ is then to be returned."""
+        require(actor, Permission.manage_devices)
+        with self.ctx.db.write() as s:
+            device = _device(s, device_id)
+            if device.state not in REVOCABLE_STATES:
+                raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()}; only a device in "
+                                    f"service or on its way can be revoked.")
+            now = self.ctx.clock.now()
+            was = device.state
+            users = holders_of(s, device)
+            if device.kind.is_hardware:
+                start_return(s, device, reason="no_longer_needed", at=now, fig=load_figures(s), actor=actor)
+            else:
+                device.state = DeviceState.revoked
+            require_keeps_active_device(s, users, f"Revoking this {device.kind.label}")
+            settle_holders(s, device)
+            audit.record(s, at=now, actor=actor.username, action="device.revoked",
+                         summary=f"{device.kind.label} {device.serial or ''} revoked (was {was.label.lower()})"
+                                 + (f": {note.strip()}" if note.strip() else ""),
+                         account_id=device.account_id, device_id=device.id,
+                         details={"previous_state": was.value, "holders": [u.username for u in users]})
+        return self.get(device_id)
+
+    def holders(self, device_id: int) -> list[tuple[int, str]]:
+        """(user id, username) of each holder, for choosing who unshares or receives a replacement."""
+        with self.ctx.db.read() as s:
+            return [(u.id, u.username) for u in holders_of(s, _device(s, device_id))]
+
+
+def _row(d: SecurityDevice, number: str | None, holders: tuple[str, ...], now: dt.datetime) -> DeviceRow:
+    row = DeviceRow(d.id, d.kind, d.serial, d.state, number, holders, d.received_at, d.issued_at, d.activated_at,
+                    d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked)
+    return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now)
+
+
+def _enroll_if_waiting(s: Session, actor: Actor, user: User, device: SecurityDevice, now: dt.datetime) -> None:
+    """A user waiting for their first device (pending or opted out) is enrolled by activating one."""
+    if user.sls_state is SlsState.enrolled:
+        return
+    was = user.sls_state
+    user.sls_state = SlsState.enrolled
+    for r in s.scalars(select(UserRestriction).where(UserRestriction.user_id == user.id,
+                                                     UserRestriction.lifted_at.is_(None))):
+        r.lifted_at = now
+    audit.record(s, at=now, actor=actor.username, action="user.enrolled",
+                 summary=f"{user.username} enrolled by activating DSC+ {device.serial} (was {was.label.lower()}); "
+                         f"restrictions lifted", account_id=user.account_id, user_id=user.id, device_id=device.id)
+
+
+def _device(s: Session, device_id: int) -> SecurityDevice:
+    device = s.get(SecurityDevice, device_id)
+    if device is None:
+        raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
+    return device
+
+
+def _user(s: Session, user_id: int) -> User:
+    user = s.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+    return user
+
+
+def _holding(s: Session, user: User, device_id: int) -> DeviceHolding:
+    holding = s.scalar(select(DeviceHolding).where(DeviceHolding.user_id == user.id,
+                                                   DeviceHolding.device_id == device_id))
+    if holding is None:
+        raise RuleViolation(f"{user.username} does not hold device #{device_id}; refresh the view.")
+    return holding

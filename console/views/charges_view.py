@@ -1,0 +1,236 @@
+"""The charges screen: an account's charges (pending, billed, waived), waiving with a reason, billing."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.models.charges import ChargeRow, ChargeService
+from console.models.enums import ChargeStatus
+from console.models.errors import ConsoleError
+from console.models.permissions import Permission, allowed
+from console.views.device_dialogs import ConfirmDialog, WaiveDialog
+from console.views.formatting import day, money
+from console.views.messages import show_error
+
+COLUMNS = ("Date", "Account", "Device", "What", "Amount", "Status", "By", "Waived because")
+WINDOW = 200
+
+
+class ChargesModel(QAbstractTableModel):
+    """Charges of one account (or all), newest first, a window at a time, filtered in SQL."""
+
+    def __init__(self, charges: ChargeService, parent=None) -> None:
+        super().__init__(parent)
+        self._charges = charges
+        self.account_id: int | None = None
+        self.status: ChargeStatus | None = None
+        self._count = 0
+        self._windows: dict[int, list[ChargeRow]] = {}
+        self.refresh()
+
+    def set_filter(self, account_id: int | None, status: ChargeStatus | None) -> None:
+        self.account_id, self.status = account_id, status
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.beginResetModel()
+        self._windows.clear()
+        self._count = self._charges.count(self.account_id, self.status)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> ChargeRow | None:
+        if not 0 <= row < self._count:
+            return None
+        number = row // WINDOW
+        if number not in self._windows:
+            if len(self._windows) > 8:
+                self._windows.clear()
+            self._windows[number] = self._charges.window(self.account_id, self.status, number * WINDOW, WINDOW)
+        window = self._windows[number]
+        offset = row - number * WINDOW
+        return window[offset] if offset < len(window) else None
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            c = self.row_at(index.row())
+            if c is None:
+                return None
+            by = c.waived_by if c.status is ChargeStatus.waived else c.created_by
+            return (day(c.created_at), c.account_number, c.device_serial or "—", c.description,
+                    money(c.amount_cents, c.currency), c.status.value.capitalize(), by,
+                    c.waived_reason or "")[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 4:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class ChargesWindow(QMainWindow):
+    def __init__(self, services, account_number: str = "", parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chargesWindow")
+        self.setWindowTitle("Charges — SLS Console")
+        self.services = services
+        self.actor = services.actor
+        self.dialog = None
+        self.last_message = None
+        self.model = ChargesModel(services.charges, self)
+
+        self.account_edit = QLineEdit(account_number)
+        self.account_edit.setObjectName("chargesAccount")
+        self.account_edit.setAccessibleName("Account number")
+        self.account_edit.setPlaceholderText("Account number, e.g. U1234567 (blank: all accounts)")
+        self.account_edit.returnPressed.connect(self.apply_filter)
+        self.show_button = QPushButton("&Show")
+        self.show_button.setObjectName("chargesShow")
+        self.show_button.clicked.connect(self.apply_filter)
+        self.status_combo = QComboBox()
+        self.status_combo.setObjectName("chargesStatus")
+        self.status_combo.setAccessibleName("Filter charges by status")
+        self.status_combo.addItem("All statuses", None)
+        for status in ChargeStatus:
+            self.status_combo.addItem(status.value.capitalize(), status)
+        self.status_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
+        bar = QHBoxLayout()
+        label = QLabel("&Account:")
+        label.setBuddy(self.account_edit)
+        bar.addWidget(label)
+        bar.addWidget(self.account_edit, 1)
+        bar.addWidget(self.show_button)
+        status_label = QLabel("S&tatus:")
+        status_label.setBuddy(self.status_combo)
+        bar.addWidget(status_label)
+        bar.addWidget(self.status_combo)
+
+        t = QTableView()
+        t.setObjectName("chargesTable")
+        t.setAccessibleName("Charges")
+        t.setModel(self.model)
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        t.verticalHeader().setVisible(False)
+        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        t.setAlternatingRowColors(True)
+        for i, width in enumerate((90, 90, 120, 300, 100, 80, 80)):
+            t.setColumnWidth(i, width)
+        t.horizontalHeader().setStretchLastSection(True)
+        t.selectionModel().currentRowChanged.connect(lambda *_: self._update())
+        self.table = t
+        self.totals = QLabel()
+        self.totals.setObjectName("chargesTotals")
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addLayout(bar)
+        layout.addWidget(t, 1)
+        layout.addWidget(self.totals)
+        self.setCentralWidget(central)
+
+        self.waive_action = self._action("&Waive…", "Ctrl+Shift+W", "Waive the selected pending charge, giving a "
+                                         "reason", self.waive, "waiveCharge")
+        self.bill_action = self._action("Mark &billed", "Ctrl+Shift+B", "Mark the selected pending charge as handed "
+                                        "to billing", self.mark_billed, "markBilled")
+        self.refresh_action = self._action("Re&fresh", QKeySequence.StandardKey.Refresh, "Reload the charges",
+                                           self.refresh, "refreshCharges")
+        menu = self.menuBar().addMenu("&Charge")
+        for action in (self.waive_action, self.bill_action, self.refresh_action):
+            menu.addAction(action)
+        toolbar = self.addToolBar("Charges")
+        toolbar.setObjectName("chargesToolbar")
+        for action in (self.waive_action, self.bill_action, self.refresh_action):
+            toolbar.addAction(action)
+        if account_number:
+            self.apply_filter()
+        self._update()
+        self.resize(1100, 560)
+
+    def _action(self, text, shortcut, tip, slot, name) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def current_charge(self) -> ChargeRow | None:
+        index = self.table.currentIndex()
+        return self.model.row_at(index.row()) if index.isValid() else None
+
+    def apply_filter(self) -> None:
+        text = self.account_edit.text().strip()
+        try:
+            account_id = self.services.charges.account_id_for(text) if text else None
+        except ConsoleError as exc:
+            self.last_message = show_error(self, exc)
+            return
+        self.model.set_filter(account_id, self.status_combo.currentData())
+        self._update()
+
+    def refresh(self) -> None:
+        self.model.refresh()
+        self._update()
+
+    def select_row(self, row: int) -> None:
+        self.table.selectRow(row)
+        self.table.setCurrentIndex(self.model.index(row, 0))
+
+    def _update(self) -> None:
+        c = self.current_charge()
+        may = allowed(self.actor, Permission.waive_charges)
+        pending = c is not None and c.status is ChargeStatus.pending
+        self.waive_action.setEnabled(may and pending)
+        self.bill_action.setEnabled(may and pending)
+        if self.model.account_id is None:
+            self.totals.setText(f"{self.model.rowCount():,} charges shown (all accounts). Enter an account number "
+                                f"to see its totals.")
+        else:
+            totals = self.services.charges.totals(self.model.account_id)
+            self.totals.setText(f"{self.model.rowCount():,} charges shown   ·   " + "   ·   ".join(
+                f"{status.value.capitalize()}: {money(totals[status])}" for status in ChargeStatus))
+
+    def waive(self) -> None:
+        c = self.current_charge()
+        if c is None:
+            return
+        self.dialog = WaiveDialog(self.services, c, self)
+        self.dialog.accepted.connect(self.refresh)
+        self.dialog.open()
+
+    def mark_billed(self) -> None:
+        c = self.current_charge()
+        if c is None:
+            return
+        self.dialog = ConfirmDialog(self.services, "Mark billed",
+                                    f"Hand {money(c.amount_cents, c.currency)} on {c.account_number} ({c.description}) "
+                                    f"to billing? A billed charge can no longer be waived here.",
+                                    lambda: self.services.charges.mark_billed(self.actor, [c.id]), "billConfirm",
+                                    "Mark billed", self)
+        self.dialog.accepted.connect(self.refresh)
+        self.dialog.open()

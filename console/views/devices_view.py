@@ -1,0 +1,313 @@
+"""The devices screen: every device with kind, serial, state, holders and dates; DSC+ stock, shipping,
+activation, loss, replacement, returns and the overdue run."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.models.charges import money
+from console.models.devices import DeviceQuery, DeviceRow
+from console.models.enums import DeviceKind, DeviceState
+from console.models.errors import ConsoleError
+from console.models.permissions import Permission, allowed
+from console.views.device_dialogs import (
+    ActivateDialog,
+    ConfirmDialog,
+    ReceiveReturnDialog,
+    ReceiveStockDialog,
+    ReplacementDialog,
+    ReportDialog,
+    ShareDialog,
+    ShipDialog,
+    info,
+)
+from console.views.devices_model import COLUMNS, DevicesModel
+from console.views.messages import show_error
+
+FILTER_DELAY_MS = 250
+REPORTABLE = {DeviceState.active, DeviceState.shipped, DeviceState.pending}
+RECEIVABLE = {DeviceState.return_pending, DeviceState.damaged, DeviceState.lost, DeviceState.stolen}
+
+
+class DevicesWindow(QMainWindow):
+    def __init__(self, services, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("devicesWindow")
+        self.setWindowTitle("Devices and stock — SLS Console")
+        self.services = services
+        self.actor = services.actor
+        self.dialog = None  # the dialog last opened (tests drive it)
+        self.last_message = None
+        self.model = DevicesModel(services.devices, self)
+
+        self.kind_combo = QComboBox()
+        self.kind_combo.setObjectName("deviceKindFilter")
+        self.kind_combo.setAccessibleName("Filter devices by kind")
+        self.kind_combo.addItem("All kinds", None)
+        for kind in DeviceKind:
+            self.kind_combo.addItem(kind.label, kind)
+        self.state_combo = QComboBox()
+        self.state_combo.setObjectName("deviceStateFilter")
+        self.state_combo.setAccessibleName("Filter devices by state")
+        self.state_combo.addItem("All states", None)
+        for state in DeviceState:
+            self.state_combo.addItem(state.label, state)
+        self.serial_edit = QLineEdit()
+        self.serial_edit.setObjectName("deviceSerialFilter")
+        self.serial_edit.setAccessibleName("Filter devices by serial number prefix")
+        self.serial_edit.setPlaceholderText("Serial starts with… (e.g. DSC0001)")
+        self.serial_edit.setClearButtonEnabled(True)
+        self.overdue_check = QCheckBox("&Overdue returns only")
+        self.overdue_check.setObjectName("deviceOverdueFilter")
+        self.overdue_check.setAccessibleName("Show only devices past their return date")
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FILTER_DELAY_MS)
+        self._timer.timeout.connect(self.apply_filter)
+        self.serial_edit.textChanged.connect(lambda _: self._timer.start())
+        self.kind_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
+        self.state_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
+        self.overdue_check.toggled.connect(lambda _: self.apply_filter())
+        bar = QHBoxLayout()
+        for text, widget in (("&Kind:", self.kind_combo), ("S&tate:", self.state_combo),
+                             ("S&erial:", self.serial_edit)):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            bar.addWidget(label)
+            bar.addWidget(widget, 1 if widget is self.serial_edit else 0)
+        bar.addWidget(self.overdue_check)
+
+        t = QTableView()
+        t.setObjectName("devicesTable")
+        t.setAccessibleName("Devices")
+        t.setModel(self.model)
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        t.setAlternatingRowColors(True)
+        t.verticalHeader().setVisible(False)
+        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
+        for i, width in enumerate((150, 120, 150, 160, 90, 90, 90, 90, 90, 90)):
+            t.setColumnWidth(i, width)
+        t.horizontalHeader().setStretchLastSection(True)
+        t.selectionModel().currentRowChanged.connect(self._on_current)
+        self.table = t
+
+        self.summary = QLabel()
+        self.summary.setObjectName("devicesSummary")
+        self.selected_label = QLabel("Select a device to act on it.")
+        self.selected_label.setObjectName("selectedDevice")
+        self.selected_label.setWordWrap(True)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addLayout(bar)
+        layout.addWidget(t, 1)
+        layout.addWidget(self.selected_label)
+        layout.addWidget(self.summary)
+        self.setCentralWidget(central)
+        self._build_actions()
+        self._update()
+        self.resize(1280, 720)
+
+    # --- actions ---------------------------------------------------------------------------------
+    def _action(self, text: str, shortcut, tip: str, slot, name: str, permission: Permission) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+        action.triggered.connect(slot)
+        action.setProperty("permission", permission.name)
+        self._permissions[name] = permission
+        return action
+
+    def _build_actions(self) -> None:
+        self._permissions: dict[str, Permission] = {}
+        a = self._action
+        self.receive_stock_action = a("&Receive stock…", "Ctrl+Shift+R", "Receive DSC+ cards into stock, one or a "
+                                      "batch", self.receive_stock, "receiveStock", Permission.manage_stock)
+        self.ship_action = a("&Ship to user…", "Ctrl+Shift+S", "Ship the selected card from stock to a user",
+                             self.ship, "shipDevice", Permission.manage_stock)
+        self.activate_action = a("&Activate…", "Ctrl+Shift+A", "Activate the selected shipped card with its "
+                                 "challenge response", self.activate, "activateDevice", Permission.manage_devices)
+        self.share_action = a("S&hare with username…", "Ctrl+Shift+H", "Share the selected device with another "
+                              "username of the same person", self.share, "shareDevice", Permission.manage_devices)
+        self.report_action = a("Report &lost, stolen or damaged…", "Ctrl+Shift+L", "Mark the selected device lost, "
+                               "stolen, damaged or failed by its battery", self.report, "reportDevice",
+                               Permission.manage_devices)
+        self.replace_action = a("Order re&placement…", "Ctrl+Shift+P", "Ship a DSC+ from stock to replace the "
+                                "selected reported card", self.replace, "orderReplacement", Permission.manage_devices)
+        self.revoke_action = a("Re&voke…", "Ctrl+Shift+V", "Take the selected device out of service (a DSC+ is then "
+                               "due back)", self.revoke, "revokeDevice", Permission.manage_devices)
+        self.receive_return_action = a("Receive re&turn…", "Ctrl+Shift+T", "Record a card that came back and "
+                                       "release its reserve", self.receive_return, "receiveReturn",
+                                       Permission.receive_returns)
+        self.overdue_action = a("Charge &overdue returns", "Ctrl+Shift+O", "Charge the fee for every device past "
+                                "its return date that is not charged yet (safe to repeat)", self.charge_overdue,
+                                "chargeOverdue", Permission.run_overdue)
+        self.refresh_action = a("Re&fresh", QKeySequence.StandardKey.Refresh, "Reload the devices list",
+                                self.refresh, "refreshDevices", Permission.view)
+        self.close_action = a("&Close", QKeySequence.StandardKey.Close, "Close the devices window", self.close,
+                              "closeDevices", Permission.view)
+        menu = self.menuBar().addMenu("&Device")
+        for action in (self.activate_action, self.share_action, self.report_action, self.replace_action,
+                       self.revoke_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.close_action)
+        stock = self.menuBar().addMenu("&Stock and returns")
+        for action in (self.receive_stock_action, self.ship_action, self.receive_return_action,
+                       self.overdue_action):
+            stock.addAction(action)
+        view = self.menuBar().addMenu("&View")
+        view.addAction(self.refresh_action)
+        self.toolbar = self.addToolBar("Devices")
+        self.toolbar.setObjectName("devicesToolbar")
+        for action in (self.receive_stock_action, self.ship_action, self.activate_action, self.report_action,
+                       self.replace_action, self.receive_return_action, self.overdue_action, self.refresh_action):
+            self.toolbar.addAction(action)
+
+    # --- state -----------------------------------------------------------------------------------
+    def current_row(self) -> DeviceRow | None:
+        index = self.table.currentIndex()
+        return self.model.row_at(index.row()) if index.isValid() else None
+
+    def select_device(self, device_id: int) -> bool:
+        for r in range(self.model.rowCount()):
+            row = self.model.row_at(r)
+            if row is not None and row.id == device_id:
+                self.table.selectRow(r)
+                self.table.setCurrentIndex(self.model.index(r, 0))
+                return True
+        return False
+
+    def apply_filter(self) -> None:
+        self._timer.stop()
+        self.model.set_query(DeviceQuery(self.kind_combo.currentData(), self.state_combo.currentData(),
+                                         self.serial_edit.text(), self.overdue_check.isChecked()))
+        self._update()
+
+    def refresh(self) -> None:
+        row = self.current_row()
+        self.model.refresh()
+        if row is not None:
+            self.select_device(row.id)
+        self._update()
+
+    def _on_current(self, _current: QModelIndex, _previous: QModelIndex) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        row = self.current_row()
+        can = {name: allowed(self.actor, p) for name, p in self._permissions.items()}
+        dsc = row is not None and row.kind is DeviceKind.dsc_plus
+        state = row.state if row is not None else None
+        rules = {
+            "shipDevice": dsc and state is DeviceState.in_stock,
+            "activateDevice": dsc and state is DeviceState.shipped,
+            "shareDevice": state is DeviceState.active and row is not None and not row.kind.is_temporary,
+            "reportDevice": state in REPORTABLE and row is not None and not row.kind.is_temporary,
+            "orderReplacement": dsc and state in (DeviceState.lost, DeviceState.stolen, DeviceState.damaged),
+            "revokeDevice": state in REPORTABLE,
+        }
+        for action in self.findChildren(QAction):
+            name = action.objectName()
+            if name in self._permissions:
+                action.setEnabled(can[name] and rules.get(name, True))
+        shown = self.model.rowCount()
+        self.summary.setText(f"{shown:,} devices shown   ·   DSC+ in stock: {self.services.devices.in_stock_count():,}")
+        if row is None:
+            self.selected_label.setText("Select a device to act on it.")
+        else:
+            holders = ", ".join(row.holders) or "nobody"
+            self.selected_label.setText(f"{row.kind.label} {row.serial or ''} — {row.state.label}, held by "
+                                        f"{holders}" + (f", account {row.account_number}" if row.account_number
+                                                        else ""))
+
+    # --- operations ------------------------------------------------------------------------------
+    def _open(self, dialog) -> None:
+        self.dialog = dialog
+        dialog.accepted.connect(self.refresh)
+        dialog.open()
+
+    def receive_stock(self) -> None:
+        self._open(ReceiveStockDialog(self.services, self))
+
+    def ship(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self._open(ShipDialog(self.services, row.id, row.serial, self))
+
+    def activate(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self._open(ActivateDialog(self.services, row.id, row.serial, self))
+
+    def share(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self._open(ShareDialog(self.services, row.id, row.kind, f"{row.kind.label} {row.serial or ''}".strip(),
+                                   self))
+
+    def report(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self._open(ReportDialog(self.services, row.id, f"{row.kind.label} {row.serial or ''}".strip(),
+                                    self.services.devices.holders(row.id), parent=self))
+
+    def replace(self) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        fee = self._fee_note(row)
+        self._open(ReplacementDialog(self.services, row.id, row.serial, self.services.devices.holders(row.id), fee,
+                                     self))
+
+    def _fee_note(self, row: DeviceRow) -> str:
+        if row.return_reason == "battery_failure":
+            return "No fee: the battery failed. The old card must come back by its due date, or the fee is charged."
+        back = " The damaged card is still to be returned." if row.state is DeviceState.damaged else ""
+        return f"The replacement fee is charged to account {row.account_number}.{back}"
+
+    def revoke(self) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        label = f"{row.kind.label} {row.serial or ''}".strip()
+        then = " It is then due back by mail." if row.kind is DeviceKind.dsc_plus else ""
+        self._open(ConfirmDialog(self.services, f"Revoke {label}",
+                                 f"Take {label} (held by {', '.join(row.holders) or 'nobody'}) out of service?{then}",
+                                 lambda: self.services.devices.revoke(self.actor, row.id), "revokeConfirm",
+                                 "Revoke", self))
+
+    def receive_return(self) -> None:
+        row = self.current_row()
+        serial = row.serial if row is not None and row.state in RECEIVABLE and row.serial else ""
+        self._open(ReceiveReturnDialog(self.services, serial, self))
+
+    def charge_overdue(self) -> None:
+        try:
+            result = self.services.returns.charge_overdue(self.actor)
+        except ConsoleError as exc:
+            self.last_message = show_error(self, exc)
+            return
+        self.refresh()
+        self.last_message = info(self, "Overdue returns",
+                                 f"{result.charged} device(s) charged {money(result.amount_cents)} in total; "
+                                 f"{result.already_charged} had been charged before and were not charged again.",
+                                 "overdueResult")

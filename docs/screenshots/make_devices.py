@@ -1,0 +1,83 @@
+"""Render the devices screen, the loss report, the passcode shown once and the charges screen to docs/screenshots/.
+
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_devices.py
+"""
+
+import base64
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("SLS_CONSOLE_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from console.app import Services, open_context  # noqa: E402
+from console.models.context import Actor  # noqa: E402
+from console.models.demo import generate  # noqa: E402
+from console.models.entities import DeviceHolding, SecurityDevice, User  # noqa: E402
+from console.models.enums import DeviceKind, DeviceState, SlsState, StaffRole  # noqa: E402
+from console.models.settings import Figures  # noqa: E402
+from console.views.charges_view import ChargesWindow  # noqa: E402
+from console.views.device_dialogs import PasscodeDialog, ReportDialog  # noqa: E402
+from console.views.devices_view import DevicesWindow  # noqa: E402
+
+OUT = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    app = QApplication([])
+    tmp = tempfile.mkdtemp()
+    ctx = open_context(f"sqlite:///{tmp}/shots.sqlite3")
+    generate(ctx, Figures(), 3000, seed=11)
+    staff = Actor("boff01", "Bob Office", StaffRole.back_office)
+    services = Services.build(ctx, staff)
+    services.devices.receive_stock(staff, "DSC900000001-DSC900000012")
+
+    window = DevicesWindow(services)
+    window.kind_combo.setCurrentIndex(window.kind_combo.findData(DeviceKind.dsc_plus))
+    window.state_combo.setCurrentIndex(window.state_combo.findData(DeviceState.shipped))
+    window.show()
+    window.table.selectRow(0)
+    window.table.setCurrentIndex(window.model.index(0, 0))
+    app.processEvents()
+    window.grab().save(str(OUT / "devices.png"))
+
+    # An enrolled user's only active device, reported lost with a temporary passcode.
+    with ctx.db.read() as s:
+        user = s.scalars(select(User).where(User.sls_state == SlsState.enrolled, User.active_devices == 1)
+                         .order_by(User.id)).first()
+        device_id = s.scalar(select(SecurityDevice.id).join(DeviceHolding)
+                             .where(DeviceHolding.user_id == user.id, SecurityDevice.state == DeviceState.active))
+        username, user_id = user.username, user.id
+    agent = Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
+    desk = Services.build(ctx, agent)
+    report = ReportDialog(desk, device_id, "IB Key", desk.devices.holders(device_id), user_id, window)
+    report.issue_passcode.setChecked(True)
+    report.identity.setChecked(True)
+    report.show()
+    app.processEvents()
+    report.grab().save(str(OUT / "report-loss.png"))
+    report.try_submit()
+    app.processEvents()
+    issued = report.result_value.temporary_passcode
+    shown = PasscodeDialog(desk, issued, window)
+    shown.show()
+    app.processEvents()
+    shown.grab().save(str(OUT / "temporary-passcode.png"))
+
+    charges = ChargesWindow(services, "")
+    charges.show()
+    pending = next(r for r in range(charges.model.rowCount()) if charges.model.row_at(r).status.value == "pending")
+    charges.select_row(pending)
+    app.processEvents()
+    charges.grab().save(str(OUT / "charges.png"))
+    print("wrote devices.png, report-loss.png, temporary-passcode.png, charges.png to", OUT, "for", username)
+
+
+if __name__ == "__main__":
+    main()

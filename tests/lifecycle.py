@@ -1,0 +1,50 @@
+"""Helpers for device-lifecycle tests: a DSC+-eligible account, stock, card responses, counting rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from console.models.entities import Account, AuditEntry, User
+from console.models.sealing import device_context
+from console.models.verification import VerificationService, dsc_response
+
+RICH_CENTS = 1_000_000_00  # above the DSC+ equity threshold
+
+
+def make_rich(ctx, account_id: int) -> None:
+    with ctx.db.write() as s:
+        s.get(Account, account_id).equity_cents = RICH_CENTS
+
+
+def card_seed(ctx, device_id: int) -> str:
+    from console.models.entities import SecurityDevice
+
+    with ctx.db.read() as s:
+        d = s.get(SecurityDevice, device_id)
+        return ctx.box.open(d.sealed_secret, device_context(d.id)).decode()
+
+
+def challenge_and_response(ctx, actor, device_id: int) -> tuple[int, str]:
+    """Draw a challenge as the console would, and answer it as the card would."""
+    ch = VerificationService(ctx).issue_challenge(actor, device_id)
+    return ch.id, dsc_response(card_seed(ctx, device_id), ch.number)
+
+
+def audit_actions(ctx, device_id: int | None = None) -> list[str]:
+    with ctx.db.read() as s:
+        stmt = select(AuditEntry.action).order_by(AuditEntry.id)
+        if device_id is not None:
+            stmt = stmt.where(AuditEntry.device_id == device_id)
+        return list(s.scalars(stmt))
+
+
+def audit_count(ctx) -> int:
+    with ctx.db.read() as s:
+        return s.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def user(ctx, user_id: int) -> User:
+    with ctx.db.read() as s:
+        u = s.get(User, user_id)
+        s.expunge(u)
+        return u

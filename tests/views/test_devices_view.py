@@ -1,0 +1,302 @@
+"""The devices screen and the main window's Devices menu, driven as back office and help desk would."""
+
+import pyotp
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import select
+
+from console.app import Services
+from console.models.devices import DeviceService
+from console.models.entities import Charge, DeviceHolding, Reserve, SecurityDevice
+from console.models.enums import DeviceKind, DeviceState
+from console.models.verification import dsc_response
+from console.views.devices_view import DevicesWindow
+from console.views.main_window import MainWindow
+from tests.factories import add_same_person_username
+from tests.lifecycle import card_seed, challenge_and_response, make_rich
+
+
+@pytest.fixture
+def services(ctx, world, admin):
+    make_rich(ctx, world.account_id)
+    return Services.build(ctx, admin)
+
+
+@pytest.fixture
+def window(qtbot, services):
+    w = DevicesWindow(services)
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def _state(ctx, device_id):
+    with ctx.db.read() as s:
+        return s.scalar(select(SecurityDevice.state).where(SecurityDevice.id == device_id))
+
+
+def _id_of(ctx, serial):
+    with ctx.db.read() as s:
+        return s.scalar(select(SecurityDevice.id).where(SecurityDevice.serial == serial))
+
+
+def _receive(window, qtbot, text):
+    window.receive_stock_action.trigger()
+    dialog = window.dialog
+    assert dialog.objectName() == "receiveStock" and dialog.isVisible()
+    for i, line in enumerate(text.split("\n")):  # typed line by line, Enter between lines
+        if i:
+            qtbot.keyClick(dialog.serials, Qt.Key.Key_Return)
+        qtbot.keyClicks(dialog.serials, line)
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    return dialog
+
+
+def test_list_shows_devices_and_filters_by_kind_and_state(window, qtbot):
+    """Every device is listed with kind, state and holders; kind and state filters narrow it."""
+    assert window.model.rowCount() == 2  # the world's two IB Keys
+    _receive(window, qtbot, "DSC000000001-DSC000000003")
+    assert window.model.rowCount() == 5
+    window.kind_combo.setCurrentIndex(window.kind_combo.findData(DeviceKind.ib_key))
+    assert window.model.rowCount() == 2
+    assert {window.model.data(window.model.index(r, 3)) for r in range(2)} == {"jsmit123", "aarch001"}
+    window.kind_combo.setCurrentIndex(0)
+    window.state_combo.setCurrentIndex(window.state_combo.findData(DeviceState.in_stock))
+    assert window.model.rowCount() == 3
+    assert "DSC+ in stock: 3" in window.summary.text()
+
+
+def test_receiving_a_batch_with_a_bad_serial_says_which_and_stays_open(window, qtbot, ctx):
+    """A malformed serial is named in the message; nothing is received and the dialog stays open to fix it."""
+    dialog = _receive(window, qtbot, "DSC000000001\nDSC0000X0002")
+    assert dialog.isVisible() and "DSC0000X0002" in dialog.last_message.text()
+    dialog.last_message.accept()
+    assert _id_of(ctx, "DSC000000001") is None
+    dialog.serials.setPlainText("DSC000000001\nDSC000000002")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible() and _id_of(ctx, "DSC000000002") is not None
+
+
+def test_receive_ship_and_activate_from_the_gui(window, qtbot, ctx, world, admin):
+    """Back office receives a card, ships it to jsmit123, and activates it with the card's response."""
+    _receive(window, qtbot, "DSC000000042")
+    device_id = _id_of(ctx, "DSC000000042")
+    assert window.select_device(device_id)
+    assert window.ship_action.isEnabled() and not window.activate_action.isEnabled()
+    window.ship_action.trigger()
+    ship = window.dialog
+    qtbot.keyClicks(ship.username, "jsmit123")
+    qtbot.mouseClick(ship.ok_button, Qt.MouseButton.LeftButton)
+    assert not ship.isVisible() and _state(ctx, device_id) is DeviceState.shipped
+    with ctx.db.read() as s:
+        assert s.scalar(select(Reserve.amount_cents).where(Reserve.device_id == device_id)) == 2000
+
+    assert window.select_device(device_id) and window.activate_action.isEnabled()
+    window.activate_action.trigger()
+    activate = window.dialog
+    number = activate.challenge.number
+    assert number in activate.prompt.text()
+    qtbot.keyClicks(activate.answer, dsc_response(card_seed(ctx, device_id), number))
+    qtbot.mouseClick(activate.ok_button, Qt.MouseButton.LeftButton)
+    assert not activate.isVisible()
+    assert _state(ctx, device_id) is DeviceState.active
+    assert _state(ctx, world.secondary_device_id) is DeviceState.active  # M2FS: the IB Key stays
+
+
+def test_wrong_activation_response_draws_a_new_challenge(window, qtbot, ctx, world, admin):
+    """After a wrong response the message is shown and a fresh challenge replaces the used one."""
+    devices = DeviceService(ctx)
+    [device_id] = devices.receive_stock(admin, "DSC000000043")
+    devices.ship(admin, device_id, world.secondary_id)
+    window.refresh()
+    window.select_device(device_id)
+    window.activate_action.trigger()
+    dialog = window.dialog
+    first = dialog.challenge.id
+    right = dsc_response(card_seed(ctx, device_id), dialog.challenge.number)
+    qtbot.keyClicks(dialog.answer, f"{(int(right) + 1) % 10**8:08d}")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and "not correct" in dialog.last_message.text()
+    assert dialog.challenge.id != first
+    assert _state(ctx, device_id) is DeviceState.shipped
+
+
+def test_report_loss_with_passcode_then_replace_and_receive_return(window, qtbot, ctx, world, admin):
+    """A damaged DSC+ is reported, replaced from stock (fee charged) and received back (reserve released)."""
+    devices = DeviceService(ctx)
+    [card] = devices.receive_stock(admin, "DSC000000050")
+    devices.ship(admin, card, world.secondary_id)
+    ch, resp = challenge_and_response(ctx, admin, card)
+    devices.activate_shipped(admin, card, ch, resp)
+    devices.receive_stock(admin, "DSC000000051")
+    window.refresh()
+
+    window.select_device(card)
+    window.report_action.trigger()
+    report = window.dialog
+    report.reason.setCurrentIndex(report.reason.findData("damaged"))
+    qtbot.keyClicks(report.note, "card snapped")
+    qtbot.mouseClick(report.ok_button, Qt.MouseButton.LeftButton)
+    assert not report.isVisible() and _state(ctx, card) is DeviceState.damaged
+
+    window.select_device(card)
+    assert window.replace_action.isEnabled()
+    window.replace_action.trigger()
+    replace = window.dialog
+    assert "fee is charged" in replace.intro.text()
+    qtbot.mouseClick(replace.ok_button, Qt.MouseButton.LeftButton)
+    assert not replace.isVisible()
+    assert _state(ctx, _id_of(ctx, "DSC000000051")) is DeviceState.shipped
+    assert _state(ctx, card) is DeviceState.return_pending
+    with ctx.db.read() as s:
+        assert s.scalar(select(Charge.amount_cents).where(Charge.device_id == card)) == 2000
+
+    window.select_device(card)
+    window.receive_return_action.trigger()
+    ret = window.dialog
+    assert ret.serial.text() == "DSC000000050"
+    qtbot.mouseClick(ret.ok_button, Qt.MouseButton.LeftButton)
+    assert not ret.isVisible() and _state(ctx, card) is DeviceState.returned
+
+
+def test_overdue_run_from_the_gui_reports_what_it_charged(window, qtbot, ctx, world, admin):
+    """Charging overdue returns says how many were charged; running it again charges none."""
+    devices = DeviceService(ctx)
+    [card] = devices.receive_stock(admin, "DSC000000060")
+    devices.ship(admin, card, world.secondary_id)
+    ch, resp = challenge_and_response(ctx, admin, card)
+    devices.activate_shipped(admin, card, ch, resp)
+    devices.revoke(admin, card)
+    ctx.clock.advance(days=31)
+    window.overdue_check.setChecked(True)
+    assert window.model.rowCount() == 1
+    window.overdue_action.trigger()
+    assert window.last_message.text().startswith("1 device(s) charged 20.00 USD")
+    window.overdue_action.trigger()
+    assert window.last_message.text().startswith("0 device(s) charged")
+
+
+def test_help_desk_cannot_receive_or_ship_stock(qtbot, ctx, world, agent):
+    """Stock actions are disabled for a help-desk agent; reporting stays available."""
+    w = DevicesWindow(Services.build(ctx, agent))
+    qtbot.addWidget(w)
+    assert not w.receive_stock_action.isEnabled()
+    w.select_device(world.secondary_device_id)
+    assert not w.ship_action.isEnabled() and w.report_action.isEnabled()
+
+
+# --- the main window's Devices menu, on the selected user ---------------------------------------------
+@pytest.fixture
+def main(qtbot, services):
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world):
+    """jsmit123's only device is reported lost with a temporary passcode, shown once; the card is offered next."""
+    main.select_user(world.secondary_id)
+    acts = main.device_actions
+    assert acts.select_device(world.secondary_device_id)
+    assert acts.report.isEnabled()
+    acts.report.trigger()
+    report = acts.dialog
+    assert report.user.currentText() == "jsmit123"
+    qtbot.mouseClick(report.ok_button, Qt.MouseButton.LeftButton)
+    assert "without an active security device" in report.last_message.text()
+    report.last_message.accept()
+    report.issue_passcode.setChecked(True)
+    report.identity.setChecked(True)
+    qtbot.mouseClick(report.ok_button, Qt.MouseButton.LeftButton)
+    assert not report.isVisible()
+    shown = report.passcode_dialog
+    assert shown.isVisible() and len(shown.code_label.text().replace(" ", "")) == 8
+    assert _state(ctx, world.secondary_device_id) is DeviceState.lost
+    assert main.detail.devices.rowCount() == 2  # the lost IB Key and the passcode
+    qtbot.mouseClick(shown.offer_card, Qt.MouseButton.LeftButton)
+    card = shown.card_dialog
+    assert card.isVisible() and card.objectName() == "onlineCard"
+    qtbot.mouseClick(card.ok_button, Qt.MouseButton.LeftButton)
+    a, b = card.challenge.positions
+    qtbot.keyClicks(card.answer, card.card.values[a] + card.card.values[b])
+    qtbot.mouseClick(card.ok_button, Qt.MouseButton.LeftButton)
+    assert not card.isVisible() and _state(ctx, card.card.device_id) is DeviceState.active
+
+
+def test_user_detail_issue_temporary_passcode_needs_identity_check(main, qtbot, ctx, world):
+    """The passcode is refused until the identity box is ticked, then shown once."""
+    main.select_user(world.secondary_id)
+    acts = main.device_actions
+    assert acts.temporary.isEnabled()
+    acts.temporary.trigger()
+    dialog = acts.dialog
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert "identity" in dialog.last_message.text()
+    dialog.last_message.accept()
+    dialog.identity.setChecked(True)
+    qtbot.keyClicks(dialog.reason, "phone at home")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.passcode_dialog.isVisible()
+    with ctx.db.read() as s:
+        assert s.scalar(select(SecurityDevice.state).where(SecurityDevice.kind == DeviceKind.temporary_passcode)) \
+            is DeviceState.active
+
+
+def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world):
+    """jsmit123's IB Key is shared with jsmit777 (same person) by a good code, then unshared from jsmit777."""
+    twin = add_same_person_username(ctx, world.secondary_id, "jsmit777", "U2222222", (DeviceKind.code_card,))
+    main.refresh()
+    main.select_user(world.secondary_id)
+    acts = main.device_actions
+    acts.select_device(world.secondary_device_id)
+    acts.share.trigger()
+    dialog = acts.dialog
+    assert "6-digit code" in dialog.prompt.text()
+    qtbot.keyClicks(dialog.username, "jsmit777")
+    qtbot.keyClicks(dialog.answer, pyotp.TOTP(world.secondary_seed).at(ctx.clock.now()))
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    with ctx.db.read() as s:
+        holders = set(s.scalars(select(DeviceHolding.user_id)
+                                .where(DeviceHolding.device_id == world.secondary_device_id)))
+    assert holders == {world.secondary_id, twin["user_id"]}
+    assert "jsmit777" in main.detail.devices.item(0, 4).text()  # who shares which device
+
+    main.filter_edit.setText("jsmit777")
+    main.apply_filter()
+    main.select_user(twin["user_id"])
+    assert acts.select_device(world.secondary_device_id) and acts.unshare.isEnabled()
+    acts.unshare.trigger()
+    qtbot.mouseClick(acts.dialog.ok_button, Qt.MouseButton.LeftButton)
+    with ctx.db.read() as s:
+        holders = set(s.scalars(select(DeviceHolding.user_id)
+                                .where(DeviceHolding.device_id == world.secondary_device_id)))
+    assert holders == {world.secondary_id}
+
+
+def test_devices_menu_opens_devices_and_charges_screens(main, world):
+    """The Devices menu opens the devices list and the selected account's charges."""
+    main.select_user(world.secondary_id)
+    main.device_actions.open_devices.trigger()
+    assert main.device_actions.devices_window.isVisible()
+    main.device_actions.open_charges.trigger()
+    charges = main.device_actions.charges_window
+    assert charges.isVisible() and charges.account_edit.text() == "U1234567"
+    main.device_actions.devices_window.close()
+    charges.close()
+
+
+def test_passed_due_date_is_flagged(window, qtbot, ctx, world, admin):
+    """A shipped card not activated by its date shows the date in red with a tooltip saying so."""
+    from PySide6.QtGui import QColor
+
+    devices = DeviceService(ctx)
+    [card] = devices.receive_stock(admin, "DSC000000070")
+    devices.ship(admin, card, world.secondary_id)
+    ctx.clock.advance(days=15)
+    window.refresh()
+    window.select_device(card)
+    index = window.model.index(window.table.currentIndex().row(), 8)
+    assert window.model.data(index, Qt.ItemDataRole.ForegroundRole) == QColor("#b3261e")
+    assert window.model.data(index, Qt.ItemDataRole.ToolTipRole) == "Activation due — date passed"
