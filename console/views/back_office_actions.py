@@ -13,11 +13,13 @@ from console.views.import_dialog import ImportDialog
 from console.views.settings_dialog import SettingsDialog
 from console.views.style import icon
 
-EXPORT_SHORTCUTS = {"users": "Ctrl+Shift+U", "devices": "Ctrl+Shift+D", "charges": "Ctrl+Shift+G",
-                    "audit": "Ctrl+Shift+A"}
+EXPORT_SHORTCUTS = {"users": "Ctrl+Alt+U", "devices": "Ctrl+Alt+D", "charges": "Ctrl+Alt+C",
+                    "audit": "Ctrl+Alt+A"}
 # Icons for the actions the main window builds itself, by object name.
 ICONS = {"changeSecuritySettings": "security", "refresh": "refresh", "findUsers": "find", "quit": "quit",
-         "about": "about"}
+         "about": "about", "openDevices": "device", "openCharges": "charges", "issueTemporaryPasscode": "passcode",
+         "issueOnlineCard": "card", "reportUserDevice": "alert", "makePreferred": "star",
+         "shareUserDevice": "share", "unshareUserDevice": "unshare", "openAudit": "audit", "auditTrail": "audit"}
 # Standard keys are empty on some platforms (Quit on Windows and offscreen): every action keeps a shortcut.
 FALLBACK_SHORTCUTS = {"quit": "Ctrl+Q", "refresh": "F5", "findUsers": "Ctrl+F"}
 
