@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox
 
@@ -84,6 +85,8 @@ class BackOfficeActions:
         help_menu.insertAction(help_menu.actions()[0] if help_menu.actions() else None, self.help_action)
         toolbar = getattr(w, "toolbar", None)
         if toolbar is not None:
+            # Words beside the icons: an agent on the phone should not have to guess what a picture means.
+            toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             toolbar.addSeparator()
             toolbar.addAction(self.import_action)
             toolbar.addAction(self.help_action)

@@ -186,6 +186,7 @@ class ImportDialog(QDialog):
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         dialog.setMinimumDuration(0)
+        dialog.setMinimumWidth(dialog.fontMetrics().averageCharWidth() * 60)
         dialog.setAccessibleName(label)
         self.progress_dialog = dialog
         task = BackgroundTask(work, self)
@@ -197,7 +198,8 @@ class ImportDialog(QDialog):
                 return
             dialog.setMaximum(max(total, 1))
             dialog.setValue(min(count, max(total, 1)))
-            dialog.setLabelText(f"{phase}: {count:,} of {total:,}")
+            unit = "lines" if phase == "Checking" else "records (accounts, persons, users, audit entries)"
+            dialog.setLabelText(f"{phase}: {count:,} of {total:,} {unit}")
 
         def finish() -> None:
             self._active = False
