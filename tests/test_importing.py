@@ -236,3 +236,13 @@ def test_role_values_are_stored_as_enums(service, back_office, ctx):
         primaries = s.execute(select(Account.number, func.count()).join(User, User.account_id == Account.id)
                               .where(User.role == UserRole.primary).group_by(Account.number)).all()
         assert dict(primaries) == {"U2345678": 1, "U2345679": 1, "U3456780": 1}
+
+
+def test_preview_lists_each_change_with_its_line(service, back_office, world, tmp_path):
+    """The preview says line by line what would happen: accounts, users, title changes."""
+    rows = [{**MARIA, "account_number": "U1234567", "account_title": "Jane & Maria", "role": "secondary"}]
+    plan = service.preview(back_office, write_csv(tmp_path / "c.csv", rows))
+    assert plan.changes() == [
+        (2, "Change account title", "U1234567: 'Jane Smith' → 'Jane & Maria'"),
+        (2, "Create user", "mross001 Maria Rossi, secondary user of U1234567"),
+    ]

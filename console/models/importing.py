@@ -70,9 +70,9 @@ class ImportPlan:
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     new_accounts: list[ImportRow] = field(default_factory=list)
-    retitled: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, number, old, new
+    retitled: list[tuple[int, str, str, str, int]] = field(default_factory=list)  # id, number, old, new, line
     new_persons: dict[PersonKey, ImportRow] = field(default_factory=dict)
-    renamed: list[tuple[int, str, str]] = field(default_factory=list)  # person id, old, new
+    renamed: list[tuple[int, str, str, int]] = field(default_factory=list)  # person id, old, new, line
     renamed_users: int = 0
     new_users: list[tuple[ImportRow, PersonKey]] = field(default_factory=list)
     unchanged: int = 0
@@ -101,6 +101,20 @@ class ImportPlan:
     @property
     def persons_to_create(self) -> int:
         return len(self.new_persons)
+
+    def changes(self, limit: int = MAX_ERRORS_KEPT) -> list[tuple[int, str, str]]:
+        """What the import would do, line by line: (line, change, details), in line order, at most `limit`."""
+        out = [(r.line, "Create account", f"{r.account_number} ({r.account_kind.value}) {r.account_title}")
+               for r in self.new_accounts]
+        out += [(line, "Change account title", f"{number}: {old!r} → {new!r}")
+                for _, number, old, new, line in self.retitled]
+        out += [(line, "Correct a name", f"{old!r} → {new!r} (the person and all their usernames)")
+                for _, old, new, line in self.renamed]
+        out += [(r.line, "Create user", f"{r.username} {r.full_name}, {r.role.value} user of {r.account_number}"
+                 + ("" if key[0] == "new" else " (a person already on record)"))
+                for r, key in self.new_users]
+        out.sort(key=lambda c: c[0])
+        return out[:limit]
 
     def summary(self) -> str:
         if not self.ok:
@@ -210,11 +224,11 @@ class _Planner:
                     self.err(first.line, "role", f"new account {number} needs one user with role primary")
                 plan.new_accounts.append(first)
             elif account[2] != first.account_title:
-                plan.retitled.append((account[0], number, account[2], first.account_title))
+                plan.retitled.append((account[0], number, account[2], first.account_title, first.line))
 
         for key, (line, name) in person_names.items():
             if key[0] == "p" and on_record_names.get(key[1], name) != name:
-                plan.renamed.append((key[1], on_record_names[key[1]], name))
+                plan.renamed.append((key[1], on_record_names[key[1]], name, line))
         renamed_ids = [p[0] for p in plan.renamed]
         plan.renamed_users = sum(self.s.scalar(select(func.count()).select_from(User)
                                                .where(User.person_id.in_(chunk))) or 0
@@ -405,7 +419,7 @@ class _Writer:
                         new_id, line=r.line, **source)
         account_id.update(plan.account_ids)
 
-        for acc_id, number, old, new in plan.retitled:
+        for acc_id, number, old, new, _line in plan.retitled:
             self._audit("account.retitled", f"Account {number} title changed by import", acc_id,
                         old=old, new=new, **source)
         if plan.retitled:
@@ -450,11 +464,11 @@ class _Writer:
         conn = self.s.connection()
         p, u = Person.__table__, User.__table__
         conn.execute(update(p).where(p.c.id == bindparam("b_id")).values(full_name=bindparam("b_name")),
-                     [{"b_id": pid, "b_name": new} for pid, _, new in self.plan.renamed])
+                     [{"b_id": pid, "b_name": new} for pid, _, new, _line in self.plan.renamed])
         conn.execute(update(u).where(u.c.person_id == bindparam("b_id"))
                      .values(full_name=bindparam("b_name"), name_key=bindparam("b_key"), version=u.c.version + 1),
-                     [{"b_id": pid, "b_name": new, "b_key": new.lower()} for pid, _, new in self.plan.renamed])
-        for pid, old, new in self.plan.renamed:
+                     [{"b_id": pid, "b_name": new, "b_key": new.lower()} for pid, _, new, _line in self.plan.renamed])
+        for pid, old, new, _line in self.plan.renamed:
             self._audit("person.renamed", f"Name {old!r} corrected to {new!r} by import (all their usernames)",
                         person_id=pid, old=old, new=new, **source)
 

@@ -75,7 +75,7 @@ class ImportDialog(QDialog):
         self.errors_table = QTableWidget(0, 3)
         self.errors_table.setObjectName("importErrors")
         self.errors_table.setAccessibleName("Problems found in the file: line, column and reason")
-        self.errors_table.setHorizontalHeaderLabels(["Line", "Column", "Reason"])
+        self.errors_table.setHorizontalHeaderLabels(["Line", "Change", "Details"])
         self.errors_table.verticalHeader().setVisible(False)
         self.errors_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.errors_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -127,16 +127,27 @@ class ImportDialog(QDialog):
         self.import_button.setEnabled(plan.ok and changes > 0)
 
     def _fill_errors(self, plan: ImportPlan) -> None:
+        """Problems when there are any (line, column, reason); otherwise the changes line by line."""
         table = self.errors_table
-        table.setRowCount(len(plan.errors))
-        for row, e in enumerate(plan.errors):
-            for col, value in enumerate((str(e.line), e.field, e.reason)):
+        if plan.ok:
+            rows = [(str(line), change, details) for line, change, details in plan.changes()]
+            table.setHorizontalHeaderLabels(["Line", "Change", "Details"])
+            table.setAccessibleName("What the import would change, line by line")
+            shown, total = len(rows), plan.users_to_create + plan.accounts_to_create + plan.accounts_to_update \
+                + len(plan.renamed)
+        else:
+            rows = [(str(e.line), e.field, e.reason) for e in plan.errors]
+            table.setHorizontalHeaderLabels(["Line", "Column", "Reason"])
+            table.setAccessibleName("Problems found in the file: line, column and reason")
+            shown, total = len(rows), plan.error_count
+        table.setRowCount(len(rows))
+        for row, values in enumerate(rows):
+            for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 if col == 0:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, col, item)
-        if plan.error_count > len(plan.errors):
-            table.setToolTip(f"The first {len(plan.errors):,} of {plan.error_count:,} problems are listed.")
+        table.setToolTip(f"The first {shown:,} of {total:,} are listed." if total > shown else "")
 
     # --- importing ------------------------------------------------------------------------------
     def start_import(self) -> None:

@@ -48,7 +48,12 @@ def test_preview_then_import_adds_users_and_refreshes_the_list(window, dialog, q
     dialog.load(SAMPLE)
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=10_000)
     assert "Users: 6 to create" in dialog.summary.text()
-    assert dialog.errors_table.rowCount() == 0
+    table = dialog.errors_table
+    assert table.horizontalHeaderItem(1).text() == "Change"
+    assert [table.item(0, c).text() for c in range(2)] == ["2", "Create account"]
+    assert table.rowCount() == 3 + 6
+    assert any("mross114 Maria Rossi, secondary user of U3456780" in table.item(r, 2).text()
+               for r in range(table.rowCount()))
     assert dialog.import_button.isEnabled()
     before = window.model.rowCount()
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
@@ -67,6 +72,7 @@ def test_bad_row_is_listed_with_line_column_reason_and_import_stays_off(dialog, 
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=10_000)
     table = dialog.errors_table
     assert table.rowCount() == 1
+    assert table.horizontalHeaderItem(2).text() == "Reason"
     assert [table.item(0, c).text() for c in range(2)] == ["3", "citizenship"]
     assert "two-letter country code" in table.item(0, 2).text()
     assert not dialog.import_button.isEnabled()
