@@ -139,6 +139,9 @@ class ExportService:
         written = 0
         try:
             with self.ctx.db.read() as s, open(partial, "w", newline="", encoding="utf-8") as f:
+                if not self.ctx.db.is_sqlite:
+                    # One snapshot for every batch (SQLite's read transaction already is one).
+                    s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 header, count_stmt, rows = KINDS[kind](s)
                 total = s.scalar(count_stmt) or 0
                 writer = csv.writer(f)
