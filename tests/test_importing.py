@@ -246,3 +246,15 @@ def test_preview_lists_each_change_with_its_line(service, back_office, world, tm
         (2, "Change account title", "U1234567: 'Jane Smith' → 'Jane & Maria'"),
         (2, "Create user", "mross001 Maria Rossi, secondary user of U1234567"),
     ]
+
+
+def test_imported_users_are_found_in_the_users_list(service, back_office, ctx):
+    """After an import the directory finds the new users by username, name and account, with their counts."""
+    from console.models.directory import UserDirectory, UserQuery
+
+    service.apply(back_office, SAMPLE)
+    directory = UserDirectory(ctx)
+    assert directory.count(UserQuery("mross")) == 2
+    assert directory.count(UserQuery("Yuki")) == 1
+    assert directory.count(UserQuery("U3456780")) == 3
+    assert directory.counts_by_state()[SlsState.opted_out] == 6
