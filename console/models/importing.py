@@ -110,9 +110,14 @@ class ImportPlan:
                 for _, number, old, new, line in self.retitled]
         out += [(line, "Correct a name", f"{old!r} → {new!r} (the person and all their usernames)")
                 for _, old, new, line in self.renamed]
+        def whose(r: ImportRow, key: PersonKey) -> str:
+            if key[0] != "new":
+                return " (a person already on record)"
+            first = self.new_persons[key].line
+            return "" if first == r.line else f" (the same person as line {first})"
+
         out += [(r.line, "Create user", f"{r.username} {r.full_name}, {r.role.value} user of {r.account_number}"
-                 + ("" if key[0] == "new" else " (a person already on record)"))
-                for r, key in self.new_users]
+                 + whose(r, key)) for r, key in self.new_users]
         out.sort(key=lambda c: c[0])
         return out[:limit]
 

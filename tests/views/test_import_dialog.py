@@ -52,7 +52,7 @@ def test_preview_then_import_adds_users_and_refreshes_the_list(window, dialog, q
     assert table.horizontalHeaderItem(1).text() == "Change"
     assert [table.item(0, c).text() for c in range(2)] == ["2", "Create account"]
     assert table.rowCount() == 3 + 6
-    assert any("mross114 Maria Rossi, secondary user of U3456780" in table.item(r, 2).text()
+    assert any("mross114 Maria Rossi, secondary user of U3456780 (the same person as line 2)" in table.item(r, 2).text()
                for r in range(table.rowCount()))
     assert dialog.import_button.isEnabled()
     before = window.model.rowCount()
