@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from console.app import Services
 from console.models.entities import User
-from console.models.enrollment import EnrollmentService
 from console.models.enums import SlsState
 from console.models.firm import FIRM_NAME_ENV
 from console.views.device_dialogs import PasscodeDialog
