@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 from dataclasses import dataclass
 
+from console.models.audit_log import AuditLog
 from console.models.charges import ChargeService
 from console.models.clock import Clock, SystemClock
 from console.models.context import SYSTEM_ACTOR, Actor, ServiceContext
 from console.models.db import Database, default_database_url
 from console.models.devices import DeviceService
 from console.models.directory import UserDirectory
-from console.models.enums import StaffRole
+from console.models.enrollment import EnrollmentService
 from console.models.exporting import ExportService
 from console.models.importing import ImportService
+from console.models.keys import default_store, unlock_box
 from console.models.returns import ReturnsService
 from console.models.rights import RightsService
 from console.models.schema import upgrade
-from console.models.sealing import SecretBox, load_master_key
+from console.models.sealing import SecretBox
 from console.models.settings_service import SettingsService
+from console.models.staff import StaffService
 from console.models.temporary_access import TemporaryAccessService
 from console.models.verification import VerificationService
 
@@ -37,7 +39,10 @@ def open_context(url: str, *, clock: Clock | None = None, box: SecretBox | None 
     db = Database(url)
     if migrate:
         upgrade(db)
-    return ServiceContext(db=db, box=box or SecretBox(load_master_key()), clock=clock or SystemClock())
+    clock = clock or SystemClock()
+    # The key that seals this database: from the environment, the OS keyring or the owner-only key file,
+    # checked against the key id the database records (and finishing an interrupted rotation).
+    return ServiceContext(db=db, box=box or unlock_box(db, default_store(), clock), clock=clock)
 
 
 @dataclass
@@ -49,10 +54,13 @@ class Services:
     directory: UserDirectory
     rights: RightsService
     verification: VerificationService
+    enrollment: EnrollmentService
     devices: DeviceService
     temporary_access: TemporaryAccessService
     returns: ReturnsService
     charges: ChargeService
+    staff: StaffService
+    audit_log: AuditLog
     importing: ImportService
     exporting: ExportService
     settings: SettingsService
@@ -61,9 +69,10 @@ class Services:
     def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
         verification = VerificationService(ctx)
         return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
-                   verification=verification, devices=DeviceService(ctx, verification),
-                   temporary_access=TemporaryAccessService(ctx), returns=ReturnsService(ctx),
-                   charges=ChargeService(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
+                   verification=verification, enrollment=EnrollmentService(ctx),
+                   devices=DeviceService(ctx, verification), temporary_access=TemporaryAccessService(ctx),
+                   returns=ReturnsService(ctx), charges=ChargeService(ctx), staff=StaffService(ctx),
+                   audit_log=AuditLog(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
                    settings=SettingsService(ctx))
 
 
@@ -75,8 +84,3 @@ def run_startup_tasks(ctx: ServiceContext) -> str:
     return (f"start-up: {expired} temporary device(s) expired; {run.charged} overdue device(s) charged, "
             f"{run.already_charged} already charged")
 
-
-def desk_actor() -> Actor:
-    """Who acts until staff sign-in is in place: the desktop's own account, as administrator."""
-    name = getpass.getuser()
-    return Actor(name, name, StaffRole.administrator)

@@ -1,4 +1,5 @@
-"""Command line: `sls-console` runs the console; subcommands fill demo data and check the audit trail."""
+"""Command line: `sls-console` runs the console; subcommands fill demo data, add staff, rotate the key and
+check the audit trail."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 import time
 
 from console.app import database_url, open_context
+from console.models.enums import StaffRole
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,13 +26,35 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("upgrade", help="create or upgrade the database schema")
 
+    staff = sub.add_parser("staff", help="staff accounts")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_sub.add_parser("add", help="add a staff member (the first administrator on a new database); "
+                                           "prints the otpauth URI for their authenticator app")
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help="full name")
+    add.add_argument("--role", required=True, choices=[r.name.replace("_", "-") for r in StaffRole])
+    add.add_argument("--as", dest="as_user", metavar="ADMIN",
+                     help="sign in as this administrator (needed once the database has staff)")
+    unlock = staff_sub.add_parser("unlock", help="lift a staff member's sign-in lock")
+    unlock.add_argument("username")
+    unlock.add_argument("--as", dest="as_user", metavar="ADMIN", required=True)
+
+    key = sub.add_parser("key", help="master key commands")
+    key_sub = key.add_subparsers(dest="key_command", required=True)
+    rotate = key_sub.add_parser("rotate", help="re-seal every secret under a new master key")
+    rotate.add_argument("--as", dest="as_user", metavar="ADMIN", required=True)
+
     imp = sub.add_parser("import", help="import accounts and users from a CSV file (all or nothing; see README)")
     imp.add_argument("file", help="CSV file, one line per user")
     imp.add_argument("--dry-run", action="store_true", help="check the file and show what would change; write nothing")
+    imp.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
+                     help="sign in as this staff member (back office or administrator)")
 
     exp = sub.add_parser("export", help="export users, devices, charges or audit entries to CSV")
     exp.add_argument("kind", choices=("users", "devices", "charges", "audit"))
     exp.add_argument("file", help="CSV file to write")
+    exp.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
+                     help="sign in as this staff member (back office, auditor or administrator)")
 
     aud = sub.add_parser("audit", help="audit trail commands")
     aud_sub = aud.add_subparsers(dest="audit_command", required=True)
@@ -61,6 +85,83 @@ def cmd_demo(args) -> int:
     print(f"Added {summary.users:,} users in {summary.accounts:,} accounts, {summary.devices:,} devices, "
           f"{summary.charges:,} charges, {summary.audit_entries:,} audit entries in {summary.seconds:.1f} s "
           f"to {ctx.db.display_name}")
+    from console.models.staff import StaffService, create_demo_staff, sign_in_instructions
+
+    enrollments = create_demo_staff(StaffService(ctx))
+    if enrollments:
+        print(sign_in_instructions(enrollments))
+    return 0
+
+
+def ask_secret(prompt: str) -> str:
+    """Passwords and codes are read without echo (tests replace this function)."""
+    import getpass
+
+    return getpass.getpass(prompt)
+
+
+def _sign_in(ctx, username: str):
+    from console.models.staff import StaffService
+
+    password = ask_secret(f"Password for {username}: ")
+    code = ask_secret(f"Authenticator code for {username}: ")
+    return StaffService(ctx).sign_in(username, password, code)
+
+
+def _new_password(username: str) -> str:
+    first = ask_secret(f"New password for {username}: ")
+    if ask_secret("Repeat the password: ") != first:
+        from console.models.errors import InvalidInput
+
+        raise InvalidInput("The two passwords differ; nothing was changed.")
+    return first
+
+
+def cmd_staff(args) -> int:
+    from console.models.staff import StaffService
+
+    ctx = open_context(database_url(args.database))
+    service = StaffService(ctx)
+    if args.staff_command == "unlock":
+        service.unlock(_sign_in(ctx, args.as_user), args.username)
+        print(f"Sign-in of {args.username} unlocked.")
+        return 0
+    role = StaffRole[args.role.replace("-", "_")]
+    if not service.has_staff():
+        if role is not StaffRole.administrator:
+            print("This database has no staff yet: the first staff member must be an administrator "
+                  "(--role administrator).", file=sys.stderr)
+            return 2
+        enrollment = service.add_first_administrator(args.username, args.name, _new_password(args.username))
+    else:
+        if not args.as_user:
+            print("This database already has staff: sign in as an administrator with --as USERNAME.",
+                  file=sys.stderr)
+            return 2
+        actor = _sign_in(ctx, args.as_user)
+        enrollment = service.add(actor, args.username, args.name, role, _new_password(args.username))
+    print(f"Added {enrollment.username} ({enrollment.full_name}) as {enrollment.role.label}.")
+    print("Add this to their authenticator app (scan the QR code or type the secret); it is shown only once:")
+    print(f"  {enrollment.otpauth_uri}")
+    print(f"  secret: {enrollment.totp_secret}")
+    if sys.stdout.isatty():
+        import segno
+
+        segno.make(enrollment.otpauth_uri, error="m").terminal(compact=True)
+    return 0
+
+
+def cmd_key_rotate(args) -> int:
+    from console.models.key_rotation import KeyRotation
+    from console.models.keys import default_store
+
+    ctx = open_context(database_url(args.database))
+    actor = _sign_in(ctx, args.as_user)
+    store = default_store()
+    result = KeyRotation(ctx).rotate(actor, store)
+    print(f"Master key rotated: key {result.old_key_id} replaced by {result.new_key_id} in {store.describe()}; "
+          f"{result.devices:,} device seeds and {result.staff:,} staff secrets re-sealed. Other desks on this "
+          f"database need the new key.")
     return 0
 
 
@@ -70,12 +171,11 @@ def _phase_bar(phase: str, done: int, total: int) -> None:
 
 
 def cmd_import(args) -> int:
-    from console.app import desk_actor
     from console.models.importing import ImportRefused, ImportService
 
     ctx = open_context(database_url(args.database))
     service = ImportService(ctx)
-    actor = desk_actor()
+    actor = _sign_in(ctx, args.as_user)
     plan = service.preview(actor, args.file, _phase_bar)
     for error in plan.errors:
         print(f"{args.file}: {error}", file=sys.stderr)
@@ -102,11 +202,10 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from console.app import desk_actor
     from console.models.exporting import ExportService
 
     ctx = open_context(database_url(args.database))
-    result = ExportService(ctx).export(desk_actor(), args.kind, args.file, _progress_bar)
+    result = ExportService(ctx).export(_sign_in(ctx, args.as_user), args.kind, args.file, _progress_bar)
     print(f"Exported {result.rows:,} {args.kind} to {result.path}")
     return 0
 
@@ -122,16 +221,24 @@ def cmd_upgrade(args) -> int:
 def cmd_audit_verify(args) -> int:
     from console.models import audit
 
-    ctx = open_context(database_url(args.database))
+    from console.models.db import Database
+    from console.models.schema import current_revision
+
+    # Verification needs neither the master key nor a schema upgrade: an auditor's machine can run it.
+    db = Database(database_url(args.database))
+    if current_revision(db) is None:
+        print(f"{db.display_name} is not an SLS Console database (no schema found).", file=sys.stderr)
+        return 2
     started = time.perf_counter()
-    with ctx.db.read() as s:
+    with db.read() as s:
         result = audit.verify(s)
     seconds = time.perf_counter() - started
     if result.ok:
         print(f"Audit trail intact: {result.count:,} entries, head {result.head_hash} "
               f"({seconds:.1f} s)")
         return 0
-    print(f"Audit trail BROKEN: {result.problem}. {result.count:,} entries verified before it.", file=sys.stderr)
+    print(f"Audit trail BROKEN: {result.problem}. {result.count:,} entries verified before it "
+          f"(last good hash {result.head_hash}).", file=sys.stderr)
     return 1
 
 
@@ -157,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_export(args)
         if command == "audit" and args.audit_command == "verify":
             return cmd_audit_verify(args)
+        if command == "staff":
+            return cmd_staff(args)
+        if command == "key" and args.key_command == "rotate":
+            return cmd_key_rotate(args)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a person reads this; the detail goes to the log

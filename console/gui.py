@@ -53,9 +53,9 @@ def _fill_demo(app, ctx) -> None:
 def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from console.app import Services, desk_actor, open_context
+    from console.app import Services, open_context
+    from console.models.staff import StaffService, create_demo_staff, sign_in_instructions
     from console.views.main_window import MainWindow
-
     from console.views.style import allow_fractional_scaling, apply_theme, follow_system_scheme
     from console.views.window_memory import WindowMemory
 
@@ -67,13 +67,36 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     app.setOrganizationName("SLS")
     ctx = open_context(url)
     logging.getLogger("sls_console").info("console started on %s (log %s)", ctx.db.display_name, log_path)
+    staff = StaffService(ctx)
+    hint = ""
     if demo_if_empty and _database_is_empty(ctx):
         _fill_demo(app, ctx)
+        enrollments = create_demo_staff(staff)
+        if enrollments:
+            hint = sign_in_instructions(enrollments)
+            print(hint, flush=True)
+    if not staff.has_staff():
+        hint = NO_STAFF_HINT
+    actor = ask_sign_in(staff, ctx.db.display_name, hint)
+    if actor is None:
+        return 0
     from console.app import run_startup_tasks
 
     logging.getLogger("sls_console").info(run_startup_tasks(ctx))
-    window = MainWindow(Services.build(ctx, desk_actor()))
+    window = MainWindow(Services.build(ctx, actor))
     WindowMemory(window).attach()
     follow_system_scheme(app, window.back_office.refresh_icons)
     window.show()
     return app.exec()
+
+
+NO_STAFF_HINT = ("This database has no staff accounts yet. Create the first administrator in a terminal:\n"
+                 "  sls-console staff add USERNAME --name \"Full Name\" --role administrator")
+
+
+def ask_sign_in(staff, database_name: str, hint: str = ""):
+    """The sign-in dialog, modal; the signed-in Actor, or None when the person cancels."""
+    from console.views.sign_in_dialog import SignInDialog
+
+    dialog = SignInDialog(staff, database_name, hint)
+    return dialog.actor if dialog.exec() else None

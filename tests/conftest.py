@@ -75,3 +75,27 @@ def auditor() -> Actor:
 @pytest.fixture
 def admin() -> Actor:
     return Actor("admin01", "Alex Admin", StaffRole.administrator)
+
+
+@pytest.fixture
+def fast_hasher():
+    """Argon2id with the smallest cost: same algorithm and code path, milliseconds instead of ~50 ms."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture
+def staff_service(ctx, fast_hasher):
+    from console.models.staff import StaffService
+
+    return StaffService(ctx, hasher=fast_hasher)
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests under tests/views/, and any using qtbot/qapp, drive Qt: marked `gui` so the PostgreSQL run
+    # can select the model suite alone with `-m "not gui and not e2e"`.
+    for item in items:
+        uses_qt = {"qtbot", "qapp"} & set(getattr(item, "fixturenames", ()))
+        if uses_qt or "/tests/views/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.gui)

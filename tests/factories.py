@@ -101,8 +101,9 @@ def build_world(ctx: ServiceContext) -> World:
 def add_same_person_username(ctx: ServiceContext, user_id: int, username: str, account_number: str,
                              kinds: tuple[DeviceKind, ...] = (DeviceKind.ib_key,)) -> dict:
     """Another username of the person behind `user_id`, in a new account, enrolled with devices of `kinds`
-    (first preferred); a card's "seed" is its dict of printed values. Its person row is a separate entity with the same identification data, as happens when
-    one person opens a second account. Returns {"user_id", "account_id", "devices": [(id, kind, seed)]}."""
+    (first preferred); a card's "seed" is its dict of printed values. Its person row is a separate entity with
+    the same identification data, as happens when one person opens a second account.
+    Returns {"user_id", "account_id", "devices": [(id, kind, seed)]}."""
     with ctx.db.write() as s:
         person = s.get(User, user_id).person
         acct = add_account(s, ctx, account_number, title=f"{person.full_name} (second account)")

@@ -1,16 +1,18 @@
 """Sharing a device with a further username from the devices screen: proven by a good code, refused by each
 sharing rule (rules in sharing.py), and unsharing back."""
 
+import datetime as dt
+
 import pyotp
 import pytest
 from sqlalchemy import func, select
 
 from console.models.devices import DeviceService
-from console.models.entities import DeviceHolding, User
-from console.models.enums import DeviceKind, SlsState
+from console.models.entities import DeviceHolding
+from console.models.enums import DeviceKind, SlsState, UserRole
 from console.models.errors import RuleViolation, VerificationFailed
 from console.models.temporary_access import TemporaryAccessService
-from tests.factories import add_same_person_username
+from tests.factories import add_account, add_device, add_person, add_same_person_username, add_user
 from tests.lifecycle import audit_actions, user
 
 
@@ -55,9 +57,15 @@ def test_share_refused_with_a_wrong_code(ctx, world, svc, twin, agent):
 
 
 def test_share_refused_between_different_people(ctx, world, svc, agent):
-    """aarch001 (Alice Archer) cannot share John Smith's IB Key."""
+    """ccole001 (Carol Cole, another person) cannot share John Smith's IB Key."""
+    with ctx.db.write() as s:
+        acct = add_account(s, ctx, "U5555555", title="Carol Cole")
+        carol = add_user(s, ctx, acct, add_person(s, "Carol Cole", date_of_birth=dt.date(1975, 1, 2)), "ccole001",
+                         UserRole.primary, SlsState.enrolled)
+        add_device(s, ctx, carol, DeviceKind.ib_key)
+        carol_id = carol.id
     with pytest.raises(RuleViolation, match="not the same person"):
-        svc.share(agent, world.secondary_device_id, world.org_primary_id, _code(ctx, world))
+        svc.share(agent, world.secondary_device_id, carol_id, _code(ctx, world))
 
 
 def test_share_refused_while_a_user_has_temporary_access(ctx, world, svc, twin, agent):
@@ -68,13 +76,58 @@ def test_share_refused_while_a_user_has_temporary_access(ctx, world, svc, twin, 
 
 
 def test_share_refused_for_less_secure_device(ctx, world, svc, twin, agent):
-    """The printed card is less protective than jsmit123's IB Key: "less secure device"."""
+    """jsmit777's printed card is less protective than jsmit888's IB Key: "less secure device"."""
+    other = add_same_person_username(ctx, world.secondary_id, "jsmit888", "U3333333", (DeviceKind.ib_key,))
     card_id = twin["devices"][0][0]
     with pytest.raises(RuleViolation, match="Less secure device"):
-        svc.share(agent, card_id, world.secondary_id, "ABCDEF")
+        svc.share(agent, card_id, other["user_id"], "ABCDEF")
+
+
+def test_share_refused_without_security_rights(ctx, world, svc, agent):
+    """Sharing into a username that does not hold its account's rights stops with the holder's name."""
+    from console.models.errors import RightsError
+
+    with pytest.raises(RightsError, match="bbake001"):
+        svc.share(agent, world.secondary_device_id, world.org_primary_id, _code(ctx, world))
 
 
 def test_share_refused_for_opted_out_user(ctx, world, svc, agent):
     """An opted-out username gets a shared device through the opt-in, not from the devices screen."""
     with pytest.raises(RuleViolation, match="through the opt-in"):
         svc.share(agent, world.secondary_device_id, world.primary_id, _code(ctx, world))
+
+
+def test_share_refused_when_the_user_already_holds_it(ctx, world, svc, twin, agent):
+    """Sharing twice is refused: jsmit777 already uses the IB Key."""
+    svc.share(agent, world.secondary_device_id, twin["user_id"], _code(ctx, world))
+    ctx.clock.advance(seconds=30)
+    with pytest.raises(RuleViolation, match="already uses"):
+        svc.share(agent, world.secondary_device_id, twin["user_id"], _code(ctx, world))
+
+
+def test_share_refused_for_a_locked_device(ctx, world, svc, twin, agent):
+    """A locked device is not shared until staff unlock it."""
+    from console.models.entities import SecurityDevice
+
+    with ctx.db.write() as s:
+        s.get(SecurityDevice, world.secondary_device_id).locked = True
+    with pytest.raises(RuleViolation, match="locked"):
+        svc.share(agent, world.secondary_device_id, twin["user_id"], _code(ctx, world))
+
+
+def test_share_refused_for_a_device_not_active(ctx, world, svc, twin, agent):
+    """A device reported lost cannot be shared."""
+    svc.report(agent, twin["devices"][0][0], "lost", user_id=twin["user_id"], issue_temporary_passcode=True,
+               identity_verified=True)
+    other = add_same_person_username(ctx, world.secondary_id, "jsmit888", "U3333333", (DeviceKind.ib_key,))
+    with pytest.raises(RuleViolation, match="not active"):
+        svc.share(agent, twin["devices"][0][0], other["user_id"], "ABCDEF")
+
+
+def test_share_refused_for_a_temporary_passcode(ctx, world, svc, twin, agent):
+    """A temporary passcode is never shared."""
+    issued = TemporaryAccessService(ctx).issue_temporary_passcode(agent, world.secondary_id,
+                                                                  identity_verified=True)
+    with pytest.raises(RuleViolation, match="temporary"):
+        svc.share(agent, issued.device_id, twin["user_id"], issued.passcode)
+    assert _holders(ctx, issued.device_id) == 1

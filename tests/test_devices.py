@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from console.models.devices import DeviceQuery, DeviceService, parse_serials
 from console.models.entities import Charge, DeviceHolding, Reserve, SecurityDevice, User, UserRestriction
-from console.models.enums import ChargeKind, ChargeStatus, DeviceKind, DeviceState, SlsState, UserRole
-from console.models.errors import InvalidInput, PermissionDenied, RuleViolation, VerificationFailed
-from tests.factories import add_device
+from console.models.enums import ChargeKind, ChargeStatus, DeviceKind, DeviceState, SlsState
+from console.models.errors import InvalidInput, PermissionDenied, RightsError, RuleViolation, VerificationFailed
+from tests.factories import add_device, add_same_person_username
 from tests.lifecycle import audit_actions, audit_count, challenge_and_response, make_rich, user
 
 
@@ -33,6 +33,22 @@ def active_card(ctx, svc, shipped, back_office):
     ch, resp = challenge_and_response(ctx, back_office, shipped)
     svc.activate_shipped(back_office, shipped, ch, resp)
     return shipped
+
+
+@pytest.fixture
+def jane(ctx, world, svc, back_office):
+    """jsmit001 (primary, holds the rights) enrolled with an IB Key and an active DSC+: (ib_key_id, card_id)."""
+    with ctx.db.write() as s:
+        user_row = s.get(User, world.primary_id)
+        user_row.sls_state = SlsState.enrolled
+        ib_key, _ = add_device(s, ctx, user_row, DeviceKind.ib_key)
+        ib_key_id = ib_key.id
+    make_rich(ctx, world.account_id)
+    [card] = svc.receive_stock(back_office, "DSC000000111")
+    svc.ship(back_office, card, world.primary_id)
+    ch, resp = challenge_and_response(ctx, back_office, card)
+    svc.activate_shipped(back_office, card, ch, resp)
+    return ib_key_id, card
 
 
 def _device(ctx, device_id) -> SecurityDevice:
@@ -166,20 +182,31 @@ def test_activation_refused_for_card_not_shipped(ctx, svc, back_office):
 
 
 # --- preferred device --------------------------------------------------------------------------------
-def test_set_preferred_moves_the_single_preferred_flag(ctx, world, svc, active_card, agent):
+def test_set_preferred_moves_the_single_preferred_flag(ctx, world, svc, jane, agent):
     """One preferred device per user: choosing the DSC+ unflags the IB Key."""
-    svc.set_preferred(agent, world.secondary_id, active_card)
+    ib_key, card = jane
+    svc.set_preferred(agent, world.primary_id, card)
     with ctx.db.read() as s:
         flags = dict(s.execute(select(DeviceHolding.device_id, DeviceHolding.preferred)
-                               .where(DeviceHolding.user_id == world.secondary_id)).all())
-    assert flags == {active_card: True, world.secondary_device_id: False}
-    assert "device.preferred" in audit_actions(ctx, active_card)
+                               .where(DeviceHolding.user_id == world.primary_id)).all())
+    assert flags == {card: True, ib_key: False}
+    assert "device.preferred" in audit_actions(ctx, card)
 
 
-def test_set_preferred_refused_for_device_not_active(ctx, world, svc, shipped, agent):
+def test_set_preferred_refused_for_device_not_active(ctx, world, svc, jane, back_office, agent):
     """A card not yet activated cannot be the preferred device."""
+    [card] = svc.receive_stock(back_office, "DSC000000112")
+    svc.ship(back_office, card, world.primary_id)
     with pytest.raises(RuleViolation, match="Only an active device"):
-        svc.set_preferred(agent, world.secondary_id, shipped)
+        svc.set_preferred(agent, world.primary_id, card)
+
+
+def test_set_preferred_refused_without_security_rights(ctx, world, svc, active_card, agent):
+    """jsmit123 does not hold the rights of U1234567: the notice names Jane Smith; nothing changes."""
+    before = audit_count(ctx)
+    with pytest.raises(RightsError, match=r"Ask Jane Smith \(jsmit001\)"):
+        svc.set_preferred(agent, world.secondary_id, active_card)
+    assert audit_count(ctx) == before
 
 
 # --- unsharing ---------------------------------------------------------------------------------------
@@ -190,40 +217,31 @@ def _share_directly(ctx, device_id, user_id):
         u.active_devices += 1
 
 
-def test_unshare_refused_for_the_last_holder(ctx, world, svc, active_card, agent):
+def test_unshare_refused_for_the_last_holder(ctx, world, svc, jane, agent):
     """A device always keeps at least one holder."""
+    _ib_key, card = jane
     with pytest.raises(RuleViolation, match="at least one holder"):
-        svc.unshare(agent, active_card, world.secondary_id)
-    assert user(ctx, world.secondary_id).active_devices == 2
+        svc.unshare(agent, card, world.primary_id)
+    assert user(ctx, world.primary_id).active_devices == 2
 
 
 def test_unshare_refused_when_it_is_the_users_last_active_device(ctx, world, svc, agent):
-    """An enrolled user who shares someone's only device cannot lose it without temporary access."""
-    with ctx.db.write() as s:
-        third = User(username="jsmit456", full_name="John Smith", name_key="john smith",
-                     account_id=world.account_id, person_id=s.get(User, world.secondary_id).person_id,
-                     role=UserRole.secondary,
-                     sls_state=SlsState.enrolled, active_devices=0, created_at=ctx.clock.now())
-        s.add(third)
-        s.flush()
-        third_id = third.id
-    _share_directly(ctx, world.secondary_device_id, third_id)
+    """An enrolled user who only shares someone else's device cannot lose it without temporary access."""
+    third = add_same_person_username(ctx, world.secondary_id, "jsmit456", "U3456789", kinds=())["user_id"]
+    _share_directly(ctx, world.secondary_device_id, third)
     with pytest.raises(RuleViolation, match="jsmit456 without an active security device"):
-        svc.unshare(agent, world.secondary_device_id, third_id)
+        svc.unshare(agent, world.secondary_device_id, third)
     with ctx.db.read() as s:
         assert s.scalar(select(func.count()).select_from(DeviceHolding)
                         .where(DeviceHolding.device_id == world.secondary_device_id)) == 2
 
 
-def test_unshare_allowed_when_the_user_keeps_another_device(ctx, world, svc, active_card, agent):
+def test_unshare_allowed_when_the_user_keeps_another_device(ctx, world, svc, active_card, jane, agent):
     """Unsharing succeeds when the user keeps an active device and the device keeps a holder; audited."""
-    with ctx.db.write() as s:
-        s.get(User, world.primary_id).sls_state = SlsState.enrolled
-        add_device(s, ctx, s.get(User, world.primary_id), DeviceKind.ib_key)
     _share_directly(ctx, active_card, world.primary_id)
     svc.unshare(agent, active_card, world.primary_id)
     assert svc.holders(active_card) == [(world.secondary_id, "jsmit123")]
-    assert user(ctx, world.primary_id).active_devices == 1
+    assert user(ctx, world.primary_id).active_devices == 2
     assert "device.unshared" in audit_actions(ctx, active_card)
 
 

@@ -14,7 +14,6 @@ from console.models.entities import (
     SecurityDevice,
     Setting,
     User,
-    UserRestriction,
 )
 from console.models.enrollment import EnrollmentService
 from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, SlsState
@@ -134,7 +133,7 @@ def test_online_card_opt_in_enrolls_with_values_at_two_random_indexes(ctx, world
     card = svc.start_online_card(agent, world.primary_id)
     assert len(card.values) == 100 and all(len(v) == 3 for v in card.values.values())
     assert card.expires_at == ctx.clock.now() + dt.timedelta(days=21)
-    ch = svc.new_challenge(agent, card.device_id)
+    ch = svc.new_challenge(agent, world.primary_id, card.device_id)
     a, b = ch.positions
     assert a != b
     svc.confirm(agent, world.primary_id, card.device_id, card.values[a] + card.values[b], challenge_id=ch.id)
@@ -162,7 +161,7 @@ def test_expired_online_card_refused(ctx, world, svc, agent):
     """After its validity the card cannot be activated, even with the right values; the user stays pending."""
     card = svc.start_online_card(agent, world.primary_id)
     ctx.clock.advance(days=21, seconds=1)
-    ch = svc.new_challenge(agent, card.device_id)
+    ch = svc.new_challenge(agent, world.primary_id, card.device_id)
     before = snapshot(ctx, world.primary_id)
     with pytest.raises(VerificationFailed, match="expired"):
         svc.confirm(agent, world.primary_id, card.device_id,
@@ -173,7 +172,7 @@ def test_expired_online_card_refused(ctx, world, svc, agent):
 def test_wrong_card_values_refused(ctx, world, svc, agent):
     """Values from the wrong index numbers are refused and nothing enrolls."""
     card = svc.start_online_card(agent, world.primary_id)
-    ch = svc.new_challenge(agent, card.device_id)
+    ch = svc.new_challenge(agent, world.primary_id, card.device_id)
     a, b = ch.positions
     wrong = next(p for p in card.values if p not in (a, b) and card.values[p] != card.values[a])
     before = snapshot(ctx, world.primary_id)
@@ -330,7 +329,8 @@ def test_opt_in_refused_for_role_without_permission(ctx, world, svc, auditor):
 def test_opt_in_refused_for_enrolled_user(ctx, world, svc, agent):
     """An enrolled user (here the org's rights holder after enrolling) has nothing to opt back into."""
     start = svc.start_ib_key(agent, world.org_holder_id)
-    svc.confirm(agent, world.org_holder_id, start.device_id, pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now()))
+    code = pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now())
+    svc.confirm(agent, world.org_holder_id, start.device_id, code)
     with pytest.raises(RuleViolation, match="already enrolled"):
         svc.start_ib_key(agent, world.org_holder_id)
 
@@ -415,7 +415,7 @@ def test_opted_out_user_can_opt_back_in(ctx, world, svc, agent):
     _enroll_jane(ctx, svc, agent, world)
     svc.opt_out(agent, world.primary_id, STATEMENT, acknowledged=True)
     card = svc.start_online_card(agent, world.primary_id)
-    ch = svc.new_challenge(agent, card.device_id)
+    ch = svc.new_challenge(agent, world.primary_id, card.device_id)
     svc.confirm(agent, world.primary_id, card.device_id, card.values[ch.positions[0]] + card.values[ch.positions[1]],
                 challenge_id=ch.id)
     assert snapshot(ctx, world.primary_id)[2] == []
@@ -469,3 +469,33 @@ def test_totp_passes_rfc6238_sha256_and_sha512_vectors(unix, sha256_code, sha512
     for name, code in (("sha256", sha256_code), ("sha512", sha512_code)):
         seed = base64.b32encode(RFC_SEEDS[name]).decode()
         assert totp_match(seed, code, at, window=0, digits=8, digest=getattr(hashlib, name)) == totp_step(at)
+
+
+def test_share_after_starting_a_card_replaces_the_unfinished_card(ctx, world, svc, agent):
+    """A card issued first does not count as a temporary device against the share that replaces it."""
+    twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
+    card = svc.start_online_card(agent, world.primary_id)
+    assert [d.kind for d in svc.shareable_devices(agent, world.primary_id, "jsmit777")] == [DeviceKind.ib_key]
+    start = svc.start_shared(agent, world.primary_id, "jsmit777")
+    device_id, _, seed = twin["devices"][0]
+    svc.confirm(agent, world.primary_id, start.device_id, pyotp.TOTP(seed).at(ctx.clock.now()))
+    assert_enrolled(ctx, world.primary_id, device_id)
+    with ctx.db.read() as s:
+        assert s.get(SecurityDevice, card.device_id).state is DeviceState.revoked
+
+
+def test_challenge_only_for_a_user_waiting_for_a_code(ctx, world, svc, agent):
+    """No challenge is drawn for a user who has no opt-in waiting."""
+    with pytest.raises(RuleViolation, match="not waiting for a code"):
+        svc.new_challenge(agent, world.primary_id, world.secondary_device_id)
+
+
+def test_code_read_out_in_groups_is_accepted_but_other_characters_are_not(ctx, world, svc, agent):
+    """A code read out in groups ("123 456") is accepted; full-width digits are still refused as malformed."""
+    start = svc.start_ib_key(agent, world.primary_id)
+    code = pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now())
+    wide = "".join(chr(ord(c) - ord("0") + 0xFF10) for c in code)
+    with pytest.raises(InvalidInput, match="6 digits"):
+        svc.confirm(agent, world.primary_id, start.device_id, wide)
+    svc.confirm(agent, world.primary_id, start.device_id, f"{code[:3]} {code[3:]}")
+    assert_enrolled(ctx, world.primary_id, start.device_id)

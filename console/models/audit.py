@@ -89,7 +89,13 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
     prev_hash = GENESIS_HASH
     expected_id = 1
     count = 0
+    head = session.get(AuditHead, 1)
+    head_count = head.count if head else 0
+    head_hash = head.last_hash if head else GENESIS_HASH
     for e in _entries(session, batch):
+        if e.id > head_count and e.id == expected_id:
+            return VerifyResult(False, count, prev_hash,
+                                f"entry {e.id} was inserted after the recorded head of the chain", e.id)
         if e.id != expected_id:
             if e.id > expected_id:
                 return VerifyResult(False, count, prev_hash,
@@ -100,15 +106,17 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
             return VerifyResult(False, count, prev_hash, f"entry {e.id} was changed (its hash does not match "
                                                          f"its contents)", e.id)
         if e.prev_hash != prev_hash:
-            return VerifyResult(False, count, prev_hash, f"entry {e.id} was inserted or the entry before it "
-                                                         f"was replaced (its link to entry {e.id - 1} is broken)",
-                                e.id)
+            # Each entry's own hash checks out, so someone recomputed one: the entry before the broken link
+            # was changed (or slipped in) with a forged hash, or this entry's link itself was rewritten.
+            if e.id == 1:
+                return VerifyResult(False, count, prev_hash, "entry 1 was changed (it does not start the chain)", 1)
+            return VerifyResult(False, count, prev_hash,
+                                f"entry {e.id - 1} was changed or inserted with a recomputed hash, or entry "
+                                f"{e.id}'s link was rewritten (entry {e.id} no longer links to entry {e.id - 1})",
+                                e.id - 1)
         prev_hash = e.entry_hash
         expected_id += 1
         count += 1
-    head = session.get(AuditHead, 1)
-    head_count = head.count if head else 0
-    head_hash = head.last_hash if head else GENESIS_HASH
     if count > head_count:
         return VerifyResult(False, count, prev_hash,
                             f"entry {head_count + 1} was inserted after the recorded head of the chain",

@@ -57,8 +57,8 @@ def add_device_charge(s: Session, device: SecurityDevice, kind: ChargeKind, amou
     The caller checks `existing_charge` first; the unique index on (device_id, kind) backs that up.
     """
     if device.account_id is None:
-        raise RuleViolation(f"{device.kind.label} {device.serial or ''} is not booked to any account, so it "
-                            f"cannot be charged.")
+        raise RuleViolation(f"{device.kind.label} {device.serial or ''}".strip() + " is not booked to any account, "
+                            "so it cannot be charged.")
     charge = Charge(account_id=device.account_id, device_id=device.id, kind=kind, amount_cents=amount_cents,
                     currency="USD", status=ChargeStatus.pending,
                     description=DESCRIPTIONS[kind].format(kind=device.kind.label), created_at=at,

@@ -14,6 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from console.models.errors import ConcurrentChange
 
 BUSY_TIMEOUT_MS = 5000
+MAX_ID = 2**31 - 1  # primary keys are 32-bit integers on PostgreSQL
+
+
+def is_row_id(value) -> bool:
+    """Whether `value` can name a row at all; anything else (0, negative, beyond 32 bits) names none, and
+    PostgreSQL would refuse it as out of range rather than find nothing."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def default_database_url() -> str:

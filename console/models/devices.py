@@ -1,6 +1,11 @@
 """Security devices through their life: DSC+ stock, shipping and activation, several devices per user,
 unsharing, lost/stolen/damaged reports, replacement and revocation.
 
+Security rights: the changes a client asks for about their own setup (preferred device, sharing, unsharing)
+pass the rights gate for the user concerned, as the opt-in does. Reporting a loss and temporary access do not:
+they are for the verified caller's own device, and refusing to stop a lost device would only help a thief.
+Stock, shipping, returns and charges are back-office work on the firm's side.
+
 Fees: a replacement DSC+ costs the replacement fee (charged on the old device) unless the old one failed by
 its battery; that one is replaced free but must come back by its due date, or the overdue run charges it
 (returns.py). Lost and stolen cards cannot come back: their fee is charged when the replacement is ordered.
@@ -9,31 +14,32 @@ its battery; that one is replaced free but must come back by its due date, or th
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime as dt
 import os
 import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models import device_list
 from console.models.charges import add_device_charge, existing_charge, hold_reserve, money
 from console.models.context import Actor, ServiceContext
+from console.models.device_list import DeviceQuery, DeviceRow  # noqa: F401  (re-exported for the views)
 from console.models.device_rules import (
     holders_of,
     require_keeps_active_device,
     require_keeps_holder,
     settle_holders,
-    settle_user,
 )
-from console.models.entities import Account, DeviceHolding, SecurityDevice, User, UserRestriction
+from console.models.entities import DeviceHolding, SecurityDevice, User, UserRestriction
 from console.models.enums import ChargeKind, DeviceKind, DeviceState, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.returns import fee_for, start_return
+from console.models.rights import require_rights
 from console.models.sealing import device_context
 from console.models.settings import load_figures
 from console.models.temporary_access import IssuedPasscode, issue_passcode_in
@@ -53,42 +59,6 @@ REVOCABLE_STATES = {DeviceState.active, DeviceState.shipped, DeviceState.pending
 
 
 # --- results ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DeviceQuery:
-    kind: DeviceKind | None = None
-    state: DeviceState | None = None
-    serial_prefix: str = ""
-    overdue: bool = False  # only devices expected back whose return date has passed
-
-
-@dataclass(frozen=True)
-class DeviceRow:
-    id: int
-    kind: DeviceKind
-    serial: str | None
-    state: DeviceState
-    account_number: str | None
-    holders: tuple[str, ...]
-    received_at: dt.datetime | None
-    issued_at: dt.datetime | None
-    activated_at: dt.datetime | None
-    activation_due_at: dt.datetime | None
-    return_due_at: dt.datetime | None
-    returned_at: dt.datetime | None
-    return_reason: str | None
-    locked: bool
-    due_passed: bool = False  # the activation or return date shown in "Due" is in the past
-
-    @property
-    def due_at(self) -> dt.datetime | None:
-        """The date that matters now: activation for a shipped card, return for one expected back."""
-        if self.state is DeviceState.shipped:
-            return self.activation_due_at
-        if self.state is DeviceState.return_pending:
-            return self.return_due_at
-        return None
-
-
 @dataclass(frozen=True)
 class ReportResult:
     device_id: int
@@ -150,47 +120,19 @@ class DeviceService:
         self.verification = verification or VerificationService(ctx)
 
     # reading ---------------------------------------------------------------------------------------
-    def _filtered(self, stmt, query: DeviceQuery):
-        if query.kind is not None:
-            stmt = stmt.where(SecurityDevice.kind == query.kind)
-        if query.state is not None:
-            stmt = stmt.where(SecurityDevice.state == query.state)
-        if query.overdue:
-            stmt = stmt.where(SecurityDevice.state == DeviceState.return_pending,
-                              SecurityDevice.return_due_at < self.ctx.clock.now())
-        prefix = query.serial_prefix.strip().upper()
-        if prefix:
-            # A range on the unique serial index (LIKE would scan, platform-notes.md).
-            stmt = stmt.where(and_(SecurityDevice.serial >= prefix,
-                                   SecurityDevice.serial < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
-        return stmt
-
     def count(self, query: DeviceQuery = DeviceQuery()) -> int:
         with self.ctx.db.read() as s:
-            return s.scalar(self._filtered(select(func.count()).select_from(SecurityDevice), query)) or 0
+            return device_list.count(s, query, self.ctx.clock.now())
 
     def window(self, query: DeviceQuery, offset: int, limit: int) -> list[DeviceRow]:
-        """One window of devices, newest first, filtered in SQL; holders fetched for that window only."""
-        stmt = (select(SecurityDevice, Account.number).outerjoin(Account, Account.id == SecurityDevice.account_id))
-        stmt = self._filtered(stmt, query).order_by(SecurityDevice.id.desc()).offset(offset).limit(limit)
+        """One window of devices, newest first, filtered in SQL (device_list.py)."""
         with self.ctx.db.read() as s:
-            rows = s.execute(stmt).all()
-            holders: dict[int, list[str]] = {}
-            ids = [d.id for d, _ in rows]
-            if ids:
-                for device_id, username in s.execute(
-                        select(DeviceHolding.device_id, User.username).join(User, User.id == DeviceHolding.user_id)
-                        .where(DeviceHolding.device_id.in_(ids)).order_by(User.username)):
-                    holders.setdefault(device_id, []).append(username)
-            now = self.ctx.clock.now()
-            return [_row(d, number, tuple(holders.get(d.id, ())), now) for d, number in rows]
+            return device_list.window(s, query, offset, limit, self.ctx.clock.now())
 
     def get(self, device_id: int) -> DeviceRow:
         with self.ctx.db.read() as s:
-            d = _device(s, device_id)
-            number = d.account.number if d.account else None
-            names = tuple(u.username for u in holders_of(s, d))
-            return _row(d, number, names, self.ctx.clock.now())
+            _device(s, device_id)
+            return device_list.one(s, device_id, self.ctx.clock.now())
 
     def find_by_serial(self, serial: str) -> int:
         """The device with this serial (as scanned at the returns desk); NotFound with a readable message."""
@@ -250,7 +192,7 @@ class DeviceService:
     def _ship_in(self, s: Session, actor: Actor, device: SecurityDevice, user: User, *, fig,
                  replaces: SecurityDevice | None) -> None:
         if device.kind is not DeviceKind.dsc_plus or device.state is not DeviceState.in_stock:
-            raise RuleViolation(f"{device.kind.label} {device.serial or ''} is {device.state.label.lower()}, not in "
+            raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}, not in "
                                 f"stock; only a DSC+ in stock can be shipped. Pick another card.")
         now = self.ctx.clock.now()
         device.state = DeviceState.shipped
@@ -275,7 +217,7 @@ class DeviceService:
         with self.ctx.db.read() as s:
             device = _device(s, device_id)
             if device.state is not DeviceState.shipped:
-                raise RuleViolation(f"{device.kind.label} {device.serial or ''} is {device.state.label.lower()}; "
+                raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}; "
                                     f"only a shipped DSC+ is activated.")
 
         def on_success(session: Session, dev: SecurityDevice, _result) -> None:
@@ -302,6 +244,7 @@ class DeviceService:
         require(actor, Permission.manage_devices)
         with self.ctx.db.write() as s:
             user = _user(s, user_id)
+            require_rights(s, user)
             holding = _holding(s, user, device_id)
             device = holding.device
             if device.state is not DeviceState.active:
@@ -312,7 +255,7 @@ class DeviceService:
             for h in s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user.id)):
                 h.preferred = h.id == holding.id
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="device.preferred",
-                         summary=f"{device.kind.label} {device.serial or ''} is now the preferred device of "
+                         summary=f"{_label(device)} is now the preferred device of "
                                  f"{user.username}", account_id=user.account_id, user_id=user.id, device_id=device.id)
 
     def share(self, actor: Actor, device_id: int, user_id: int, answer: str, challenge_id: int | None = None) -> None:
@@ -323,6 +266,7 @@ class DeviceService:
 
         with self.ctx.db.read() as s:
             user = _user(s, user_id)
+            require_rights(s, user)
             if user.sls_state is not SlsState.enrolled:
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: share a device with them "
                                     f"through the opt-in (\"I already have access to a Secure Login Device under a "
@@ -343,6 +287,7 @@ class DeviceService:
         require(actor, Permission.manage_devices)
         with self.ctx.db.write() as s:
             user = _user(s, user_id)
+            require_rights(s, user)
             holding = _holding(s, user, device_id)
             device = holding.device
             s.delete(holding)
@@ -351,7 +296,7 @@ class DeviceService:
             settle_holders(s, device)
             remaining = ", ".join(u.username for u in holders_of(s, device))
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="device.unshared",
-                         summary=f"{user.username} no longer shares {device.kind.label} {device.serial or ''}; "
+                         summary=f"{user.username} no longer shares {_label(device)}; "
                                  f"still held by {remaining}", account_id=user.account_id, user_id=user.id,
                          device_id=device.id)
 
@@ -397,10 +342,11 @@ class DeviceService:
                                                   f"{REPORT_LABELS[reason].lower()}")
             settle_holders(s, device)
             audit.record(s, at=now, actor=actor.username, action=f"device.reported_{reason}",
-                         summary=f"{device.kind.label} {device.serial or ''} reported "
+                         summary=f"{_label(device)} reported "
                                  f"{REPORT_LABELS[reason].lower()} (was {was.label.lower()})"
                                  + (f": {note.strip()}" if note.strip() else ""),
-                         account_id=device.account_id, user_id=user_id, device_id=device.id,
+                         account_id=device.account_id, user_id=user_id or (users[0].id if users else None),
+                         device_id=device.id,
                          details={"reason": reason, "previous_state": was.value,
                                   "holders": [u.username for u in users]})
             return ReportResult(device.id, device.state, issued)
@@ -485,9 +431,10 @@ class DeviceService:
             require_keeps_active_device(s, users, f"Revoking this {device.kind.label}")
             settle_holders(s, device)
             audit.record(s, at=now, actor=actor.username, action="device.revoked",
-                         summary=f"{device.kind.label} {device.serial or ''} revoked (was {was.label.lower()})"
+                         summary=f"{_label(device)} revoked (was {was.label.lower()})"
                                  + (f": {note.strip()}" if note.strip() else ""),
-                         account_id=device.account_id, device_id=device.id,
+                         account_id=device.account_id, user_id=users[0].id if users else None,
+                         device_id=device.id,
                          details={"previous_state": was.value, "holders": [u.username for u in users]})
         return self.get(device_id)
 
@@ -497,10 +444,8 @@ class DeviceService:
             return [(u.id, u.username) for u in holders_of(s, _device(s, device_id))]
 
 
-def _row(d: SecurityDevice, number: str | None, holders: tuple[str, ...], now: dt.datetime) -> DeviceRow:
-    row = DeviceRow(d.id, d.kind, d.serial, d.state, number, holders, d.received_at, d.issued_at, d.activated_at,
-                    d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked)
-    return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now)
+def _label(device: SecurityDevice) -> str:
+    return f"{device.kind.label} {device.serial}" if device.serial else device.kind.label
 
 
 def _enroll_if_waiting(s: Session, actor: Actor, user: User, device: SecurityDevice, now: dt.datetime) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from console.models.context import ServiceContext
+from console.models.db import is_row_id
 from console.models.entities import (
     Account,
     AuditEntry,
@@ -42,7 +44,7 @@ class UserQuery:
     descending: bool = False
 
     def normalized_text(self) -> str:
-        return re.sub(r"\s+", " ", self.text.strip().lower())
+        return re.sub(r"\s+", " ", searchable(self.text).strip().lower())[:MAX_FILTER_TEXT]
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,15 @@ class UserDetails:
     devices: tuple[DeviceSummary, ...] = ()
     restrictions: tuple[Restriction, ...] = ()
     recent_audit: tuple[AuditLine, ...] = field(default_factory=tuple)
+
+
+MAX_FILTER_TEXT = 200
+
+
+def searchable(text: str) -> str:
+    """Text as the database can compare it: without control characters (NUL is refused by PostgreSQL),
+    lone surrogates (not encodable) or unassigned code points (no name contains them)."""
+    return "".join(ch for ch in (text or "") if unicodedata.category(ch) not in ("Cc", "Cs", "Cn"))
 
 
 def _next_prefix(prefix: str) -> str:
@@ -161,7 +172,7 @@ class UserDirectory:
 
     def details(self, user_id: int, audit_limit: int = 15) -> UserDetails:
         with self.ctx.db.read() as s:
-            user = s.get(User, user_id)
+            user = s.get(User, user_id) if is_row_id(user_id) else None
             if user is None:
                 raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
             account = user.account
@@ -181,8 +192,11 @@ class UserDirectory:
                 recent_audit=audit)
 
     def find_by_username(self, username: str) -> int | None:
+        name = (username or "").strip().lower()
+        if not name or searchable(name) != name or len(name) > 64:
+            return None  # no username holds such characters
         with self.ctx.db.read() as s:
-            return s.scalar(select(User.id).where(User.username == username.strip().lower()))
+            return s.scalar(select(User.id).where(User.username == name))
 
 
 def _restrictions_of(s: Session, user_ids: list[int]) -> dict[int, tuple[Restriction, ...]]:

@@ -180,7 +180,8 @@ class EnrollmentService:
             if not devices:
                 raise RuleViolation(f"{owner.username} has no active security device to share. Choose another "
                                     f"option for {user.username}.")
-            check_share(s, devices[0], user, self.ctx.clock.now())
+            # An unfinished opt-in (say, a card issued before the client chose sharing) is replaced by the share.
+            check_share(s, devices[0], user, self.ctx.clock.now(), ignore_device_ids=_pending_opt_in_ids(s, user))
             best = devices[0].kind.protection_rank
             return [ShareableDevice(d.id, d.kind, d.serial, d.kind.protection_rank == best) for d in devices]
 
@@ -213,9 +214,11 @@ class EnrollmentService:
         challenge = self.verification.issue_challenge(actor, device_id) if kind in CHALLENGE_KINDS else None
         return SharedStart(device_id, owner_name, kind, challenge)
 
-    def new_challenge(self, actor: Actor, device_id: int) -> ChallengeInfo:
-        """A fresh challenge (two card index numbers, or a DSC+ number) for the device being proven."""
+    def new_challenge(self, actor: Actor, user_id: int, device_id: int) -> ChallengeInfo:
+        """A fresh challenge (two card index numbers, or a DSC+ number) for the device `user_id` is proving."""
         require(actor, Permission.assist_enrollment)
+        with self.ctx.db.read() as s:
+            self._user_for_confirm(s, user_id)
         return self.verification.issue_challenge(actor, device_id)
 
     # --- finishing -------------------------------------------------------------------------------
@@ -224,6 +227,8 @@ class EnrollmentService:
         """Check the client's code; on success, in one transaction: device active (or shared), user enrolled,
         opt-out restrictions lifted, audit entries written. A wrong code changes none of that."""
         require(actor, Permission.assist_enrollment)
+        # Clients read codes out in groups ("123 456"); only ASCII spaces go, the format checks stay strict.
+        answer = (answer or "").replace(" ", "")
         with self.ctx.db.read() as s:
             now = self.ctx.clock.now()
             user = self._user_for_confirm(s, user_id)
@@ -399,9 +404,7 @@ class EnrollmentService:
 
     def _revoke_pending(self, s: Session, actor: Actor, user: User, now: dt.datetime, why: str) -> list[int]:
         revoked = []
-        for h in list(s.scalars(select(DeviceHolding).join(SecurityDevice)
-                                .where(DeviceHolding.user_id == user.id, SecurityDevice.state == DeviceState.pending,
-                                       SecurityDevice.kind.in_(OPT_IN_KINDS)))):
+        for h in list(s.scalars(_pending_opt_in_holdings(user))):
             device = h.device
             s.delete(h)
             _revoke(device)
@@ -448,6 +451,16 @@ def _revoke(device: SecurityDevice) -> None:
     device.sealed_secret = None
     device.secret_hash = None
     device.secret_salt = None
+
+
+def _pending_opt_in_holdings(user: User):
+    return (select(DeviceHolding).join(SecurityDevice)
+            .where(DeviceHolding.user_id == user.id, SecurityDevice.state == DeviceState.pending,
+                   SecurityDevice.kind.in_(OPT_IN_KINDS)))
+
+
+def _pending_opt_in_ids(s: Session, user: User) -> list[int]:
+    return [h.device_id for h in s.scalars(_pending_opt_in_holdings(user))]
 
 
 def _holding(s: Session, user_id: int, device_id: int) -> DeviceHolding | None:

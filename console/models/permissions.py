@@ -24,6 +24,7 @@ class Permission(enum.Enum):
     change_settings = "change the service figures"
     manage_staff = "add and change staff accounts"
     verify_audit = "verify the audit trail"
+    rotate_key = "rotate the master key that seals secrets"
 
 
 P = Permission

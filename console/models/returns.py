@@ -68,7 +68,7 @@ def start_return(s: Session, device: SecurityDevice, *, reason: str, at: dt.date
     device.return_reason = reason
     device.return_due_at = at + dt.timedelta(days=fig.return_due_days)
     audit.record(s, at=at, actor=actor.username, action="device.return_requested",
-                 summary=f"{device.kind.label} {device.serial or ''} to be returned by "
+                 summary=f"{device.kind.label} {device.serial or '#' + str(device.id)} to be returned by "
                          f"{device.return_due_at:%Y-%m-%d} ({reason.replace('_', ' ')})",
                  account_id=device.account_id, user_id=user_id, device_id=device.id,
                  details={"reason": reason, "return_due_at": device.return_due_at.isoformat()})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -36,13 +35,26 @@ class SecretBox:
     nor, thanks to the keyed hash, a way to test guesses of card values or passcodes offline.
     """
 
-    def __init__(self, master_key: bytes) -> None:
+    def __init__(self, master_key: bytes, lookup_key: bytes | None = None) -> None:
         if len(master_key) != 32:
             raise SealingError("The console's master key must be 32 bytes.")
+        if lookup_key is not None and len(lookup_key) != 32:
+            raise SealingError("The look-up key must be 32 bytes.")
         self._master = master_key
         self._aead = AESGCM(_derive(master_key, b"seal"))
-        self._lookup_key = _derive(master_key, b"lookup")
-        self.key_id = hashlib.sha256(_derive(master_key, b"id")).digest()[:4]
+        # The look-up key is derived from the first master key and then carried forward, sealed, across
+        # rotations (see keys.py): card and passcode hashes cannot be recomputed without their values.
+        self._lookup_key = lookup_key if lookup_key is not None else _derive(master_key, b"lookup")
+        self.key_id = key_id_of(master_key)
+
+    @property
+    def lookup_key(self) -> bytes:
+        return self._lookup_key
+
+    @staticmethod
+    def sealed_key_id(sealed: bytes) -> bytes:
+        """The id of the master key a sealed value was made with (not secret: a fingerprint)."""
+        return sealed[1:5]
 
     def seal(self, plaintext: bytes, context: str) -> bytes:
         nonce = os.urandom(12)
@@ -70,6 +82,11 @@ class SecretBox:
         return hmac.compare_digest(self.lookup_hash(salt, value), expected)
 
 
+def key_id_of(master_key: bytes) -> bytes:
+    """A 4-byte fingerprint of a master key; stored beside sealed values to say which key opens them."""
+    return hashlib.sha256(_derive(master_key, b"id")).digest()[:4]
+
+
 def default_key_file() -> Path:
     import platformdirs
 
@@ -77,32 +94,26 @@ def default_key_file() -> Path:
 
 
 def load_master_key(create: bool = True) -> bytes:
-    """The key from $SLS_CONSOLE_KEY (base64), else the key file (created owner-only on first use)."""
-    env = os.environ.get(KEY_ENV)
-    if env:
-        try:
-            key = base64.urlsafe_b64decode(env.strip())
-        except ValueError:
-            key = b""
-        if len(key) != 32:
-            raise SealingError(f"{KEY_ENV} must hold 32 bytes in URL-safe base64.")
-        return key
-    path = Path(os.environ.get(KEY_FILE_ENV) or default_key_file())
-    if path.exists():
-        key = base64.urlsafe_b64decode(path.read_text().strip())
-        if len(key) != 32:
-            raise SealingError(f"The key file {path} is damaged (it must hold 32 bytes in base64).")
-        return key
-    if not create:
-        raise SealingError(f"No master key: set {KEY_ENV} or provide {path}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.urlsafe_b64encode(key).decode())
+    """The key from $SLS_CONSOLE_KEY, the key file or the OS keyring (see keys.default_store)."""
+    from console.models.keys import default_store
+
+    store = default_store()
+    key = store.load()
+    if key is None:
+        if not create:
+            raise SealingError(f"No master key: set {KEY_ENV} or provide {store.describe()}.")
+        key = store.create()
     return key
 
 
 def device_context(device_id: int) -> str:
     """What a device seed is bound to: moved to another row, it no longer opens."""
     return f"device:{device_id}"
+
+
+def staff_context(staff_id: int) -> str:
+    """What a staff member's TOTP secret is bound to."""
+    return f"staff:{staff_id}"
+
+
+LOOKUP_KEY_CONTEXT = "lookup-key"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,19 +24,21 @@ def _holders(session: Session, device: SecurityDevice) -> list[User]:
                                 .where(DeviceHolding.device_id == device.id).order_by(User.username)))
 
 
-def _live_devices(session: Session, user: User, at: dt.datetime | None) -> list[SecurityDevice]:
+def _live_devices(session: Session, user: User, at: dt.datetime | None,
+                  ignore: Collection[int] = ()) -> list[SecurityDevice]:
     """The devices `user` holds that are in use (an expired temporary device no longer counts)."""
     devices = session.scalars(select(SecurityDevice).join(DeviceHolding, DeviceHolding.device_id == SecurityDevice.id)
                               .where(DeviceHolding.user_id == user.id, SecurityDevice.state.in_(LIVE_STATES)))
-    return [d for d in devices if at is None or d.expires_at is None or d.expires_at > at]
+    return [d for d in devices if d.id not in ignore and (at is None or d.expires_at is None or d.expires_at > at)]
 
 
 def check_share(session: Session, device: SecurityDevice, requesting_user: User,
-                at: dt.datetime | None = None) -> None:
+                at: dt.datetime | None = None, *, ignore_device_ids: Collection[int] = ()) -> None:
     """Refuse, in plain words, a share that breaks a rule of domain-facts.md ("Sharing a device"). Changes nothing.
 
     `requesting_user` is the username that wants to use `device`, which other usernames already hold. `at`
     (now) lets an expired temporary device stop counting; without it every live temporary device counts.
+    `ignore_device_ids`: devices that will be gone when the share happens (an unfinished opt-in it replaces).
     """
     label = device.kind.label
     holders = _holders(session, device)
@@ -63,13 +66,13 @@ def check_share(session: Session, device: SecurityDevice, requesting_user: User,
         raise RuleViolation(f"This device is a {label}, which is temporary and cannot be shared. "
                             f"{requesting_user.username} needs a device of their own.")
     for u in (requesting_user, *holders):
-        temporary = [d for d in _live_devices(session, u, at) if d.kind.is_temporary]
+        temporary = [d for d in _live_devices(session, u, at, ignore_device_ids) if d.kind.is_temporary]
         if temporary:
             raise RuleViolation(f"{u.username} has a temporary device ({temporary[0].kind.label}), and a device "
                                 f"cannot be shared while any of the usernames has one. Activate a permanent "
                                 f"device first, or choose another option.")
     # Rule 3: the device shared is the most protective one among theirs ("less secure device").
-    best = max((d for u in (requesting_user, *holders) for d in _live_devices(session, u, at)
+    best = max((d for u in (requesting_user, *holders) for d in _live_devices(session, u, at, ignore_device_ids)
                 if d.state is DeviceState.active and not d.locked),
                key=lambda d: d.kind.protection_rank, default=device)
     if best.kind.protection_rank > device.kind.protection_rank:

@@ -108,8 +108,11 @@ class IssuedCard:
 
     device_id: int
     username: str
+    full_name: str
+    account_number: str
     serial: str
     values: dict[int, str]
+    issued_at: dt.datetime
     expires_at: dt.datetime
 
 
@@ -162,7 +165,8 @@ class TemporaryAccessService:
                                  f"loss, valid until {device.expires_at:%Y-%m-%d}",
                          account_id=user.account_id, user_id=user.id, device_id=device.id,
                          details={"serial": device.serial, "expires_at": device.expires_at.isoformat()})
-            return IssuedCard(device.id, user.username, device.serial, values, device.expires_at)
+            return IssuedCard(device.id, user.username, user.full_name, user.account.number, device.serial, values,
+                              now, device.expires_at)
 
     def activate_online_card(self, actor: Actor, device_id: int, challenge_id: int, answer: str) -> None:
         """Activate the card with the values at the two index numbers of a challenge."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.cards import card_size, value_matches
 from console.models.context import Actor, ServiceContext
+from console.models.db import is_row_id
 from console.models.entities import Challenge, SecurityDevice
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import DeviceLocked, InvalidInput, NotFound, RuleViolation, VerificationFailed
@@ -216,7 +217,7 @@ class VerificationService:
                         now: dt.datetime) -> Challenge:
         if challenge_id is None:
             raise InvalidInput(f"A {device.kind.label} must answer a challenge; draw one first.")
-        ch = s.get(Challenge, challenge_id)
+        ch = s.get(Challenge, challenge_id) if is_row_id(challenge_id) else None
         if ch is None or ch.device_id != device.id:
             raise InvalidInput("That challenge does not belong to this device; draw a new one.")
         if ch.answered_at is not None:
@@ -245,7 +246,7 @@ class VerificationService:
 
 
 def _device(s: Session, device_id: int) -> SecurityDevice:
-    device = s.get(SecurityDevice, device_id)
+    device = s.get(SecurityDevice, device_id) if is_row_id(device_id) else None
     if device is None:
         raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
     return device

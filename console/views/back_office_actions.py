@@ -11,6 +11,7 @@ from console.models.permissions import Permission, allowed
 from console.views.export_runner import ExportRunner
 from console.views.help_browser import HelpBrowser
 from console.views.import_dialog import ImportDialog
+from console.views.roles import requires
 from console.views.settings_dialog import SettingsDialog
 from console.views.style import icon
 
@@ -41,12 +42,14 @@ class BackOfficeActions:
         self.import_action = self._action("&Import accounts and users…", "Ctrl+I", "import",
                                           "Read accounts and users from a CSV file: preview first, then all or "
                                           "nothing", self.open_import, "importData")
+        requires(self.import_action, Permission.import_data)
         self.import_action.setEnabled(allowed(actor, Permission.import_data))
         self.export_actions: dict[str, QAction] = {}
         for kind, shortcut in EXPORT_SHORTCUTS.items():
             a = self._action(f"Export {KIND_LABELS[kind]}…", shortcut, "export",
                              f"Write every one of the {KIND_LABELS[kind]} to a CSV file",
                              lambda _=False, k=kind: self.exporter.ask_and_export(k), f"export_{kind}")
+            requires(a, Permission.export_data)
             a.setEnabled(allowed(actor, Permission.export_data))
             self.export_actions[kind] = a
         self.settings_action = self._action("Service &figures…", "Ctrl+,", "settings",

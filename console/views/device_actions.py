@@ -19,6 +19,7 @@ from console.views.device_dialogs import (
 )
 from console.views.devices_view import DevicesWindow
 from console.views.messages import show_error
+from console.views.roles import requires
 
 TEMPORARY_LABELS = {kind.label for kind in DeviceKind if kind.is_temporary}
 
@@ -80,6 +81,7 @@ class DeviceActions(QObject):
         action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
         action.triggered.connect(slot)
         self._permissions[action] = permission
+        requires(action, permission)  # apply_role hides it for roles that may not use it
         return action
 
     # --- selection -------------------------------------------------------------------------------
@@ -121,7 +123,8 @@ class DeviceActions(QObject):
     # --- screens ---------------------------------------------------------------------------------
     def show_devices(self) -> None:
         if self.devices_window is None:
-            self.devices_window = DevicesWindow(self.services)
+            # Own windows (QMainWindow), parented so they close with the main window.
+            self.devices_window = DevicesWindow(self.services, self.window)
         self.devices_window.refresh()
         self.devices_window.show()
         self.devices_window.raise_()
@@ -130,7 +133,7 @@ class DeviceActions(QObject):
         user = self.selected_user()
         number = user.account_number if user is not None else ""
         if self.charges_window is None:
-            self.charges_window = ChargesWindow(self.services, number)
+            self.charges_window = ChargesWindow(self.services, number, self.window)
         else:
             self.charges_window.account_edit.setText(number)
             self.charges_window.apply_filter()

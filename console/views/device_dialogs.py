@@ -327,8 +327,33 @@ class OnlineCardDialog(ServiceDialog):
         self.form.addRow(self.prompt)
         self.answer = self._field("&Answer:", QLineEdit(), "onlineCardAnswer", "The two card values read back")
         self.answer.setEnabled(False)
+        self.save_button = QPushButton("Save as &PDF…")
+        self.save_button.setObjectName("onlineCardSavePdf")
+        self.save_button.setToolTip("Save the card as a PDF to send or print for the client")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(lambda: self.save_pdf())
+        self.buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.challenge = None
         self.setMinimumWidth(620)
+
+    def save_pdf(self, path: str | None = None) -> str | None:
+        """Save the issued card as a PDF (asks where unless `path` is given); the printable layout of the opt-in."""
+        from console.models.enrollment import CardStart
+        from console.views.printing import save_card_pdf
+
+        if self.card is None:
+            return None
+        if path is None:
+            from PySide6.QtWidgets import QFileDialog
+
+            path, _ = QFileDialog.getSaveFileName(self, "Save the card as PDF", f"{self.card.serial}.pdf",
+                                                  "PDF (*.pdf)")
+            if not path:
+                return None
+        c = self.card
+        save_card_pdf(CardStart(c.device_id, c.username, c.full_name, c.account_number, c.serial, c.values,
+                                c.issued_at, c.expires_at), path)
+        return path
 
     def submit(self):
         if self.card is None:
@@ -336,6 +361,7 @@ class OnlineCardDialog(ServiceDialog):
             self.values.setPlainText(_card_text(self.card.values))
             self._draw()
             self.answer.setEnabled(True)
+            self.save_button.setEnabled(True)
             self.ok_button.setText("Activate card")
             raise _StayOpen()
         self.services.temporary_access.activate_online_card(self.actor, self.card.device_id, self.challenge.id,

@@ -3,7 +3,7 @@ activation, loss, replacement, returns and the overdue run."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,7 +35,7 @@ from console.views.device_dialogs import (
     ShipDialog,
     info,
 )
-from console.views.devices_model import COLUMNS, DevicesModel
+from console.views.devices_model import DevicesModel
 from console.views.messages import show_error
 
 FILTER_DELAY_MS = 250

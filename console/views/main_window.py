@@ -22,8 +22,11 @@ from PySide6.QtWidgets import (
 from console.models.directory import UserQuery
 from console.models.enums import SlsState
 from console.models.errors import ConsoleError
+from console.views.audit_view import AuditView
 from console.views.back_office_actions import install as install_back_office
 from console.views.messages import message_box, show_error
+from console.views.roles import apply_role
+from console.views.staff_dialog import StaffDialog
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.user_detail import UserDetailPane
 from console.views.users_model import COLUMNS, UsersModel
@@ -39,6 +42,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("SLS Console")
         self.last_message: QMessageBox | None = None
         self.security_dialog: SecuritySettingsDialog | None = None
+        self.audit_view: AuditView | None = None
+        self.staff_dialog: StaffDialog | None = None
 
         self.model = UsersModel(services.directory, self)
         self._build_filters()
@@ -63,8 +68,10 @@ class MainWindow(QMainWindow):
         from console.views.device_actions import install_device_actions  # the Devices menu (issue 4)
 
         self.device_actions = install_device_actions(self)
-        self.resize(1280, 800)
         self.back_office = install_back_office(self, services)
+        # Last, once every menu is in place: what the staff member's role forbids is hidden and off.
+        apply_role(self, services.actor)
+        self.resize(1280, 800)
 
     # --- construction ----------------------------------------------------------------------------
     def _build_filters(self) -> None:
@@ -144,6 +151,12 @@ class MainWindow(QMainWindow):
                                         "Move to the filter box", self._focus_filter, "findUsers")
         self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, "Close SLS Console", self.close,
                                         "quit")
+        self.audit_action = self._action("&Audit trail…", "Ctrl+Shift+A",
+                                         "Open the audit trail: filter, export and verify the chain",
+                                         self.open_audit_trail, "openAuditTrail")
+        self.staff_action = self._action("&Staff…", "Ctrl+Shift+S",
+                                         "Add staff, unlock their sign-in, reset their second factor (administrators)",
+                                         self.open_staff, "manageStaff")
         self.about_action = self._action("&About SLS Console", "F1", "What this console is and which database it "
                                                                      "uses", self.show_about, "about")
         menu = self.menuBar()
@@ -154,6 +167,9 @@ class MainWindow(QMainWindow):
         self.user_menu = menu.addMenu("&User")
         self.user_menu.addAction(self.find_action)
         self.user_menu.addAction(self.change_security_action)
+        self.tools_menu = menu.addMenu("&Tools")
+        self.tools_menu.addAction(self.audit_action)
+        self.tools_menu.addAction(self.staff_action)
         self.help_menu = menu.addMenu("&Help")
         self.help_menu.addAction(self.about_action)
         self.toolbar = self.addToolBar("Main")
@@ -217,8 +233,8 @@ class MainWindow(QMainWindow):
     def change_security_settings(self) -> None:
         """The rights gate: stop with a notice naming the holder, or open the user's security settings."""
         user_id = self.current_user_id()
-        if user_id is None:
-            return
+        if user_id is None or not self.change_security_action.isEnabled():
+            return  # also reached by double-click: the role may not allow it (see roles.apply_role)
         try:
             self.services.rights.check(user_id)
         except ConsoleError as exc:
@@ -247,6 +263,18 @@ class MainWindow(QMainWindow):
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()
         self.filter_edit.selectAll()
+
+    def open_audit_trail(self) -> None:
+        if self.audit_view is None:
+            self.audit_view = AuditView(self.services.audit_log, self.services.actor, self)
+        else:
+            self.audit_view.refresh()
+        self.audit_view.show()
+        self.audit_view.raise_()
+
+    def open_staff(self) -> None:
+        self.staff_dialog = StaffDialog(self.services.staff, self.services.actor, self)
+        self.staff_dialog.open()
 
     def show_about(self) -> None:
         self.last_message = message_box(

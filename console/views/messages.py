@@ -26,6 +26,13 @@ def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
         return message_box(parent, "Security rights needed", str(exc), QMessageBox.Icon.Information,
                            "rightsNotice")
     if isinstance(exc, ConcurrentChange):
+        # The message promises a refreshed view: any screen with refresh() reloads before the agent reads it.
+        refresh = getattr(parent, "refresh", None)
+        if callable(refresh):
+            try:
+                refresh()
+            except ConsoleError:
+                log.warning("refresh after a concurrent change failed", exc_info=True)
         return message_box(parent, "Changed at another desk", str(exc), QMessageBox.Icon.Warning, "concurrentChange")
     if isinstance(exc, ConsoleError):
         return message_box(parent, "Not done", str(exc), QMessageBox.Icon.Warning, "errorBox")

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QMessageBox,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
@@ -19,8 +18,8 @@ from PySide6.QtWidgets import (
 from console.models.context import Actor
 from console.models.enrollment import EnrollmentService, OptedOut
 from console.models.enums import OPT_OUT_RESTRICTIONS
-from console.models.errors import ConsoleError
 from console.models.opt_out_terms import RESTRICTION_EXPLANATIONS, RISKS, STATEMENT
+from console.views.messages import show_error
 
 
 def _label(html: str, name: str) -> QLabel:
@@ -41,6 +40,7 @@ class OptOutDialog(QDialog):
         self.user_id = user_id
         self.result: OptedOut | None = None
         self.last_error: str | None = None
+        self.last_message = None
         self.setObjectName("optOutDialog")
         self.setWindowTitle(f"Opt {username} out of the Secure Login System")
         self.setMinimumWidth(640)
@@ -98,8 +98,8 @@ class OptOutDialog(QDialog):
         try:
             self.result = self.enrollment.opt_out(self.actor, self.user_id, self.statement.toPlainText(),
                                                   self.acknowledged.isChecked())
-        except ConsoleError as exc:
-            self.last_error = str(exc)
-            QMessageBox.warning(self, "Opt-out", str(exc))
+        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
+            self.last_message = show_error(self, exc)
+            self.last_error = self.last_message.text()
             return
         self.accept()

@@ -70,13 +70,20 @@ def main() -> None:
     app.processEvents()
     shown.grab().save(str(OUT / "temporary-passcode.png"))
 
+    shown.open_online_card()
+    card = shown.card_dialog
+    card.try_submit()  # issues the card and draws two index numbers
+    app.processEvents()
+    card.grab().save(str(OUT / "online-card-after-loss.png"))
+
     charges = ChargesWindow(services, "")
     charges.show()
     pending = next(r for r in range(charges.model.rowCount()) if charges.model.row_at(r).status.value == "pending")
     charges.select_row(pending)
     app.processEvents()
     charges.grab().save(str(OUT / "charges.png"))
-    print("wrote devices.png, report-loss.png, temporary-passcode.png, charges.png to", OUT, "for", username)
+    print("wrote devices.png, report-loss.png, temporary-passcode.png, online-card-after-loss.png, charges.png to",
+          OUT, "for", username)
 
 
 if __name__ == "__main__":

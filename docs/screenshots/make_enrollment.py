@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import pyotp  # noqa: E402
-from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QRadioButton, QWizard  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLineEdit, QRadioButton  # noqa: E402
 
 from console.models.clock import ManualClock  # noqa: E402
 from console.models.context import Actor, ServiceContext  # noqa: E402
@@ -61,7 +61,6 @@ def make_screenshots() -> None:
     from tests.factories import add_same_person_username, build_world
 
     app = QApplication.instance() or QApplication([])
-    QMessageBox.warning = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Ok)  # never block
     with tempfile.TemporaryDirectory() as tmp:
         ctx = _context(tmp)
         world = build_world(ctx)
@@ -74,6 +73,13 @@ def make_screenshots() -> None:
             w.resize(860, 640)
             w.show()
             return w
+
+        from console.app import Services
+        from console.views.security_settings import SecuritySettingsDialog
+
+        settings = SecuritySettingsDialog(Services.build(ctx, AGENT), world.primary_id)
+        settings.show()
+        _grab(settings, "security_settings_opted_out")
 
         # 1. Choose, then the IB Key set-up, a wrong code, and the done page.
         w = wizard()
@@ -90,6 +96,9 @@ def make_screenshots() -> None:
         w.next()
         _grab(w, "opt_in_7_done")
         w.close()
+        settings.refresh()
+        _grab(settings, "security_settings_enrolled")
+        settings.close()
 
         # 2. The Online Security Code Card and its two-value check.
         from console.views.opt_out_dialog import OptOutDialog

@@ -7,11 +7,13 @@ import subprocess
 import sys
 import time
 
+import pyotp
 import pytest
 from sqlalchemy import func, select
 
 from console.models.entities import AuditEntry, User
 from console.models.enums import SlsState
+from console.models.staff import StaffService
 from tests.conftest import TEST_KEY
 
 pytestmark = pytest.mark.e2e
@@ -64,6 +66,7 @@ def _type(env, text: str) -> None:
 def test_agent_is_stopped_with_notice_then_holder_opens_settings(display, ctx, world, tmp_path):
     """In the real window: a secondary user gets the rights notice; the holder gets the settings dialog;
     nothing in the database changes."""
+    staff = StaffService(ctx).add_first_administrator("alex", "Alex Admin", "correct horse battery")
     with ctx.db.read() as s:
         audit_before = s.scalar(select(func.count()).select_from(AuditEntry))
     env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb",
@@ -73,6 +76,14 @@ def test_agent_is_stopped_with_notice_then_holder_opens_settings(display, ctx, w
     proc = subprocess.Popen([sys.executable, "-m", "console", "--database", ctx.db.url, "run", "--no-demo"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
+        sign_in = _wait_for_window(env, "^Sign in — SLS Console$")
+        subprocess.run(["xdotool", "windowfocus", "--sync", sign_in], env=env, capture_output=True)
+        _type(env, "alex")
+        _keys(env, sign_in, "Tab")
+        _type(env, "correct horse battery")
+        _keys(env, sign_in, "Tab")
+        _type(env, pyotp.TOTP(staff.totp_secret).now())
+        _keys(env, sign_in, "Return")
         main = _wait_for_window(env, "^SLS Console$")
         subprocess.run(["xdotool", "windowfocus", "--sync", main], env=env, capture_output=True)
         _keys(env, main, "ctrl+f")
@@ -92,4 +103,6 @@ def test_agent_is_stopped_with_notice_then_holder_opens_settings(display, ctx, w
     assert "Traceback" not in output, output
     with ctx.db.read() as s:
         assert s.get(User, world.secondary_id).sls_state is SlsState.enrolled
-        assert s.scalar(select(func.count()).select_from(AuditEntry)) == audit_before
+        # The only new entry is the sign-in itself: looking and being refused change nothing.
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == audit_before + 1
+        assert s.scalars(select(AuditEntry.action).order_by(AuditEntry.id.desc())).first() == "staff.signed_in"

@@ -194,7 +194,7 @@ def main(qtbot, services):
     return w
 
 
-def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world):
+def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world, tmp_path):
     """jsmit123's only device is reported lost with a temporary passcode, shown once; the card is offered next."""
     main.select_user(world.secondary_id)
     acts = main.device_actions
@@ -218,6 +218,8 @@ def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world
     card = shown.card_dialog
     assert card.isVisible() and card.objectName() == "onlineCard"
     qtbot.mouseClick(card.ok_button, Qt.MouseButton.LeftButton)
+    pdf = card.save_pdf(str(tmp_path / "card.pdf"))
+    assert open(pdf, "rb").read(5) == b"%PDF-"
     a, b = card.challenge.positions
     qtbot.keyClicks(card.answer, card.card.values[a] + card.card.values[b])
     qtbot.mouseClick(card.ok_button, Qt.MouseButton.LeftButton)
@@ -300,3 +302,17 @@ def test_passed_due_date_is_flagged(window, qtbot, ctx, world, admin):
     index = window.model.index(window.table.currentIndex().row(), 8)
     assert window.model.data(index, Qt.ItemDataRole.ForegroundRole) == QColor("#b3261e")
     assert window.model.data(index, Qt.ItemDataRole.ToolTipRole) == "Activation due — date passed"
+
+
+def test_devices_model_reads_windows_not_the_whole_table(window, ctx, admin):
+    """With more devices than one window, only the windows looked at are read from SQL."""
+    from console.views.devices_model import WINDOW
+
+    DeviceService(ctx).receive_stock(admin, "DSC000001000-DSC000001449")
+    window.refresh()
+    window.model._windows.clear()
+    assert window.model.rowCount() == 452
+    assert window.model.data(window.model.index(0, 1)) == "DSC000001449"
+    assert list(window.model._windows) == [0]
+    assert window.model.data(window.model.index(451, 3)) in ("jsmit123", "aarch001")
+    assert sorted(window.model._windows) == [0, 451 // WINDOW]

@@ -1,11 +1,15 @@
 """The opt-in wizard driven as an agent would: each path proven by a code the test computes on its own."""
 
+import io
 import re
 
 import pyotp
 import pytest
+import segno
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QMessageBox, QRadioButton, QToolButton, QWizard
+from PySide6.QtGui import QPixmap
+from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QRadioButton, QToolButton, QWizard
 from sqlalchemy import select
 
 from console.models import audit
@@ -14,24 +18,22 @@ from console.models.enrollment import EnrollmentService
 from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, SlsState
 from console.models.verification import VerificationService, dsc_response
 from console.views.opt_in_wizard import PAGE_CARD, PAGE_DONE, PAGE_IB_KEY, PAGE_SHARE, PAGE_VERIFY, OptInWizard
+from console.views.printing import render_card
 from tests.factories import add_device, add_same_person_username, user_snapshot
 
 
-@pytest.fixture
-def shown(monkeypatch):
-    """Messages the wizard showed (QMessageBox.warning replaced so nothing blocks)."""
-    messages: list[str] = []
-
-    def warning(parent, title, text, *args, **kwargs):
-        messages.append(text)
-        return QMessageBox.StandardButton.Ok
-
-    monkeypatch.setattr(QMessageBox, "warning", warning)
-    return messages
+def take_message(w):
+    """The text of the message box the wizard has open, closed afterwards as the agent would."""
+    box = w.last_message
+    assert box is not None and box.isVisible(), "no message is open"
+    text = box.text()
+    box.accept()
+    w.last_message = None
+    return text
 
 
 @pytest.fixture
-def wizard(qtbot, ctx, world, agent, shown):
+def wizard(qtbot, ctx, world, agent):
     w = OptInWizard(EnrollmentService(ctx), agent, world.primary_id, "jsmit001")
     qtbot.addWidget(w)
     w.show()
@@ -65,6 +67,15 @@ def challenge_positions(w):
     return [int(n) for n in re.findall(r"Index (\d+)", text)]
 
 
+def _qr_image(uri):
+    """The QR code of `uri` as segno draws it, to compare with what the page shows."""
+    buffer = io.BytesIO()
+    segno.make(uri, error="m").save(buffer, kind="png", scale=6, border=3)
+    pixmap = QPixmap()
+    pixmap.loadFromData(buffer.getvalue(), "PNG")
+    return pixmap.toImage()
+
+
 def assert_enrolled(ctx, user_id, device_id, expected_last_actions):
     with ctx.db.read() as s:
         user = s.get(User, user_id)
@@ -87,25 +98,27 @@ def test_first_page_reads_out_the_three_client_options(wizard):
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
 
 
-def test_ib_key_path_enrolls_with_code_from_the_manual_key(qtbot, ctx, world, wizard, shown):
+def test_ib_key_path_enrolls_with_code_from_the_manual_key(qtbot, ctx, world, wizard):
     """IB Key: the key shown for manual entry (and the QR's link) gives the code that enrolls the user."""
     choose(qtbot, wizard, "ib_key")
     assert wizard.currentId() == PAGE_IB_KEY
     assert not wizard.findChild(QLabel, "qrCode").pixmap().isNull()
     key = wizard.findChild(QLabel, "manualKey").text().replace(" ", "")
-    assert pyotp.parse_uri(wizard.ib_key_page.provisioning_uri).secret == key
+    uri = wizard.ib_key_page.provisioning_uri
+    assert uri.startswith("otpauth://totp/") and pyotp.parse_uri(uri).secret == key
+    assert wizard.findChild(QLabel, "qrCode").pixmap().toImage() == _qr_image(uri)
     assert user_snapshot(ctx, world.primary_id)[0] is SlsState.pending
     next_(qtbot, wizard)
     assert wizard.currentId() == PAGE_VERIFY
     answer(qtbot, wizard, pyotp.TOTP(key).at(ctx.clock.now()))
-    assert wizard.currentId() == PAGE_DONE and shown == []
+    assert wizard.currentId() == PAGE_DONE and wizard.last_message is None
     assert "jsmit001</b> is now enrolled" in wizard.findChild(QLabel, "doneSummary").text()
     assert_enrolled(ctx, world.primary_id, wizard.device_id, ["device.activated", "user.enrolled"])
     click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
     assert user_snapshot(ctx, world.primary_id)[0] is SlsState.enrolled
 
 
-def test_card_path_enrolls_with_printed_values(qtbot, ctx, world, wizard, shown, tmp_path):
+def test_card_path_enrolls_with_printed_values(qtbot, ctx, world, wizard, tmp_path):
     """Online card: the values shown on the card page at the two drawn index numbers enroll the user."""
     choose(qtbot, wizard, "card")
     assert wizard.currentId() == PAGE_CARD
@@ -114,15 +127,20 @@ def test_card_path_enrolls_with_printed_values(qtbot, ctx, world, wizard, shown,
     assert "valid until" in wizard.findChild(QLabel, "cardHeader").text()
     pdf = wizard.card_page.save_pdf(str(tmp_path / "card.pdf"))
     assert open(pdf, "rb").read(5) == b"%PDF-"
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)  # what Print card… paints, sent to a PDF file
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    render_card(printer, wizard.card_page.card)
+    assert (tmp_path / "printed.pdf").stat().st_size > 1000
     next_(qtbot, wizard)
     a, b = challenge_positions(wizard)
     answer(qtbot, wizard, values[a] + values[b])
-    assert wizard.currentId() == PAGE_DONE and shown == []
+    assert wizard.currentId() == PAGE_DONE and wizard.last_message is None
     assert_enrolled(ctx, world.primary_id, wizard.device_id, ["device.activated", "user.enrolled"])
 
 
 @pytest.mark.parametrize("kind", [DeviceKind.ib_key, DeviceKind.dsc_plus, DeviceKind.code_card])
-def test_shared_path_enrolls_with_code_from_the_other_usernames_device(qtbot, ctx, world, wizard, shown, kind):
+def test_shared_path_enrolls_with_code_from_the_other_usernames_device(qtbot, ctx, world, wizard, kind):
     """Sharing: the other username's device proves possession (IB Key code, DSC+ response, card values)."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222", (kind,))
     device_id, _, secret = twin["devices"][0]
@@ -142,12 +160,12 @@ def test_shared_path_enrolls_with_code_from_the_other_usernames_device(qtbot, ct
         a, b = challenge_positions(wizard)
         code = secret[a] + secret[b]
     answer(qtbot, wizard, code)
-    assert wizard.currentId() == PAGE_DONE and shown == []
+    assert wizard.currentId() == PAGE_DONE and wizard.last_message is None
     assert_enrolled(ctx, world.primary_id, device_id, ["device.shared", "user.enrolled"])
     assert user_snapshot(ctx, twin["user_id"])[3] == 1
 
 
-def test_wrong_code_refused_with_message_and_cancel_restores(qtbot, ctx, world, wizard, shown):
+def test_wrong_code_refused_with_message_and_cancel_restores(qtbot, ctx, world, wizard):
     """A wrong IB Key code is refused on screen; the user is not enrolled; cancelling restores opted out."""
     before = user_snapshot(ctx, world.primary_id)
     choose(qtbot, wizard, "ib_key")
@@ -156,13 +174,14 @@ def test_wrong_code_refused_with_message_and_cancel_restores(qtbot, ctx, world, 
     good = pyotp.TOTP(key).at(ctx.clock.now())
     answer(qtbot, wizard, "000000" if good != "000000" else "111111")
     assert wizard.currentId() == PAGE_VERIFY
-    assert "not correct" in shown[-1] and "not correct" in wizard.findChild(QLabel, "verifyStatus").text()
+    assert "not correct" in take_message(wizard)
+    assert "not correct" in wizard.findChild(QLabel, "verifyStatus").text()
     assert user_snapshot(ctx, world.primary_id)[0] is SlsState.pending
     click(qtbot, wizard.button(QWizard.WizardButton.CancelButton))
     assert user_snapshot(ctx, world.primary_id) == before
 
 
-def test_replayed_code_refused(qtbot, ctx, world, wizard, shown, agent):
+def test_replayed_code_refused(qtbot, ctx, world, wizard, agent):
     """A code of the other username's IB Key that was already accepted (at its login) is refused as used."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
     device_id, _, seed = twin["devices"][0]
@@ -173,13 +192,13 @@ def test_replayed_code_refused(qtbot, ctx, world, wizard, shown, agent):
     click(qtbot, wizard.findChild(QToolButton, "findDevices"))
     next_(qtbot, wizard)
     answer(qtbot, wizard, code)
-    assert wizard.currentId() == PAGE_VERIFY and "already used" in shown[-1]
+    assert wizard.currentId() == PAGE_VERIFY and "already used" in take_message(wizard)
     with ctx.db.read() as s:
         assert s.get(User, world.primary_id).sls_state is SlsState.pending
         assert s.get(User, world.primary_id).active_devices == 0
 
 
-def test_expired_card_refused(qtbot, ctx, world, wizard, shown):
+def test_expired_card_refused(qtbot, ctx, world, wizard):
     """A card past its validity cannot be activated, even with its right values."""
     choose(qtbot, wizard, "card")
     values = wizard.card_page.printed_values()
@@ -187,18 +206,18 @@ def test_expired_card_refused(qtbot, ctx, world, wizard, shown):
     next_(qtbot, wizard)
     a, b = challenge_positions(wizard)
     answer(qtbot, wizard, values[a] + values[b])
-    assert wizard.currentId() == PAGE_VERIFY and "expired" in shown[-1]
+    assert wizard.currentId() == PAGE_VERIFY and "expired" in take_message(wizard)
     assert user_snapshot(ctx, world.primary_id)[0] is SlsState.pending
 
 
-def test_wrong_card_values_draw_a_new_challenge(qtbot, ctx, world, wizard, shown):
+def test_wrong_card_values_draw_a_new_challenge(qtbot, ctx, world, wizard):
     """After wrong card values the console shows a new pair of index numbers, which then succeed."""
     choose(qtbot, wizard, "card")
     values = wizard.card_page.printed_values()
     next_(qtbot, wizard)
     a, b = challenge_positions(wizard)
     answer(qtbot, wizard, "ZZZZZZ" if values[a] + values[b] != "ZZZZZZ" else "YYYYYY")
-    assert "not correct" in shown[-1] and "A new challenge is shown" in \
+    assert "not correct" in take_message(wizard) and "A new challenge is shown" in \
         wizard.findChild(QLabel, "verifyStatus").text()
     a, b = challenge_positions(wizard)
     answer(qtbot, wizard, values[a] + values[b])
@@ -212,7 +231,7 @@ def _find(qtbot, wizard, username):
     click(qtbot, wizard.findChild(QToolButton, "findDevices"))
 
 
-def test_each_refused_share_is_explained_and_changes_nothing(qtbot, ctx, world, wizard, shown):
+def test_each_refused_share_is_explained_and_changes_nothing(qtbot, ctx, world, wizard):
     """Different person, a temporary device, a less secure device, an unknown username: each refused in words."""
     before = user_snapshot(ctx, world.primary_id)
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222",
@@ -224,28 +243,28 @@ def test_each_refused_share_is_explained_and_changes_nothing(qtbot, ctx, world, 
     status = wizard.findChild(QLabel, "shareStatus")
 
     _find(qtbot, wizard, "jsmit123")
-    assert "are not the same person" in shown[-1] and "not the same person" in status.text()
+    assert "are not the same person" in take_message(wizard) and "not the same person" in status.text()
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
 
     _find(qtbot, wizard, "jsmit778")
-    assert "jsmit778 has a temporary device" in shown[-1]
+    assert "jsmit778 has a temporary device" in take_message(wizard)
 
     _find(qtbot, wizard, "nobod999")
-    assert "no username nobod999" in shown[-1]
+    assert "no username nobod999" in take_message(wizard)
 
     _find(qtbot, wizard, "jsmit777")
     combo = wizard.findChild(QComboBox, "sharedDevice")
     assert combo.count() == 2 and "most protective" in combo.currentText()
     combo.setCurrentIndex(combo.findData(twin["devices"][1][0]))  # the IB Key, less secure than the DSC+
     next_(qtbot, wizard)
-    assert wizard.currentId() == PAGE_SHARE and "Less secure device" in shown[-1]
+    assert wizard.currentId() == PAGE_SHARE and "Less secure device" in take_message(wizard)
     assert user_snapshot(ctx, world.primary_id) == before
 
 
 @pytest.mark.parametrize("path, stop_at", [("none", "choose"), ("ib_key", "setup"), ("ib_key", "verify"),
                                            ("card", "setup"), ("card", "verify"), ("shared", "setup"),
                                            ("shared", "verify")])
-def test_cancel_at_any_page_leaves_everything_as_it_was(qtbot, ctx, world, wizard, shown, path, stop_at):
+def test_cancel_at_any_page_leaves_everything_as_it_was(qtbot, ctx, world, wizard, path, stop_at):
     """Cancel on any page: state, holdings, restrictions and counts of both usernames are as before."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
     before = user_snapshot(ctx, world.primary_id), user_snapshot(ctx, twin["user_id"])
@@ -257,5 +276,66 @@ def test_cancel_at_any_page_leaves_everything_as_it_was(qtbot, ctx, world, wizar
             next_(qtbot, wizard)
             assert wizard.currentId() == PAGE_VERIFY
     click(qtbot, wizard.button(QWizard.WizardButton.CancelButton))
-    assert not wizard.isVisible() and shown == []
+    assert not wizard.isVisible() and wizard.last_message is None
     assert (user_snapshot(ctx, world.primary_id), user_snapshot(ctx, twin["user_id"])) == before
+
+
+def test_back_and_next_keep_the_same_ib_key(qtbot, ctx, world, wizard):
+    """Going back to the options and forward again shows the same key: the client need not scan twice."""
+    choose(qtbot, wizard, "ib_key")
+    key = wizard.findChild(QLabel, "manualKey").text()
+    device_id = wizard.device_id
+    click(qtbot, wizard.button(QWizard.WizardButton.BackButton))
+    next_(qtbot, wizard)
+    assert wizard.findChild(QLabel, "manualKey").text() == key and wizard.device_id == device_id
+    next_(qtbot, wizard)
+    answer(qtbot, wizard, pyotp.TOTP(key.replace(" ", "")).at(ctx.clock.now()))
+    assert wizard.currentId() == PAGE_DONE
+
+
+def test_changing_option_replaces_the_unfinished_device(qtbot, ctx, world, wizard):
+    """Card first, then back to IB Key: the card is revoked, the IB Key enrolls, one device is held."""
+    choose(qtbot, wizard, "card")
+    card_id = wizard.device_id
+    click(qtbot, wizard.button(QWizard.WizardButton.BackButton))
+    choose(qtbot, wizard, "ib_key")
+    key = wizard.findChild(QLabel, "manualKey").text().replace(" ", "")
+    next_(qtbot, wizard)
+    answer(qtbot, wizard, pyotp.TOTP(key).at(ctx.clock.now()))
+    assert wizard.currentId() == PAGE_DONE
+    with ctx.db.read() as s:
+        assert s.get(SecurityDevice, card_id).state is DeviceState.revoked
+    assert len(user_snapshot(ctx, world.primary_id)[1]) == 1
+
+
+def test_repeated_wrong_codes_lock_the_new_device(qtbot, ctx, world, wizard):
+    """Five wrong codes lock the IB Key; the agent is told staff must unlock it, and nothing enrolls."""
+    choose(qtbot, wizard, "ib_key")
+    key = wizard.findChild(QLabel, "manualKey").text().replace(" ", "")
+    next_(qtbot, wizard)
+    wrong = "000000" if pyotp.TOTP(key).at(ctx.clock.now()) != "000000" else "111111"
+    for _ in range(4):
+        answer(qtbot, wizard, wrong)
+        assert "not correct" in take_message(wizard)
+    answer(qtbot, wizard, wrong)
+    assert "now locked" in take_message(wizard)
+    answer(qtbot, wizard, pyotp.TOTP(key).at(ctx.clock.now()))
+    assert "locked" in take_message(wizard) and wizard.currentId() == PAGE_VERIFY
+    with ctx.db.read() as s:
+        assert s.get(SecurityDevice, wizard.device_id).locked
+        assert s.get(User, world.primary_id).sls_state is SlsState.pending
+
+
+def test_unexpected_failure_is_shown_without_crashing(qtbot, ctx, world, wizard, monkeypatch):
+    """A failure that is not a domain error gets a short notice (detail to the log); the wizard stays usable."""
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database connection reset")
+
+    monkeypatch.setattr(wizard.enrollment, "start_online_card", broken)
+    choose(qtbot, wizard, "card")
+    text = take_message(wizard)
+    assert "nothing was changed" in text and "connection reset" not in text
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    click(qtbot, wizard.button(QWizard.WizardButton.BackButton))
+    choose(qtbot, wizard, "ib_key")
+    assert wizard.currentId() == PAGE_IB_KEY and wizard.last_message is None

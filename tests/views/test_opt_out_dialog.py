@@ -3,7 +3,7 @@
 import pyotp
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QPlainTextEdit, QPushButton
+from PySide6.QtWidgets import QCheckBox, QLabel, QPlainTextEdit, QPushButton
 from sqlalchemy import select
 
 from console.models.entities import AuditEntry, OptOutAcknowledgement, User
@@ -12,14 +12,6 @@ from console.models.enums import OPT_OUT_RESTRICTIONS, SlsState
 from console.models.opt_out_terms import STATEMENT
 from console.views.opt_out_dialog import OptOutDialog
 from tests.factories import user_snapshot
-
-
-@pytest.fixture
-def shown(monkeypatch):
-    messages: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning",
-                        lambda parent, title, text, *a, **k: messages.append(text) or QMessageBox.StandardButton.Ok)
-    return messages
 
 
 @pytest.fixture
@@ -50,7 +42,7 @@ def test_dialog_lists_risks_and_every_restriction(qtbot, ctx, world, agent, enro
     assert d.findChild(QPlainTextEdit, "statement").toPlainText() == STATEMENT
 
 
-def test_opt_out_needs_the_acknowledgement_ticked(qtbot, ctx, world, agent, enrolled_jane, shown):
+def test_opt_out_needs_the_acknowledgement_ticked(qtbot, ctx, world, agent, enrolled_jane):
     """The Opt out button is disabled until the acknowledgement is ticked; nothing changes before."""
     before = user_snapshot(ctx, enrolled_jane)
     d = make_dialog(qtbot, ctx, agent, enrolled_jane)
@@ -62,13 +54,12 @@ def test_opt_out_needs_the_acknowledgement_ticked(qtbot, ctx, world, agent, enro
     assert user_snapshot(ctx, enrolled_jane) == before
 
 
-def test_acknowledged_opt_out_records_who_and_when_and_applies_restrictions(qtbot, ctx, world, agent, enrolled_jane,
-                                                                            shown):
+def test_acknowledged_opt_out_records_who_and_when_and_applies_restrictions(qtbot, ctx, world, agent, enrolled_jane):
     """Ticking and pressing Opt out: acknowledgement with staff member and time, restrictions, audit entry."""
     d = make_dialog(qtbot, ctx, agent, enrolled_jane)
     qtbot.mouseClick(d.findChild(QCheckBox, "acknowledged"), Qt.MouseButton.LeftButton)
     qtbot.mouseClick(d.findChild(QPushButton, "optOutButton"), Qt.MouseButton.LeftButton)
-    assert shown == [] and d.result is not None and not d.isVisible()
+    assert d.last_message is None and d.result is not None and not d.isVisible()
     state, holdings, restrictions, count = user_snapshot(ctx, enrolled_jane)
     assert state is SlsState.opted_out and count == 0 and holdings == []
     assert restrictions == sorted(r.name for r in OPT_OUT_RESTRICTIONS)
@@ -80,18 +71,20 @@ def test_acknowledged_opt_out_records_who_and_when_and_applies_restrictions(qtbo
         assert entry.actor == "hdesk01" and entry.user_id == enrolled_jane
 
 
-def test_refused_opt_out_is_shown_and_changes_nothing(qtbot, ctx, world, agent, shown):
+def test_refused_opt_out_is_shown_and_changes_nothing(qtbot, ctx, world, agent):
     """Opting out a user without the rights shows the notice naming the holder; the dialog stays open."""
     before = user_snapshot(ctx, world.secondary_id)
     d = make_dialog(qtbot, ctx, agent, world.secondary_id, "jsmit123", "John Smith")
     qtbot.mouseClick(d.findChild(QCheckBox, "acknowledged"), Qt.MouseButton.LeftButton)
     qtbot.mouseClick(d.findChild(QPushButton, "optOutButton"), Qt.MouseButton.LeftButton)
-    assert shown == ["jsmit123 does not hold the security rights of U1234567. Ask Jane Smith (jsmit001), who does."]
+    assert d.last_message.objectName() == "rightsNotice" and d.last_message.isVisible()
+    assert d.last_message.text() == ("jsmit123 does not hold the security rights of U1234567. "
+                                     "Ask Jane Smith (jsmit001), who does.")
     assert d.isVisible() and d.result is None
     assert user_snapshot(ctx, world.secondary_id) == before
 
 
-def test_cancel_changes_nothing(qtbot, ctx, world, agent, enrolled_jane, shown):
+def test_cancel_changes_nothing(qtbot, ctx, world, agent, enrolled_jane):
     """Cancel closes the dialog and leaves the user enrolled."""
     before = user_snapshot(ctx, enrolled_jane)
     d = make_dialog(qtbot, ctx, agent, enrolled_jane)

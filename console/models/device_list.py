@@ -1,0 +1,97 @@
+"""Reading the devices list: filters in SQL, windows of rows with their holders, dates and due flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from console.models.entities import Account, DeviceHolding, SecurityDevice, User
+from console.models.enums import DeviceKind, DeviceState
+
+
+@dataclass(frozen=True)
+class DeviceQuery:
+    kind: DeviceKind | None = None
+    state: DeviceState | None = None
+    serial_prefix: str = ""
+    overdue: bool = False  # only devices expected back whose return date has passed
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    id: int
+    kind: DeviceKind
+    serial: str | None
+    state: DeviceState
+    account_number: str | None
+    holders: tuple[str, ...]
+    received_at: dt.datetime | None
+    issued_at: dt.datetime | None
+    activated_at: dt.datetime | None
+    activation_due_at: dt.datetime | None
+    return_due_at: dt.datetime | None
+    returned_at: dt.datetime | None
+    return_reason: str | None
+    locked: bool
+    due_passed: bool = False  # the activation or return date shown in "Due" is in the past
+
+    @property
+    def due_at(self) -> dt.datetime | None:
+        """The date that matters now: activation for a shipped card, return for one expected back."""
+        if self.state is DeviceState.shipped:
+            return self.activation_due_at
+        if self.state is DeviceState.return_pending:
+            return self.return_due_at
+        return None
+
+
+def _filtered(stmt, query: DeviceQuery, now: dt.datetime):
+    if query.kind is not None:
+        stmt = stmt.where(SecurityDevice.kind == query.kind)
+    if query.state is not None:
+        stmt = stmt.where(SecurityDevice.state == query.state)
+    if query.overdue:
+        stmt = stmt.where(SecurityDevice.state == DeviceState.return_pending, SecurityDevice.return_due_at < now)
+    prefix = query.serial_prefix.strip().upper()
+    if prefix:
+        # A range on the unique serial index (LIKE would scan, platform-notes.md).
+        stmt = stmt.where(and_(SecurityDevice.serial >= prefix,
+                               SecurityDevice.serial < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
+    return stmt
+
+
+def count(s: Session, query: DeviceQuery, now: dt.datetime) -> int:
+    return s.scalar(_filtered(select(func.count()).select_from(SecurityDevice), query, now)) or 0
+
+
+def window(s: Session, query: DeviceQuery, offset: int, limit: int, now: dt.datetime) -> list[DeviceRow]:
+    """One window of devices, newest first; holders fetched for that window only (one query)."""
+    stmt = select(SecurityDevice, Account.number).outerjoin(Account, Account.id == SecurityDevice.account_id)
+    stmt = _filtered(stmt, query, now).order_by(SecurityDevice.id.desc()).offset(offset).limit(limit)
+    rows = s.execute(stmt).all()
+    holders: dict[int, list[str]] = {}
+    ids = [d.id for d, _ in rows]
+    if ids:
+        for device_id, username in s.execute(
+                select(DeviceHolding.device_id, User.username).join(User, User.id == DeviceHolding.user_id)
+                .where(DeviceHolding.device_id.in_(ids)).order_by(User.username)):
+            holders.setdefault(device_id, []).append(username)
+    return [_row(d, number, tuple(holders.get(d.id, ())), now) for d, number in rows]
+
+
+def one(s: Session, device_id: int, now: dt.datetime) -> DeviceRow:
+    d = s.get(SecurityDevice, device_id)
+    number = d.account.number if d.account else None
+    names = tuple(s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)
+                            .where(DeviceHolding.device_id == device_id).order_by(User.username)))
+    return _row(d, number, names, now)
+
+
+def _row(d: SecurityDevice, number: str | None, holders: tuple[str, ...], now: dt.datetime) -> DeviceRow:
+    row = DeviceRow(d.id, d.kind, d.serial, d.state, number, holders, d.received_at, d.issued_at, d.activated_at,
+                    d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked)
+    return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now)

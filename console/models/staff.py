@@ -1,0 +1,346 @@
+"""Staff accounts: Argon2id passwords, a TOTP second factor of their own, throttled and locked sign-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+from dataclasses import dataclass
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from console.models import audit
+from console.models.context import Actor, ServiceContext
+from console.models.entities import StaffMember
+from console.models.enums import StaffRole
+from console.models.errors import ConsoleError, InvalidInput, NotFound, PermissionDenied, RuleViolation, \
+    VerificationFailed
+from console.models.permissions import Permission, require
+from console.models.sealing import SealingError, staff_context
+from console.models.settings import Figures, load_figures
+
+USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{2,31}")
+CODE_RE = re.compile(r"[0-9]{6}")  # pyotp alone accepts full-width digits (platform-notes.md)
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024
+TOTP_ISSUER = "SLS Console"
+TOTP_INTERVAL = 30
+# Before the lock, each failure makes the next attempt wait 1, 2, 4, ... seconds (at most a minute).
+MAX_THROTTLE_SECONDS = 60
+SIGN_IN_ACTOR = "(sign-in)"
+WRONG_CREDENTIALS = ("The username, password or code is not right. Check them and try again; "
+                     "repeated failures lock the sign-in for a while.")
+
+
+def _default_hasher() -> PasswordHasher:
+    # argon2-cffi's defaults are Argon2id with RFC 9106's low-memory profile (t=3, 64 MiB, p=4).
+    return PasswordHasher()
+
+
+@dataclass(frozen=True)
+class StaffEnrollment:
+    """What a new staff member needs once: the otpauth URI for their authenticator app."""
+
+    username: str
+    full_name: str
+    role: StaffRole
+    otpauth_uri: str
+    totp_secret: str
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    username: str
+    full_name: str
+    role: StaffRole
+    active: bool
+    locked_until: dt.datetime | None
+    failed_signins: int
+    locked: bool = False  # locked now after too many failures (not merely made to wait a few seconds)
+
+
+def normalize_username(username: str) -> str:
+    return (username or "").strip().lower()
+
+
+def validate_username(username: str) -> str:
+    name = normalize_username(username)
+    if not USERNAME_RE.fullmatch(name):
+        raise InvalidInput(f"{username!r} is not a valid staff username: use 3 to 32 characters, starting with a "
+                           f"letter, then letters, digits, '.', '_' or '-'.")
+    return name
+
+
+def validate_full_name(full_name: str) -> str:
+    name = " ".join((full_name or "").split())
+    if not name or len(name) > 200 or not name.isprintable():
+        raise InvalidInput("Give the staff member's full name (1 to 200 printable characters).")
+    return name
+
+
+def validate_password(password: str, username: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"The password must have at least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"The password must have at most {MAX_PASSWORD} characters.")
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("The password contains characters that cannot be stored; choose another.") from None
+    if username and username in password.lower():
+        raise InvalidInput("The password must not contain the username.")
+    return password
+
+
+class StaffService:
+    """Adds staff, signs them in (password + TOTP), unlocks and resets them. Returns plain results."""
+
+    def __init__(self, ctx: ServiceContext, hasher: PasswordHasher | None = None) -> None:
+        self.ctx = ctx
+        self.hasher = hasher or _default_hasher()
+        self._dummy_hash: str | None = None
+
+    # ----- adding staff -------------------------------------------------------------------------------
+    def has_staff(self) -> bool:
+        with self.ctx.db.read() as s:
+            return bool(s.scalar(select(func.count()).select_from(StaffMember)))
+
+    def add_first_administrator(self, username: str, full_name: str, password: str) -> StaffEnrollment:
+        """On a new database only: the administrator who then adds everyone else."""
+        return self._add(None, username, full_name, StaffRole.administrator, password)
+
+    def add(self, actor: Actor, username: str, full_name: str, role: StaffRole, password: str) -> StaffEnrollment:
+        require(actor, Permission.manage_staff)
+        return self._add(actor, username, full_name, role, password)
+
+    def _add(self, actor: Actor | None, username: str, full_name: str, role: StaffRole,
+             password: str) -> StaffEnrollment:
+        name = validate_username(username)
+        full = validate_full_name(full_name)
+        if not isinstance(role, StaffRole):
+            raise InvalidInput(f"{role!r} is not a staff role.")
+        validate_password(password, name)
+        secret = pyotp.random_base32()
+        password_hash = self.hasher.hash(password)
+        with self.ctx.db.write() as s:
+            if actor is None and s.scalar(select(func.count()).select_from(StaffMember)):
+                raise PermissionDenied("This database already has staff. Sign in as an administrator to add "
+                                       "more staff.")
+            if s.scalars(select(StaffMember.id).where(StaffMember.username == name)).first() is not None:
+                raise RuleViolation(f"There is already a staff member called {name}. Choose another username.")
+            now = self.ctx.clock.now()
+            member = StaffMember(username=name, full_name=full, role=role, password_hash=password_hash,
+                                 failed_signins=0, active=True, created_at=now)
+            s.add(member)
+            s.flush()
+            member.sealed_totp_secret = self.ctx.box.seal(secret.encode(), staff_context(member.id))
+            audit.record(s, at=now, actor=actor.username if actor else "setup", action="staff.added",
+                         summary=f"Staff member {name} ({full}) added as {role.label}.",
+                         details={"staff": name, "role": role.name})
+        return StaffEnrollment(name, full, role, self._uri(name, secret), secret)
+
+    @staticmethod
+    def _uri(username: str, secret: str) -> str:
+        return pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+    # ----- signing in ---------------------------------------------------------------------------------
+    def sign_in(self, username: str, password: str, code: str) -> Actor:
+        """The Actor for a staff member whose password and current TOTP code are right. Wrong input counts
+        as a failure: each one delays the next attempt, and `staff_signin_failures` of them lock it."""
+        name = normalize_username(username)
+        refusal: ConsoleError | None = None
+        actor: Actor | None = None
+        with self.ctx.db.write() as s:
+            member = (s.scalars(select(StaffMember).where(StaffMember.username == name)).first()
+                      if USERNAME_RE.fullmatch(name) else None)
+            if member is None:
+                self._check_password(self._dummy(), password)  # the same work, so timing tells nothing
+                raise VerificationFailed(WRONG_CREDENTIALS)
+            now = self.ctx.clock.now()
+            figures = load_figures(s)
+            refusal = self._still_locked(member, now, figures)
+            if refusal is None:
+                password_ok = self._check_password(member.password_hash, password)
+                step = self._accepted_step(member, code, now, figures) if password_ok else None
+                if step is None:
+                    refusal = self._record_failure(s, member, now, figures)
+                elif not member.active:
+                    refusal = PermissionDenied(f"The staff account {name} is deactivated. Ask an administrator.")
+                else:
+                    member.failed_signins = 0
+                    member.locked_until = None
+                    member.last_time_step = step
+                    if self.hasher.check_needs_rehash(member.password_hash):
+                        member.password_hash = self.hasher.hash(password)
+                    audit.record(s, at=now, actor=name, action="staff.signed_in",
+                                 summary=f"{name} signed in.", details={"staff": name})
+                    actor = Actor(member.username, member.full_name, member.role)
+        if refusal is not None:
+            raise refusal
+        assert actor is not None
+        return actor
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash("not a password of anyone")
+        return self._dummy_hash
+
+    def _check_password(self, password_hash: str, password: str) -> bool:
+        if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
+            return False
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeEncodeError):
+            return False
+
+    def _accepted_step(self, member: StaffMember, code: str, now: dt.datetime, figures: Figures) -> int | None:
+        """The time step of a good, not yet used code; None for anything else (replays included)."""
+        if not isinstance(code, str) or not CODE_RE.fullmatch(code.strip()) or member.sealed_totp_secret is None:
+            return None
+        try:
+            secret = self.ctx.box.open(member.sealed_totp_secret, staff_context(member.id)).decode()
+        except SealingError:
+            return None
+        totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
+        current = int(now.timestamp()) // TOTP_INTERVAL
+        for step in range(current - figures.totp_window_steps, current + figures.totp_window_steps + 1):
+            if hmac.compare_digest(totp.generate_otp(step), code.strip()):
+                if member.last_time_step is not None and step <= member.last_time_step:
+                    return None  # replay: this code (or a later one) was already accepted
+                return step
+        return None
+
+    @staticmethod
+    def _still_locked(member: StaffMember, now: dt.datetime, figures: Figures) -> ConsoleError | None:
+        if member.locked_until is None or member.locked_until <= now:
+            return None
+        wait = member.locked_until - now
+        if member.failed_signins >= figures.staff_signin_failures:
+            return VerificationFailed(
+                f"The sign-in of {member.username} is locked until {member.locked_until:%H:%M} UTC after "
+                f"{member.failed_signins} failed attempts. Wait, or ask an administrator to unlock it.")
+        seconds = max(1, -int(-wait.total_seconds() // 1))
+        return VerificationFailed(f"Too many failed sign-ins for {member.username}: wait {seconds} seconds and "
+                                  f"try again.")
+
+    @staticmethod
+    def _record_failure(s: Session, member: StaffMember, now: dt.datetime, figures: Figures) -> ConsoleError:
+        if member.failed_signins >= figures.staff_signin_failures:
+            member.failed_signins = 0  # an expired lock: a fresh round of attempts
+        member.failed_signins += 1
+        if member.failed_signins >= figures.staff_signin_failures:
+            member.locked_until = now + dt.timedelta(minutes=figures.staff_lock_minutes)
+            audit.record(s, at=now, actor=SIGN_IN_ACTOR, action="staff.locked",
+                         summary=f"Sign-in of {member.username} locked for {figures.staff_lock_minutes} minutes "
+                                 f"after {member.failed_signins} failed attempts.",
+                         details={"staff": member.username, "failures": member.failed_signins})
+            return VerificationFailed(
+                f"{WRONG_CREDENTIALS.split('.')[0]}. After {member.failed_signins} failed attempts the sign-in of "
+                f"{member.username} is locked for {figures.staff_lock_minutes} minutes; an administrator can "
+                f"unlock it sooner.")
+        delay = min(2 ** (member.failed_signins - 1), MAX_THROTTLE_SECONDS)
+        member.locked_until = now + dt.timedelta(seconds=delay)
+        audit.record(s, at=now, actor=SIGN_IN_ACTOR, action="staff.signin_failed",
+                     summary=f"Failed sign-in for {member.username} (attempt {member.failed_signins}).",
+                     details={"staff": member.username, "failures": member.failed_signins})
+        return VerificationFailed(WRONG_CREDENTIALS)
+
+    # ----- administration ------------------------------------------------------------------------------
+    def members(self, actor: Actor) -> list[StaffRow]:
+        require(actor, Permission.manage_staff)
+        with self.ctx.db.read() as s:
+            now, limit = self.ctx.clock.now(), load_figures(s).staff_signin_failures
+            return [StaffRow(m.username, m.full_name, m.role, m.active, m.locked_until, m.failed_signins,
+                             locked=bool(m.locked_until and m.locked_until > now and m.failed_signins >= limit))
+                    for m in s.scalars(select(StaffMember).order_by(StaffMember.username))]
+
+    def _member(self, s: Session, username: str) -> StaffMember:
+        name = normalize_username(username)
+        member = (s.scalars(select(StaffMember).where(StaffMember.username == name)).first()
+                  if USERNAME_RE.fullmatch(name) else None)
+        if member is None:
+            raise NotFound(f"There is no staff member called {username!r}.")
+        return member
+
+    def unlock(self, actor: Actor, username: str) -> None:
+        require(actor, Permission.manage_staff)
+        with self.ctx.db.write() as s:
+            m = self._member(s, username)
+            m.failed_signins, m.locked_until = 0, None
+            audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.unlocked",
+                         summary=f"Sign-in of {m.username} unlocked.", details={"staff": m.username})
+
+    def reset_second_factor(self, actor: Actor, username: str) -> StaffEnrollment:
+        """A new TOTP secret (old authenticator entries stop working); returns the new otpauth URI."""
+        require(actor, Permission.manage_staff)
+        secret = pyotp.random_base32()
+        with self.ctx.db.write() as s:
+            m = self._member(s, username)
+            m.sealed_totp_secret = self.ctx.box.seal(secret.encode(), staff_context(m.id))
+            m.last_time_step = None
+            audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.second_factor_reset",
+                         summary=f"Second factor of {m.username} reset.", details={"staff": m.username})
+            return StaffEnrollment(m.username, m.full_name, m.role, self._uri(m.username, secret), secret)
+
+    def change_password(self, actor: Actor, username: str, new_password: str) -> None:
+        """Staff change their own password; administrators anyone's."""
+        if normalize_username(username) != actor.username:
+            require(actor, Permission.manage_staff)
+        name = normalize_username(username)
+        validate_password(new_password, name)
+        new_hash = self.hasher.hash(new_password)
+        with self.ctx.db.write() as s:
+            m = self._member(s, username)
+            m.password_hash = new_hash
+            audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.password_changed",
+                         summary=f"Password of {m.username} changed.", details={"staff": m.username})
+
+    def deactivate(self, actor: Actor, username: str) -> None:
+        require(actor, Permission.manage_staff)
+        with self.ctx.db.write() as s:
+            m = self._member(s, username)
+            if m.role is StaffRole.administrator:
+                others = s.scalar(select(func.count()).select_from(StaffMember).where(
+                    StaffMember.role == StaffRole.administrator, StaffMember.active.is_(True),
+                    StaffMember.id != m.id))
+                if not others:
+                    raise RuleViolation(f"{m.username} is the last active administrator; add another "
+                                        f"administrator first.")
+            m.active = False
+            audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.deactivated",
+                         summary=f"Staff member {m.username} deactivated.", details={"staff": m.username})
+
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_STAFF = (
+    ("admin", "Alex Admin", StaffRole.administrator),
+    ("helpdesk", "Harriet Desk", StaffRole.help_desk),
+    ("backoffice", "Bob Office", StaffRole.back_office),
+    ("auditor", "Ada Auditor", StaffRole.auditor),
+)
+
+
+def create_demo_staff(service: StaffService) -> list[StaffEnrollment]:
+    """One staff member per role for a demo database (only when it has no staff yet); all share
+    DEMO_PASSWORD, each has a TOTP secret of their own. Returns what to tell the person trying it out."""
+    if service.has_staff():
+        return []
+    first_name, first_full, _ = DEMO_STAFF[0]
+    first = service.add_first_administrator(first_name, first_full, DEMO_PASSWORD)
+    actor = Actor(first.username, first.full_name, first.role)
+    return [first] + [service.add(actor, name, full, role, DEMO_PASSWORD) for name, full, role in DEMO_STAFF[1:]]
+
+
+def sign_in_instructions(enrollments: list[StaffEnrollment], password: str = DEMO_PASSWORD) -> str:
+    """How to sign in as each demo staff member: the password, and the TOTP secret to add to an authenticator
+    app (or to compute a code with pyotp)."""
+    lines = [f"Demo staff (password for all: {password}).",
+             "Add a TOTP secret to an authenticator app, or get the current code with:",
+             "  python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\""]
+    for e in enrollments:
+        lines.append(f"  {e.username:<11} {e.role.label:<14} TOTP secret {e.totp_secret}")
+    return "\n".join(lines)

@@ -1,0 +1,366 @@
+"""The audit trail screen: filters, a list read in keyset pages, entry details, CSV export, chain verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.models.audit_log import AuditFilter, AuditLog, AuditRow
+from console.models.context import Actor
+from console.models.errors import ConsoleError
+from console.models.permissions import Permission, allowed
+from console.views.messages import message_box, show_error
+from console.views.roles import apply_role, requires
+
+PAGE = 200
+COLUMNS = (("id", "#"), ("at", "When (UTC)"), ("actor", "Staff"), ("action", "Action"), ("summary", "What"),
+           ("username", "Client user"), ("account_number", "Account"), ("device_id", "Device"))
+ACTION_GROUPS = ("user.", "device.", "charge.", "staff.", "key.")
+
+
+def when(value: dt.datetime) -> str:
+    """Audit times in UTC to the second: the same on every desk, and what the period filter uses."""
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class AuditModel(QAbstractTableModel):
+    """Entries newest first, fetched a page at a time as the view scrolls (never the whole trail)."""
+
+    def __init__(self, log: AuditLog, actor: Actor, parent=None) -> None:
+        super().__init__(parent)
+        self.log, self.actor = log, actor
+        self.filter = AuditFilter()
+        self.rows: list[AuditRow] = []
+        self._more = True
+
+    def set_filter(self, f: AuditFilter) -> None:
+        first = self.log.window(self.actor, f, None, PAGE)  # raises before the view changes
+        self.beginResetModel()
+        self.filter, self.rows, self._more = f, first, len(first) == PAGE
+        self.endResetModel()
+
+    def refresh(self) -> None:
+        self.set_filter(self.filter)
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def canFetchMore(self, parent=QModelIndex()) -> bool:
+        return not parent.isValid() and self._more
+
+    def fetchMore(self, parent=QModelIndex()) -> None:
+        if parent.isValid() or not self._more or not self.rows:
+            return
+        more = self.log.window(self.actor, self.filter, self.rows[-1].id, PAGE)
+        self._more = len(more) == PAGE
+        if more:
+            self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(more) - 1)
+            self.rows.extend(more)
+            self.endInsertRows()
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        row = self.rows[index.row()]
+        key = COLUMNS[index.column()][0]
+        value = getattr(row, key)
+        if key == "at":
+            return when(value)
+        return "" if value is None else value
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section][1]
+        return None
+
+    def row_of_entry(self, entry_id: int) -> int | None:
+        for r, row in enumerate(self.rows):
+            if row.id == entry_id:
+                return r
+        return None
+
+
+class AuditView(QMainWindow):
+    """Given the audit log service and the signed-in actor; export and verify follow the actor's role."""
+
+    def __init__(self, log: AuditLog, actor: Actor, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("auditView")
+        self.setWindowTitle("Audit trail — SLS Console")
+        self.log, self.actor = log, actor
+        self.last_message = None
+        self.model = AuditModel(log, actor, self)
+        self._build_filters()
+        self._build_table()
+        self.details = QPlainTextEdit()
+        self.details.setObjectName("auditDetails")
+        self.details.setAccessibleName("Selected audit entry")
+        self.details.setReadOnly(True)
+        self.verify_result = QLabel("Chain not verified in this session.")
+        self.verify_result.setObjectName("auditVerifyResult")
+        self.verify_result.setWordWrap(True)
+        self.verify_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addLayout(self.filter_bar)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.verify_result)
+        self.setCentralWidget(central)
+        self._build_actions()
+        apply_role(self, actor)
+        self.apply_filters()
+        self.resize(1100, 700)
+
+    # --- construction ----------------------------------------------------------------------------
+    def _build_filters(self) -> None:
+        self.staff_filter = QComboBox()
+        self.staff_filter.setObjectName("auditStaffFilter")
+        self.staff_filter.setAccessibleName("Filter by staff member")
+        self.staff_filter.setEditable(True)
+        self.action_filter = QComboBox()
+        self.action_filter.setObjectName("auditActionFilter")
+        self.action_filter.setAccessibleName("Filter by action")
+        self.action_filter.setEditable(True)
+        self.user_filter = QLineEdit()
+        self.user_filter.setObjectName("auditUserFilter")
+        self.user_filter.setAccessibleName("Filter by client username")
+        self.user_filter.setPlaceholderText("client username")
+        self.user_filter.setClearButtonEnabled(True)
+        self.period_check = QCheckBox("&Between")
+        self.period_check.setObjectName("auditPeriodCheck")
+        self.period_check.setAccessibleName("Filter by period")
+        today = QDate.currentDate()
+        self.from_date = QDateEdit(today.addDays(-7))
+        self.from_date.setObjectName("auditFromDate")
+        self.from_date.setAccessibleName("From date (UTC)")
+        self.to_date = QDateEdit(today)
+        self.to_date.setObjectName("auditToDate")
+        self.to_date.setAccessibleName("To date (UTC), inclusive")
+        for d in (self.from_date, self.to_date):
+            d.setCalendarPopup(True)
+            d.setDisplayFormat("yyyy-MM-dd")
+            d.setEnabled(False)
+        self.period_check.toggled.connect(self.from_date.setEnabled)
+        self.period_check.toggled.connect(self.to_date.setEnabled)
+        self._fill_filter_choices()
+
+        bar = QHBoxLayout()
+        for text, widget in (("S&taff:", self.staff_filter), ("&Action:", self.action_filter),
+                             ("&Client:", self.user_filter)):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            bar.addWidget(label)
+            bar.addWidget(widget, 1)
+        bar.addWidget(self.period_check)
+        bar.addWidget(self.from_date)
+        bar.addWidget(QLabel("and"))
+        bar.addWidget(self.to_date)
+        self.filter_bar = bar
+        self.user_filter.returnPressed.connect(self.apply_filters)
+        self.staff_filter.lineEdit().returnPressed.connect(self.apply_filters)
+        self.action_filter.lineEdit().returnPressed.connect(self.apply_filters)
+
+    def _fill_filter_choices(self) -> None:
+        self.staff_filter.clear()
+        self.staff_filter.addItem("")
+        self.staff_filter.addItems(self.log.staff_names(self.actor))
+        self.staff_filter.lineEdit().setPlaceholderText("any staff member")
+        self.action_filter.clear()
+        self.action_filter.addItem("")
+        self.action_filter.addItems(list(ACTION_GROUPS) + self.log.actions(self.actor))
+        self.action_filter.lineEdit().setPlaceholderText("any action (e.g. user. for all user actions)")
+
+    def _build_table(self) -> None:
+        t = QTableView()
+        t.setObjectName("auditTable")
+        t.setAccessibleName("Audit entries, newest first")
+        t.setModel(self.model)
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        t.setAlternatingRowColors(True)
+        t.verticalHeader().setVisible(False)
+        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
+        for i, width in enumerate((60, 140, 90, 150, 360, 90, 90, 60)):
+            t.setColumnWidth(i, width)
+        t.horizontalHeader().setStretchLastSection(True)
+        t.selectionModel().currentRowChanged.connect(self._show_entry)
+        self.table = t
+
+    def _action(self, text: str, shortcut, tip: str, slot, name: str) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.apply_action = self._action("&Apply filters", "Ctrl+Return", "Show the entries matching the filters",
+                                         self.apply_filters, "applyAuditFilters")
+        self.clear_action = self._action("C&lear filters", "Ctrl+Shift+L", "Show every entry",
+                                         self.clear_filters, "clearAuditFilters")
+        self.refresh_action = self._action("&Refresh", QKeySequence.StandardKey.Refresh,
+                                           "Reload the entries (new ones appear at the top)", self.refresh,
+                                           "refreshAudit")
+        self.export_action = requires(self._action(
+            "&Export CSV…", "Ctrl+Shift+E", "Save the entries matching the filters, every field and hash, as CSV",
+            self.export_csv, "exportAuditCsv"), Permission.export_data)
+        self.verify_action = requires(self._action(
+            "&Verify chain", "Ctrl+Shift+V", "Check every entry's hash and link; names the first entry changed, "
+            "removed or inserted", self.verify_chain, "verifyAudit"), Permission.verify_audit)
+        self.close_action = self._action("&Close", QKeySequence.StandardKey.Close, "Close the audit trail",
+                                         self.close, "closeAudit")
+        toolbar = QToolBar("Audit")
+        toolbar.setObjectName("auditToolbar")
+        for a in (self.apply_action, self.clear_action, self.refresh_action, self.export_action,
+                  self.verify_action):
+            toolbar.addAction(a)
+        self.addToolBar(toolbar)
+        menu = self.menuBar().addMenu("&Audit")
+        for a in (self.apply_action, self.clear_action, self.refresh_action, self.export_action,
+                  self.verify_action):
+            menu.addAction(a)
+        menu.addSeparator()
+        menu.addAction(self.close_action)
+
+    # --- behaviour -------------------------------------------------------------------------------
+    def current_filter(self) -> AuditFilter:
+        since = until = None
+        if self.period_check.isChecked():
+            d0, d1 = self.from_date.date(), self.to_date.date()
+            since = dt.datetime(d0.year(), d0.month(), d0.day(), tzinfo=dt.timezone.utc)
+            until = dt.datetime(d1.year(), d1.month(), d1.day(), tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
+        return AuditFilter(staff=self.staff_filter.currentText(), action=self.action_filter.currentText(),
+                           username=self.user_filter.text(), since=since, until=until)
+
+    def apply_filters(self) -> None:
+        try:
+            self.model.set_filter(self.current_filter())
+        except ConsoleError as exc:
+            self.last_message = show_error(self, exc)
+            return
+        self.statusBar().showMessage(f"{self.model.rowCount():,} entries shown"
+                                     f"{' (more load as you scroll)' if self.model.canFetchMore() else ''}")
+        if self.model.rowCount():
+            self.table.setCurrentIndex(self.model.index(0, 0))
+        else:
+            self.details.setPlainText("")
+
+    def clear_filters(self) -> None:
+        self.staff_filter.setCurrentIndex(0)
+        self.action_filter.setCurrentIndex(0)
+        self.user_filter.clear()
+        self.period_check.setChecked(False)
+        self.apply_filters()
+
+    def refresh(self) -> None:
+        self._fill_filter_choices()
+        self.apply_filters()
+
+    def _show_entry(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            self.details.setPlainText("")
+            return
+        e = self.model.rows[current.row()]
+        try:
+            details = json.dumps(json.loads(e.details), indent=2, ensure_ascii=False)
+        except ValueError:
+            details = e.details
+        self.details.setPlainText(
+            f"Entry {e.id} at {when(e.at)} by {e.actor}: {e.action}\n{e.summary}\n\n"
+            f"Client user: {e.username or '-'}   Account: {e.account_number or '-'}   Device: {e.device_id or '-'}\n"
+            f"Details: {details}\n\nPrevious hash: {e.prev_hash}\nEntry hash:    {e.entry_hash}")
+
+    def ask_export_path(self) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, "Export audit entries", "audit-trail.csv", "CSV files (*.csv)")
+        return path
+
+    def export_csv(self) -> None:
+        path = self.ask_export_path()
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> int | None:
+        try:
+            with open(path, "w", newline="", encoding="utf-8") as out:
+                n = self.log.export_csv(self.actor, self.model.filter, out)
+        except (ConsoleError, OSError) as exc:
+            self.last_message = show_error(self, exc if isinstance(exc, ConsoleError) else
+                                           ConsoleError(f"Could not write {path}: {exc.strerror or exc}."))
+            return None
+        self.statusBar().showMessage(f"Exported {n:,} entries to {path}")
+        return n
+
+    def verify_chain(self) -> None:
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            result = self.log.verify(self.actor)
+        except ConsoleError as exc:
+            self.last_message = show_error(self, exc)
+            return
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        if result.ok:
+            text = f"Audit trail intact: {result.count:,} entries; head hash {result.head_hash}."
+            self.verify_result.setStyleSheet("color: #1b5e20;")
+            self.verify_result.setText(text)
+            self.last_message = message_box(self, "Audit trail intact", text, QMessageBox.Icon.Information,
+                                            "auditVerifyBox")
+            return
+        text = (f"Audit trail BROKEN: {result.problem}. {result.count:,} entries verified before it. "
+                f"Report this to your security officer.")
+        self.verify_result.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.verify_result.setText(text)
+        self.last_message = message_box(self, "Audit trail broken", text, name="auditVerifyBox")
+        if result.bad_entry_id is not None:
+            self.clear_filters()
+            self.show_entry(result.bad_entry_id)
+
+    def show_entry(self, entry_id: int) -> bool:
+        """Scroll to an entry (fetching pages down to its id, no further); False when it is not in the list."""
+        while (self.model.row_of_entry(entry_id) is None and self.model.canFetchMore()
+               and self.model.rows and self.model.rows[-1].id > entry_id):
+            self.model.fetchMore()
+        row = self.model.row_of_entry(entry_id)
+        if row is None:
+            return False
+        self.table.setCurrentIndex(self.model.index(row, 0))
+        self.table.scrollTo(self.model.index(row, 0))
+        return True
+
+
+def can_open_audit(actor: Actor) -> bool:
+    return allowed(actor, Permission.view)

@@ -1,0 +1,291 @@
+"""The opt-in wizard's set-up pages, one per option: IB Key (QR code and key), Online Security Code Card
+(values to print or save), and a device shared from another username."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import segno
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from console.models.enrollment import CardStart, IbKeyStart, SharedStart
+from console.models.enums import DeviceKind
+from console.models.firm import firm_name
+from console.views.printing import render_card, save_card_pdf
+from console.views.wizard_parts import PAGE_VERIFY, action_button, mono, wrap
+
+if TYPE_CHECKING:
+    from console.views.opt_in_wizard import OptInWizard
+
+
+class IbKeyPage(QWizardPage):
+    """Starts the IB Key when shown: QR code of the provisioning link and the key for manual entry."""
+
+    def __init__(self, wizard: "OptInWizard") -> None:
+        super().__init__()
+        self.w = wizard
+        self.start: IbKeyStart | None = None
+        self.setObjectName("ibKeyPage")
+        self.setTitle("Set up IB Key in IBKR Mobile")
+        self.setSubTitle("Ask the client to open IBKR Mobile, choose to add a user for two-factor authentication, "
+                         "and scan this QR code.")
+        layout = QHBoxLayout(self)
+        self.qr = QLabel()
+        self.qr.setObjectName("qrCode")
+        self.qr.setAccessibleName("QR code of the IB Key provisioning link")
+        self.qr.setMinimumSize(240, 240)
+        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.qr)
+        right = QVBoxLayout()
+        right.addWidget(wrap("If the client cannot scan the code, they can type the key instead:", bold=True))
+        form = QFormLayout()
+        self.account = QLabel()
+        self.account.setObjectName("ibKeyAccount")
+        self.issuer = QLabel(firm_name())
+        self.key = QLabel()
+        self.key.setObjectName("manualKey")
+        self.key.setFont(mono(12))
+        self.key.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.key.setAccessibleName("Key for manual entry")
+        self.key.setWordWrap(True)
+        form.addRow("Account name:", self.account)
+        form.addRow("Issuer:", self.issuer)
+        form.addRow("Key:", self.key)
+        form.addRow("Type:", QLabel("Time-based, 6 digits"))
+        right.addLayout(form)
+        right.addWidget(wrap("The key has only letters A-Z and digits 2-7 (no zero, no one). The spaces are only "
+                              "for reading it out; the app ignores them. When the app shows a 6-digit code, "
+                              "press Next."))
+        right.addStretch(1)
+        layout.addLayout(right, 1)
+
+    def initializePage(self) -> None:
+        if self.start is not None and self.w.device_id == self.start.device_id:
+            return  # Back to the options and forward again: keep the key the client may have scanned already
+        self.start = None
+        self.qr.clear()
+        self.key.clear()
+        try:
+            self.start = self.w.enrollment.start_ib_key(self.w.actor, self.w.user_id)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
+            self.w.show_error(exc)
+            return
+        self.w.begin(self.start.device_id, DeviceKind.ib_key, None)
+        buffer = io.BytesIO()
+        segno.make(self.start.provisioning_uri, error="m").save(buffer, kind="png", scale=6, border=3)
+        pixmap = QPixmap()
+        pixmap.loadFromData(buffer.getvalue(), "PNG")
+        self.qr.setPixmap(pixmap)
+        self.account.setText(self.start.username)
+        self.key.setText(self.start.secret_grouped)
+        self.completeChanged.emit()
+
+    @property
+    def provisioning_uri(self) -> str | None:
+        return self.start.provisioning_uri if self.start else None
+
+    def isComplete(self) -> bool:
+        return self.start is not None
+
+    def nextId(self) -> int:
+        return PAGE_VERIFY
+
+
+class CardPage(QWizardPage):
+    """Issues the Online Security Code Card when shown: its values in a grid, to print or save as PDF."""
+
+    COLUMNS = 10
+
+    def __init__(self, wizard: "OptInWizard") -> None:
+        super().__init__()
+        self.w = wizard
+        self.card: CardStart | None = None
+        self.setObjectName("cardPage")
+        self.setTitle("Online Security Code Card")
+        self.setSubTitle("Print the card or save it as a PDF for the client. Do not read the whole card out.")
+        layout = QVBoxLayout(self)
+        self.header = wrap("", "cardHeader")
+        layout.addWidget(self.header)
+        self.grid_host = QWidget()
+        self.grid_host.setObjectName("cardGrid")
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setHorizontalSpacing(18)
+        self.grid.setVerticalSpacing(2)
+        layout.addWidget(self.grid_host)
+        buttons = QHBoxLayout()
+        self.print_action = QAction("&Print card…", self)
+        self.print_action.setShortcut(QKeySequence.StandardKey.Print)
+        self.print_action.setStatusTip("Print the Online Security Code Card for the client")
+        self.print_action.triggered.connect(self.print_card)
+        self.pdf_action = QAction("Save as P&DF…", self)
+        self.pdf_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.pdf_action.setStatusTip("Save the Online Security Code Card as a PDF file for the client")
+        self.pdf_action.triggered.connect(self.save_pdf)
+        for action in (self.print_action, self.pdf_action):
+            self.addAction(action)
+        buttons.addWidget(action_button(self.print_action, "printCard"))
+        buttons.addWidget(action_button(self.pdf_action, "saveCardPdf"))
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addWidget(wrap("When the client has the card in hand, press Next to check two of its values."))
+
+    def initializePage(self) -> None:
+        if self.card is not None and self.w.device_id == self.card.device_id:
+            return  # Back to the options and forward again: the card the client may have printed stays valid
+        self.card = None
+        self._clear_grid()
+        try:
+            self.card = self.w.enrollment.start_online_card(self.w.actor, self.w.user_id)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
+            self.w.show_error(exc)
+            return
+        self.w.begin(self.card.device_id, DeviceKind.online_code_card, None)
+        c = self.card
+        self.header.setText(f"<b>Card {c.serial}</b> for <b>{c.username}</b> ({c.full_name}), "
+                            f"valid until <b>{c.expires_at:%d %b %Y %H:%M} UTC</b>.")
+        rows = (len(c.values) + self.COLUMNS - 1) // self.COLUMNS
+        value_font = mono(12)
+        for i, position in enumerate(sorted(c.values)):
+            col, row = divmod(i, rows)
+            label = QLabel(f"<span style='color:#666'>{position:>3}</span>&nbsp;<b>{c.values[position]}</b>")
+            label.setFont(value_font)
+            label.setObjectName(f"cardValue_{position}")
+            label.setProperty("cardValue", c.values[position])
+            self.grid.addWidget(label, row, col)
+        self.completeChanged.emit()
+
+    def _clear_grid(self) -> None:
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+
+    def printed_values(self) -> dict[int, str]:
+        """What the client reads from the card on screen (tests read the card through this)."""
+        return {int(label.objectName().split("_")[1]): label.property("cardValue")
+                for label in self.grid_host.findChildren(QLabel) if label.objectName().startswith("cardValue_")}
+
+    def print_card(self) -> None:
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        if self.card is None:
+            return
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        dialog.setWindowTitle("Print Online Security Code Card")
+        if dialog.exec() == QPrintDialog.DialogCode.Accepted:
+            render_card(printer, self.card)
+
+    def save_pdf(self, path: str | None = None) -> str | None:
+        if self.card is None:
+            return None
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Save card as PDF", f"security-card-{self.card.serial}.pdf",
+                                                  "PDF files (*.pdf)")
+        if not path:
+            return None
+        save_card_pdf(self.card, path)
+        return path
+
+    def isComplete(self) -> bool:
+        return self.card is not None
+
+    def nextId(self) -> int:
+        return PAGE_VERIFY
+
+
+class SharePage(QWizardPage):
+    """The other username: its devices, the sharing rules, and the refusal in plain words if one applies."""
+
+    def __init__(self, wizard: "OptInWizard") -> None:
+        super().__init__()
+        self.w = wizard
+        self.start: SharedStart | None = None
+        self.setObjectName("sharePage")
+        self.setTitle("Use a device the client already has under another username")
+        self.setSubTitle("Ask the client for the other username. It must belong to the same person, and its most "
+                         "protective device is the one to share.")
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        row = QHBoxLayout()
+        self.username = QLineEdit()
+        self.username.setObjectName("otherUsername")
+        self.username.setAccessibleName("Other username")
+        self.username.setPlaceholderText("e.g. jsmit002")
+        self.username.setMaxLength(32)
+        self.username.textChanged.connect(self._username_changed)
+        self.username.returnPressed.connect(self.find_devices)
+        row.addWidget(self.username, 1)
+        self.find_action = QAction("&Find devices", self)
+        self.find_action.setShortcut(QKeySequence("Ctrl+F"))
+        self.find_action.setStatusTip("List the devices of the other username")
+        self.find_action.triggered.connect(self.find_devices)
+        self.addAction(self.find_action)
+        row.addWidget(action_button(self.find_action, "findDevices"))
+        username_label = QLabel("Other &username:")
+        username_label.setBuddy(self.username)
+        form.addRow(username_label, row)
+        self.devices = QComboBox()
+        self.devices.setObjectName("sharedDevice")
+        self.devices.setAccessibleName("Device to share")
+        self.devices.currentIndexChanged.connect(lambda *_: self.completeChanged.emit())
+        form.addRow("&Device to share:", self.devices)
+        layout.addLayout(form)
+        layout.addWidget(wrap("Sharing is allowed only when the usernames belong to the same person, neither has "
+                               "a temporary device (temporary passcode or Online Security Code Card), and the "
+                               "device is the most protective one they have. The console checks these when you "
+                               "press Next."))
+        self.status = wrap("", "shareStatus")
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        self.username.setFocus()
+
+    def _username_changed(self) -> None:
+        self.devices.clear()
+        self.status.clear()
+        self.completeChanged.emit()
+
+    def find_devices(self) -> None:
+        self.devices.clear()
+        self.status.clear()
+        try:
+            found = self.w.enrollment.shareable_devices(self.w.actor, self.w.user_id, self.username.text())
+        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
+            self.status.setText(self.w.show_error(exc))
+            self.completeChanged.emit()
+            return
+        for d in found:
+            self.devices.addItem(d.label + ("  (most protective)" if d.most_protective else ""), d.device_id)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.devices.currentData() is not None
+
+    def validatePage(self) -> bool:
+        try:
+            self.start = self.w.enrollment.start_shared(self.w.actor, self.w.user_id, self.username.text(),
+                                                        self.devices.currentData())
+        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
+            self.status.setText(self.w.show_error(exc))
+            return False
+        self.w.begin(self.start.device_id, self.start.kind, self.start.challenge, self.start.owner_username)
+        return True
+
+    def nextId(self) -> int:
+        return PAGE_VERIFY

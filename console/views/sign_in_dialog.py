@@ -1,0 +1,99 @@
+"""The sign-in dialog the console opens on: staff username, password and authenticator code."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRegularExpression, Qt
+from PySide6.QtGui import QFontDatabase, QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+)
+
+from console.models.context import Actor
+from console.models.errors import ConsoleError
+from console.models.staff import StaffService
+
+
+class SignInDialog(QDialog):
+    """Accepted only with a signed-in Actor in `self.actor`; a refusal is shown inline, as the service wrote it."""
+
+    def __init__(self, staff: StaffService, database_name: str = "", hint: str = "", parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("signInDialog")
+        self.setWindowTitle("Sign in — SLS Console")
+        self.staff = staff
+        self.actor: Actor | None = None
+
+        intro = QLabel("Sign in with your staff account. The code is the 6-digit number your authenticator "
+                       "app shows for SLS Console.")
+        intro.setWordWrap(True)
+        self.username = QLineEdit()
+        self.username.setObjectName("signInUsername")
+        self.username.setAccessibleName("Staff username")
+        self.username.setMaxLength(32)
+        self.password = QLineEdit()
+        self.password.setObjectName("signInPassword")
+        self.password.setAccessibleName("Password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.code = QLineEdit()
+        self.code.setObjectName("signInCode")
+        self.code.setAccessibleName("Authenticator code")
+        self.code.setPlaceholderText("6 digits")
+        self.code.setMaxLength(6)
+        self.code.setValidator(QRegularExpressionValidator(QRegularExpression("[0-9]{0,6}"), self))
+        form = QFormLayout()
+        form.addRow("&Username:", self.username)
+        form.addRow("&Password:", self.password)
+        form.addRow("Authenticator &code:", self.code)
+
+        self.error = QLabel()
+        self.error.setObjectName("signInError")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b00020;")
+        self.error.setAccessibleName("Sign-in problem")
+        self.error.hide()
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.sign_in_button = self.buttons.addButton("&Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.sign_in_button.setObjectName("signInButton")
+        self.buttons.accepted.connect(self.try_sign_in)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        if hint:
+            self.hint = QLabel(hint)
+            self.hint.setObjectName("signInHint")
+            self.hint.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+            self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.hint.setStyleSheet("color: #555;")
+            layout.addWidget(self.hint)
+        if database_name:
+            db = QLabel(f"Database: {database_name}")
+            db.setObjectName("signInDatabase")
+            db.setStyleSheet("color: #555;")
+            layout.addWidget(db)
+        layout.addWidget(self.buttons)
+        self.sign_in_button.setDefault(True)  # after it is in the dialog: Enter in any field signs in
+        margins = layout.contentsMargins()
+        hint_width = self.hint.sizeHint().width() if hint else 0
+        self.setMinimumWidth(max(420, hint_width + margins.left() + margins.right()))
+
+    def try_sign_in(self) -> None:
+        try:
+            self.actor = self.staff.sign_in(self.username.text(), self.password.text(), self.code.text())
+        except ConsoleError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            self.adjustSize()  # room for the message
+            self.password.clear()
+            self.code.clear()
+            (self.password if self.username.text() else self.username).setFocus()
+            return
+        self.accept()

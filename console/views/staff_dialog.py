@@ -1,0 +1,226 @@
+"""Staff administration for administrators: list, add (with the authenticator QR code), unlock, reset, deactivate."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+)
+
+from console.models.context import Actor
+from console.models.enums import StaffRole
+from console.models.errors import ConsoleError, InvalidInput
+from console.models.permissions import Permission
+from console.models.staff import StaffEnrollment, StaffService
+from console.views.messages import show_error
+from console.views.roles import apply_role, requires
+
+COLUMNS = ("Username", "Full name", "Role", "Active", "Sign-in")
+
+
+class StaffDialog(QDialog):
+    def __init__(self, staff: StaffService, actor: Actor, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("staffDialog")
+        self.setWindowTitle("Staff — SLS Console")
+        self.staff, self.actor = staff, actor
+        self.last_message = None
+        self.enrollment_username: str | None = None
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("staffTable")
+        self.table.setAccessibleName("Staff members")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._update_actions)
+        self.table.setMinimumHeight(self.table.fontMetrics().height() * 12)
+
+        self.unlock_action = self._action("&Unlock sign-in", "Ctrl+U", "Lift the selected staff member's sign-in lock",
+                                          self.unlock_selected, "unlockStaff")
+        self.reset_action = self._action("&Reset second factor", "Ctrl+R",
+                                         "Give the selected staff member a new authenticator secret (old codes stop "
+                                         "working)", self.reset_selected, "resetStaffSecondFactor")
+        self.deactivate_action = self._action("&Deactivate", "Ctrl+D", "Stop the selected staff member signing in",
+                                              self.deactivate_selected, "deactivateStaff")
+        row_buttons = QHBoxLayout()
+        for action in (self.unlock_action, self.reset_action, self.deactivate_action):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            row_buttons.addWidget(button)
+        row_buttons.addStretch(1)
+
+        self._build_add_form()
+        self.enrollment = QGroupBox("Authenticator for the new secret — shown once")
+        self.enrollment.setObjectName("staffEnrollment")
+        self.enrollment_qr = QLabel()
+        self.enrollment_qr.setObjectName("staffEnrollmentQr")
+        self.enrollment_text = QLabel()
+        self.enrollment_text.setObjectName("staffEnrollmentText")
+        self.enrollment_text.setWordWrap(True)
+        self.enrollment_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box = QHBoxLayout(self.enrollment)
+        box.addWidget(self.enrollment_qr)
+        box.addWidget(self.enrollment_text, 1)
+        self.enrollment.hide()
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row_buttons)
+        layout.addWidget(self.add_box)
+        layout.addWidget(self.enrollment)
+        layout.addWidget(buttons)
+        apply_role(self, actor)
+        self.refresh()
+        self.resize(760, 760)
+
+    def _action(self, text: str, shortcut: str, tip: str, slot, name: str) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return requires(action, Permission.manage_staff)
+
+    def _build_add_form(self) -> None:
+        self.add_box = QGroupBox("Add a staff member")
+        self.new_username = QLineEdit()
+        self.new_username.setObjectName("newStaffUsername")
+        self.new_username.setAccessibleName("New staff username")
+        self.new_name = QLineEdit()
+        self.new_name.setObjectName("newStaffName")
+        self.new_name.setAccessibleName("New staff full name")
+        self.new_role = QComboBox()
+        self.new_role.setObjectName("newStaffRole")
+        self.new_role.setAccessibleName("New staff role")
+        for role in StaffRole:
+            self.new_role.addItem(role.label, role)
+        self.new_password = QLineEdit()
+        self.new_password.setObjectName("newStaffPassword")
+        self.new_password.setAccessibleName("New staff password")
+        self.new_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_password_again = QLineEdit()
+        self.new_password_again.setObjectName("newStaffPasswordAgain")
+        self.new_password_again.setAccessibleName("New staff password, again")
+        self.new_password_again.setEchoMode(QLineEdit.EchoMode.Password)
+        self.add_button = QPushButton("&Add staff member")
+        self.add_button.setObjectName("addStaffButton")
+        self.add_action = self._action("&Add staff member", "Ctrl+N", "Add the staff member described in the form",
+                                       self.add_staff, "addStaff")
+        self.add_button.clicked.connect(self.add_action.trigger)
+        form = QFormLayout(self.add_box)
+        form.addRow("&Username:", self.new_username)
+        form.addRow("Full &name:", self.new_name)
+        form.addRow("R&ole:", self.new_role)
+        form.addRow("&Password:", self.new_password)
+        form.addRow("Password a&gain:", self.new_password_again)
+        form.addRow("", self.add_button)
+
+    # --- behaviour -------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        try:
+            members = self.staff.members(self.actor)
+        except ConsoleError as exc:
+            self.last_message = show_error(self, exc)
+            members = []
+        selected = self.selected_username()
+        self.table.setRowCount(len(members))
+        for r, m in enumerate(members):
+            lock = f"locked until {m.locked_until:%Y-%m-%d %H:%M} UTC" if m.locked else (
+                f"{m.failed_signins} failed in a row" if m.failed_signins else "ok")
+            for c, text in enumerate((m.username, m.full_name, m.role.label, "yes" if m.active else "no", lock)):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+            if m.username == selected:
+                self.table.selectRow(r)
+        self._update_actions()
+
+    def selected_username(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.table.item(rows[0].row(), 0).text() if rows else None
+
+    def select(self, username: str) -> bool:
+        for r in range(self.table.rowCount()):
+            if self.table.item(r, 0).text() == username:
+                self.table.selectRow(r)
+                return True
+        return False
+
+    def _update_actions(self) -> None:
+        has = self.selected_username() is not None
+        for action in (self.unlock_action, self.reset_action, self.deactivate_action):
+            action.setEnabled(has)
+
+    def _run(self, work) -> bool:
+        try:
+            work()
+        except ConsoleError as exc:
+            self.last_message = show_error(self, exc)
+            return False
+        self.refresh()
+        return True
+
+    def add_staff(self) -> None:
+        def work():
+            if self.new_password.text() != self.new_password_again.text():
+                raise InvalidInput("The two passwords differ; type the same password twice.")
+            enrollment = self.staff.add(self.actor, self.new_username.text(), self.new_name.text(),
+                                        self.new_role.currentData(), self.new_password.text())
+            self.show_enrollment(enrollment)
+        if self._run(work):
+            for field in (self.new_username, self.new_name, self.new_password, self.new_password_again):
+                field.clear()
+            self.select(self.enrollment_username)
+
+    def unlock_selected(self) -> None:
+        name = self.selected_username()
+        if name:
+            self._run(lambda: self.staff.unlock(self.actor, name))
+
+    def reset_selected(self) -> None:
+        name = self.selected_username()
+        if name:
+            self._run(lambda: self.show_enrollment(self.staff.reset_second_factor(self.actor, name)))
+
+    def deactivate_selected(self) -> None:
+        name = self.selected_username()
+        if name:
+            self._run(lambda: self.staff.deactivate(self.actor, name))
+
+    def show_enrollment(self, e: StaffEnrollment) -> None:
+        """The otpauth URI as a QR code and as text, for the staff member's authenticator app."""
+        png = io.BytesIO()
+        segno.make(e.otpauth_uri, error="m").save(png, kind="png", scale=4, border=2)
+        pixmap = QPixmap()
+        pixmap.loadFromData(png.getvalue(), "PNG")
+        self.enrollment_qr.setPixmap(pixmap)
+        self.enrollment_text.setText(
+            f"{e.full_name} ({e.username}), {e.role.label}: scan this code with the authenticator app, or type the "
+            f"secret {e.totp_secret}. It is not shown again; reset the second factor if it is lost.")
+        self.enrollment_username = e.username
+        self.enrollment.show()

@@ -1,0 +1,66 @@
+"""Render the sign-in dialog, the audit trail view and the staff dialog on demo data to docs/screenshots/ (offscreen or Xvfb).
+
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_trust.py
+"""
+
+import base64
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("SLS_CONSOLE_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from console.app import open_context  # noqa: E402
+from console.models.audit_log import AuditLog  # noqa: E402
+from console.models.context import Actor  # noqa: E402
+from console.models.demo import generate  # noqa: E402
+from console.models.enums import StaffRole  # noqa: E402
+from console.models.settings import Figures  # noqa: E402
+from console.models.staff import StaffService, create_demo_staff, sign_in_instructions  # noqa: E402
+from console.views.audit_view import AuditView  # noqa: E402
+from console.views.sign_in_dialog import SignInDialog  # noqa: E402
+from console.views.staff_dialog import StaffDialog  # noqa: E402
+
+OUT = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    app = QApplication([])
+    tmp = tempfile.mkdtemp()
+    ctx = open_context(f"sqlite:///{tmp}/shots.sqlite3")
+    generate(ctx, Figures(), 2000, seed=11)
+    staff = StaffService(ctx)
+    enrollments = create_demo_staff(staff)
+    dialog = SignInDialog(staff, ctx.db.display_name, sign_in_instructions(enrollments))
+    dialog.show()
+    dialog.username.setText("helpdesk")
+    dialog.password.setText("wrong password")
+    dialog.code.setText("123456")
+    dialog.try_sign_in()
+    app.processEvents()
+    dialog.grab().save(str(OUT / "sign-in.png"))
+
+    view = AuditView(AuditLog(ctx), Actor("auditor", "Ada Auditor", StaffRole.auditor))
+    view.show()
+    view.verify_chain()
+    view.last_message.close()
+    app.processEvents()
+    view.grab().save(str(OUT / "audit-trail.png"))
+
+    admin = Actor("admin", "Alex Admin", StaffRole.administrator)
+    staff_dialog = StaffDialog(staff, admin)
+    staff_dialog.show()
+    staff_dialog.select("helpdesk")
+    staff_dialog.reset_selected()
+    app.processEvents()
+    staff_dialog.grab().save(str(OUT / "staff.png"))
+    print("wrote", OUT / "sign-in.png", OUT / "audit-trail.png", OUT / "staff.png")
+
+
+if __name__ == "__main__":
+    main()

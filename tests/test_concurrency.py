@@ -1,0 +1,62 @@
+"""Two desks on one database never lose an update: version counters, and a clear message to the second."""
+
+import pytest
+from sqlalchemy import select
+
+from console.models.concurrency import require_version
+from console.models.entities import User
+from console.models.errors import ConcurrentChange
+
+
+def test_stale_copy_written_back_is_refused(ctx, world):
+    """Desk A holds jsmit001 as it was; desk B changes it; A writing its copy back is refused, B's change kept."""
+    with ctx.db.read() as s:
+        desk_a_copy = s.get(User, world.primary_id)
+        s.expunge(desk_a_copy)
+    with ctx.db.write() as s:
+        s.get(User, world.primary_id).full_name = "Jane B. Smith"
+    with pytest.raises(ConcurrentChange, match="Another desk changed this record"):
+        with ctx.db.write() as s:
+            s.add(desk_a_copy)
+            desk_a_copy.full_name = "Jane A. Smith"
+    with ctx.db.read() as s:
+        user = s.get(User, world.primary_id)
+        assert (user.full_name, user.version) == ("Jane B. Smith", 2)
+
+
+def test_displayed_version_checked_against_the_row(ctx, world):
+    """A service given the version the desk displayed refuses once another desk has moved it on."""
+    with ctx.db.read() as s:
+        shown = s.get(User, world.primary_id).version
+    with ctx.db.write() as s:
+        s.get(User, world.primary_id).full_name = "Jane B. Smith"
+    with pytest.raises(ConcurrentChange, match="Another desk changed jsmit001.*refreshed"):
+        with ctx.db.write() as s:
+            user = s.get(User, world.primary_id)
+            require_version(user, shown, user.username)
+            user.full_name = "Jane A. Smith"
+    with ctx.db.read() as s:
+        assert s.get(User, world.primary_id).full_name == "Jane B. Smith"
+
+
+def test_every_concurrently_edited_row_is_versioned():
+    """Accounts, users, devices, charges and staff carry a version counter checked on every UPDATE."""
+    from console.models.entities import Account, Charge, SecurityDevice, StaffMember
+
+    for entity in (Account, User, SecurityDevice, Charge, StaffMember):
+        assert entity.__mapper__.version_id_col is not None, entity.__name__
+
+
+def test_interleaved_transactions_second_writer_refused(ctx, db, world):
+    """Two transactions open at once on PostgreSQL: the one that commits second is told, not silently lost.
+    (SQLite serialises writers with BEGIN IMMEDIATE: the second waits and then reads the first's change.)"""
+    if db.is_sqlite:
+        pytest.skip("SQLite writers never interleave: BEGIN IMMEDIATE serialises them")
+    with pytest.raises(ConcurrentChange):
+        with ctx.db.write() as a:
+            user_a = a.get(User, world.primary_id)
+            with ctx.db.write() as b:
+                b.get(User, world.primary_id).full_name = "Jane B. Smith"
+            user_a.full_name = "Jane A. Smith"
+    with ctx.db.read() as s:
+        assert s.scalars(select(User.full_name).where(User.id == world.primary_id)).one() == "Jane B. Smith"

@@ -1,0 +1,93 @@
+"""From the main window: Change security settings… → Opt back in… / Opt out…, as an agent does on a call."""
+
+import pyotp
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPushButton, QRadioButton, QWizard
+
+from console.app import Services
+from console.models.enums import SlsState
+from console.views.main_window import MainWindow
+from tests.factories import user_snapshot
+
+
+@pytest.fixture
+def window(qtbot, ctx, world, agent):
+    w = MainWindow(Services.build(ctx, agent))
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def click(qtbot, button):
+    assert button.isVisible() and button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def open_settings(qtbot, window, user_id):
+    assert window.select_user(user_id)
+    window.change_security_action.trigger()
+    assert window.security_dialog is not None and window.security_dialog.isVisible()
+    return window.security_dialog
+
+
+def test_opt_back_in_then_opt_out_from_security_settings(qtbot, ctx, world, window):
+    """Jane: Opt back in… (IB Key) enrolls her and the dialog then offers Opt out…, which opts her out again."""
+    dialog = open_settings(qtbot, window, world.primary_id)
+    assert not dialog.findChild(QPushButton, "optOutButton").isVisible()
+    click(qtbot, dialog.findChild(QPushButton, "optInButton"))
+    wizard = dialog.opt_in_wizard
+    assert wizard.isVisible()
+    click(qtbot, wizard.findChild(QRadioButton, "option_ib_key"))
+    click(qtbot, wizard.button(QWizard.WizardButton.NextButton))
+    key = wizard.findChild(QLabel, "manualKey").text().replace(" ", "")
+    click(qtbot, wizard.button(QWizard.WizardButton.NextButton))
+    qtbot.keyClicks(wizard.findChild(QLineEdit, "answer"), pyotp.TOTP(key).at(ctx.clock.now()))
+    click(qtbot, wizard.button(QWizard.WizardButton.NextButton))
+    click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
+    assert dialog.pane.fields["state"].text() == "Enrolled"
+    assert dialog.pane.devices.rowCount() == 1 and dialog.pane.devices.item(0, 2).text() == "Active"
+    assert not dialog.findChild(QPushButton, "optInButton").isVisible()
+
+    ctx.clock.advance(minutes=2)
+    click(qtbot, dialog.findChild(QPushButton, "optOutButton"))
+    opt_out = dialog.opt_out_dialog
+    click(qtbot, opt_out.findChild(QCheckBox, "acknowledged"))
+    click(qtbot, opt_out.findChild(QPushButton, "optOutButton"))
+    assert dialog.pane.fields["state"].text() == "Opted out"
+    assert "No Pink Sheet" in dialog.pane.fields["restrictions"].text()
+    assert user_snapshot(ctx, world.primary_id)[0] is SlsState.opted_out
+
+
+def test_cancelled_wizard_leaves_settings_as_they_were(qtbot, ctx, world, window):
+    """Cancelling the wizard from the security settings dialog shows the user opted out, as before."""
+    before = user_snapshot(ctx, world.primary_id)
+    dialog = open_settings(qtbot, window, world.primary_id)
+    click(qtbot, dialog.findChild(QPushButton, "optInButton"))
+    wizard = dialog.opt_in_wizard
+    click(qtbot, wizard.findChild(QRadioButton, "option_card"))
+    click(qtbot, wizard.button(QWizard.WizardButton.NextButton))
+    click(qtbot, wizard.button(QWizard.WizardButton.CancelButton))
+    assert dialog.pane.fields["state"].text() == "Opted out"
+    assert user_snapshot(ctx, world.primary_id) == before
+
+
+def test_opt_buttons_disabled_for_role_without_permission(qtbot, ctx, world, back_office):
+    """Back-office staff (devices, not enrollment) see the state but cannot start an opt-in."""
+    w = MainWindow(Services.build(ctx, back_office))
+    qtbot.addWidget(w)
+    w.show()
+    dialog = open_settings(qtbot, w, world.primary_id)
+    button = dialog.findChild(QPushButton, "optInButton")
+    assert button.isVisible() and not button.isEnabled() and not dialog.opt_in_action.isEnabled()
+
+
+def test_auditor_cannot_open_security_settings(qtbot, ctx, world, auditor):
+    """An auditor only reads: the action is hidden and off, and no settings dialog opens."""
+    w = MainWindow(Services.build(ctx, auditor))
+    qtbot.addWidget(w)
+    w.show()
+    assert w.select_user(world.primary_id)
+    assert not w.change_security_action.isEnabled() and not w.change_security_action.isVisible()
+    w.change_security_settings()
+    assert w.security_dialog is None
