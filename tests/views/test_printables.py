@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QRadioButton, QWizard
 from sqlalchemy import select
 
 from console.app import Services
@@ -21,7 +22,8 @@ from console.models.enums import SlsState
 from console.models.firm import FIRM_NAME_ENV
 from console.views.device_dialogs import PasscodeDialog
 from console.views.passcode_letter import letter_for, save_letter_pdf
-from tests.views.test_opt_in_wizard import answer, challenge_positions, choose, next_, shown, wizard  # noqa: F401
+from console.models.enrollment import EnrollmentService
+from console.views.opt_in_wizard import OptInWizard
 
 needs_poppler = pytest.mark.skipif(not (shutil.which("pdftotext") and shutil.which("pdftoppm")),
                                    reason="poppler-utils (pdftotext, pdftoppm) not installed; scripts/setup.sh "
@@ -81,6 +83,18 @@ def test_passcode_dialog_saves_the_letter(issued, qtbot, tmp_path):
     assert "jsmit123" in pdf_text(path)
 
 
+@pytest.fixture
+def wizard(qtbot, ctx, world, agent):
+    w = OptInWizard(EnrollmentService(ctx), agent, world.primary_id, "jsmit001")
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def next_page(qtbot, w) -> None:
+    qtbot.mouseClick(w.button(QWizard.WizardButton.NextButton), Qt.MouseButton.LeftButton)
+
+
 def card_values_from_pdf(text: str) -> dict[int, str]:
     """Index -> value pairs as a client reads them off the printed card (below the instructions)."""
     grid = text.split("no space.", 1)[1].split("Keep this card private", 1)[0]
@@ -89,18 +103,20 @@ def card_values_from_pdf(text: str) -> dict[int, str]:
 
 
 @needs_poppler
-def test_printed_card_answers_the_opt_in_wizards_challenge(qtbot, ctx, world, wizard, shown, tmp_path):  # noqa: F811
+def test_printed_card_answers_the_opt_in_wizards_challenge(qtbot, ctx, world, wizard, tmp_path):
     """The values read from the card's PDF, at the two index numbers the wizard asks for, enroll the user."""
-    choose(qtbot, wizard, "card")
+    qtbot.mouseClick(wizard.findChild(QRadioButton, "option_card"), Qt.MouseButton.LeftButton)
+    next_page(qtbot, wizard)
     path = wizard.card_page.save_pdf(str(tmp_path / "card.pdf"))
     text = pdf_text(path)
     assert "Online Security Code Card" in text and "jsmit001" in text
     printed = card_values_from_pdf(text)
     assert sorted(printed) == list(range(1, 101))
     assert ink_fraction(pdf_page_image(path, tmp_path)) > 0.01
-    next_(qtbot, wizard)
-    a, b = challenge_positions(wizard)
-    answer(qtbot, wizard, printed[a] + printed[b])
-    assert shown == []
+    next_page(qtbot, wizard)
+    a, b = (int(n) for n in re.findall(r"Index (\d+)", wizard.findChild(QLabel, "challengeText").text()))
+    qtbot.keyClicks(wizard.findChild(QLineEdit, "answer"), printed[a] + printed[b])
+    next_page(qtbot, wizard)
+    assert wizard.last_message is None, wizard.last_message and wizard.last_message.text()
     with ctx.db.read() as s:
         assert s.scalar(select(User.sls_state).where(User.id == world.primary_id)) is SlsState.enrolled
