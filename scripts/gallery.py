@@ -41,7 +41,7 @@ def render(theme: str, scale: str) -> list[Path]:
     tmp = Path(tempfile.mkdtemp(prefix="sls-gallery-"))
     ctx = open_context(f"sqlite:///{tmp / 'gallery.sqlite3'}")
     generate(ctx, Figures(), 2000, seed=11)
-    services = Services.build(ctx, Actor("boff01", "Bob Office", StaffRole.administrator))
+    services = Services.build(ctx, Actor("alex", "Alex Admin", StaffRole.administrator))
     suffix = "" if (theme, scale) == ("light", "1") else f"-{theme}" + ("" if scale == "1" else f"-{scale}x")
     written: list[Path] = []
 

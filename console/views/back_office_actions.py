@@ -21,7 +21,7 @@ EXPORT_SHORTCUTS = {"users": "Ctrl+Alt+U", "devices": "Ctrl+Alt+D", "charges": "
 ICONS = {"changeSecuritySettings": "security", "refresh": "refresh", "findUsers": "find", "quit": "quit",
          "about": "about", "openDevices": "device", "openCharges": "charges", "issueTemporaryPasscode": "passcode",
          "issueOnlineCard": "card", "reportUserDevice": "alert", "makePreferred": "star",
-         "shareUserDevice": "share", "unshareUserDevice": "unshare", "openAudit": "audit", "auditTrail": "audit"}
+         "shareUserDevice": "share", "unshareUserDevice": "unshare", "openAuditTrail": "audit", "manageStaff": "user"}
 # Standard keys are empty on some platforms (Quit on Windows and offscreen): every action keeps a shortcut.
 FALLBACK_SHORTCUTS = {"quit": "Ctrl+Q", "refresh": "F5", "findUsers": "Ctrl+F"}
 
