@@ -63,10 +63,16 @@ def dark_palette() -> QPalette:
 
 def apply_theme(app: QApplication, dark: bool | None = None) -> bool:
     """Fusion style, the palette for the scheme, the stylesheet; returns whether dark was applied."""
-    app.setStyle("Fusion")
+    if app.property("slsFusion") is not True:
+        # Style first, stylesheet after: changing the style under an active stylesheet has crashed Qt here.
+        app.setStyleSheet("")
+        app.setStyle("Fusion")
+        app.setProperty("slsFusion", True)
     dark = system_prefers_dark(app) if dark is None else dark
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
-    app.setStyleSheet(resource_path("style.qss").read_text(encoding="utf-8"))
+    sheet = resource_path("style.qss").read_text(encoding="utf-8")
+    if app.styleSheet() != sheet:
+        app.setStyleSheet(sheet)
     app.setProperty("slsDark", dark)
     _icon_cache.clear()
     return dark
