@@ -14,11 +14,14 @@ from console.models.db import Database, default_database_url
 from console.models.devices import DeviceService
 from console.models.directory import UserDirectory
 from console.models.enrollment import EnrollmentService
+from console.models.exporting import ExportService
+from console.models.importing import ImportService
 from console.models.keys import default_store, unlock_box
 from console.models.returns import ReturnsService
 from console.models.rights import RightsService
 from console.models.schema import upgrade
 from console.models.sealing import SecretBox
+from console.models.settings_service import SettingsService
 from console.models.staff import StaffService
 from console.models.temporary_access import TemporaryAccessService
 from console.models.verification import VerificationService
@@ -58,6 +61,9 @@ class Services:
     charges: ChargeService
     staff: StaffService
     audit_log: AuditLog
+    importing: ImportService
+    exporting: ExportService
+    settings: SettingsService
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
@@ -66,7 +72,8 @@ class Services:
                    verification=verification, enrollment=EnrollmentService(ctx),
                    devices=DeviceService(ctx, verification), temporary_access=TemporaryAccessService(ctx),
                    returns=ReturnsService(ctx), charges=ChargeService(ctx), staff=StaffService(ctx),
-                   audit_log=AuditLog(ctx))
+                   audit_log=AuditLog(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
+                   settings=SettingsService(ctx))
 
 
 def run_startup_tasks(ctx: ServiceContext) -> str:

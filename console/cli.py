@@ -44,6 +44,18 @@ def _parser() -> argparse.ArgumentParser:
     rotate = key_sub.add_parser("rotate", help="re-seal every secret under a new master key")
     rotate.add_argument("--as", dest="as_user", metavar="ADMIN", required=True)
 
+    imp = sub.add_parser("import", help="import accounts and users from a CSV file (all or nothing; see README)")
+    imp.add_argument("file", help="CSV file, one line per user")
+    imp.add_argument("--dry-run", action="store_true", help="check the file and show what would change; write nothing")
+    imp.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
+                     help="sign in as this staff member (back office or administrator)")
+
+    exp = sub.add_parser("export", help="export users, devices, charges or audit entries to CSV")
+    exp.add_argument("kind", choices=("users", "devices", "charges", "audit"))
+    exp.add_argument("file", help="CSV file to write")
+    exp.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
+                     help="sign in as this staff member (back office, auditor or administrator)")
+
     aud = sub.add_parser("audit", help="audit trail commands")
     aud_sub = aud.add_subparsers(dest="audit_command", required=True)
     aud_sub.add_parser("verify", help="walk the hash chain; exit 0 when intact, 1 naming the first bad entry")
@@ -153,6 +165,51 @@ def cmd_key_rotate(args) -> int:
     return 0
 
 
+def _phase_bar(phase: str, done: int, total: int) -> None:
+    sys.stderr.write(f"{phase:<9}")
+    _progress_bar(done, total)
+
+
+def cmd_import(args) -> int:
+    from console.models.importing import ImportRefused, ImportService
+
+    ctx = open_context(database_url(args.database))
+    service = ImportService(ctx)
+    actor = _sign_in(ctx, args.as_user)
+    plan = service.preview(actor, args.file, _phase_bar)
+    for error in plan.errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    if plan.error_count > len(plan.errors):
+        print(f"... and {plan.error_count - len(plan.errors):,} more problems", file=sys.stderr)
+    print(plan.summary())
+    if not plan.ok:
+        print("Nothing was imported. Correct the file and run the import again.", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print("Dry run: nothing was written.")
+        return 0
+    try:
+        result = service.apply(actor, args.file, _phase_bar)
+    except ImportRefused as exc:  # the database changed since the check above
+        for error in exc.plan.errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"Imported {result.file_name}: {result.accounts_created:,} accounts created, {result.accounts_updated:,} "
+          f"updated; {result.users_created:,} users created, {result.users_updated:,} updated "
+          f"into {ctx.db.display_name}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from console.models.exporting import ExportService
+
+    ctx = open_context(database_url(args.database))
+    result = ExportService(ctx).export(_sign_in(ctx, args.as_user), args.kind, args.file, _progress_bar)
+    print(f"Exported {result.rows:,} {args.kind} to {result.path}")
+    return 0
+
+
 def cmd_upgrade(args) -> int:
     from console.models.schema import current_revision
 
@@ -201,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         if command == "upgrade":
             return cmd_upgrade(args)
+        if command == "import":
+            return cmd_import(args)
+        if command == "export":
+            return cmd_export(args)
         if command == "audit" and args.audit_command == "verify":
             return cmd_audit_verify(args)
         if command == "staff":

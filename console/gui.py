@@ -56,9 +56,13 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from console.app import Services, open_context
     from console.models.staff import StaffService, create_demo_staff, sign_in_instructions
     from console.views.main_window import MainWindow
+    from console.views.style import allow_fractional_scaling, apply_theme, follow_system_scheme
+    from console.views.window_memory import WindowMemory
 
     log_path = _setup_logging()
+    allow_fractional_scaling()
     app = QApplication.instance() or QApplication(sys.argv)
+    apply_theme(app)
     app.setApplicationName("SLS Console")
     app.setOrganizationName("SLS")
     ctx = open_context(url)
@@ -80,6 +84,8 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
 
     logging.getLogger("sls_console").info(run_startup_tasks(ctx))
     window = MainWindow(Services.build(ctx, actor))
+    WindowMemory(window).attach()
+    follow_system_scheme(app, window.back_office.refresh_icons)
     window.show()
     return app.exec()
 

@@ -28,6 +28,7 @@ from console.models.enums import DeviceKind
 from console.models.errors import ConsoleError, VerificationFailed
 from console.views.formatting import when
 from console.views.messages import message_box, show_error
+from console.views.passcode_letter import LetterActions
 
 CHALLENGE_KINDS = (DeviceKind.dsc_plus, DeviceKind.code_card, DeviceKind.online_code_card)
 
@@ -289,6 +290,9 @@ class PasscodeDialog(QDialog):
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         close.addButton(self.offer_card, QDialogButtonBox.ButtonRole.ActionRole)
+        self.letter = LetterActions(services, issued, self)
+        for button in self.letter.buttons():
+            close.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         layout = QVBoxLayout(self)
         layout.addWidget(code)
         layout.addWidget(info)

@@ -24,6 +24,7 @@ from console.models.directory import UserQuery
 from console.models.enums import SlsState
 from console.models.errors import ConsoleError
 from console.views.audit_view import AuditView
+from console.views.back_office_actions import install as install_back_office
 from console.views.messages import message_box, show_error
 from console.views.roles import apply_role
 from console.views.staff_dialog import StaffDialog
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         from console.views.device_actions import install_device_actions  # the Devices menu (issue 4)
 
         self.device_actions = install_device_actions(self)
+        self.back_office = install_back_office(self, services)
         # Last, once every menu is in place: what the staff member's role forbids is hidden and off.
         apply_role(self, services.actor)
         self.resize(1280, 800)
@@ -132,11 +134,15 @@ class MainWindow(QMainWindow):
         t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
         header = t.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        widths = {"username": 110, "full_name": 180, "account": 100, "role": 90, "sls_state": 95,
-                  "active_devices": 105}
-        for i, (key, _) in enumerate(COLUMNS):
-            if key in widths:
-                t.setColumnWidth(i, widths[key])
+        # Widths in characters, so columns (and their headers) still fit at 125% and 150% scaling.
+        chars = {"username": 11, "full_name": 22, "account": 10, "role": 10, "sls_state": 10,
+                 "active_devices": 0}
+        metrics = t.fontMetrics()
+        for i, (key, title) in enumerate(COLUMNS):
+            if key in chars:
+                text_width = metrics.horizontalAdvance("M" * chars[key]) * 3 // 4
+                header_width = metrics.horizontalAdvance(title) + 3 * metrics.averageCharWidth() + 16
+                t.setColumnWidth(i, max(text_width, header_width))
         header.setStretchLastSection(True)
         t.selectionModel().currentRowChanged.connect(self._on_current_row)
         t.doubleClicked.connect(lambda _: self.change_security_settings())

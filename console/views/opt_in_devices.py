@@ -250,6 +250,7 @@ class SharePage(QWizardPage):
                                "device is the most protective one they have. The console checks these when you "
                                "press Next."))
         self.status = wrap("", "shareStatus")
+        self.status.setStyleSheet("color: #a40000; font-weight: 600;")  # a refusal, as on the verify page
         layout.addWidget(self.status)
         layout.addStretch(1)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import QFont, QPageLayout, QPageSize, QPagedPaintDevice, QPainter, QPdfWriter, QPen
 
@@ -11,26 +13,46 @@ from console.models.firm import firm_name
 COLUMNS = 5  # index/value pairs per row on paper: wide enough to read, 20 rows for a 100-value card
 
 
-def paint_card(painter: QPainter, page: QRectF, card: CardStart) -> None:
-    """Draw the card on `page` (device coordinates): firm, user, serial, expiry, then the index/value grid."""
-    scale = page.width() / 1000.0  # layout in thousandths of the page width, whatever the resolution
-    y = page.top()
+class PageText:
+    """Text flowing down a printed page, sized in thousandths of the page width (any printer resolution)."""
 
-    def font(points: float, bold: bool = False, mono: bool = False) -> QFont:
+    def __init__(self, painter: QPainter, page: QRectF) -> None:
+        self.painter = painter
+        self.page = page
+        self.scale = page.width() / 1000.0
+        self.y = page.top()
+
+    def font(self, points: float, bold: bool = False, mono: bool = False) -> QFont:
         f = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
         if mono:
             f.setStyleHint(QFont.StyleHint.Monospace)
-        f.setPixelSize(max(1, int(points * scale)))
+        f.setPixelSize(max(1, int(points * self.scale)))
         f.setBold(bold)
         return f
 
-    def line(text: str, points: float, bold: bool = False, gap: float = 1.5) -> None:
-        nonlocal y
-        painter.setFont(font(points, bold))
-        height = points * scale * gap
-        painter.drawText(QRectF(page.left(), y, page.width(), height), Qt.AlignmentFlag.AlignLeft, text)
-        y += height
+    def line(self, text: str, points: float, bold: bool = False, gap: float = 1.5, mono: bool = False) -> None:
+        self.painter.setFont(self.font(points, bold, mono))
+        height = points * self.scale * gap
+        self.painter.drawText(QRectF(self.page.left(), self.y, self.page.width(), height),
+                              Qt.AlignmentFlag.AlignLeft, text)
+        self.y += height
 
+    def paragraph(self, text: str, points: float, gap: float = 0.6) -> None:
+        """Wrapped text; the cursor moves below it."""
+        self.painter.setFont(self.font(points))
+        flags = Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
+        bound = self.painter.boundingRect(QRectF(self.page.left(), self.y, self.page.width(), 10_000), flags, text)
+        self.painter.drawText(QRectF(self.page.left(), self.y, self.page.width(), bound.height()), flags, text)
+        self.y += bound.height() + points * self.scale * gap
+
+    def space(self, points: float) -> None:
+        self.y += points * self.scale
+
+
+def paint_card(painter: QPainter, page: QRectF, card: CardStart) -> None:
+    """Draw the card on `page` (device coordinates): firm, user, serial, expiry, then the index/value grid."""
+    text = PageText(painter, page)
+    scale, font, line = text.scale, text.font, text.line
     line(firm_name(), 34, bold=True)
     line("Online Security Code Card", 26, bold=True)
     line(f"Username: {card.username}    ({card.full_name}, account {card.account_number})", 17)
@@ -38,7 +60,8 @@ def paint_card(painter: QPainter, page: QRectF, card: CardStart) -> None:
     line(f"Issued {card.issued_at:%d %b %Y}.  Valid until {card.expires_at:%d %b %Y %H:%M} UTC.", 17)
     line("At login you are shown two index numbers. Type the 3-character value printed next to each, "
          "one after the other with no space.", 14, gap=2.2)
-    y += 8 * scale
+    text.space(8)
+    y = text.y
 
     rows = (len(card.values) + COLUMNS - 1) // COLUMNS
     cell_w = page.width() / COLUMNS
@@ -63,21 +86,29 @@ def paint_card(painter: QPainter, page: QRectF, card: CardStart) -> None:
                      "Keep this card private. Staff will never ask you to read out the whole card.")
 
 
-def render_card(device: QPagedPaintDevice, card: CardStart) -> None:
-    """Paint the card onto a printer or PDF writer, one page."""
+def render_page(device: QPagedPaintDevice, paint: Callable[[QPainter, QRectF], None]) -> None:
+    """One A4 page with 15 mm margins onto a printer or PDF writer; `paint` draws inside the margins."""
     device.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
                                      QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter))
     painter = QPainter(device)
     try:
-        rect = painter.viewport()
-        paint_card(painter, QRectF(rect), card)
+        paint(painter, QRectF(painter.viewport()))
     finally:
         painter.end()
 
 
-def save_card_pdf(card: CardStart, path: str) -> None:
+def save_pdf(path: str, title: str, paint: Callable[[QPainter, QRectF], None]) -> None:
     writer = QPdfWriter(path)
     writer.setResolution(300)
-    writer.setTitle(f"Online Security Code Card {card.serial}")
+    writer.setTitle(title)
     writer.setCreator(firm_name())
-    render_card(writer, card)
+    render_page(writer, paint)
+
+
+def render_card(device: QPagedPaintDevice, card: CardStart) -> None:
+    """Paint the card onto a printer or PDF writer, one page."""
+    render_page(device, lambda painter, page: paint_card(painter, page, card))
+
+
+def save_card_pdf(card: CardStart, path: str) -> None:
+    save_pdf(path, f"Online Security Code Card {card.serial}", lambda painter, page: paint_card(painter, page, card))

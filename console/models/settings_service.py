@@ -1,0 +1,75 @@
+"""Changing the service figures (validity days, fees, limits): validated, stored, and audited old to new."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from console.models import audit
+from console.models.context import Actor, ServiceContext
+from console.models.entities import Setting
+from console.models.errors import InvalidInput
+from console.models.permissions import Permission, require
+from console.models.settings import SPEC_BY_KEY, SPECS, Figures, SettingSpec, load_figures, validate
+
+
+@dataclass(frozen=True)
+class SettingValue:
+    """One figure as the settings dialog shows it."""
+
+    spec: SettingSpec
+    value: int
+    is_default: bool
+    updated_at: dt.datetime | None
+    updated_by: str | None
+
+
+class SettingsService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def figures(self) -> Figures:
+        with self.ctx.db.read() as s:
+            return load_figures(s)
+
+    def current(self) -> list[SettingValue]:
+        """Every figure, in SPECS order, with who last changed it."""
+        with self.ctx.db.read() as s:
+            stored = {row.key: (row.updated_at, row.updated_by) for row in s.scalars(select(Setting))}
+            figures = load_figures(s)
+        out = []
+        for spec in SPECS:
+            row = stored.get(spec.key)
+            out.append(SettingValue(spec, getattr(figures, spec.key), row is None, *(row or (None, None))))
+        return out
+
+    def update(self, actor: Actor, key: str, value: str | int) -> int:
+        """Set one figure; returns the stored value."""
+        return self.update_many(actor, {key: value})[key]
+
+    def update_many(self, actor: Actor, changes: dict[str, str | int]) -> dict[str, int]:
+        """Set several figures in one transaction: all are checked first, so one bad value changes none."""
+        require(actor, Permission.change_settings)
+        values = {key: validate(key, raw) for key, raw in changes.items()}
+        if not values:
+            raise InvalidInput("No setting was given to change.")
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            old_figures = load_figures(s)
+            for key, value in values.items():
+                old = getattr(old_figures, key)
+                if old == value:
+                    continue
+                row = s.get(Setting, key)
+                if row is None:
+                    s.add(Setting(key=key, value=str(value), updated_at=now, updated_by=actor.username))
+                else:
+                    row.value, row.updated_at, row.updated_by = str(value), now, actor.username
+                spec = SPEC_BY_KEY[key]
+                unit = f" {spec.unit}" if spec.unit else ""
+                audit.record(s, at=now, actor=actor.username, action="settings.changed",
+                             summary=f"{spec.label}: {old}{unit} → {value}{unit}",
+                             details={"key": key, "old": old, "new": value})
+        return values

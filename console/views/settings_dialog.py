@@ -1,0 +1,134 @@
+"""The settings dialog: the service figures of domain-facts.md (validity days, fees, limits), saved and audited."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QMessageBox,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.models.context import Actor
+from console.models.errors import ConsoleError
+from console.models.permissions import Permission, allowed
+from console.models.settings_service import SettingsService, SettingValue
+from console.views.formatting import when
+from console.views.messages import show_error
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, service: SettingsService, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Service figures")
+        self.service = service
+        self.actor = actor
+        self.editable = allowed(actor, Permission.change_settings)
+        self.saved: dict[str, int] | None = None
+        self.last_message: QMessageBox | None = None
+        self.fields: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        self.values: dict[str, SettingValue] = {}
+
+        intro = QLabel("The figures the console applies: validity periods, fees and limits. They start from the "
+                       "brokerage's published values; every change is recorded in the audit trail."
+                       + ("" if self.editable else "\n\nYour role may read these figures but not change them."))
+        intro.setObjectName("settingsIntro")
+        intro.setWordWrap(True)
+        form_widget = QWidget()
+        self.form = QFormLayout(form_widget)
+        for value in service.current():
+            self._add_row(value)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(form_widget)
+
+        buttons = QDialogButtonBox()
+        self.save_button = buttons.addButton("&Save", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.save_button.setObjectName("settingsSave")
+        self.save_button.setVisible(self.editable)
+        self.save_button.clicked.connect(self.save)
+        self.defaults_button = buttons.addButton("Restore &defaults", QDialogButtonBox.ButtonRole.ResetRole)
+        self.defaults_button.setObjectName("settingsDefaults")
+        self.defaults_button.setVisible(self.editable)
+        self.defaults_button.clicked.connect(self.restore_defaults)
+        close = buttons.addButton(QDialogButtonBox.StandardButton.Close if not self.editable
+                                  else QDialogButtonBox.StandardButton.Cancel)
+        close.setObjectName("settingsClose")
+        close.clicked.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(buttons)
+        self.resize(620, 560)
+
+    def _add_row(self, value: SettingValue) -> None:
+        spec = value.spec
+        if spec.unit == "cents":
+            box = QDoubleSpinBox()
+            box.setDecimals(2)
+            box.setRange(spec.minimum / 100, spec.maximum / 100)
+            box.setSuffix(" USD")
+            box.setGroupSeparatorShown(True)
+            box.setValue(value.value / 100)
+        else:
+            box = QSpinBox()
+            box.setRange(spec.minimum, spec.maximum)
+            box.setGroupSeparatorShown(True)
+            if spec.unit:
+                box.setSuffix(f" {spec.unit}")
+            box.setValue(value.value)
+        box.setObjectName(f"setting_{spec.key}")
+        box.setAccessibleName(spec.label)
+        box.setReadOnly(not self.editable)
+        if not self.editable:
+            box.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
+        changed = ("default value" if value.is_default
+                   else f"changed by {value.updated_by} on {when(value.updated_at)}")
+        shown_default = f"{spec.default / 100:,.2f} USD" if spec.unit == "cents" else f"{spec.default} {spec.unit}"
+        box.setToolTip(f"{spec.label}. Allowed: {spec.minimum}–{spec.maximum}"
+                       f"{' ' + spec.unit if spec.unit else ''}. Default {shown_default.strip()}; {changed}.")
+        label = QLabel(spec.label + ":")
+        label.setBuddy(box)
+        self.form.addRow(label, box)
+        self.fields[spec.key] = box
+        self.values[spec.key] = value
+
+    def entered(self) -> dict[str, int]:
+        """What the fields hold now, in stored units (cents for money)."""
+        out = {}
+        for key, box in self.fields.items():
+            out[key] = round(box.value() * 100) if self.values[key].spec.unit == "cents" else box.value()
+        return out
+
+    def changes(self) -> dict[str, int]:
+        return {k: v for k, v in self.entered().items() if v != self.values[k].value}
+
+    def set_value(self, key: str, value: int) -> None:
+        """Put a value into a field, in stored units (tests and Restore defaults)."""
+        box = self.fields[key]
+        box.setValue(value / 100 if self.values[key].spec.unit == "cents" else value)
+
+    def restore_defaults(self) -> None:
+        for key, value in self.values.items():
+            self.set_value(key, value.spec.default)
+
+    def save(self) -> None:
+        changes = self.changes()
+        if not changes:
+            self.accept()
+            return
+        try:
+            self.saved = self.service.update_many(self.actor, changes)
+        except ConsoleError as exc:
+            self.last_message = show_error(self, exc)
+            return
+        self.accept()

@@ -1,0 +1,75 @@
+"""Remembering the desk's layout between sessions (QSettings): window geometry, column widths, last filters."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings
+from PySide6.QtWidgets import QMainWindow, QSplitter
+
+
+def default_settings() -> QSettings:
+    return QSettings("SLS", "SLS Console")
+
+
+class WindowMemory(QObject):
+    """Restores the main window's layout and filters on attach; saves them when the window closes."""
+
+    def __init__(self, window: QMainWindow, settings: QSettings | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.settings = settings or default_settings()
+
+    def attach(self) -> "WindowMemory":
+        self.restore()
+        self.window.installEventFilter(self)
+        return self
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self.save()
+        return False
+
+    def _splitter(self) -> QSplitter | None:
+        central = self.window.centralWidget()
+        return central if isinstance(central, QSplitter) else None
+
+    def save(self) -> None:
+        s, w = self.settings, self.window
+        s.setValue("main/geometry", w.saveGeometry())
+        s.setValue("main/state", w.saveState())
+        if (splitter := self._splitter()) is not None:
+            s.setValue("main/splitter", splitter.saveState())
+        table = getattr(w, "table", None)
+        if table is not None:
+            s.setValue("users/header", table.horizontalHeader().saveState())
+        if hasattr(w, "filter_edit"):
+            s.setValue("users/filter_text", w.filter_edit.text())
+        if hasattr(w, "state_combo"):
+            data = w.state_combo.currentData()
+            s.setValue("users/filter_state", getattr(data, "name", ""))
+        s.sync()
+
+    def restore(self) -> None:
+        s, w = self.settings, self.window
+        for key, apply in (("main/geometry", w.restoreGeometry), ("main/state", w.restoreState)):
+            value = s.value(key)
+            if isinstance(value, QByteArray) and not value.isEmpty():
+                apply(value)
+        splitter = self._splitter()
+        value = s.value("main/splitter")
+        if splitter is not None and isinstance(value, QByteArray):
+            splitter.restoreState(value)
+        table = getattr(w, "table", None)
+        value = s.value("users/header")
+        if table is not None and isinstance(value, QByteArray):
+            table.horizontalHeader().restoreState(value)
+        text = s.value("users/filter_text", "")
+        state = s.value("users/filter_state", "")
+        if not hasattr(w, "filter_edit") or (not text and not state):
+            return
+        w.filter_edit.setText(str(text))
+        combo = w.state_combo
+        for i in range(combo.count()):
+            if getattr(combo.itemData(i), "name", "") == state:
+                combo.setCurrentIndex(i)
+                break
+        w.apply_filter()
