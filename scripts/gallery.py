@@ -56,6 +56,8 @@ def render(theme: str, scale: str) -> list[Path]:
     window.show()
     window.filter_edit.setText("smith")
     window.apply_filter()
+    while window.model.loading or window.model.state_counts is None:  # a text search runs in the background
+        QApplication.processEvents()
     if window.model.rowCount():
         window.table.selectRow(0)
         window.table.setCurrentIndex(window.model.index(0, 0))

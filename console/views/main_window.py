@@ -218,6 +218,8 @@ class MainWindow(QMainWindow):
     def _on_query_changed(self) -> None:
         """The list now shows the newest query's users."""
         self._update_counts()
+        if self._reselect_user is None:
+            self.table.scrollToTop()  # a new filter or sort starts at its first users
         if self._select_first_match:
             self._select_first_match = False
             if self.model.rowCount():

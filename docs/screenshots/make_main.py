@@ -34,7 +34,7 @@ def main() -> None:
     window.show()
     window.filter_edit.setText("smith")
     window.apply_filter()
-    while window.model.loading:  # a text search runs in the background
+    while window.model.loading or window.model.state_counts is None:  # a text search runs in the background
         app.processEvents()
     secondary = next(r for r in range(window.model.rowCount())
                      if window.model.row_at(r).role.value == "secondary")

@@ -155,3 +155,23 @@ def test_old_rows_read_while_a_search_runs_never_show_in_its_result(crowd, qtbot
     qtbot.waitUntil(lambda: model._loader._thread is None, timeout=5000)  # every late result delivered
     qtbot.wait(20)
     assert [model.data(model.index(r, 0)) for r in range(model.rowCount())] == expected
+
+
+def test_main_window_shows_a_new_filter_from_its_first_users(crowd, qtbot, admin):
+    """After scrolling to the bottom, a new search shows its first matches, not the end of the list."""
+    from console.app import Services
+    from console.views.main_window import MainWindow
+
+    window = MainWindow(Services.build(crowd, admin))
+    qtbot.addWidget(window)
+    window.show()
+    window.table.scrollToBottom()
+    qtbot.waitUntil(lambda: window.table.rowAt(0) > 0)
+    window.contains_check.setChecked(True)
+    window.filter_edit.setText("son")
+    window.apply_filter()
+    qtbot.waitUntil(lambda: not window.model.loading and window.model.state_counts is not None, timeout=5000)
+    expected = _plain_usernames(crowd, UserQuery(text="son", contains=True))
+    assert window.model.rowCount() == len(expected) > 0
+    assert window.table.rowAt(0) == 0
+    assert str(len(expected)) in window.counts_label.text()
