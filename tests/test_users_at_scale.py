@@ -299,3 +299,35 @@ def test_demo_load_in_a_writer_process_stores_every_batch_and_a_sound_audit_chai
     assert result.ok, result.problem
     assert result.count == summary.audit_entries
     assert sum(UserDirectory(ctx).counts_by_state().values()) == summary.users
+
+
+def test_a_superseded_read_can_be_interrupted_from_another_thread(ctx, world):
+    """interrupt_reads() stops the statement a thread's read is running; a thread with no read is untouched."""
+    import threading
+
+    if not ctx.db.is_sqlite:
+        pytest.skip("psycopg's cancel is exercised by the server, not here")
+    d = UserDirectory(ctx)
+    started, outcome = threading.Event(), {}
+
+    def endless_read():
+        try:
+            with d._reading() as s:
+                started.set()
+                s.execute(text("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                               "SELECT count(*) FROM c")).all()
+        except Exception as exc:  # the interrupted statement
+            outcome["error"] = exc
+
+    reader = threading.Thread(target=endless_read, daemon=True)
+    reader.start()
+    assert started.wait(5)
+    assert not d.interrupt_reads(threading.get_ident())  # this thread reads nothing
+    for _ in range(100):  # an interrupt sent before the statement starts is lost: send until it stops
+        d.interrupt_reads(reader.ident)
+        reader.join(0.05)
+        if not reader.is_alive():
+            break
+    assert not reader.is_alive()
+    assert "interrupt" in str(outcome["error"]).lower()
+    assert d.count(UserQuery()) == 4  # the directory reads on as before

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import threading
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from sqlalchemy import and_, column, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
@@ -218,6 +220,37 @@ class UserDirectory:
         self._counts: dict[UserQuery, dict[SlsState, int]] = {}
         self._signature: tuple | None = None
         self._repaired = False
+        self._active: dict[int, object] = {}  # thread id -> driver connection of the read it runs
+
+    # --- reads that another thread may interrupt -------------------------------------------------
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """A read session whose running statement interrupt_reads() can stop from another thread."""
+        with self.ctx.db.read() as s:
+            self._check_fresh(s)
+            me = threading.get_ident()
+            with self._lock:
+                self._active[me] = s.connection().connection.driver_connection
+            try:
+                yield s
+            finally:
+                with self._lock:
+                    self._active.pop(me, None)
+
+    def interrupt_reads(self, thread_id: int) -> bool:
+        """Stop the statement a thread's read is running (a superseded search): it fails at once with the
+        driver's error. Only a read still in progress can be hit: the lock keeps that read from ending,
+        and so the thread's next read from starting, while the interrupt is sent."""
+        with self._lock:
+            raw = self._active.get(thread_id)
+            if raw is None:
+                return False
+            stop = getattr(raw, "interrupt", None) or getattr(raw, "cancel_safe", None) or getattr(raw, "cancel")
+            try:
+                stop()
+            except Exception:  # nothing running, or the server could not be reached: the result is ignored anyway
+                return False
+            return True
 
     # --- cache upkeep ----------------------------------------------------------------------------
     def invalidate(self) -> None:
@@ -253,8 +286,7 @@ class UserDirectory:
 
     # --- counts ----------------------------------------------------------------------------------
     def count(self, query: UserQuery) -> int:
-        with self.ctx.db.read() as s:
-            self._check_fresh(s)
+        with self._reading() as s:
             return self._count(s, query)
 
     def _count(self, s: Session, query: UserQuery) -> int:
@@ -283,8 +315,7 @@ class UserDirectory:
         Without a text filter: the trigger-kept table, one tiny read. With one: a count over the filter's
         index ranges, cached per text until the data changes, so each keystroke counts at most once.
         """
-        with self.ctx.db.read() as s:
-            self._check_fresh(s)
+        with self._reading() as s:
             return dict(self._counts_by_state(s, query))
 
     def _counts_by_state(self, s: Session, query: UserQuery) -> dict[SlsState, int]:
@@ -313,8 +344,7 @@ class UserDirectory:
             raise ValueError(f"unknown sort column {query.sort!r}")
         if offset < 0 or limit < 0:
             raise ValueError("offset and limit must not be negative")
-        with self.ctx.db.read() as s:
-            self._check_fresh(s)
+        with self._reading() as s:
             rows = self._window(s, query, offset, limit) if limit else []
             restrictions = _restrictions_of(s, [r[0] for r in rows])
         return [UserRow(*r[:7], restrictions=restrictions.get(r[0], ())) for r in rows]
@@ -395,8 +425,7 @@ class UserDirectory:
         if query.sort == "account":
             base = base.join(Account, Account.id == User.account_id)
             counting = counting.join(Account, Account.id == User.account_id)
-        with self.ctx.db.read() as s:
-            self._check_fresh(s)
+        with self._reading() as s:
             found = s.execute(_filtered(base, query, dialect=self._dialect).where(User.id == user_id)).first()
             if found is None:
                 return None

@@ -50,13 +50,16 @@ def _cell(row: UserRow, column: int) -> str | int:
 class _Loader:
     """One background thread that runs the newest requests first and drops superseded ones.
 
-    A new query replaces any query still waiting and every waiting window read; a running read cannot be
-    stopped, so its result comes back tagged with its query's generation and the model ignores it.
-    The thread exists only while there is work.
+    A new query replaces any query still waiting and every waiting window read, and interrupts a search
+    still running (its statement fails at once); any result that still comes back is tagged with its
+    query's generation and the model ignores it. The thread exists only while there is work.
     """
 
-    def __init__(self, deliver: Callable[[tuple], None]) -> None:
+    def __init__(self, deliver: Callable[[tuple], None], interrupt: Callable[[int], object]) -> None:
         self._deliver = deliver
+        self._interrupt = interrupt  # stops the statement a thread is running (UserDirectory.interrupt_reads)
+        self._running_kind: str | None = None
+        self._cancelled = False  # the running job was interrupted on purpose
         self._lock = threading.Lock()
         self._reset: Callable[[], tuple] | None = None
         self._after_reset: Callable[[], tuple] | None = None  # e.g. the counts, once the rows are out
@@ -67,6 +70,10 @@ class _Loader:
         with self._lock:
             dropped = list(self._windows)
             self._reset, self._after_reset = job, then
+            if self._thread is not None and self._running_kind == "query":
+                # A search still running is superseded: stop its statement rather than wait for it.
+                self._cancelled = True
+                self._interrupt(self._thread.ident)
             self._windows.clear()
             self._start()
         for generation, number in dropped:
@@ -99,11 +106,17 @@ class _Loader:
                     job, self._after_reset = self._after_reset, None
                 else:
                     self._thread = None
+                    self._running_kind = None
                     return
+                self._running_kind = getattr(job, "kind", None)
+                self._cancelled = False
             try:
                 result = job()
             except Exception as exc:  # shown by the model's owner; the list stays as it was
-                log.exception("loading the users list failed")
+                with self._lock:
+                    cancelled = self._cancelled
+                if not cancelled:
+                    log.exception("loading the users list failed")
                 result = ("error", getattr(job, "generation", -1), str(exc))
             try:
                 self._deliver(result)
@@ -137,7 +150,7 @@ class UsersModel(QAbstractTableModel):
         self._windows: OrderedDict[int, list[UserRow]] = OrderedDict()
         self._requested: set[int] = set()
         self._loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
-        self._loader = _Loader(self._loaded.emit)
+        self._loader = _Loader(self._loaded.emit, directory.interrupt_reads)
         self._count, first = self._read(self._query)
         self._state_counts: dict[SlsState, int] | None = directory.counts_by_state(self._query)
         self._windows[0] = first
@@ -182,6 +195,7 @@ class UsersModel(QAbstractTableModel):
             return ("counts", generation, self._directory.counts_by_state(query))
 
         job.generation = counts_job.generation = generation  # type: ignore[attr-defined]
+        job.kind = counts_job.kind = "query"  # type: ignore[attr-defined]
         self._loader.load_query(job, counts_job)
 
     def refresh(self) -> None:

@@ -175,3 +175,38 @@ def test_main_window_shows_a_new_filter_from_its_first_users(crowd, qtbot, admin
     assert window.model.rowCount() == len(expected) > 0
     assert window.table.rowAt(0) == 0
     assert str(len(expected)) in window.counts_label.text()
+
+
+class _SlowSearch(UserDirectory):
+    """A directory whose count for the text 'slow' runs a statement that never ends by itself."""
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.started = threading.Event()
+
+    def count(self, query):
+        if query.text != "slow":
+            return super().count(query)
+        from sqlalchemy import text
+
+        with self._reading() as s:
+            self.started.set()
+            return s.execute(text("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                                  "SELECT count(*) FROM c")).scalar()
+
+
+def test_a_search_still_running_is_interrupted_by_the_next_one(crowd, qtbot):
+    """Typing on while a slow search runs: it is stopped, and the newest search's rows arrive."""
+    if not crowd.db.is_sqlite:
+        pytest.skip("SQLite interrupt")
+    directory = _SlowSearch(crowd)
+    model = UsersModel(directory)
+    failures: list[str] = []
+    model.load_failed.connect(failures.append)
+    model.set_query(UserQuery(text="slow"))
+    assert directory.started.wait(5)
+    qtbot.wait(50)  # let the statement start running
+    model.set_query(UserQuery(text="smi"))
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    assert model.shown_query.text == "smi" and failures == []
+    assert _all_usernames(qtbot, model) == _plain_usernames(crowd, UserQuery(text="smi"))
