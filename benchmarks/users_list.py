@@ -5,10 +5,11 @@
 
 Each contender runs in its own child process on the same database file, so its peak memory (VmHWM from
 /proc/self/status) is its own. "Ours" is the console's UsersModel (console/views/users_model.py) over
-UserDirectory, driven through its Qt interface; the whole main window is measured as well. Measured for each: time to the first rows, time to show the last row, filter
-latency (a username/name prefix; a name substring), peak resident memory. Then `audit verify` over the
-database's whole trail, with its rate and peak memory. Prints a table, the ratios, and as its last line
-`ratio_last_row_vs_qsql=<number>`.
+UserDirectory, driven through its Qt interface; the whole main window is measured as well. Measured for
+each: time to the first rows, time to show the last row, filter latency (a username/name prefix; a name
+substring), peak resident memory. Then `audit verify` over the database's whole trail, with its rate and
+peak memory. Prints a table, the ratios, and as its last line `ratio_last_row_vs_qsql=<number>`.
+See docs/benchmarks.md for the measured results.
 
 A benchmark, not a test: it takes minutes (the demo build ~2 min, the ORM full load ~1 min).
 """

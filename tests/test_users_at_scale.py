@@ -8,7 +8,7 @@ import random
 import re
 
 import pytest
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from console.models import demo, directory, user_index
 from console.models.directory import SORT_COLUMNS, UserDirectory, UserQuery, plain_window_statement
