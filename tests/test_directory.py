@@ -97,3 +97,16 @@ def test_demo_data_covers_every_state_kind_and_sharing(demo_ctx):
             assert user.active_devices >= 1
         result = audit.verify(s)
         assert result.ok and result.count == s.scalar(select(func.count()).select_from(AuditEntry))
+
+
+def test_demo_data_has_no_event_in_the_future(demo_ctx):
+    """Every demo audit entry, enrollment and loss happened before the clock's now."""
+    from sqlalchemy import func
+
+    from console.models.entities import AuditEntry, DeviceHolding, SecurityDevice
+
+    now = demo_ctx.clock.now()
+    with demo_ctx.db.read() as s:
+        assert s.scalar(select(func.max(AuditEntry.at))) <= now
+        assert s.scalar(select(func.max(DeviceHolding.since))) <= now
+        assert s.scalar(select(func.max(SecurityDevice.issued_at))) <= now

@@ -249,7 +249,8 @@ class DemoBuilder:
         user_id = self.ids.take("user")
         username = self._username(first, last)
         state = _pick(rng, SLS_STATES)
-        since = created + dt.timedelta(days=rng.uniform(0, 30))
+        # Enrolled within a month of opening, but never later than now: no event in the future.
+        since = min(created + dt.timedelta(days=rng.uniform(0, 30)), self.now - dt.timedelta(minutes=5))
         active = 0
         if state is SlsState.enrolled:
             active = self._enrolled_devices(user_id, person["id"], account_id, since)
@@ -291,15 +292,17 @@ class DemoBuilder:
             if rng.random() < 0.08:
                 self._lost_and_replaced(user_id, account_id, device_id)
         if rng.random() < 0.08:  # a second active device (M2FS)
-            second = self._device(DeviceKind.ib_key, DeviceState.active, account_id, since + dt.timedelta(days=3))
-            self._hold(user_id, second, False, since + dt.timedelta(days=3))
+            later = since + (self.now - since) * rng.uniform(0.1, 0.9)
+            second = self._device(DeviceKind.ib_key, DeviceState.active, account_id, later)
+            self._hold(user_id, second, False, later)
             count += 1
         return count
 
     def _lost_and_replaced(self, user_id: int, account_id: int, lost_id: int) -> None:
         """A DSC+ reported lost: a replacement is shipped and the fee charged (pending, billed or waived)."""
         device = self.t["devices"][-1]
-        when = self._past(200)
+        issued = device["issued_at"]
+        when = issued + (self.now - issued) * self.rng.uniform(0.2, 0.95)  # after it was issued, before now
         device["state"] = self.rng.choice((DeviceState.lost, DeviceState.damaged, DeviceState.return_pending))
         if device["state"] is DeviceState.return_pending:
             device["return_due_at"] = when + dt.timedelta(days=self.fig.return_due_days)
