@@ -18,7 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
+
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator

@@ -31,6 +31,7 @@ from console.models.audit_log import AuditFilter, AuditLog, AuditRow
 from console.models.context import Actor
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
+from console.views.actions import make_action
 from console.views.messages import message_box, show_error
 from console.views.roles import apply_role, requires
 
@@ -219,13 +220,7 @@ class AuditView(QMainWindow):
         self.table = t
 
     def _action(self, text: str, shortcut, tip: str, slot, name: str) -> QAction:
-        action = QAction(text, self)
-        action.setObjectName(name)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(tip)
-        action.triggered.connect(slot)
-        return action
+        return make_action(self, text, shortcut, tip, slot, name)
 
     def _build_actions(self) -> None:
         self.apply_action = self._action("&Apply filters", "Ctrl+Return", "Show the entries matching the filters",

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox
 
 from console.models.exporting import KIND_LABELS
 from console.models.permissions import Permission, allowed
+from console.views.actions import make_action
 from console.views.export_runner import ExportRunner
 from console.views.help_browser import HelpBrowser
 from console.views.import_dialog import ImportDialog
@@ -62,13 +63,7 @@ class BackOfficeActions:
         self._decorate()
 
     def _action(self, text, shortcut, icon_name, tip, slot, name) -> QAction:
-        a = QAction(icon(icon_name), text, self.window)
-        a.setObjectName(name)
-        a.setShortcut(QKeySequence(shortcut))
-        a.setStatusTip(tip)
-        a.setToolTip(f"{tip} ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
-        a.triggered.connect(slot)
-        return a
+        return make_action(self.window, text, shortcut, tip, slot, name, icon=icon(icon_name))
 
     def _place(self) -> None:
         w = self.window

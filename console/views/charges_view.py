@@ -22,6 +22,7 @@ from console.models.charges import ChargeRow, ChargeService
 from console.models.enums import ChargeStatus
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
+from console.views.actions import make_action
 from console.views.device_dialogs import ConfirmDialog, WaiveDialog
 from console.views.formatting import day, money
 from console.views.messages import show_error
@@ -171,13 +172,7 @@ class ChargesWindow(QMainWindow):
         self.resize(1100, 560)
 
     def _action(self, text, shortcut, tip, slot, name) -> QAction:
-        action = QAction(text, self)
-        action.setObjectName(name)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(tip)
-        action.triggered.connect(slot)
-        return action
+        return make_action(self, text, shortcut, tip, slot, name)
 
     def current_charge(self) -> ChargeRow | None:
         index = self.table.currentIndex()

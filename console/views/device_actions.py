@@ -4,11 +4,12 @@ selected device (report a loss, temporary passcode, preferred device, share, sto
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 
 from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
+from console.views.actions import make_action
 from console.views.charges_view import ChargesWindow
 from console.views.device_dialogs import (
     ConfirmDialog,
@@ -19,7 +20,6 @@ from console.views.device_dialogs import (
 )
 from console.views.devices_view import DevicesWindow
 from console.views.messages import show_error
-from console.views.roles import requires
 
 TEMPORARY_LABELS = {kind.label for kind in DeviceKind if kind.is_temporary}
 
@@ -74,14 +74,9 @@ class DeviceActions(QObject):
         self.update()
 
     def _action(self, text, shortcut, tip, slot, name, permission: Permission) -> QAction:
-        action = QAction(text, self.window)
-        action.setObjectName(name)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
-        action.triggered.connect(slot)
+        # Tagged with its permission so apply_role hides it for roles that may not use it.
+        action = make_action(self.window, text, shortcut, tip, slot, name, permission=permission)
         self._permissions[action] = permission
-        requires(action, permission)  # apply_role hides it for roles that may not use it
         return action
 
     # --- selection -------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from console.models.devices import DeviceQuery, DeviceRow
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
+from console.views.actions import make_action
 from console.views.device_dialogs import (
     ActivateDialog,
     ConfirmDialog,
@@ -126,12 +127,7 @@ class DevicesWindow(QMainWindow):
 
     # --- actions ---------------------------------------------------------------------------------
     def _action(self, text: str, shortcut, tip: str, slot, name: str, permission: Permission) -> QAction:
-        action = QAction(text, self)
-        action.setObjectName(name)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
-        action.triggered.connect(slot)
+        action = make_action(self, text, shortcut, tip, slot, name)
         action.setProperty("permission", permission.name)
         self._permissions[name] = permission
         return action

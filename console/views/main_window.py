@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from console.models.directory import UserQuery
 from console.models.enums import SlsState
 from console.models.errors import ConsoleError
+from console.views.actions import make_action
 from console.views.audit_view import AuditView
 from console.views.back_office_actions import install as install_back_office
 from console.views.messages import message_box, show_error
@@ -149,13 +150,7 @@ class MainWindow(QMainWindow):
         self.table = t
 
     def _action(self, text: str, shortcut, tip: str, slot, name: str) -> QAction:
-        action = QAction(text, self)
-        action.setObjectName(name)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
-        action.triggered.connect(slot)
-        return action
+        return make_action(self, text, shortcut, tip, slot, name)
 
     def _build_actions(self) -> None:
         self.change_security_action = self._action(

@@ -6,7 +6,7 @@ import io
 
 import segno
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,8 +30,9 @@ from console.models.enums import StaffRole
 from console.models.errors import ConsoleError, InvalidInput
 from console.models.permissions import Permission
 from console.models.staff import StaffEnrollment, StaffService
+from console.views.actions import make_action
 from console.views.messages import show_error
-from console.views.roles import apply_role, requires
+from console.views.roles import apply_role
 
 COLUMNS = ("Username", "Full name", "Role", "Active", "Sign-in")
 
@@ -99,14 +100,9 @@ class StaffDialog(QDialog):
         self.resize(760, 760)
 
     def _action(self, text: str, shortcut: str, tip: str, slot, name: str) -> QAction:
-        action = QAction(text, self)
-        action.setObjectName(name)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(tip)
-        action.triggered.connect(slot)
+        action = make_action(self, text, shortcut, tip, slot, name, permission=Permission.manage_staff)
         self.addAction(action)
-        return requires(action, Permission.manage_staff)
+        return action
 
     def _build_add_form(self) -> None:
         self.add_box = QGroupBox("Add a staff member")
