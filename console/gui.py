@@ -54,7 +54,7 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console.app import Services, open_context
-    from console.models.staff import StaffService, create_demo_staff, sign_in_instructions
+    from console.models.staff import StaffService, create_demo_staff, demo_sign_in_hint, sign_in_instructions
     from console.views.main_window import MainWindow
     from console.views.style import allow_fractional_scaling, apply_theme, follow_system_scheme
     from console.views.window_memory import WindowMemory
@@ -75,9 +75,12 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
         if enrollments:
             hint = sign_in_instructions(enrollments)
             print(hint, flush=True)
+    live_hint = None
     if not staff.has_staff():
         hint = NO_STAFF_HINT
-    actor = ask_sign_in(staff, ctx.db.display_name, hint)
+    elif demo_sign_in_hint(staff):
+        hint, live_hint = demo_sign_in_hint(staff), lambda: demo_sign_in_hint(staff)
+    actor = ask_sign_in(staff, ctx.db.display_name, hint, live_hint)
     if actor is None:
         return 0
     from console.app import run_startup_tasks
@@ -94,9 +97,9 @@ NO_STAFF_HINT = ("This database has no staff accounts yet. Create the first admi
                  "  sls-console staff add USERNAME --name \"Full Name\" --role administrator")
 
 
-def ask_sign_in(staff, database_name: str, hint: str = ""):
+def ask_sign_in(staff, database_name: str, hint: str = "", live_hint=None):
     """The sign-in dialog, modal; the signed-in Actor, or None when the person cancels."""
     from console.views.sign_in_dialog import SignInDialog
 
-    dialog = SignInDialog(staff, database_name, hint)
+    dialog = SignInDialog(staff, database_name, hint, live_hint=live_hint)
     return dialog.actor if dialog.exec() else None

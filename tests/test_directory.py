@@ -110,3 +110,24 @@ def test_demo_data_has_no_event_in_the_future(demo_ctx):
         assert s.scalar(select(func.max(AuditEntry.at))) <= now
         assert s.scalar(select(func.max(DeviceHolding.since))) <= now
         assert s.scalar(select(func.max(SecurityDevice.issued_at))) <= now
+
+
+def test_demo_never_leaves_an_enrolled_user_without_an_active_device(ctx):
+    """Even after a demo loss, every enrolled user holds an active device (a replacement or a temporary
+    passcode), and users.active_devices equals the real count."""
+    from console.models.entities import DeviceHolding, SecurityDevice
+    from console.models.enums import DeviceState
+    from sqlalchemy import func
+
+    generate(ctx, Figures(), 3000, seed=21)
+    real = (select(DeviceHolding.user_id, func.count().label("n"))
+            .join(SecurityDevice, SecurityDevice.id == DeviceHolding.device_id)
+            .where(SecurityDevice.state == DeviceState.active).group_by(DeviceHolding.user_id).subquery())
+    with ctx.db.read() as s:
+        rows = s.execute(select(User.username, User.sls_state, User.active_devices, func.coalesce(real.c.n, 0))
+                         .outerjoin(real, real.c.user_id == User.id)).all()
+        losses = s.scalar(select(func.count()).select_from(SecurityDevice)
+                          .where(SecurityDevice.replaces_id.is_not(None)))
+    assert losses > 0, "the demo includes lost and replaced devices"
+    assert [r for r in rows if r[1] is SlsState.enrolled and r[3] == 0] == []
+    assert [r for r in rows if r[2] != r[3]] == []

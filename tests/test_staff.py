@@ -188,3 +188,27 @@ def test_change_own_password(ctx, clock, staff_service, harriet):
     staff_service.sign_in("harriet", "a brand new passphrase", code(harriet, clock))
     with pytest.raises(NotFound):
         staff_service.unlock(actor.__class__("alex", "A", StaffRole.administrator), "ghost")
+
+
+def test_demo_database_sign_in_hint_gives_codes_that_work(ctx, clock, staff_service):
+    """On a demo database the sign-in hint shows the demo password and each demo member's current code,
+    and that code signs in; a newcomer who missed the printed secrets can still get in."""
+    import re
+
+    from console.models.staff import DEMO_PASSWORD, create_demo_staff, demo_sign_in_hint
+
+    create_demo_staff(staff_service)
+    hint = demo_sign_in_hint(staff_service)
+    assert DEMO_PASSWORD in hint
+    code_now = re.search(r"helpdesk\s+Help-desk\s+code now (\d{6})", hint).group(1)
+    actor = staff_service.sign_in("helpdesk", DEMO_PASSWORD, code_now)
+    assert actor.role is StaffRole.help_desk
+    clock.advance(seconds=30)
+    assert demo_sign_in_hint(staff_service) != hint  # the codes move on with the clock
+
+
+def test_no_sign_in_hint_on_a_real_database(staff_service, alex):
+    """A database whose staff were added by hand never shows codes at sign-in."""
+    from console.models.staff import demo_sign_in_hint
+
+    assert demo_sign_in_hint(staff_service) == ""

@@ -17,7 +17,7 @@ from typing import Callable
 from sqlalchemy import func, select
 
 from console.models import audit, bulk, user_index
-from console.models.cards import card_hashes, new_card_values
+from console.models.cards import ALPHABET, card_hashes, new_card_values
 from console.models.context import ServiceContext
 from console.models.db import Database
 from console.models.entities import (
@@ -127,6 +127,7 @@ class DemoBuilder:
         self.reset()
         self.person_pool: collections.deque[dict] = collections.deque(maxlen=5000)
         self.person_devices: dict[int, list[tuple[int, DeviceKind]]] = {}
+        self.lost_ids: set[int] = set()  # lost devices are no longer shared with a further username
 
     def reset(self) -> None:
         self.t = {k: [] for k in ("persons", "accounts", "users", "devices", "holdings", "restrictions",
@@ -273,7 +274,7 @@ class DemoBuilder:
     def _enrolled_devices(self, user_id: int, person_id: int, account_id: int, since: dt.datetime) -> int:
         rng = self.rng
         owned = self.person_devices.get(person_id, [])
-        shareable = [d for d in owned if not d[1].is_temporary]
+        shareable = [d for d in owned if not d[1].is_temporary and d[0] not in self.lost_ids]
         if shareable and rng.random() < 0.6:
             device_id, kind = max(shareable, key=lambda d: d[1].protection_rank)
             self._hold(user_id, device_id, True, since)
@@ -299,17 +300,30 @@ class DemoBuilder:
         return count
 
     def _lost_and_replaced(self, user_id: int, account_id: int, lost_id: int) -> None:
-        """A DSC+ reported lost: a replacement is shipped and the fee charged (pending, billed or waived)."""
+        """A DSC+ reported lost: the fee charged (pending, billed or waived) and a replacement sent. The user is
+        never left enrolled without an active device: an older loss's replacement has been activated; a recent
+        one is still in the post and the user holds a temporary passcode meanwhile."""
         device = self.t["devices"][-1]
+        self.lost_ids.add(lost_id)
         issued = device["issued_at"]
-        when = issued + (self.now - issued) * self.rng.uniform(0.2, 0.95)  # after it was issued, before now
+        temporary_days = self.fig.temp_passcode_full_access_days + self.fig.temp_passcode_portal_days
+        recent = self.rng.random() < 0.3
+        if recent:
+            when = max(issued, self.now - dt.timedelta(days=self.rng.uniform(0.2, temporary_days - 0.5)))
+        else:
+            when = issued + (self.now - issued) * self.rng.uniform(0.2, 0.8)  # after it was issued, before now
         device["state"] = self.rng.choice((DeviceState.lost, DeviceState.damaged, DeviceState.return_pending))
         if device["state"] is DeviceState.return_pending:
             device["return_due_at"] = when + dt.timedelta(days=self.fig.return_due_days)
-        new_id = self._device(DeviceKind.dsc_plus, DeviceState.shipped, account_id, when)
-        self.t["devices"][-1]["replaces_id"] = lost_id
-        self.t["devices"][-1]["activated_at"] = None
-        self._hold(user_id, new_id, False, when)
+        arrived = not recent and when + dt.timedelta(days=5) < self.now
+        new_id = self._device(DeviceKind.dsc_plus, DeviceState.active if arrived else DeviceState.shipped,
+                              account_id, when)
+        replacement = self.t["devices"][-1]
+        replacement["replaces_id"] = lost_id
+        replacement["activated_at"] = when + dt.timedelta(days=5) if arrived else None
+        self._hold(user_id, new_id, arrived, when)
+        if not arrived:
+            self._temporary_passcode(user_id, account_id, when)
         self.t["reserves"].append({"account_id": account_id, "device_id": new_id,
                                    "amount_cents": self.fig.dsc_plus_fee_cents, "held_at": when, "released_at": None})
         status = self.rng.choice(list(ChargeStatus))
@@ -322,6 +336,22 @@ class DemoBuilder:
             charge.update(waived_reason="Long-standing client; first loss", waived_by="demo", waived_at=when)
         self.t["charges"].append(charge)
         self._audit(when, "device.replaced", "DSC+ reported lost; replacement shipped", account_id, user_id, lost_id)
+
+    def _temporary_passcode(self, user_id: int, account_id: int, when: dt.datetime) -> None:
+        """Temporary access until the replacement arrives (the passcode itself is never kept)."""
+        passcode = "".join(self.rng.choice(ALPHABET) for _ in range(8))
+        salt = self.ctx.box.new_salt()
+        device_id = self.ids.take("device")
+        self.t["devices"].append(dict(
+            DEVICE_ROW, id=device_id, kind=DeviceKind.temporary_passcode, state=DeviceState.active,
+            account_id=account_id, issued_at=when, activated_at=when, secret_salt=salt,
+            secret_hash=self.ctx.box.lookup_hash(salt, passcode),
+            full_access_until=when + dt.timedelta(days=self.fig.temp_passcode_full_access_days),
+            expires_at=when + dt.timedelta(days=self.fig.temp_passcode_full_access_days
+                                           + self.fig.temp_passcode_portal_days)))
+        self._hold(user_id, device_id, True, when)
+        self._audit(when, "device.temporary_passcode_issued", "Temporary passcode issued until the replacement "
+                                                              "DSC+ arrives", account_id, user_id, device_id)
 
     def add_stock(self, count: int) -> None:
         for _ in range(count):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
-from console.models.entities import StaffMember
+from console.models.entities import Setting, StaffMember
 from console.models.enums import StaffRole
 from console.models.errors import ConsoleError, InvalidInput, NotFound, PermissionDenied, RuleViolation, \
     VerificationFailed
@@ -332,7 +332,37 @@ def create_demo_staff(service: StaffService) -> list[StaffEnrollment]:
     first_name, first_full, _ = DEMO_STAFF[0]
     first = service.add_first_administrator(first_name, first_full, DEMO_PASSWORD)
     actor = Actor(first.username, first.full_name, first.role)
-    return [first] + [service.add(actor, name, full, role, DEMO_PASSWORD) for name, full, role in DEMO_STAFF[1:]]
+    made = [first] + [service.add(actor, name, full, role, DEMO_PASSWORD) for name, full, role in DEMO_STAFF[1:]]
+    with service.ctx.db.write() as s:
+        s.add(Setting(key=DEMO_FLAG, value="1", updated_at=service.ctx.clock.now(), updated_by=first.username))
+    return made
+
+
+# Marks a database whose staff were made by create_demo_staff: its sign-in screen may show their codes.
+DEMO_FLAG = "demo_staff"
+
+
+def demo_sign_in_hint(service: StaffService) -> str:
+    """On a demo database, how to sign in right now: the demo password and each demo member's current code
+    (the newcomer who missed the printed secrets can still get in). Empty on any other database."""
+    ctx = service.ctx
+    with ctx.db.read() as s:
+        if s.get(Setting, DEMO_FLAG) is None:
+            return ""
+        names = [name for name, _, _ in DEMO_STAFF]
+        members = s.scalars(select(StaffMember).where(StaffMember.username.in_(names),
+                                                      StaffMember.active.is_(True))).all()
+        codes = []
+        for m in sorted(members, key=lambda m: names.index(m.username)):
+            try:
+                secret = ctx.box.open(m.sealed_totp_secret, staff_context(m.id)).decode()
+            except (SealingError, TypeError):
+                continue
+            codes.append(f"  {m.username:<11} {m.role.label:<14} code now {pyotp.TOTP(secret).at(ctx.clock.now())}")
+    if not codes:
+        return ""
+    return "\n".join([f"Demo database: password for every demo staff member is {DEMO_PASSWORD}.", *codes,
+                      "(Codes change every 30 seconds; each code signs in once.)"])
 
 
 def sign_in_instructions(enrollments: list[StaffEnrollment], password: str = DEMO_PASSWORD) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRegularExpression, Qt
+from PySide6.QtCore import QRegularExpression, Qt, QTimer
 from PySide6.QtGui import QFontDatabase, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QDialog,
@@ -21,7 +21,8 @@ from console.models.staff import StaffService
 class SignInDialog(QDialog):
     """Accepted only with a signed-in Actor in `self.actor`; a refusal is shown inline, as the service wrote it."""
 
-    def __init__(self, staff: StaffService, database_name: str = "", hint: str = "", parent=None) -> None:
+    def __init__(self, staff: StaffService, database_name: str = "", hint: str = "", parent=None,
+                 live_hint=None) -> None:
         super().__init__(parent)
         self.setObjectName("signInDialog")
         self.setWindowTitle("Sign in — SLS Console")
@@ -81,6 +82,12 @@ class SignInDialog(QDialog):
             layout.addWidget(db)
         layout.addWidget(self.buttons)
         self.sign_in_button.setDefault(True)  # after it is in the dialog: Enter in any field signs in
+        if live_hint is not None and hint:
+            # A hint that changes (a demo database's current codes): read again every few seconds.
+            self._hint_timer = QTimer(self)
+            self._hint_timer.setInterval(3000)
+            self._hint_timer.timeout.connect(lambda: self.hint.setText(live_hint() or self.hint.text()))
+            self._hint_timer.start()
         margins = layout.contentsMargins()
         hint_width = self.hint.sizeHint().width() if hint else 0
         self.setMinimumWidth(max(420, hint_width + margins.left() + margins.right()))
