@@ -250,8 +250,8 @@ class DemoBuilder:
         user_id = self.ids.take("user")
         username = self._username(first, last)
         state = _pick(rng, SLS_STATES)
-        # Enrolled within a month of opening, but never later than now: no event in the future.
-        since = min(created + dt.timedelta(days=rng.uniform(0, 30)), self.now - dt.timedelta(minutes=5))
+        # Enrolled within a month of opening, and never later than now: no event in the future.
+        since = created + min(dt.timedelta(days=30), self.now - created) * rng.random()
         active = 0
         if state is SlsState.enrolled:
             active = self._enrolled_devices(user_id, person["id"], account_id, since)

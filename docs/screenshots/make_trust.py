@@ -59,8 +59,25 @@ def main() -> None:
     staff_dialog.reset_selected()
     app.processEvents()
     staff_dialog.grab().save(str(OUT / "staff.png"))
-    print("wrote", OUT / "sign-in.png", OUT / "audit-trail.png", OUT / "staff.png")
+    print("wrote", OUT / "sign-in.png", OUT / "audit-trail.png", OUT / "staff.png", sign_in_demo(OUT))
+
+
+def sign_in_demo(out_dir: Path) -> Path:
+    """The sign-in dialog on a demo database: demo password and each demo member's current code."""
+    from console.models.staff import demo_sign_in_hint
+
+    ctx = open_context(f"sqlite:///{tempfile.mkdtemp()}/demo.sqlite3")
+    staff = StaffService(ctx)
+    create_demo_staff(staff)
+    dialog = SignInDialog(staff, "sqlite:////home/desk/.local/share/sls-console/sls-console.sqlite3",
+                          demo_sign_in_hint(staff), live_hint=lambda: demo_sign_in_hint(staff))
+    dialog.show()
+    QApplication.processEvents()
+    path = out_dir / "sign-in-demo.png"
+    dialog.grab().save(str(path))
+    return path
 
 
 if __name__ == "__main__":
     main()
+
