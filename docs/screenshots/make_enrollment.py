@@ -1,6 +1,8 @@
 """Screenshots of the opt-in wizard pages and the opt-out dialog, rendered offscreen from a throw-away database.
 
-Run from the repository root:  QT_QPA_PLATFORM=offscreen python docs/screenshots/make_enrollment.py
+Run from the repository root, in a real X window under Xvfb (as the README shots were taken):
+    Xvfb :78 &  DISPLAY=:78 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/make_enrollment.py
+or offscreen: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_enrollment.py
 """
 
 from __future__ import annotations
