@@ -8,20 +8,17 @@ import json
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
     QSplitter,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -31,6 +28,7 @@ from console.models.audit_log import AuditFilter, AuditLog, AuditRow
 from console.models.context import Actor
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
+from console.views.tables import list_table, set_column_widths
 from console.views.actions import make_action
 from console.views.messages import message_box, show_error
 from console.views.roles import apply_role, requires
@@ -203,19 +201,8 @@ class AuditView(QMainWindow):
         self.action_filter.lineEdit().setPlaceholderText("any action (e.g. user. for all user actions)")
 
     def _build_table(self) -> None:
-        t = QTableView()
-        t.setObjectName("auditTable")
-        t.setAccessibleName("Audit entries, newest first")
-        t.setModel(self.model)
-        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        t.setAlternatingRowColors(True)
-        t.verticalHeader().setVisible(False)
-        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
-        for i, width in enumerate((60, 140, 90, 150, 360, 90, 90, 60)):
-            t.setColumnWidth(i, width)
-        t.horizontalHeader().setStretchLastSection(True)
+        t = list_table(self.model, "auditTable", "Audit entries, newest first")
+        set_column_widths(t, (60, 140, 90, 150, 360, 90, 90, 60))
         t.selectionModel().currentRowChanged.connect(self._show_entry)
         self.table = t
 

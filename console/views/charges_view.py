@@ -5,15 +5,12 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -22,6 +19,7 @@ from console.models.charges import ChargeRow, ChargeService
 from console.models.enums import ChargeStatus
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
+from console.views.tables import list_table, set_column_widths
 from console.views.actions import make_action
 from console.views.device_dialogs import ConfirmDialog, WaiveDialog
 from console.views.formatting import day, money
@@ -129,18 +127,8 @@ class ChargesWindow(QMainWindow):
         bar.addWidget(status_label)
         bar.addWidget(self.status_combo)
 
-        t = QTableView()
-        t.setObjectName("chargesTable")
-        t.setAccessibleName("Charges")
-        t.setModel(self.model)
-        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        t.verticalHeader().setVisible(False)
-        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        t.setAlternatingRowColors(True)
-        for i, width in enumerate((90, 90, 120, 300, 100, 80, 80)):
-            t.setColumnWidth(i, width)
-        t.horizontalHeader().setStretchLastSection(True)
+        t = list_table(self.model, "chargesTable", "Charges")
+        set_column_widths(t, (90, 90, 120, 300, 100, 80, 80))
         t.selectionModel().currentRowChanged.connect(lambda *_: self._update())
         self.table = t
         self.totals = QLabel()

@@ -6,15 +6,12 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +21,7 @@ from console.models.devices import DeviceQuery, DeviceRow
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
+from console.views.tables import list_table, set_column_widths
 from console.views.actions import make_action
 from console.views.device_dialogs import (
     ActivateDialog,
@@ -92,19 +90,8 @@ class DevicesWindow(QMainWindow):
             bar.addWidget(widget, 1 if widget is self.serial_edit else 0)
         bar.addWidget(self.overdue_check)
 
-        t = QTableView()
-        t.setObjectName("devicesTable")
-        t.setAccessibleName("Devices")
-        t.setModel(self.model)
-        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        t.setAlternatingRowColors(True)
-        t.verticalHeader().setVisible(False)
-        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
-        for i, width in enumerate((150, 120, 150, 160, 90, 90, 90, 90, 90, 90)):
-            t.setColumnWidth(i, width)
-        t.horizontalHeader().setStretchLastSection(True)
+        t = list_table(self.model, "devicesTable", "Devices")
+        set_column_widths(t, (150, 120, 150, 160, 90, 90, 90, 90, 90, 90))
         t.selectionModel().currentRowChanged.connect(self._on_current)
         self.table = t
 

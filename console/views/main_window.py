@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -15,7 +14,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +21,7 @@ from PySide6.QtWidgets import (
 from console.models.directory import UserQuery
 from console.models.enums import SlsState
 from console.models.errors import ConsoleError
+from console.views.tables import list_table
 from console.views.actions import make_action
 from console.views.audit_view import AuditView
 from console.views.back_office_actions import install as install_back_office
@@ -120,19 +119,9 @@ class MainWindow(QMainWindow):
         self.counts_label.setObjectName("stateCounts")
 
     def _build_table(self) -> None:
-        t = QTableView()
-        t.setObjectName("usersTable")
-        t.setAccessibleName("Users")
-        t.setModel(self.model)
-        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        t = list_table(self.model, "usersTable", "Users")
         t.setSortingEnabled(True)
         t.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
-        t.setAlternatingRowColors(True)
-        t.verticalHeader().setVisible(False)
-        # Fixed row heights: sizing rows to contents reads every row (platform-notes.md).
-        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
         header = t.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         # Widths in characters, so columns (and their headers) still fit at 125% and 150% scaling.

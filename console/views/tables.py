@@ -1,0 +1,32 @@
+"""The console's list tables: whole-row single selection, fixed row heights, widths that follow the font."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+# Column widths are given in pixels at this average character width, and scaled to the real font.
+REFERENCE_CHAR_WIDTH = 7
+
+
+def list_table(model: QAbstractItemModel, name: str, accessible_name: str) -> QTableView:
+    t = QTableView()
+    t.setObjectName(name)
+    t.setAccessibleName(accessible_name)
+    t.setModel(model)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    t.setAlternatingRowColors(True)
+    t.verticalHeader().setVisible(False)
+    # Fixed row heights: sizing rows to their contents reads every row of the model (platform-notes.md).
+    t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
+    t.horizontalHeader().setStretchLastSection(True)
+    return t
+
+
+def set_column_widths(table: QTableView, widths: tuple[int, ...]) -> None:
+    """Widths meant for a 7-pixel average character, scaled so columns still fit at 125% or 150%."""
+    scale = table.fontMetrics().averageCharWidth() / REFERENCE_CHAR_WIDTH
+    for i, width in enumerate(widths):
+        table.setColumnWidth(i, round(width * max(scale, 1.0)))
