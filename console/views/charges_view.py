@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,21 +24,21 @@ from console.views.actions import make_action
 from console.views.device_dialogs import ConfirmDialog, WaiveDialog
 from console.views.formatting import day, money
 from console.views.messages import show_error
+from console.views.windowed_model import WindowedTableModel
 
 COLUMNS = ("Date", "Account", "Device", "What", "Amount", "Status", "By", "Waived because")
-WINDOW = 200
 
 
-class ChargesModel(QAbstractTableModel):
+class ChargesModel(WindowedTableModel):
     """Charges of one account (or all), newest first, a window at a time, filtered in SQL."""
+
+    headers = COLUMNS
 
     def __init__(self, charges: ChargeService, parent=None) -> None:
         super().__init__(parent)
         self._charges = charges
         self.account_id: int | None = None
         self.status: ChargeStatus | None = None
-        self._count = 0
-        self._windows: dict[int, list[ChargeRow]] = {}
         self.refresh()
 
     def set_filter(self, account_id: int | None, status: ChargeStatus | None) -> None:
@@ -46,33 +46,13 @@ class ChargesModel(QAbstractTableModel):
         self.refresh()
 
     def refresh(self) -> None:
-        self.beginResetModel()
-        self._windows.clear()
-        self._count = self._charges.count(self.account_id, self.status)
-        self.endResetModel()
+        self.reload()
 
-    def row_at(self, row: int) -> ChargeRow | None:
-        if not 0 <= row < self._count:
-            return None
-        number = row // WINDOW
-        if number not in self._windows:
-            if len(self._windows) > 8:
-                self._windows.clear()
-            self._windows[number] = self._charges.window(self.account_id, self.status, number * WINDOW, WINDOW)
-        window = self._windows[number]
-        offset = row - number * WINDOW
-        return window[offset] if offset < len(window) else None
+    def _read_count(self) -> int:
+        return self._charges.count(self.account_id, self.status)
 
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else self._count
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def _read_window(self, offset: int, limit: int) -> list[ChargeRow]:
+        return self._charges.window(self.account_id, self.status, offset, limit)
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

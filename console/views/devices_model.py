@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from console.models.devices import DeviceQuery, DeviceRow, DeviceService
 from console.views.formatting import day
+from console.views.windowed_model import WindowedTableModel
 
 COLUMNS = ("Kind", "Serial", "State", "Holders", "Account", "Received", "Issued", "Activated", "Due", "Returned")
-WINDOW = 200
-CACHED_WINDOWS = 8
 
 
 def _cell(row: DeviceRow, column: int) -> str:
@@ -33,60 +30,34 @@ def _cell(row: DeviceRow, column: int) -> str:
     return day(values[column - 5])
 
 
-class DevicesModel(QAbstractTableModel):
+class DevicesModel(WindowedTableModel):
+    headers = COLUMNS
+
     def __init__(self, devices: DeviceService, parent=None) -> None:
         super().__init__(parent)
         self._devices = devices
         self._query = DeviceQuery()
-        self._count = devices.count(self._query)
-        self._windows: OrderedDict[int, list[DeviceRow]] = OrderedDict()
+        self._count = self._read_count()
 
     @property
     def query(self) -> DeviceQuery:
         return self._query
 
     def set_query(self, query: DeviceQuery) -> None:
-        self.beginResetModel()
         self._query = query
-        self._windows.clear()
-        self._count = self._devices.count(query)
-        self.endResetModel()
+        self.reload()
 
     def refresh(self) -> None:
-        self.set_query(self._query)
+        self.reload()
 
-    def row_at(self, row: int) -> DeviceRow | None:
-        if not 0 <= row < self._count:
-            return None
-        number = row // WINDOW
-        window = self._windows.get(number)
-        if window is None:
-            window = self._devices.window(self._query, number * WINDOW, WINDOW)
-            self._windows[number] = window
-            if len(self._windows) > CACHED_WINDOWS:
-                self._windows.popitem(last=False)
-        else:
-            self._windows.move_to_end(number)
-        offset = row - number * WINDOW
-        return window[offset] if offset < len(window) else None
+    def _read_count(self) -> int:
+        return self._devices.count(self._query)
+
+    def _read_window(self, offset: int, limit: int) -> list[DeviceRow]:
+        return self._devices.window(self._query, offset, limit)
 
     def row_of_device(self, device_id: int) -> int | None:
-        for number, window in self._windows.items():
-            for i, r in enumerate(window):
-                if r.id == device_id:
-                    return number * WINDOW + i
-        return None
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else self._count
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+        return self.cached_row_of(device_id)
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

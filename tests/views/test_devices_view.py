@@ -306,7 +306,7 @@ def test_passed_due_date_is_flagged(window, qtbot, ctx, world, admin):
 
 def test_devices_model_reads_windows_not_the_whole_table(window, ctx, admin):
     """With more devices than one window, only the windows looked at are read from SQL."""
-    from console.views.devices_model import WINDOW
+    from console.views.windowed_model import WINDOW
 
     DeviceService(ctx).receive_stock(admin, "DSC000001000-DSC000001449")
     window.refresh()
