@@ -144,9 +144,9 @@ def measure_ours(path: Path) -> dict:
 
 
 def _measure_directory(path: Path) -> dict:
-    from console.models.directory import UserDirectory, UserQuery
-
     from sqlalchemy.orm import configure_mappers
+
+    from console.models.directory import UserDirectory, UserQuery
 
     base = rss_mb()
     ctx = _context(path)
@@ -192,7 +192,6 @@ def _wait(app, done, timeout: float = 60.0) -> None:
 
 def _measure_qt_model(path: Path) -> dict:
     from PySide6.QtCore import QCoreApplication
-
     from sqlalchemy.orm import configure_mappers
 
     from console.models.directory import UserDirectory, UserQuery
@@ -282,10 +281,10 @@ def _equivalent_sql(where: str = "") -> str:
 
 def _filter_sql(text: str, contains: bool) -> str:
     """The same filter conditions our directory uses (index ranges; the FTS5 trigram table)."""
-    from console.models.directory import UserQuery, _filtered
     from sqlalchemy import select
     from sqlalchemy.dialects import sqlite
 
+    from console.models.directory import UserQuery, _filtered
     from console.models.entities import User
 
     stmt = _filtered(select(User.id), UserQuery(text=text, contains=contains))

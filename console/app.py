@@ -66,7 +66,7 @@ class Services:
     settings: SettingsService
 
     @classmethod
-    def build(cls, ctx: ServiceContext, actor: Actor) -> "Services":
+    def build(cls, ctx: ServiceContext, actor: Actor) -> Services:
         verification = VerificationService(ctx)
         return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
                    verification=verification, enrollment=EnrollmentService(ctx),

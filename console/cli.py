@@ -220,7 +220,6 @@ def cmd_upgrade(args) -> int:
 
 def cmd_audit_verify(args) -> int:
     from console.models import audit
-
     from console.models.db import Database
     from console.models.schema import current_revision
 

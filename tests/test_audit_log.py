@@ -36,7 +36,7 @@ def test_filters_by_staff_action_client_and_period(log, auditor, clock):
     assert {r.action for r in log.window(auditor, AuditFilter(action="device."))} == {"device.shipped"}
     assert len(log.window(auditor, AuditFilter(username="jsmit001"))) == 10
     assert log.window(auditor, AuditFilter(username="nobody")) == []
-    start = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
     rows = log.window(auditor, AuditFilter(since=start, until=start + dt.timedelta(hours=1)))
     assert len(rows) == 6 and all(start <= r.at < start + dt.timedelta(hours=1) for r in rows)
     both = log.window(auditor, AuditFilter(staff="hdesk01", action="user.enrolled", username="jsmit123"))

@@ -115,9 +115,10 @@ def test_demo_data_has_no_event_in_the_future(demo_ctx):
 def test_demo_never_leaves_an_enrolled_user_without_an_active_device(ctx):
     """Even after a demo loss, every enrolled user holds an active device (a replacement or a temporary
     passcode), and users.active_devices equals the real count."""
+    from sqlalchemy import func
+
     from console.models.entities import DeviceHolding, SecurityDevice
     from console.models.enums import DeviceState
-    from sqlalchemy import func
 
     generate(ctx, Figures(), 3000, seed=21)
     real = (select(DeviceHolding.user_id, func.count().label("n"))

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from console.models import audit
+from console.models.enrollment import EnrollmentService
 from console.models.entities import (
     AuditEntry,
     DeviceHolding,
@@ -15,7 +16,6 @@ from console.models.entities import (
     Setting,
     User,
 )
-from console.models.enrollment import EnrollmentService
 from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, SlsState
 from console.models.errors import (
     DeviceLocked,
@@ -465,7 +465,7 @@ def test_totp_passes_rfc6238_sha256_and_sha512_vectors(unix, sha256_code, sha512
 
     from console.models.verification import totp_match, totp_step
 
-    at = dt.datetime.fromtimestamp(unix, dt.timezone.utc)
+    at = dt.datetime.fromtimestamp(unix, dt.UTC)
     for name, code in (("sha256", sha256_code), ("sha512", sha512_code)):
         seed = base64.b32encode(RFC_SEEDS[name]).decode()
         assert totp_match(seed, code, at, window=0, digits=8, digest=getattr(hashlib, name)) == totp_step(at)

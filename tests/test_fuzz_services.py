@@ -2,7 +2,8 @@
 
 import pyotp
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from console.models import settings as figures
 from console.models.directory import UserDirectory, UserQuery
@@ -89,8 +90,8 @@ def test_good_sign_in_still_works_after_fuzzing(ctx, clock, staff_service, staff
 def devices(ctx, world):
     """One device of each kind that answers codes: the world's IB Key, a DSC+, a code card, a passcode."""
     from console.models import cards
-    from console.models.enums import DeviceKind
     from console.models.entities import User
+    from console.models.enums import DeviceKind
     from tests.factories import add_device
 
     with ctx.db.write() as s:

@@ -8,8 +8,8 @@ import pytest
 
 from console.models import cards
 from console.models.enums import DeviceKind, DeviceState
-from console.models.keys import FileKeyStore
 from console.models.key_rotation import KeyRotation
+from console.models.keys import FileKeyStore
 from tests.conftest import TEST_KEY
 from tests.factories import add_device
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ def canonical_bytes(entry_id: int, at: dt.datetime, actor: str, action: str, acc
                     user_id: int | None, device_id: int | None, summary: str, details: str,
                     prev_hash: str) -> bytes:
     """Every field of an entry, in a fixed order and encoding, so the hash covers all of it."""
-    at_utc = at.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
+    at_utc = at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
     fields = [entry_id, at_utc, actor, action, account_id, user_id, device_id, summary, details, prev_hash]
     return _CANONICAL.encode(fields).encode("utf-8")
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Date, Enum, Table
 from sqlalchemy.engine import Connection
 
 from console.models.entities import UtcDateTime
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _converter(column, dialect_name: str) -> Callable[[Any], Any] | None:

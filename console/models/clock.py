@@ -12,14 +12,14 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
 
 class ManualClock:
     """A clock that only moves when told to (tests, demo data)."""
 
     def __init__(self, start: dt.datetime | None = None) -> None:
-        self._now = start or dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.timezone.utc)
+        self._now = start or dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 
     def now(self) -> dt.datetime:
         return self._now

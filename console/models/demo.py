@@ -4,15 +4,15 @@ every SLS state, devices of each kind (some shared, some lost and replaced), cha
 from __future__ import annotations
 
 import base64
-import gc
 import collections
 import datetime as dt
-import os
+import gc
 import multiprocessing
+import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import func, select
 
@@ -43,8 +43,8 @@ from console.models.enums import (
     SlsState,
     UserRole,
 )
-from console.models.settings import Figures
 from console.models.sealing import device_context
+from console.models.settings import Figures
 
 FIRST = ("James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan "
          "Joseph Jessica Thomas Sarah Charles Karen Daniel Lisa Matthew Nancy Anthony Betty Mark Sandra Donald "
@@ -363,7 +363,7 @@ class DemoBuilder:
             d["sealed_secret"] = self.ctx.box.seal(seed.encode(), device_context(d["id"]))
 
     # --- writing ---------------------------------------------------------------------------------
-    def take_batch(self) -> "_Batch":
+    def take_batch(self) -> _Batch:
         """The batch with its rows already in driver form (the writer only stores them), audit still open."""
         t, dialect = self.t, self.ctx.db.engine.dialect.name
         tables = [bulk.prepare(entity.__table__, t[name], dialect) for entity, name in _TABLES]
@@ -409,7 +409,7 @@ class _Writer:
             self.process.start()
             child.close()
 
-    def submit(self, batch: "_Batch") -> None:
+    def submit(self, batch: _Batch) -> None:
         if self.process is None:
             with self.db.write() as s:
                 batch.write(s)
@@ -491,7 +491,7 @@ def generate(ctx: ServiceContext, figures: Figures, users: int, seed: int | None
             gc.enable()
 
 
-def _generate(ctx: ServiceContext, builder: "DemoBuilder", users: int, parallel: bool, progress, started: float,
+def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: bool, progress, started: float,
               start_ids: dict, audit_before: int) -> DemoSummary:
     ids = builder.ids
     made = accounts = 0

@@ -17,14 +17,13 @@ import base64
 import datetime as dt
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.models import audit
-from console.models import device_list
+from console.models import audit, device_list
 from console.models.charges import add_device_charge, existing_charge, hold_reserve, money
 from console.models.context import Actor, ServiceContext
 from console.models.device_list import DeviceQuery, DeviceRow  # noqa: F401  (re-exported for the views)

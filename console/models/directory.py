@@ -8,12 +8,13 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from sqlalchemy import and_, column, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
 
+from console.models import user_index
 from console.models.context import ServiceContext
 from console.models.db import is_row_id
 from console.models.entities import (
@@ -27,7 +28,6 @@ from console.models.entities import (
     UserStateCount,
 )
 from console.models.enums import DeviceState, Restriction, SlsState, UserRole
-from console.models import user_index
 from console.models.errors import NotFound
 from console.models.rights import rights_holder
 
@@ -245,7 +245,7 @@ class UserDirectory:
             raw = self._active.get(thread_id)
             if raw is None:
                 return False
-            stop = getattr(raw, "interrupt", None) or getattr(raw, "cancel_safe", None) or getattr(raw, "cancel")
+            stop = getattr(raw, "interrupt", None) or getattr(raw, "cancel_safe", None) or raw.cancel
             try:
                 stop()
             except Exception:  # nothing running, or the server could not be reached: the result is ignored anyway

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import (
     BigInteger,
@@ -18,7 +17,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -47,14 +45,14 @@ class UtcDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use timezone-aware UTC")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(dt.UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 def _enum(cls, name: str) -> Enum:
@@ -75,14 +73,14 @@ class Account(Base):
     kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind, "account_kind"))
     title: Mapped[str] = mapped_column(String(200))
     # Organization accounts may name a holder of the security rights other than the primary user.
-    rights_holder_id: Mapped[Optional[int]] = mapped_column(
+    rights_holder_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", use_alter=True, name="fk_accounts_rights_holder"), index=True)
     equity_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    users: Mapped[list["User"]] = relationship(back_populates="account", foreign_keys="User.account_id")
-    rights_holder: Mapped[Optional["User"]] = relationship(foreign_keys=[rights_holder_id], post_update=True)
+    users: Mapped[list[User]] = relationship(back_populates="account", foreign_keys="User.account_id")
+    rights_holder: Mapped[User | None] = relationship(foreign_keys=[rights_holder_id], post_update=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -94,16 +92,16 @@ class Person(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[Optional[dt.date]] = mapped_column(Date)
-    citizenship: Mapped[Optional[str]] = mapped_column(String(2))
-    country_of_residence: Mapped[Optional[str]] = mapped_column(String(2))
-    id_document_type: Mapped[Optional[str]] = mapped_column(String(32))
-    id_document_number: Mapped[Optional[str]] = mapped_column(String(64))
-    ssn: Mapped[Optional[str]] = mapped_column(String(16))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    citizenship: Mapped[str | None] = mapped_column(String(2))
+    country_of_residence: Mapped[str | None] = mapped_column(String(2))
+    id_document_type: Mapped[str | None] = mapped_column(String(32))
+    id_document_number: Mapped[str | None] = mapped_column(String(64))
+    ssn: Mapped[str | None] = mapped_column(String(16))
 
-    users: Mapped[list["User"]] = relationship(back_populates="person")
+    users: Mapped[list[User]] = relationship(back_populates="person")
 
-    def same_identity_as(self, other: "Person") -> bool:
+    def same_identity_as(self, other: Person) -> bool:
         """Two entities are one person when their identification data match (domain-facts, sharing rule 1)."""
         if self.id == other.id:
             return True
@@ -133,8 +131,8 @@ class User(Base):
 
     account: Mapped[Account] = relationship(back_populates="users", foreign_keys=[account_id])
     person: Mapped[Person] = relationship(back_populates="users")
-    holdings: Mapped[list["DeviceHolding"]] = relationship(back_populates="user", cascade="all, delete-orphan")
-    restrictions: Mapped[list["UserRestriction"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    holdings: Mapped[list[DeviceHolding]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    restrictions: Mapped[list[UserRestriction]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -168,7 +166,7 @@ class UserRestriction(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     restriction: Mapped[Restriction] = mapped_column(_enum(Restriction, "restriction"))
     imposed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    lifted_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     user: Mapped[User] = relationship(back_populates="restrictions")
 
@@ -190,36 +188,36 @@ class SecurityDevice(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind, "device_kind"), index=True)
-    serial: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    serial: Mapped[str | None] = mapped_column(String(64), unique=True)
     state: Mapped[DeviceState] = mapped_column(_enum(DeviceState, "device_state"), index=True)
     # AES-GCM sealed seed (IB Key, DSC+); never the plain seed.
-    sealed_secret: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    sealed_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Keyed salted hash of a temporary passcode, or of every value of a code card (see cards.py).
-    secret_hash: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
-    secret_salt: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Last accepted TOTP time step: a code at or before it is a replay.
-    last_time_step: Mapped[Optional[int]] = mapped_column(BigInteger)
+    last_time_step: Mapped[int | None] = mapped_column(BigInteger)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     # The account the device (and its reserve, fee, return) is booked to.
-    account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"), index=True)
-    replaces_id: Mapped[Optional[int]] = mapped_column(ForeignKey("devices.id"), index=True)
-    received_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    issued_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    shipped_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    activation_due_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    activated_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    received_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    issued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    activation_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     # Temporary passcode: full access until this time, then portal-only until expires_at.
-    full_access_until: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    expires_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    return_due_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime, index=True)
-    returned_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    return_reason: Mapped[Optional[str]] = mapped_column(String(64))
+    full_access_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    return_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
+    returned_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    return_reason: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    holdings: Mapped[list["DeviceHolding"]] = relationship(back_populates="device", cascade="all, delete-orphan")
-    account: Mapped[Optional[Account]] = relationship()
-    replaces: Mapped[Optional["SecurityDevice"]] = relationship(remote_side=[id])
+    holdings: Mapped[list[DeviceHolding]] = relationship(back_populates="device", cascade="all, delete-orphan")
+    account: Mapped[Account | None] = relationship()
+    replaces: Mapped[SecurityDevice | None] = relationship(remote_side=[id])
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -251,7 +249,7 @@ class Challenge(Base):
     text: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    answered_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class Charge(Base):
@@ -259,7 +257,7 @@ class Charge(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    device_id: Mapped[Optional[int]] = mapped_column(ForeignKey("devices.id"), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
     kind: Mapped[ChargeKind] = mapped_column(_enum(ChargeKind, "charge_kind"))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
@@ -267,13 +265,13 @@ class Charge(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
-    waived_reason: Mapped[Optional[str]] = mapped_column(Text)
-    waived_by: Mapped[Optional[str]] = mapped_column(String(64))
-    waived_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    waived_reason: Mapped[str | None] = mapped_column(Text)
+    waived_by: Mapped[str | None] = mapped_column(String(64))
+    waived_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     account: Mapped[Account] = relationship()
-    device: Mapped[Optional[SecurityDevice]] = relationship()
+    device: Mapped[SecurityDevice | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
     # One "not returned" charge per device at most: the overdue run can be repeated safely.
@@ -290,7 +288,7 @@ class Reserve(Base):
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), unique=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     held_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    released_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class AuditEntry(Base):
@@ -304,9 +302,9 @@ class AuditEntry(Base):
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64), index=True)
-    account_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
-    user_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
-    device_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    device_id: Mapped[int | None] = mapped_column(Integer, index=True)
     summary: Mapped[str] = mapped_column(Text)
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
@@ -332,10 +330,10 @@ class StaffMember(Base):
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"))
     password_hash: Mapped[str] = mapped_column(String(200))
-    sealed_totp_secret: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
-    last_time_step: Mapped[Optional[int]] = mapped_column(BigInteger)
+    sealed_totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_time_step: Mapped[int | None] = mapped_column(BigInteger)
     failed_signins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -13,9 +13,9 @@ The format and the rules are written out in the README ("Importing accounts and 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -50,7 +50,7 @@ class ImportCancelled(ConsoleError):
 class ImportRefused(InvalidInput):
     """The file has errors; nothing was written. Carries the plan with every error found."""
 
-    def __init__(self, plan: "ImportPlan") -> None:
+    def __init__(self, plan: ImportPlan) -> None:
         self.plan = plan
         first = plan.errors[0]
         more = plan.error_count - 1

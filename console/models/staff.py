@@ -17,8 +17,14 @@ from console.models import audit
 from console.models.context import Actor, ServiceContext
 from console.models.entities import Setting, StaffMember
 from console.models.enums import StaffRole
-from console.models.errors import ConsoleError, InvalidInput, NotFound, PermissionDenied, RuleViolation, \
-    VerificationFailed
+from console.models.errors import (
+    ConsoleError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    VerificationFailed,
+)
 from console.models.permissions import Permission, require
 from console.models.sealing import SealingError, staff_context
 from console.models.settings import Figures, load_figures

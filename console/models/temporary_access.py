@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.cards import ALPHABET, card_hashes, new_card_values
 from console.models.context import Actor, ServiceContext
+from console.models.device_rules import settle_holders
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.errors import NotFound, RuleViolation
-from console.models.device_rules import settle_holders
 from console.models.permissions import Permission, require
 from console.models.settings import load_figures
 

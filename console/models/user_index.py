@@ -8,7 +8,7 @@ so an interrupted load is repaired the next time the directory or a bulk load st
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy.engine import Connection
 

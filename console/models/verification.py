@@ -7,8 +7,8 @@ import datetime as dt
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pyotp
 from sqlalchemy.orm import Session

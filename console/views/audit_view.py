@@ -28,10 +28,10 @@ from console.models.audit_log import AuditFilter, AuditLog, AuditRow
 from console.models.context import Actor
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
-from console.views.tables import list_table, set_column_widths
 from console.views.actions import make_action
 from console.views.messages import message_box, show_error
 from console.views.roles import apply_role, requires
+from console.views.tables import list_table, set_column_widths
 
 PAGE = 200
 COLUMNS = (("id", "#"), ("at", "When (UTC)"), ("actor", "Staff"), ("action", "Action"), ("summary", "What"),
@@ -41,7 +41,7 @@ ACTION_GROUPS = ("user.", "device.", "charge.", "staff.", "key.")
 
 def when(value: dt.datetime) -> str:
     """Audit times in UTC to the second: the same on every desk, and what the period filter uses."""
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class AuditModel(QAbstractTableModel):
@@ -243,8 +243,8 @@ class AuditView(QMainWindow):
         since = until = None
         if self.period_check.isChecked():
             d0, d1 = self.from_date.date(), self.to_date.date()
-            since = dt.datetime(d0.year(), d0.month(), d0.day(), tzinfo=dt.timezone.utc)
-            until = dt.datetime(d1.year(), d1.month(), d1.day(), tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
+            since = dt.datetime(d0.year(), d0.month(), d0.day(), tzinfo=dt.UTC)
+            until = dt.datetime(d1.year(), d1.month(), d1.day(), tzinfo=dt.UTC) + dt.timedelta(days=1)
         return AuditFilter(staff=self.staff_filter.currentText(), action=self.action_filter.currentText(),
                            username=self.user_filter.text(), since=since, until=until)
 

@@ -19,11 +19,11 @@ from console.models.charges import ChargeRow, ChargeService
 from console.models.enums import ChargeStatus
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
-from console.views.tables import list_table, set_column_widths
 from console.views.actions import make_action
 from console.views.device_dialogs import ConfirmDialog, WaiveDialog
 from console.views.formatting import day, money
 from console.views.messages import show_error
+from console.views.tables import list_table, set_column_widths
 from console.views.windowed_model import WindowedTableModel
 
 COLUMNS = ("Date", "Account", "Device", "What", "Amount", "Status", "By", "Waived because")

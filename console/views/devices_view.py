@@ -21,7 +21,6 @@ from console.models.devices import DeviceQuery, DeviceRow
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
-from console.views.tables import list_table, set_column_widths
 from console.views.actions import make_action
 from console.views.device_dialogs import (
     ActivateDialog,
@@ -36,6 +35,7 @@ from console.views.device_dialogs import (
 )
 from console.views.devices_model import DevicesModel
 from console.views.messages import show_error
+from console.views.tables import list_table, set_column_widths
 
 FILTER_DELAY_MS = 250
 REPORTABLE = {DeviceState.active, DeviceState.shipped, DeviceState.pending}

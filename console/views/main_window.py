@@ -21,14 +21,14 @@ from PySide6.QtWidgets import (
 from console.models.directory import UserQuery
 from console.models.enums import SlsState
 from console.models.errors import ConsoleError
-from console.views.tables import list_table
 from console.views.actions import make_action
 from console.views.audit_view import AuditView
 from console.views.back_office_actions import install as install_back_office
 from console.views.messages import message_box, show_error
 from console.views.roles import apply_role
-from console.views.staff_dialog import StaffDialog
 from console.views.security_settings import SecuritySettingsDialog
+from console.views.staff_dialog import StaffDialog
+from console.views.tables import list_table
 from console.views.user_detail import UserDetailPane
 from console.views.users_model import COLUMNS, UsersModel
 

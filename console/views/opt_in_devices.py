@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 class IbKeyPage(QWizardPage):
     """Starts the IB Key when shown: QR code of the provisioning link and the key for manual entry."""
 
-    def __init__(self, wizard: "OptInWizard") -> None:
+    def __init__(self, wizard: OptInWizard) -> None:
         super().__init__()
         self.w = wizard
         self.start: IbKeyStart | None = None
@@ -110,7 +110,7 @@ class CardPage(QWizardPage):
 
     COLUMNS = 10
 
-    def __init__(self, wizard: "OptInWizard") -> None:
+    def __init__(self, wizard: OptInWizard) -> None:
         super().__init__()
         self.w = wizard
         self.card: CardStart | None = None
@@ -211,7 +211,7 @@ class CardPage(QWizardPage):
 class SharePage(QWizardPage):
     """The other username: its devices, the sharing rules, and the refusal in plain words if one applies."""
 
-    def __init__(self, wizard: "OptInWizard") -> None:
+    def __init__(self, wizard: OptInWizard) -> None:
         super().__init__()
         self.w = wizard
         self.start: SharedStart | None = None

@@ -85,7 +85,7 @@ class ChoosePage(QWizardPage):
 class VerifyPage(QWizardPage):
     """The client reads back a code (or the values/response to a challenge); only a good one enrolls."""
 
-    def __init__(self, wizard: "OptInWizard") -> None:
+    def __init__(self, wizard: OptInWizard) -> None:
         super().__init__()
         self.w = wizard
         self.setObjectName("verifyPage")
@@ -189,7 +189,7 @@ class VerifyPage(QWizardPage):
 
 
 class DonePage(QWizardPage):
-    def __init__(self, wizard: "OptInWizard") -> None:
+    def __init__(self, wizard: OptInWizard) -> None:
         super().__init__()
         self.w = wizard
         self.setObjectName("donePage")

@@ -37,7 +37,7 @@ def letter_for(services, issued) -> PasscodeLetter:
 
 
 def _utc(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%d %b %Y %H:%M UTC")
+    return value.astimezone(dt.UTC).strftime("%d %b %Y %H:%M UTC")
 
 
 def paint_letter(painter: QPainter, page: QRectF, letter: PasscodeLetter) -> None:
@@ -54,7 +54,7 @@ def paint_letter(painter: QPainter, page: QRectF, letter: PasscodeLetter) -> Non
     text.space(10)
     text.line(f"Full access to the portal and trading until {_utc(letter.full_access_until)}.", 18)
     text.line(f"Portal only after that, until {_utc(letter.expires_at)}.", 18)
-    text.line(f"Expires: {letter.expires_at.astimezone(dt.timezone.utc):%d %b %Y}", 20, bold=True)
+    text.line(f"Expires: {letter.expires_at.astimezone(dt.UTC):%d %b %Y}", 20, bold=True)
     text.space(15)
     text.paragraph("During the portal-only days you can use the passcode only to print or save an Online "
                    "Security Code Card. After the expiry date it stops working by itself. We never issue two "

@@ -18,7 +18,7 @@ class WindowMemory(QObject):
         self.window = window
         self.settings = settings or default_settings()
 
-    def attach(self) -> "WindowMemory":
+    def attach(self) -> WindowMemory:
         self.restore()
         self.window.installEventFilter(self)
         return self

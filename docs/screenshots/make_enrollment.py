@@ -45,7 +45,7 @@ def _grab(widget, name: str) -> None:
 def _card_preview(card, name: str) -> None:
     """The printed card as an image (A4 at 100 dpi, 15 mm margins), to look at without a PDF viewer."""
     from PySide6.QtCore import QRectF
-    from PySide6.QtGui import QImage, QPainter, QColor
+    from PySide6.QtGui import QColor, QImage, QPainter
 
     from console.views.printing import paint_card
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from PySide6.QtCore import QUrl
 
-from console.help_topics import TOPIC_ORDER, TOKEN_RE, load_topics
+from console.help_topics import TOKEN_RE, TOPIC_ORDER, load_topics
 from console.models.settings import Figures
 from console.resources import resource_path
 from console.views.help_browser import HelpBrowser

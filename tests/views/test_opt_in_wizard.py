@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QRadioButton, QToolB
 from sqlalchemy import select
 
 from console.models import audit
-from console.models.entities import AuditEntry, SecurityDevice, User
 from console.models.enrollment import EnrollmentService
+from console.models.entities import AuditEntry, SecurityDevice, User
 from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, SlsState
 from console.models.verification import VerificationService, dsc_response
 from console.views.opt_in_wizard import PAGE_CARD, PAGE_DONE, PAGE_IB_KEY, PAGE_SHARE, PAGE_VERIFY, OptInWizard

@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QPlainTextEdit, QPushButton
 from sqlalchemy import select
 
-from console.models.entities import AuditEntry, OptOutAcknowledgement, User
 from console.models.enrollment import EnrollmentService
+from console.models.entities import AuditEntry, OptOutAcknowledgement, User
 from console.models.enums import OPT_OUT_RESTRICTIONS, SlsState
 from console.models.opt_out_terms import STATEMENT
 from console.views.opt_out_dialog import OptOutDialog

@@ -11,19 +11,19 @@ import shutil
 import subprocess
 
 import pytest
-from PySide6.QtGui import QColor, QImage
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QRadioButton, QWizard
 from sqlalchemy import select
 
 from console.app import Services
+from console.models.enrollment import EnrollmentService
 from console.models.entities import User
 from console.models.enums import SlsState
 from console.models.firm import FIRM_NAME_ENV
 from console.views.device_dialogs import PasscodeDialog
-from console.views.passcode_letter import letter_for, save_letter_pdf
-from console.models.enrollment import EnrollmentService
 from console.views.opt_in_wizard import OptInWizard
+from console.views.passcode_letter import letter_for, save_letter_pdf
 
 needs_poppler = pytest.mark.skipif(not (shutil.which("pdftotext") and shutil.which("pdftoppm")),
                                    reason="poppler-utils (pdftotext, pdftoppm) not installed; scripts/setup.sh "

@@ -16,16 +16,15 @@ The users list must stay instant with a million users (issue 6):
 Note for later migrations: on SQLite, a batch operation that recreates the users table drops these
 triggers; such a migration must run create_sqlite_triggers() again (and rebuild users_fts).
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision: str = '0003'
-down_revision: Union[str, None] = '0001'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = '0001'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 SQLITE_TRIGGERS = (
     # Substring index: the external-content FTS5 table follows every insert, delete and rename.
