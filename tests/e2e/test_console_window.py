@@ -31,10 +31,17 @@ def display():
         if os.environ.get("CI"):
             pytest.fail(f"CI must install {missing} (see .ci/run)")
         pytest.skip(f"needs {missing}: run scripts/test, which installs them")
-    number = 90 + os.getpid() % 9
-    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+    # -displayfd: Xvfb picks a free display and writes its number once it is ready, so parallel runs never
+    # share a server.
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24",
+                               "-nolisten", "tcp"], pass_fds=(write_end,),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    os.close(write_end)
+    with os.fdopen(read_end) as ready:
+        number = ready.readline().strip()
+    if not number:
+        pytest.fail("Xvfb did not start")
     yield f":{number}"
     server.terminate()
     server.wait(5)
