@@ -18,13 +18,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from console.models.clock import SystemClock
-from console.models.context import Actor, ServiceContext
+from console.models.context import ServiceContext
 from console.models.db import Database
 from console.models.entities import User
 from console.models.enums import StaffRole
 from console.models.importing import ImportCancelled, ImportService, write_sample
 from console.models.schema import upgrade
 from console.models.sealing import SecretBox
+from tests.sessions import signed_in
 
 
 def generate_rows(users: int, seed: int = 7):
@@ -63,7 +64,7 @@ def main() -> None:
     db = Database(args.database or f"sqlite:///{work / 'bench.sqlite3'}")
     upgrade(db)
     ctx = ServiceContext(db, SecretBox(bytes(32)), SystemClock())
-    actor = Actor("bench", "Benchmark", StaffRole.back_office)
+    actor = signed_in(ctx, "bench", "Benchmark", StaffRole.back_office)
     service = ImportService(ctx)
 
     t = time.perf_counter()

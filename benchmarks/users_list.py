@@ -238,13 +238,14 @@ def measure_console(path: Path) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from console.app import Services
-    from console.models.context import Actor
     from console.models.enums import StaffRole
     from console.views.main_window import MainWindow
+    from tests.sessions import signed_in
 
     app = QApplication.instance() or QApplication([])
     t0 = time.perf_counter()
-    window = MainWindow(Services.build(_context(path), Actor("bench01", "Benchmark Desk", StaffRole.help_desk)))
+    ctx = _context(path)
+    window = MainWindow(Services.build(ctx, signed_in(ctx, "bench01", "Benchmark Desk", StaffRole.help_desk)))
     window.show()
     app.processEvents()
     t_shown = time.perf_counter() - t0

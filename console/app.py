@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from console.models.audit_log import AuditLog
 from console.models.charges import ChargeService
 from console.models.clock import Clock, SystemClock
-from console.models.context import SYSTEM_ACTOR, Actor, ServiceContext
+from console.models.context import Actor, ServiceContext
 from console.models.db import Database, default_database_url
 from console.models.devices import DeviceService
 from console.models.directory import UserDirectory
@@ -21,6 +21,7 @@ from console.models.returns import ReturnsService
 from console.models.rights import RightsService
 from console.models.schema import upgrade
 from console.models.sealing import SecretBox
+from console.models.sessions import automatic_run
 from console.models.settings_service import SettingsService
 from console.models.staff import StaffService
 from console.models.temporary_access import TemporaryAccessService
@@ -79,8 +80,9 @@ class Services:
 def run_startup_tasks(ctx: ServiceContext) -> str:
     """What the console does each time it starts: expire temporary access past its end and charge devices not
     returned in time. Both are safe to repeat (nothing is charged twice). Returns a line for the log."""
-    expired = TemporaryAccessService(ctx).expire_due(SYSTEM_ACTOR)
-    run = ReturnsService(ctx).charge_overdue(SYSTEM_ACTOR)
+    with automatic_run(ctx.clock) as system:  # the only place the automatic run's actor exists
+        expired = TemporaryAccessService(ctx).expire_due(system)
+        run = ReturnsService(ctx).charge_overdue(system)
     return (f"start-up: {expired} temporary device(s) expired; {run.charged} overdue device(s) charged, "
             f"{run.already_charged} already charged")
 

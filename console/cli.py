@@ -4,6 +4,7 @@ check the audit trail."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 
@@ -100,12 +101,19 @@ def ask_secret(prompt: str) -> str:
     return getpass.getpass(prompt)
 
 
-def _sign_in(ctx, username: str):
+@contextlib.contextmanager
+def _signed_in(ctx, username: str):
+    """A session for the length of one command: signed in first, signed out however the command ends."""
     from console.models.staff import StaffService
 
     password = ask_secret(f"Password for {username}: ")
     code = ask_secret(f"Authenticator code for {username}: ")
-    return StaffService(ctx).sign_in(username, password, code)
+    service = StaffService(ctx)
+    actor = service.sign_in(username, password, code)
+    try:
+        yield actor
+    finally:
+        service.sign_out(actor)
 
 
 def _new_password(username: str) -> str:
@@ -123,7 +131,8 @@ def cmd_staff(args) -> int:
     ctx = open_context(database_url(args.database))
     service = StaffService(ctx)
     if args.staff_command == "unlock":
-        service.unlock(_sign_in(ctx, args.as_user), args.username)
+        with _signed_in(ctx, args.as_user) as actor:
+            service.unlock(actor, args.username)
         print(f"Sign-in of {args.username} unlocked.")
         return 0
     role = StaffRole[args.role.replace("-", "_")]
@@ -138,8 +147,8 @@ def cmd_staff(args) -> int:
             print("This database already has staff: sign in as an administrator with --as USERNAME.",
                   file=sys.stderr)
             return 2
-        actor = _sign_in(ctx, args.as_user)
-        enrollment = service.add(actor, args.username, args.name, role, _new_password(args.username))
+        with _signed_in(ctx, args.as_user) as actor:
+            enrollment = service.add(actor, args.username, args.name, role, _new_password(args.username))
     print(f"Added {enrollment.username} ({enrollment.full_name}) as {enrollment.role.label}.")
     print("Add this to their authenticator app (scan the QR code or type the secret); it is shown only once:")
     print(f"  {enrollment.otpauth_uri}")
@@ -156,9 +165,9 @@ def cmd_key_rotate(args) -> int:
     from console.models.keys import default_store
 
     ctx = open_context(database_url(args.database))
-    actor = _sign_in(ctx, args.as_user)
     store = default_store()
-    result = KeyRotation(ctx).rotate(actor, store)
+    with _signed_in(ctx, args.as_user) as actor:
+        result = KeyRotation(ctx).rotate(actor, store)
     print(f"Master key rotated: key {result.old_key_id} replaced by {result.new_key_id} in {store.describe()}; "
           f"{result.devices:,} device seeds and {result.staff:,} staff secrets re-sealed. Other desks on this "
           f"database need the new key.")
@@ -171,11 +180,17 @@ def _phase_bar(phase: str, done: int, total: int) -> None:
 
 
 def cmd_import(args) -> int:
-    from console.models.importing import ImportRefused, ImportService
+    from console.models.importing import ImportService
 
     ctx = open_context(database_url(args.database))
     service = ImportService(ctx)
-    actor = _sign_in(ctx, args.as_user)
+    with _signed_in(ctx, args.as_user) as actor:
+        return _import_as(actor, service, ctx, args)
+
+
+def _import_as(actor, service, ctx, args) -> int:
+    from console.models.importing import ImportRefused
+
     plan = service.preview(actor, args.file, _phase_bar)
     for error in plan.errors:
         print(f"{args.file}: {error}", file=sys.stderr)
@@ -205,7 +220,8 @@ def cmd_export(args) -> int:
     from console.models.exporting import ExportService
 
     ctx = open_context(database_url(args.database))
-    result = ExportService(ctx).export(_sign_in(ctx, args.as_user), args.kind, args.file, _progress_bar)
+    with _signed_in(ctx, args.as_user) as actor:
+        result = ExportService(ctx).export(actor, args.kind, args.file, _progress_bar)
     print(f"Exported {result.rows:,} {args.kind} to {result.path}")
     return 0
 

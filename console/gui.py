@@ -90,7 +90,10 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     WindowMemory(window).attach()
     follow_system_scheme(app, window.back_office.refresh_icons)
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        staff.sign_out(actor)  # the session ends with the window
 
 
 NO_STAFF_HINT = ("This database has no staff accounts yet. Create the first administrator in a terminal:\n"

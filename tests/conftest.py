@@ -15,6 +15,7 @@ from console.models.enums import StaffRole
 from console.models.schema import upgrade
 from console.models.sealing import SecretBox
 from tests.factories import World, build_world
+from tests.sessions import signed_in
 
 TEST_KEY = bytes(range(32))
 
@@ -57,24 +58,25 @@ def world(ctx) -> World:
     return build_world(ctx)
 
 
+# Staff fixtures are signed-in sessions: services refuse an Actor made by hand.
 @pytest.fixture
-def agent() -> Actor:
-    return Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
-
-
-@pytest.fixture
-def back_office() -> Actor:
-    return Actor("boff01", "Bob Office", StaffRole.back_office)
+def agent(ctx) -> Actor:
+    return signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk)
 
 
 @pytest.fixture
-def auditor() -> Actor:
-    return Actor("audit01", "Ada Auditor", StaffRole.auditor)
+def back_office(ctx) -> Actor:
+    return signed_in(ctx, "boff01", "Bob Office", StaffRole.back_office)
 
 
 @pytest.fixture
-def admin() -> Actor:
-    return Actor("admin01", "Alex Admin", StaffRole.administrator)
+def auditor(ctx) -> Actor:
+    return signed_in(ctx, "audit01", "Ada Auditor", StaffRole.auditor)
+
+
+@pytest.fixture
+def admin(ctx) -> Actor:
+    return signed_in(ctx, "admin01", "Alex Admin", StaffRole.administrator)
 
 
 @pytest.fixture

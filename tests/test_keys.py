@@ -96,7 +96,7 @@ def test_rotation_reseals_every_secret_and_keeps_hashes_valid(ctx, world, secret
         assert new_box.open(ib.sealed_secret, device_context(ib.id)).decode() == world.secondary_seed
         with pytest.raises(SealingError, match="another key"):
             old_box.open(ib.sealed_secret, device_context(ib.id))
-        member = s.scalars(select(StaffMember)).one()
+        member = s.scalars(select(StaffMember).where(StaffMember.username == "alex")).one()
         assert new_box.open(member.sealed_totp_secret, staff_context(member.id)).decode() == \
             secrets_world["staff"].totp_secret
         card = s.get(SecurityDevice, ids["card"])

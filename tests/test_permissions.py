@@ -8,20 +8,23 @@ from console.models.context import Actor
 from console.models.enums import StaffRole
 from console.models.errors import PermissionDenied
 from console.models.permissions import ROLE_PERMISSIONS, Permission, allowed, require
+from tests.sessions import signed_in
 
 P = Permission
 
 
 @pytest.mark.parametrize("role", list(StaffRole))
 @pytest.mark.parametrize("permission", list(Permission))
-def test_require_matches_the_role_table(role, permission):
+def test_require_matches_the_role_table(ctx, role, permission):
     """require() lets through exactly what the role's row of the table lists, and refuses the rest."""
-    actor = Actor("someone", "Some One", role)
-    if permission in ROLE_PERMISSIONS[role]:
-        require(actor, permission)
-    else:
-        with pytest.raises(PermissionDenied, match=re.escape(f"Some One ({role.label}) may not {permission.value}")):
-            require(actor, permission)
+    actor = signed_in(ctx, "someone", "Some One", role)
+    with ctx.db.read() as s:
+        if permission in ROLE_PERMISSIONS[role]:
+            require(s, actor, permission)
+        else:
+            with pytest.raises(PermissionDenied,
+                               match=re.escape(f"Some One ({role.label}) may not {permission.value}")):
+                require(s, actor, permission)
 
 
 def test_help_desk_assists_but_cannot_waive_or_receive_stock():

@@ -5,12 +5,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from console.models.context import SYSTEM_ACTOR
 from console.models.devices import DeviceService
 from console.models.entities import Charge, Reserve, SecurityDevice
 from console.models.enums import ChargeKind, ChargeStatus, DeviceState
 from console.models.errors import PermissionDenied, RuleViolation
 from console.models.returns import ReturnsService
+from console.models.sessions import automatic_run
 from tests.lifecycle import audit_actions, challenge_and_response, make_rich
 
 
@@ -100,7 +100,8 @@ def test_overdue_run_charges_once_however_often_it_runs(ctx, due_back, returns, 
     ctx.clock.advance(days=31)
     first = returns.charge_overdue(back_office)
     assert (first.charged, first.amount_cents) == (1, 2000)
-    again = returns.charge_overdue(SYSTEM_ACTOR)
+    with automatic_run(ctx.clock) as system:
+        again = returns.charge_overdue(system)
     assert (again.charged, again.already_charged) == (0, 1)
     assert _charges(ctx, due_back) == [(ChargeKind.not_returned, 2000, ChargeStatus.pending)]
     assert _reserve_released(ctx, due_back) is not None

@@ -7,7 +7,7 @@ import glob
 import pytest
 
 from console.models import cards
-from console.models.enums import DeviceKind, DeviceState
+from console.models.enums import DeviceKind, DeviceState, StaffRole
 from console.models.key_rotation import KeyRotation
 from console.models.keys import FileKeyStore
 from tests.conftest import TEST_KEY
@@ -51,7 +51,7 @@ def test_database_file_holds_no_secret(ctx, db, world, staff_service, tmp_path, 
             d, _ = add_device(s, ctx, None, DeviceKind.temporary_passcode, DeviceState.active)
             d.secret_salt = ctx.box.new_salt()
             d.secret_hash = ctx.box.lookup_hash(d.secret_salt, p)
-    staff = [staff_service.add_first_administrator("alex", "Alex Admin", STAFF_PASSWORD)]
+    staff = [staff_service.add(admin, "alex", "Alex Admin", StaffRole.administrator, STAFF_PASSWORD)]
     secrets = ([f for seed in seeds for f in forms(seed)] + [f for p in PASSCODES for f in forms(p)]
                + [f for e in staff for f in forms(e.totp_secret)] + forms(STAFF_PASSWORD)
                + [TEST_KEY, base64.urlsafe_b64encode(TEST_KEY)])

@@ -85,8 +85,8 @@ class AuditLog:
 
     def window(self, actor: Actor, f: AuditFilter, before_id: int | None = None, limit: int = 200) -> list[AuditRow]:
         """Up to `limit` entries matching `f`, newest first, older than `before_id` (keyset paging)."""
-        require(actor, Permission.view)
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.view)
             stmt = (select(AuditEntry, User.username, Account.number)
                     .outerjoin(User, User.id == AuditEntry.user_id)
                     .outerjoin(Account, Account.id == AuditEntry.account_id)
@@ -99,13 +99,13 @@ class AuditLog:
 
     def actions(self, actor: Actor) -> list[str]:
         """Every action recorded so far (for the filter's list)."""
-        require(actor, Permission.view)
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.view)
             return list(s.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
 
     def staff_names(self, actor: Actor) -> list[str]:
-        require(actor, Permission.view)
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.view)
             return list(s.scalars(select(AuditEntry.actor).distinct().order_by(AuditEntry.actor)))
 
     def _all(self, actor: Actor, f: AuditFilter) -> Iterator[AuditRow]:
@@ -119,7 +119,8 @@ class AuditLog:
 
     def export_csv(self, actor: Actor, f: AuditFilter, out: IO[str]) -> int:
         """Write the matching entries (every field, hashes included) as CSV; returns how many."""
-        require(actor, Permission.export_data)
+        with self.ctx.db.read() as s:
+            require(s, actor, Permission.export_data)
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
         n = 0
@@ -129,6 +130,6 @@ class AuditLog:
         return n
 
     def verify(self, actor: Actor) -> audit.VerifyResult:
-        require(actor, Permission.verify_audit)
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.verify_audit)
             return audit.verify(s)

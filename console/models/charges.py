@@ -145,12 +145,12 @@ class ChargeService:
     # --- changing --------------------------------------------------------------------------------
     def waive(self, actor: Actor, charge_id: int, reason: str) -> ChargeRow:
         """Waive a pending charge; a reason is required and recorded with who waived it and when."""
-        require(actor, Permission.waive_charges)
         reason = " ".join((reason or "").split())
         if len(reason) < MIN_WAIVE_REASON:
             raise InvalidInput("Give the reason for waiving this charge (at least a few words); it is kept "
                                "with the charge and in the audit trail.")
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.waive_charges)
             charge = _charge(s, charge_id)
             if charge.status is not ChargeStatus.pending:
                 raise RuleViolation(f"This charge is already {charge.status.value}"
@@ -169,10 +169,10 @@ class ChargeService:
     def mark_billed(self, actor: Actor, charge_ids: list[int]) -> int:
         """Mark pending charges as billed (handed to billing); all or nothing. Returns how many."""
         # Billing is part of managing charges: the same role that may waive them.
-        require(actor, Permission.waive_charges)
         if not charge_ids:
             raise InvalidInput("Select the charges to mark as billed.")
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.waive_charges)
             now = self.ctx.clock.now()
             for charge_id in charge_ids:
                 charge = _charge(s, charge_id)

@@ -67,7 +67,8 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(self.engine.execution_options(sls_write=True), expire_on_commit=False)
+        self._writer = sessionmaker(self.engine.execution_options(sls_write=True), expire_on_commit=False,
+                                    info={"sls_write": True})
 
     @property
     def display_name(self) -> str:

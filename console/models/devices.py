@@ -149,9 +149,9 @@ class DeviceService:
     # stock -----------------------------------------------------------------------------------------
     def receive_stock(self, actor: Actor, serials: str | Iterable[str]) -> list[int]:
         """Receive DSC+ cards into stock, one or a batch: all or nothing. Each card's seed is sealed at once."""
-        require(actor, Permission.manage_stock)
         wanted = parse_serials(serials)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_stock)
             known = set(s.scalars(select(SecurityDevice.serial).where(SecurityDevice.serial.in_(wanted))))
             if known:
                 first = next(x for x in wanted if x in known)
@@ -176,8 +176,8 @@ class DeviceService:
 
     def ship(self, actor: Actor, device_id: int, user_id: int) -> DeviceRow:
         """Ship a card from stock to a user: activation window starts; a reserve equal to the fee is held."""
-        require(actor, Permission.manage_stock)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_stock)
             device = _device(s, device_id)
             user = _user(s, user_id)
             fig = load_figures(s)
@@ -212,8 +212,8 @@ class DeviceService:
 
     def activate_shipped(self, actor: Actor, device_id: int, challenge_id: int, response: str) -> DeviceRow:
         """Activate a shipped DSC+ with the response to a challenge; the user's other devices stay active."""
-        require(actor, Permission.manage_devices)
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.manage_devices)
             device = _device(s, device_id)
             if device.state is not DeviceState.shipped:
                 raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}; "
@@ -240,8 +240,8 @@ class DeviceService:
     # holders ---------------------------------------------------------------------------------------
     def set_preferred(self, actor: Actor, user_id: int, device_id: int) -> None:
         """The device the user is offered first at login; one per user, among active devices."""
-        require(actor, Permission.manage_devices)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_devices)
             user = _user(s, user_id)
             require_rights(s, user)
             holding = _holding(s, user, device_id)
@@ -260,10 +260,10 @@ class DeviceService:
     def share(self, actor: Actor, device_id: int, user_id: int, answer: str, challenge_id: int | None = None) -> None:
         """Share a device with a further username of the same person, proven by a good code from the device
         under that username (rules in sharing.py)."""
-        require(actor, Permission.manage_devices)
         from console.models import sharing  # the sharing rules (issue 3)
 
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.manage_devices)
             user = _user(s, user_id)
             require_rights(s, user)
             if user.sls_state is not SlsState.enrolled:
@@ -283,8 +283,8 @@ class DeviceService:
     def unshare(self, actor: Actor, device_id: int, user_id: int) -> None:
         """Stop a user holding a shared device. The device keeps at least one holder, and an enrolled user
         keeps at least one active device."""
-        require(actor, Permission.manage_devices)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_devices)
             user = _user(s, user_id)
             require_rights(s, user)
             holding = _holding(s, user, device_id)
@@ -308,14 +308,14 @@ class DeviceService:
         With `issue_temporary_passcode`, a passcode for `user_id` is issued in the same transaction, which is
         how a user whose only device it was keeps access (the last-active-device rule refuses otherwise).
         """
-        require(actor, Permission.manage_devices)
         if reason not in REPORT_STATES:
             raise InvalidInput(f"Choose what happened to the device: {', '.join(REPORT_LABELS.values())}.")
-        if issue_temporary_passcode:
-            require(actor, Permission.issue_temporary_access)
-            if user_id is None:
-                raise InvalidInput("Choose the user who receives the temporary passcode.")
+        if issue_temporary_passcode and user_id is None:
+            raise InvalidInput("Choose the user who receives the temporary passcode.")
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_devices)
+            if issue_temporary_passcode:
+                require(s, actor, Permission.issue_temporary_access)
             device = _device(s, device_id)
             if device.kind.is_temporary:
                 raise RuleViolation(f"A {device.kind.label} is not reported lost; revoke it instead.")
@@ -354,8 +354,8 @@ class DeviceService:
                           serial: str | None = None) -> ReplacementResult:
         """Ship a DSC+ from stock to replace a lost, stolen or damaged one, charging the fee unless the old
         card's battery failed. A damaged card is to be returned by its due date."""
-        require(actor, Permission.manage_devices)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_devices)
             old = _device(s, device_id)
             if old.kind is not DeviceKind.dsc_plus:
                 raise RuleViolation(f"Only a DSC+ is replaced from stock; a {old.kind.label} is re-issued through "
@@ -414,8 +414,8 @@ class DeviceService:
 
     def revoke(self, actor: Actor, device_id: int, note: str = "") -> DeviceRow:
         """Take a device out of service because it is no longer needed; a DSC+ is then to be returned."""
-        require(actor, Permission.manage_devices)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_devices)
             device = _device(s, device_id)
             if device.state not in REVOCABLE_STATES:
                 raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()}; only a device in "

@@ -129,9 +129,9 @@ class EnrollmentService:
     # --- starting an opt-in ----------------------------------------------------------------------
     def start_ib_key(self, actor: Actor, user_id: int) -> IbKeyStart:
         """A fresh TOTP secret on a pending IB Key; the user becomes pending until the app's first good code."""
-        require(actor, Permission.assist_enrollment)
         secret = pyotp.random_base32()
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.assist_enrollment)
             now = self.ctx.clock.now()
             user = self._user_for_opt_in(s, user_id)
             self._abandon_unfinished(s, actor, user, now)
@@ -147,8 +147,8 @@ class EnrollmentService:
 
     def start_online_card(self, actor: Actor, user_id: int) -> CardStart:
         """A new Online Security Code Card (values returned once, hashes stored), valid the configured days."""
-        require(actor, Permission.assist_enrollment)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.assist_enrollment)
             now = self.ctx.clock.now()
             fig = load_figures(s)
             user = self._user_for_opt_in(s, user_id)
@@ -172,8 +172,8 @@ class EnrollmentService:
     def shareable_devices(self, actor: Actor, user_id: int, other_username: str) -> list[ShareableDevice]:
         """The active devices of `other_username`, most protective first, once the sharing rules allow its most
         protective one (so a refusal shows as soon as the username is known). Changes nothing."""
-        require(actor, Permission.assist_enrollment)
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.assist_enrollment)
             user = self._user_for_opt_in(s, user_id)
             owner = self._other_user(s, user, other_username)
             devices = _active_devices(s, owner)
@@ -189,8 +189,8 @@ class EnrollmentService:
                      device_id: int | None = None) -> SharedStart:
         """Check the sharing rules for the device `other_username` holds (its most protective one unless
         `device_id` names another) and make the user pending until the client proves possession with it."""
-        require(actor, Permission.assist_enrollment)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.assist_enrollment)
             now = self.ctx.clock.now()
             user = self._user_for_opt_in(s, user_id)
             owner = self._other_user(s, user, other_username)
@@ -216,8 +216,8 @@ class EnrollmentService:
 
     def new_challenge(self, actor: Actor, user_id: int, device_id: int) -> ChallengeInfo:
         """A fresh challenge (two card index numbers, or a DSC+ number) for the device `user_id` is proving."""
-        require(actor, Permission.assist_enrollment)
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.assist_enrollment)
             self._user_for_confirm(s, user_id)
         return self.verification.issue_challenge(actor, device_id)
 
@@ -226,10 +226,10 @@ class EnrollmentService:
                 challenge_id: int | None = None) -> Enrolled:
         """Check the client's code; on success, in one transaction: device active (or shared), user enrolled,
         opt-out restrictions lifted, audit entries written. A wrong code changes none of that."""
-        require(actor, Permission.assist_enrollment)
         # Clients read codes out in groups ("123 456"); only ASCII spaces go, the format checks stay strict.
         answer = (answer or "").replace(" ", "")
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.assist_enrollment)
             now = self.ctx.clock.now()
             user = self._user_for_confirm(s, user_id)
             device = s.get(SecurityDevice, device_id)
@@ -283,8 +283,8 @@ class EnrollmentService:
     def cancel(self, actor: Actor, user_id: int, device_id: int | None = None) -> bool:
         """Undo an unfinished opt-in: its pending device is revoked and no longer held, the user is opted out
         again with the restrictions it had. False when there was nothing to undo."""
-        require(actor, Permission.assist_enrollment)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.assist_enrollment)
             now = self.ctx.clock.now()
             user = self._user(s, user_id)
             require_rights(s, user)
@@ -303,7 +303,6 @@ class EnrollmentService:
     def opt_out(self, actor: Actor, user_id: int, acknowledgement_text: str, acknowledged: bool) -> OptedOut:
         """Opt an enrolled user out after the client's explicit acknowledgement of the risks (recorded with the
         staff member and time); the opt-out restrictions apply from then on."""
-        require(actor, Permission.assist_enrollment)
         statement = (acknowledgement_text or "").strip()
         if not acknowledged:
             raise InvalidInput("The client has not acknowledged the risks of opting out. Read the statement to "
@@ -312,6 +311,7 @@ class EnrollmentService:
             raise InvalidInput("The acknowledgement statement is empty; it must say what the client agreed to. "
                                "Nothing was changed.")
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.assist_enrollment)
             now = self.ctx.clock.now()
             fig = load_figures(s)
             user = self._user(s, user_id)

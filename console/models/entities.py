@@ -341,6 +341,21 @@ class StaffMember(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class StaffSession(Base):
+    """One sign-in: the console holds the random token, the database only its SHA-256. Every service call
+    checks it (not ended, not idle too long) together with the staff member's current row."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(40))
+
+
 class Setting(Base):
     """A figure from domain-facts.md that the firm may change (validity days, fees, limits)."""
 

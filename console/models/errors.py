@@ -48,5 +48,9 @@ class PermissionDenied(ConsoleError):
     """The signed-in staff member's role does not allow the operation."""
 
 
+class SessionEnded(PermissionDenied):
+    """The sign-in a call was made under is no longer valid (signed out, idle, deactivated, locked, forged)."""
+
+
 class ConcurrentChange(ConsoleError):
     """Another desk changed the same record first; reload and try again."""

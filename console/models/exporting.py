@@ -21,6 +21,7 @@ from console.models.errors import ConsoleError, InvalidInput
 from console.models.import_format import COLUMNS as IMPORT_COLUMNS
 from console.models.import_format import IGNORED_COLUMNS
 from console.models.permissions import Permission, require
+from console.models.private_files import open_private
 
 BATCH = 5000
 Progress = Callable[[int, int], "bool | None"]  # progress(done, total); False asks to stop
@@ -131,29 +132,39 @@ class ExportService:
         self.ctx = ctx
 
     def export(self, actor: Actor, kind: str, path: str | Path, progress: Progress | None = None) -> ExportResult:
-        """Write every row of `kind` to `path` as CSV (UTF-8, header line); the export itself is audited."""
-        require(actor, Permission.export_data)
+        """Write every row of `kind` to `path` as CSV (UTF-8, header line, readable by its owner only).
+
+        The rows go to a temporary file first; the audit entry is committed next, and only then is the file
+        moved into place, so client data never sits under its final name without a record of who took it."""
         if kind not in KINDS:
             raise InvalidInput(f"There is no export called {kind!r}; choose one of {', '.join(KINDS)}.")
         path = Path(path)
         partial = path.with_name(path.name + ".part")
         written = 0
         try:
-            with self.ctx.db.read() as s, open(partial, "w", newline="", encoding="utf-8") as f:
+            with self.ctx.db.read() as s:
+                require(s, actor, Permission.export_data)
                 if not self.ctx.db.is_sqlite:
                     # One snapshot for every batch (SQLite's read transaction already is one).
                     s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-                header, count_stmt, rows = KINDS[kind](s)
-                total = s.scalar(count_stmt) or 0
-                writer = csv.writer(f)
-                writer.writerow(header)
-                for row in rows:
-                    writer.writerow([_cell(v) for v in row])
-                    written += 1
-                    if progress is not None and written % BATCH == 0 and progress(written, total) is False:
-                        raise ExportCancelled("The export was cancelled; no file was written.")
+                with open_private(partial) as f:
+                    header, count_stmt, rows = KINDS[kind](s)
+                    total = s.scalar(count_stmt) or 0
+                    writer = csv.writer(f)
+                    writer.writerow(header)
+                    for row in rows:
+                        writer.writerow([_cell(v) for v in row])
+                        written += 1
+                        if progress is not None and written % BATCH == 0 and progress(written, total) is False:
+                            raise ExportCancelled("The export was cancelled; no file was written.")
             if progress is not None:
                 progress(written, max(total, written))
+            with self.ctx.db.write() as s:
+                require(s, actor, Permission.export_data)
+                # Exports carry client data out of the console: who took what, and when, is on record.
+                audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="data.exported",
+                             summary=f"{written:,} {KIND_LABELS[kind]} exported to {path.name}",
+                             details={"kind": kind, "rows": written, "file": path.name})
             os.replace(partial, path)
         except OSError as exc:
             raise InvalidInput(f"The export could not be written to {path} ({exc.strerror or exc}). "
@@ -161,9 +172,4 @@ class ExportService:
         finally:
             if partial.exists():
                 partial.unlink()
-        with self.ctx.db.write() as s:
-            # Exports carry client data out of the console: who took what, and when, is on record.
-            audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="data.exported",
-                         summary=f"{written:,} {KIND_LABELS[kind]} exported to {path.name}",
-                         details={"kind": kind, "rows": written, "file": path.name})
         return ExportResult(kind, str(path), written)

@@ -352,16 +352,16 @@ class ImportService:
 
     def preview(self, actor: Actor, path: str | Path, progress: Progress | None = None) -> ImportPlan:
         """What importing `path` would do, with every error found; changes nothing."""
-        require(actor, Permission.import_data)
         parsed = self._parse(path)
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.import_data)
             return _Planner(s, parsed, progress).plan()
 
     def apply(self, actor: Actor, path: str | Path, progress: Progress | None = None) -> ImportResult:
         """Import the whole file in one transaction, or nothing (errors, cancel, or any failure)."""
-        require(actor, Permission.import_data)
         parsed = self._parse(path)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.import_data)
             # Planned again inside the write transaction: the preview may be minutes old.
             plan = _Planner(s, parsed, progress).plan()
             if not plan.ok:

@@ -44,7 +44,8 @@ class KeyRotation:
     def rotate(self, actor: Actor, store: KeyStore, new_key: bytes | None = None) -> RotationResult:
         """Re-seal every device seed and staff TOTP secret under a new master key; on success the context's
         box is the new one. Any failure changes nothing, in the database or in the key store."""
-        require(actor, Permission.rotate_key)
+        with self.ctx.db.read() as s:  # before the key store is touched; checked again in the write
+            require(s, actor, Permission.rotate_key)
         if not store.can_rotate:
             raise RuleViolation(f"The master key comes from {store.describe()}, which the console cannot "
                                 f"change. Move the key to the OS keyring or a key file, or rotate it there.")
@@ -56,6 +57,7 @@ class KeyRotation:
         store.save_pending(new_key)
         try:
             with self.ctx.db.write() as s:
+                require(s, actor, Permission.rotate_key)
                 devices = self._reseal(s, SecurityDevice, SecurityDevice.sealed_secret, device_context, old, new)
                 staff = self._reseal(s, StaffMember, StaffMember.sealed_totp_secret, staff_context, old, new)
                 now = self.ctx.clock.now()

@@ -111,8 +111,8 @@ class ReturnsService:
 
     def receive_return(self, actor: Actor, device_id: int) -> SecurityDevice:
         """The device is back: close the return, release the reserve, and say so in the audit trail."""
-        require(actor, Permission.receive_returns)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.receive_returns)
             device = s.get(SecurityDevice, device_id)
             if device is None:
                 raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
@@ -145,16 +145,17 @@ class ReturnsService:
 
     def charge_overdue(self, actor: Actor) -> OverdueRunResult:
         """Charge every device past its return date that has not been charged yet. Safe to repeat."""
-        require(actor, Permission.run_overdue)
         charged = already = amount = 0
         now = self.ctx.clock.now()
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.run_overdue)
             ids = list(s.scalars(select(SecurityDevice.id).where(SecurityDevice.state == DeviceState.return_pending,
                                                                  SecurityDevice.return_due_at < now)))
         for device_id in ids:
             # One transaction per device: a failure (or another desk's run) affects only that device.
             try:
                 with self.ctx.db.write() as s:
+                    require(s, actor, Permission.run_overdue)
                     device = s.get(SecurityDevice, device_id)
                     if (device is None or device.state is not DeviceState.return_pending
                             or device.return_due_at is None or device.return_due_at >= now):
@@ -170,6 +171,7 @@ class ReturnsService:
                 already += 1  # another desk charged it between our check and our insert
         if charged:
             with self.ctx.db.write() as s:
+                require(s, actor, Permission.run_overdue)
                 audit.record(s, at=now, actor=actor.username, action="returns.overdue_run",
                              summary=f"Overdue run: {charged} device(s) charged {money(amount)} in total; "
                                      f"{already} already charged",

@@ -37,6 +37,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("dsc_min_equity_cents", 50_000_000, "DSC+ offered from account equity of", 0, 10**13, "cents"),
     SettingSpec("staff_signin_failures", 5, "Failed staff sign-ins before lock", 1, 100),
     SettingSpec("staff_lock_minutes", 15, "Staff sign-in lock", 1, 1440, "minutes"),
+    SettingSpec("staff_idle_minutes", 30, "Staff session ends after idle", 1, 1440, "minutes"),
 )
 SPEC_BY_KEY = {s.key: s for s in SPECS}
 
@@ -59,6 +60,7 @@ class Figures:
     dsc_min_equity_cents: int = 50_000_000
     staff_signin_failures: int = 5
     staff_lock_minutes: int = 15
+    staff_idle_minutes: int = 30
 
 
 assert {f.name for f in dataclasses.fields(Figures)} == set(SPEC_BY_KEY), "Figures and SPECS disagree"

@@ -51,12 +51,12 @@ class SettingsService:
 
     def update_many(self, actor: Actor, changes: dict[str, str | int]) -> dict[str, int]:
         """Set several figures in one transaction: all are checked first, so one bad value changes none."""
-        require(actor, Permission.change_settings)
         values = {key: validate(key, raw) for key, raw in changes.items()}
         if not values:
             raise InvalidInput("No setting was given to change.")
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.change_settings)
             old_figures = load_figures(s)
             for key, value in values.items():
                 old = getattr(old_figures, key)

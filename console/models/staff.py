@@ -27,6 +27,7 @@ from console.models.errors import (
 )
 from console.models.permissions import Permission, require
 from console.models.sealing import SealingError, staff_context
+from console.models.sessions import end_all_sessions, end_session, open_session
 from console.models.settings import Figures, load_figures
 
 USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{2,31}")
@@ -120,7 +121,6 @@ class StaffService:
         return self._add(None, username, full_name, StaffRole.administrator, password)
 
     def add(self, actor: Actor, username: str, full_name: str, role: StaffRole, password: str) -> StaffEnrollment:
-        require(actor, Permission.manage_staff)
         return self._add(actor, username, full_name, role, password)
 
     def _add(self, actor: Actor | None, username: str, full_name: str, role: StaffRole,
@@ -133,7 +133,9 @@ class StaffService:
         secret = pyotp.random_base32()
         password_hash = self.hasher.hash(password)
         with self.ctx.db.write() as s:
-            if actor is None and s.scalar(select(func.count()).select_from(StaffMember)):
+            if actor is not None:
+                require(s, actor, Permission.manage_staff)
+            elif s.scalar(select(func.count()).select_from(StaffMember)):
                 raise PermissionDenied("This database already has staff. Sign in as an administrator to add "
                                        "more staff.")
             if s.scalars(select(StaffMember.id).where(StaffMember.username == name)).first() is not None:
@@ -184,11 +186,18 @@ class StaffService:
                         member.password_hash = self.hasher.hash(password)
                     audit.record(s, at=now, actor=name, action="staff.signed_in",
                                  summary=f"{name} signed in.", details={"staff": name})
-                    actor = Actor(member.username, member.full_name, member.role)
+                    actor = open_session(s, member, self.ctx.clock)
         if refusal is not None:
             raise refusal
         assert actor is not None
         return actor
+
+    def sign_out(self, actor: Actor) -> None:
+        """End the actor's session: every later call made with it is refused. Safe to repeat."""
+        with self.ctx.db.write() as s:
+            if end_session(s, actor, "signed out"):
+                audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.signed_out",
+                             summary=f"{actor.username} signed out.", details={"staff": actor.username})
 
     def _dummy(self) -> str:
         if self._dummy_hash is None:
@@ -257,8 +266,8 @@ class StaffService:
 
     # ----- administration ------------------------------------------------------------------------------
     def members(self, actor: Actor) -> list[StaffRow]:
-        require(actor, Permission.manage_staff)
         with self.ctx.db.read() as s:
+            require(s, actor, Permission.manage_staff)
             now, limit = self.ctx.clock.now(), load_figures(s).staff_signin_failures
             return [StaffRow(m.username, m.full_name, m.role, m.active, m.locked_until, m.failed_signins,
                              locked=bool(m.locked_until and m.locked_until > now and m.failed_signins >= limit))
@@ -273,8 +282,8 @@ class StaffService:
         return member
 
     def unlock(self, actor: Actor, username: str) -> None:
-        require(actor, Permission.manage_staff)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_staff)
             m = self._member(s, username)
             m.failed_signins, m.locked_until = 0, None
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.unlocked",
@@ -282,9 +291,9 @@ class StaffService:
 
     def reset_second_factor(self, actor: Actor, username: str) -> StaffEnrollment:
         """A new TOTP secret (old authenticator entries stop working); returns the new otpauth URI."""
-        require(actor, Permission.manage_staff)
         secret = pyotp.random_base32()
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_staff)
             m = self._member(s, username)
             m.sealed_totp_secret = self.ctx.box.seal(secret.encode(), staff_context(m.id))
             m.last_time_step = None
@@ -294,20 +303,20 @@ class StaffService:
 
     def change_password(self, actor: Actor, username: str, new_password: str) -> None:
         """Staff change their own password; administrators anyone's."""
-        if normalize_username(username) != actor.username:
-            require(actor, Permission.manage_staff)
         name = normalize_username(username)
         validate_password(new_password, name)
         new_hash = self.hasher.hash(new_password)
         with self.ctx.db.write() as s:
+            # Everyone may change their own password (a valid session is still needed).
+            require(s, actor, Permission.view if name == actor.username else Permission.manage_staff)
             m = self._member(s, username)
             m.password_hash = new_hash
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.password_changed",
                          summary=f"Password of {m.username} changed.", details={"staff": m.username})
 
     def deactivate(self, actor: Actor, username: str) -> None:
-        require(actor, Permission.manage_staff)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_staff)
             m = self._member(s, username)
             if m.role is StaffRole.administrator:
                 others = s.scalar(select(func.count()).select_from(StaffMember).where(
@@ -317,6 +326,7 @@ class StaffService:
                     raise RuleViolation(f"{m.username} is the last active administrator; add another "
                                         f"administrator first.")
             m.active = False
+            end_all_sessions(s, m, self.ctx.clock.now(), "deactivated")
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.deactivated",
                          summary=f"Staff member {m.username} deactivated.", details={"staff": m.username})
 
@@ -337,9 +347,15 @@ def create_demo_staff(service: StaffService) -> list[StaffEnrollment]:
         return []
     first_name, first_full, _ = DEMO_STAFF[0]
     first = service.add_first_administrator(first_name, first_full, DEMO_PASSWORD)
-    actor = Actor(first.username, first.full_name, first.role)
+    # The new administrator signs in (its code at the current step) to add the others, then signs out.
+    code = pyotp.TOTP(first.totp_secret, interval=TOTP_INTERVAL).at(service.ctx.clock.now())
+    actor = service.sign_in(first.username, DEMO_PASSWORD, code)
     made = [first] + [service.add(actor, name, full, role, DEMO_PASSWORD) for name, full, role in DEMO_STAFF[1:]]
+    service.sign_out(actor)
     with service.ctx.db.write() as s:
+        # The demo admin's code of this step stays usable: the person trying the demo types it next.
+        s.get(StaffMember, s.scalars(select(StaffMember.id).where(StaffMember.username == first.username)).one()
+              ).last_time_step = None
         s.add(Setting(key=DEMO_FLAG, value="1", updated_at=service.ctx.clock.now(), updated_by=first.username))
     return made
 

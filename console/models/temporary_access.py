@@ -135,16 +135,16 @@ class TemporaryAccessService:
     def issue_temporary_passcode(self, actor: Actor, user_id: int, *, identity_verified: bool,
                                  reason: str = "") -> IssuedPasscode:
         """A new passcode for the user: full access for the configured days, then portal only, then expired."""
-        require(actor, Permission.issue_temporary_access)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.issue_temporary_access)
             return issue_passcode_in(s, self.ctx, actor, _user(s, user_id), identity_verified=identity_verified,
                                      reason=reason)
 
     def issue_online_card(self, actor: Actor, user_id: int) -> IssuedCard:
         """An Online Security Code Card for an enrolled user who lost a device: waits for two good values
         (activate_online_card), valid the configured days. Ends a run of temporary passcodes."""
-        require(actor, Permission.issue_temporary_access)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.issue_temporary_access)
             user = _user(s, user_id)
             if user.sls_state is not SlsState.enrolled:
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: issue the Online Security "
@@ -169,8 +169,8 @@ class TemporaryAccessService:
                               now, device.expires_at)
 
     def activate_online_card(self, actor: Actor, device_id: int, challenge_id: int, answer: str) -> None:
-        """Activate the card with the values at the two index numbers of a challenge."""
-        require(actor, Permission.issue_temporary_access)
+        """Activate the card with the values at the two index numbers of a challenge (verify() checks the
+        actor's session and permission in its transaction)."""
         from console.models.verification import VerificationService
 
         def on_success(s: Session, device: SecurityDevice, _result) -> None:
@@ -191,9 +191,9 @@ class TemporaryAccessService:
 
     def expire_due(self, actor: Actor) -> int:
         """Mark temporary access past its end as expired (it is refused at login anyway); safe to repeat."""
-        require(actor, Permission.issue_temporary_access)
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.issue_temporary_access)
             due = list(s.scalars(select(SecurityDevice).where(SecurityDevice.kind.in_(TEMPORARY_KINDS),
                                                               SecurityDevice.state == DeviceState.active,
                                                               SecurityDevice.expires_at <= now)))

@@ -93,9 +93,9 @@ class VerificationService:
     # --- challenges ------------------------------------------------------------------------------
     def issue_challenge(self, actor: Actor, device_id: int) -> ChallengeInfo:
         """Draw a fresh challenge for a card (two random index numbers) or a DSC+ (a 6-digit number)."""
-        require(actor, Permission.view)
         rng = secrets.SystemRandom()
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.prove_possession)
             device = _device(s, device_id)
             fig = load_figures(s)
             if device.kind in (DeviceKind.code_card, DeviceKind.online_code_card):
@@ -110,6 +110,9 @@ class VerificationService:
                            expires_at=now + dt.timedelta(minutes=fig.challenge_validity_minutes))
             s.add(ch)
             s.flush()
+            audit.record(s, at=now, actor=actor.username, action="device.challenge_issued",
+                         summary=f"Challenge issued for {device.kind.label} {device.serial or ''}".rstrip(),
+                         account_id=device.account_id, device_id=device.id, details={"challenge_id": ch.id})
             return ChallengeInfo(ch.id, device.id, device.kind, positions,
                                  text if device.kind is DeviceKind.dsc_plus else None, ch.expires_at)
 
@@ -123,9 +126,9 @@ class VerificationService:
         A wrong or replayed code is counted (and audited) in its own committed transaction, then raised as
         VerificationFailed; at the configured count the device locks. Malformed input changes nothing.
         """
-        require(actor, permission)
         failure: str | None = None
         with self.ctx.db.write() as s:
+            require(s, actor, permission)
             device = _device(s, device_id)
             fig = load_figures(s)
             now = self.ctx.clock.now()
@@ -148,8 +151,8 @@ class VerificationService:
         raise VerificationFailed(failure + self._lock_note(device_id))
 
     def unlock(self, actor: Actor, device_id: int, reason: str = "") -> None:
-        require(actor, Permission.unlock_device)
         with self.ctx.db.write() as s:
+            require(s, actor, Permission.unlock_device)
             device = _device(s, device_id)
             if not device.locked:
                 raise RuleViolation(f"This {device.kind.label} is not locked.")

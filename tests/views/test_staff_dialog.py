@@ -9,13 +9,20 @@ from console.models.enums import StaffRole
 from console.models.errors import VerificationFailed
 from console.views.main_window import MainWindow
 from console.views.staff_dialog import StaffDialog
+from tests.sessions import signed_in
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def dialog(qtbot, staff_service, admin):
+def admin(ctx, staff_service):
+    """The database's first administrator, signed in."""
     staff_service.add_first_administrator("admin01", "Alex Admin", PASSWORD)
+    return signed_in(ctx, "admin01", "Alex Admin", StaffRole.administrator)
+
+
+@pytest.fixture
+def dialog(qtbot, staff_service, admin):
     d = StaffDialog(staff_service, admin)
     qtbot.addWidget(d)
     d.show()

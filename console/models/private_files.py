@@ -1,0 +1,22 @@
+"""Files that hold client data or keys: created readable and writable by their owner only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO
+
+OWNER_ONLY = 0o600
+
+
+def open_private(path: str | Path) -> IO[str]:
+    """Open `path` for writing text (UTF-8, CSV-friendly newlines), owner-only from the first byte. An
+    existing file is truncated and its permissions narrowed too."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
+    try:
+        if os.name == "posix":
+            os.fchmod(fd, OWNER_ONLY)
+        return os.fdopen(fd, "w", newline="", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
