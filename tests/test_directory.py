@@ -36,6 +36,25 @@ def test_account_prefix_filter(ctx, world):
     assert {r.username for r in rows} == {"aarch001", "bbake001"}
 
 
+def test_account_number_without_its_u_finds_the_account(ctx, world):
+    """Digits alone are an account number: "7654321" and "765" find U7654321's users."""
+    d = UserDirectory(ctx)
+    for text in ("7654321", "765", "U7654321"):
+        assert {r.username for r in d.window(UserQuery(text=text), 0, 50)} == {"aarch001", "bbake001"}, text
+    assert d.count(UserQuery(text="9999")) == 0
+
+
+def test_any_word_of_the_name_matches_by_default(ctx, world):
+    """A surname finds its people without "Match inside names": "Smith" finds both Smiths, "baker" Bob Baker,
+    and a word's start is enough ("arch" finds Alice Archer); the middle of a word is not ("mith")."""
+    d = UserDirectory(ctx)
+    assert {r.username for r in d.window(UserQuery(text="Smith"), 0, 50)} == {"jsmit001", "jsmit123"}
+    assert [r.username for r in d.window(UserQuery(text="baker"), 0, 50)] == ["bbake001"]
+    assert [r.username for r in d.window(UserQuery(text="arch"), 0, 50)] == ["aarch001"]
+    assert d.count(UserQuery(text="mith")) == 0
+    assert d.count(UserQuery(text="mith", contains=True)) == 2
+
+
 def test_counts_by_state_follow_text_filter_not_state_filter(ctx, world):
     """Counts per state reflect the text filter and ignore the chosen state."""
     d = UserDirectory(ctx)

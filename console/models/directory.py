@@ -46,7 +46,8 @@ _KEY_INDEX = {"username": 1, "full_name": 7, "account": 3, "role": 4, "sls_state
 
 @dataclass(frozen=True)
 class UserQuery:
-    """What the list shows: a text filter (username, name or account prefix, or a substring), a state, a sort."""
+    """What the list shows: a text filter (username or account prefix, any word of the name, or a substring),
+    a state, a sort."""
 
     text: str = ""
     state: SlsState | None = None
@@ -144,21 +145,47 @@ def _fts_matches(stmt, text: str):
     return stmt.where(literal_column("users_fts").op("MATCH")(phrase))
 
 
+WORD_START_MIN = 2  # " ta": the word-start search needs a trigram, the space included
+
+
+# The SQL for text searches differs per database; both choices live here. SQLite: the FTS5 trigram table.
+# PostgreSQL: LIKE on the lower-cased columns, served by pg_trgm GIN indexes where installed.
 def _substring_condition(text: str, dialect: str):
+    """The username or the name contains `text` anywhere."""
     if dialect == "sqlite":
         return User.id.in_(_fts_matches(select(_FTS.c.rowid), text).scalar_subquery())
-    # PostgreSQL: LIKE on the lower-cased columns, served by pg_trgm GIN indexes where installed.
     return or_(User.username.contains(text, autoescape=True), User.name_key.contains(text, autoescape=True))
 
 
+def _word_start_condition(text: str, dialect: str):
+    """A word of the name after the first starts with `text` ("tanaka" finds "hiro tanaka")."""
+    if dialect == "sqlite":
+        return User.id.in_(_fts_matches(select(_FTS.c.rowid), " " + text).scalar_subquery())
+    return User.name_key.contains(" " + text, autoescape=True)
+
+
+ACCOUNT_TEXT = re.compile(r"u?\d+")  # "u123", "U123" or "6870226": account numbers are U and digits
+
+
+def account_number_prefix(text: str) -> str | None:
+    """The account-number prefix a filter text stands for, with its U ("6870226" -> "U6870226"), or None."""
+    if not text or not ACCOUNT_TEXT.fullmatch(text.lower()):
+        return None
+    return "U" + text.lower().removeprefix("u")
+
+
 def _text_condition(text: str, contains: bool = False, dialect: str = "sqlite"):
+    """Username prefix, account number (with or without its U), or the start of any word of the name;
+    `contains` widens it to the text anywhere in the username or name."""
     if not text:
         return None
     if contains and len(text) >= SUBSTRING_MIN:
         return _substring_condition(text, dialect)
     conditions = [prefix_range(User.username, text), prefix_range(User.name_key, text)]
-    if re.fullmatch(r"u\d*", text) or text.isdigit():
-        number = text.upper() if text.startswith("u") else text
+    if len(text) >= WORD_START_MIN:
+        conditions.append(_word_start_condition(text, dialect))
+    number = account_number_prefix(text)
+    if number is not None:
         accounts = select(Account.id).where(prefix_range(Account.number, number))
         conditions.append(User.account_id.in_(accounts.scalar_subquery()))
     return or_(*conditions)
