@@ -38,6 +38,7 @@ from console.models.rights import require_rights
 from console.models.sealing import device_context
 from console.models.settings import load_figures
 from console.models.sharing import LIVE_STATES, check_share, share
+from console.models.training import keep_card_for_training
 from console.models.verification import ChallengeInfo, VerificationResult, VerificationService
 
 # The device kinds an opt-in creates; a pending one of these held by a pending user is that user's opt-in.
@@ -158,6 +159,7 @@ class EnrollmentService:
             device.serial = f"OSC-{secrets.token_hex(5).upper()}"
             device.secret_salt = self.ctx.box.new_salt()
             device.secret_hash = card_hashes(self.ctx.box, device.secret_salt, values)
+            keep_card_for_training(s, self.ctx, device, values)
             device.expires_at = now + dt.timedelta(days=fig.online_card_validity_days)
             self._hold(s, user, device, now)
             audit.record(s, at=now, actor=actor.username, action="device.issued",
