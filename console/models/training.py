@@ -23,6 +23,7 @@ from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import InvalidInput, NotFound, PermissionDenied
 from console.models.permissions import Permission, require
 from console.models.sealing import device_context
+from console.models.sharing import same_person_users
 from console.models.staff import DEMO_FLAG, DEMO_STAFF
 from console.models.verification import TOTP_STEP_SECONDS, dsc_response
 
@@ -72,8 +73,7 @@ class TrainingService:
             user = s.get(User, user_id) if is_row_id(user_id) else None
             if user is None:
                 raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
-            same = [u for u in s.scalars(select(User).where(User.name_key == user.name_key))
-                    if u.person.same_identity_as(user.person)]
+            same = [user, *same_person_users(s, user)]
             rows = s.execute(select(SecurityDevice, User.username)
                              .join(DeviceHolding, DeviceHolding.device_id == SecurityDevice.id)
                              .join(User, User.id == DeviceHolding.user_id)
