@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from console.models import user_index
 from console.models.context import ServiceContext
 from console.models.db import is_row_id
+from console.models.device_list import due_date
 from console.models.entities import (
     Account,
     AuditEntry,
@@ -84,6 +85,20 @@ class DeviceSummary:
     activated_at: dt.datetime | None
     expires_at: dt.datetime | None
     return_due_at: dt.datetime | None
+    activation_due_at: dt.datetime | None = None
+    due_passed: bool = False  # the date in due_at is in the past (as the Devices window marks it)
+
+    @property
+    def due_at(self) -> dt.datetime | None:
+        return due_date(self.state, self.activation_due_at, self.return_due_at)
+
+    @property
+    def in_use(self) -> bool:
+        """Still with the user (active, waiting for its first code, or on its way); else device history."""
+        return self.state in IN_USE_STATES
+
+
+IN_USE_STATES = frozenset({DeviceState.active, DeviceState.pending, DeviceState.shipped})
 
 
 @dataclass(frozen=True)
@@ -477,7 +492,7 @@ class UserDirectory:
                 raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
             account = user.account
             holder = rights_holder(s, account)
-            devices = tuple(_device_summaries(s, user))
+            devices = tuple(_device_summaries(s, user, self.ctx.clock.now()))
             audit = tuple(AuditLine(e.id, e.at, e.actor, e.action, e.summary) for e in s.scalars(
                 select(AuditEntry).where(AuditEntry.user_id == user.id)
                 .order_by(AuditEntry.id.desc()).limit(audit_limit)))
@@ -511,7 +526,7 @@ def _restrictions_of(s: Session, user_ids: list[int]) -> dict[int, tuple[Restric
     return {k: tuple(sorted(v, key=order.index)) for k, v in out.items()}
 
 
-def _device_summaries(s: Session, user: User):
+def _device_summaries(s: Session, user: User, now: dt.datetime):
     holdings = s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user.id)
                          .order_by(DeviceHolding.preferred.desc(), DeviceHolding.since)).all()
     for h in holdings:
@@ -519,5 +534,7 @@ def _device_summaries(s: Session, user: User):
         others = s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)
                            .where(DeviceHolding.device_id == d.id, User.id != user.id)
                            .order_by(User.username)).all()
+        due = due_date(d.state, d.activation_due_at, d.return_due_at)
         yield DeviceSummary(d.id, d.kind.label, d.serial, d.state, h.preferred, d.locked, tuple(others),
-                            d.activated_at, d.expires_at, d.return_due_at)
+                            d.activated_at, d.expires_at, d.return_due_at, d.activation_due_at,
+                            due is not None and due < now)
