@@ -143,10 +143,10 @@ class ExportService:
         written = 0
         try:
             with self.ctx.db.read() as s:
-                require(s, actor, Permission.export_data)
                 if not self.ctx.db.is_sqlite:
                     # One snapshot for every batch (SQLite's read transaction already is one).
                     s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                require(s, actor, Permission.export_data)
                 with open_private(partial) as f:
                     header, count_stmt, rows = KINDS[kind](s)
                     total = s.scalar(count_stmt) or 0
