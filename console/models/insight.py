@@ -138,8 +138,10 @@ class InsightService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def panels(self, actor: Actor, since: dt.date, until: dt.date) -> list[Panel]:
-        """Every panel the actor may see, for the days [since, until] (history panels) and now."""
+    def panels(self, actor: Actor, since: dt.date, until: dt.date, only: tuple[str, ...] = ()) -> list[Panel]:
+        """Every panel the actor may see (or those of `only`), for the days [since, until] and now."""
+        for key in only:
+            _require_panel(actor, key)
         if since > until:
             raise InvalidInput("The start of the period must not be after its end.")
         builders = {"states": lambda s: self._states(s), "enrollment": lambda s: self._enrollment(s, since, until),
@@ -149,11 +151,10 @@ class InsightService:
                     "signins": lambda s: self._signins(s, since, until),
                     "activity": lambda s: self._activity(s, since, until)}
         with self.ctx.db.read() as s:
-            return [builders[key](s) for key in visible_panels(actor)]
+            return [builders[key](s) for key in visible_panels(actor) if not only or key in only]
 
     def panel(self, actor: Actor, key: str, since: dt.date, until: dt.date) -> Panel:
-        _require_panel(actor, key)
-        return next(p for p in self.panels(actor, since, until) if p.key == key)
+        return self.panels(actor, since, until, (key,))[0]
 
     # --- now ---------------------------------------------------------------------------------------
     def _states(self, s: Session) -> Panel:

@@ -24,6 +24,7 @@ from console.models.errors import ConsoleError
 from console.views.actions import make_action
 from console.views.audit_view import AuditView
 from console.views.back_office_actions import install as install_back_office
+from console.views.insight_actions import install as install_insight
 from console.views.messages import message_box, show_error
 from console.views.roles import apply_role
 from console.views.security_settings import SecuritySettingsDialog
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
 
         self.device_actions = install_device_actions(self)
         self.back_office = install_back_office(self, services)
+        self.insight = install_insight(self, services)
         # Last, once every menu is in place: what the staff member's role forbids is hidden and off.
         apply_role(self, services.actor)
         self.resize(1280, 800)

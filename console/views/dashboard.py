@@ -1,0 +1,103 @@
+"""The supervisors' dashboard: every panel the staff member's role may see, for a chosen period."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.models.errors import ConsoleError
+from console.views.actions import make_action
+from console.views.charts import ChartCard
+from console.views.messages import show_error
+
+PERIODS = ((1, "Last 7 days"), (4, "Last 4 weeks"), (12, "Last 12 weeks"), (26, "Last 26 weeks"), (52, "Last 52 weeks"))
+COLUMNS = 2
+
+
+class DashboardWindow(QMainWindow):
+    """Charts over summary tables; a click on a bar, slice or table row asks for the list behind it (`drill`)."""
+
+    drill = Signal(object)
+
+    def __init__(self, services, parent=None, only: tuple[str, ...] = (), title: str = "Dashboard",
+                 name: str = "dashboardWindow") -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setWindowTitle(f"{title} — SLS Console")
+        self.services = services
+        self.only = only
+        self.last_message = None
+        self.cards: dict[str, ChartCard] = {}
+        self.period_combo = QComboBox()
+        self.period_combo.setObjectName("dashboardPeriod")
+        self.period_combo.setAccessibleName("Period of the history charts")
+        for weeks, label in PERIODS:
+            self.period_combo.addItem(label, weeks)
+        self.period_combo.setCurrentIndex(2)
+        self.period_combo.currentIndexChanged.connect(lambda _: self.refresh())
+        period_label = QLabel("&Period:")
+        period_label.setBuddy(self.period_combo)
+        self.as_of = QLabel()
+        self.as_of.setObjectName("dashboardAsOf")
+        bar = QHBoxLayout()
+        bar.addWidget(period_label)
+        bar.addWidget(self.period_combo)
+        bar.addStretch(1)
+        bar.addWidget(self.as_of)
+        self.grid = QGridLayout()
+        body = QWidget()
+        body.setLayout(self.grid)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addLayout(bar)
+        layout.addWidget(scroll, 1)
+        self.setCentralWidget(central)
+        self.refresh_action = make_action(self, "&Refresh", QKeySequence.StandardKey.Refresh,
+                                          "Read the figures again", self.refresh, "refreshDashboard")
+        self.close_action = make_action(self, "&Close", QKeySequence.StandardKey.Close, "Close the dashboard",
+                                        self.close, "closeDashboard")
+        menu = self.menuBar().addMenu("&Dashboard")
+        menu.addAction(self.refresh_action)
+        menu.addSeparator()
+        menu.addAction(self.close_action)
+        self.refresh()
+        self.resize(1280, 900)
+
+    def period(self) -> tuple[dt.date, dt.date]:
+        today = self.services.ctx.clock.now().date()
+        return today - dt.timedelta(weeks=self.period_combo.currentData()) + dt.timedelta(days=1), today
+
+    def refresh(self) -> None:
+        since, until = self.period()
+        try:
+            panels = self.services.insight.panels(self.services.actor, since, until, self.only)
+        except ConsoleError as exc:
+            self.last_message = show_error(self, exc)
+            return
+        for card in self.cards.values():
+            self.grid.removeWidget(card)
+            card.deleteLater()
+        self.cards = {}
+        for i, panel in enumerate(panels):
+            card = ChartCard(panel)
+            card.drill.connect(self.drill.emit)
+            columns = 1 if self.only else COLUMNS
+            self.grid.addWidget(card, i // columns, i % columns)
+            self.cards[panel.key] = card
+        now = self.services.ctx.clock.now()
+        self.as_of.setText(f"As of {now:%Y-%m-%d %H:%M} UTC · history {since:%d %b} – {until:%d %b %Y}")
