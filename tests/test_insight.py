@@ -128,8 +128,8 @@ def test_each_panel_agrees_with_a_direct_query(demo_ctx, admin):
                 key = "Opt-out" if action == "user.opted_out" else path_of(action, json.loads(details))
                 paths[key, max(week_start(at.date()), since)] += 1
         enrollment = panels["enrollment"]
-        names = {"ib_key": "Opt-in: IB Key", "card": "Opt-in: Security Code Card", "shared": "Opt-in: Shared device",
-                 "dsc_plus": "Opt-in: DSC+", "Opt-out": "Opt-out"}
+        names = {"ib_key": "IB Key", "card": "Code card", "shared": "Shared device",
+                 "dsc_plus": "DSC+", "Opt-out": "Opt-out"}
         assert sum(paths.values()) > 0
         for (key, week), n in paths.items():
             assert enrollment.value(names[key], f"{week:%d %b}") == n

@@ -15,7 +15,7 @@ from console.models.entities import AuditDayCount
 ENROLLED = "user.enrolled"
 OPTED_OUT = "user.opted_out"
 # The ways into SLS the dashboard shows (the opt-in options of the client article, plus a mailed DSC+).
-PATH_LABELS = {"ib_key": "IB Key", "card": "Security Code Card", "shared": "Shared device", "dsc_plus": "DSC+",
+PATH_LABELS = {"ib_key": "IB Key", "card": "Code card", "shared": "Shared device", "dsc_plus": "DSC+",
                "other": "Other"}
 _KIND_PATH = {"ib_key": "ib_key", "code_card": "card", "online_code_card": "card", "dsc_plus": "dsc_plus"}
 

@@ -251,7 +251,7 @@ class InsightService:
             return Series(name, tuple(Figure(w.label, counts.get((key, w.first), 0),
                                              Drill("audit", {"action": action, **w.period})) for w in weeks))
 
-        ins = [series(f"Opt-in: {PATH_LABELS[p]}", p, ENROLLED) for p in paths]
+        ins = [series(PATH_LABELS[p], p, ENROLLED) for p in paths]
         outs = series("Opt-out", "opt_out", OPTED_OUT)
         return Panel("enrollment", PANEL_TITLES["enrollment"], tuple(w.label for w in weeks), (*ins, outs),
                      f"{since:%d %b %Y} – {until:%d %b %Y}: {sum(x.total for x in ins):,} opt-ins, "

@@ -83,7 +83,9 @@ def shipped_near_deadline(s: Session, now: dt.datetime, fig: Figures) -> tuple[i
 
     def describe(d: SecurityDevice):
         due = d.activation_due_at
-        when = f"{_days(now - due)} late" if due < now else f"due in {_days(due - now)}"
+        late, early = now - due, due - now
+        when = ("due today" if abs(late.days if due < now else early.days) == 0
+                else f"{_days(late)} late" if due < now else f"due in {_days(early)}")
         return (f"DSC+ {d.serial} not activated ({when})",
                 f"Shipped {d.shipped_at:%Y-%m-%d}; activation due {due:%Y-%m-%d}" if d.shipped_at else "", due)
     return _device_items(s, "shipped", where, (SecurityDevice.activation_due_at,), describe)

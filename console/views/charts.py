@@ -84,10 +84,16 @@ def build_chart(panel: Panel, dark: bool | None = None) -> QChart:
     x = QBarCategoryAxis()
     x.append(list(panel.categories))
     x.setLabelsColor(text)
+    x.setTruncateLabels(False)
     if len(panel.categories) > 8:
-        x.setLabelsAngle(-60)
+        x.setLabelsAngle(-90)
     y = QValueAxis()
-    y.setRange(0, max(1.0, (top / 100 if panel.unit == "cents" else top) * 1.1))
+    top = top / 100 if panel.unit == "cents" else top
+    y.setRange(0, max(top, 1))
+    y.applyNiceNumbers()
+    if top < 5:  # whole numbers only: 0..4 with a tick per unit
+        y.setRange(0, max(int(top) + 1, 1))
+        y.setTickCount(max(int(top) + 2, 2))
     y.setLabelFormat("%.0f")
     y.setLabelsColor(text)
     y.setGridLineColor(QColor(text.red(), text.green(), text.blue(), 40))

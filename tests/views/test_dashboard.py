@@ -84,7 +84,7 @@ def test_enrollment_charges_and_returns_match_direct_queries(qtbot, demo_ctx, ad
     enrollment = chart_values(d.cards["enrollment"])
     ib_key = sum(1 for _, action, details in entries if path_of(action, details) == "ib_key")
     assert ib_key > 0
-    assert sum(v for (name, _), v in enrollment.items() if name == "Opt-in: IB Key") == ib_key
+    assert sum(v for (name, _), v in enrollment.items() if name == "IB Key") == ib_key
     assert sum(v for (name, _), v in enrollment.items() if name == "Opt-out") == \
         sum(1 for _, action, _ in entries if action == "user.opted_out")
     money = chart_values(d.cards["charges"])
