@@ -199,6 +199,10 @@ def test_staff_activity_counts_actions_per_staff_member_and_day(ctx, world, audi
     figure = next(x for x in panel.series if x.name == "boff01").figures[-1]
     assert figure.drill.filters["staff"] == "boff01"
     assert figure.drill.filters["since"] == dt.datetime(now.year, now.month, now.day, tzinfo=dt.UTC)
+    by_staff = InsightService(ctx).panel(auditor, "activity_by_staff", now.date() - dt.timedelta(days=6), now.date())
+    assert by_staff.value("Devices", "boff01") == 3 and by_staff.value("Users (opt-in, opt-out)", "hdesk01") == 1
+    devices = next(x for x in by_staff.series if x.name == "Devices").figures[by_staff.categories.index("boff01")]
+    assert devices.drill.filters["action"] == "device." and devices.drill.filters["staff"] == "boff01"
 
 
 def test_work_list_shows_what_needs_someone_today(ctx, world, clock, agent):

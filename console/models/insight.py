@@ -30,13 +30,19 @@ PANEL_PERMISSIONS: dict[str, tuple[Permission, ...]] = {
     "charges": (P.waive_charges, P.verify_audit),
     "signins": (P.manage_staff, P.verify_audit),
     "activity": (P.verify_audit,),
+    "activity_by_staff": (P.verify_audit,),
 }
 PANEL_TITLES = {
     "states": "Users by SLS state", "enrollment": "Opt-ins and opt-outs per week", "devices": "Devices by kind and "
     "state", "shipped": "Shipped DSC+ waiting for activation", "returns": "Returns due and overdue",
     "temporary": "Temporary access in force", "charges": "Charges and waivers per month",
-    "signins": "Sign-in failures and locks", "activity": "Staff activity",
+    "signins": "Sign-in failures and locks", "activity": "Staff activity over time",
+    "activity_by_staff": "Actions per staff member",
 }
+# Audit actions grouped by what they act on (the part before the dot), for actions per staff member.
+ACTION_GROUP_LABELS = {"user": "Users (opt-in, opt-out)", "device": "Devices", "charge": "Charges",
+                       "returns": "Returns", "staff": "Staff and sign-in", "account": "Accounts",
+                       "data": "Exports", "report": "Reports"}
 PATHS = ("ib_key", "card", "shared", "dsc_plus", "other")
 SIGNIN_ACTIONS = {"staff.signin_failed": "Staff sign-in failures", "staff.locked": "Staff sign-ins locked",
                   "device.code_refused": "Client codes refused", "device.locked": "Client devices locked"}
@@ -149,7 +155,8 @@ class InsightService:
                     "returns": lambda s: self._returns(s), "temporary": lambda s: self._temporary(s),
                     "charges": lambda s: self._charges(s, since, until),
                     "signins": lambda s: self._signins(s, since, until),
-                    "activity": lambda s: self._activity(s, since, until)}
+                    "activity": lambda s: self._activity(s, since, until),
+                    "activity_by_staff": lambda s: self._activity_by_staff(s, since, until)}
         with self.ctx.db.read() as s:
             return [builders[key](s) for key in visible_panels(actor) if not only or key in only]
 
@@ -316,7 +323,30 @@ class InsightService:
                                           for b in buckets))
                        for name in staff)
         return Panel("activity", PANEL_TITLES["activity"], tuple(b.label for b in buckets), series,
-                     f"{sum(totals.values()):,} audited actions by {len(staff)} staff members and automatic runs")
+                     f"{sum(totals.values()):,} audited actions by {len(staff)} staff member"
+                     f"{'' if len(staff) == 1 else 's'} and automatic runs (days up to 31 days, else weeks)")
+
+    def _activity_by_staff(self, s: Session, since: dt.date, until: dt.date) -> Panel:
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for actor, action, n in s.execute(
+                select(AuditDayCount.actor, AuditDayCount.action, func.sum(AuditDayCount.entries))
+                .where(AuditDayCount.day >= since, AuditDayCount.day <= until)
+                .group_by(AuditDayCount.actor, AuditDayCount.action)):
+            counts[actor, action.split(".", 1)[0]] += n
+        totals: dict[str, int] = defaultdict(int)
+        for (actor, _), n in counts.items():
+            totals[actor] += n
+        staff = sorted(totals, key=lambda a: (-totals[a], a))
+        groups = sorted({g for _, g in counts}, key=lambda g: (g not in ACTION_GROUP_LABELS, g))
+        period = {"since": _utc(since), "until": _utc(until + dt.timedelta(days=1))}
+        series = tuple(Series(ACTION_GROUP_LABELS.get(g, g.capitalize()),
+                              tuple(Figure(name, counts.get((name, g), 0),
+                                           Drill("audit", {"staff": name, "action": f"{g}.", **period}))
+                                    for name in staff))
+                       for g in groups)
+        busiest = f"; most: {staff[0]} ({totals[staff[0]]:,})" if staff else ""
+        return Panel("activity_by_staff", PANEL_TITLES["activity_by_staff"], tuple(staff), series,
+                     f"{since:%d %b} – {until:%d %b %Y}: {sum(totals.values()):,} actions{busiest}")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from console.models.insight import Drill, Figure, Panel
 # Colours that stay apart on a light and on a dark background (Okabe-Ito, for colour-blind readers too).
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 PIE_PANELS = ("states",)
-STACKED_PANELS = ("enrollment", "devices", "signins", "activity")
+STACKED_PANELS = ("enrollment", "devices", "signins", "activity", "activity_by_staff")
 
 
 def is_dark() -> bool:

@@ -67,7 +67,7 @@ class InsightActions(QObject):
 
     def open_activity(self) -> None:
         if self.activity is None:
-            self.activity = DashboardWindow(self.services, self.window, only=("activity",), title="Staff activity",
+            self.activity = DashboardWindow(self.services, self.window, only=("activity_by_staff", "activity"), title="Staff activity",
                                             name="staffActivityWindow")
             self.activity.drill.connect(self.drill)
         else:

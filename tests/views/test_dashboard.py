@@ -182,6 +182,12 @@ def test_staff_activity_bar_opens_that_staff_members_day(qtbot, ctx, auditor):
     bar_set.clicked.emit(card.panel.categories.index(f"{now:%d %b}"))
     assert w.audit_view.staff_filter.currentText() == "boff01"
     assert w.audit_view.model.rowCount() == 4
+    by_staff = window.cards["activity_by_staff"]
+    assert chart_values(by_staff)["Devices", "boff01"] == 4
+    bar_set = next(b for b in by_staff.view.chart().series()[0].barSets() if b.label() == "Devices")
+    bar_set.clicked.emit(by_staff.panel.categories.index("boff01"))
+    assert w.audit_view.action_filter.currentText() == "device."
+    assert w.audit_view.model.rowCount() == 4
 
 
 def test_work_list_rows_open_the_place_to_act(qtbot, ctx, world, agent):
