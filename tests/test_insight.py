@@ -23,7 +23,7 @@ from console.models.entities import (
 )
 from console.models.enums import ChargeStatus, DeviceKind, DeviceState, SlsState
 from console.models.errors import InvalidInput, PermissionDenied
-from console.models.insight import PANEL_PERMISSIONS, InsightService, visible_panels, week_start
+from console.models.insight import KIND_SHORT, PANEL_PERMISSIONS, InsightService, visible_panels, week_start
 from console.models.reporting import ReportService
 from console.models.schema import alembic_config
 from console.models.settings import Figures
@@ -92,6 +92,21 @@ def test_device_counts_follow_every_insert_update_and_delete(demo_ctx):
         assert _device_counts_kept(s) == _device_counts_direct(s)
 
 
+def test_device_count_triggers_are_the_migrations(db):
+    """The triggers on devices are exactly those migration 0010 creates (and the only ones)."""
+    import importlib
+    import re
+
+    if not db.is_sqlite:
+        pytest.skip("SQLite triggers")
+    migration = importlib.import_module("console.migrations.versions.0010_dashboard_figures")
+    with db.engine.connect() as conn:
+        present = [sql for (sql,) in conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'devices' ORDER BY name")]
+    norm = lambda sql: re.sub(r"\s+", " ", sql).strip()  # noqa: E731
+    assert sorted(map(norm, present)) == sorted(map(norm, migration.SQLITE_TRIGGERS))
+
+
 def test_migration_fills_the_summary_tables_from_existing_rows(demo_ctx):
     """Upgrading a database that already holds entries and devices counts them all (the backfill)."""
     from alembic import command
@@ -137,7 +152,7 @@ def test_each_panel_agrees_with_a_direct_query(demo_ctx, admin):
         for (kind, state), n in Counter({(k, st): n for k, st, n in s.execute(
                 select(SecurityDevice.kind, SecurityDevice.state, func.count())
                 .group_by(SecurityDevice.kind, SecurityDevice.state))}).items():
-            assert panels["devices"].value(kind.label, state.label) == n
+            assert panels["devices"].value(KIND_SHORT[kind], state.label) == n
         shipped = s.scalar(select(func.count()).select_from(SecurityDevice)
                            .where(SecurityDevice.state == DeviceState.shipped))
         assert panels["shipped"].series[0].total == shipped
@@ -162,7 +177,7 @@ def test_drill_downs_name_the_rows_behind_each_figure(demo_ctx, admin):
     panels = {p.key: p for p in InsightService(demo_ctx).panels(admin, since, until)}
     enrolled = panels["states"].series[0].figures[0]
     assert enrolled.drill.target == "users" and enrolled.drill.filters == {"state": SlsState.enrolled}
-    ib_key = next(x for x in panels["devices"].series if x.name == "IB Key")
+    ib_key = next(x for x in panels["devices"].series if x.name == KIND_SHORT[DeviceKind.ib_key])
     active = ib_key.figures[panels["devices"].categories.index("Active")]
     assert active.drill.filters == {"kind": DeviceKind.ib_key, "state": DeviceState.active}
     overdue = panels["returns"].series[0].figures[0]
