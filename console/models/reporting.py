@@ -96,30 +96,54 @@ class ReportService:
 
     def produce(self, actor: Actor, month: str, path: str | Path, render_pdf: Renderer | None = None) -> ReportResult:
         """Write the report to `path` (PDF through `render_pdf`, or CSV by the file's extension), recorded first."""
+        report_format(path)
+        report = self.build(actor, month)
+        partial = self.draft(report, path, render_pdf)
+        try:
+            return self.publish(actor, report, partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def draft(self, report: Report, path: str | Path, render_pdf: Renderer | None = None) -> Path:
+        """Write the file under a temporary name beside `path` (a window draws it on its own thread); returns it."""
         path = Path(path)
-        fmt = path.suffix.lower().lstrip(".")
-        if fmt not in FORMATS:
-            raise InvalidInput(f"{path.name}: a report is written as .pdf or .csv.")
+        fmt = report_format(path)
         if fmt == "pdf" and render_pdf is None:
             raise InvalidInput("A PDF report needs the console's drawing support; write a .csv instead.")
-        report = self.build(actor, month)
         partial = path.with_name(f".{path.name}.part")
         try:
-            try:
-                (render_pdf if fmt == "pdf" else write_csv)(report, partial)  # type: ignore[operator]
-                digest = hashlib.sha256(partial.read_bytes()).hexdigest()
-            except OSError as exc:
-                raise InvalidInput(f"The report could not be written to {path} ({exc.strerror or exc}). "
-                                   f"Choose a folder you may write to.") from None
-            with self.ctx.db.write() as s:
-                entry = audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="report.produced",
-                                     summary=f"Monthly report {report.month} ({fmt.upper()}) written to {path.name}",
-                                     details={"month": report.month, "format": fmt, "file": path.name,
-                                              "sha256": digest, "audit_head_hash": report.audit_head_hash,
-                                              "panels": [p.key for p in report.panels]})
-                entry_id = entry.id
+            (render_pdf if fmt == "pdf" else write_csv)(report, partial)  # type: ignore[operator]
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise InvalidInput(f"The report could not be written to {path} ({exc.strerror or exc}). "
+                               f"Choose a folder you may write to.") from None
+        return partial
+
+    def publish(self, actor: Actor, report: Report, partial: Path, path: str | Path) -> ReportResult:
+        """Record the drafted file in the audit trail (with its SHA-256), then move it into place."""
+        require(actor, Permission.export_data)
+        path = Path(path)
+        fmt = report_format(path)
+        digest = hashlib.sha256(partial.read_bytes()).hexdigest()
+        with self.ctx.db.write() as s:
+            entry = audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="report.produced",
+                                 summary=f"Monthly report {report.month} ({fmt.upper()}) written to {path.name}",
+                                 details={"month": report.month, "format": fmt, "file": path.name,
+                                          "sha256": digest, "audit_head_hash": report.audit_head_hash,
+                                          "panels": [p.key for p in report.panels]})
+            entry_id = entry.id
+        try:
             os.replace(partial, path)
-        finally:
-            if partial.exists():
-                partial.unlink()
+        except OSError as exc:
+            raise InvalidInput(f"The report was recorded (audit entry {entry_id}) but could not be moved to {path} "
+                               f"({exc.strerror or exc}).") from None
         return ReportResult(str(path), fmt, digest, entry_id)
+
+
+def report_format(path: str | Path) -> str:
+    """'pdf' or 'csv' from the file's name; anything else is refused before any work is done."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise InvalidInput(f"{path.name}: a report is written as .pdf or .csv.")
+    return fmt

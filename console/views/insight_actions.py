@@ -10,55 +10,65 @@ from PySide6.QtCore import QDate, QObject, QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox
 
 from console.models.errors import ConsoleError
-from console.models.insight import Drill, visible_panels
-from console.models.permissions import Permission, allowed
+from console.models.insight import PANEL_PERMISSIONS, Drill
+from console.models.permissions import Permission
+from console.models.reporting import Report, ReportResult, report_format
 from console.models.work_list import WorkItem
-from console.views.actions import make_action
+from console.views.change_bus import ChangeKind, Changes
 from console.views.dashboard import DashboardWindow
+from console.views.desk import Desk
 from console.views.messages import message_box, show_error
+from console.views.permitted import PermittedAction
 from console.views.report_document import render_pdf
+from console.views.style import icon
 from console.views.work_list_view import WorkListWindow
+
+ICONS = {"openDashboard": "chart", "openWorkList": "worklist", "openStaffActivity": "audit",
+         "monthlyReport": "print"}
 
 
 class InsightActions(QObject):
-    def __init__(self, window: QMainWindow, services) -> None:
+    """Makes the actions and opens the windows; the main window places the actions in its menus."""
+
+    def __init__(self, desk: Desk, window: QMainWindow) -> None:
         super().__init__(window)
+        self.desk = desk
         self.window = window
-        self.services = services
-        self.actor = services.actor
+        self.services = desk.services
+        self.actor = desk.actor
         self.dashboard: DashboardWindow | None = None
         self.activity: DashboardWindow | None = None
         self.work_list: WorkListWindow | None = None
         self.last_message: QMessageBox | None = None
-        self.dashboard_action = make_action(window, "&Dashboard…", "Ctrl+Alt+B", "Charts of SLS states, opt-ins, "
-                                            "devices, returns, charges and sign-in failures; click a figure to list "
-                                            "its rows", self.open_dashboard, "openDashboard",
-                                            permission=Permission.view)
-        self.work_action = make_action(window, "&Work list…", "Ctrl+Alt+W", "What needs someone today: cards near "
-                                       "their activation date, overdue returns, users with no device, locked devices",
-                                       self.open_work_list, "openWorkList", permission=Permission.view)
-        self.activity_action = make_action(window, "Staff &activity…", "Ctrl+Alt+Y", "Audited actions per staff "
-                                           "member and per day; click a bar to read the entries",
-                                           self.open_activity, "openStaffActivity", permission=Permission.verify_audit)
-        self.report_action = make_action(window, "Monthly &report…", "Ctrl+Alt+R", "Write a month's figures, their "
-                                         "tables and the audit chain's head to a PDF or CSV (recorded in the audit "
-                                         "trail)", self.ask_report, "monthlyReport", permission=Permission.export_data)
-        self.activity_action.setEnabled("activity" in visible_panels(self.actor))
-        self.report_action.setEnabled(allowed(self.actor, Permission.export_data))
-        tools = getattr(window, "tools_menu", None) or window.menuBar().addMenu("&Tools")
-        first = tools.actions()[0] if tools.actions() else None
-        for action in (self.dashboard_action, self.work_action, self.activity_action):
-            tools.insertAction(first, action)
-        tools.insertSeparator(first)
-        file_menu = getattr(window, "file_menu", None) or window.menuBar().addMenu("&File")
-        quit_action = next((a for a in file_menu.actions() if a.objectName() == "quit"), None)
-        file_menu.insertAction(quit_action, self.report_action)
-        file_menu.insertSeparator(quit_action)
+        self.last_report: ReportResult | None = None
+        a = self._action
+        self.dashboard_action = a("&Dashboard…", "Ctrl+Alt+B", "Charts of SLS states, opt-ins, devices, returns, "
+                                  "charges and sign-in failures; click a figure to list its rows",
+                                  self.open_dashboard, "openDashboard", Permission.view)
+        self.work_action = a("&Work list…", "Ctrl+Alt+W", "What needs someone today: cards near their activation "
+                             "date, overdue returns, users with no device, locked devices", self.open_work_list,
+                             "openWorkList", Permission.view)
+        # Staff activity is the auditors' view of the trail (PANEL_PERMISSIONS says who sees it).
+        self.activity_action = a("Staff &activity…", "Ctrl+Alt+Y", "Audited actions per staff member and per day; "
+                                 "click a bar to read the entries", self.open_activity, "openStaffActivity",
+                                 PANEL_PERMISSIONS["activity"])
+        self.report_action = a("Monthly &report…", "Ctrl+Alt+R", "Write a month's figures, their tables and the "
+                               "audit chain's head to a PDF or CSV (recorded in the audit trail)", self.ask_report,
+                               "monthlyReport", Permission.export_data)
+        self.window_actions = (self.dashboard_action, self.work_action, self.activity_action)
+
+    def _action(self, text, shortcut, tip, slot, name, permission) -> PermittedAction:
+        return self.desk.actions.make(self.window, text, shortcut, tip, slot, name, permission,
+                                      icon=icon(ICONS[name]))
+
+    def refresh_icons(self) -> None:
+        for action in (*self.window_actions, self.report_action):
+            action.setIcon(icon(ICONS[action.objectName()]))
 
     # --- windows -----------------------------------------------------------------------------------
     def open_dashboard(self) -> None:
         if self.dashboard is None:
-            self.dashboard = DashboardWindow(self.services, self.window)
+            self.dashboard = DashboardWindow(self.desk, self.window)
             self.dashboard.drill.connect(self.drill)
         else:
             self.dashboard.refresh()
@@ -67,8 +77,8 @@ class InsightActions(QObject):
 
     def open_activity(self) -> None:
         if self.activity is None:
-            self.activity = DashboardWindow(self.services, self.window, only=("activity_by_staff", "activity"), title="Staff activity",
-                                            name="staffActivityWindow")
+            self.activity = DashboardWindow(self.desk, self.window, only=("activity_by_staff", "activity"),
+                                            title="Staff activity", name="staffActivityWindow")
             self.activity.drill.connect(self.drill)
         else:
             self.activity.refresh()
@@ -77,7 +87,7 @@ class InsightActions(QObject):
 
     def open_work_list(self) -> None:
         if self.work_list is None:
-            self.work_list = WorkListWindow(self.services, self.window)
+            self.work_list = WorkListWindow(self.desk, self.window)
             self.work_list.open_item.connect(self.open_work_item)
         else:
             self.work_list.refresh()
@@ -157,9 +167,7 @@ class InsightActions(QObject):
 
     # --- the monthly report ------------------------------------------------------------------------
     def ask_report(self) -> None:
-        if not self.report_action.isEnabled():
-            return
-        now = self.services.ctx.clock.now()
+        now = self.services.clock.now()
         previous = (now.replace(day=1) - dt.timedelta(days=1))
         month, ok = QInputDialog.getText(self.window, "Monthly report", "&Month (YYYY-MM):", text=f"{previous:%Y-%m}")
         if not ok:
@@ -171,17 +179,35 @@ class InsightActions(QObject):
         if path:
             self.write_report(month, path)
 
-    def write_report(self, month: str, path: str) -> bool:
+    def write_report(self, month: str, path: str) -> None:
+        """Read the figures off the GUI thread, draw the file here (Qt draws on this thread only), then record it
+        and move it into place through the runner; one message says where it went, or why not."""
+        reports, actor = self.services.reports, self.actor
         try:
-            result = self.services.reports.produce(self.actor, month, path, render_pdf)
+            report_format(path)
         except ConsoleError as exc:
             self.last_message = show_error(self.window, exc)
-            return False
-        self.last_message = message_box(self.window, "Report written", f"The monthly report {month.strip()} was "
-                                        f"written to {result.path} and recorded in the audit trail (entry "
-                                        f"{result.audit_entry_id}).", QMessageBox.Icon.Information, "reportWritten")
-        return True
+            return
 
+        def built(report: Report) -> None:
+            try:
+                partial = reports.draft(report, path, render_pdf)
+            except ConsoleError as exc:
+                self.last_message = show_error(self.window, exc)
+                return
+            self.desk.runner.write(self.window, lambda: reports.publish(actor, report, partial, path),
+                                   changes=Changes.of(kinds=[ChangeKind.audit]), success=written,
+                                   failure=lambda exc: refused(exc, partial))
 
-def install(window: QMainWindow, services) -> InsightActions:
-    return InsightActions(window, services)
+        def written(result: ReportResult) -> None:
+            self.last_report = result
+            self.last_message = message_box(
+                self.window, "Report written", f"The monthly report {month.strip()} was written to {result.path} "
+                f"and recorded in the audit trail (entry {result.audit_entry_id}).", QMessageBox.Icon.Information,
+                "reportWritten")
+
+        def refused(exc: Exception, partial: Path) -> None:
+            partial.unlink(missing_ok=True)
+            self.last_message = show_error(self.window, exc)
+
+        self.desk.runner.query(self.window, lambda: reports.build(actor, month), success=built)

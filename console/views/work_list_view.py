@@ -6,10 +6,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from console.models.errors import ConsoleError
-from console.models.work_list import ROWS_PER_SOURCE, WorkItem
-from console.views.actions import make_action
-from console.views.messages import show_error
+from console.models.permissions import Permission
+from console.models.work_list import ROWS_PER_SOURCE, WorkItem, WorkSection
+from console.views.change_bus import Changes
+from console.views.desk import Desk
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole
 
@@ -19,11 +19,14 @@ class WorkListWindow(QMainWindow):
 
     open_item = Signal(object)
 
-    def __init__(self, services, parent=None) -> None:
+    def __init__(self, desk: Desk, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("workListWindow")
         self.setWindowTitle("Work list — SLS Console")
-        self.services = services
+        self.desk = desk
+        self.services = desk.services
+        self.loading = False
+        self._again = False
         self.last_message = None
         self.tree = QTreeWidget()
         self.tree.setObjectName("workListTree")
@@ -40,26 +43,46 @@ class WorkListWindow(QMainWindow):
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.summary)
         self.setCentralWidget(central)
-        self.open_action = make_action(self, "&Open", "Return", "Open the selected row where the work is done",
-                                       self.open_current, "openWorkItem")
-        self.refresh_action = make_action(self, "&Refresh", QKeySequence.StandardKey.Refresh,
-                                          "Read the work list again", self.refresh, "refreshWorkList")
-        self.close_action = make_action(self, "&Close", QKeySequence.StandardKey.Close, "Close the work list",
-                                        self.close, "closeWorkList")
+        make = desk.actions.make
+        self.open_action = make(self, "&Open", "Return", "Open the selected row where the work is done",
+                                self.open_current, "openWorkItem", Permission.view)
+        self.refresh_action = make(self, "&Refresh", "F5", "Read the work list again", self.refresh,
+                                   "refreshWorkList", Permission.view)
+        self.close_action = make(self, "&Close", QKeySequence.StandardKey.Close, "Close the work list", self.close,
+                                 "closeWorkList", Permission.view)
         menu = self.menuBar().addMenu("&Work")
         for a in (self.open_action, self.refresh_action):
             menu.addAction(a)
         menu.addSeparator()
         menu.addAction(self.close_action)
+        desk.bus.changed.connect(self.on_changes)  # work done elsewhere leaves the list
         self.refresh()
         self.resize(1100, 640)
 
+    def on_changes(self, _changes: Changes) -> None:
+        if self.isVisible():
+            self.refresh()
+
     def refresh(self) -> None:
-        try:
-            sections = self.services.work_list.today(self.services.actor)
-        except ConsoleError as exc:
-            self.last_message = show_error(self, exc)
+        """Read the work list off the GUI thread, keeping the row the agent was on when it is still there."""
+        if self.loading:
+            self._again = True
             return
+        self.loading, self._again = True, False
+        work_list, actor = self.services.work_list, self.services.actor
+        self.desk.runner.query(self, lambda: work_list.today(actor), success=self._show, failure=self._failed)
+
+    def _failed(self, exc: Exception) -> None:
+        self.loading = False
+        self.summary.setText(f"The work list could not be read: {exc}")
+
+    def _show(self, sections: list[WorkSection]) -> None:
+        self.loading = False
+        if self._again:
+            self.refresh()
+            return
+        current = self.tree.currentItem()
+        was = current.data(0, ITEM_ROLE) if current is not None else None
         self.tree.clear()
         first = None
         for section in sections:
@@ -82,8 +105,10 @@ class WorkListWindow(QMainWindow):
             self.tree.setColumnWidth(col, width)
         total = sum(x.total for x in sections)
         self.summary.setText(f"{total:,} things need someone today" if total else "Nothing needs anyone today.")
-        if first is not None:
-            self.tree.setCurrentItem(first)
+        if was is None or not self.select_item(lambda i: (i.source, i.device_id, i.user_id)
+                                               == (was.source, was.device_id, was.user_id)):
+            if first is not None:
+                self.tree.setCurrentItem(first)
 
     def items(self) -> list[WorkItem]:
         out = []

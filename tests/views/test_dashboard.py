@@ -12,7 +12,6 @@ from PySide6.QtCharts import QBarSeries, QPieSeries, QStackedBarSeries
 from PySide6.QtGui import QAction
 from sqlalchemy import func, select
 
-from console.app import Services
 from console.models import demo
 from console.models.activity_counts import path_of
 from console.models.entities import AuditEntry, Charge, SecurityDevice, User
@@ -21,6 +20,7 @@ from console.models.insight import KIND_SHORT
 from console.models.settings import Figures
 from console.views.main_window import MainWindow
 from tests.factories import add_device
+from tests.views.desks import desk_for, settle
 
 
 @pytest.fixture
@@ -30,15 +30,22 @@ def demo_ctx(ctx):
 
 
 def main_window(qtbot, ctx, actor) -> MainWindow:
-    w = MainWindow(Services.build(ctx, actor))
+    w = MainWindow(desk_for(ctx, actor))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)
     return w
+
+
+def trigger(qtbot, w: MainWindow, name: str) -> None:
+    """Trigger an action of the main window and wait until what it asked for has been read and shown."""
+    w.findChild(QAction, name).trigger()
+    settle(qtbot, w.desk)
 
 
 def open_dashboard(qtbot, ctx, actor):
     w = main_window(qtbot, ctx, actor)
-    w.findChild(QAction, "openDashboard").trigger()
+    trigger(qtbot, w, "openDashboard")
     return w, w.insight.dashboard
 
 
@@ -114,6 +121,7 @@ def test_clicking_a_slice_opens_the_users_of_that_state(qtbot, demo_ctx, admin):
     w, d = open_dashboard(qtbot, demo_ctx, admin)
     pie = d.cards["states"].view.chart().series()[0]
     pie.slices()[list(SlsState).index(SlsState.opted_out)].clicked.emit()
+    settle(qtbot, w.desk)
     assert w.state_combo.currentData() is SlsState.opted_out
     qtbot.waitUntil(lambda: not w.model.loading)
     with demo_ctx.db.read() as s:
@@ -127,6 +135,7 @@ def test_clicking_a_device_bar_opens_the_devices_of_that_kind_and_state(qtbot, d
     card = d.cards["devices"]
     bar_set = next(b for b in card.view.chart().series()[0].barSets() if b.label() == "DSC+")
     bar_set.clicked.emit(card.panel.categories.index("Shipped"))
+    settle(qtbot, w.desk)
     devices = w.device_actions.devices_window
     assert devices.isVisible()
     assert devices.kind_combo.currentData() is DeviceKind.dsc_plus
@@ -144,6 +153,7 @@ def test_a_table_row_opens_the_audit_entries_behind_it(qtbot, demo_ctx, admin):
     rows = card.table_rows()
     row = next(i for i, (name, _, _) in enumerate(rows) if name == "Opt-out")
     card.table.activated.emit(card.table.model().index(row, 0))
+    settle(qtbot, w.desk)
     audit = w.audit_view
     assert audit.isVisible() and audit.action_filter.currentText() == "user.opted_out"
     assert audit.period_check.isChecked()
@@ -173,20 +183,23 @@ def test_staff_activity_bar_opens_that_staff_members_day(qtbot, ctx, auditor):
         for _ in range(4):
             audit.record(s, at=now, actor="boff01", action="device.shipped", summary="Shipped")
     w = main_window(qtbot, ctx, auditor)
-    w.findChild(QAction, "openStaffActivity").trigger()
+    trigger(qtbot, w, "openStaffActivity")
     window = w.insight.activity
     window.period_combo.setCurrentIndex(0)  # last 7 days: one bar per day
+    settle(qtbot, w.desk)
     card = window.cards["activity"]
     values = chart_values(card)
     assert values["boff01", f"{now:%d %b}"] == 4
     bar_set = next(b for b in card.view.chart().series()[0].barSets() if b.label() == "boff01")
     bar_set.clicked.emit(card.panel.categories.index(f"{now:%d %b}"))
+    settle(qtbot, w.desk)
     assert w.audit_view.staff_filter.currentText() == "boff01"
     assert w.audit_view.model.rowCount() == 4
     by_staff = window.cards["activity_by_staff"]
     assert chart_values(by_staff)["Devices", "boff01"] == 4
     bar_set = next(b for b in by_staff.view.chart().series()[0].barSets() if b.label() == "Devices")
     bar_set.clicked.emit(by_staff.panel.categories.index("boff01"))
+    settle(qtbot, w.desk)
     assert w.audit_view.action_filter.currentText() == "device."
     assert w.audit_view.model.rowCount() == 4
 
@@ -197,16 +210,18 @@ def test_work_list_rows_open_the_place_to_act(qtbot, ctx, world, agent):
         s.get(SecurityDevice, world.secondary_device_id).locked = True
         s.get(User, world.org_primary_id).active_devices = 0
     w = main_window(qtbot, ctx, agent)
-    w.findChild(QAction, "openWorkList").trigger()
+    trigger(qtbot, w, "openWorkList")
     work = w.insight.work_list
     items = work.items()
     assert {i.source for i in items} == {"locked", "no_device"}
     assert work.select_item(lambda i: i.source == "locked")
     work.open_current()
+    settle(qtbot, w.desk)
     devices = w.device_actions.devices_window
     assert devices.current_row().id == world.secondary_device_id
     assert work.select_item(lambda i: i.source == "no_device")
     work.open_current()
+    settle(qtbot, w.desk)
     qtbot.waitUntil(lambda: w.current_user_id() == world.org_primary_id)
 
 
@@ -217,7 +232,7 @@ def test_work_list_names_a_card_near_its_deadline(qtbot, ctx, world, clock, back
                           serial="DSC0000042", preferred=False)
         d.shipped_at, d.activation_due_at = clock.now() - dt.timedelta(days=12), clock.now() + dt.timedelta(days=2)
     w = main_window(qtbot, ctx, back_office)
-    w.findChild(QAction, "openWorkList").trigger()
+    trigger(qtbot, w, "openWorkList")
     [item] = [i for i in w.insight.work_list.items() if i.source == "shipped"]
     assert item.serial == "DSC0000042" and item.username == "jsmit123" and "due in 2 days" in item.title
 
@@ -228,7 +243,9 @@ def test_report_pdf_renders_and_reads_back(qtbot, demo_ctx, tmp_path, back_offic
     w = main_window(qtbot, demo_ctx, back_office)
     month = f"{demo_ctx.clock.now():%Y-%m}"
     target = tmp_path / "report.pdf"
-    assert w.insight.write_report(month, str(target))
+    w.insight.write_report(month, str(target))
+    settle(qtbot, w.desk)
+    assert w.insight.last_report is not None and target.exists()
     text = subprocess.run(["pdftotext", "-layout", str(target), "-"], capture_output=True, text=True,
                           check=True).stdout
     with demo_ctx.db.read() as s:
