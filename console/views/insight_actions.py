@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QObject, QStandardPaths
+from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox
 
+from console.models.audit_log import AuditFilter
+from console.models.device_list import DeviceQuery
 from console.models.errors import ConsoleError
 from console.models.insight import PANEL_PERMISSIONS, Drill
 from console.models.permissions import Permission
@@ -113,57 +115,24 @@ class InsightActions(QObject):
             self.show_users(None, item.username, item.user_id)
 
     def show_users(self, state, text: str = "", user_id: int | None = None) -> None:
-        w = self.window
-        w.filter_edit.setText(text)
-        index = w.state_combo.findData(state) if state is not None else 0
-        w.state_combo.setCurrentIndex(max(index, 0))
-        w.apply_filter()
-        if user_id is not None:
-            w.select_user(user_id)
-        w.raise_()
-        w.activateWindow()
+        self.window.show_users(text, state, user_id)
+        self.window.raise_()
+        self.window.activateWindow()
 
     def show_devices(self, kind=None, state=None, overdue: bool = False, serial: str = "",
                      device_id: int | None = None) -> None:
         actions = self.window.device_actions
         actions.show_devices()
-        d = actions.devices_window
-        for combo, value in ((d.kind_combo, kind), (d.state_combo, state)):
-            combo.blockSignals(True)
-            combo.setCurrentIndex(max(combo.findData(value), 0) if value is not None else 0)
-            combo.blockSignals(False)
-        d.overdue_check.blockSignals(True)
-        d.overdue_check.setChecked(overdue)
-        d.overdue_check.blockSignals(False)
-        d.serial_edit.blockSignals(True)
-        d.serial_edit.setText(serial)
-        d.serial_edit.blockSignals(False)
-        d.apply_filter()
-        if device_id is not None:
-            d.select_device(device_id)
+        actions.devices_window.show_query(DeviceQuery(kind, state, serial, overdue), device_id)
 
     def show_charges(self, status) -> None:
         actions = self.window.device_actions
         actions.show_charges()
-        c = actions.charges_window
-        c.account_edit.setText("")
-        c.status_combo.blockSignals(True)
-        c.status_combo.setCurrentIndex(max(c.status_combo.findData(status), 0) if status is not None else 0)
-        c.status_combo.blockSignals(False)
-        c.apply_filter()
+        actions.charges_window.show_status(status)
 
     def show_audit(self, staff: str, action: str, since: dt.datetime | None, until: dt.datetime | None) -> None:
         self.window.open_audit_trail()
-        a = self.window.audit_view
-        a.staff_filter.setEditText(staff)
-        a.action_filter.setEditText(action)
-        a.user_filter.clear()
-        a.period_check.setChecked(since is not None)
-        if since is not None and until is not None:
-            last = until - dt.timedelta(days=1)
-            a.from_date.setDate(QDate(since.year, since.month, since.day))
-            a.to_date.setDate(QDate(last.year, last.month, last.day))
-        a.apply_filters()
+        self.window.audit_view.show_filter(AuditFilter(staff=staff, action=action, since=since, until=until))
 
     # --- the monthly report ------------------------------------------------------------------------
     def ask_report(self) -> None:

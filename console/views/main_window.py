@@ -277,6 +277,17 @@ class MainWindow(QMainWindow):
         index = self.table.currentIndex()
         return self.model.user_id_at(index.row()) if index.isValid() else None
 
+    def show_users(self, text: str = "", state: SlsState | None = None, user_id: int | None = None) -> None:
+        """Filter the list by `text` and `state` and, once the users are read, select `user_id` among them."""
+        self.filter_edit.blockSignals(True)
+        self.filter_edit.setText(text)
+        self.filter_edit.blockSignals(False)
+        self.state_combo.blockSignals(True)
+        self.state_combo.setCurrentIndex(max(self.state_combo.findData(state), 0) if state is not None else 0)
+        self.state_combo.blockSignals(False)
+        self._reselect_user = user_id  # selected when the list has the users (_on_query_changed)
+        self.apply_filter()
+
     def apply_filter(self) -> None:
         """Ask the list for the filter's users; a text search runs in the background (see UsersModel)."""
         self._filter_timer.stop()
