@@ -382,10 +382,13 @@ class DeviceCount(Base):
     devices: Mapped[int] = mapped_column(BigInteger)
 
 
-# Indexes the dashboard and work list read (migration 0010): charges by month, live temporary access by kind and
-# state, locked devices (a partial index: only the few locked rows), shipped cards by their activation deadline.
+# Indexes the dashboard and work list read (migration 0010): charges by month, temporary access in force (kind,
+# state, end), shipped cards by deadline (with the shipping date: no table read), returns by due date, and locked
+# devices (a partial index: only the few locked rows).
 Index("ix_charges_created_at", Charge.created_at)
 Index("ix_charges_waived_at", Charge.waived_at)
-Index("ix_devices_kind_state", SecurityDevice.kind, SecurityDevice.state)
-Index("ix_devices_state_activation_due", SecurityDevice.state, SecurityDevice.activation_due_at)
+Index("ix_devices_kind_state_expires", SecurityDevice.kind, SecurityDevice.state, SecurityDevice.expires_at)
+Index("ix_devices_state_activation_due", SecurityDevice.state, SecurityDevice.activation_due_at,
+      SecurityDevice.shipped_at)
+Index("ix_devices_state_return_due", SecurityDevice.state, SecurityDevice.return_due_at)
 Index("ix_devices_locked", SecurityDevice.id, sqlite_where=text("locked = 1"), postgresql_where=text("locked"))

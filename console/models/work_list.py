@@ -117,7 +117,7 @@ def users_without_device(s: Session, now: dt.datetime, fig: Figures) -> tuple[in
     total = s.scalar(select(func.count()).select_from(User).where(*where)) or 0
     rows = s.execute(select(User.id, User.username, User.full_name, Account.number)
                      .join(Account, Account.id == User.account_id).where(*where)
-                     .order_by(User.username).limit(ROWS_PER_SOURCE)).all()
+                     .order_by(User.id).limit(ROWS_PER_SOURCE)).all()  # (state, devices, id) index order
     return total, [WorkItem("no_device", f"{username} ({name}) enrolled with no active device",
                             "Offer temporary access or a new device", None, user_id, username, None, None, number)
                    for user_id, username, name, number in rows]

@@ -9,7 +9,8 @@ The dashboard opens in under a second at a million users, so none of its figures
   week, sign-in failures, staff activity). The model layer adds to it in the transaction that writes the
   entries (console/models/activity_counts.py); filled here from the entries already written.
 - device_counts: devices per kind, state and lock, kept by triggers on devices (as user_state_counts is).
-- indexes for charges per month, live temporary access, shipped cards by deadline and locked devices.
+- indexes for charges per month, temporary access in force, shipped cards by deadline, returns by due date
+  and locked devices.
 """
 from collections.abc import Sequence
 
@@ -115,8 +116,10 @@ def upgrade() -> None:
 
     op.create_index('ix_charges_created_at', 'charges', ['created_at'], unique=False)
     op.create_index('ix_charges_waived_at', 'charges', ['waived_at'], unique=False)
-    op.create_index('ix_devices_kind_state', 'devices', ['kind', 'state'], unique=False)
-    op.create_index('ix_devices_state_activation_due', 'devices', ['state', 'activation_due_at'], unique=False)
+    op.create_index('ix_devices_kind_state_expires', 'devices', ['kind', 'state', 'expires_at'], unique=False)
+    op.create_index('ix_devices_state_activation_due', 'devices', ['state', 'activation_due_at', 'shipped_at'],
+                    unique=False)
+    op.create_index('ix_devices_state_return_due', 'devices', ['state', 'return_due_at'], unique=False)
     op.create_index('ix_devices_locked', 'devices', ['id'], unique=False,
                     sqlite_where=sa.text('locked = 1'), postgresql_where=sa.text('locked'))
 
@@ -124,8 +127,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.drop_index('ix_devices_locked', table_name='devices')
+    op.drop_index('ix_devices_state_return_due', table_name='devices')
     op.drop_index('ix_devices_state_activation_due', table_name='devices')
-    op.drop_index('ix_devices_kind_state', table_name='devices')
+    op.drop_index('ix_devices_kind_state_expires', table_name='devices')
     op.drop_index('ix_charges_waived_at', table_name='charges')
     op.drop_index('ix_charges_created_at', table_name='charges')
     if dialect == 'postgresql':
