@@ -51,7 +51,7 @@ def _check(ctx, panels) -> bool:
     from sqlalchemy import func, select
 
     from console.models.entities import SecurityDevice, User
-    from console.models.insight import KIND_SHORT
+    from console.models.insight import kind_short
 
     by_key = {p.key: p for p in panels}
     ok = True
@@ -60,7 +60,7 @@ def _check(ctx, panels) -> bool:
             ok &= by_key["states"].value("Users", state.label) == n
         for kind, state, n in s.execute(select(SecurityDevice.kind, SecurityDevice.state, func.count())
                                         .group_by(SecurityDevice.kind, SecurityDevice.state)):
-            ok &= by_key["devices"].value(KIND_SHORT[kind], state.label) == n
+            ok &= by_key["devices"].value(kind_short(kind), state.label) == n
     return bool(ok)
 
 

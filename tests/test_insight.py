@@ -23,7 +23,7 @@ from console.models.entities import (
 )
 from console.models.enums import ChargeStatus, DeviceKind, DeviceState, SlsState
 from console.models.errors import InvalidInput, PermissionDenied
-from console.models.insight import KIND_SHORT, PANEL_PERMISSIONS, InsightService, visible_panels, week_start
+from console.models.insight import PANEL_PERMISSIONS, InsightService, kind_short, visible_panels, week_start
 from console.models.reporting import ReportService
 from console.models.schema import alembic_config
 from console.models.settings import Figures
@@ -152,7 +152,7 @@ def test_each_panel_agrees_with_a_direct_query(demo_ctx, admin):
         for (kind, state), n in Counter({(k, st): n for k, st, n in s.execute(
                 select(SecurityDevice.kind, SecurityDevice.state, func.count())
                 .group_by(SecurityDevice.kind, SecurityDevice.state))}).items():
-            assert panels["devices"].value(KIND_SHORT[kind], state.label) == n
+            assert panels["devices"].value(kind_short(kind), state.label) == n
         shipped = s.scalar(select(func.count()).select_from(SecurityDevice)
                            .where(SecurityDevice.state == DeviceState.shipped))
         assert panels["shipped"].series[0].total == shipped
@@ -177,7 +177,7 @@ def test_drill_downs_name_the_rows_behind_each_figure(demo_ctx, admin):
     panels = {p.key: p for p in InsightService(demo_ctx).panels(admin, since, until)}
     enrolled = panels["states"].series[0].figures[0]
     assert enrolled.drill.target == "users" and enrolled.drill.filters == {"state": SlsState.enrolled}
-    ib_key = next(x for x in panels["devices"].series if x.name == KIND_SHORT[DeviceKind.ib_key])
+    ib_key = next(x for x in panels["devices"].series if x.name == kind_short(DeviceKind.ib_key))
     active = ib_key.figures[panels["devices"].categories.index("Active")]
     assert active.drill.filters == {"kind": DeviceKind.ib_key, "state": DeviceState.active}
     overdue = panels["returns"].series[0].figures[0]

@@ -46,9 +46,14 @@ ACTION_GROUP_LABELS = {"user": "Users (opt-in, opt-out)", "device": "Devices", "
 PATHS = ("ib_key", "card", "shared", "dsc_plus", "other")
 SIGNIN_ACTIONS = {"staff.signin_failed": "Staff sign-in failures", "staff.locked": "Staff sign-ins locked",
                   "device.code_refused": "Client codes refused", "device.locked": "Client devices locked"}
-# Device kinds as a chart legend names them (the full labels do not fit side by side).
-KIND_SHORT = {DeviceKind.ib_key: "IB Key", DeviceKind.dsc_plus: "DSC+", DeviceKind.code_card: "Code card",
-              DeviceKind.online_code_card: "Online card", DeviceKind.temporary_passcode: "Temp. passcode"}
+# Device kinds as a chart legend names them (the full labels do not fit side by side); others by their label.
+_KIND_SHORT = {DeviceKind.ib_key: "IB Key", DeviceKind.dsc_plus: "DSC+", DeviceKind.code_card: "Code card",
+               DeviceKind.online_code_card: "Online card", DeviceKind.temporary_passcode: "Temp. passcode"}
+
+
+def kind_short(kind: DeviceKind) -> str:
+    return _KIND_SHORT.get(kind, kind.label)
+
 
 
 @dataclass(frozen=True)
@@ -180,7 +185,7 @@ class InsightService:
         for row in s.scalars(select(DeviceCount).where(DeviceCount.devices > 0)):
             counts[row.kind, row.state] += row.devices
         states = [st for st in DeviceState if any(counts.get((k, st)) for k in DeviceKind)]
-        series = tuple(Series(KIND_SHORT[kind], tuple(Figure(st.label, counts.get((kind, st), 0),
+        series = tuple(Series(kind_short(kind), tuple(Figure(st.label, counts.get((kind, st), 0),
                                                        Drill("devices", {"kind": kind, "state": st}))
                                                 for st in states))
                        for kind in DeviceKind)

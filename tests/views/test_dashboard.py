@@ -16,7 +16,7 @@ from console.models import demo
 from console.models.activity_counts import path_of
 from console.models.entities import AuditEntry, Charge, SecurityDevice, User
 from console.models.enums import ChargeStatus, DeviceKind, DeviceState, SlsState
-from console.models.insight import KIND_SHORT
+from console.models.insight import kind_short
 from console.models.settings import Figures
 from console.views.main_window import MainWindow
 from tests.factories import add_device
@@ -70,7 +70,7 @@ def test_state_pie_and_device_bars_match_direct_queries(qtbot, demo_ctx, admin):
             assert pie[state.label, ""] == n
         for kind, state, n in s.execute(select(SecurityDevice.kind, SecurityDevice.state, func.count())
                                         .group_by(SecurityDevice.kind, SecurityDevice.state)):
-            assert bars[KIND_SHORT[kind], state.label] == n
+            assert bars[kind_short(kind), state.label] == n
 
 
 def test_enrollment_charges_and_returns_match_direct_queries(qtbot, demo_ctx, admin):
