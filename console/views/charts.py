@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QStackedWidget,
     QTableWidget,
@@ -163,13 +164,17 @@ class ChartCard(QFrame):
         t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         t.verticalHeader().setVisible(False)
+        total = sum(f.value for _, _, f in cells) or 1
         for row, (name, category, figure) in enumerate(cells):
-            value = QTableWidgetItem(format_value(self.panel, figure.value))
+            text = format_value(self.panel, figure.value)
+            if self.panel.key in PIE_PANELS:  # a share is part of the figure
+                text += f" ({figure.value / total:.1%})"
+            value = QTableWidgetItem(text)
             value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             for col, item in enumerate((QTableWidgetItem(name), QTableWidgetItem(category), value)):
                 t.setItem(row, col, item)
         t.resizeColumnsToContents()
-        t.horizontalHeader().setStretchLastSection(True)
+        t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         t.activated.connect(lambda index: self.open_figure(cells[index.row()][2]))
         return t
 

@@ -111,7 +111,8 @@ def test_numbers_are_one_click_away(qtbot, demo_ctx, admin):
     rows = {category: value for _, category, value in card.table_rows()}
     with demo_ctx.db.read() as s:
         enrolled = s.scalar(select(func.count()).select_from(User).where(User.sls_state == SlsState.enrolled))
-    assert rows["Enrolled"] == f"{enrolled:,}"
+        total = s.scalar(select(func.count()).select_from(User))
+    assert rows["Enrolled"] == f"{enrolled:,} ({enrolled / total:.1%})"
     card.numbers_button.click()
     assert card.stack.currentWidget() is card.view
 
