@@ -65,6 +65,7 @@ def record(session: Session, *, at: dt.datetime, actor: str, action: str, summar
     head.last_hash = entry.entry_hash
     head.count = head.count + 1
     session.flush()
+    session.info.setdefault("audit_ids", []).append(entry.id)  # the change watcher skips this desk's own
     return entry
 
 

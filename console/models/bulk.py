@@ -69,3 +69,14 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     """Insert dict rows that all carry the same keys (the first row's) in one executemany."""
     if rows:
         insert_prepared(conn, prepare(table, rows, conn.dialect.name))
+
+
+def advance_sequences(conn: Connection, tables: list[str]) -> None:
+    """After rows were inserted with ids of their own: move each table's id sequence past the highest id, or
+    PostgreSQL's next ordinary insert would be given an id already taken. SQLite needs nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in dict.fromkeys(tables):
+        conn.exec_driver_sql(
+            f"SELECT setval(seq, GREATEST((SELECT max(id) FROM {table}), 1)) "
+            f"FROM pg_get_serial_sequence('{table}', 'id') AS seq WHERE seq IS NOT NULL")

@@ -238,6 +238,7 @@ class TemporaryPasscodeDialog(ServiceDialog):
     def __init__(self, services, user_id: int, username: str, parent=None) -> None:
         super().__init__(services, f"Temporary passcode for {username}", "temporaryPasscode", parent)
         self.user_id = user_id
+        self.version = services.directory.details(user_id, audit_limit=0).version  # as the agent sees it now
         self.passcode_dialog: PasscodeDialog | None = None
         refusal = services.temporary_access.can_issue(user_id)
         self.intro.setText("Issued by phone only, after the caller's identity has been verified. Full access for a "
@@ -251,7 +252,8 @@ class TemporaryPasscodeDialog(ServiceDialog):
 
     def submit(self):
         return self.services.temporary_access.issue_temporary_passcode(
-            self.actor, self.user_id, identity_verified=self.identity.isChecked(), reason=self.reason.text())
+            self.actor, self.user_id, identity_verified=self.identity.isChecked(), reason=self.reason.text(),
+            expected_version=self.version)
 
     def accept(self) -> None:
         super().accept()
