@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from console.models.enums import StaffRole
 from console.models.errors import ConsoleError
 from console.models.sealing import SecretBox
 
+ROOT = Path(__file__).resolve().parent.parent
 TEST_KEY = bytes(range(32))  # the same key as tests/conftest.py
 COMMIT_DELAY = 0.3
 
@@ -54,6 +57,26 @@ def _operations(ctx: ServiceContext, actor: Actor, args: dict):
         "receive": lambda: DeviceService(ctx).receive_stock(actor, args["serials"]),
         "import": lambda: ImportService(ctx).apply(actor, args["path"]).users_created,
     }
+
+
+def run_desks(db, clock, tmp_path, *calls: tuple[str, dict]) -> list[dict]:
+    """Run each (operation, args) in its own desk process, all released at the same moment; their answers.
+    A traceback in any of them fails the test."""
+    sync = Path(tempfile.mkdtemp(prefix="desks-", dir=tmp_path))
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.desk_process", db.url, clock.now().isoformat(),
+                               str(sync), f"desk{i}", operation, json.dumps(args)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i, (operation, args) in enumerate(calls)]
+    deadline = time.monotonic() + 60
+    while len(list(sync.glob("*.ready"))) < len(procs) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (sync / "go").touch()
+    answers = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and "Traceback" not in err, err
+        answers.append(json.loads(out.strip().splitlines()[-1]))
+    return answers
 
 
 def main(url: str, now: str, sync_dir: str, name: str, operation: str, raw_args: str) -> int:

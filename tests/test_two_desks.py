@@ -3,10 +3,6 @@ message, never a traceback, on SQLite and on PostgreSQL (CI runs this file on bo
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -16,31 +12,12 @@ from console.models.demo import generate
 from console.models.entities import DeviceHolding, Person, SecurityDevice, Setting, StaffMember, User
 from console.models.enums import DeviceState, SlsState, StaffRole
 from console.models.settings import Figures
+from tests.desk_process import run_desks
 from tests.factories import add_device, add_person
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "resources" / "sample-import.csv"
 PASSWORD = "correct horse battery"
-
-
-def two_desks(db, clock, tmp_path, *calls: tuple[str, dict]) -> list[dict]:
-    """Run each (operation, args) in its own desk process, released at the same moment; their answers."""
-    sync = tmp_path / "sync"
-    sync.mkdir(exist_ok=True)
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.desk_process", db.url, clock.now().isoformat(),
-                               str(sync), f"desk{i}", operation, json.dumps(args)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i, (operation, args) in enumerate(calls)]
-    deadline = time.monotonic() + 60
-    while len(list(sync.glob("*.ready"))) < len(procs) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    (sync / "go").touch()
-    answers = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0 and "Traceback" not in err, err
-        answers.append(json.loads(out.strip().splitlines()[-1]))
-    return answers
 
 
 def one_winner(answers: list[dict]) -> tuple[dict, dict]:
@@ -80,7 +57,7 @@ def test_two_administrators_deactivating_each_other_leave_one(ctx, clock, tmp_pa
     leave no administrator, and one active administrator remains."""
     add_staff(staff_service, ("admin01", "Alex Admin", StaffRole.administrator),
               ("admin02", "Avery Admin", StaffRole.administrator))
-    answers = two_desks(ctx.db, clock, tmp_path,
+    answers = run_desks(ctx.db, clock, tmp_path,
                         ("deactivate", {"actor": "admin01", "username": "admin02"}),
                         ("deactivate", {"actor": "admin02", "actor_name": "Avery Admin", "username": "admin01"}))
     _, refused = one_winner(answers)
@@ -97,7 +74,7 @@ def test_opt_out_against_temporary_passcode_for_the_same_user(ctx, clock, tmp_pa
               ("admin02", "Avery Admin", StaffRole.administrator))
     enroll(ctx, world.primary_id)
     shown = version_of(ctx, world.primary_id)
-    answers = two_desks(ctx.db, clock, tmp_path,
+    answers = run_desks(ctx.db, clock, tmp_path,
                         ("opt_out", {"user_id": world.primary_id, "expected_version": shown}),
                         ("temporary_passcode", {"actor": "admin02", "actor_name": "Avery Admin",
                                                 "user_id": world.primary_id, "expected_version": shown}))
@@ -118,7 +95,7 @@ def test_two_desks_start_an_opt_in_for_the_same_user(ctx, clock, tmp_path, world
     desk's pending device is kept (not silently replaced)."""
     shown = version_of(ctx, world.primary_id)
     args = {"user_id": world.primary_id, "expected_version": shown}
-    done, refused = one_winner(two_desks(ctx.db, clock, tmp_path, ("start_ib_key", args), ("start_ib_key", args)))
+    done, refused = one_winner(run_desks(ctx.db, clock, tmp_path, ("start_ib_key", args), ("start_ib_key", args)))
     assert refused["error"] == "ConcurrentChange" and "Opt-in of jsmit001 started" in refused["message"]
     with ctx.db.read() as s:
         pending = list(s.scalars(select(SecurityDevice.id).join(DeviceHolding).where(
@@ -130,7 +107,7 @@ def test_two_desks_set_a_figure_for_the_first_time(ctx, clock, tmp_path):
     """Both desks were shown the default 21 days and change it: one is stored, the other is refused naming
     the change, not silently replaced (SQLite) nor a duplicate key traceback (PostgreSQL)."""
     key = "online_card_validity_days"
-    done, refused = one_winner(two_desks(ctx.db, clock, tmp_path,
+    done, refused = one_winner(run_desks(ctx.db, clock, tmp_path,
                                          ("setting", {"key": key, "value": 30, "shown": 21}),
                                          ("setting", {"key": key, "value": 45, "shown": 21})))
     assert refused["error"] == "ConcurrentChange" and "21 days →" in refused["message"]
@@ -141,7 +118,7 @@ def test_two_desks_set_a_figure_for_the_first_time(ctx, clock, tmp_path):
 def test_two_desks_receive_the_same_serial(ctx, clock, tmp_path):
     """The same card received at two desks: it is in stock once, the other desk is told it is on record."""
     args = {"actor": "boff01", "actor_name": "Bob Office", "role": "back_office", "serials": "DSC000000777"}
-    _, refused = one_winner(two_desks(ctx.db, clock, tmp_path, ("receive", args), ("receive", args)))
+    _, refused = one_winner(run_desks(ctx.db, clock, tmp_path, ("receive", args), ("receive", args)))
     assert "DSC000000777 is already on record" in refused["message"]
     with ctx.db.read() as s:
         assert s.scalar(select(func.count()).select_from(SecurityDevice)
@@ -152,7 +129,7 @@ def test_two_desks_import_the_same_file(ctx, clock, tmp_path):
     """The same file imported at two desks at once: its users are created once; the second import finds them
     all on record and creates none."""
     args = {"actor": "boff01", "actor_name": "Bob Office", "role": "back_office", "path": str(SAMPLE)}
-    answers = two_desks(ctx.db, clock, tmp_path, ("import", args), ("import", args))
+    answers = run_desks(ctx.db, clock, tmp_path, ("import", args), ("import", args))
     created = sorted(a["result"] for a in answers)
     assert all(a["outcome"] == "done" for a in answers) and created[0] == 0 and created[1] > 0, answers
     with ctx.db.read() as s:

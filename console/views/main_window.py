@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
         self.model = UsersModel(services.directory, self)
         self._select_first_match = False
         self._reselect_user: int | None = None
+        self._keep_scroll: int | None = None  # a refresh after a change keeps the agent's place in the list
         self._build_filters()
         self._build_table()
         self.detail = UserDetailPane(services.directory, self)
@@ -202,7 +203,9 @@ class MainWindow(QMainWindow):
     def _on_query_changed(self) -> None:
         """The list now shows the newest query's users."""
         self._update_counts()
-        if self._reselect_user is None:
+        if self._keep_scroll is not None:
+            self.table.verticalScrollBar().setValue(self._keep_scroll)
+        elif self._reselect_user is None:
             self.table.scrollToTop()  # a new filter or sort starts at its first users
         if self._select_first_match:
             self._select_first_match = False
@@ -212,8 +215,11 @@ class MainWindow(QMainWindow):
                 self.table.setCurrentIndex(self.model.index(0, 0))
         if self._reselect_user is not None:
             user_id, self._reselect_user = self._reselect_user, None
-            if not self.select_user(user_id):
+            scroll, self._keep_scroll = self._keep_scroll, None
+            if not self.select_user(user_id, scroll=scroll is None):
                 self.detail.show_user(None)
+        elif self._keep_scroll is not None:
+            self._keep_scroll = None
         elif self.model.rowCount() == 0 or not self.table.currentIndex().isValid():
             self.detail.show_user(None)
         self._update_actions()
@@ -245,11 +251,16 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         self.change_security_action.setEnabled(self.current_user_id() is not None)
 
-    def select_user(self, user_id: int) -> bool:
+    def select_user(self, user_id: int, scroll: bool = True) -> bool:
         """Select a user by id if it is in the current list (used after a search and by tests)."""
         row = self.model.row_of_user(user_id)  # cached windows, else one indexed count
         if row is None:
             return False
+        if not scroll:  # a refresh: the agent's place in the list stays where it was
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+            return True
         self.table.selectRow(row)
         self.table.setCurrentIndex(self.model.index(row, 0))
         return True
@@ -270,8 +281,22 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> None:
         self._reselect_user = self.current_user_id()
+        self._keep_scroll = self.table.verticalScrollBar().value()
         self.model.refresh()  # query_changed (now, or when a text search is done) reselects the user
         self._update_counts()
+
+    def show_other_desks_changes(self, notice) -> None:
+        """Another console committed (a ChangeNotice): the list, its counts and the selected user's detail are
+        read again in place, keeping the selection and the scroll position."""
+        if not any(notice.touches(kind) for kind in ("users", "accounts", "devices")):
+            return
+        self.refresh()
+        self.statusBar().showMessage(f"Updated with changes made at another desk ({', '.join(sorted(notice.actors))}).",
+                                     5000)
+
+    def show_connection(self, connected: bool) -> None:
+        self.statusBar().showMessage("" if connected else "The database server is not answering; reconnecting…",
+                                     3000 if connected else 0)
 
     def _go_to_first_match(self) -> None:
         """Enter in the find box: filter now and put the agent on the first matching user."""
