@@ -57,9 +57,13 @@ def _sqlstate(error: BaseException) -> str | None:
 
 def _is_disconnect(error: BaseException) -> bool:
     """The server went away (restart, shutdown, network): admin shutdown, crash, connection failures."""
-    state = _sqlstate(error) or ""
-    return isinstance(error, exc.DBAPIError) and (error.connection_invalidated or state.startswith("08")
-                                                  or state in ("57P01", "57P02", "57P03"))
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    state = _sqlstate(error)
+    if state is None:  # a PostgreSQL driver error with no SQLSTATE: the connection itself failed or was refused
+        return error.connection_invalidated or (isinstance(error, exc.OperationalError)
+                                                and type(error.orig).__module__.startswith("psycopg"))
+    return error.connection_invalidated or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 def _configure_sqlite(engine: Engine) -> None:
