@@ -1,4 +1,5 @@
-"""Other desks' changes, live: runs the model's ChangeWatcher on a thread and announces on the GUI thread."""
+"""Other desks' changes, live: runs the model's ChangeWatcher on a thread and publishes what it sees on the
+desk's change bus (origin: another desk), so every open window refreshes as after this desk's own writes."""
 
 from __future__ import annotations
 
@@ -7,22 +8,29 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
-from console.models.changes import ChangeWatcher
+from console.models.changes import ChangeNotice, ChangeWatcher
+from console.views.change_bus import Change, ChangeBus, ChangeKind, Changes, Origin
 
 log = logging.getLogger("sls_console")
 
 
-class LiveChanges(QObject):
-    """``changed(ChangeNotice)`` when another console commits; ``connection(bool)`` when the database is lost
-    (the watcher keeps retrying) and found again. Signals cross from the watcher's thread as queued calls."""
+def to_changes(notice: ChangeNotice) -> Changes:
+    """The bus's form of a notice: each kind with its ids (none: "some, not known which")."""
+    items = tuple(Change(ChangeKind(kind), ids) for kind, ids in notice.ids.items())
+    return Changes(items, Origin.other_desk)
 
-    changed = Signal(object)
+
+class LiveChanges(QObject):
+    """Publishes other consoles' commits on `bus` (publish works from any thread; delivery is on the GUI's);
+    ``connection(bool)`` says when the database is lost (the watcher keeps retrying) and found again."""
+
     connection = Signal(bool)
 
-    def __init__(self, watcher: ChangeWatcher, parent: QObject | None = None) -> None:
+    def __init__(self, watcher: ChangeWatcher, bus: ChangeBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("liveChanges")
         self.watcher = watcher
+        self.bus = bus
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="change-watcher", daemon=True)
 
@@ -48,4 +56,4 @@ class LiveChanges(QObject):
                 connected = self.watcher.connected
                 self.connection.emit(connected)
             if notice is not None and not self._stop.is_set():
-                self.changed.emit(notice)
+                self.bus.publish(to_changes(notice))

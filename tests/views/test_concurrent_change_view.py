@@ -2,17 +2,17 @@
 
 from sqlalchemy import select
 
-from console.app import Services
 from console.models.concurrency import require_version
 from console.models.entities import User
 from console.models.errors import ConcurrentChange
 from console.views.main_window import MainWindow
 from console.views.messages import show_error
+from tests.views.desks import desk_for
 
 
 def test_concurrent_change_refreshes_the_window_and_says_so(qtbot, ctx, world, agent):
     """Desk A shows jsmit001; desk B renames her; A's write is refused and A's list shows B's change."""
-    w = MainWindow(Services.build(ctx, agent))
+    w = MainWindow(desk_for(ctx, agent))
     qtbot.addWidget(w)
     w.select_user(world.primary_id)
     shown = w.detail.details.version
@@ -68,7 +68,7 @@ def test_settings_saved_over_another_desks_change_are_refused_and_refreshed(qtbo
     from console.views.settings_dialog import SettingsDialog
 
     service = SettingsService(ctx)
-    dialog = SettingsDialog(service, admin)
+    dialog = SettingsDialog(desk_for(ctx, admin))
     qtbot.addWidget(dialog)
     service.update(admin, "online_card_validity_days", 30)  # desk B
     dialog.set_value("online_card_validity_days", 45)

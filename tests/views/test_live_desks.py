@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from console.app import Services
 from console.models.changes import ChangeWatcher
 from console.models.demo import generate
 from console.models.enums import SlsState
@@ -10,6 +9,7 @@ from console.models.settings import Figures
 from console.views.live_changes import LiveChanges
 from console.views.main_window import MainWindow
 from tests.desk_process import run_desks
+from tests.views.desks import desk_for
 
 
 def test_another_desks_opt_in_shows_in_the_open_window_keeping_selection_and_scroll(qtbot, ctx, clock, world,
@@ -18,15 +18,15 @@ def test_another_desks_opt_in_shows_in_the_open_window_keeping_selection_and_scr
     process starts her opt-in. Without anyone touching this window, her row and detail say pending, she is
     still the selected user, and the list has not moved."""
     generate(ctx, Figures(), 300, seed=11)
-    window = MainWindow(Services.build(ctx, agent))
+    desk = desk_for(ctx, agent)
+    window = MainWindow(desk)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: not window.model.loading and window.model.rowCount() > 300, timeout=15000)
     assert window.select_user(world.primary_id)
     scroll = window.table.verticalScrollBar().value()
     assert scroll > 0 and window.detail.details.sls_state is SlsState.opted_out
-    live = LiveChanges(ChangeWatcher(ctx.db))
-    live.changed.connect(window.show_other_desks_changes)
+    live = LiveChanges(ChangeWatcher(ctx.db), desk.bus)
     live.start()
     try:
         [answer] = run_desks(ctx.db, clock, tmp_path, ("start_ib_key", {"user_id": world.primary_id}))
@@ -39,4 +39,4 @@ def test_another_desks_opt_in_shows_in_the_open_window_keeping_selection_and_scr
     assert window.model.row_at(row).sls_state is SlsState.pending
     assert window.current_user_id() == world.primary_id
     assert window.table.verticalScrollBar().value() == scroll
-    assert "another desk (admin01)" in window.statusBar().currentMessage()
+    assert "changes made at another desk" in window.statusBar().currentMessage()

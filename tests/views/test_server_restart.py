@@ -11,12 +11,12 @@ import subprocess
 
 import pytest
 
-from console.app import Services
 from console.models.changes import ChangeWatcher
 from console.models.settings_service import SettingsService
 from console.views.live_changes import LiveChanges
 from console.views.main_window import MainWindow
 from console.views.settings_dialog import SettingsDialog
+from tests.views.desks import desk_for
 
 PG_CTL = os.environ.get("SLS_TEST_PG_CTL", "")
 pytestmark = pytest.mark.skipif(not PG_CTL, reason="needs a PostgreSQL server this test may restart "
@@ -32,13 +32,14 @@ def server(command: str) -> None:
 def test_console_rides_out_a_server_restart(qtbot, ctx, world, admin):
     """Server stopped under an open window and a settings dialog holding a typed value: the status bar says
     it is reconnecting, Save says so and keeps the value; once the server is back, Save stores it."""
-    window = MainWindow(Services.build(ctx, admin))
+    desk = desk_for(ctx, admin)
+    window = MainWindow(desk)
     qtbot.addWidget(window)
     window.show()
-    live = LiveChanges(ChangeWatcher(ctx.db))
+    live = LiveChanges(ChangeWatcher(ctx.db), desk.bus)
     live.connection.connect(window.show_connection)
     live.start()
-    dialog = SettingsDialog(SettingsService(ctx), admin, window)
+    dialog = SettingsDialog(desk, window)
     qtbot.addWidget(dialog)
     dialog.set_value("online_card_validity_days", 33)  # what the agent typed
     try:
