@@ -66,3 +66,22 @@ def test_writers_take_turns_on_postgresql(ctx, db, world):
     assert other_desk_may_write()
     with ctx.db.read() as s:
         assert s.scalars(select(User.full_name).where(User.id == world.primary_id)).one() == "Jane A. Smith"
+
+
+def test_device_report_on_a_stale_screen_names_the_other_desks_change(ctx, world, agent, back_office):
+    """Desk B revoked jsmit123's IB Key after desk A opened it; A's loss report, carrying the version A saw, is
+    refused with B's audit entry (what, who, when) and the device stays as B left it."""
+    from console.models.devices import DeviceService
+    from console.models.entities import SecurityDevice
+    from console.models.enums import DeviceState
+    from tests.factories import add_device
+
+    with ctx.db.write() as s:
+        add_device(s, ctx, s.get(User, world.secondary_id), preferred=False)  # so revoking leaves one active
+    devices = DeviceService(ctx)
+    shown = devices.get(world.secondary_device_id).version
+    devices.revoke(back_office, world.secondary_device_id, "replaced by the new phone")
+    with pytest.raises(ConcurrentChange, match=r"Another desk changed IB Key.*revoked.*\(by boff01 at \d\d:\d\d\)"):
+        devices.report(agent, world.secondary_device_id, "lost", expected_version=shown)
+    with ctx.db.read() as s:
+        assert s.get(SecurityDevice, world.secondary_device_id).state is DeviceState.revoked

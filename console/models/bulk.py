@@ -56,8 +56,17 @@ def prepare(table: Table, rows: list[dict[str, Any]], dialect_name: str) -> Prep
 
 
 def insert_prepared(conn: Connection, prepared: Prepared) -> None:
-    """One executemany through the driver."""
+    """One executemany through the driver; COPY on PostgreSQL (several times faster than its INSERTs)."""
     if not prepared.rows:
+        return
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(f"COPY {prepared.table} ({', '.join(prepared.columns)}) FROM STDIN") as copy:
+                for row in prepared.rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {prepared.table} ({', '.join(prepared.columns)}) "

@@ -337,6 +337,7 @@ class ReportDialog(ServiceDialog):
                  user_id: int | None = None, parent=None) -> None:
         super().__init__(desk, f"Report {label}", "reportDevice", parent)
         self.device_id = device_id
+        self.version = self.services.devices.get(device_id).version  # the device as the agent sees it now
         self.label = label
         self.holder_ids = [uid for uid, _ in holders]
         self.passcode_dialog: PasscodeDialog | None = None
@@ -360,6 +361,7 @@ class ReportDialog(ServiceDialog):
         reason, reason_text = self.reason.currentData(), self.reason.currentText().lower()
         user_id, caller = self.user.currentData(), self.user.currentText()
         issue, identity, note = self.issue_passcode.isChecked(), self.identity.isChecked(), self.note.text()
+        version = self.version
         question = (f"Report {self.label} {reason_text} for {caller}? It stops working at once"
                     + (", and a temporary passcode is issued to " + caller if issue else "") + ".")
 
@@ -370,7 +372,7 @@ class ReportDialog(ServiceDialog):
         return Submission(
             lambda: self.services.devices.report(self.actor, self.device_id, reason, user_id=user_id,
                                                  issue_temporary_passcode=issue, identity_verified=identity,
-                                                 note=note),
+                                                 note=note, expected_version=version),
             lambda result: Changes.of(devices=[self.device_id, *(
                 [result.temporary_passcode.device_id] if result.temporary_passcode else [])],
                 users=self.holder_ids), done, lambda: question, "Report")
