@@ -27,6 +27,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("upgrade", help="create or upgrade the database schema")
 
+    db = sub.add_parser("db", help="database administration (PostgreSQL)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    grant = db_sub.add_parser("grant", help="give the role the desks connect as only the privileges the console "
+                                            "needs (the audit trail append-only); run as the schema's owner "
+                                            "after every upgrade")
+    grant.add_argument("role", help="the PostgreSQL role the desks use")
+
     staff = sub.add_parser("staff", help="staff accounts")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     add = staff_sub.add_parser("add", help="add a staff member (the first administrator on a new database); "
@@ -55,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("kind", choices=("users", "devices", "charges", "audit"))
     exp.add_argument("file", help="CSV file to write")
     exp.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
+                     help="sign in as this staff member (back office, auditor or administrator)")
+
+    rep = sub.add_parser("report", help="write the monthly report (PDF or CSV, by the file's extension); "
+                                        "recorded in the audit trail")
+    rep.add_argument("--month", required=True, metavar="YYYY-MM", help="the month the report covers")
+    rep.add_argument("file", help="PDF or CSV file to write")
+    rep.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
                      help="sign in as this staff member (back office, auditor or administrator)")
 
     aud = sub.add_parser("audit", help="audit trail commands")
@@ -226,11 +240,45 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    import os
+
+    from console.models.reporting import ReportService
+
+    ctx = open_context(database_url(args.database))
+    render = None
+    if args.file.lower().endswith(".pdf"):
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # charts are drawn without a screen
+        from PySide6.QtWidgets import QApplication
+
+        from console.views.report_document import render_pdf
+
+        app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 - QtCharts needs one
+        render = render_pdf
+    with _signed_in(ctx, args.as_user) as actor:
+        result = ReportService(ctx).produce(actor, args.month, args.file, render)
+    print(f"Wrote the monthly report {args.month} to {result.path} (sha256 {result.sha256}); "
+          f"audit entry {result.audit_entry_id}")
+    return 0
+
+
 def cmd_upgrade(args) -> int:
     from console.models.schema import current_revision
 
     ctx = open_context(database_url(args.database))
     print(f"{ctx.db.display_name} is at schema revision {current_revision(ctx.db)}")
+    return 0
+
+
+def cmd_db_grant(args) -> int:
+    from console.models.db import Database
+    from console.models.db_roles import grant_console_role
+
+    db = Database(database_url(args.database))
+    for statement in grant_console_role(db, args.role):
+        print(statement + ";")
+    print(f"{args.role} now holds the console's privileges on {db.display_name}.")
     return 0
 
 
@@ -273,10 +321,14 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         if command == "upgrade":
             return cmd_upgrade(args)
+        if command == "db" and args.db_command == "grant":
+            return cmd_db_grant(args)
         if command == "import":
             return cmd_import(args)
         if command == "export":
             return cmd_export(args)
+        if command == "report":
+            return cmd_report(args)
         if command == "audit" and args.audit_command == "verify":
             return cmd_audit_verify(args)
         if command == "staff":

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from console.models import exporting
 from console.models.entities import AuditEntry, Charge
 from console.models.enums import ChargeKind, ChargeStatus
-from console.models.errors import InvalidInput, PermissionDenied
+from console.models.errors import DatabaseBusy, InvalidInput, PermissionDenied
 from console.models.exporting import ExportCancelled, ExportService
 from console.models.importing import ImportService
 
@@ -91,3 +91,29 @@ def test_export_needs_permission_and_a_known_kind(service, agent, auditor, tmp_p
         service.export(agent, "users", tmp_path / "u.csv")
     with pytest.raises(InvalidInput, match="no export called 'persons'"):
         service.export(auditor, "persons", tmp_path / "p.csv")
+
+
+def test_export_whose_audit_entry_fails_leaves_no_file(service, ctx, world, back_office, tmp_path, monkeypatch):
+    """The audit entry comes before the file: when its write fails (another desk's lock timed out), no
+    client data is left on disk, under the final name or the temporary one."""
+    from sqlalchemy.exc import OperationalError
+
+    def locked(*_args, **_kwargs):
+        raise OperationalError("INSERT INTO audit_log", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(exporting.audit, "record", locked)
+    target = tmp_path / "users.csv"
+    with pytest.raises(DatabaseBusy):
+        service.export(back_office, "users", target)
+    assert list(tmp_path.glob("users.csv*")) == []
+
+
+def test_export_file_is_readable_by_its_owner_only(service, world, back_office, tmp_path):
+    import os
+    import stat
+
+    target = tmp_path / "users.csv"
+    target.write_text("old")
+    os.chmod(target, 0o644)
+    service.export(back_office, "users", target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -253,8 +253,10 @@ class DemoBuilder:
         # Enrolled within a month of opening, and never later than now: no event in the future.
         since = created + min(dt.timedelta(days=30), self.now - created) * rng.random()
         active = 0
+        how: dict = {}  # an enrollment records its device kind and whether it was shared (the opt-in path)
         if state is SlsState.enrolled:
-            active = self._enrolled_devices(user_id, person["id"], account_id, since)
+            active, kind, shared = self._enrolled_devices(user_id, person["id"], account_id, since)
+            how = {"device_kind": kind.name, "shared": shared}
         elif state is SlsState.pending:
             device_id = self._device(DeviceKind.ib_key, DeviceState.pending, account_id, self._past(2))
             self._hold(user_id, device_id, True, since)
@@ -268,10 +270,12 @@ class DemoBuilder:
                                 "name_key": person["full_name"].lower(), "account_id": account_id,
                                 "person_id": person["id"], "role": role, "sls_state": state,
                                 "active_devices": active, "created_at": created, "version": 1})
-        self._audit(since, f"user.{state.value}", f"{username} {state.label.lower()}", account_id, user_id)
+        self._audit(since, f"user.{state.value}", f"{username} {state.label.lower()}", account_id, user_id, **how)
         return user_id
 
-    def _enrolled_devices(self, user_id: int, person_id: int, account_id: int, since: dt.datetime) -> int:
+    def _enrolled_devices(self, user_id: int, person_id: int, account_id: int,
+                          since: dt.datetime) -> tuple[int, DeviceKind, bool]:
+        """The user's devices; returns how many are active, the kind it enrolled with and whether shared."""
         rng = self.rng
         owned = self.person_devices.get(person_id, [])
         shareable = [d for d in owned if not d[1].is_temporary and d[0] not in self.lost_ids]
@@ -280,7 +284,7 @@ class DemoBuilder:
             self._hold(user_id, device_id, True, since)
             self._audit(since, "device.shared", f"{kind.label} shared with a further username of the same "
                                                 f"person", account_id, user_id, device_id)
-            return 1
+            return 1, kind, True
         kind = _pick(rng, DEVICE_KINDS)
         device_id = self._device(kind, DeviceState.active, account_id, since)
         self._hold(user_id, device_id, True, since)
@@ -297,7 +301,7 @@ class DemoBuilder:
             second = self._device(DeviceKind.ib_key, DeviceState.active, account_id, later)
             self._hold(user_id, second, False, later)
             count += 1
-        return count
+        return count, kind, False
 
     def _lost_and_replaced(self, user_id: int, account_id: int, lost_id: int) -> None:
         """A DSC+ reported lost: the fee charged (pending, billed or waived) and a replacement sent. The user is
@@ -390,6 +394,7 @@ class _Batch:
         if self.audit_rows:
             self.audit_rows.sort(key=lambda e: e["at"])
             bulk.insert_rows(conn, AuditEntry.__table__, audit.chain_rows(session, self.audit_rows))
+        bulk.advance_sequences(conn, [prepared.table for prepared in self.tables])
         session.flush()  # the chain head
 
 

@@ -66,3 +66,11 @@ def require(s: Session, actor: Actor, permission: Permission) -> None:
     if permission not in ROLE_PERMISSIONS[member.role]:
         raise PermissionDenied(f"{member.full_name} ({member.role.label}) may not {permission.value}. "
                                f"Ask a colleague whose role allows it.")
+
+
+def current_role(s: Session, actor: Actor) -> StaffRole:
+    """The role the actor's staff row holds now (after the same session check as require())."""
+    from console.models.sessions import check_session
+
+    member = check_session(s, actor)
+    return StaffRole.administrator if member is None else member.role

@@ -318,6 +318,8 @@ class StaffService:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_staff)
             m = self._member(s, username)
+            if not m.active:
+                raise RuleViolation(f"{m.username} is already deactivated.")
             if m.role is StaffRole.administrator:
                 others = s.scalar(select(func.count()).select_from(StaffMember).where(
                     StaffMember.role == StaffRole.administrator, StaffMember.active.is_(True),
