@@ -77,10 +77,13 @@ class Services:
 
 
 def run_startup_tasks(ctx: ServiceContext) -> str:
-    """What the console does each time it starts: expire temporary access past its end and charge devices not
-    returned in time. Both are safe to repeat (nothing is charged twice). Returns a line for the log."""
+    """What the console does each time it starts: expire temporary access past its end (a user left without
+    access moves to "no active device"), mark mailed devices past their activation window as required at login,
+    and charge devices not returned in time. All safe to repeat (nothing is charged twice). Returns a line for
+    the log."""
     expired = TemporaryAccessService(ctx).expire_due(SYSTEM_ACTOR)
+    late = DeviceService(ctx).require_late_activations(SYSTEM_ACTOR)
     run = ReturnsService(ctx).charge_overdue(SYSTEM_ACTOR)
-    return (f"start-up: {expired} temporary device(s) expired; {run.charged} overdue device(s) charged, "
-            f"{run.already_charged} already charged")
+    return (f"start-up: {expired} temporary device(s) expired; {late} mailed device(s) now required at login; "
+            f"{run.charged} overdue device(s) charged, {run.already_charged} already charged")
 

@@ -56,6 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
                      help="sign in as this staff member (back office, auditor or administrator)")
 
+    acc = sub.add_parser("account", help="account commands")
+    acc_sub = acc.add_subparsers(dest="account_command", required=True)
+    close = acc_sub.add_parser("close", help="close an account: its users' holdings end, each unreturned device "
+                                             "is charged once, reserves settle (see docs/rules.md)")
+    close.add_argument("number", help="account number, e.g. U1234567")
+    close.add_argument("--force-reason", metavar="TEXT",
+                       help="close although a return is on its way, for this reason (kept in the audit trail)")
+    close.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
+                       help="sign in as this staff member (back office or administrator)")
+
     aud = sub.add_parser("audit", help="audit trail commands")
     aud_sub = aud.add_subparsers(dest="audit_command", required=True)
     aud_sub.add_parser("verify", help="walk the hash chain; exit 0 when intact, 1 naming the first bad entry")
@@ -210,6 +220,20 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_account_close(args) -> int:
+    from console.models.accounts import AccountService
+    from console.models.charges import ChargeService, money
+
+    ctx = open_context(database_url(args.database))
+    actor = _sign_in(ctx, args.as_user)
+    result = AccountService(ctx).close(actor, ChargeService(ctx).account_id_for(args.number),
+                                       force_reason=args.force_reason)
+    print(f"Closed {result.account_number}: {result.users_closed} user(s) closed, {result.devices_ended} device(s) "
+          f"ended, {result.charged} device(s) charged {money(result.charged_cents)}, "
+          f"{result.reserves_released} reserve(s) released")
+    return 0
+
+
 def cmd_upgrade(args) -> int:
     from console.models.schema import current_revision
 
@@ -265,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_audit_verify(args)
         if command == "staff":
             return cmd_staff(args)
+        if command == "account" and args.account_command == "close":
+            return cmd_account_close(args)
         if command == "key" and args.key_command == "rotate":
             return cmd_key_rotate(args)
     except KeyboardInterrupt:

@@ -8,7 +8,7 @@ from console.models.devices import DeviceService
 from console.models.entities import AuditEntry, Charge
 from console.models.enums import ChargeStatus
 from console.models.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
-from tests.lifecycle import audit_count, challenge_and_response, make_rich
+from tests.lifecycle import audit_count, challenge_and_response, enroll_primary, make_rich
 
 
 @pytest.fixture
@@ -21,8 +21,9 @@ def charge_id(ctx, world, agent, back_office):
     """A pending 20 USD replacement charge on U1234567 (a lost DSC+)."""
     devices = DeviceService(ctx)
     make_rich(ctx, world.account_id)
+    enroll_primary(ctx, world)
     [card] = devices.receive_stock(back_office, "DSC000000401")
-    devices.ship(back_office, card, world.secondary_id)
+    devices.ship(back_office, card, world.primary_id)
     ch, resp = challenge_and_response(ctx, back_office, card)
     devices.activate_shipped(back_office, card, ch, resp)
     devices.receive_stock(back_office, "DSC000000402")

@@ -258,3 +258,19 @@ def test_imported_users_are_found_in_the_users_list(service, back_office, ctx):
     assert directory.count(UserQuery("Yuki")) == 1
     assert directory.count(UserQuery("U3456780")) == 3
     assert directory.counts_by_state()[SlsState.opted_out] == 6
+
+
+@pytest.mark.parametrize("column", ["full_name", "account_title", "username", "id_document_number"])
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\u202e", "\n"])
+def test_control_characters_refused_with_line_and_column(service, back_office, ctx, tmp_path, column, char):
+    """NUL and other control characters (and invisible direction overrides) in any field refuse the file,
+    naming the line, the column and the character; nothing is imported."""
+    path = write_csv(tmp_path / "ctl.csv", [MARIA, {**MARIA, "account_number": "U2345679", "username": "mross002",
+                                                    column: MARIA[column][:3] + char + MARIA[column][3:]}])
+    before = counts(ctx)
+    plan = service.preview(back_office, path)
+    assert [(e.line, e.field) for e in plan.errors] == [(3, column)]
+    assert f"U+{ord(char):04X}" in plan.errors[0].reason and "character 4" in plan.errors[0].reason
+    with pytest.raises(ImportRefused):
+        service.apply(back_office, path)
+    assert counts(ctx) == before

@@ -83,6 +83,13 @@ class DeviceSummary:
     activated_at: dt.datetime | None
     expires_at: dt.datetime | None
     return_due_at: dt.datetime | None
+    required_at_login_since: dt.datetime | None = None
+
+    @property
+    def state_label(self) -> str:
+        if self.state is DeviceState.shipped and self.required_at_login_since is not None:
+            return "Shipped · required at login"
+        return self.state.label
 
 
 @dataclass(frozen=True)
@@ -338,6 +345,11 @@ class UserDirectory:
         return counts
 
     # --- windows ---------------------------------------------------------------------------------
+    def without_active_device(self, offset: int = 0, limit: int = 100) -> list[UserRow]:
+        """For work lists: users whose last device or temporary access ended (state "No active device"),
+        by username. Staff issue temporary access or start an opt-in for each (docs/rules.md)."""
+        return self.window(UserQuery(state=SlsState.no_device), offset, limit)
+
     def window(self, query: UserQuery, offset: int, limit: int) -> list[UserRow]:
         """Rows offset .. offset+limit-1 of the query's order (fewer at the end)."""
         if query.sort not in SORT_COLUMNS:
@@ -493,4 +505,4 @@ def _device_summaries(s: Session, user: User):
                            .where(DeviceHolding.device_id == d.id, User.id != user.id)
                            .order_by(User.username)).all()
         yield DeviceSummary(d.id, d.kind.label, d.serial, d.state, h.preferred, d.locked, tuple(others),
-                            d.activated_at, d.expires_at, d.return_due_at)
+                            d.activated_at, d.expires_at, d.return_due_at, d.required_at_login_since)

@@ -64,6 +64,32 @@ class ParsedFile:
     lines: int  # data lines read, good or bad
 
 
+# A spreadsheet runs a cell starting with one of these as a formula. The export puts one quote before such a
+# value (and before quotes already in front of one), and the import takes exactly that quote off again, so an
+# export imports back unchanged: "=Jane" -> "'=Jane" -> "=Jane"; "'=x" -> "''=x" -> "'=x"; "'t Hooft" as is.
+FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+# Control characters (C0, DEL, C1) and the invisible bidirectional overrides that can disguise text.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def protect_cell(value: str) -> str:
+    """What the export writes for a text value (undone by unprotect_cell)."""
+    return "'" + value if FORMULA_START.match(value) else value
+
+
+def unprotect_cell(value: str) -> str:
+    """The value the export protected: exactly one leading quote off, and only where the export put one."""
+    return value[1:] if value.startswith("'") and FORMULA_START.match(value[1:]) else value
+
+
+def control_character(value: str) -> str | None:
+    """A readable description of the first control character in `value`, or None."""
+    m = CONTROL.search(value)
+    if m is None:
+        return None
+    return f"contains a control character (U+{ord(m.group()):04X}) at character {m.start() + 1}"
+
+
 def _norm_space(value: str) -> str:
     return re.sub(r"\s+", " ", value.strip())
 
@@ -154,6 +180,10 @@ def parse_bytes(name: str, data: bytes, today: dt.date) -> ParsedFile:
         return ParsedFile(name, digest, [], [RowError(1, "file", f"the header line is not valid CSV ({exc})")], 0)
     header = [h.strip().lower() for h in header]
     errors: list[RowError] = []
+    for i, column in enumerate(header):
+        problem = control_character(column)
+        if problem:
+            errors.append(RowError(1, f"column {i + 1}", f"the header {problem}; remove it"))
     for column in COLUMNS:
         if column not in header:
             errors.append(RowError(1, column, "this column is missing from the header line"))
@@ -184,7 +214,12 @@ def parse_bytes(name: str, data: bytes, today: dt.date) -> ParsedFile:
         if len(record) != len(header):
             errors.append(RowError(line, "file", f"{len(record)} values where the header has {len(header)} columns"))
             continue
-        row = _check_row(line, {c: record[i] for c, i in positions.items()}, today_date, errors)
+        bad = [(header[i], problem) for i, value in enumerate(record) if (problem := control_character(value))]
+        for column, problem in bad:
+            errors.append(RowError(line, column, f"{problem}; remove it and import again"))
+        if bad:
+            continue
+        row = _check_row(line, {c: unprotect_cell(record[i]) for c, i in positions.items()}, today_date, errors)
         if row is not None:
             rows.append(row)
     if lines == 0:

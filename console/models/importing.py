@@ -195,6 +195,10 @@ class _Planner:
                 _report(self.progress, "Checking", done, total)
             first_of_account.setdefault(r.account_number, r)
             account = accounts.get(r.account_number)
+            if account is not None and account[3] is not None:
+                self.err(r.line, "account_number", f"account {r.account_number} was closed on "
+                                                   f"{account[3]:%Y-%m-%d}; nothing is imported into it")
+                continue
             if account is not None and account[1] != r.account_kind:
                 self.err(r.line, "account_kind", f"account {r.account_number} is on record as "
                                                  f"{account[1].value}; an import does not change an account's kind")
@@ -295,9 +299,9 @@ class _Planner:
     def _accounts(self, numbers: list[str]) -> dict[str, tuple]:
         out = {}
         for chunk in _chunks(sorted(set(numbers)), LOOKUP_CHUNK):
-            for row in self.s.execute(select(Account.number, Account.id, Account.kind, Account.title)
-                                      .where(Account.number.in_(chunk))):
-                out[row[0]] = (row[1], row[2], row[3])
+            for row in self.s.execute(select(Account.number, Account.id, Account.kind, Account.title,
+                                             Account.closed_at).where(Account.number.in_(chunk))):
+                out[row[0]] = (row[1], row[2], row[3], row[4])
         return out
 
     def _users(self, usernames: list[str]) -> dict[str, _KnownUser]:
