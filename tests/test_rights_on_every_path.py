@@ -31,7 +31,11 @@ READS = {
     "ChargeService.for_account", "ChargeService.totals", "ChargeService.window", "DeviceService.count",
     "DeviceService.find_by_serial", "DeviceService.get", "DeviceService.holders", "DeviceService.in_stock_count",
     "DeviceService.window", "ReturnsService.overdue", "ReturnsService.pending", "RightsService.check",
-    "TemporaryAccessService.can_issue", "ExportService.export",
+    "TemporaryAccessService.can_issue", "ExportService.export", "DeviceService.dsc_eligibility",
+    "DeviceService.oldest_in_stock", "DeviceService.replacement_fee", "EnrollmentService.other_usernames",
+    # Training on demo data: computes what a demo client's device would answer; changes nothing.
+    "TrainingService.available", "TrainingService.card_values", "TrainingService.devices_of",
+    "TrainingService.dsc_response", "TrainingService.ib_key_code",
 }
 # Services that never touch a client user's SLS state or devices (staff accounts, the firm's figures).
 NOT_ABOUT_CLIENT_USERS = {"StaffService", "SettingsService"}
