@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 
+from console.models.accounts import AccountService
 from console.models.audit_log import AuditLog
 from console.models.charges import ChargeService
 from console.models.clock import Clock, SystemClock
@@ -66,6 +67,7 @@ class Services:
     importing: ImportService
     exporting: ExportService
     settings: SettingsService
+    accounts: AccountService
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> Services:
@@ -76,7 +78,7 @@ class Services:
                    devices=DeviceService(ctx, verification), temporary_access=TemporaryAccessService(ctx),
                    returns=ReturnsService(ctx), charges=ChargeService(ctx), staff=StaffService(ctx),
                    audit_log=AuditLog(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
-                   settings=SettingsService(ctx))
+                   settings=SettingsService(ctx), accounts=AccountService(ctx))
 
 
 def run_startup_tasks(ctx: ServiceContext) -> str:

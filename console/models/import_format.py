@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.models.enums import AccountKind, UserRole
+from console.models.enums import AccountKind, DeviceKind, UserRole
 
 # One row per user, in this order in the header (the header line is required; column order is free).
 COLUMNS = ("account_number", "account_kind", "account_title", "username", "full_name", "role",
@@ -18,6 +18,10 @@ COLUMNS = ("account_number", "account_kind", "account_title", "username", "full_
 IDENTITY_COLUMNS = COLUMNS[6:]
 # Columns a users export carries beyond the import's; accepted and ignored so an export re-imports.
 IGNORED_COLUMNS = ("sls_state", "active_devices", "created_at")
+# Optional: a legacy Gold or Platinum card a new user already holds (the firm no longer ships them).
+LEGACY_COLUMNS = ("legacy_device", "legacy_serial")
+LEGACY_KINDS = {"gold": DeviceKind.gold, "platinum": DeviceKind.platinum}
+SERIAL_RE = re.compile(r"^[A-Z0-9-]{4,64}$")
 
 USERNAME_RE = re.compile(r"^[a-z]{5}[0-9]{3}$")  # domain-facts: 5 letters chosen + 3 digits assigned
 ACCOUNT_RE = re.compile(r"^U[0-9]{7,8}$")
@@ -53,6 +57,7 @@ class ImportRow:
     full_name: str
     role: UserRole
     identity: Identity | None  # None: all identity columns blank (allowed for users already on record)
+    legacy: tuple[DeviceKind, str] | None = None  # a Gold or Platinum card the user holds, with its serial
 
 
 @dataclass
@@ -121,9 +126,24 @@ def _check_row(line: int, raw: dict[str, str], today: dt.date, errors: list[RowE
     if role is None:
         bad("role", f"{raw['role']!r} is not one of primary, secondary")
     identity = _check_identity(raw, today, bad)
+    legacy = _check_legacy(raw, bad)
     if len(errors) > before:
         return None
-    return ImportRow(line, number, kind, title, username, name, role, identity)
+    return ImportRow(line, number, kind, title, username, name, role, identity, legacy)
+
+
+def _check_legacy(raw: dict[str, str], bad) -> tuple[DeviceKind, str] | None:
+    kind_text = raw.get("legacy_device", "").strip().lower()
+    serial = raw.get("legacy_serial", "").strip().upper()
+    if not kind_text and not serial:
+        return None
+    kind = LEGACY_KINDS.get(kind_text)
+    if kind is None:
+        bad("legacy_device", f"{raw.get('legacy_device', '')!r} is not one of gold, platinum (or leave both legacy "
+                             f"columns blank)")
+    if not SERIAL_RE.match(serial):
+        bad("legacy_serial", "give the legacy card's serial: 4 to 64 letters, digits or hyphens")
+    return (kind, serial) if kind is not None and SERIAL_RE.match(serial) else None
 
 
 def _check_identity(raw: dict[str, str], today: dt.date, bad) -> Identity | None:
@@ -188,13 +208,13 @@ def parse_bytes(name: str, data: bytes, today: dt.date) -> ParsedFile:
         if column not in header:
             errors.append(RowError(1, column, "this column is missing from the header line"))
     for column in header:
-        if column not in COLUMNS and column not in IGNORED_COLUMNS:
+        if column not in COLUMNS and column not in IGNORED_COLUMNS and column not in LEGACY_COLUMNS:
             errors.append(RowError(1, column or "(blank)", "unknown column; the columns are listed in the README"))
     if len(set(header)) != len(header):
         errors.append(RowError(1, "file", "a column appears twice in the header line"))
     if errors:
         return ParsedFile(name, digest, [], errors, 0)
-    positions = {c: header.index(c) for c in COLUMNS}
+    positions = {c: header.index(c) for c in (*COLUMNS, *LEGACY_COLUMNS) if c in header}
     rows: list[ImportRow] = []
     today_date = today
     lines = 0

@@ -22,8 +22,17 @@ from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
-from console.models.entities import Account, AuditEntry, Person, User, UserRestriction
-from console.models.enums import OPT_OUT_RESTRICTIONS, SlsState, UserRole
+from console.models.entities import (
+    Account,
+    AuditEntry,
+    DeviceHolding,
+    Person,
+    Reserve,
+    SecurityDevice,
+    User,
+    UserRestriction,
+)
+from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceState, SlsState, UserRole
 from console.models.errors import ConsoleError, InvalidInput
 from console.models.import_format import (
     IDENTITY_COLUMNS,
@@ -34,6 +43,7 @@ from console.models.import_format import (
     parse_file,
 )
 from console.models.permissions import Permission, require
+from console.models.settings import load_figures
 
 # Called as progress(phase, done, total); returning False asks to stop (the transaction is rolled back).
 Progress = Callable[[str, int, int], "bool | None"]
@@ -184,6 +194,7 @@ class _Planner:
         persons = self._persons_by_identity(wanted)
         primaries = self._primary_counts([a[0] for a in accounts.values()])
         plan.account_ids = {number: a[0] for number, a in accounts.items()}
+        self.legacy_serials: dict[str, int] = {}
 
         first_of_account: dict[str, ImportRow] = {}
         new_primaries: dict[str, list[int]] = {}
@@ -203,6 +214,8 @@ class _Planner:
                 self.err(r.line, "account_kind", f"account {r.account_number} is on record as "
                                                  f"{account[1].value}; an import does not change an account's kind")
             known = users.get(r.username)
+            if r.legacy is not None:
+                self._check_legacy(r, known is not None)
             if known is not None:
                 key = self._check_known_user(r, known)
                 on_record_names[known.person_id] = known.person_name
@@ -296,6 +309,18 @@ class _Planner:
         return ("p", person_id)
 
     # --- database look-ups, in chunks of keys -----------------------------------------------------
+    def _check_legacy(self, r: ImportRow, known: bool) -> None:
+        """A legacy card comes with a new user, once, under a serial not on record."""
+        kind, serial = r.legacy
+        if known:
+            self.err(r.line, "legacy_device", f"{r.username} is already on record; legacy cards are imported with "
+                                              f"new users only")
+        first = self.legacy_serials.setdefault(serial, r.line)
+        if first != r.line:
+            self.err(r.line, "legacy_serial", f"{serial} is also on line {first}; a card has one holder here")
+        elif self.s.scalar(select(SecurityDevice.id).where(SecurityDevice.serial == serial)) is not None:
+            self.err(r.line, "legacy_serial", f"a device with serial {serial} is already on record")
+
     def _accounts(self, numbers: list[str]) -> dict[str, tuple]:
         out = {}
         for chunk in _chunks(sorted(set(numbers)), LOOKUP_CHUNK):
@@ -475,12 +500,21 @@ class _Writer:
                       "person_id": person_id[key] if key[0] == "new" else key[1],
                       "role": r.role, "sls_state": SlsState.opted_out, "active_devices": 0,
                       "created_at": now, "version": 1} for r, key in new_users]
+        legacy_users = {r.username for r, _key in new_users if r.legacy is not None}
+        for row in user_rows:
+            if row["username"] in legacy_users:  # enrolled with the card they hold
+                row.update(sls_state=SlsState.enrolled, active_devices=1)
+        self.restricted = {i for i, (r, _key) in enumerate(new_users) if r.legacy is None}
+        self.user_index = 0
         user_ids = self._insert(User, user_rows, self._restrict)
         for (r, _), uid, row in zip(new_users, user_ids, user_rows):
             self._audit("user.imported", f"{r.username} imported into {r.account_number} as {r.role.value} user; "
-                                         f"opted out with restrictions until they opt in",
+                                         + ("enrolled with the legacy card it holds" if r.legacy else
+                                            "opted out with restrictions until they opt in"),
                         row["account_id"], uid, line=r.line, **source)
 
+        self._legacy_devices([(r, uid) for (r, _), uid in zip(new_users, user_ids, strict=True) if r.legacy is not None],
+                             account_id, source)
         result = ImportResult(plan.file_name, len(plan.new_accounts), len(plan.retitled), len(new_users),
                               plan.renamed_users, len(plan.new_persons), len(self.audit_rows) + 1)
         self._audit("import.completed", f"Imported {plan.file_name}: {result.accounts_created} accounts created, "
@@ -493,10 +527,35 @@ class _Writer:
         return result
 
     def _restrict(self, user_ids: list[int]) -> None:
-        # Imported users have no device yet: they carry the opt-out restrictions until they opt in.
+        # Imported users have no device yet: they carry the opt-out restrictions until they opt in (those
+        # imported with a legacy card are enrolled with it instead).
+        first = self.user_index
+        self.user_index += len(user_ids)
         self._bulk(UserRestriction.__table__, [
             {"user_id": uid, "restriction": r, "imposed_at": self.now, "lifted_at": None}
-            for uid in user_ids for r in OPT_OUT_RESTRICTIONS])
+            for i, uid in enumerate(user_ids, first) if i in self.restricted for r in OPT_OUT_RESTRICTIONS])
+
+    def _legacy_devices(self, rows: list[tuple[ImportRow, int]], account_id: dict[str, int], source: dict) -> None:
+        """Each legacy card active, held by its user (preferred), its fee held as a reserve; audited."""
+        if not rows:
+            return
+        fee = load_figures(self.s).legacy_device_fee_cents
+        device_rows = [{"kind": r.legacy[0], "serial": r.legacy[1], "state": DeviceState.active,
+                        "account_id": account_id[r.account_number], "issued_at": self.now,
+                        "activated_at": self.now, "failed_attempts": 0, "locked": False, "version": 1}
+                       for r, _uid in rows]
+        device_ids = self._insert(SecurityDevice, device_rows)
+        self._bulk(DeviceHolding.__table__, [{"user_id": uid, "device_id": did, "preferred": True, "since": self.now}
+                                             for (_r, uid), did in zip(rows, device_ids, strict=True)])
+        self._bulk(Reserve.__table__, [{"account_id": account_id[r.account_number], "device_id": did,
+                                        "amount_cents": fee, "held_at": self.now, "released_at": None}
+                                       for (r, _uid), did in zip(rows, device_ids, strict=True)])
+        for (r, uid), did in zip(rows, device_ids, strict=True):
+            self.audit_rows.append({"at": self.now, "actor": self.actor.username, "action": "device.imported",
+                                    "summary": f"{r.legacy[0].label} {r.legacy[1]} imported as held by {r.username}; "
+                                               f"reserve of {fee / 100:,.2f} USD held; {r.username} enrolled with it",
+                                    "account_id": account_id[r.account_number], "user_id": uid, "device_id": did,
+                                    "details": {"line": r.line, "fee_cents": fee, **source}})
 
     def _rename_persons(self, source: dict) -> None:
         if not self.plan.renamed:

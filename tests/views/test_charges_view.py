@@ -8,7 +8,7 @@ from console.models.devices import DeviceService
 from console.models.entities import AuditEntry, Charge
 from console.models.enums import ChargeStatus
 from console.views.charges_view import ChargesWindow
-from tests.lifecycle import challenge_and_response, make_rich
+from tests.lifecycle import challenge_and_response, enroll_primary, make_rich
 from tests.views.desks import desk_for, submit
 
 
@@ -18,7 +18,8 @@ def charged(ctx, world, admin):
     make_rich(ctx, world.account_id)
     devices = DeviceService(ctx)
     [card] = devices.receive_stock(admin, "DSC000000701")
-    devices.ship(admin, card, world.secondary_id)
+    enroll_primary(ctx, world)  # jsmit001 holds the rights
+    devices.ship(admin, card, world.primary_id)
     ch, resp = challenge_and_response(ctx, admin, card)
     devices.activate_shipped(admin, card, ch, resp)
     devices.receive_stock(admin, "DSC000000702")
