@@ -513,8 +513,8 @@ class _Writer:
                                             "opted out with restrictions until they opt in"),
                         row["account_id"], uid, line=r.line, **source)
 
-        self._legacy_devices([(r, uid) for (r, _), uid in zip(new_users, user_ids, strict=True) if r.legacy is not None],
-                             account_id, source)
+        holders = [(r, uid) for (r, _), uid in zip(new_users, user_ids, strict=True) if r.legacy is not None]
+        self._legacy_devices(holders, account_id, source)
         result = ImportResult(plan.file_name, len(plan.new_accounts), len(plan.retitled), len(new_users),
                               plan.renamed_users, len(plan.new_persons), len(self.audit_rows) + 1)
         self._audit("import.completed", f"Imported {plan.file_name}: {result.accounts_created} accounts created, "
