@@ -87,3 +87,12 @@ def test_opted_out_and_pending_users_get_no_temporary_access(ctx, world, agent):
     EnrollmentService(ctx).start_ib_key(agent, world.primary_id)
     with pytest.raises(RuleViolation, match="opt-in in progress"):
         TemporaryAccessService(ctx).issue_temporary_passcode(agent, world.primary_id, identity_verified=True)
+
+
+def test_work_list_lists_users_whose_last_access_expired(ctx, stranded, agent):
+    """The supervisors' work list has the user under "Users with no active device", opening the user."""
+    from console.models.work_list import WorkListService
+
+    sections = {x.source: x for x in WorkListService(ctx).today(agent)}
+    assert [i.user_id for i in sections["no_device"].items] == [stranded]
+    assert sections["no_device"].items[0].opens == "user"

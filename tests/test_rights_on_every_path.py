@@ -37,8 +37,9 @@ READS = {
     "TrainingService.available", "TrainingService.card_values", "TrainingService.devices_of",
     "TrainingService.dsc_response", "TrainingService.ib_key_code",
 }
-# Services that never touch a client user's SLS state or devices (staff accounts, the firm's figures).
-NOT_ABOUT_CLIENT_USERS = {"StaffService", "SettingsService"}
+# Services that never touch a client user's SLS state or devices (staff accounts, the firm's figures, the
+# supervisors' figures, reports and work list, which only read).
+NOT_ABOUT_CLIENT_USERS = {"StaffService", "SettingsService", "InsightService", "ReportService", "WorkListService"}
 # Exceptions to the rule; docs/rules.md explains each (the test checks it is named there).
 EXCEPTIONS = {
     "DeviceService.report", "DeviceService.order_replacement", "TemporaryAccessService.issue_temporary_passcode",
