@@ -21,7 +21,7 @@ from console.models.devices import DeviceService
 from console.models.directory import UserDirectory, UserQuery
 from console.models.enrollment import EnrollmentService
 from console.models.entities import Account, Charge, DeviceHolding, SecurityDevice, User
-from console.models.enums import DeviceKind, DeviceState, StaffRole
+from console.models.enums import DeviceKind, DeviceState, StaffRole, UserRole
 from console.models.errors import ConsoleError, InvalidInput, NotFound, RuleViolation
 from console.models.import_format import COLUMNS as IMPORT_COLUMNS
 from console.models.importing import ImportService
@@ -203,6 +203,10 @@ class ServicesMachine(RuleBasedStateMachine):
         return data.draw(st.sampled_from(ids)) if ids else None
 
     def _user(self, data):
+        """Mostly a primary user (who holds its account's rights, so the change can go through), sometimes
+        anyone (so the rights refusals are exercised too)."""
+        if data.draw(st.integers(0, 3)):
+            return self._pick(data, select(User.id).where(User.role == UserRole.primary))
         return self._pick(data, select(User.id))
 
     def _device(self, data, *states: DeviceState):
@@ -237,15 +241,17 @@ class ServicesMachine(RuleBasedStateMachine):
         return answer, challenge
 
     # --- rules ---------------------------------------------------------------------------------------------
-    @rule(data=st.data(), existing=st.booleans(), role=st.sampled_from(["primary", "secondary"]))
-    def import_users(self, data, existing, role):
+    @rule(data=st.data(), existing=st.booleans(), role=st.sampled_from(["primary", "secondary"]),
+          legacy=st.sampled_from(["", "gold", "platinum"]))
+    def import_users(self, data, existing, role, legacy):
         self.imported += 1
         username = f"impor{self.imported:03d}"
         number = (self._pick(data, select(Account.number)) if existing else None) or f"U55{self.imported:05d}"
         path = Path(self.tmp) / f"import{self.imported}.csv"
-        path.write_text(",".join(IMPORT_COLUMNS) + "\n" + ",".join([
+        path.write_text(",".join((*IMPORT_COLUMNS, "legacy_device", "legacy_serial")) + "\n" + ",".join([
             number, "individual", "Imported account", username, f"Ian Port {self.imported}", role,
-            "1970-01-01", "US", "US", "passport", f"P{self.imported:07d}"]) + "\n", encoding="utf-8")
+            "1970-01-01", "US", "US", "passport", f"P{self.imported:07d}", legacy,
+            f"L-{self.imported:05d}" if legacy else ""]) + "\n", encoding="utf-8")
         _try(self.importer.apply, ADMIN, path)
 
     @rule(data=st.data(), path=st.sampled_from(["ib_key", "card", "shared"]), wrong=st.booleans())
@@ -261,10 +267,15 @@ class ServicesMachine(RuleBasedStateMachine):
                 self.card_values[device_id] = start.values
         else:
             with self.ctx.db.read() as s:
-                other = data.draw(st.sampled_from(sorted(s.scalars(select(User.username)))))
+                me = s.get(User, user_id) if user_id is not None else None
+                twins = sorted(s.scalars(select(User.username).where(User.full_name == me.full_name,
+                                                                     User.id != me.id))) if me else []
+                everyone = sorted(s.scalars(select(User.username)))
+                # Mostly another username of the same person (the rule can pass), sometimes anyone.
+                other = data.draw(st.sampled_from(twins if twins and data.draw(st.integers(0, 3)) else everyone))
             start = _try(self.enrollment.start_shared, ADMIN, user_id, other)
             device_id = start.device_id if start else None
-        if device_id is not None and data.draw(st.booleans()):
+        if device_id is not None and data.draw(st.integers(0, 3)):  # sometimes left unfinished
             answer, challenge = self._answer(device_id, wrong)
             _try(self.enrollment.confirm, ADMIN, user_id, device_id, answer, challenge)
 
@@ -354,6 +365,8 @@ class ServicesMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), force=st.booleans())
     def close_account(self, data, force):
+        if data.draw(st.integers(0, 4)):  # rarely: a closed account ends most other rules for its users
+            return
         account_id = self._pick(data, select(Account.id))
         _try(self.accounts.close, ADMIN, account_id, force_reason="client insists" if force else None)
 
