@@ -40,6 +40,7 @@ class DeviceRow:
     locked: bool
     due_passed: bool = False  # the activation or return date shown in "Due" is in the past
     required_at_login_since: dt.datetime | None = None  # mailed, not activated in time: required at login
+    version: int = 0  # sent back with a write, so a change made at another desk since is refused
 
     @property
     def state_label(self) -> str:
@@ -112,4 +113,4 @@ def _row(d: SecurityDevice, number: str | None, holders: tuple[str, ...], now: d
     row = DeviceRow(d.id, d.kind, d.serial, d.state, number, holders, d.received_at, d.issued_at, d.activated_at,
                     d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked,
                     required_at_login_since=d.required_at_login_since)
-    return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now)
+    return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now, version=d.version)
