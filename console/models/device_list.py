@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeVarTuple
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from console.models.entities import Account, DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState
+from console.models.errors import NotFound
+
+_Ts = TypeVarTuple("_Ts")
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class DeviceRow:
         return None
 
 
-def _filtered(stmt, query: DeviceQuery, now: dt.datetime):
+def _filtered(stmt: Select[*_Ts], query: DeviceQuery, now: dt.datetime) -> Select[*_Ts]:
     if query.kind is not None:
         stmt = stmt.where(SecurityDevice.kind == query.kind)
     if query.state is not None:
@@ -85,6 +89,8 @@ def window(s: Session, query: DeviceQuery, offset: int, limit: int, now: dt.date
 
 def one(s: Session, device_id: int, now: dt.datetime) -> DeviceRow:
     d = s.get(SecurityDevice, device_id)
+    if d is None:
+        raise NotFound(f"Device {device_id} does not exist.")
     number = d.account.number if d.account else None
     names = tuple(s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)
                             .where(DeviceHolding.device_id == device_id).order_by(User.username)))

@@ -40,9 +40,9 @@ from console.models.permissions import Permission, require
 from console.models.returns import fee_for, start_return
 from console.models.rights import require_rights
 from console.models.sealing import device_context
-from console.models.settings import load_figures
+from console.models.settings import Figures, load_figures
 from console.models.temporary_access import IssuedPasscode, issue_passcode_in
-from console.models.verification import VerificationService
+from console.models.verification import VerificationResult, VerificationService
 
 SERIAL = re.compile(r"DSC[0-9]{9}", re.ASCII)
 SERIAL_RANGE = re.compile(r"(DSC[0-9]{9})-(DSC[0-9]{9})", re.ASCII)
@@ -188,7 +188,7 @@ class DeviceService:
             self._ship_in(s, actor, device, user, fig=fig, replaces=None)
         return self.get(device_id)
 
-    def _ship_in(self, s: Session, actor: Actor, device: SecurityDevice, user: User, *, fig,
+    def _ship_in(self, s: Session, actor: Actor, device: SecurityDevice, user: User, *, fig: Figures,
                  replaces: SecurityDevice | None) -> None:
         if device.kind is not DeviceKind.dsc_plus or device.state is not DeviceState.in_stock:
             raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}, not in "
@@ -219,7 +219,7 @@ class DeviceService:
                 raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}; "
                                     f"only a shipped DSC+ is activated.")
 
-        def on_success(session: Session, dev: SecurityDevice, _result) -> None:
+        def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
             if dev.state is not DeviceState.shipped:
                 raise RuleViolation("This card was activated or changed at another desk; refresh the view.")
             now = self.ctx.clock.now()
@@ -272,7 +272,7 @@ class DeviceService:
                                     f"different username\").")
             sharing.check_share(s, _device(s, device_id), user, self.ctx.clock.now())
 
-        def on_success(session: Session, dev: SecurityDevice, _result) -> None:
+        def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
             user = _user(session, user_id)
             sharing.share(session, dev, user, self.ctx.clock.now(), actor)
             settle_holders(session, dev)
@@ -331,7 +331,7 @@ class DeviceService:
                 device.return_reason = reason
             users = holders_of(s, device)
             issued = None
-            if issue_temporary_passcode:
+            if issue_temporary_passcode and user_id is not None:
                 user = _user(s, user_id)
                 if user.id not in {u.id for u in users}:
                     raise RuleViolation(f"{user.username} does not hold this device; choose one of its holders.")
@@ -394,6 +394,7 @@ class DeviceService:
                                     "no fee (battery failure)" if battery else "no fee"),
                          account_id=old.account_id, user_id=user.id, device_id=old.id,
                          details={"new_device_id": new.id, "new_serial": new.serial, "charged_cents": charged})
+            assert new.serial is not None and new.activation_due_at is not None  # set for every shipped DSC+
             return ReplacementResult(old.id, new.id, new.serial, user.id, charged, old.return_due_at,
                                      new.activation_due_at)
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
@@ -202,11 +204,12 @@ class EnrollmentService:
                                         f"another option for {user.username}.")
                 device = devices[0]
             else:
-                device = s.get(SecurityDevice, device_id)
-                held = device is not None and s.scalar(select(DeviceHolding.id).where(
-                    DeviceHolding.device_id == device.id, DeviceHolding.user_id == owner.id))
-                if not held:
+                chosen = s.get(SecurityDevice, device_id)
+                held = chosen is not None and s.scalar(select(DeviceHolding.id).where(
+                    DeviceHolding.device_id == chosen.id, DeviceHolding.user_id == owner.id))
+                if chosen is None or not held:
                     raise InvalidInput(f"That device is not one of {owner.username}'s; choose one from the list.")
+                device = chosen
             check_share(s, device, user, now)
             self._make_pending(s, actor, user, now, f"{device.kind.label} shared from {owner.username}", device.id,
                                {"owner": owner.username})
@@ -390,7 +393,7 @@ class EnrollmentService:
         s.flush()
 
     def _make_pending(self, s: Session, actor: Actor, user: User, now: dt.datetime, path: str, device_id: int,
-                      details: dict | None = None) -> None:
+                      details: dict[str, Any] | None = None) -> None:
         user.sls_state = SlsState.pending
         audit.record(s, at=now, actor=actor.username, action="user.pending",
                      summary=f"Opt-in of {user.username} started ({path}); pending until the client's first code",
@@ -415,7 +418,8 @@ class EnrollmentService:
         s.flush()
         return revoked
 
-    def _release_devices(self, s: Session, actor: Actor, user: User, now: dt.datetime, return_due_days: int):
+    def _release_devices(self, s: Session, actor: Actor, user: User, now: dt.datetime,
+                         return_due_days: int) -> Iterator[DeviceOutcome]:
         holdings = list(s.scalars(select(DeviceHolding).join(SecurityDevice)
                                   .where(DeviceHolding.user_id == user.id, SecurityDevice.state.in_(LIVE_STATES))))
         for h in holdings:
@@ -453,7 +457,7 @@ def _revoke(device: SecurityDevice) -> None:
     device.secret_salt = None
 
 
-def _pending_opt_in_holdings(user: User):
+def _pending_opt_in_holdings(user: User) -> Select[DeviceHolding]:
     return (select(DeviceHolding).join(SecurityDevice)
             .where(DeviceHolding.user_id == user.id, SecurityDevice.state == DeviceState.pending,
                    SecurityDevice.kind.in_(OPT_IN_KINDS)))
@@ -474,5 +478,5 @@ def _active_devices(s: Session, owner: User) -> list[SecurityDevice]:
                      .join(DeviceHolding, DeviceHolding.device_id == SecurityDevice.id)
                      .where(DeviceHolding.user_id == owner.id, SecurityDevice.state == DeviceState.active,
                             SecurityDevice.locked.is_(False))).all()
-    rows.sort(key=lambda r: (-r[0].kind.protection_rank, not r[1], r[0].id))
+    rows = sorted(rows, key=lambda r: (-r[0].kind.protection_rank, not r[1], r[0].id))
     return [r[0] for r in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import (
     BigInteger,
@@ -15,9 +16,11 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -34,20 +37,20 @@ from console.models.enums import (
 )
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use timezone-aware UTC")
         return value.astimezone(dt.UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -55,7 +58,7 @@ class UtcDateTime(TypeDecorator):
         return value.astimezone(dt.UTC)
 
 
-def _enum(cls, name: str) -> Enum:
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
     # Stored by name, as a plain string column (no native ENUM type), so adding a member needs no DDL.
     return Enum(cls, name=name, native_enum=False, create_constraint=False, length=40,
                 values_callable=lambda e: [m.name for m in e])
@@ -63,6 +66,13 @@ def _enum(cls, name: str) -> Enum:
 
 class Base(DeclarativeBase):
     pass
+
+
+def table_of(entity: type[Base]) -> Table:
+    """The Table an entity maps (SQLAlchemy types `__table__` as any FromClause)."""
+    table = entity.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Account(Base):

@@ -138,4 +138,5 @@ class StaffRole(enum.Enum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", "-").capitalize() if self is StaffRole.help_desk else self.value.replace("_", " ").capitalize()
+        separator = "-" if self is StaffRole.help_desk else " "
+        return self.value.replace("_", separator).capitalize()

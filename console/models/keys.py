@@ -4,12 +4,14 @@ console opens its secret box against a database, finishing or discarding a half-
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from console.models.clock import Clock, SystemClock
 from console.models.db import Database
@@ -217,12 +219,12 @@ def default_store() -> KeyStore:
     return file_store
 
 
-def read_lookup_row(session) -> bytes | None:
+def read_lookup_row(session: Session) -> bytes | None:
     row = session.get(Setting, LOOKUP_SETTING)
     return base64.b64decode(row.value) if row else None
 
 
-def write_lookup_row(session, box: SecretBox, at, by: str) -> None:
+def write_lookup_row(session: Session, box: SecretBox, at: dt.datetime, by: str) -> None:
     value = base64.b64encode(box.seal(box.lookup_key, LOOKUP_KEY_CONTEXT)).decode()
     row = session.get(Setting, LOOKUP_SETTING)
     if row is None:
@@ -231,7 +233,7 @@ def write_lookup_row(session, box: SecretBox, at, by: str) -> None:
         row.value, row.updated_at, row.updated_by = value, at, by
 
 
-def _first_sealed_key_id(session) -> bytes | None:
+def _first_sealed_key_id(session: Session) -> bytes | None:
     for column in (SecurityDevice.sealed_secret, StaffMember.sealed_totp_secret):
         sealed = session.scalars(select(column).where(column.is_not(None)).limit(1)).first()
         if sealed:

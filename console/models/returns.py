@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -74,7 +74,7 @@ def start_return(s: Session, device: SecurityDevice, *, reason: str, at: dt.date
                  details={"reason": reason, "return_due_at": device.return_due_at.isoformat()})
 
 
-def _overdue_stmt(now: dt.datetime):
+def _overdue_stmt(now: dt.datetime) -> Select[SecurityDevice]:
     return (select(SecurityDevice)
             .where(SecurityDevice.state == DeviceState.return_pending, SecurityDevice.return_due_at < now)
             .order_by(SecurityDevice.return_due_at, SecurityDevice.id))

@@ -34,4 +34,7 @@ def current_revision(db: Database) -> str | None:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if head is None:
+        raise RuntimeError("The console's migrations are missing from its installation; reinstall it.")
+    return head
