@@ -48,7 +48,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front: read-then-write transactions that upgrade later fail
-        # with "database is locked" about a third of the time under two desks (platform-notes.md).
+        # with "database is locked" about a third of the time under two desks (docs/platform-notes.md).
         if conn.get_execution_options().get("sls_write"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:

@@ -62,7 +62,7 @@ def _filtered(stmt: Select[*_Ts], query: DeviceQuery, now: dt.datetime) -> Selec
         stmt = stmt.where(SecurityDevice.state == DeviceState.return_pending, SecurityDevice.return_due_at < now)
     prefix = query.serial_prefix.strip().upper()
     if prefix:
-        # A range on the unique serial index (LIKE would scan, platform-notes.md).
+        # A range on the unique serial index (LIKE would scan, docs/platform-notes.md).
         stmt = stmt.where(and_(SecurityDevice.serial >= prefix,
                                SecurityDevice.serial < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
     return stmt

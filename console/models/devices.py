@@ -261,7 +261,7 @@ class DeviceService:
         """Share a device with a further username of the same person, proven by a good code from the device
         under that username (rules in sharing.py)."""
         require(actor, Permission.manage_devices)
-        from console.models import sharing  # the sharing rules (issue 3)
+        from console.models import sharing  # the sharing rules
 
         with self.ctx.db.read() as s:
             user = _user(s, user_id)

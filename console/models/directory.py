@@ -146,7 +146,7 @@ def _next_prefix(prefix: str) -> str:
 
 
 def prefix_range(column: SQLColumnExpression[str], prefix: str) -> ColumnElement[bool]:
-    """`column` starts with `prefix`, as an index range (LIKE would scan, see platform-notes.md)."""
+    """`column` starts with `prefix`, as an index range (LIKE would scan, see docs/platform-notes.md)."""
     return and_(column >= prefix, column < _next_prefix(prefix))
 
 

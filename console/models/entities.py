@@ -112,7 +112,7 @@ class Person(Base):
     users: Mapped[list[User]] = relationship(back_populates="person")
 
     def same_identity_as(self, other: Person) -> bool:
-        """Two entities are one person when their identification data match (domain-facts, sharing rule 1)."""
+        """Two entities are one person when their identification data match (docs/domain-facts.md, sharing rule 1)."""
         if self.id == other.id:
             return True
         if self.ssn and self.ssn == other.ssn:
@@ -352,7 +352,7 @@ class StaffMember(Base):
 
 
 class Setting(Base):
-    """A figure from domain-facts.md that the firm may change (validity days, fees, limits)."""
+    """A figure from docs/domain-facts.md that the firm may change (validity days, fees, limits)."""
 
     __tablename__ = "settings"
 

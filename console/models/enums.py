@@ -79,7 +79,7 @@ class DeviceKind(enum.Enum):
 
     @property
     def protection_rank(self) -> int:
-        """Higher is more protective (domain-facts: DSC+ highest, card lowest physical)."""
+        """Higher is more protective (docs/domain-facts.md: DSC+ highest, card lowest physical)."""
         return PROTECTION_RANK[self]
 
 

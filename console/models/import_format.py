@@ -21,7 +21,7 @@ IDENTITY_COLUMNS = COLUMNS[6:]
 # Columns a users export carries beyond the import's; accepted and ignored so an export re-imports.
 IGNORED_COLUMNS = ("sls_state", "active_devices", "created_at")
 
-USERNAME_RE = re.compile(r"^[a-z]{5}[0-9]{3}$")  # domain-facts: 5 letters chosen + 3 digits assigned
+USERNAME_RE = re.compile(r"^[a-z]{5}[0-9]{3}$")  # docs/domain-facts.md: 5 letters chosen + 3 digits assigned
 ACCOUNT_RE = re.compile(r"^U[0-9]{7,8}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 DOCUMENT_TYPES = ("passport", "national_id", "driving_licence")

@@ -16,15 +16,10 @@ from sqlalchemy.orm import Session
 from console.models.clock import Clock, SystemClock
 from console.models.db import Database
 from console.models.entities import SecurityDevice, Setting, StaffMember
-from console.models.sealing import (
-    KEY_ENV,
-    KEY_FILE_ENV,
-    LOOKUP_KEY_CONTEXT,
-    SealingError,
-    SecretBox,
-    default_key_file,
-    key_id_of,
-)
+from console.models.sealing import LOOKUP_KEY_CONTEXT, SealingError, SecretBox, key_id_of
+
+KEY_ENV = "SLS_CONSOLE_KEY"
+KEY_FILE_ENV = "SLS_CONSOLE_KEY_FILE"
 
 NO_KEYRING_ENV = "SLS_CONSOLE_NO_KEYRING"
 KEYRING_SERVICE = "sls-console"
@@ -185,6 +180,12 @@ class KeyringKeyStore:
             self._keyring.delete_password(self.service, self.pending_name)
         except self._keyring.errors.PasswordDeleteError:
             pass
+
+
+def default_key_file() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("sls-console", "SLS")) / "master.key"
 
 
 def keyring_available() -> bool:

@@ -35,7 +35,7 @@ def _live_devices(session: Session, user: User, at: dt.datetime | None,
 
 def check_share(session: Session, device: SecurityDevice, requesting_user: User,
                 at: dt.datetime | None = None, *, ignore_device_ids: Collection[int] = ()) -> None:
-    """Refuse, in plain words, a share that breaks a rule of domain-facts.md ("Sharing a device"). Changes nothing.
+    """Refuse, in plain words, a share that breaks a rule of docs/domain-facts.md ("Sharing a device"). Changes nothing.
 
     `requesting_user` is the username that wants to use `device`, which other usernames already hold. `at`
     (now) lets an expired temporary device stop counting; without it every live temporary device counts.

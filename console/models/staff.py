@@ -30,7 +30,7 @@ from console.models.sealing import SealingError, staff_context
 from console.models.settings import Figures, load_figures
 
 USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{2,31}")
-CODE_RE = re.compile(r"[0-9]{6}")  # pyotp alone accepts full-width digits (platform-notes.md)
+CODE_RE = re.compile(r"[0-9]{6}")  # pyotp alone accepts full-width digits (docs/platform-notes.md)
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 TOTP_ISSUER = "SLS Console"

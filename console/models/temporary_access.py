@@ -1,7 +1,7 @@
 """Temporary access after a loss: passcodes (shown once, expire by themselves) and, next, an Online Security
 Code Card for a user who stays enrolled (opted-out users get theirs through the opt-in, enrollment.py).
 
-"Never two in a row for the same account" (domain-facts.md) is applied as follows: look at the last piece of
+"Never two in a row for the same account" (docs/domain-facts.md) is applied as follows: look at the last piece of
 temporary access issued to ANY user of the account, a temporary passcode or an Online Security Code Card,
 whatever has happened since (a permanent device activated in between does not reset it). If that last one
 is a temporary passcode, another passcode is refused; the way on is an Online Security Code Card (which the

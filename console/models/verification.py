@@ -26,7 +26,7 @@ from console.models.sealing import device_context
 from console.models.settings import Figures, load_figures
 
 TOTP_STEP_SECONDS = 30
-# ASCII digits only: pyotp also accepts full-width digits (platform-notes.md).
+# ASCII digits only: pyotp also accepts full-width digits (docs/platform-notes.md).
 TOTP_CODE = re.compile(r"[0-9]{6}", re.ASCII)
 DSC_RESPONSE = re.compile(r"[0-9]{8}", re.ASCII)
 CARD_ANSWER = re.compile(r"[A-Z0-9]{6}", re.ASCII)
