@@ -145,8 +145,8 @@ class VerificationService:
                 if on_success is not None:
                     on_success(s, device, result)
                 return result
-            self._record_failure(s, actor, device, fig, now, failure, user_id)
-        raise VerificationFailed(failure + self._lock_note(device_id))
+            failure += self._record_failure(s, actor, device, fig, now, failure, user_id)
+        raise VerificationFailed(failure)
 
     def unlock(self, actor: Actor, device_id: int, reason: str = "") -> None:
         require(actor, Permission.unlock_device)
@@ -157,7 +157,7 @@ class VerificationService:
             device.locked = False
             device.failed_attempts = 0
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="device.unlocked",
-                         summary=f"{device.kind.label} unlocked" + (f": {reason}" if reason else ""),
+                         summary=f"{_named(device)} unlocked" + (f": {reason}" if reason else ""),
                          account_id=device.account_id, device_id=device.id)
 
     # --- internals -------------------------------------------------------------------------------
@@ -168,7 +168,7 @@ class VerificationService:
         if kind is DeviceKind.ib_key:
             if not TOTP_CODE.fullmatch(answer):
                 raise InvalidInput("An IB Key code is 6 digits (0-9). Ask the client to read it again.")
-            seed = self.ctx.box.open(_stored(device.sealed_secret, device), device_context(device.id)).decode()
+            seed = self.ctx.box.open(stored_secret(device.sealed_secret, device), device_context(device.id)).decode()
             step = totp_match(seed, answer, now, fig.totp_window_steps)
             if step is None:
                 raise VerificationFailed("That IB Key code is not correct. Ask the client to read the current code "
@@ -184,8 +184,8 @@ class VerificationService:
                 raise InvalidInput("A temporary passcode is 8 letters and digits.")
             if device.expires_at is not None and now >= device.expires_at:
                 raise VerificationFailed("This temporary passcode has expired.")
-            if not self.ctx.box.lookup_matches(_stored(device.secret_salt, device), normalised,
-                                             _stored(device.secret_hash, device)):
+            if not self.ctx.box.lookup_matches(stored_secret(device.secret_salt, device), normalised,
+                                             stored_secret(device.secret_hash, device)):
                 raise VerificationFailed("That temporary passcode is not correct.")
             full = device.full_access_until is None or now < device.full_access_until
             return VerificationResult(device.id, access="full" if full else "portal")
@@ -194,7 +194,7 @@ class VerificationService:
             if not DSC_RESPONSE.fullmatch(answer):
                 raise InvalidInput("A DSC+ response is 8 digits. Ask the client to read it from the card again.")
             challenge.answered_at = now  # one answer per challenge, right or wrong
-            seed = self.ctx.box.open(_stored(device.sealed_secret, device), device_context(device.id)).decode()
+            seed = self.ctx.box.open(stored_secret(device.sealed_secret, device), device_context(device.id)).decode()
             if not hmac.compare_digest(dsc_response(seed, challenge.text), answer):
                 raise VerificationFailed("That DSC+ response is not correct. Check the challenge was typed into the "
                                          "card exactly; a new challenge is needed for the next try.")
@@ -208,7 +208,7 @@ class VerificationService:
             raise VerificationFailed("This Online Security Code Card has expired. Issue a new card.")
         challenge.answered_at = now
         a, b = (int(p) for p in challenge.text.split(","))
-        salt, digest = _stored(device.secret_salt, device), _stored(device.secret_hash, device)
+        salt, digest = stored_secret(device.secret_salt, device), stored_secret(device.secret_hash, device)
         ok_a = value_matches(self.ctx.box, salt, digest, a, normalised[:3])
         ok_b = value_matches(self.ctx.box, salt, digest, b, normalised[3:])
         if not (ok_a and ok_b):
@@ -230,22 +230,29 @@ class VerificationService:
         return ch
 
     def _record_failure(self, s: Session, actor: Actor, device: SecurityDevice, fig: Figures, now: dt.datetime,
-                        reason: str, user_id: int | None) -> None:
+                        reason: str, user_id: int | None) -> str:
+        """Count a wrong answer (locking at the configured count); returns what the agent is told next."""
         device.failed_attempts += 1
         audit.record(s, at=now, actor=actor.username, action="device.code_refused",
-                     summary=f"{device.kind.label}: code refused ({device.failed_attempts} in a row)",
+                     summary=f"{_named(device)}: code refused ({device.failed_attempts} in a row)",
                      account_id=device.account_id, user_id=user_id, device_id=device.id, details={"reason": reason})
-        if device.failed_attempts >= fig.lockout_failures:
-            device.locked = True
-            audit.record(s, at=now, actor=actor.username, action="device.locked",
-                         summary=f"{device.kind.label} locked after {device.failed_attempts} wrong codes",
-                         account_id=device.account_id, user_id=user_id, device_id=device.id)
+        left = fig.lockout_failures - device.failed_attempts
+        if left > 0:
+            return f" {tries_left(left)} before this {device.kind.label} locks."
+        device.locked = True
+        audit.record(s, at=now, actor=actor.username, action="device.locked",
+                     summary=f"{_named(device)} locked after {device.failed_attempts} wrong codes",
+                     account_id=device.account_id, user_id=user_id, device_id=device.id)
+        return f" The {device.kind.label} is now locked; a staff member must unlock it."
 
-    def _lock_note(self, device_id: int) -> str:
-        with self.ctx.db.read() as s:
-            device = s.get(SecurityDevice, device_id)
-            return (" The device is now locked; a staff member must unlock it." if device is not None and device.locked
-                    else "")
+
+def tries_left(n: int) -> str:
+    return f"{n} {'try' if n == 1 else 'tries'} left"
+
+
+def _named(device: SecurityDevice) -> str:
+    """A device as the audit trail names it: its kind and serial (IB Keys have none)."""
+    return f"{device.kind.label} {device.serial}" if device.serial else device.kind.label
 
 
 def _device(s: Session, device_id: int) -> SecurityDevice:
@@ -255,7 +262,7 @@ def _device(s: Session, device_id: int) -> SecurityDevice:
     return device
 
 
-def _stored(secret: bytes | None, device: SecurityDevice) -> bytes:
+def stored_secret(secret: bytes | None, device: SecurityDevice) -> bytes:
     """A device's stored secret material; a device of a checkable kind always has it, so a gap is damage."""
     if secret is None:
         raise RuleViolation(f"{device.kind.label} {device.serial} has no stored secret to check against. "
