@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from console.models.devices import DeviceQuery, DeviceService, parse_serials
 from console.models.entities import Charge, DeviceHolding, Reserve, SecurityDevice, User, UserRestriction
-from console.models.enums import ChargeKind, ChargeStatus, DeviceKind, DeviceState, SlsState
+from console.models.enums import ChargeKind, ChargeStatus, DeviceKind, DeviceState, ReturnReason, SlsState
 from console.models.errors import (
     InvalidInput,
     NotFound,
@@ -342,7 +342,7 @@ def test_battery_failure_replaced_free_and_due_back(ctx, world, svc, active_card
     assert result.charged_cents == 0
     assert _count(ctx, Charge) == 0
     old = _device(ctx, active_card)
-    assert old.state is DeviceState.return_pending and old.return_reason == "battery_failure"
+    assert old.state is DeviceState.return_pending and old.return_reason is ReturnReason.battery_failure
     assert old.return_due_at == ctx.clock.now() + dt.timedelta(days=30)
 
 
@@ -424,7 +424,7 @@ def test_revoke_refused_for_last_active_device(ctx, world, svc, agent):
 def test_revoked_dsc_plus_is_due_back(ctx, world, svc, active_card, agent):
     """A DSC+ no longer needed is revoked into a pending return with a due date."""
     row = svc.revoke(agent, active_card, "client prefers the app")
-    assert row.state is DeviceState.return_pending and row.return_reason == "no_longer_needed"
+    assert row.state is DeviceState.return_pending and row.return_reason is ReturnReason.no_longer_needed
     assert user(ctx, world.secondary_id).active_devices == 1
 
 
