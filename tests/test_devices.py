@@ -18,6 +18,7 @@ from console.models.errors import (
     VerificationFailed,
 )
 from console.models.settings import Figures
+from tests import lifecycle
 from tests.factories import add_device, add_same_person_username
 from tests.lifecycle import audit_actions, audit_count, challenge_and_response, make_rich, user
 
@@ -30,10 +31,7 @@ def svc(ctx):
 @pytest.fixture
 def shipped(ctx, world, svc, back_office):
     """A DSC+ received and shipped to jsmit123 (who is enrolled with an IB Key); returns its id."""
-    make_rich(ctx, world.account_id)
-    [device_id] = svc.receive_stock(back_office, "DSC000000101")
-    svc.ship(back_office, device_id, world.secondary_id)
-    return device_id
+    return lifecycle.shipped_card(ctx, back_office, world.secondary_id, world.account_id, "DSC000000101")
 
 
 @pytest.fixture
@@ -51,12 +49,7 @@ def jane(ctx, world, svc, back_office):
         user_row.sls_state = SlsState.enrolled
         ib_key, _ = add_device(s, ctx, user_row, DeviceKind.ib_key)
         ib_key_id = ib_key.id
-    make_rich(ctx, world.account_id)
-    [card] = svc.receive_stock(back_office, "DSC000000111")
-    svc.ship(back_office, card, world.primary_id)
-    ch, resp = challenge_and_response(ctx, back_office, card)
-    svc.activate_shipped(back_office, card, ch, resp)
-    return ib_key_id, card
+    return ib_key_id, lifecycle.active_card(ctx, back_office, world.primary_id, world.account_id, "DSC000000111")
 
 
 def _device(ctx, device_id) -> SecurityDevice:
