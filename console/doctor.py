@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from console.models.db import Database
 from console.models.keys import NO_KEYRING_ENV, default_store, keyring_available, read_lookup_row
-from console.models.schema import current_revision, head_revision
+from console.models.schema import current_revision, head_revision, known_revisions
 from console.models.sealing import LOOKUP_KEY_CONTEXT, SealingError, SecretBox
 from console.models.settings import load_figures
 from console.models.verification import TOTP_STEP_SECONDS
@@ -184,7 +184,7 @@ def check_database(db: Database) -> Check:
     if revision is None:
         return Check(name, Status.fail, f"{where} holds no SLS Console schema.",
                      "run `sls-console upgrade` (or start the console once).")
-    if revision < head:
+    if revision in known_revisions():
         return Check(name, Status.fail, f"{where} is at migration {revision}; this console needs {head}.",
                      "run `sls-console upgrade` (every desk on it must then run this version).")
     return Check(name, Status.fail, f"{where} is at migration {revision}, newer than this console ({head}).",

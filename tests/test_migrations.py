@@ -46,3 +46,61 @@ def test_the_comparison_sees_a_missing_column(db):
         context = MigrationContext.configure(conn, opts={"include_object": _search_objects})
         diff = compare_metadata(context, extra)
     assert [(d[0], d[3].name) for d in diff] == [("add_column", "shoe_size")]
+
+
+def _downgrade(db, revision: str) -> None:
+    from alembic import command
+
+    cfg = alembic_config(db.url)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def _other_device(db, world) -> int:
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        return conn.scalar(text("SELECT min(id) FROM devices WHERE id != :id"), {"id": world.secondary_device_id})
+
+
+def _set_reason(db, device_id: int, value: str) -> None:
+    from sqlalchemy import text
+
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE devices SET return_reason = :v WHERE id = :id"), {"v": value, "id": device_id})
+
+
+def test_return_reasons_written_before_the_enum_are_converted(db, world):
+    """0004: the opt-out's "opt-out" becomes opted_out; the reported names are kept as they are."""
+    from console.models.entities import SecurityDevice
+    from console.models.enums import ReturnReason
+    from console.models.schema import upgrade
+
+    other = _other_device(db, world)
+    _downgrade(db, "0010")
+    _set_reason(db, world.secondary_device_id, "opt-out")
+    _set_reason(db, other, "battery_failure")
+    upgrade(db)
+    with db.read() as s:
+        assert s.get(SecurityDevice, world.secondary_device_id).return_reason is ReturnReason.opted_out
+        assert s.get(SecurityDevice, other).return_reason is ReturnReason.battery_failure
+
+
+def test_a_return_reason_no_member_means_stops_the_upgrade(db, world):
+    """An unknown value is named and the upgrade changes nothing (rather than dropping the value)."""
+    import pytest
+    from sqlalchemy import text
+
+    from console.models.schema import upgrade
+
+    other = _other_device(db, world)
+    _downgrade(db, "0010")
+    _set_reason(db, world.secondary_device_id, "eaten by the dog")
+    _set_reason(db, other, "opt-out")
+    with pytest.raises(RuntimeError, match="eaten by the dog"):
+        upgrade(db)
+    assert current_revision(db) == "0010"
+    with db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT return_reason FROM devices WHERE id = :id"),
+                           {"id": other}) == "opt-out"

@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from console.models.entities import Account, DeviceHolding, SecurityDevice, User
-from console.models.enums import DeviceKind, DeviceState
+from console.models.enums import DeviceKind, DeviceState, ReturnReason
 from console.models.errors import NotFound
 
 _Ts = TypeVarTuple("_Ts")
@@ -39,7 +39,7 @@ class DeviceRow:
     activation_due_at: dt.datetime | None
     return_due_at: dt.datetime | None
     returned_at: dt.datetime | None
-    return_reason: str | None
+    return_reason: ReturnReason | None
     locked: bool
     due_passed: bool = False  # the activation or return date shown in "Due" is in the past
     version: int = 0  # sent back with a write, so a change made at another desk since is refused

@@ -33,7 +33,7 @@ from console.models.entities import (
     User,
     UserRestriction,
 )
-from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, Restriction, SlsState
+from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, Restriction, ReturnReason, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation, VerificationFailed
 from console.models.firm import firm_name
 from console.models.holdings import refresh_active_devices, refresh_holders
@@ -464,7 +464,7 @@ class EnrollmentService:
             elif device.kind is DeviceKind.dsc_plus:
                 device.state = DeviceState.return_pending
                 device.return_due_at = now + dt.timedelta(days=return_due_days)
-                device.return_reason = "opt-out"
+                device.return_reason = ReturnReason.opted_out
                 outcome = f"no longer needed: to be returned by {device.return_due_at:%d %b %Y}"
                 action = "device.return_requested"
             else:

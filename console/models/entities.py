@@ -32,6 +32,7 @@ from console.models.enums import (
     DeviceKind,
     DeviceState,
     Restriction,
+    ReturnReason,
     SlsState,
     StaffRole,
     UserRole,
@@ -59,9 +60,9 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
+def _enum(cls: type[enum.Enum], name: str, length: int = 40) -> Enum:
     # Stored by name, as a plain string column (no native ENUM type), so adding a member needs no DDL.
-    return Enum(cls, name=name, native_enum=False, create_constraint=False, length=40,
+    return Enum(cls, name=name, native_enum=False, create_constraint=False, length=length,
                 values_callable=lambda e: [m.name for m in e])
 
 
@@ -223,7 +224,8 @@ class SecurityDevice(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     return_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     returned_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    return_reason: Mapped[str | None] = mapped_column(String(64))
+    # Stored by name in the VARCHAR(64) it always had (migration 0004 converted the free text of before).
+    return_reason: Mapped[ReturnReason | None] = mapped_column(_enum(ReturnReason, "return_reason", length=64))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     holdings: Mapped[list[DeviceHolding]] = relationship(back_populates="device", cascade="all, delete-orphan")

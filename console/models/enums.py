@@ -100,6 +100,21 @@ PROTECTION_RANK = {
 }
 
 
+class ReturnReason(enum.Enum):
+    """Why a device is expected back, or came back: what was reported, or why it is no longer needed."""
+
+    lost = "lost"
+    stolen = "stolen"
+    damaged = "damaged"
+    battery_failure = "battery_failure"  # the one reason a DSC+ is replaced free of charge
+    no_longer_needed = "no_longer_needed"  # revoked by staff
+    opted_out = "opted_out"  # its last user opted out of the Secure Login System
+
+    @property
+    def label(self) -> str:
+        return "Battery failed" if self is ReturnReason.battery_failure else self.value.replace("_", " ").capitalize()
+
+
 class DeviceState(enum.Enum):
     in_stock = "in_stock"
     shipped = "shipped"
