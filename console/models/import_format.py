@@ -7,8 +7,10 @@ import datetime as dt
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from console.models.enums import AccountKind, DeviceKind, UserRole
 
@@ -23,14 +25,23 @@ LEGACY_COLUMNS = ("legacy_device", "legacy_serial")
 LEGACY_KINDS = {"gold": DeviceKind.gold, "platinum": DeviceKind.platinum}
 SERIAL_RE = re.compile(r"^[A-Z0-9-]{4,64}$")
 
-USERNAME_RE = re.compile(r"^[a-z]{5}[0-9]{3}$")  # domain-facts: 5 letters chosen + 3 digits assigned
+USERNAME_RE = re.compile(r"^[a-z]{5}[0-9]{3}$")  # docs/domain-facts.md: 5 letters chosen + 3 digits assigned
 ACCOUNT_RE = re.compile(r"^U[0-9]{7,8}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 DOCUMENT_TYPES = ("passport", "national_id", "driving_licence")
 MAX_TEXT = 200
 MAX_ERRORS_KEPT = 1000
 
-Identity = tuple[dt.date, str, str, str, str]
+
+
+class Identity(NamedTuple):
+    """The identification data that say two usernames belong to one person (the IDENTITY_COLUMNS)."""
+
+    date_of_birth: dt.date
+    citizenship: str
+    country_of_residence: str
+    id_document_type: str
+    id_document_number: str
 
 
 @dataclass(frozen=True, order=True)
@@ -127,7 +138,7 @@ def _check_row(line: int, raw: dict[str, str], today: dt.date, errors: list[RowE
         bad("role", f"{raw['role']!r} is not one of primary, secondary")
     identity = _check_identity(raw, today, bad)
     legacy = _check_legacy(raw, bad)
-    if len(errors) > before:
+    if len(errors) > before or kind is None or role is None:
         return None
     return ImportRow(line, number, kind, title, username, name, role, identity, legacy)
 
@@ -146,7 +157,7 @@ def _check_legacy(raw: dict[str, str], bad) -> tuple[DeviceKind, str] | None:
     return (kind, serial) if kind is not None and SERIAL_RE.match(serial) else None
 
 
-def _check_identity(raw: dict[str, str], today: dt.date, bad) -> Identity | None:
+def _check_identity(raw: dict[str, str], today: dt.date, bad: Callable[[str, str], None]) -> Identity | None:
     values = {c: raw[c].strip() for c in IDENTITY_COLUMNS}
     if not any(values.values()):
         return None
@@ -176,7 +187,7 @@ def _check_identity(raw: dict[str, str], today: dt.date, bad) -> Identity | None
         bad("id_document_number", "the document number must be 4 to 64 letters, digits or hyphens")
     if missing or dob is None:
         return None
-    return (dob, countries["citizenship"], countries["country_of_residence"], doc_type, doc_number)
+    return Identity(dob, countries["citizenship"], countries["country_of_residence"], doc_type, doc_number)
 
 
 def _line_of_offset(data: bytes, offset: int) -> int:
