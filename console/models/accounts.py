@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
@@ -25,7 +25,7 @@ from console.models.charges import add_device_charge, money, release_reserve
 from console.models.context import Actor, ServiceContext
 from console.models.device_rules import holders_of, settle_user
 from console.models.entities import Account, Charge, DeviceHolding, Reserve, SecurityDevice, User
-from console.models.enums import ChargeKind, DeviceState, SlsState
+from console.models.enums import ChargeKind, DeviceState, ReturnReason, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.returns import fee_for
@@ -92,7 +92,7 @@ class AccountService:
                     ended += 1
                     if device.kind.is_hardware:
                         device.state = DeviceState.return_pending
-                        device.return_reason = "account_closed"
+                        device.return_reason = ReturnReason.account_closed
                         device.return_due_at = now
                     else:
                         _wipe(device)
@@ -147,7 +147,7 @@ class AccountService:
         return True
 
 
-def _in_transit(account_id: int):
+def _in_transit(account_id: int) -> Select[SecurityDevice]:
     return (select(SecurityDevice).where(SecurityDevice.account_id == account_id,
                                          SecurityDevice.state == DeviceState.return_pending)
             .order_by(SecurityDevice.id))

@@ -3,6 +3,8 @@ left without an active device; no device left without a holder."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -64,7 +66,7 @@ def require_keeps_holder(s: Session, device: SecurityDevice) -> None:
                             f"before removing the last one, or revoke the device instead.")
 
 
-def follow_devices(s: Session, users: list[User], *, actor: str, at, why: str) -> list[User]:
+def follow_devices(s: Session, users: list[User], *, actor: str, at: dt.datetime, why: str) -> list[User]:
     """After devices ended or started by themselves or by temporary access (an expiry, a temporary passcode,
     an Online Security Code Card): an enrolled user left with no active device moves to "no active device",
     and such a user with an active device again is enrolled again. Audited in the caller's transaction.

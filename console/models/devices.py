@@ -272,7 +272,8 @@ class DeviceService:
                                      f"required at login from now on for {', '.join(u.username for u in users)}",
                              account_id=device.account_id, user_id=users[0].id if users else None,
                              device_id=device.id,
-                             details={"activation_due_at": device.activation_due_at.isoformat()})
+                             details={"activation_due_at": device.activation_due_at.isoformat()
+                                      if device.activation_due_at else None})
             return len(late)
 
     # holders ---------------------------------------------------------------------------------------

@@ -135,6 +135,7 @@ class ReturnReason(enum.Enum):
     battery_failure = "battery_failure"  # the one reason a DSC+ is replaced free of charge
     no_longer_needed = "no_longer_needed"  # revoked by staff
     opted_out = "opted_out"  # its last user opted out of the Secure Login System
+    account_closed = "account_closed"  # its account was closed while the card was still out
 
     @property
     def label(self) -> str:

@@ -143,7 +143,7 @@ def _check_row(line: int, raw: dict[str, str], today: dt.date, errors: list[RowE
     return ImportRow(line, number, kind, title, username, name, role, identity, legacy)
 
 
-def _check_legacy(raw: dict[str, str], bad) -> tuple[DeviceKind, str] | None:
+def _check_legacy(raw: dict[str, str], bad: Callable[[str, str], None]) -> tuple[DeviceKind, str] | None:
     kind_text = raw.get("legacy_device", "").strip().lower()
     serial = raw.get("legacy_serial", "").strip().upper()
     if not kind_text and not serial:

@@ -367,13 +367,25 @@ class _Planner:
         return PersonOnRecord(person_id)
 
     # --- database look-ups, in chunks of keys -----------------------------------------------------
+    def _check_legacy(self, r: ImportRow, known: bool) -> None:
+        """A legacy card comes with a new user, once, under a serial not on record."""
+        assert r.legacy is not None
+        serial = r.legacy[1]
+        if known:
+            self.err(r.line, "legacy_device", f"{r.username} is already on record; legacy cards are imported with "
+                                              f"new users only")
+        first = self.legacy_serials.setdefault(serial, r.line)
+        if first != r.line:
+            self.err(r.line, "legacy_serial", f"{serial} is also on line {first}; a card has one holder here")
+        elif self.s.scalar(select(SecurityDevice.id).where(SecurityDevice.serial == serial)) is not None:
+            self.err(r.line, "legacy_serial", f"a device with serial {serial} is already on record")
+
     def _accounts(self, numbers: list[str]) -> dict[str, _KnownAccount]:
         out = {}
         for chunk in _chunks(sorted(set(numbers)), LOOKUP_CHUNK):
-            for row in self.s.execute(select(Account.number, Account.id, Account.kind, Account.title)
-                                      .where(Account.number.in_(chunk))):
-                out[row[0]] = _KnownAccount(row[1], row[2], row[3])
-        self.legacy_serials: dict[str, int] = {}
+            for row in self.s.execute(select(Account.number, Account.id, Account.kind, Account.title,
+                                             Account.closed_at).where(Account.number.in_(chunk))):
+                out[row[0]] = _KnownAccount(row[1], row[2], row[3], row[4])
         return out
 
     def _users(self, usernames: list[str]) -> dict[str, _KnownUser]:
@@ -587,26 +599,29 @@ class _Writer:
             {"user_id": uid, "restriction": r, "imposed_at": self.now, "lifted_at": None}
             for i, uid in enumerate(user_ids, first) if i in self.restricted for r in OPT_OUT_RESTRICTIONS])
 
-    def _legacy_devices(self, rows: list[tuple[ImportRow, int]], account_id: dict[str, int], source: dict) -> None:
+    def _legacy_devices(self, rows: list[tuple[ImportRow, int]], account_id: dict[str, int],
+                        source: _Source) -> None:
         """Each legacy card active, held by its user (preferred), its fee held as a reserve; audited."""
-        if not rows:
+        cards = [(r, r.legacy[0], r.legacy[1], uid, account_id[r.account_number])
+                 for r, uid in rows if r.legacy is not None]
+        if not cards:
             return
         fee = load_figures(self.s).legacy_device_fee_cents
-        device_rows = [{"kind": r.legacy[0], "serial": r.legacy[1], "state": DeviceState.active,
-                        "account_id": account_id[r.account_number], "issued_at": self.now,
-                        "activated_at": self.now, "failed_attempts": 0, "locked": False, "version": 1}
-                       for r, _uid in rows]
+        device_rows: list[dict[str, object]] = [
+            {"kind": kind, "serial": serial, "state": DeviceState.active, "account_id": acc, "issued_at": self.now,
+             "activated_at": self.now, "failed_attempts": 0, "locked": False, "version": 1}
+            for _r, kind, serial, _uid, acc in cards]
         device_ids = self._insert(SecurityDevice, device_rows)
         self._bulk(table_of(DeviceHolding), [{"user_id": uid, "device_id": did, "preferred": True, "since": self.now}
-                                             for (_r, uid), did in zip(rows, device_ids, strict=True)])
-        self._bulk(table_of(Reserve), [{"account_id": account_id[r.account_number], "device_id": did,
-                                        "amount_cents": fee, "held_at": self.now, "released_at": None}
-                                       for (r, _uid), did in zip(rows, device_ids, strict=True)])
-        for (r, uid), did in zip(rows, device_ids, strict=True):
+                                             for (_r, _k, _s, uid, _a), did in zip(cards, device_ids, strict=True)])
+        self._bulk(table_of(Reserve), [{"account_id": acc, "device_id": did, "amount_cents": fee,
+                                        "held_at": self.now, "released_at": None}
+                                       for (_r, _k, _s, _u, acc), did in zip(cards, device_ids, strict=True)])
+        for (r, kind, serial, uid, acc), did in zip(cards, device_ids, strict=True):
             self.audit_rows.append({"at": self.now, "actor": self.actor.username, "action": "device.imported",
-                                    "summary": f"{r.legacy[0].label} {r.legacy[1]} imported as held by {r.username}; "
-                                               f"reserve of {fee / 100:,.2f} USD held; {r.username} enrolled with it",
-                                    "account_id": account_id[r.account_number], "user_id": uid, "device_id": did,
+                                    "summary": f"{kind.label} {serial} imported as held by {r.username}; reserve of "
+                                               f"{fee / 100:,.2f} USD held; {r.username} enrolled with it",
+                                    "account_id": acc, "user_id": uid, "device_id": did,
                                     "details": {"line": r.line, "fee_cents": fee, **source}})
 
     def _rename_persons(self, source: _Source) -> None:

@@ -6,8 +6,9 @@ charged once, reserves settle; a return on its way refuses the closing unless a 
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLineEdit, QPlainTextEdit
+from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QWidget
 
+from console.models.accounts import ClosingResult
 from console.views.change_bus import ChangeKind, Changes
 from console.views.desk import Desk
 from console.views.device_dialogs import ServiceDialog, Submission
@@ -19,7 +20,7 @@ ALL_KINDS = [ChangeKind.users, ChangeKind.devices, ChangeKind.charges, ChangeKin
 class CloseAccountDialog(ServiceDialog):
     ok_text = "Close account"
 
-    def __init__(self, desk: Desk, account_number: str = "", parent=None) -> None:
+    def __init__(self, desk: Desk, account_number: str = "", parent: QWidget | None = None) -> None:
         super().__init__(desk, "Close an account", "closeAccount", parent)
         self.intro.setText("Closing ends every device its users hold, charges each device not returned its fee "
                            "once, and releases the reserves of devices already back. Its users can no longer "
@@ -48,10 +49,10 @@ class CloseAccountDialog(ServiceDialog):
                             "Give a reason to close anyway, or wait until it arrives."))
             return text
 
-        def work():
+        def work() -> ClosingResult:
             return accounts.close(self.actor, charges.account_id_for(number), force_reason=reason or None)
 
-        def done(result) -> str:
+        def done(result: ClosingResult) -> str:
             return (f"{result.account_number} closed: {result.users_closed} user(s), {result.devices_ended} "
                     f"device(s) ended, {result.charged} charged {money(result.charged_cents, 'USD')}, "
                     f"{result.reserves_released} reserve(s) released.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from console.models.enums import SlsState
+
 
 def when(value: dt.datetime | None) -> str:
     if value is None:
@@ -19,9 +21,7 @@ def money(cents: int, currency: str = "USD") -> str:
     return f"{cents / 100:,.2f} {currency}"
 
 
-def _state_colours() -> dict:
-    from console.models.enums import SlsState
-
+def _state_colours() -> dict[SlsState, str]:
     return {SlsState.enrolled: "#1b7f3b", SlsState.opted_out: "#b3261e", SlsState.pending: "#a15c00",
             SlsState.no_device: "#8a1c7c", SlsState.closed: "#5f6368"}
 
