@@ -1,7 +1,7 @@
 """mailed devices required at login after their window; closed accounts
 
 Revision ID: 0005
-Revises: 0010
+Revises: 0004
 Create Date: 2026-11-30
 
 - devices.required_at_login_since: set by the start-up run on a mailed device not activated within its
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0005'
-down_revision: str | None = '0010'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
