@@ -24,12 +24,13 @@ from console.app import Services, open_context  # noqa: E402
 from console.models.clock import ManualClock  # noqa: E402
 from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
+from console.models.demo_staff import DEMO_PASSWORD, create_demo_staff  # noqa: E402
 from console.models.devices import DeviceService  # noqa: E402
 from console.models.enums import StaffRole  # noqa: E402
 from console.models.errors import ConsoleError  # noqa: E402
 from console.models.exporting import ExportService  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
-from console.models.staff import DEMO_PASSWORD, StaffService, create_demo_staff  # noqa: E402
+from console.models.staff import StaffService  # noqa: E402
 from console.models.verification import VerificationService  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 from console.views.style import apply_theme  # noqa: E402

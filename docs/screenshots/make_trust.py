@@ -18,9 +18,10 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from console.app import Services, open_context  # noqa: E402
 from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
+from console.models.demo_staff import create_demo_staff, sign_in_instructions  # noqa: E402
 from console.models.enums import StaffRole  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
-from console.models.staff import StaffService, create_demo_staff, sign_in_instructions  # noqa: E402
+from console.models.staff import StaffService  # noqa: E402
 from console.views.audit_view import AuditView  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.sign_in_dialog import SignInDialog  # noqa: E402
@@ -64,7 +65,7 @@ def main() -> None:
 
 def sign_in_demo(out_dir: Path) -> Path:
     """The sign-in dialog on a demo database: demo password and each demo member's current code."""
-    from console.models.staff import demo_sign_in_hint
+    from console.models.demo_staff import demo_sign_in_hint
 
     ctx = open_context(f"sqlite:///{tempfile.mkdtemp()}/demo.sqlite3")
     staff = StaffService(ctx)
