@@ -1,6 +1,6 @@
 """Render the dashboard (light and dark), the work list and a monthly report page to docs/screenshots/.
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_insight.py   (pdftoppm from poppler-utils)
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/insight.py   (pdftoppm from poppler-utils)
 """
 
 import base64
@@ -35,7 +35,7 @@ from console.models.verification import VerificationService  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 from console.views.style import apply_theme  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def staff_days(ctx, days: int) -> None:

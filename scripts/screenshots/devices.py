@@ -1,6 +1,6 @@
 """Render the devices screen, the loss report, the passcode shown once and the charges screen to docs/screenshots/.
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_devices.py
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/devices.py
 """
 
 import base64
@@ -27,7 +27,7 @@ from console.views.desk import Desk  # noqa: E402
 from console.views.device_dialogs import PasscodeDialog, ReportDialog  # noqa: E402
 from console.views.devices_view import DevicesWindow  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def main() -> None:

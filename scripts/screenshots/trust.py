@@ -1,6 +1,6 @@
 """Render the sign-in dialog, the audit trail and the staff dialog on demo data to docs/screenshots/.
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_trust.py
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/trust.py
 """
 
 import base64
@@ -27,7 +27,7 @@ from console.views.desk import Desk  # noqa: E402
 from console.views.sign_in_dialog import SignInDialog  # noqa: E402
 from console.views.staff_dialog import StaffDialog  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def main() -> None:
