@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection as ProcessConnection
 from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit, bulk, user_index
@@ -528,23 +528,10 @@ def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: b
                     progress(min(made, users), users)
         finally:
             writer.close()
-    _advance_sequences(ctx.db)
     return DemoSummary(accounts=accounts, users=ids.next["user"] - start_ids["user"],
                        devices=ids.next["device"] - start_ids["device"],
                        charges=ids.next["charge"] - start_ids["charge"],
                        audit_entries=_audit_count(ctx) - audit_before, seconds=time.perf_counter() - started)
-
-
-def _advance_sequences(db: Database) -> None:
-    """PostgreSQL: the load wrote its own ids, so move each table's id sequence past them; otherwise the next
-    row a service adds (an opt-in's device, an imported account) collides with a demo row."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    with db.write() as s:
-        for entity, _name in _TABLES:
-            table = table_of(entity).name
-            s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                           f"GREATEST((SELECT max(id) FROM {table}), 1))"))
 
 
 def _audit_count(ctx: ServiceContext) -> int:
