@@ -37,7 +37,7 @@ from console.views.tables import list_table, set_column_widths
 
 PAGE = 200
 COLUMNS = (("id", "#"), ("at", "When (UTC)"), ("actor", "Staff"), ("action", "Action"), ("summary", "What"),
-           ("username", "Client user"), ("account_number", "Account"), ("device_id", "Device"))
+           ("username", "Client user"), ("account_number", "Account"), ("device", "Device"))
 ACTION_GROUPS = ("user.", "device.", "charge.", "staff.", "key.")
 
 
@@ -294,7 +294,7 @@ class AuditView(QMainWindow):
             details = e.details
         self.details.setPlainText(
             f"Entry {e.id} at {when(e.at)} by {e.actor}: {e.action}\n{e.summary}\n\n"
-            f"Client user: {e.username or '-'}   Account: {e.account_number or '-'}   Device: {e.device_id or '-'}\n"
+            f"Client user: {e.username or '-'}   Account: {e.account_number or '-'}   Device: {e.device or '-'}\n"
             f"Details: {details}\n\nPrevious hash: {e.prev_hash}\nEntry hash:    {e.entry_hash}")
 
     def ask_export_path(self) -> str:
