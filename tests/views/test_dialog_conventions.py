@@ -114,6 +114,8 @@ OPENERS = {
     "SettingsDialog": lambda w: _cls("SettingsDialog")(w.desk, w.parent),
     "SignInDialog": lambda w: _cls("SignInDialog")(_staff(w), "test database", "", w.parent),
     "StaffDialog": lambda w: _cls("StaffDialog")(w.desk, w.parent),
+    "DashboardWindow": lambda w: _cls("DashboardWindow")(w.desk, w.parent),
+    "WorkListWindow": lambda w: _cls("WorkListWindow")(w.desk, w.parent),
 }
 # Dialogs that are not a form to submit: help, a passcode shown once, the security settings (buttons only).
 NOT_FORMS = {"HelpBrowser", "PasscodeDialog", "SecuritySettingsDialog"}
