@@ -42,13 +42,14 @@ class OptOutDialog(QDialog):
     submit_requested = Signal()
 
     def __init__(self, desk: Desk, user_id: int, username: str, full_name: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, version: int | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
         self.enrollment = desk.services.enrollment
         actor = self.actor = desk.actor
         self.user_id = user_id
         self.username = username
+        self.version = version  # of the user as the agent saw it: another desk's change since is refused
         self.result: OptedOut | None = None
         self.last_error: str | None = None
         self.report = ""
@@ -116,7 +117,8 @@ class OptOutDialog(QDialog):
         self.opt_out_button.setEnabled(False)
         statement, acknowledged = self.statement.toPlainText(), self.acknowledged.isChecked()
         self.desk.runner.write(
-            self, lambda: self.enrollment.opt_out(self.actor, self.user_id, statement, acknowledged),
+            self, lambda: self.enrollment.opt_out(self.actor, self.user_id, statement, acknowledged,
+                                             expected_version=self.version),
             changes=Changes.of(users=[self.user_id], kinds=[ChangeKind.devices]), success=self._opted_out,
             failure=self._refused)
 

@@ -126,6 +126,17 @@ class SettingsDialog(QDialog):
         box = self.fields[key]
         box.setValue(value / 100 if self.values[key].spec.unit == "cents" else value)
 
+    def refresh(self) -> None:
+        """Show the values stored now (after another desk changed some): a field another desk changed takes the
+        new value, a field the agent edited and nobody else changed keeps the agent's entry."""
+        entered = self.entered()
+        for value in self.service.current():
+            key = value.spec.key
+            old = self.values[key].value
+            self.values[key] = value
+            if value.value != old or entered[key] == old:
+                self.set_value(key, value.value)
+
     def restore_defaults(self) -> None:
         for key, value in self.values.items():
             self.set_value(key, value.spec.default)
@@ -139,6 +150,7 @@ class SettingsDialog(QDialog):
         if not self.save_button.isEnabled():
             return  # a save under way
         self.save_button.setEnabled(False)
+        shown = {key: self.values[key].value for key in changes}  # another desk's change since is refused
 
         def saved(result) -> None:
             self.save_button.setEnabled(True)
@@ -151,5 +163,5 @@ class SettingsDialog(QDialog):
             self.save_button.setEnabled(True)
             self.last_message = show_error(self, exc)  # said once, in one box
 
-        self.desk.runner.write(self, lambda: self.service.update_many(self.actor, changes),
+        self.desk.runner.write(self, lambda: self.service.update_many(self.actor, changes, shown),
                                changes=Changes.of(kinds=[ChangeKind.settings]), success=saved, failure=refused)
