@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from console.models import audit, bulk, user_index
 from console.models.cards import ALPHABET, card_hashes, new_card_values
@@ -516,23 +516,10 @@ def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: b
                     progress(min(made, users), users)
         finally:
             writer.close()
-    _advance_sequences(ctx.db)
     return DemoSummary(accounts=accounts, users=ids.next["user"] - start_ids["user"],
                        devices=ids.next["device"] - start_ids["device"],
                        charges=ids.next["charge"] - start_ids["charge"],
                        audit_entries=_audit_count(ctx) - audit_before, seconds=time.perf_counter() - started)
-
-
-def _advance_sequences(db) -> None:
-    """PostgreSQL: the load wrote its own ids, so move each table's id sequence past them; otherwise the next
-    row a service adds (an opt-in's device, an imported account) collides with a demo row."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    with db.write() as s:
-        for entity, _name in _TABLES:
-            table = entity.__table__.name
-            s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                           f"GREATEST((SELECT max(id) FROM {table}), 1))"))
 
 
 def _audit_count(ctx: ServiceContext) -> int:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QStackedWidget,
     QTableWidget,
@@ -61,6 +62,7 @@ def build_chart(panel: Panel, dark: bool | None = None) -> QChart:
     chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
     if panel.key in PIE_PANELS:
         pie = QPieSeries()
+        pie.setPieSize(0.55)  # room for the slice labels inside the card
         total = sum(f.value for f in panel.series[0].figures) or 1
         for i, f in enumerate(panel.series[0].figures):
             piece = pie.append(f"{f.label} {f.value / total:.0%}", f.value)
@@ -87,6 +89,8 @@ def build_chart(panel: Panel, dark: bool | None = None) -> QChart:
     x.setTruncateLabels(False)
     if len(panel.categories) > 8:
         x.setLabelsAngle(-90)
+    elif len(panel.categories) > 5:  # long state names side by side would hide each other
+        x.setLabelsAngle(-30)
     y = QValueAxis()
     top = top / 100 if panel.unit == "cents" else top
     y.setRange(0, max(top, 1))
@@ -133,7 +137,7 @@ class ChartCard(QFrame):
         self.view = QChartView(build_chart(panel))
         self.view.setObjectName(f"chart_{panel.key}")
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.view.setMinimumHeight(220)
+        self.view.setMinimumHeight(self.fontMetrics().height() * 12)
         self.view.setAccessibleName(f"{panel.title} chart; the Numbers button shows its table")
         self.table = self._table()
         self.stack = QStackedWidget()
@@ -142,6 +146,8 @@ class ChartCard(QFrame):
         self.note = QLabel(panel.note)
         self.note.setObjectName(f"note_{panel.key}")
         self.note.setWordWrap(True)
+        # Every card the same height, in lines of text (so it grows with the font and the display scaling).
+        self.setFixedHeight(self.fontMetrics().height() * 22)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.stack, 1)
@@ -163,13 +169,17 @@ class ChartCard(QFrame):
         t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         t.verticalHeader().setVisible(False)
+        total = sum(f.value for _, _, f in cells) or 1
         for row, (name, category, figure) in enumerate(cells):
-            value = QTableWidgetItem(format_value(self.panel, figure.value))
+            text = format_value(self.panel, figure.value)
+            if self.panel.key in PIE_PANELS:  # a share is part of the figure
+                text += f" ({figure.value / total:.1%})"
+            value = QTableWidgetItem(text)
             value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             for col, item in enumerate((QTableWidgetItem(name), QTableWidgetItem(category), value)):
                 t.setItem(row, col, item)
         t.resizeColumnsToContents()
-        t.horizontalHeader().setStretchLastSection(True)
+        t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         t.activated.connect(lambda index: self.open_figure(cells[index.row()][2]))
         return t
 
