@@ -12,7 +12,8 @@ from console.resources import resource_path
 
 # The order of the topic list; the first nine follow the client article's related links.
 TOPIC_ORDER = ("sls-overview", "dsc-replacement", "security-devices", "sharing", "returns", "ib-key-activation",
-               "multiple-two-factor", "charges", "temporary-passcode", "opting-back-in", "import-export")
+               "multiple-two-factor", "charges", "temporary-passcode", "opting-back-in", "import-export",
+               "dashboard")
 TOKEN_RE = re.compile(r"\[\[([a-z_]+)\]\]")
 
 
