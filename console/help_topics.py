@@ -38,7 +38,7 @@ def figure_values(figures: Figures) -> dict[str, str]:
 
 
 def fill(page: str, values: dict[str, str]) -> str:
-    def sub(m: re.Match) -> str:
+    def sub(m: re.Match[str]) -> str:
         if m.group(1) not in values:
             raise KeyError(f"help page uses unknown figure [[{m.group(1)}]]")
         return html_lib.escape(values[m.group(1)])
