@@ -106,7 +106,7 @@ def make_screenshots() -> None:
         # 2. The Online Security Code Card and its two-value check.
         from console.views.opt_out_dialog import OptOutDialog
 
-        d = OptOutDialog(svc, AGENT, world.primary_id, "jsmit001", "Jane Smith")
+        d = OptOutDialog(settings.desk, world.primary_id, "jsmit001", "Jane Smith")
         d.show()
         _grab(d, "opt_out_dialog")
         d.reject()
