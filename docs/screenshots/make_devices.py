@@ -64,7 +64,9 @@ def main() -> None:
     app.processEvents()
     report.grab().save(str(OUT / "report-loss.png"))
     report.try_submit()
-    app.processEvents()
+    desk.runner.wait_idle()
+    report.confirm_box.button(report.confirm_box.StandardButton.Yes).click()  # names the device and the caller
+    desk.runner.wait_idle()
     issued = report.result_value.temporary_passcode
     shown = PasscodeDialog(desk, issued, window)
     shown.show()
@@ -74,7 +76,7 @@ def main() -> None:
     shown.open_online_card()
     card = shown.card_dialog
     card.try_submit()  # issues the card and draws two index numbers
-    app.processEvents()
+    desk.runner.wait_idle()
     card.grab().save(str(OUT / "online-card-after-loss.png"))
 
     charges = ChargesWindow(Desk.build(services), "")
