@@ -74,9 +74,7 @@ class World:
 
 
 def _staff(w: World):
-    from console.models.staff import create_demo_staff  # noqa: F401  (the dialog needs a staff service)
-
-    return StaffService(w.ctx)
+    return StaffService(w.ctx)  # the dialog needs a staff service
 
 
 OPENERS = {

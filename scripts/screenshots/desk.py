@@ -2,7 +2,8 @@
 report of what was done in the status bar, the replacement dialog's distinct mnemonics, and the main window's
 menus for a help-desk agent (what the role may not do is hidden).
 
-Run under Xvfb (real fonts and focus): xvfb-run -a .venv/bin/python docs/screenshots/make_desk.py
+Run under Xvfb (a confirmation box is grabbed from the screen): xvfb-run -a .venv/bin/python scripts/screenshots desk
+--platform xcb
 """
 
 import base64
@@ -26,7 +27,7 @@ from console.views.desk import Desk  # noqa: E402
 from console.views.devices_view import DevicesWindow  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def grab_screen(widget, name: str) -> None:
