@@ -8,12 +8,14 @@ import contextlib
 import sys
 import time
 
+from console import __version__
 from console.app import database_url, open_context
 from console.models.enums import StaffRole
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sls-console", description="Staff console for the Secure Login System.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--database", metavar="URL", help="SQLAlchemy database URL (default: $SLS_CONSOLE_DATABASE_URL, "
                                                      "else a SQLite file in your data directory)")
     sub = p.add_subparsers(dest="command")
@@ -64,6 +66,19 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
                      help="sign in as this staff member (back office, auditor or administrator)")
 
+    sub.add_parser("doctor", help="check what the console needs here (Qt, display, database, key, keyring, "
+                                  "data directory, clock); one line each with its fix; exit 1 when one fails")
+
+    acc = sub.add_parser("account", help="account commands")
+    acc_sub = acc.add_subparsers(dest="account_command", required=True)
+    close = acc_sub.add_parser("close", help="close an account: its users' holdings end, each unreturned device "
+                                             "is charged once, reserves settle (see docs/rules.md)")
+    close.add_argument("number", help="account number, e.g. U1234567")
+    close.add_argument("--force-reason", metavar="TEXT",
+                       help="close although a return is on its way, for this reason (kept in the audit trail)")
+    close.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
+                       help="sign in as this staff member (back office or administrator)")
+
     rep = sub.add_parser("report", help="write the monthly report (PDF or CSV, by the file's extension); "
                                         "recorded in the audit trail")
     rep.add_argument("--month", required=True, metavar="YYYY-MM", help="the month the report covers")
@@ -100,7 +115,8 @@ def cmd_demo(args) -> int:
     print(f"Added {summary.users:,} users in {summary.accounts:,} accounts, {summary.devices:,} devices, "
           f"{summary.charges:,} charges, {summary.audit_entries:,} audit entries in {summary.seconds:.1f} s "
           f"to {ctx.db.display_name}")
-    from console.models.staff import StaffService, create_demo_staff, sign_in_instructions
+    from console.models.demo_staff import create_demo_staff, sign_in_instructions
+    from console.models.staff import StaffService
 
     enrollments = create_demo_staff(StaffService(ctx))
     if enrollments:
@@ -240,6 +256,20 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_account_close(args) -> int:
+    from console.models.accounts import AccountService
+    from console.models.charges import ChargeService, money
+
+    ctx = open_context(database_url(args.database))
+    with _signed_in(ctx, args.as_user) as actor:
+        result = AccountService(ctx).close(actor, ChargeService(ctx).account_id_for(args.number),
+                                           force_reason=args.force_reason)
+    print(f"Closed {result.account_number}: {result.users_closed} user(s) closed, {result.devices_ended} device(s) "
+          f"ended, {result.charged} device(s) charged {money(result.charged_cents)}, "
+          f"{result.reserves_released} reserve(s) released")
+    return 0
+
+
 def cmd_report(args) -> int:
     import os
 
@@ -305,6 +335,12 @@ def cmd_audit_verify(args) -> int:
     return 1
 
 
+def cmd_doctor(args) -> int:
+    from console import doctor
+
+    return doctor.run(database_url(args.database))
+
+
 def cmd_run(args) -> int:
     from console.gui import run_gui
 
@@ -321,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         if command == "upgrade":
             return cmd_upgrade(args)
+        if command == "doctor":
+            return cmd_doctor(args)
         if command == "db" and args.db_command == "grant":
             return cmd_db_grant(args)
         if command == "import":
@@ -333,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_audit_verify(args)
         if command == "staff":
             return cmd_staff(args)
+        if command == "account" and args.account_command == "close":
+            return cmd_account_close(args)
         if command == "key" and args.key_command == "rotate":
             return cmd_key_rotate(args)
     except KeyboardInterrupt:

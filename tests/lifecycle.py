@@ -1,9 +1,12 @@
-"""Helpers for device-lifecycle tests: a DSC+-eligible account, stock, card responses, counting rows."""
+"""The device lifecycle for tests, built once here: a DSC+ shipped, activated, lost and replaced as the back
+office and the help desk would do it; plus card responses and counting rows."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from console.models.context import Actor
+from console.models.devices import DeviceService
 from console.models.entities import Account, AuditEntry, User
 from console.models.sealing import device_context
 from console.models.verification import VerificationService, dsc_response
@@ -48,3 +51,49 @@ def user(ctx, user_id: int) -> User:
         u = s.get(User, user_id)
         s.expunge(u)
         return u
+
+
+def shipped_card(ctx, actor: Actor, user_id: int, account_id: int, serial: str) -> int:
+    """A DSC+ received into stock as `serial` and mailed to `user_id` (the account made DSC+-eligible first)."""
+    devices = DeviceService(ctx)
+    make_rich(ctx, account_id)
+    [card] = devices.receive_stock(actor, serial)
+    devices.ship(actor, card, user_id)
+    return card
+
+
+def active_card(ctx, actor: Actor, user_id: int, account_id: int, serial: str) -> int:
+    """shipped_card(), then activated with the response the card gives to a challenge."""
+    card = shipped_card(ctx, actor, user_id, account_id, serial)
+    ch, resp = challenge_and_response(ctx, actor, card)
+    DeviceService(ctx).activate_shipped(actor, card, ch, resp)
+    return card
+
+
+def replaced_card(ctx, actor: Actor, user_id: int, account_id: int, serial: str, spare: str) -> int:
+    """active_card(), then reported lost and a replacement ordered from the spare in stock: the lost card
+    carries a pending replacement charge."""
+    card = active_card(ctx, actor, user_id, account_id, serial)
+    devices = DeviceService(ctx)
+    devices.receive_stock(actor, spare)
+    devices.report(actor, card, "lost")
+    devices.order_replacement(actor, card)
+    return card
+
+
+def enroll_primary(ctx, world) -> int:
+    """jsmit001 (primary of U1234567, holds its security rights) enrolled with an IB Key and its restrictions
+    lifted, so devices can be shipped to it; returns the IB Key's id. Safe to call twice."""
+    from console.models.entities import UserRestriction
+    from console.models.enums import DeviceKind, SlsState
+    from tests.factories import add_device
+
+    with ctx.db.write() as s:
+        jane = s.get(User, world.primary_id)
+        if jane.sls_state is SlsState.enrolled:
+            return next(h.device_id for h in jane.holdings if h.device.kind is DeviceKind.ib_key)
+        jane.sls_state = SlsState.enrolled
+        for r in s.scalars(select(UserRestriction).where(UserRestriction.user_id == jane.id)):
+            r.lifted_at = ctx.clock.now()
+        ib_key, _ = add_device(s, ctx, jane, DeviceKind.ib_key)
+        return ib_key.id

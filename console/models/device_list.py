@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeVarTuple
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from console.models.entities import Account, DeviceHolding, SecurityDevice, User
-from console.models.enums import DeviceKind, DeviceState
+from console.models.enums import DeviceKind, DeviceState, ReturnReason
+from console.models.errors import NotFound
+
+_Ts = TypeVarTuple("_Ts")
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,7 @@ class DeviceQuery:
     state: DeviceState | None = None
     serial_prefix: str = ""
     overdue: bool = False  # only devices expected back whose return date has passed
+    required_at_login: bool = False  # only mailed devices past their activation window, not yet activated
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,18 @@ class DeviceRow:
     activation_due_at: dt.datetime | None
     return_due_at: dt.datetime | None
     returned_at: dt.datetime | None
-    return_reason: str | None
+    return_reason: ReturnReason | None
     locked: bool
     due_passed: bool = False  # the activation or return date shown in "Due" is in the past
+    required_at_login_since: dt.datetime | None = None  # mailed, not activated in time: required at login
     version: int = 0  # sent back with a write, so a change made at another desk since is refused
+
+    @property
+    def state_label(self) -> str:
+        """The state as the lists show it: a shipped card past its window says it is required at login."""
+        if self.state is DeviceState.shipped and self.required_at_login_since is not None:
+            return "Shipped · required at login"
+        return self.state.label
 
     @property
     def due_at(self) -> dt.datetime | None:
@@ -55,16 +68,19 @@ def due_date(state: DeviceState, activation_due_at: dt.datetime | None,
     return None
 
 
-def _filtered(stmt, query: DeviceQuery, now: dt.datetime):
+def _filtered(stmt: Select[*_Ts], query: DeviceQuery, now: dt.datetime) -> Select[*_Ts]:
     if query.kind is not None:
         stmt = stmt.where(SecurityDevice.kind == query.kind)
     if query.state is not None:
         stmt = stmt.where(SecurityDevice.state == query.state)
     if query.overdue:
         stmt = stmt.where(SecurityDevice.state == DeviceState.return_pending, SecurityDevice.return_due_at < now)
+    if query.required_at_login:
+        stmt = stmt.where(SecurityDevice.state == DeviceState.shipped,
+                          SecurityDevice.required_at_login_since.is_not(None))
     prefix = query.serial_prefix.strip().upper()
     if prefix:
-        # A range on the unique serial index (LIKE would scan, platform-notes.md).
+        # A range on the unique serial index (LIKE would scan, docs/platform-notes.md).
         stmt = stmt.where(and_(SecurityDevice.serial >= prefix,
                                SecurityDevice.serial < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
     return stmt
@@ -91,6 +107,8 @@ def window(s: Session, query: DeviceQuery, offset: int, limit: int, now: dt.date
 
 def one(s: Session, device_id: int, now: dt.datetime) -> DeviceRow:
     d = s.get(SecurityDevice, device_id)
+    if d is None:
+        raise NotFound(f"Device {device_id} does not exist.")
     number = d.account.number if d.account else None
     names = tuple(s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)
                             .where(DeviceHolding.device_id == device_id).order_by(User.username)))
@@ -99,5 +117,6 @@ def one(s: Session, device_id: int, now: dt.datetime) -> DeviceRow:
 
 def _row(d: SecurityDevice, number: str | None, holders: tuple[str, ...], now: dt.datetime) -> DeviceRow:
     row = DeviceRow(d.id, d.kind, d.serial, d.state, number, holders, d.received_at, d.issued_at, d.activated_at,
-                    d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked)
+                    d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked,
+                    required_at_login_since=d.required_at_login_since)
     return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now, version=d.version)

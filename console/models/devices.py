@@ -29,30 +29,32 @@ from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.device_list import DeviceQuery, DeviceRow  # noqa: F401  (re-exported for the views)
 from console.models.device_rules import (
+    follow_devices,
     holders_of,
     require_keeps_active_device,
     require_keeps_holder,
     settle_holders,
 )
 from console.models.entities import DeviceHolding, SecurityDevice, User, UserRestriction
-from console.models.enums import ChargeKind, DeviceKind, DeviceState, SlsState
+from console.models.enums import ChargeKind, DeviceKind, DeviceState, ReturnReason, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.returns import fee_for, start_return
 from console.models.rights import require_rights
 from console.models.sealing import device_context
-from console.models.settings import load_figures
+from console.models.settings import Figures, load_figures
 from console.models.temporary_access import IssuedPasscode, issue_passcode_in
-from console.models.verification import VerificationService
+from console.models.verification import VerificationResult, VerificationService
 
 SERIAL = re.compile(r"DSC[0-9]{9}", re.ASCII)
 SERIAL_RANGE = re.compile(r"(DSC[0-9]{9})-(DSC[0-9]{9})", re.ASCII)
 MAX_BATCH = 1000
 
 # What a caller may report, and the state the device takes.
-REPORT_STATES = {"lost": DeviceState.lost, "stolen": DeviceState.stolen, "damaged": DeviceState.damaged,
-                 "battery_failure": DeviceState.damaged}
-REPORT_LABELS = {"lost": "Lost", "stolen": "Stolen", "damaged": "Damaged", "battery_failure": "Battery failed"}
+# What can be reported of a device, and the state it then takes.
+REPORT_STATES = {ReturnReason.lost: DeviceState.lost, ReturnReason.stolen: DeviceState.stolen,
+                 ReturnReason.damaged: DeviceState.damaged, ReturnReason.battery_failure: DeviceState.damaged}
+REPORT_LABELS = {reason: reason.label for reason in REPORT_STATES}
 REPORTABLE_STATES = {DeviceState.active, DeviceState.shipped, DeviceState.pending}
 REPLACEABLE_STATES = {DeviceState.lost, DeviceState.stolen, DeviceState.damaged}
 REVOCABLE_STATES = {DeviceState.active, DeviceState.shipped, DeviceState.pending}
@@ -189,6 +191,7 @@ class DeviceService:
             require(s, actor, Permission.manage_stock)
             device = _device(s, device_id)
             user = _user(s, user_id)
+            require_rights(s, user)
             fig = load_figures(s)
             if user.account.equity_cents < fig.dsc_min_equity_cents:
                 raise RuleViolation(f"A DSC+ is offered only to accounts with equity of at least "
@@ -197,7 +200,7 @@ class DeviceService:
             self._ship_in(s, actor, device, user, fig=fig, replaces=None)
         return self.get(device_id)
 
-    def _ship_in(self, s: Session, actor: Actor, device: SecurityDevice, user: User, *, fig,
+    def _ship_in(self, s: Session, actor: Actor, device: SecurityDevice, user: User, *, fig: Figures,
                  replaces: SecurityDevice | None) -> None:
         if device.kind is not DeviceKind.dsc_plus or device.state is not DeviceState.in_stock:
             raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}, not in "
@@ -228,7 +231,7 @@ class DeviceService:
                 raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}; "
                                     f"only a shipped DSC+ is activated.")
 
-        def on_success(session: Session, dev: SecurityDevice, _result) -> None:
+        def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
             if dev.state is not DeviceState.shipped:
                 raise RuleViolation("This card was activated or changed at another desk; refresh the view.")
             now = self.ctx.clock.now()
@@ -237,14 +240,41 @@ class DeviceService:
             users = settle_holders(session, dev)
             for user in users:
                 _enroll_if_waiting(session, actor, user, dev, now)
+            late = bool(dev.activation_due_at and now > dev.activation_due_at)
             audit.record(session, at=now, actor=actor.username, action="device.activated",
-                         summary=f"DSC+ {dev.serial} activated for {', '.join(u.username for u in users)}",
+                         summary=f"DSC+ {dev.serial} activated for {', '.join(u.username for u in users)}"
+                                 + (f" after its activation window (due {dev.activation_due_at:%Y-%m-%d}"
+                                    + ("; required at login since "
+                                       f"{dev.required_at_login_since:%Y-%m-%d}" if dev.required_at_login_since
+                                       else "") + ")" if late else ""),
                          account_id=dev.account_id, user_id=users[0].id if users else None, device_id=dev.id,
-                         details={"late": bool(dev.activation_due_at and now > dev.activation_due_at)})
+                         details={"late": late, "required_at_login_since": dev.required_at_login_since.isoformat()
+                                  if dev.required_at_login_since else None})
 
         self.verification.verify(actor, device_id, response, challenge_id=challenge_id,
                                  permission=Permission.manage_devices, on_success=on_success)
         return self.get(device_id)
+
+    def require_late_activations(self, actor: Actor) -> int:
+        """A mailed device not activated within its window is required at login from now on (the start-up run
+        calls this); each is marked once and audited. Returns how many were marked."""
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            require(s, actor, Permission.run_overdue)
+            late = list(s.scalars(select(SecurityDevice).where(
+                SecurityDevice.state == DeviceState.shipped, SecurityDevice.activation_due_at < now,
+                SecurityDevice.required_at_login_since.is_(None)).order_by(SecurityDevice.id)))
+            for device in late:
+                device.required_at_login_since = now
+                users = holders_of(s, device)
+                audit.record(s, at=now, actor=actor.username, action="device.required_at_login",
+                             summary=f"{_label(device)} not activated by {device.activation_due_at:%Y-%m-%d}: "
+                                     f"required at login from now on for {', '.join(u.username for u in users)}",
+                             account_id=device.account_id, user_id=users[0].id if users else None,
+                             device_id=device.id,
+                             details={"activation_due_at": device.activation_due_at.isoformat()
+                                      if device.activation_due_at else None})
+            return len(late)
 
     # holders ---------------------------------------------------------------------------------------
     def set_preferred(self, actor: Actor, user_id: int, device_id: int) -> None:
@@ -269,22 +299,23 @@ class DeviceService:
     def share(self, actor: Actor, device_id: int, user_id: int, answer: str, challenge_id: int | None = None) -> None:
         """Share a device with a further username of the same person, proven by a good code from the device
         under that username (rules in sharing.py)."""
-        from console.models import sharing  # the sharing rules (issue 3)
+        from console.models import sharing  # the sharing rules
 
         with self.ctx.db.read() as s:
             require(s, actor, Permission.manage_devices)
             user = _user(s, user_id)
             require_rights(s, user)
-            if user.sls_state is not SlsState.enrolled:
+            if user.sls_state not in (SlsState.enrolled, SlsState.no_device):
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: share a device with them "
                                     f"through the opt-in (\"I already have access to a Secure Login Device under a "
                                     f"different username\").")
             sharing.check_share(s, _device(s, device_id), user, self.ctx.clock.now())
 
-        def on_success(session: Session, dev: SecurityDevice, _result) -> None:
+        def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
             user = _user(session, user_id)
             sharing.share(session, dev, user, self.ctx.clock.now(), actor)
             settle_holders(session, dev)
+            follow_devices(session, [user], actor=actor.username, at=self.ctx.clock.now(), why="device shared")
 
         self.verification.verify(actor, device_id, answer, challenge_id=challenge_id, user_id=user_id,
                                  permission=Permission.manage_devices, on_success=on_success)
@@ -309,7 +340,7 @@ class DeviceService:
                          device_id=device.id)
 
     # loss, replacement, revocation -----------------------------------------------------------------
-    def report(self, actor: Actor, device_id: int, reason: str, *, user_id: int | None = None,
+    def report(self, actor: Actor, device_id: int, reason: ReturnReason | str, *, user_id: int | None = None,
                issue_temporary_passcode: bool = False, identity_verified: bool = False,
                note: str = "", expected_version: int | None = None) -> ReportResult:
         """Mark a device lost, stolen, damaged or failed by its battery; it stops working at once.
@@ -317,8 +348,7 @@ class DeviceService:
         With `issue_temporary_passcode`, a passcode for `user_id` is issued in the same transaction, which is
         how a user whose only device it was keeps access (the last-active-device rule refuses otherwise).
         """
-        if reason not in REPORT_STATES:
-            raise InvalidInput(f"Choose what happened to the device: {', '.join(REPORT_LABELS.values())}.")
+        reason = _reported(reason)
         if issue_temporary_passcode and user_id is None:
             raise InvalidInput("Choose the user who receives the temporary passcode.")
         with self.ctx.db.write() as s:
@@ -329,7 +359,7 @@ class DeviceService:
             require_version(device, expected_version, _label(device))
             if device.kind.is_temporary:
                 raise RuleViolation(f"A {device.kind.label} is not reported lost; revoke it instead.")
-            if reason == "battery_failure" and not device.kind.is_hardware:
+            if reason is ReturnReason.battery_failure and not device.kind.is_hardware:
                 raise RuleViolation(f"A {device.kind.label} has no battery; report it lost or damaged.")
             if device.state not in REPORTABLE_STATES:
                 raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()} already; only a "
@@ -341,7 +371,7 @@ class DeviceService:
                 device.return_reason = reason
             users = holders_of(s, device)
             issued = None
-            if issue_temporary_passcode:
+            if issue_temporary_passcode and user_id is not None:
                 user = _user(s, user_id)
                 if user.id not in {u.id for u in users}:
                     raise RuleViolation(f"{user.username} does not hold this device; choose one of its holders.")
@@ -350,13 +380,13 @@ class DeviceService:
             require_keeps_active_device(s, users, f"Reporting this {device.kind.label} "
                                                   f"{REPORT_LABELS[reason].lower()}")
             settle_holders(s, device)
-            audit.record(s, at=now, actor=actor.username, action=f"device.reported_{reason}",
+            audit.record(s, at=now, actor=actor.username, action=f"device.reported_{reason.value}",
                          summary=f"{_label(device)} reported "
                                  f"{REPORT_LABELS[reason].lower()} (was {was.label.lower()})"
                                  + (f": {note.strip()}" if note.strip() else ""),
                          account_id=device.account_id, user_id=user_id or (users[0].id if users else None),
                          device_id=device.id,
-                         details={"reason": reason, "previous_state": was.value,
+                         details={"reason": reason.value, "previous_state": was.value,
                                   "holders": [u.username for u in users]})
             return ReportResult(device.id, device.state, issued)
 
@@ -391,12 +421,12 @@ class DeviceService:
             now = self.ctx.clock.now()
             self._ship_in(s, actor, new, user, fig=fig, replaces=old)
             charged = 0
-            battery = old.return_reason == "battery_failure"
+            battery = old.return_reason is ReturnReason.battery_failure
             if not battery and existing_charge(s, old.id, ChargeKind.replacement) is None:
                 charged = fee_for(old.kind, fig)
                 add_device_charge(s, old, ChargeKind.replacement, charged, actor=actor, at=now, user_id=user.id)
             if old.state is DeviceState.damaged:
-                start_return(s, old, reason=old.return_reason or "damaged", at=now, fig=fig, actor=actor,
+                start_return(s, old, reason=old.return_reason or ReturnReason.damaged, at=now, fig=fig, actor=actor,
                              user_id=user.id)
             audit.record(s, at=now, actor=actor.username, action="device.replacement_ordered",
                          summary=f"DSC+ {old.serial} replaced by {new.serial} for {user.username}; "
@@ -404,6 +434,7 @@ class DeviceService:
                                     "no fee (battery failure)" if battery else "no fee"),
                          account_id=old.account_id, user_id=user.id, device_id=old.id,
                          details={"new_device_id": new.id, "new_serial": new.serial, "charged_cents": charged})
+            assert new.serial is not None and new.activation_due_at is not None  # set for every shipped DSC+
             return ReplacementResult(old.id, new.id, new.serial, user.id, charged, old.return_due_at,
                                      new.activation_due_at)
 
@@ -433,8 +464,10 @@ class DeviceService:
             now = self.ctx.clock.now()
             was = device.state
             users = holders_of(s, device)
+            for user in users:
+                require_rights(s, user)
             if device.kind.is_hardware:
-                start_return(s, device, reason="no_longer_needed", at=now, fig=load_figures(s), actor=actor)
+                start_return(s, device, reason=ReturnReason.no_longer_needed, at=now, fig=load_figures(s), actor=actor)
             else:
                 device.state = DeviceState.revoked
             require_keeps_active_device(s, users, f"Revoking this {device.kind.label}")
@@ -459,7 +492,7 @@ class DeviceService:
         fee was already charged)."""
         with self.ctx.db.read() as s:
             old = _device(s, device_id)
-            if old.return_reason == "battery_failure" or existing_charge(s, old.id, ChargeKind.replacement):
+            if old.return_reason is ReturnReason.battery_failure or existing_charge(s, old.id, ChargeKind.replacement):
                 return 0
             return fee_for(old.kind, load_figures(s))
 
@@ -483,9 +516,11 @@ def _label(device: SecurityDevice) -> str:
 
 
 def _enroll_if_waiting(s: Session, actor: Actor, user: User, device: SecurityDevice, now: dt.datetime) -> None:
-    """A user waiting for their first device (pending or opted out) is enrolled by activating one."""
+    """A user waiting for their first device (pending, opted out, or left with none) is enrolled by activating
+    one: a change of SLS state, so the security rights are required (the activation is refused otherwise)."""
     if user.sls_state is SlsState.enrolled:
         return
+    require_rights(s, user)
     was = user.sls_state
     user.sls_state = SlsState.enrolled
     for r in s.scalars(select(UserRestriction).where(UserRestriction.user_id == user.id,
@@ -517,3 +552,15 @@ def _holding(s: Session, user: User, device_id: int) -> DeviceHolding:
     if holding is None:
         raise RuleViolation(f"{user.username} does not hold device #{device_id}; refresh the view.")
     return holding
+
+
+def _reported(reason: ReturnReason | str) -> ReturnReason:
+    """What was reported, from a ReturnReason or its name; anything else is refused, changing nothing."""
+    try:
+        what = ReturnReason(reason)
+    except ValueError:
+        what = None
+    if what not in REPORT_STATES:
+        raise InvalidInput(f"Choose what happened to the device: {', '.join(REPORT_LABELS.values())}.")
+    assert what is not None
+    return what

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.models.context import ServiceContext
 from console.models.entities import Account, User
 from console.models.enums import AccountKind, UserRole
 from console.models.errors import RightsError, RuleViolation
@@ -23,8 +24,17 @@ def holds_rights(session: Session, user: User) -> bool:
     return holder is not None and holder.id == user.id
 
 
+def require_open(user: User) -> None:
+    """Nothing changes any more for a user of a closed account."""
+    if user.account.closed_at is not None:
+        raise RuleViolation(f"Account {user.account.number} was closed on {user.account.closed_at:%Y-%m-%d}; the "
+                            f"security settings of {user.username} can no longer change.")
+
+
 def require_rights(session: Session, user: User) -> None:
-    """Stop, naming the holder, when `user` may not change security settings. Changes nothing."""
+    """Stop, naming the holder, when `user` may not change security settings (or its account is closed).
+    Changes nothing."""
+    require_open(user)
     holder = rights_holder(session, user.account)
     if holder is None or holder.id != user.id:
         raise RightsError(user.username, user.account.number,
@@ -45,7 +55,7 @@ def name_rights_holder(session: Session, account: Account, user: User) -> None:
 class RightsService:
     """The gate in front of every security-settings change."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
     def check(self, user_id: int) -> None:

@@ -142,6 +142,7 @@ class AuditView(QMainWindow):
         self._build_actions()
         self.apply_filters()
         desk.bus.changed.connect(self.on_changes)
+        self.statusBar()  # where the window says what was done
         keyboard_conventions(self)
         self.resize(1100, 700)
 
@@ -184,7 +185,7 @@ class AuditView(QMainWindow):
         self._fill_filter_choices()
 
         bar = QHBoxLayout()
-        for text, widget in (("S&taff:", self.staff_filter), ("&Action:", self.action_filter),
+        for text, widget in (("S&taff:", self.staff_filter), ("Act&ion:", self.action_filter),
                              ("&Client:", self.user_filter)):
             label = QLabel(text)
             label.setBuddy(widget)

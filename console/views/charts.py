@@ -8,6 +8,7 @@ from PySide6.QtCharts import (
     QBarSet,
     QChart,
     QChartView,
+    QHorizontalStackedBarSeries,
     QPieSeries,
     QPieSlice,
     QStackedBarSeries,
@@ -37,6 +38,8 @@ from console.models.insight import Drill, Figure, Panel
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 PIE_PANELS = ("states",)
 STACKED_PANELS = ("enrollment", "devices", "signins", "activity", "activity_by_staff")
+# Bars laid sideways where the category names are long (device states): each name gets a line of its own.
+HORIZONTAL_PANELS = ("devices",)
 
 
 def is_dark() -> bool:
@@ -71,7 +74,10 @@ def build_chart(panel: Panel, dark: bool | None = None) -> QChart:
             piece.setLabelVisible(f.value > 0)
         chart.addSeries(pie)
         return chart
-    series = QStackedBarSeries() if panel.key in STACKED_PANELS else QBarSeries()
+    if panel.key in HORIZONTAL_PANELS:
+        series = QHorizontalStackedBarSeries()
+    else:
+        series = QStackedBarSeries() if panel.key in STACKED_PANELS else QBarSeries()
     top = 0
     for i, s in enumerate(panel.series):
         bar_set = QBarSet(s.name)
@@ -101,8 +107,11 @@ def build_chart(panel: Panel, dark: bool | None = None) -> QChart:
     y.setLabelFormat("%.0f")
     y.setLabelsColor(text)
     y.setGridLineColor(QColor(text.red(), text.green(), text.blue(), 40))
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    sideways = panel.key in HORIZONTAL_PANELS
+    if sideways:
+        x.setLabelsAngle(0)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignLeft if sideways else Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignBottom if sideways else Qt.AlignmentFlag.AlignLeft)
     series.attachAxis(x)
     series.attachAxis(y)
     chart.legend().setVisible(len(panel.series) > 1)

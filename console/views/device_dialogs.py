@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -64,6 +64,7 @@ class ServiceDialog(QDialog):
     """OK runs `submission()`; a refusal is shown inline (kept in `refusal`) and the dialog stays open."""
 
     ok_text = "OK"
+    submit_requested = Signal()  # OK, Enter or Ctrl+Enter: the agent asked to submit the form
 
     def __init__(self, desk: Desk, title: str, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +119,7 @@ class ServiceDialog(QDialog):
 
     def try_submit(self) -> None:
         """OK: ask first where the action needs it, then run the service call; the outcome arrives later."""
+        self.submit_requested.emit()
         if self.busy():
             return
         try:
@@ -180,6 +182,7 @@ class ServiceDialog(QDialog):
                     "please pass it to support.")
         self.refusal.setText(text)
         self.refusal.setVisible(True)
+        self.adjustSize()  # room for the whole message
         if isinstance(exc, ConsoleError):
             self.on_refused(exc)
 
@@ -345,7 +348,7 @@ class ReportDialog(ServiceDialog):
                            f"only device, issue a temporary passcode with the report so they keep access.")
         self.reason = self._field("&What happened:", QComboBox(), "reportReason", "What happened to the device")
         for key, text in REPORT_LABELS.items():
-            self.reason.addItem(text, key)
+            self.reason.addItem(text, key.value)
         self.user = self._field("&Caller:", QComboBox(), "reportUser", "Username of the caller")
         for uid, username in holders:
             self.user.addItem(username, uid)

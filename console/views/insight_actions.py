@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox
 
 from console.models.audit_log import AuditFilter
-from console.models.device_list import DeviceQuery
+from console.models.devices import DeviceQuery
 from console.models.errors import ConsoleError
 from console.models.insight import PANEL_PERMISSIONS, Drill
 from console.models.permissions import Permission
@@ -51,10 +51,10 @@ class InsightActions(QObject):
                              "date, overdue returns, users with no device, locked devices", self.open_work_list,
                              "openWorkList", Permission.view)
         # Staff activity is the auditors' view of the trail (PANEL_PERMISSIONS says who sees it).
-        self.activity_action = a("Staff &activity…", "Ctrl+Alt+Y", "Audited actions per staff member and per day; "
+        self.activity_action = a("Staff ac&tivity…", "Ctrl+Alt+Y", "Audited actions per staff member and per day; "
                                  "click a bar to read the entries", self.open_activity, "openStaffActivity",
                                  PANEL_PERMISSIONS["activity"])
-        self.report_action = a("Monthly &report…", "Ctrl+Alt+R", "Write a month's figures, their tables and the "
+        self.report_action = a("Monthly re&port…", "Ctrl+Alt+R", "Write a month's figures, their tables and the "
                                "audit chain's head to a PDF or CSV (recorded in the audit trail)", self.ask_report,
                                "monthlyReport", Permission.export_data)
         self.window_actions = (self.dashboard_action, self.work_action, self.activity_action)

@@ -38,7 +38,7 @@ from console.views.messages import message_box, show_error
 from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.staff_dialog import StaffDialog
-from console.views.style import icon
+from console.views.style import app_icon, icon
 from console.views.tables import list_table
 from console.views.user_detail import UserDetailPane
 from console.views.users_model import COLUMNS, UsersModel
@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         self.desk = desk
         self.services = desk.services
         self.setWindowTitle("SLS Console")
-        self.setWindowIcon(icon("app"))
+        self.setWindowIcon(app_icon())
         self.last_message: QMessageBox | None = None
         self.security_dialog: SecuritySettingsDialog | None = None
         self.audit_view: AuditView | None = None
@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
 
         self.device_actions = DeviceActions(desk, self.detail, self)
         self.back_office = BackOfficeActions(desk, self)
+        self.back_office.selected_account = lambda: self.detail.details.account_number if self.detail.details else ""
         self.insight = InsightActions(desk, self)
         self._build_actions()
         self._build_menus()
@@ -148,7 +149,7 @@ class MainWindow(QMainWindow):
         header = t.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         # Widths in characters, so columns (and their headers) still fit at 125% and 150% scaling.
-        chars = {"username": 11, "full_name": 22, "account": 10, "role": 10, "sls_state": 10,
+        chars = {"username": 11, "full_name": 22, "account": 10, "role": 10, "sls_state": 16,
                  "active_devices": 0}
         metrics = t.fontMetrics()
         for i, (key, title) in enumerate(COLUMNS):
@@ -212,6 +213,8 @@ class MainWindow(QMainWindow):
         self.user_menu = bar.addMenu("&User")
         self.user_menu.addAction(self.find_action)
         self.user_menu.addAction(self.change_security_action)
+        self.user_menu.addSeparator()
+        self.user_menu.addAction(bo.close_account_action)
         self.devices_menu = bar.addMenu("&Devices")
         self.devices_menu.setObjectName("devicesMenu")
         for action in dev.window_actions:
@@ -247,7 +250,6 @@ class MainWindow(QMainWindow):
 
     def refresh_icons(self) -> None:
         """After a light/dark switch: icons are drawn in the palette's text colour."""
-        self.setWindowIcon(icon("app"))
         self.back_office.refresh_icons()
         names = {"changeSecuritySettings": "security", "refresh": "refresh", "findUsers": "find", "quit": "quit",
                  "openAuditTrail": "audit", "manageStaff": "user", "about": "about"}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
-from console.resources import icon_path, resource_path
+from console.resources import app_icon_path, icon_path, resource_path
 
 THEME_ENV = "SLS_CONSOLE_THEME"  # "dark" or "light" overrides the system (screenshots, preferences)
 ICON_SIZES = (16, 20, 24, 32, 48)
@@ -78,9 +79,9 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> bool:
     return dark
 
 
-def follow_system_scheme(app: QApplication, on_change=None) -> None:
+def follow_system_scheme(app: QApplication, on_change: Callable[[], None] | None = None) -> None:
     """Re-apply the theme when the desktop switches between light and dark."""
-    def changed(_scheme) -> None:
+    def changed(_scheme: Qt.ColorScheme) -> None:
         if os.environ.get(THEME_ENV):
             return
         apply_theme(app)
@@ -90,10 +91,15 @@ def follow_system_scheme(app: QApplication, on_change=None) -> None:
     app.styleHints().colorSchemeChanged.connect(changed)
 
 
+def app_icon() -> QIcon:
+    """The application's own icon, in its own colours (window, task bar; the desktop entry names it too)."""
+    return QIcon(str(app_icon_path()))
+
+
 def icon(name: str) -> QIcon:
     """resources/icons/<name>.svg drawn in the palette's text colour, so it reads in light and dark."""
     app = QApplication.instance()
-    color = app.palette().color(QPalette.ColorRole.WindowText).name() if app else "#202124"
+    color = app.palette().color(QPalette.ColorRole.WindowText).name() if isinstance(app, QApplication) else "#202124"
     key = (name, color)
     if key in _icon_cache:
         return _icon_cache[key]

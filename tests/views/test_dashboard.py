@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from PySide6.QtCharts import QBarSeries, QPieSeries, QStackedBarSeries
+from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QHorizontalStackedBarSeries, QPieSeries
 from PySide6.QtGui import QAction
 from sqlalchemy import func, select
 
@@ -54,7 +54,7 @@ def chart_values(card) -> dict[tuple[str, str], float]:
     series = card.view.chart().series()[0]
     if isinstance(series, QPieSeries):
         return {(p.label().rsplit(" ", 1)[0], ""): p.value() for p in series.slices()}
-    categories = card.view.chart().axes()[0].categories()
+    categories = next(a for a in card.view.chart().axes() if isinstance(a, QBarCategoryAxis)).categories()
     return {(b.label(), categories[i]): b.at(i) for b in series.barSets() for i in range(b.count())}
 
 
@@ -63,7 +63,7 @@ def test_state_pie_and_device_bars_match_direct_queries(qtbot, demo_ctx, admin):
     _, d = open_dashboard(qtbot, demo_ctx, admin)
     pie = chart_values(d.cards["states"])
     bars = chart_values(d.cards["devices"])
-    assert isinstance(d.cards["devices"].view.chart().series()[0], QStackedBarSeries)
+    assert isinstance(d.cards["devices"].view.chart().series()[0], QHorizontalStackedBarSeries)
     with demo_ctx.db.read() as s:
         for state in SlsState:
             n = s.scalar(select(func.count()).select_from(User).where(User.sls_state == state))

@@ -1,7 +1,7 @@
 """staff sessions: every service call checks the sign-in it acts under
 
 Revision ID: 0007
-Revises: 0010
+Revises: 0005
 Create Date: 2026-11-30
 
 A session row per sign-in (the console holds a random token, the row its SHA-256). Services re-read the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0007'
-down_revision: str | None = '0010'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
