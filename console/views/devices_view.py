@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
@@ -54,6 +55,7 @@ class DevicesWindow(QMainWindow):
         self.actor = desk.actor
         self.dialog = None  # the dialog last opened (tests drive it)
         self.last_message = None
+        self.confirm_box: QMessageBox | None = None
         self.model = DevicesModel(services.devices, self)
 
         self.kind_combo = QComboBox()
@@ -307,6 +309,28 @@ class DevicesWindow(QMainWindow):
         self._open(ReceiveReturnDialog(self.desk, serial, self))
 
     def charge_overdue(self) -> None:
+        """Ask first, naming how many devices are past their return date and the fee, then charge."""
+        def ask(found) -> None:
+            count, fee = found
+            box = QMessageBox(QMessageBox.Icon.Question, "Charge overdue returns",
+                              f"Charge the fee for {count} device(s) past their return date (a DSC+: {fee})? Those "
+                              f"already charged are not charged again.",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+            box.setObjectName("confirmBox")
+            box.button(QMessageBox.StandardButton.Yes).setText("Charge")
+            box.setDefaultButton(QMessageBox.StandardButton.No)
+            box.accepted.connect(self._charge_overdue)
+            self.confirm_box = box
+            box.open()
+
+        def refused(exc: Exception) -> None:
+            self.last_message = show_error(self, exc)
+
+        self.desk.runner.query(self, lambda: (self.services.devices.count(DeviceQuery(overdue=True)),
+                                              money(self.services.settings.figures().dsc_plus_fee_cents)),
+                               success=ask, failure=refused)
+
+    def _charge_overdue(self) -> None:
         def charged(result) -> None:
             self.last_message = info(self, "Overdue returns",
                                      f"{result.charged} device(s) charged {money(result.amount_cents)} in total; "

@@ -3,6 +3,7 @@
 import pyotp
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from console.models.devices import DeviceService
@@ -175,8 +176,14 @@ def test_overdue_run_from_the_gui_reports_what_it_charged(window, qtbot, ctx, wo
     assert window.model.rowCount() == 1
     window.overdue_action.trigger()
     settle(qtbot, window.desk)
+    assert window.confirm_box.text().startswith(
+        "Charge the fee for 1 device(s) past their return date (a DSC+: 20.00 USD)?")
+    window.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+    settle(qtbot, window.desk)
     assert window.last_message.text().startswith("1 device(s) charged 20.00 USD")
     window.overdue_action.trigger()
+    settle(qtbot, window.desk)
+    window.confirm_box.button(QMessageBox.StandardButton.Yes).click()
     settle(qtbot, window.desk)
     assert window.last_message.text().startswith("0 device(s) charged")
 
