@@ -34,7 +34,7 @@ from console.models.staff import StaffService
 from console.models.temporary_access import TemporaryAccessService
 from console.views.change_bus import Changes
 from console.views.conventions import first_input, has_multiline_input
-from tests.lifecycle import challenge_and_response, make_rich
+from tests.lifecycle import challenge_and_response, enroll_primary, make_rich
 from tests.views.desks import desk_for, settle
 
 ABSTRACT = {"ServiceDialog", "ChallengeDialog"}
@@ -56,15 +56,16 @@ class World:
 
     def __init__(self, qtbot, ctx, world, admin):
         make_rich(ctx, world.account_id)
+        enroll_primary(ctx, world)  # jsmit001 holds the rights: cards may be shipped to her
         devices = DeviceService(ctx)
         self.stock, self.shipped, self.active = devices.receive_stock(admin, "DSC000000101-DSC000000103")
-        devices.ship(admin, self.shipped, world.secondary_id)
-        devices.ship(admin, self.active, world.secondary_id)
+        devices.ship(admin, self.shipped, world.primary_id)
+        devices.ship(admin, self.active, world.primary_id)
         devices.activate_shipped(admin, self.active, *challenge_and_response(ctx, admin, self.active))
-        devices.report(admin, self.active, "damaged", user_id=world.secondary_id)
-        devices.order_replacement(admin, self.active, user_id=world.secondary_id, serial="DSC000000101")
+        devices.report(admin, self.active, "damaged", user_id=world.primary_id)
+        devices.order_replacement(admin, self.active, user_id=world.primary_id, serial="DSC000000101")
         self.charge = ChargeService(ctx).window(None, ChargeStatus.pending, 0, 1)[0]
-        self.issued = TemporaryAccessService(ctx).issue_temporary_passcode(admin, world.secondary_id,
+        self.issued = TemporaryAccessService(ctx).issue_temporary_passcode(admin, world.primary_id,
                                                                            identity_verified=True)
         self.ctx, self.world, self.admin = ctx, world, admin
         self.desk = desk_for(ctx, admin)
@@ -112,6 +113,7 @@ OPENERS = {
     "SettingsDialog": lambda w: _cls("SettingsDialog")(w.desk, w.parent),
     "SignInDialog": lambda w: _cls("SignInDialog")(_staff(w), "test database", "", w.parent),
     "StaffDialog": lambda w: _cls("StaffDialog")(w.desk, w.parent),
+    "CloseAccountDialog": lambda w: _cls("CloseAccountDialog")(w.desk, "U1234567", w.parent),
     "DashboardWindow": lambda w: _cls("DashboardWindow")(w.desk, w.parent),
     "WorkListWindow": lambda w: _cls("WorkListWindow")(w.desk, w.parent),
 }
