@@ -29,7 +29,9 @@ from console.models.entities import (
 )
 from console.models.enums import DeviceState, Restriction, SlsState, UserRole
 from console.models.errors import NotFound
+from console.models.limits import UserLimits, user_limits
 from console.models.rights import rights_holder
+from console.models.settings import load_figures
 
 SORT_COLUMNS = {
     "username": User.username,
@@ -112,6 +114,7 @@ class UserDetails:
     devices: tuple[DeviceSummary, ...] = ()
     restrictions: tuple[Restriction, ...] = ()
     recent_audit: tuple[AuditLine, ...] = field(default_factory=tuple)
+    limits: UserLimits | None = None  # withdrawal limits from its devices (limits.py)
 
 
 MAX_FILTER_TEXT = 200
@@ -462,7 +465,7 @@ class UserDirectory:
                 rights_holder_username=holder.username if holder else None,
                 holds_rights=holder is not None and holder.id == user.id, version=user.version,
                 devices=devices, restrictions=_restrictions_of(s, [user.id]).get(user.id, ()),
-                recent_audit=audit)
+                recent_audit=audit, limits=user_limits(s, user, load_figures(s), self.ctx.clock.now()))
 
     def find_by_username(self, username: str) -> int | None:
         name = (username or "").strip().lower()

@@ -28,6 +28,7 @@ from console.models.enums import (
     DeviceKind,
     DeviceState,
     Restriction,
+    SharingRequestState,
     SlsState,
     StaffRole,
     UserRole,
@@ -213,6 +214,8 @@ class SecurityDevice(Base):
     return_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     returned_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     return_reason: Mapped[str | None] = mapped_column(String(64))
+    # SMS: the number codes are texted to (international form, +digits).
+    phone: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     holdings: Mapped[list[DeviceHolding]] = relationship(back_populates="device", cascade="all, delete-orphan")
@@ -250,6 +253,31 @@ class Challenge(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class SharingRequest(Base):
+    """A share proven with the owner's device that waits for a compliance reviewer's decision."""
+
+    __tablename__ = "sharing_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    state: Mapped[SharingRequestState] = mapped_column(_enum(SharingRequestState, "sharing_request_state"),
+                                                       index=True)
+    # Why it waits (e.g. "different entities with matching identification data").
+    why_review: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    user: Mapped[User] = relationship()
+    device: Mapped[SecurityDevice] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Charge(Base):
