@@ -50,10 +50,12 @@ def open_context(url: str, *, clock: Clock | None = None, box: SecretBox | None 
 
 @dataclass
 class Services:
-    """Every service the views use, built once and handed to each view's constructor."""
+    """Every service the views use, built once and handed to each view's constructor (never the database
+    context itself: views reach the database only through these)."""
 
-    ctx: ServiceContext
     actor: Actor
+    database_name: str
+    clock: Clock
     directory: UserDirectory
     rights: RightsService
     verification: VerificationService
@@ -74,7 +76,8 @@ class Services:
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> Services:
         verification = VerificationService(ctx)
-        return cls(ctx=ctx, actor=actor, directory=UserDirectory(ctx), rights=RightsService(ctx),
+        return cls(actor=actor, database_name=ctx.db.display_name, clock=ctx.clock, directory=UserDirectory(ctx),
+                   rights=RightsService(ctx),
                    verification=verification, enrollment=EnrollmentService(ctx),
                    devices=DeviceService(ctx, verification), temporary_access=TemporaryAccessService(ctx),
                    returns=ReturnsService(ctx), charges=ChargeService(ctx), staff=StaffService(ctx),

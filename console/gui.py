@@ -55,6 +55,7 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
 
     from console.app import Services, open_context
     from console.models.staff import StaffService, create_demo_staff, demo_sign_in_hint, sign_in_instructions
+    from console.views.desk import Desk
     from console.views.main_window import MainWindow
     from console.views.style import allow_fractional_scaling, apply_theme, follow_system_scheme
     from console.views.window_memory import WindowMemory
@@ -86,9 +87,9 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from console.app import run_startup_tasks
 
     logging.getLogger("sls_console").info(run_startup_tasks(ctx))
-    window = MainWindow(Services.build(ctx, actor))
+    window = MainWindow(Desk.build(Services.build(ctx, actor)))
     WindowMemory(window).attach()
-    follow_system_scheme(app, window.back_office.refresh_icons)
+    follow_system_scheme(app, window.refresh_icons)
     window.show()
     return app.exec()
 

@@ -32,6 +32,7 @@ def render(theme: str, scale: str) -> list[Path]:
     from console.models.demo import generate
     from console.models.enums import StaffRole
     from console.models.settings import Figures
+    from console.views.desk import Desk
     from console.views.main_window import MainWindow
     from console.views.style import allow_fractional_scaling, apply_theme
 
@@ -51,7 +52,7 @@ def render(theme: str, scale: str) -> list[Path]:
         widget.grab().save(str(path))
         written.append(path)
 
-    window = MainWindow(services)
+    window = MainWindow(Desk.build(services))
     window.resize(1280, 800)
     window.show()
     window.filter_edit.setText("smith")

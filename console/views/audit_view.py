@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,9 +28,11 @@ from console.models.audit_log import AuditFilter, AuditLog, AuditRow
 from console.models.context import Actor
 from console.models.errors import ConsoleError
 from console.models.permissions import Permission, allowed
-from console.views.actions import make_action
+from console.views.change_bus import ChangeKind, Changes
+from console.views.conventions import keyboard_conventions
+from console.views.desk import Desk
 from console.views.messages import message_box, show_error
-from console.views.roles import apply_role, requires
+from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.tables import list_table, set_column_widths
 
 PAGE = 200
@@ -107,11 +109,12 @@ class AuditModel(QAbstractTableModel):
 class AuditView(QMainWindow):
     """Given the audit log service and the signed-in actor; export and verify follow the actor's role."""
 
-    def __init__(self, log: AuditLog, actor: Actor, parent=None) -> None:
+    def __init__(self, desk: Desk, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("auditView")
         self.setWindowTitle("Audit trail — SLS Console")
-        self.log, self.actor = log, actor
+        self.desk = desk
+        log, actor = self.log, self.actor = desk.services.audit_log, desk.actor
         self.last_message = None
         self.model = AuditModel(log, actor, self)
         self._build_filters()
@@ -137,9 +140,15 @@ class AuditView(QMainWindow):
         layout.addWidget(self.verify_result)
         self.setCentralWidget(central)
         self._build_actions()
-        apply_role(self, actor)
         self.apply_filters()
+        desk.bus.changed.connect(self.on_changes)
+        keyboard_conventions(self)
         self.resize(1100, 700)
+
+    def on_changes(self, changes: Changes) -> None:
+        """Every write appends to the trail: new entries appear at the top, the selection stays."""
+        if changes.touches(ChangeKind.audit):
+            self.refresh()
 
     # --- construction ----------------------------------------------------------------------------
     def _build_filters(self) -> None:
@@ -206,8 +215,9 @@ class AuditView(QMainWindow):
         t.selectionModel().currentRowChanged.connect(self._show_entry)
         self.table = t
 
-    def _action(self, text: str, shortcut, tip: str, slot, name: str) -> QAction:
-        return make_action(self, text, shortcut, tip, slot, name)
+    def _action(self, text: str, shortcut, tip: str, slot, name: str,
+                permission: Permission = Permission.view) -> PermittedAction:
+        return self.desk.actions.make(self, text, shortcut, tip, slot, name, permission)
 
     def _build_actions(self) -> None:
         self.apply_action = self._action("&Apply filters", "Ctrl+Return", "Show the entries matching the filters",
@@ -217,14 +227,14 @@ class AuditView(QMainWindow):
         self.refresh_action = self._action("&Refresh", QKeySequence.StandardKey.Refresh,
                                            "Reload the entries (new ones appear at the top)", self.refresh,
                                            "refreshAudit")
-        self.export_action = requires(self._action(
+        self.export_action = self._action(
             "&Export CSV…", "Ctrl+Shift+E", "Save the entries matching the filters, every field and hash, as CSV",
-            self.export_csv, "exportAuditCsv"), Permission.export_data)
-        self.verify_action = requires(self._action(
+            self.export_csv, "exportAuditCsv", Permission.export_data)
+        self.verify_action = self._action(
             "&Verify chain", "Ctrl+Shift+V", "Check every entry's hash and link; names the first entry changed, "
-            "removed or inserted", self.verify_chain, "verifyAudit"), Permission.verify_audit)
-        self.close_action = self._action("&Close", QKeySequence.StandardKey.Close, "Close the audit trail",
-                                         self.close, "closeAudit")
+            "removed or inserted", self.verify_chain, "verifyAudit", Permission.verify_audit)
+        self.close_action = self._action("&Close", "Ctrl+W", "Close the audit trail (Esc)", self.close,
+                                         "closeAudit")
         toolbar = QToolBar("Audit")
         toolbar.setObjectName("auditToolbar")
         for a in (self.apply_action, self.clear_action, self.refresh_action, self.export_action,
@@ -237,6 +247,7 @@ class AuditView(QMainWindow):
             menu.addAction(a)
         menu.addSeparator()
         menu.addAction(self.close_action)
+        hide_empty_menus(self.menuBar())
 
     # --- behaviour -------------------------------------------------------------------------------
     def current_filter(self) -> AuditFilter:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -17,12 +17,14 @@ from PySide6.QtWidgets import (
 
 from console.models.charges import ChargeRow, ChargeService
 from console.models.enums import ChargeStatus
-from console.models.errors import ConsoleError
-from console.models.permissions import Permission, allowed
-from console.views.actions import make_action
+from console.models.permissions import Permission
+from console.views.change_bus import ChangeKind, Changes
+from console.views.conventions import keyboard_conventions
+from console.views.desk import Desk
 from console.views.device_dialogs import ConfirmDialog, WaiveDialog
 from console.views.formatting import day, money
 from console.views.messages import show_error
+from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.tables import list_table, set_column_widths
 from console.views.windowed_model import WindowedTableModel
 
@@ -71,12 +73,13 @@ class ChargesModel(WindowedTableModel):
 
 
 class ChargesWindow(QMainWindow):
-    def __init__(self, services, account_number: str = "", parent=None) -> None:
+    def __init__(self, desk: Desk, account_number: str = "", parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("chargesWindow")
         self.setWindowTitle("Charges — SLS Console")
-        self.services = services
-        self.actor = services.actor
+        self.desk = desk
+        services = self.services = desk.services
+        self.actor = desk.actor
         self.dialog = None
         self.last_message = None
         self.model = ChargesModel(services.charges, self)
@@ -122,14 +125,19 @@ class ChargesWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.waive_action = self._action("&Waive…", "Ctrl+Shift+W", "Waive the selected pending charge, giving a "
-                                         "reason", self.waive, "waiveCharge")
+                                         "reason", self.waive, "waiveCharge", Permission.waive_charges)
         self.bill_action = self._action("Mark &billed", "Ctrl+Shift+B", "Mark the selected pending charge as handed "
-                                        "to billing", self.mark_billed, "markBilled")
+                                        "to billing", self.mark_billed, "markBilled", Permission.waive_charges)
         self.refresh_action = self._action("Re&fresh", QKeySequence.StandardKey.Refresh, "Reload the charges",
-                                           self.refresh, "refreshCharges")
-        menu = self.menuBar().addMenu("&Charge")
+                                           self.refresh, "refreshCharges", Permission.view)
+        self.close_action = self._action("&Close", "Ctrl+W", "Close the charges window (Esc)", self.close,
+                                         "closeCharges", Permission.view)
+        menu = self.menuBar().addMenu("C&harge")
         for action in (self.waive_action, self.bill_action, self.refresh_action):
             menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.close_action)
+        hide_empty_menus(self.menuBar())
         toolbar = self.addToolBar("Charges")
         toolbar.setObjectName("chargesToolbar")
         for action in (self.waive_action, self.bill_action, self.refresh_action):
@@ -137,10 +145,21 @@ class ChargesWindow(QMainWindow):
         if account_number:
             self.apply_filter()
         self._update()
+        desk.bus.changed.connect(self.on_changes)
+        keyboard_conventions(self)
         self.resize(1100, 560)
 
-    def _action(self, text, shortcut, tip, slot, name) -> QAction:
-        return make_action(self, text, shortcut, tip, slot, name)
+    def _action(self, text, shortcut, tip, slot, name, permission: Permission) -> PermittedAction:
+        return self.desk.actions.make(self, text, shortcut, tip, slot, name, permission)
+
+    def on_changes(self, changes: Changes) -> None:
+        """Charges (or devices, whose reserves and fees are charges) changed somewhere: show them now."""
+        if changes.touches(ChangeKind.charges) or changes.touches(ChangeKind.devices):
+            self.refresh()
+
+    def show_account(self, number: str) -> None:
+        self.account_edit.setText(number)
+        self.apply_filter()
 
     def current_charge(self) -> ChargeRow | None:
         index = self.table.currentIndex()
@@ -150,14 +169,22 @@ class ChargesWindow(QMainWindow):
         text = self.account_edit.text().strip()
         try:
             account_id = self.services.charges.account_id_for(text) if text else None
-        except ConsoleError as exc:
+        except Exception as exc:  # a refusal (unknown account) or a fault, shown once
             self.last_message = show_error(self, exc)
             return
         self.model.set_filter(account_id, self.status_combo.currentData())
         self._update()
 
     def refresh(self) -> None:
+        """Read the charges again, keeping the selected charge and the scroll position."""
+        current = self.current_charge()
+        scroll = self.table.verticalScrollBar().value()
         self.model.refresh()
+        if current is not None:
+            row = self.model.cached_row_of(current.id)
+            if row is not None:
+                self.select_row(row)
+        self.table.verticalScrollBar().setValue(scroll)
         self._update()
 
     def select_row(self, row: int) -> None:
@@ -166,10 +193,9 @@ class ChargesWindow(QMainWindow):
 
     def _update(self) -> None:
         c = self.current_charge()
-        may = allowed(self.actor, Permission.waive_charges)
         pending = c is not None and c.status is ChargeStatus.pending
-        self.waive_action.setEnabled(may and pending)
-        self.bill_action.setEnabled(may and pending)
+        self.waive_action.setEnabled(pending)
+        self.bill_action.setEnabled(pending)
         if self.model.account_id is None:
             self.totals.setText(f"{self.model.rowCount():,} charges shown (all accounts). Enter an account number "
                                 f"to see its totals.")
@@ -182,18 +208,18 @@ class ChargesWindow(QMainWindow):
         c = self.current_charge()
         if c is None:
             return
-        self.dialog = WaiveDialog(self.services, c, self)
-        self.dialog.accepted.connect(self.refresh)
+        self.dialog = WaiveDialog(self.desk, c, self)
         self.dialog.open()
 
     def mark_billed(self) -> None:
         c = self.current_charge()
         if c is None:
             return
-        self.dialog = ConfirmDialog(self.services, "Mark billed",
-                                    f"Hand {money(c.amount_cents, c.currency)} on {c.account_number} ({c.description}) "
+        amount = money(c.amount_cents, c.currency)
+        self.dialog = ConfirmDialog(self.desk, "Mark billed",
+                                    f"Hand {amount} on {c.account_number} ({c.description}) "
                                     f"to billing? A billed charge can no longer be waived here.",
                                     lambda: self.services.charges.mark_billed(self.actor, [c.id]), "billConfirm",
-                                    "Mark billed", self)
-        self.dialog.accepted.connect(self.refresh)
+                                    "Mark billed", self, changes=Changes.of(charges=[c.id]),
+                                    done=f"{amount} on {c.account_number} handed to billing.")
         self.dialog.open()

@@ -1,11 +1,18 @@
 """Dialogs of the device lifecycle: receiving stock, shipping, activating, sharing, reporting a loss,
 temporary access, replacing, receiving a return and waiving a charge.
 
-Each dialog calls one service on OK; a refusal is shown as written and the dialog stays open, so the agent can
-correct the input. Dialogs are opened with open() (window-modal, not blocking) so tests can drive them.
+Each dialog's OK runs one service call through the desk's operation runner (off the GUI thread). An action
+that ships, charges, waives, revokes or ends access first asks, naming exactly what it acts on; afterwards
+the window that opened the dialog says what was done. A refusal is shown once, inline in red, and the
+dialog stays open so the agent can correct the input. Dialogs are opened with open() (window-modal, not
+blocking) so tests can drive them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
@@ -17,39 +24,67 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
-from console.models.charges import money
 from console.models.devices import REPORT_LABELS
 from console.models.enums import DeviceKind
 from console.models.errors import ConsoleError, VerificationFailed
-from console.views.formatting import when
-from console.views.messages import message_box, show_error
+from console.views.change_bus import ChangeKind, Changes
+from console.views.conventions import keyboard_conventions
+from console.views.desk import Desk
+from console.views.formatting import money, when
+from console.views.messages import message_box, report_done
 from console.views.passcode_letter import LetterActions
 
 CHALLENGE_KINDS = (DeviceKind.dsc_plus, DeviceKind.code_card, DeviceKind.online_code_card)
+REFUSAL_STYLE = "color: #b3261e; font-weight: 600;"
+
+
+@dataclass
+class Submission:
+    """What OK does: `work` runs off the GUI thread; `changes` are announced; `done(result)` says what was done.
+
+    `question`, when given, runs first (off the GUI thread too) and returns the confirmation to ask, naming
+    exactly what is acted on; the work runs only after the agent says yes.
+    """
+
+    work: Callable[[], Any]
+    changes: Changes | Callable[[Any], Changes]
+    done: Callable[[Any], str] | None = None
+    question: Callable[[], str] | None = None
+    confirm_text: str = "Yes"
 
 
 class ServiceDialog(QDialog):
-    """OK runs `submit()`; a domain error is shown (kept in last_message) and the dialog stays open."""
+    """OK runs `submission()`; a refusal is shown inline (kept in `refusal`) and the dialog stays open."""
 
     ok_text = "OK"
 
-    def __init__(self, services, title: str, name: str, parent=None) -> None:
+    def __init__(self, desk: Desk, title: str, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(name)
         self.setWindowTitle(title)
-        self.services = services
-        self.actor = services.actor
-        self.last_message = None
+        self.desk = desk
+        self.services = desk.services
+        self.actor = desk.actor
         self.result_value = None
+        self.report = ""  # what was done, as reported
+        self.confirm_box: QMessageBox | None = None
         self.form = QFormLayout()
         self.intro = QLabel()
         self.intro.setObjectName(f"{name}Intro")
         self.intro.setWordWrap(True)
+        self.refusal = QLabel()
+        self.refusal.setObjectName(f"{name}Refusal")
+        self.refusal.setWordWrap(True)
+        self.refusal.setStyleSheet(REFUSAL_STYLE)
+        self.refusal.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.refusal.setVisible(False)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText(self.ok_text)
@@ -59,8 +94,15 @@ class ServiceDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(self.form)
+        layout.addWidget(self.refusal)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(460)
+        keyboard_conventions(self, self.try_submit)
+
+    @property
+    def last_message(self) -> QLabel | None:
+        """The refusal shown, if any (the one place a refusal appears)."""
+        return self.refusal if self.refusal.isVisible() or self.refusal.text() else None
 
     def _field(self, label: str, widget, name: str, accessible: str):
         widget.setObjectName(name)
@@ -68,18 +110,78 @@ class ServiceDialog(QDialog):
         self.form.addRow(label, widget)
         return widget
 
-    def submit(self):
+    def submission(self) -> Submission:
         raise NotImplementedError
 
-    def try_submit(self) -> bool:
+    def busy(self) -> bool:
+        return not self.ok_button.isEnabled()
+
+    def try_submit(self) -> None:
+        """OK: ask first where the action needs it, then run the service call; the outcome arrives later."""
+        if self.busy():
+            return
         try:
-            self.result_value = self.submit()
-        except ConsoleError as exc:
-            self.last_message = show_error(self, exc)
-            self.on_refused(exc)
-            return False
+            sub = self.submission()
+        except ConsoleError as exc:  # the form itself is incomplete
+            self.refuse(exc)
+            return
+        self.ok_button.setEnabled(False)
+        if sub.question is None:
+            self._run(sub)
+            return
+        self.desk.runner.query(self, sub.question, success=lambda text: self._ask(sub, text), failure=self.refuse)
+
+    def _ask(self, sub: Submission, question: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Question, self.windowTitle(), question,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("confirmBox")
+        box.button(QMessageBox.StandardButton.Yes).setText(sub.confirm_text)
+        box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter twice does not act by accident
+        box.finished.connect(lambda answer: self._answered(sub, answer))
+        self.confirm_box = box
+        box.open()
+
+    def _answered(self, sub: Submission, answer: int) -> None:
+        if answer == QMessageBox.StandardButton.Yes:
+            self._run(sub)
+        else:
+            self.ok_button.setEnabled(True)
+
+    def _run(self, sub: Submission) -> None:
+        self.refusal.clear()
+        self.refusal.setVisible(False)
+        self.desk.runner.write(self, sub.work, changes=sub.changes, success=lambda r: self._succeeded(sub, r),
+                               failure=self.refuse)
+
+    def _succeeded(self, sub: Submission, result) -> None:
+        self.ok_button.setEnabled(True)
+        self.result_value = result
+        if self.keep_open(result):
+            return
+        parent = self.parentWidget()
         self.accept()
-        return True
+        if sub.done is not None:
+            self.report = report_done(parent or self, sub.done(result))
+
+    def keep_open(self, result) -> bool:
+        """Hook: a dialog with a second step (issue a card, then activate it) stays open after the first."""
+        return False
+
+    def refuse(self, exc: Exception) -> None:
+        """Show the refusal once, inline, and let the agent correct the form."""
+        self.ok_button.setEnabled(True)
+        if isinstance(exc, ConsoleError):
+            text = str(exc)
+        else:
+            import logging
+
+            logging.getLogger("sls_console").error("unexpected error", exc_info=exc)
+            text = ("Something went wrong and nothing was changed. The details are in the console's log file; "
+                    "please pass it to support.")
+        self.refusal.setText(text)
+        self.refusal.setVisible(True)
+        if isinstance(exc, ConsoleError):
+            self.on_refused(exc)
 
     def on_refused(self, exc: ConsoleError) -> None:
         """Hook: e.g. draw a new challenge after a wrong answer."""
@@ -88,40 +190,60 @@ class ServiceDialog(QDialog):
 class ReceiveStockDialog(ServiceDialog):
     ok_text = "Receive into stock"
 
-    def __init__(self, services, parent=None) -> None:
-        super().__init__(services, "Receive DSC+ cards into stock", "receiveStock", parent)
+    def __init__(self, desk: Desk, parent=None) -> None:
+        super().__init__(desk, "Receive DSC+ cards into stock", "receiveStock", parent)
         self.intro.setText("Scan or type the serial numbers of the cards received: one per line, or separated by "
                            "commas, or a range such as DSC000000101-DSC000000150. The whole batch is received, "
-                           "or none of it if a serial is wrong.")
+                           "or none of it if a serial is wrong. Ctrl+Enter receives them.")
         self.serials = self._field("&Serials:", QPlainTextEdit(), "receiveSerials", "Serial numbers received")
         self.serials.setPlaceholderText("DSC000012345")
 
-    def submit(self):
-        return self.services.devices.receive_stock(self.actor, self.serials.toPlainText())
+    def submission(self) -> Submission:
+        text = self.serials.toPlainText()
+        return Submission(lambda: self.services.devices.receive_stock(self.actor, text),
+                          lambda ids: Changes.of(devices=ids, kinds=[ChangeKind.stock]),
+                          lambda ids: f"{len(ids)} DSC+ card(s) received into stock.")
 
 
 class ShipDialog(ServiceDialog):
     ok_text = "Ship"
 
-    def __init__(self, services, device_id: int, serial: str, parent=None) -> None:
-        super().__init__(services, f"Ship DSC+ {serial}", "shipDevice", parent)
+    def __init__(self, desk: Desk, device_id: int, serial: str, parent=None) -> None:
+        super().__init__(desk, f"Ship DSC+ {serial}", "shipDevice", parent)
         self.device_id = device_id
+        self.serial = serial
         self.intro.setText(f"Ship DSC+ {serial} to a user. The client must activate it within the activation "
                            f"window; a reserve equal to the replacement fee is held on the account until the card "
                            f"comes back.")
         self.username = self._field("&Username:", QLineEdit(), "shipUsername", "Username receiving the card")
         self.username.setPlaceholderText("e.g. jsmit123")
 
-    def submit(self):
-        user_id = _user_id(self.services, self.username.text())
-        return self.services.devices.ship(self.actor, self.device_id, user_id)
+    def submission(self) -> Submission:
+        name = self.username.text()
+        seen: dict[str, Any] = {}
+
+        def question() -> str:
+            user = self.services.directory.details(_user_id(self.services, name))
+            fee = money(self.services.settings.figures().dsc_plus_fee_cents)
+            seen.update(user=user, fee=fee)
+            return (f"Ship DSC+ {self.serial} to {user.username} ({user.full_name}, account "
+                    f"{user.account_number})?\n\nA reserve of {fee}, the replacement fee, is held on "
+                    f"{user.account_number} until the card comes back.")
+
+        def work():
+            return self.services.devices.ship(self.actor, self.device_id, seen["user"].id)
+
+        return Submission(work, lambda _: Changes.of(devices=[self.device_id], users=[seen["user"].id]),
+                          lambda _: f"{self.serial} shipped to {seen['user'].username}; {seen['fee']} reserve held "
+                                    f"on {seen['user'].account_number}.",
+                          question, "Ship")
 
 
 class ChallengeDialog(ServiceDialog):
     """A dialog that shows a fresh challenge for a device and takes the client's answer."""
 
-    def __init__(self, services, device_id: int, kind: DeviceKind, title: str, name: str, parent=None) -> None:
-        super().__init__(services, title, name, parent)
+    def __init__(self, desk: Desk, device_id: int, kind: DeviceKind, title: str, name: str, parent=None) -> None:
+        super().__init__(desk, title, name, parent)
         self.device_id = device_id
         self.kind = kind
         self.challenge = None
@@ -133,6 +255,7 @@ class ChallengeDialog(ServiceDialog):
         self.answer = self._field("&Answer:", QLineEdit(), f"{name}Answer", "The code the client reads back")
         self.new_challenge_button = QPushButton("New &challenge")
         self.new_challenge_button.setObjectName(f"{name}NewChallenge")
+        self.new_challenge_button.setAutoDefault(False)
         self.new_challenge_button.clicked.connect(self.draw_challenge)
         self.buttons.addButton(self.new_challenge_button, QDialogButtonBox.ButtonRole.ActionRole)
 
@@ -142,12 +265,14 @@ class ChallengeDialog(ServiceDialog):
             self.new_challenge_button.setVisible(False)
             self.prompt.setText(f"Ask the client for the current 6-digit code in the {self.kind.label} app.")
             return
-        try:
-            self.challenge = self.services.verification.issue_challenge(self.actor, self.device_id)
-        except ConsoleError as exc:
-            self.last_message = show_error(self, exc)
-            return
-        self.prompt.setText(self.challenge.prompt)
+        # A challenge is a row written for this device; it is drawn through the runner like any write.
+        self.desk.runner.write(self, lambda: self.services.verification.issue_challenge(self.actor, self.device_id),
+                               changes=Changes.of(devices=[self.device_id]), success=self._show_challenge,
+                               failure=self.refuse)
+
+    def _show_challenge(self, challenge) -> None:
+        self.challenge = challenge
+        self.prompt.setText(challenge.prompt)
         self.answer.clear()
 
     @property
@@ -162,23 +287,28 @@ class ChallengeDialog(ServiceDialog):
 class ActivateDialog(ChallengeDialog):
     ok_text = "Activate"
 
-    def __init__(self, services, device_id: int, serial: str, parent=None) -> None:
-        super().__init__(services, device_id, DeviceKind.dsc_plus, f"Activate DSC+ {serial}", "activateDevice",
+    def __init__(self, desk: Desk, device_id: int, serial: str, parent=None) -> None:
+        super().__init__(desk, device_id, DeviceKind.dsc_plus, f"Activate DSC+ {serial}", "activateDevice",
                          parent)
+        self.serial = serial
         self.intro.setText(f"The client has received DSC+ {serial}. Activating it keeps their other devices "
                            f"active.")
         self.draw_challenge()
 
-    def submit(self):
-        return self.services.devices.activate_shipped(self.actor, self.device_id, self.challenge_id,
-                                                      self.answer.text())
+    def submission(self) -> Submission:
+        challenge_id, answer = self.challenge_id, self.answer.text()
+        return Submission(
+            lambda: self.services.devices.activate_shipped(self.actor, self.device_id, challenge_id, answer),
+            lambda row: Changes.of(devices=[self.device_id], kinds=[ChangeKind.users]),
+            lambda row: f"DSC+ {self.serial} activated for {', '.join(row.holders) or 'its holder'}.")
 
 
 class ShareDialog(ChallengeDialog):
     ok_text = "Share"
 
-    def __init__(self, services, device_id: int, kind: DeviceKind, label: str, parent=None) -> None:
-        super().__init__(services, device_id, kind, f"Share {label}", "shareDevice", parent)
+    def __init__(self, desk: Desk, device_id: int, kind: DeviceKind, label: str, parent=None) -> None:
+        super().__init__(desk, device_id, kind, f"Share {label}", "shareDevice", parent)
+        self.label = label
         self.intro.setText(f"Share {label} with a further username of the same person. The client proves it by "
                            f"reading a code from this device while calling about the other username.")
         self.username = QLineEdit()
@@ -188,19 +318,27 @@ class ShareDialog(ChallengeDialog):
         self.form.insertRow(0, "&Username:", self.username)
         self.draw_challenge()
 
-    def submit(self):
-        user_id = _user_id(self.services, self.username.text())
-        return self.services.devices.share(self.actor, self.device_id, user_id, self.answer.text(),
-                                           self.challenge_id)
+    def submission(self) -> Submission:
+        name, answer, challenge_id = self.username.text(), self.answer.text(), self.challenge_id
+        seen: dict[str, int] = {}
+
+        def work():
+            seen["user"] = _user_id(self.services, name)
+            return self.services.devices.share(self.actor, self.device_id, seen["user"], answer, challenge_id)
+
+        return Submission(work, lambda _: Changes.of(devices=[self.device_id], users=[seen["user"]]),
+                          lambda _: f"{self.label} is now shared with {name.strip().lower()}.")
 
 
 class ReportDialog(ServiceDialog):
     ok_text = "Report"
 
-    def __init__(self, services, device_id: int, label: str, holders: list[tuple[int, str]],
+    def __init__(self, desk: Desk, device_id: int, label: str, holders: list[tuple[int, str]],
                  user_id: int | None = None, parent=None) -> None:
-        super().__init__(services, f"Report {label}", "reportDevice", parent)
+        super().__init__(desk, f"Report {label}", "reportDevice", parent)
         self.device_id = device_id
+        self.label = label
+        self.holder_ids = [uid for uid, _ in holders]
         self.passcode_dialog: PasscodeDialog | None = None
         self.intro.setText(f"Report what happened to {label}. It stops working at once. If it was the client's "
                            f"only device, issue a temporary passcode with the report so they keep access.")
@@ -218,28 +356,42 @@ class ReportDialog(ServiceDialog):
                                     "reportIdentityVerified", "Caller's identity verified")
         self.note = self._field("&Note:", QLineEdit(), "reportNote", "Note for the audit trail")
 
-    def submit(self):
-        return self.services.devices.report(
-            self.actor, self.device_id, self.reason.currentData(), user_id=self.user.currentData(),
-            issue_temporary_passcode=self.issue_passcode.isChecked(), identity_verified=self.identity.isChecked(),
-            note=self.note.text())
+    def submission(self) -> Submission:
+        reason, reason_text = self.reason.currentData(), self.reason.currentText().lower()
+        user_id, caller = self.user.currentData(), self.user.currentText()
+        issue, identity, note = self.issue_passcode.isChecked(), self.identity.isChecked(), self.note.text()
+        question = (f"Report {self.label} {reason_text} for {caller}? It stops working at once"
+                    + (", and a temporary passcode is issued to " + caller if issue else "") + ".")
+
+        def done(result) -> str:
+            text = f"{self.label} reported {reason_text}; it no longer works."
+            return text + (f" Temporary passcode issued to {caller}." if result.temporary_passcode else "")
+
+        return Submission(
+            lambda: self.services.devices.report(self.actor, self.device_id, reason, user_id=user_id,
+                                                 issue_temporary_passcode=issue, identity_verified=identity,
+                                                 note=note),
+            lambda result: Changes.of(devices=[self.device_id, *(
+                [result.temporary_passcode.device_id] if result.temporary_passcode else [])],
+                users=self.holder_ids), done, lambda: question, "Report")
 
     def accept(self) -> None:
         super().accept()
         issued = self.result_value.temporary_passcode if self.result_value else None
         if issued is not None:
-            self.passcode_dialog = PasscodeDialog(self.services, issued, self.parentWidget())
+            self.passcode_dialog = PasscodeDialog(self.desk, issued, self.parentWidget())
             self.passcode_dialog.open()
 
 
 class TemporaryPasscodeDialog(ServiceDialog):
     ok_text = "Issue passcode"
 
-    def __init__(self, services, user_id: int, username: str, parent=None) -> None:
-        super().__init__(services, f"Temporary passcode for {username}", "temporaryPasscode", parent)
+    def __init__(self, desk: Desk, user_id: int, username: str, parent=None) -> None:
+        super().__init__(desk, f"Temporary passcode for {username}", "temporaryPasscode", parent)
         self.user_id = user_id
+        self.username = username
         self.passcode_dialog: PasscodeDialog | None = None
-        refusal = services.temporary_access.can_issue(user_id)
+        refusal = self.services.temporary_access.can_issue(user_id)
         self.intro.setText("Issued by phone only, after the caller's identity has been verified. Full access for a "
                            "short period, then portal only (to print an Online Security Code Card), then it "
                            "expires. Two are never issued in a row for one account."
@@ -249,24 +401,30 @@ class TemporaryPasscodeDialog(ServiceDialog):
         self.reason = self._field("&Reason:", QLineEdit(), "temporaryReason", "Why the passcode is needed")
         self.reason.setPlaceholderText("e.g. phone left at home")
 
-    def submit(self):
-        return self.services.temporary_access.issue_temporary_passcode(
-            self.actor, self.user_id, identity_verified=self.identity.isChecked(), reason=self.reason.text())
+    def submission(self) -> Submission:
+        identity, reason = self.identity.isChecked(), self.reason.text()
+        return Submission(
+            lambda: self.services.temporary_access.issue_temporary_passcode(
+                self.actor, self.user_id, identity_verified=identity, reason=reason),
+            lambda issued: Changes.of(users=[self.user_id], devices=[issued.device_id]),
+            lambda issued: f"Temporary passcode issued to {self.username}; full access until "
+                           f"{when(issued.full_access_until)}.")
 
     def accept(self) -> None:
         super().accept()
-        self.passcode_dialog = PasscodeDialog(self.services, self.result_value, self.parentWidget())
+        self.passcode_dialog = PasscodeDialog(self.desk, self.result_value, self.parentWidget())
         self.passcode_dialog.open()
 
 
 class PasscodeDialog(QDialog):
     """Shows a new temporary passcode once, with its windows, and offers the Online Security Code Card next."""
 
-    def __init__(self, services, issued, parent=None) -> None:
+    def __init__(self, desk: Desk, issued, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("passcodeShown")
         self.setWindowTitle(f"Temporary passcode for {issued.username}")
-        self.services = services
+        self.desk = desk
+        self.services = desk.services
         self.issued = issued
         self.card_dialog: OnlineCardDialog | None = None
         code = QLabel(issued.grouped)
@@ -290,7 +448,7 @@ class PasscodeDialog(QDialog):
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         close.addButton(self.offer_card, QDialogButtonBox.ButtonRole.ActionRole)
-        self.letter = LetterActions(services, issued, self)
+        self.letter = LetterActions(self.services, issued, self)
         for button in self.letter.buttons():
             close.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         layout = QVBoxLayout(self)
@@ -298,9 +456,10 @@ class PasscodeDialog(QDialog):
         layout.addWidget(info)
         layout.addWidget(close)
         self.setMinimumWidth(460)
+        keyboard_conventions(self)
 
     def open_online_card(self) -> None:
-        self.card_dialog = OnlineCardDialog(self.services, self.issued.user_id, self.issued.username,
+        self.card_dialog = OnlineCardDialog(self.desk, self.issued.user_id, self.issued.username,
                                             self.parentWidget())
         self.card_dialog.open()
         self.accept()
@@ -311,14 +470,16 @@ class OnlineCardDialog(ServiceDialog):
 
     ok_text = "Issue card"
 
-    def __init__(self, services, user_id: int, username: str, parent=None) -> None:
-        super().__init__(services, f"Online Security Code Card for {username}", "onlineCard", parent)
+    def __init__(self, desk: Desk, user_id: int, username: str, parent=None) -> None:
+        super().__init__(desk, f"Online Security Code Card for {username}", "onlineCard", parent)
         self.user_id = user_id
+        self.username = username
         self.card = None
         self.intro.setText("Issue an Online Security Code Card: the client prints or saves it, then reads back the "
                            "values at two index numbers to activate it.")
         self.values = self._field("Card values:", QPlainTextEdit(), "onlineCardValues", "Card values")
         self.values.setReadOnly(True)
+        self.values.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.values.setFont(QFont("monospace"))
         self.values.setPlaceholderText("Shown here once the card is issued.")
         self.prompt = QLabel()
@@ -331,6 +492,7 @@ class OnlineCardDialog(ServiceDialog):
         self.save_button.setObjectName("onlineCardSavePdf")
         self.save_button.setToolTip("Save the card as a PDF to send or print for the client")
         self.save_button.setEnabled(False)
+        self.save_button.setAutoDefault(False)
         self.save_button.clicked.connect(lambda: self.save_pdf())
         self.buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.challenge = None
@@ -355,99 +517,140 @@ class OnlineCardDialog(ServiceDialog):
                                 c.issued_at, c.expires_at), path)
         return path
 
-    def submit(self):
+    def submission(self) -> Submission:
         if self.card is None:
-            self.card = self.services.temporary_access.issue_online_card(self.actor, self.user_id)
-            self.values.setPlainText(_card_text(self.card.values))
-            self._draw()
-            self.answer.setEnabled(True)
-            self.save_button.setEnabled(True)
-            self.ok_button.setText("Activate card")
-            raise _StayOpen()
-        self.services.temporary_access.activate_online_card(self.actor, self.card.device_id, self.challenge.id,
-                                                            self.answer.text())
-        return self.card
+            def issue():
+                card = self.services.temporary_access.issue_online_card(self.actor, self.user_id)
+                return card, self.services.verification.issue_challenge(self.actor, card.device_id)
 
-    def _draw(self) -> None:
-        self.challenge = self.services.verification.issue_challenge(self.actor, self.card.device_id)
-        self.prompt.setText(self.challenge.prompt)
-        self.answer.clear()
+            return Submission(issue, lambda r: Changes.of(users=[self.user_id], devices=[r[0].device_id]))
+        card, challenge_id, answer = self.card, self.challenge.id, self.answer.text()
+        return Submission(
+            lambda: self.services.temporary_access.activate_online_card(self.actor, card.device_id, challenge_id,
+                                                                        answer),
+            Changes.of(users=[self.user_id], devices=[card.device_id]),
+            lambda _: f"Online Security Code Card {card.serial} activated for {self.username}.")
 
-    def try_submit(self) -> bool:
-        try:
-            return super().try_submit()
-        except _StayOpen:
+    def keep_open(self, result) -> bool:
+        if self.card is not None:
             return False
+        self.card, challenge = result
+        self.values.setPlainText(_card_text(self.card.values))
+        self._show_challenge(challenge)
+        self.answer.setEnabled(True)
+        self.answer.setFocus()
+        self.save_button.setEnabled(True)
+        self.ok_button.setText("Activate card")
+        return True
+
+    def _show_challenge(self, challenge) -> None:
+        self.challenge = challenge
+        self.prompt.setText(challenge.prompt)
+        self.answer.clear()
 
     def on_refused(self, exc: ConsoleError) -> None:
         if isinstance(exc, VerificationFailed) and self.card is not None:
-            self._draw()
-
-
-class _StayOpen(Exception):
-    """Not an error: the first OK issued the card; the second activates it."""
+            device_id = self.card.device_id
+            self.desk.runner.write(self, lambda: self.services.verification.issue_challenge(self.actor, device_id),
+                                   changes=Changes.of(devices=[device_id]), success=self._show_challenge,
+                                   failure=self.refuse)
 
 
 class ReplacementDialog(ServiceDialog):
     ok_text = "Order replacement"
 
-    def __init__(self, services, device_id: int, serial: str, holders: list[tuple[int, str]], fee_note: str,
+    def __init__(self, desk: Desk, device_id: int, serial: str, holders: list[tuple[int, str]], fee_note: str,
                  parent=None) -> None:
-        super().__init__(services, f"Replace DSC+ {serial}", "orderReplacement", parent)
+        super().__init__(desk, f"Replace DSC+ {serial}", "orderReplacement", parent)
         self.device_id = device_id
+        self.old_serial = serial
+        self.fee_note = fee_note
         self.intro.setText(f"Ship a DSC+ from stock to replace {serial}. {fee_note}")
-        self.user = self._field("&Ship to:", QComboBox(), "replacementUser", "Username receiving the replacement")
+        self.user = self._field("Ship &to:", QComboBox(), "replacementUser", "Username receiving the replacement")
         for uid, username in holders:
             self.user.addItem(username, uid)
         self.serial = self._field("Card from &stock:", QLineEdit(), "replacementSerial",
-                                  "Serial of the card to ship (blank: the oldest in stock)")
-        self.serial.setPlaceholderText("blank: the oldest card in stock")
+                                  "Serial of the card from stock to ship")
+        self.serial.setPlaceholderText("scan or type the serial of the card you ship, e.g. DSC000012345")
 
-    def submit(self):
-        return self.services.devices.order_replacement(self.actor, self.device_id, user_id=self.user.currentData(),
-                                                       serial=self.serial.text().strip() or None)
+    def submission(self) -> Submission:
+        from console.models.errors import InvalidInput
+
+        serial = self.serial.text().strip().upper()
+        if not serial:
+            raise InvalidInput("Type or scan the serial of the card you are shipping, so the console records "
+                               "exactly that card.")
+        user_id, username = self.user.currentData(), self.user.currentText()
+        question = (f"Ship DSC+ {serial} to {username} to replace {self.old_serial}?\n\n{self.fee_note}")
+        return Submission(
+            lambda: self.services.devices.order_replacement(self.actor, self.device_id, user_id=user_id,
+                                                            serial=serial),
+            lambda r: Changes.of(devices=[r.old_device_id, r.new_device_id], users=[r.user_id],
+                                 kinds=[ChangeKind.charges]),
+            lambda r: f"{r.new_serial} shipped to {username} to replace {self.old_serial}"
+                      + (f"; {money(r.charged_cents)} charged." if r.charged_cents else "; no fee charged."),
+            lambda: question, "Ship replacement")
 
 
 class ReceiveReturnDialog(ServiceDialog):
     ok_text = "Receive return"
 
-    def __init__(self, services, serial: str = "", parent=None) -> None:
-        super().__init__(services, "Receive a returned DSC+", "receiveReturn", parent)
+    def __init__(self, desk: Desk, serial: str = "", parent=None) -> None:
+        super().__init__(desk, "Receive a returned DSC+", "receiveReturn", parent)
         self.intro.setText("Scan or type the serial of the card that came back. Receiving it closes the return and "
                            "releases the reserve held on the account.")
         self.serial = self._field("&Serial:", QLineEdit(serial), "returnSerial", "Serial of the returned card")
 
-    def submit(self):
-        device_id = self.services.devices.find_by_serial(self.serial.text())
-        return self.services.returns.receive_return(self.actor, device_id)
+    def submission(self) -> Submission:
+        serial = self.serial.text()
+        seen: dict[str, int] = {}
+
+        def work():
+            seen["device"] = self.services.devices.find_by_serial(serial)
+            return self.services.returns.receive_return(self.actor, seen["device"])
+
+        return Submission(work, lambda _: Changes.of(devices=[seen["device"]], kinds=[ChangeKind.charges,
+                                                                                      ChangeKind.users]),
+                          lambda _: f"{serial.strip().upper()} received back; its reserve is released.")
 
 
 class ConfirmDialog(ServiceDialog):
-    """A yes/no question whose yes runs `action()`."""
+    """A yes/no question, naming what it acts on, whose yes runs `action()` and reports `done`."""
 
-    def __init__(self, services, title: str, question: str, action, name: str, ok_text: str, parent=None) -> None:
-        super().__init__(services, title, name, parent)
+    def __init__(self, desk: Desk, title: str, question: str, action, name: str, ok_text: str, parent=None, *,
+                 changes: Changes, done: str) -> None:
+        super().__init__(desk, title, name, parent)
         self.ok_button.setText(ok_text)
         self.intro.setText(question)
         self._action = action
+        self._changes = changes
+        self._done = done
 
-    def submit(self):
-        return self._action()
+    def submission(self) -> Submission:
+        return Submission(self._action, self._changes, lambda _: self._done)
 
 
 class WaiveDialog(ServiceDialog):
     ok_text = "Waive charge"
 
-    def __init__(self, services, charge, parent=None) -> None:
-        super().__init__(services, "Waive a charge", "waiveCharge", parent)
+    def __init__(self, desk: Desk, charge, parent=None) -> None:
+        super().__init__(desk, "Waive a charge", "waiveCharge", parent)
         self.charge_id = charge.id
-        self.intro.setText(f"Waive {money(charge.amount_cents, charge.currency)} on {charge.account_number}: "
-                           f"{charge.description}. The reason is kept with the charge and in the audit trail.")
+        self.amount = money(charge.amount_cents, charge.currency)
+        self.account = charge.account_number
+        self.description = charge.description
+        self.intro.setText(f"Waive {self.amount} on {charge.account_number}: {charge.description}. The reason is "
+                           f"kept with the charge and in the audit trail. Ctrl+Enter waives.")
         self.reason = self._field("&Reason:", QPlainTextEdit(), "waiveReason", "Reason for waiving the charge")
         self.reason.setPlaceholderText("e.g. card lost by our courier")
+        self.reason.setTabChangesFocus(True)
 
-    def submit(self):
-        return self.services.charges.waive(self.actor, self.charge_id, self.reason.toPlainText())
+    def submission(self) -> Submission:
+        reason = self.reason.toPlainText()
+        question = f"Waive {self.amount} on {self.account} ({self.description})?\n\nReason: {reason.strip()}"
+        return Submission(lambda: self.services.charges.waive(self.actor, self.charge_id, reason),
+                          Changes.of(charges=[self.charge_id]),
+                          lambda _: f"{self.amount} on {self.account} waived.", lambda: question, "Waive")
 
 
 def _user_id(services, username: str) -> int:
@@ -467,6 +670,4 @@ def _card_text(values: dict[int, str]) -> str:
 
 
 def info(parent, title: str, text: str, name: str):
-    from PySide6.QtWidgets import QMessageBox
-
     return message_box(parent, title, text, QMessageBox.Icon.Information, name)

@@ -4,7 +4,7 @@ activation, loss, replacement, returns and the overdue run."""
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
 from console.models.charges import money
 from console.models.devices import DeviceQuery, DeviceRow
 from console.models.enums import DeviceKind, DeviceState
-from console.models.errors import ConsoleError
-from console.models.permissions import Permission, allowed
-from console.views.actions import make_action
+from console.models.permissions import Permission
+from console.views.change_bus import ChangeKind, Changes
+from console.views.conventions import keyboard_conventions
+from console.views.desk import Desk
 from console.views.device_dialogs import (
     ActivateDialog,
     ConfirmDialog,
@@ -35,6 +36,7 @@ from console.views.device_dialogs import (
 )
 from console.views.devices_model import DevicesModel
 from console.views.messages import show_error
+from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.tables import list_table, set_column_widths
 
 FILTER_DELAY_MS = 250
@@ -43,12 +45,13 @@ RECEIVABLE = {DeviceState.return_pending, DeviceState.damaged, DeviceState.lost,
 
 
 class DevicesWindow(QMainWindow):
-    def __init__(self, services, parent=None) -> None:
+    def __init__(self, desk: Desk, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("devicesWindow")
         self.setWindowTitle("Devices and stock — SLS Console")
-        self.services = services
-        self.actor = services.actor
+        self.desk = desk
+        services = self.services = desk.services
+        self.actor = desk.actor
         self.dialog = None  # the dialog last opened (tests drive it)
         self.last_message = None
         self.model = DevicesModel(services.devices, self)
@@ -110,17 +113,20 @@ class DevicesWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_actions()
         self._update()
+        desk.bus.changed.connect(self.on_changes)
+        keyboard_conventions(self)
         self.resize(1280, 720)
 
+    def on_changes(self, changes: Changes) -> None:
+        """Another window (or desk) changed devices, stock or holders: show it, keeping selection and scroll."""
+        if any(changes.touches(k) for k in (ChangeKind.devices, ChangeKind.stock, ChangeKind.users)):
+            self.refresh()
+
     # --- actions ---------------------------------------------------------------------------------
-    def _action(self, text: str, shortcut, tip: str, slot, name: str, permission: Permission) -> QAction:
-        action = make_action(self, text, shortcut, tip, slot, name)
-        action.setProperty("permission", permission.name)
-        self._permissions[name] = permission
-        return action
+    def _action(self, text: str, shortcut, tip: str, slot, name: str, permission: Permission) -> PermittedAction:
+        return self.desk.actions.make(self, text, shortcut, tip, slot, name, permission)
 
     def _build_actions(self) -> None:
-        self._permissions: dict[str, Permission] = {}
         a = self._action
         self.receive_stock_action = a("&Receive stock…", "Ctrl+Shift+R", "Receive DSC+ cards into stock, one or a "
                                       "batch", self.receive_stock, "receiveStock", Permission.manage_stock)
@@ -145,8 +151,8 @@ class DevicesWindow(QMainWindow):
                                 "chargeOverdue", Permission.run_overdue)
         self.refresh_action = a("Re&fresh", QKeySequence.StandardKey.Refresh, "Reload the devices list",
                                 self.refresh, "refreshDevices", Permission.view)
-        self.close_action = a("&Close", QKeySequence.StandardKey.Close, "Close the devices window", self.close,
-                              "closeDevices", Permission.view)
+        self.close_action = a("&Close", "Ctrl+W", "Close the devices window (Esc)", self.close, "closeDevices",
+                              Permission.view)
         menu = self.menuBar().addMenu("&Device")
         for action in (self.activate_action, self.share_action, self.report_action, self.replace_action,
                        self.revoke_action):
@@ -164,6 +170,7 @@ class DevicesWindow(QMainWindow):
         for action in (self.receive_stock_action, self.ship_action, self.activate_action, self.report_action,
                        self.replace_action, self.receive_return_action, self.overdue_action, self.refresh_action):
             self.toolbar.addAction(action)
+        hide_empty_menus(self.menuBar())
 
     # --- state -----------------------------------------------------------------------------------
     def current_row(self) -> DeviceRow | None:
@@ -187,9 +194,11 @@ class DevicesWindow(QMainWindow):
 
     def refresh(self) -> None:
         row = self.current_row()
+        scroll = self.table.verticalScrollBar().value()
         self.model.refresh()
         if row is not None:
             self.select_device(row.id)
+        self.table.verticalScrollBar().setValue(scroll)
         self._update()
 
     def _on_current(self, _current: QModelIndex, _previous: QModelIndex) -> None:
@@ -197,7 +206,6 @@ class DevicesWindow(QMainWindow):
 
     def _update(self) -> None:
         row = self.current_row()
-        can = {name: allowed(self.actor, p) for name, p in self._permissions.items()}
         dsc = row is not None and row.kind is DeviceKind.dsc_plus
         state = row.state if row is not None else None
         rules = {
@@ -208,10 +216,8 @@ class DevicesWindow(QMainWindow):
             "orderReplacement": dsc and state in (DeviceState.lost, DeviceState.stolen, DeviceState.damaged),
             "revokeDevice": state in REPORTABLE,
         }
-        for action in self.findChildren(QAction):
-            name = action.objectName()
-            if name in self._permissions:
-                action.setEnabled(can[name] and rules.get(name, True))
+        for action in self.findChildren(PermittedAction):
+            action.setEnabled(rules.get(action.objectName(), True))
         shown = self.model.rowCount()
         self.summary.setText(f"{shown:,} devices shown   ·   DSC+ in stock: {self.services.devices.in_stock_count():,}")
         if row is None:
@@ -224,33 +230,32 @@ class DevicesWindow(QMainWindow):
 
     # --- operations ------------------------------------------------------------------------------
     def _open(self, dialog) -> None:
-        self.dialog = dialog
-        dialog.accepted.connect(self.refresh)
+        self.dialog = dialog  # what it changes comes back on the change bus
         dialog.open()
 
     def receive_stock(self) -> None:
-        self._open(ReceiveStockDialog(self.services, self))
+        self._open(ReceiveStockDialog(self.desk, self))
 
     def ship(self) -> None:
         row = self.current_row()
         if row is not None:
-            self._open(ShipDialog(self.services, row.id, row.serial, self))
+            self._open(ShipDialog(self.desk, row.id, row.serial, self))
 
     def activate(self) -> None:
         row = self.current_row()
         if row is not None:
-            self._open(ActivateDialog(self.services, row.id, row.serial, self))
+            self._open(ActivateDialog(self.desk, row.id, row.serial, self))
 
     def share(self) -> None:
         row = self.current_row()
         if row is not None:
-            self._open(ShareDialog(self.services, row.id, row.kind, f"{row.kind.label} {row.serial or ''}".strip(),
+            self._open(ShareDialog(self.desk, row.id, row.kind, f"{row.kind.label} {row.serial or ''}".strip(),
                                    self))
 
     def report(self) -> None:
         row = self.current_row()
         if row is not None:
-            self._open(ReportDialog(self.services, row.id, f"{row.kind.label} {row.serial or ''}".strip(),
+            self._open(ReportDialog(self.desk, row.id, f"{row.kind.label} {row.serial or ''}".strip(),
                                     self.services.devices.holders(row.id), parent=self))
 
     def replace(self) -> None:
@@ -258,7 +263,7 @@ class DevicesWindow(QMainWindow):
         if row is None:
             return
         fee = self._fee_note(row)
-        self._open(ReplacementDialog(self.services, row.id, row.serial, self.services.devices.holders(row.id), fee,
+        self._open(ReplacementDialog(self.desk, row.id, row.serial, self.services.devices.holders(row.id), fee,
                                      self))
 
     def _fee_note(self, row: DeviceRow) -> str:
@@ -273,24 +278,28 @@ class DevicesWindow(QMainWindow):
             return
         label = f"{row.kind.label} {row.serial or ''}".strip()
         then = " It is then due back by mail." if row.kind is DeviceKind.dsc_plus else ""
-        self._open(ConfirmDialog(self.services, f"Revoke {label}",
-                                 f"Take {label} (held by {', '.join(row.holders) or 'nobody'}) out of service?{then}",
+        holders = ", ".join(row.holders) or "nobody"
+        self._open(ConfirmDialog(self.desk, f"Revoke {label}",
+                                 f"Take {label} (held by {holders}) out of service?{then}",
                                  lambda: self.services.devices.revoke(self.actor, row.id), "revokeConfirm",
-                                 "Revoke", self))
+                                 "Revoke", self, changes=Changes.of(devices=[row.id], kinds=[ChangeKind.users]),
+                                 done=f"{label} revoked; {holders} can no longer use it.{then}"))
 
     def receive_return(self) -> None:
         row = self.current_row()
         serial = row.serial if row is not None and row.state in RECEIVABLE and row.serial else ""
-        self._open(ReceiveReturnDialog(self.services, serial, self))
+        self._open(ReceiveReturnDialog(self.desk, serial, self))
 
     def charge_overdue(self) -> None:
-        try:
-            result = self.services.returns.charge_overdue(self.actor)
-        except ConsoleError as exc:
+        def charged(result) -> None:
+            self.last_message = info(self, "Overdue returns",
+                                     f"{result.charged} device(s) charged {money(result.amount_cents)} in total; "
+                                     f"{result.already_charged} had been charged before and were not charged "
+                                     f"again.", "overdueResult")
+
+        def refused(exc: Exception) -> None:
             self.last_message = show_error(self, exc)
-            return
-        self.refresh()
-        self.last_message = info(self, "Overdue returns",
-                                 f"{result.charged} device(s) charged {money(result.amount_cents)} in total; "
-                                 f"{result.already_charged} had been charged before and were not charged again.",
-                                 "overdueResult")
+
+        self.desk.runner.write(self, lambda: self.services.returns.charge_overdue(self.actor),
+                               changes=Changes.of(kinds=[ChangeKind.devices, ChangeKind.charges]), success=charged,
+                               failure=refused)

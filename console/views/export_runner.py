@@ -4,29 +4,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QWidget
 
-from console.models.context import Actor
-from console.models.exporting import KIND_LABELS, ExportCancelled, ExportResult, ExportService
-from console.views.messages import message_box, show_error
-from console.views.task import BackgroundTask
+from console.models.exporting import KIND_LABELS, ExportCancelled, ExportResult
+from console.views.change_bus import ChangeKind, Changes
+from console.views.desk import Desk
+from console.views.messages import report_done, show_error
+from console.views.operations import Operation, Progress
 
 
 class ExportRunner(QObject):
-    """One export at a time: asks for a file name, runs in the background, reports the outcome."""
+    """One export at a time: asks for a file name, runs through the operation runner, reports the outcome once."""
 
-    def __init__(self, service: ExportService, actor: Actor, parent: QWidget) -> None:
+    def __init__(self, desk: Desk, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("exportRunner")
-        self.service = service
-        self.actor = actor
+        self.desk = desk
+        self.service = desk.services.exporting
+        self.actor = desk.actor
         self.window = parent
-        self.task: BackgroundTask | None = None
-        self.progress_dialog: QProgressDialog | None = None
+        self.operation: Operation | None = None
         self.result: ExportResult | None = None
         self.outcome = ""
-        self.last_message: QMessageBox | None = None
+        self.last_message = None
+        self.report = ""
 
     def ask_and_export(self, kind: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self.window, f"Export {KIND_LABELS[kind]}", f"sls-{kind}.csv",
@@ -34,43 +36,24 @@ class ExportRunner(QObject):
         if path:
             self.export_to(kind, path)
 
+    def running(self) -> bool:
+        return self.operation is not None and not self.operation.done
+
     def export_to(self, kind: str, path: str | Path) -> None:
-        if self.task is not None and self.task.running():
+        if self.running():
             return
         self.result, self.outcome = None, ""
-        label = f"Exporting {KIND_LABELS[kind]}…"
-        dialog = QProgressDialog(label, "Cancel", 0, 0, self.window)
-        dialog.setObjectName("exportProgress")
-        dialog.setWindowTitle("Export")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.setMinimumDuration(0)
-        self.progress_dialog = dialog
-        task = BackgroundTask(lambda report: self.service.export(
-            self.actor, kind, path, lambda done, total: report("Exporting", done, total)), self)
-        self.task = task
-        dialog.canceled.connect(task.cancel)
-
-        def on_progress(_phase: str, done: int, total: int) -> None:
-            dialog.setMaximum(max(total, 1))
-            dialog.setValue(min(done, max(total, 1)))
-            dialog.setLabelText(f"Exporting {KIND_LABELS[kind]}: {done:,} of {total:,}")
 
         def on_success(result: ExportResult) -> None:
-            dialog.close()
             self.result, self.outcome = result, "exported"
-            self.last_message = message_box(
-                self.window, "Export finished", f"{result.rows:,} {KIND_LABELS[kind]} written to {result.path}.",
-                QMessageBox.Icon.Information, "exportFinished")
+            self.report = report_done(self.window, f"{result.rows:,} {KIND_LABELS[kind]} written to {result.path}.")
 
         def on_failure(exc: Exception) -> None:
-            dialog.close()
             self.outcome = "cancelled" if isinstance(exc, ExportCancelled) else "failed"
             self.last_message = show_error(self.window, exc)
 
-        task.progress.connect(on_progress)
-        task.succeeded.connect(on_success)
-        task.failed.connect(on_failure)
-        dialog.show()
-        task.start()
+        # An export is a write too: it is recorded in the audit trail.
+        self.operation = self.desk.runner.write(
+            self.window, lambda report: self.service.export(self.actor, kind, path, report),
+            changes=Changes.of(kinds=[ChangeKind.audit]), success=on_success, failure=on_failure,
+            progress=Progress(f"Exporting {KIND_LABELS[kind]}", "Export"))

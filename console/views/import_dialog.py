@@ -14,8 +14,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
-    QProgressDialog,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -23,28 +21,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.context import Actor
 from console.models.errors import ConsoleError
-from console.models.importing import ImportCancelled, ImportPlan, ImportRefused, ImportResult, ImportService
-from console.views.messages import message_box, show_error
+from console.models.importing import ImportCancelled, ImportPlan, ImportRefused, ImportResult
+from console.views.change_bus import ChangeKind, Changes
+from console.views.desk import Desk
+from console.views.operations import Operation, Progress
 from console.views.style import icon
-from console.views.task import BackgroundTask
 
 
 class ImportDialog(QDialog):
-    def __init__(self, service: ImportService, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("importDialog")
         self.setWindowTitle("Import accounts and users")
-        self.service = service
-        self.actor = actor
+        self.desk = desk
+        self.service = desk.services.importing
+        self.actor = desk.actor
         self.path: Path | None = None
         self.plan: ImportPlan | None = None
         self.result: ImportResult | None = None
         self.outcome: str = ""  # "imported", "cancelled", "refused", "failed" after an import attempt
-        self.task: BackgroundTask | None = None
-        self.progress_dialog: QProgressDialog | None = None
-        self.last_message: QMessageBox | None = None
+        self.operation: Operation | None = None
         self._active = False
 
         intro = QLabel("One line per user, in the CSV format described in the README "
@@ -116,11 +113,20 @@ class ImportDialog(QDialog):
         self.outcome = ""
         self.import_button.setEnabled(False)
         self.summary.setText(f"Checking {self.path.name}…")
-        self._run(lambda report: self.service.preview(self.actor, self.path, report),
-                  "Checking the file…", cancellable=False, done=self._show_plan, failed=self._preview_failed)
+        path = self.path
+        self._active = True
+        self.operation = self.desk.runner.query(
+            self, lambda report: self.service.preview(self.actor, path, _phased(report)),
+            success=self._previewed, failure=self._preview_failed,
+            progress=Progress("Checking the file…", "Import", cancellable=False))
+
+    def _previewed(self, plan: ImportPlan) -> None:
+        self._active = False
+        self._show_plan(plan)
 
     def _show_plan(self, plan: ImportPlan) -> None:
         self.plan = plan
+        self.summary.setStyleSheet("")
         self._fill_errors(plan)
         self.summary.setText(plan.summary())
         changes = plan.users_to_create + plan.accounts_to_update + plan.users_to_update
@@ -154,19 +160,24 @@ class ImportDialog(QDialog):
         if self.path is None or self.plan is None or not self.plan.ok or self.busy():
             return
         self.import_button.setEnabled(False)
-        self._run(lambda report: self.service.apply(self.actor, self.path, report), "Importing…",
-                  cancellable=True, done=self._imported, failed=self._import_failed)
+        path = self.path
+        self._active = True
+        self.operation = self.desk.runner.write(
+            self, lambda report: self.service.apply(self.actor, path, _phased(report)),
+            changes=Changes.of(kinds=[ChangeKind.accounts, ChangeKind.users]), success=self._imported,
+            failure=self._import_failed, progress=Progress("Importing…", "Import"))
 
     def _imported(self, result: ImportResult) -> None:
+        self._active = False
         self.result = result
         self.outcome = "imported"
         self.summary.setText(f"Imported {result.file_name}: {result.accounts_created:,} accounts created, "
                              f"{result.accounts_updated:,} updated; {result.users_created:,} users created, "
                              f"{result.users_updated:,} updated.")
-        self.last_message = message_box(self, "Import finished", self.summary.text(), QMessageBox.Icon.Information,
-                                        "importFinished")
+        self.summary.setStyleSheet("")
 
     def _import_failed(self, exc: Exception) -> None:
+        self._active = False
         if isinstance(exc, ImportCancelled):
             self.outcome = "cancelled"
             self.summary.setText(str(exc))
@@ -178,7 +189,7 @@ class ImportDialog(QDialog):
             self._show_plan(exc.plan)
         else:
             self.outcome = "failed"
-        self.last_message = show_error(self, exc)
+        self._refuse(exc)
 
     # --- background running ---------------------------------------------------------------------
     def busy(self) -> bool:
@@ -186,53 +197,22 @@ class ImportDialog(QDialog):
         return self._active
 
     def _preview_failed(self, exc: Exception) -> None:
-        self.summary.setText(str(exc) if isinstance(exc, ConsoleError) else "The file could not be checked.")
-        self.last_message = show_error(self, exc)
+        self._active = False
+        self._refuse(exc)
 
-    def _run(self, work, label: str, cancellable: bool, done, failed) -> None:
-        dialog = QProgressDialog(label, "Cancel" if cancellable else None, 0, 0, self)
-        dialog.setObjectName("importProgress")
-        dialog.setWindowTitle("Import")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.setMinimumDuration(0)
-        dialog.setMinimumWidth(dialog.fontMetrics().averageCharWidth() * 60)
-        dialog.setAccessibleName(label)
-        self.progress_dialog = dialog
-        task = BackgroundTask(work, self)
-        self.task = task
-        dialog.canceled.connect(lambda: (task.cancel(), dialog.setLabelText("Cancelling: rolling back…")))
-
-        def on_progress(phase: str, count: int, total: int) -> None:
-            if task.cancel_requested:
-                return
-            dialog.setMaximum(max(total, 1))
-            dialog.setValue(min(count, max(total, 1)))
-            unit = "lines" if phase == "Checking" else "records (accounts, persons, users, audit entries)"
-            dialog.setLabelText(f"{phase}: {count:,} of {total:,} {unit}")
-
-        def finish() -> None:
-            self._active = False
-            dialog.close()
-            dialog.deleteLater()
-
-        def on_success(result) -> None:
-            finish()
-            done(result)
-
-        def on_failure(exc: Exception) -> None:
-            finish()
-            failed(exc)
-
-        task.progress.connect(on_progress)
-        task.succeeded.connect(on_success)
-        task.failed.connect(on_failure)
-        self._active = True
-        dialog.show()
-        task.start()
+    def _refuse(self, exc: Exception) -> None:
+        """A refusal is shown once, here in the dialog, in red; the dialog stays open to choose another file."""
+        text = str(exc) if isinstance(exc, ConsoleError) else ("Something went wrong and nothing was imported. "
+                                                               "The details are in the console's log file.")
+        self.summary.setText(text if self.outcome != "refused" else f"{text}\n{self.summary.text()}")
+        self.summary.setStyleSheet("color: #b3261e;")
 
     def reject(self) -> None:
         if self.busy():
             return  # the progress dialog's Cancel stops an import; closing mid-way would hide it
         super().reject()
+
+
+def _phased(report):
+    """The import service reports (phase, done, total); the runner's report takes (done, total, phase)."""
+    return lambda phase, done, total: report(done, total, phase)

@@ -1,9 +1,14 @@
-"""The main window: the users list with its filters and counts, the detail pane, and the user actions."""
+"""The main window: the users list with its filters and counts, the detail pane, and the user actions.
+
+It builds its own menus and toolbar from typed collaborators (DeviceActions, BackOfficeActions), each of
+which only makes actions and opens its screens; none of them touches this window's attributes. Every
+write anywhere is announced on the desk's change bus, and this window refreshes what it shows from it.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -12,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QVBoxLayout,
@@ -21,37 +27,46 @@ from PySide6.QtWidgets import (
 from console.models.directory import UserQuery
 from console.models.enums import SlsState
 from console.models.errors import ConsoleError
-from console.views.actions import make_action
+from console.models.permissions import Permission
 from console.views.audit_view import AuditView
-from console.views.back_office_actions import install as install_back_office
+from console.views.back_office_actions import BackOfficeActions
+from console.views.change_bus import ChangeKind, Changes
+from console.views.desk import Desk
+from console.views.device_actions import DeviceActions
 from console.views.messages import message_box, show_error
-from console.views.roles import apply_role
+from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.staff_dialog import StaffDialog
+from console.views.style import icon
 from console.views.tables import list_table
 from console.views.user_detail import UserDetailPane
 from console.views.users_model import COLUMNS, UsersModel
 
 FILTER_DELAY_MS = 250
+# What the users list shows depends on these kinds of change.
+LIST_KINDS = (ChangeKind.users, ChangeKind.devices, ChangeKind.accounts)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, services, parent=None) -> None:
+    def __init__(self, desk: Desk, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
-        self.services = services
+        self.desk = desk
+        self.services = desk.services
         self.setWindowTitle("SLS Console")
+        self.setWindowIcon(icon("app"))
         self.last_message: QMessageBox | None = None
         self.security_dialog: SecuritySettingsDialog | None = None
         self.audit_view: AuditView | None = None
         self.staff_dialog: StaffDialog | None = None
 
-        self.model = UsersModel(services.directory, self)
+        self.model = UsersModel(self.services.directory, self)
         self._select_first_match = False
         self._reselect_user: int | None = None
+        self._keep_scroll: int | None = None
         self._build_filters()
         self._build_table()
-        self.detail = UserDetailPane(services.directory, self)
+        self.detail = UserDetailPane(self.services.directory, self)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -64,19 +79,25 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         self.setCentralWidget(splitter)
+
+        self.device_actions = DeviceActions(desk, self.detail, self)
+        self.back_office = BackOfficeActions(desk, self)
         self._build_actions()
+        self._build_menus()
         self._build_status_bar()
         self.model.query_changed.connect(self._on_query_changed)
         self.model.state_counts_changed.connect(self._update_counts)
         self.model.load_failed.connect(self._on_load_failed)
+        self.detail.devices.itemSelectionChanged.connect(self._update_actions)
+        # Coalesce a burst of announcements (an import, another desk's flood) into one refresh.
+        self._pending_changes: Changes | None = None
+        self._change_timer = QTimer(self)
+        self._change_timer.setSingleShot(True)
+        self._change_timer.setInterval(0)
+        self._change_timer.timeout.connect(self._apply_changes)
+        desk.bus.changed.connect(self.on_changes)
         self._update_counts()
         self._update_actions()
-        from console.views.device_actions import install_device_actions  # the Devices menu (issue 4)
-
-        self.device_actions = install_device_actions(self)
-        self.back_office = install_back_office(self, services)
-        # Last, once every menu is in place: what the staff member's role forbids is hidden and off.
-        apply_role(self, services.actor)
         self.resize(1280, 800)
 
     # --- construction ----------------------------------------------------------------------------
@@ -106,9 +127,9 @@ class MainWindow(QMainWindow):
                                        "more), not only those that start with it")
         self.contains_check.toggled.connect(lambda _: self.apply_filter())
         self.filter_bar = QHBoxLayout()
-        find = QLabel("&Find:")
+        find = QLabel("Fi&nd:")
         find.setBuddy(self.filter_edit)
-        state = QLabel("&State:")
+        state = QLabel("St&ate:")
         state.setBuddy(self.state_combo)
         self.filter_bar.addWidget(find)
         self.filter_bar.addWidget(self.filter_edit, 1)
@@ -138,52 +159,110 @@ class MainWindow(QMainWindow):
         t.doubleClicked.connect(lambda _: self.change_security_settings())
         self.table = t
 
-    def _action(self, text: str, shortcut, tip: str, slot, name: str) -> QAction:
-        return make_action(self, text, shortcut, tip, slot, name)
+    def _action(self, text: str, shortcut, tip: str, slot, name: str, permission: Permission,
+                icon_name: str) -> PermittedAction:
+        return self.desk.actions.make(self, text, shortcut, tip, slot, name, permission, icon=icon(icon_name))
 
     def _build_actions(self) -> None:
-        self.change_security_action = self._action(
+        a = self._action
+        self.change_security_action = a(
             "Change &security settings…", "Ctrl+E",
             "Open the selected user's security settings (only for the holder of the account's security rights)",
-            self.change_security_settings, "changeSecuritySettings")
-        self.refresh_action = self._action("&Refresh", QKeySequence.StandardKey.Refresh,
-                                           "Reload the list and the selected user", self.refresh, "refresh")
-        self.find_action = self._action("&Find users", QKeySequence.StandardKey.Find,
-                                        "Move to the filter box", self._focus_filter, "findUsers")
-        self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, "Close SLS Console", self.close,
-                                        "quit")
-        self.audit_action = self._action("&Audit trail…", "Ctrl+Shift+A",
-                                         "Open the audit trail: filter, export and verify the chain",
-                                         self.open_audit_trail, "openAuditTrail")
-        self.staff_action = self._action("&Staff…", "Ctrl+Shift+S",
-                                         "Add staff, unlock their sign-in, reset their second factor (administrators)",
-                                         self.open_staff, "manageStaff")
-        self.about_action = self._action("&About SLS Console", "F1", "What this console is and which database it "
-                                                                     "uses", self.show_about, "about")
-        menu = self.menuBar()
-        self.file_menu = menu.addMenu("&File")
+            self.change_security_settings, "changeSecuritySettings",
+            (Permission.assist_enrollment, Permission.manage_devices), "security")
+        self.refresh_action = a("&Refresh", "F5", "Reload the list and the selected user", self.refresh, "refresh",
+                                Permission.view, "refresh")
+        self.find_action = a("&Find users", QKeySequence.StandardKey.Find, "Move to the filter box",
+                             self._focus_filter, "findUsers", Permission.view, "find")
+        if self.find_action.shortcut().isEmpty():
+            self.find_action.setShortcut(QKeySequence("Ctrl+F"))
+        # Ctrl+Q everywhere: the standard Quit key is empty on some platforms (Windows, offscreen).
+        self.quit_action = a("&Quit", "Ctrl+Q", "Close SLS Console", self.close, "quit", Permission.view, "quit")
+        self.audit_action = a("&Audit trail…", "Ctrl+Shift+A", "Open the audit trail: filter, export and verify "
+                              "the chain", self.open_audit_trail, "openAuditTrail", Permission.view, "audit")
+        self.staff_action = a("&Staff…", "Ctrl+Shift+S", "Add staff, unlock their sign-in, reset their second "
+                              "factor (administrators)", self.open_staff, "manageStaff", Permission.manage_staff,
+                              "user")
+        # F1 opens the help topics, as everywhere else; About is Shift+F1.
+        self.about_action = a("&About SLS Console", "Shift+F1", "What this console is and which database it uses",
+                              self.show_about, "about", Permission.view, "about")
+
+    def _build_menus(self) -> None:
+        bo, dev = self.back_office, self.device_actions
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        self.file_menu.addAction(bo.import_action)
+        export_menu = QMenu("&Export", self.file_menu)
+        export_menu.setObjectName("exportMenu")
+        export_menu.setIcon(icon("export"))
+        for action in bo.export_actions.values():
+            export_menu.addAction(action)
+        self.file_menu.addMenu(export_menu)
+        self.export_menu = export_menu
+        self.file_menu.addSeparator()
+        self.file_menu.addAction(bo.settings_action)
+        self.file_menu.addSeparator()
         self.file_menu.addAction(self.refresh_action)
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.quit_action)
-        self.user_menu = menu.addMenu("&User")
+        self.user_menu = bar.addMenu("&User")
         self.user_menu.addAction(self.find_action)
         self.user_menu.addAction(self.change_security_action)
-        self.tools_menu = menu.addMenu("&Tools")
+        self.devices_menu = bar.addMenu("&Devices")
+        self.devices_menu.setObjectName("devicesMenu")
+        for action in dev.window_actions:
+            self.devices_menu.addAction(action)
+        self.devices_menu.addSeparator()
+        for action in dev.device_actions:
+            self.devices_menu.addAction(action)
+        self.tools_menu = bar.addMenu("&Tools")
         self.tools_menu.addAction(self.audit_action)
         self.tools_menu.addAction(self.staff_action)
-        self.help_menu = menu.addMenu("&Help")
+        self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(bo.help_action)
         self.help_menu.addAction(self.about_action)
+        hide_empty_menus(bar)
         self.toolbar = self.addToolBar("Main")
         self.toolbar.setObjectName("mainToolbar")
-        self.toolbar.addAction(self.change_security_action)
-        self.toolbar.addAction(self.refresh_action)
+        # Words beside the icons: an agent on the phone should not have to guess what a picture means.
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.change_security_action, self.refresh_action, None, bo.import_action, bo.help_action):
+            if action is None:
+                self.toolbar.addSeparator()
+            else:
+                self.toolbar.addAction(action)
 
     def _build_status_bar(self) -> None:
-        db = self.services.ctx.db.display_name
         actor = self.services.actor
-        self.status_identity = QLabel(f"{actor.full_name} ({actor.role.label})  ·  {db}")
+        self.status_identity = QLabel(f"{actor.full_name} ({actor.role.label})  ·  {self.services.database_name}")
         self.status_identity.setObjectName("statusIdentity")
         self.statusBar().addPermanentWidget(self.status_identity)
+
+    def refresh_icons(self) -> None:
+        """After a light/dark switch: icons are drawn in the palette's text colour."""
+        self.setWindowIcon(icon("app"))
+        self.back_office.refresh_icons()
+        names = {"changeSecuritySettings": "security", "refresh": "refresh", "findUsers": "find", "quit": "quit",
+                 "openAuditTrail": "audit", "manageStaff": "user", "about": "about"}
+        for action in (self.change_security_action, self.refresh_action, self.find_action, self.quit_action,
+                       self.audit_action, self.staff_action, self.about_action):
+            action.setIcon(icon(names[action.objectName()]))
+        self.device_actions.refresh_icons()
+
+    # --- changes announced on the bus ------------------------------------------------------------
+    def on_changes(self, changes: Changes) -> None:
+        self._pending_changes = changes if self._pending_changes is None else self._pending_changes.merged(changes)
+        self._change_timer.start()
+
+    def _apply_changes(self) -> None:
+        changes, self._pending_changes = self._pending_changes, None
+        if changes is None:
+            return
+        if any(changes.touches(kind) for kind in LIST_KINDS):
+            self.refresh()
+        elif self.detail.shows_changed(changes):
+            self.detail.reload()
+            self._update_actions()
 
     # --- behaviour -------------------------------------------------------------------------------
     def current_user_id(self) -> int | None:
@@ -202,7 +281,7 @@ class MainWindow(QMainWindow):
     def _on_query_changed(self) -> None:
         """The list now shows the newest query's users."""
         self._update_counts()
-        if self._reselect_user is None:
+        if self._reselect_user is None and self._keep_scroll is None:
             self.table.scrollToTop()  # a new filter or sort starts at its first users
         if self._select_first_match:
             self._select_first_match = False
@@ -212,10 +291,13 @@ class MainWindow(QMainWindow):
                 self.table.setCurrentIndex(self.model.index(0, 0))
         if self._reselect_user is not None:
             user_id, self._reselect_user = self._reselect_user, None
-            if not self.select_user(user_id):
+            if not self.select_user(user_id, scroll=self._keep_scroll is None):
                 self.detail.show_user(None)
         elif self.model.rowCount() == 0 or not self.table.currentIndex().isValid():
             self.detail.show_user(None)
+        if self._keep_scroll is not None:
+            self.table.verticalScrollBar().setValue(self._keep_scroll)
+            self._keep_scroll = None
         self._update_actions()
 
     def _on_load_failed(self, message: str) -> None:
@@ -244,34 +326,45 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         self.change_security_action.setEnabled(self.current_user_id() is not None)
+        self.device_actions.update()
 
-    def select_user(self, user_id: int) -> bool:
+    def select_user(self, user_id: int, *, scroll: bool = True) -> bool:
         """Select a user by id if it is in the current list (used after a search and by tests)."""
         row = self.model.row_of_user(user_id)  # cached windows, else one indexed count
         if row is None:
             return False
+        if not scroll:
+            keep = self.table.verticalScrollBar().value()
         self.table.selectRow(row)
         self.table.setCurrentIndex(self.model.index(row, 0))
+        if not scroll:
+            self.table.verticalScrollBar().setValue(keep)
         return True
 
     def change_security_settings(self) -> None:
         """The rights gate: stop with a notice naming the holder, or open the user's security settings."""
         user_id = self.current_user_id()
         if user_id is None or not self.change_security_action.isEnabled():
-            return  # also reached by double-click: the role may not allow it (see roles.apply_role)
-        try:
-            self.services.rights.check(user_id)
-        except ConsoleError as exc:
-            self.last_message = show_error(self, exc)
-            return
-        self.security_dialog = SecuritySettingsDialog(self.services, user_id, self)
-        self.security_dialog.finished.connect(lambda _: self.refresh())
+            return  # also reached by double-click: the role may not allow it
+        self.desk.runner.query(self, lambda: self.services.rights.check(user_id),
+                               success=lambda _: self._open_security_settings(user_id),
+                               failure=self._show_refusal)
+
+    def _show_refusal(self, exc: Exception) -> None:
+        self.last_message = show_error(self, exc)
+
+    def _open_security_settings(self, user_id: int) -> None:
+        self.security_dialog = SecuritySettingsDialog(self.desk, user_id, self)
         self.security_dialog.open()
 
     def refresh(self) -> None:
+        """Read the list and the selected user again, keeping the selection and the scroll position."""
         self._reselect_user = self.current_user_id()
+        self._keep_scroll = self.table.verticalScrollBar().value()
         self.model.refresh()  # query_changed (now, or when a text search is done) reselects the user
         self._update_counts()
+        if self._reselect_user is None:
+            self._keep_scroll = None
 
     def _go_to_first_match(self) -> None:
         """Enter in the find box: filter now and put the agent on the first matching user."""
@@ -284,18 +377,22 @@ class MainWindow(QMainWindow):
 
     def open_audit_trail(self) -> None:
         if self.audit_view is None:
-            self.audit_view = AuditView(self.services.audit_log, self.services.actor, self)
+            self.audit_view = AuditView(self.desk, self)
         else:
             self.audit_view.refresh()
         self.audit_view.show()
         self.audit_view.raise_()
 
     def open_staff(self) -> None:
-        self.staff_dialog = StaffDialog(self.services.staff, self.services.actor, self)
+        self.staff_dialog = StaffDialog(self.desk, self)
         self.staff_dialog.open()
 
     def show_about(self) -> None:
         self.last_message = message_box(
             self, "About SLS Console",
             "SLS Console — the staff side of the Secure Login System.\n\n"
-            f"Database: {self.services.ctx.db.display_name}", QMessageBox.Icon.Information, "aboutBox")
+            f"Database: {self.services.database_name}", QMessageBox.Icon.Information, "aboutBox")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.desk.runner.wait_idle()  # a write under way finishes and is reported before the window goes
+        super().closeEvent(event)

@@ -40,3 +40,28 @@ def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
     return message_box(parent, "Unexpected problem", "Something went wrong and nothing was changed. The details "
                        "are in the console's log file; please pass it to support.", QMessageBox.Icon.Critical,
                        "errorBox")
+
+
+REPORT_MS = 20_000
+
+
+def report_done(parent: QWidget, text: str) -> str:
+    """Say what was done, once: in the status bar of the window that asked (a box where it has none)."""
+    from PySide6.QtWidgets import QMainWindow
+
+    widget: QWidget | None = parent
+    while widget is not None and not isinstance(widget, QMainWindow):
+        widget = widget.parentWidget()
+    if isinstance(widget, QMainWindow):
+        widget.statusBar().showMessage(text, REPORT_MS)
+        widget.setProperty("lastReport", text)
+    else:
+        message_box(parent, "Done", text, QMessageBox.Icon.Information, "doneBox")
+    log.info("done: %s", text)
+    return text
+
+
+def last_report(window: QWidget) -> str:
+    """The last report_done text shown in `window` (tests, and the e2e journeys, read it)."""
+    value = window.property("lastReport")
+    return str(value) if value else ""

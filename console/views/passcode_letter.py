@@ -32,7 +32,7 @@ def letter_for(services, issued) -> PasscodeLetter:
     """The letter for a passcode just issued (IssuedPasscode); the user's name and account from the directory."""
     details = services.directory.details(issued.user_id)
     return PasscodeLetter(firm_name(), issued.username, details.full_name, details.account_number, issued.grouped,
-                          services.ctx.clock.now(), issued.full_access_until, issued.expires_at,
+                          services.clock.now(), issued.full_access_until, issued.expires_at,
                           services.actor.full_name)
 
 

@@ -16,22 +16,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.context import Actor
 from console.models.errors import ConsoleError
-from console.models.permissions import Permission, allowed
-from console.models.settings_service import SettingsService, SettingValue
+from console.models.permissions import Permission
+from console.models.settings_service import SettingValue
+from console.views.conventions import keyboard_conventions
+from console.views.desk import Desk
 from console.views.formatting import when
 from console.views.messages import show_error
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, service: SettingsService, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Service figures")
-        self.service = service
-        self.actor = actor
-        self.editable = allowed(actor, Permission.change_settings)
+        self.desk = desk
+        service = self.service = desk.services.settings
+        self.actor = desk.actor
+        self.editable = desk.actions.may(Permission.change_settings)
         self.saved: dict[str, int] | None = None
         self.last_message: QMessageBox | None = None
         self.fields: dict[str, QSpinBox | QDoubleSpinBox] = {}
@@ -51,14 +53,17 @@ class SettingsDialog(QDialog):
         scroll.setWidget(form_widget)
 
         buttons = QDialogButtonBox()
+        make = desk.actions.make
+        self.save_action = make(self, "&Save", "Ctrl+S", "Save the changed figures (recorded in the audit trail)",
+                                self.save, "saveSettings", Permission.change_settings)
+        self.defaults_action = make(self, "Restore &defaults", "Ctrl+Shift+D", "Put every figure back to the "
+                                    "brokerage's published value (not saved until Save)", self.restore_defaults,
+                                    "restoreDefaultSettings", Permission.change_settings)
+        self.addActions([self.save_action, self.defaults_action])
         self.save_button = buttons.addButton("&Save", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.save_button.setObjectName("settingsSave")
-        self.save_button.setVisible(self.editable)
-        self.save_button.clicked.connect(self.save)
+        desk.actions.button(self.save_action, "settingsSave", self.save_button)
         self.defaults_button = buttons.addButton("Restore &defaults", QDialogButtonBox.ButtonRole.ResetRole)
-        self.defaults_button.setObjectName("settingsDefaults")
-        self.defaults_button.setVisible(self.editable)
-        self.defaults_button.clicked.connect(self.restore_defaults)
+        desk.actions.button(self.defaults_action, "settingsDefaults", self.defaults_button)
         close = buttons.addButton(QDialogButtonBox.StandardButton.Close if not self.editable
                                   else QDialogButtonBox.StandardButton.Cancel)
         close.setObjectName("settingsClose")
@@ -68,6 +73,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(scroll, 1)
         layout.addWidget(buttons)
+        keyboard_conventions(self, self.save if self.editable else None)
         self.resize(620, 560)
 
     def _add_row(self, value: SettingValue) -> None:

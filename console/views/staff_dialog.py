@@ -25,24 +25,24 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from console.models.context import Actor
 from console.models.enums import StaffRole
 from console.models.errors import ConsoleError, InvalidInput
 from console.models.permissions import Permission
-from console.models.staff import StaffEnrollment, StaffService
-from console.views.actions import make_action
+from console.models.staff import StaffEnrollment
+from console.views.conventions import keyboard_conventions
+from console.views.desk import Desk
 from console.views.messages import show_error
-from console.views.roles import apply_role
 
 COLUMNS = ("Username", "Full name", "Role", "Active", "Sign-in")
 
 
 class StaffDialog(QDialog):
-    def __init__(self, staff: StaffService, actor: Actor, parent=None) -> None:
+    def __init__(self, desk: Desk, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("staffDialog")
         self.setWindowTitle("Staff — SLS Console")
-        self.staff, self.actor = staff, actor
+        self.desk = desk
+        self.staff, self.actor = desk.services.staff, desk.actor
         self.last_message = None
         self.enrollment_username: str | None = None
 
@@ -95,12 +95,12 @@ class StaffDialog(QDialog):
         layout.addWidget(self.add_box)
         layout.addWidget(self.enrollment)
         layout.addWidget(buttons)
-        apply_role(self, actor)
         self.refresh()
+        keyboard_conventions(self)
         self.resize(760, 760)
 
     def _action(self, text: str, shortcut: str, tip: str, slot, name: str) -> QAction:
-        action = make_action(self, text, shortcut, tip, slot, name, permission=Permission.manage_staff)
+        action = self.desk.actions.make(self, text, shortcut, tip, slot, name, Permission.manage_staff)
         self.addAction(action)
         return action
 

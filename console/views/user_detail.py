@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from console.models.directory import UserDetails, UserDirectory
 from console.models.enums import SlsState
+from console.views.change_bus import ChangeKind, Changes
 from console.views.formatting import day, when
 
 DEVICE_COLUMNS = ("Device", "Serial", "State", "Preferred", "Shared with", "Activated", "Expires / due")
@@ -74,6 +75,42 @@ class UserDetailPane(QWidget):
         layout.addWidget(devices_box, 2)
         layout.addWidget(audit_box, 2)
         self.show_user(None)
+
+    def shows_changed(self, changes: Changes) -> bool:
+        """Whether `changes` touch the user shown, or one of its devices."""
+        d = self.details
+        if d is None:
+            return False
+        return changes.touches(ChangeKind.users, d.id) or any(
+            changes.touches(ChangeKind.devices, dev.id) for dev in d.devices) or changes.touches(ChangeKind.audit)
+
+    def reload(self) -> None:
+        """Read the shown user again, keeping the selected device and the scroll positions."""
+        if self.details is None:
+            return
+        row = self.devices.currentRow()
+        device_id = self.details.devices[row].id if 0 <= row < len(self.details.devices) else None
+        scroll = (self.devices.verticalScrollBar().value(), self.audit.verticalScrollBar().value())
+        self.show_user(self.details.id)
+        if device_id is not None:
+            self.select_device(device_id)
+        self.devices.verticalScrollBar().setValue(scroll[0])
+        self.audit.verticalScrollBar().setValue(scroll[1])
+
+    def selected_device(self):
+        """The device selected in the devices table, or None."""
+        row = self.devices.currentRow()
+        if self.details is None or not 0 <= row < len(self.details.devices):
+            return None
+        return self.details.devices[row]
+
+    def select_device(self, device_id: int) -> bool:
+        for i, d in enumerate(self.details.devices if self.details else ()):
+            if d.id == device_id:
+                self.devices.selectRow(i)
+                self.devices.setCurrentCell(i, 0)
+                return True
+        return False
 
     def show_user(self, user_id: int | None) -> None:
         self.details = self._directory.details(user_id) if user_id is not None else None

@@ -23,6 +23,7 @@ from console.models.entities import DeviceHolding, SecurityDevice, User  # noqa:
 from console.models.enums import DeviceKind, DeviceState, SlsState, StaffRole  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
 from console.views.charges_view import ChargesWindow  # noqa: E402
+from console.views.desk import Desk  # noqa: E402
 from console.views.device_dialogs import PasscodeDialog, ReportDialog  # noqa: E402
 from console.views.devices_view import DevicesWindow  # noqa: E402
 
@@ -38,7 +39,7 @@ def main() -> None:
     services = Services.build(ctx, staff)
     services.devices.receive_stock(staff, "DSC900000001-DSC900000012")
 
-    window = DevicesWindow(services)
+    window = DevicesWindow(Desk.build(services))
     window.kind_combo.setCurrentIndex(window.kind_combo.findData(DeviceKind.dsc_plus))
     window.state_combo.setCurrentIndex(window.state_combo.findData(DeviceState.shipped))
     window.show()
@@ -55,8 +56,8 @@ def main() -> None:
                              .where(DeviceHolding.user_id == user.id, SecurityDevice.state == DeviceState.active))
         username, user_id = user.username, user.id
     agent = Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
-    desk = Services.build(ctx, agent)
-    report = ReportDialog(desk, device_id, "IB Key", desk.devices.holders(device_id), user_id, window)
+    desk = Desk.build(Services.build(ctx, agent))
+    report = ReportDialog(desk, device_id, "IB Key", desk.services.devices.holders(device_id), user_id, window)
     report.issue_passcode.setChecked(True)
     report.identity.setChecked(True)
     report.show()
@@ -76,7 +77,7 @@ def main() -> None:
     app.processEvents()
     card.grab().save(str(OUT / "online-card-after-loss.png"))
 
-    charges = ChargesWindow(services, "")
+    charges = ChargesWindow(Desk.build(services), "")
     charges.show()
     pending = next(r for r in range(charges.model.rowCount()) if charges.model.row_at(r).status.value == "pending")
     charges.select_row(pending)

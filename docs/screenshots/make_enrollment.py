@@ -25,6 +25,7 @@ from console.models.enrollment import EnrollmentService  # noqa: E402
 from console.models.enums import DeviceKind, StaffRole  # noqa: E402
 from console.models.schema import upgrade  # noqa: E402
 from console.models.sealing import SecretBox  # noqa: E402
+from console.views.desk import Desk  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 AGENT = Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
@@ -79,7 +80,7 @@ def make_screenshots() -> None:
         from console.app import Services
         from console.views.security_settings import SecuritySettingsDialog
 
-        settings = SecuritySettingsDialog(Services.build(ctx, AGENT), world.primary_id)
+        settings = SecuritySettingsDialog(Desk.build(Services.build(ctx, AGENT)), world.primary_id)
         settings.show()
         _grab(settings, "security_settings_opted_out")
 

@@ -20,6 +20,7 @@ from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
 from console.models.enums import StaffRole  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
+from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
@@ -30,7 +31,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     ctx = open_context(f"sqlite:///{tmp}/shots.sqlite3")
     generate(ctx, Figures(), 5000, seed=11)
-    window = MainWindow(Services.build(ctx, Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)))
+    window = MainWindow(Desk.build(Services.build(ctx, Actor("hdesk01", "Harriet Desk", StaffRole.help_desk))))
     window.show()
     window.filter_edit.setText("smith")
     window.apply_filter()

@@ -20,6 +20,7 @@ from console.models.context import Actor, ServiceContext  # noqa: E402
 from console.models.db import Database  # noqa: E402
 from console.models.enums import StaffRole  # noqa: E402
 from console.models.sealing import SecretBox  # noqa: E402
+from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
@@ -46,7 +47,7 @@ def main() -> None:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DB
     app = QApplication([])
     ctx = ServiceContext(db=Database(f"sqlite:///{path}"), box=SecretBox(bytes(range(32))))
-    window = MainWindow(Services.build(ctx, Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)))
+    window = MainWindow(Desk.build(Services.build(ctx, Actor("hdesk01", "Harriet Desk", StaffRole.help_desk))))
     window.show()
     window.table.scrollToBottom()
     last = window.model.rowCount() - 1

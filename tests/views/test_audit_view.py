@@ -7,10 +7,10 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLineEdit
 
 from console.models import audit
-from console.models.audit_log import AuditLog
 from console.views import audit_view as av
 from console.views.audit_view import AuditView
 from tests import rawsql
+from tests.views.desks import desk_for
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def trail(ctx, world, clock):
 
 
 def view_for(qtbot, ctx, actor):
-    v = AuditView(AuditLog(ctx), actor)
+    v = AuditView(desk_for(ctx, actor))
     qtbot.addWidget(v)
     v.show()
     return v

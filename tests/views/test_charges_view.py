@@ -4,12 +4,12 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from console.app import Services
 from console.models.devices import DeviceService
 from console.models.entities import AuditEntry, Charge
 from console.models.enums import ChargeStatus
 from console.views.charges_view import ChargesWindow
 from tests.lifecycle import challenge_and_response, make_rich
+from tests.views.desks import desk_for, submit
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def charged(ctx, world, admin):
 
 @pytest.fixture
 def window(qtbot, ctx, charged, back_office):
-    w = ChargesWindow(Services.build(ctx, back_office), "U1234567")
+    w = ChargesWindow(desk_for(ctx, back_office), "U1234567")
     qtbot.addWidget(w)
     w.show()
     return w
@@ -64,12 +64,11 @@ def test_waive_from_the_gui_needs_a_reason_and_is_audited(window, qtbot, ctx):
     assert window.waive_action.isEnabled()
     window.waive_action.trigger()
     dialog = window.dialog
-    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, dialog)
     assert dialog.isVisible() and "reason" in dialog.last_message.text()
-    dialog.last_message.accept()
     assert _status(ctx) is ChargeStatus.pending
     qtbot.keyClicks(dialog.reason, "Card lost by our courier")
-    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, dialog)
     assert not dialog.isVisible() and _status(ctx) is ChargeStatus.waived
     assert window.model.data(window.model.index(0, 7)) == "Card lost by our courier"
     assert not window.waive_action.isEnabled() or window.current_charge().status is ChargeStatus.waived
@@ -81,7 +80,7 @@ def test_mark_billed_from_the_gui(window, qtbot, ctx):
     """Marking billed asks first, then the charge is billed and can no longer be waived."""
     window.select_row(0)
     window.bill_action.trigger()
-    qtbot.mouseClick(window.dialog.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, window.dialog)
     assert _status(ctx) is ChargeStatus.billed
     window.select_row(0)
     assert not window.waive_action.isEnabled()
@@ -89,7 +88,7 @@ def test_mark_billed_from_the_gui(window, qtbot, ctx):
 
 def test_help_desk_cannot_waive(qtbot, ctx, charged, agent):
     """Waiving is not offered to a help-desk agent."""
-    w = ChargesWindow(Services.build(ctx, agent), "U1234567")
+    w = ChargesWindow(desk_for(ctx, agent), "U1234567")
     qtbot.addWidget(w)
     w.select_row(0)
     assert not w.waive_action.isEnabled()

@@ -2,17 +2,17 @@
 
 from sqlalchemy import select
 
-from console.app import Services
 from console.models.concurrency import require_version
 from console.models.entities import User
 from console.models.errors import ConcurrentChange
 from console.views.main_window import MainWindow
 from console.views.messages import show_error
+from tests.views.desks import desk_for
 
 
 def test_concurrent_change_refreshes_the_window_and_says_so(qtbot, ctx, world, agent):
     """Desk A shows jsmit001; desk B renames her; A's write is refused and A's list shows B's change."""
-    w = MainWindow(Services.build(ctx, agent))
+    w = MainWindow(desk_for(ctx, agent))
     qtbot.addWidget(w)
     w.select_user(world.primary_id)
     shown = w.detail.details.version

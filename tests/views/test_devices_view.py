@@ -5,7 +5,6 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from console.app import Services
 from console.models.devices import DeviceService
 from console.models.entities import Charge, DeviceHolding, Reserve, SecurityDevice
 from console.models.enums import DeviceKind, DeviceState
@@ -14,17 +13,18 @@ from console.views.devices_view import DevicesWindow
 from console.views.main_window import MainWindow
 from tests.factories import add_same_person_username
 from tests.lifecycle import card_seed, challenge_and_response, make_rich
+from tests.views.desks import desk_for, settle, submit
 
 
 @pytest.fixture
-def services(ctx, world, admin):
+def desk(ctx, world, admin):
     make_rich(ctx, world.account_id)
-    return Services.build(ctx, admin)
+    return desk_for(ctx, admin)
 
 
 @pytest.fixture
-def window(qtbot, services):
-    w = DevicesWindow(services)
+def window(qtbot, desk):
+    w = DevicesWindow(desk)
     qtbot.addWidget(w)
     w.show()
     return w
@@ -48,7 +48,7 @@ def _receive(window, qtbot, text):
         if i:
             qtbot.keyClick(dialog.serials, Qt.Key.Key_Return)
         qtbot.keyClicks(dialog.serials, line)
-    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, dialog)
     return dialog
 
 
@@ -70,10 +70,9 @@ def test_receiving_a_batch_with_a_bad_serial_says_which_and_stays_open(window, q
     """A malformed serial is named in the message; nothing is received and the dialog stays open to fix it."""
     dialog = _receive(window, qtbot, "DSC000000001\nDSC0000X0002")
     assert dialog.isVisible() and "DSC0000X0002" in dialog.last_message.text()
-    dialog.last_message.accept()
     assert _id_of(ctx, "DSC000000001") is None
     dialog.serials.setPlainText("DSC000000001\nDSC000000002")
-    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, dialog)
     assert not dialog.isVisible() and _id_of(ctx, "DSC000000002") is not None
 
 
@@ -86,7 +85,7 @@ def test_receive_ship_and_activate_from_the_gui(window, qtbot, ctx, world, admin
     window.ship_action.trigger()
     ship = window.dialog
     qtbot.keyClicks(ship.username, "jsmit123")
-    qtbot.mouseClick(ship.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, ship)
     assert not ship.isVisible() and _state(ctx, device_id) is DeviceState.shipped
     with ctx.db.read() as s:
         assert s.scalar(select(Reserve.amount_cents).where(Reserve.device_id == device_id)) == 2000
@@ -94,10 +93,11 @@ def test_receive_ship_and_activate_from_the_gui(window, qtbot, ctx, world, admin
     assert window.select_device(device_id) and window.activate_action.isEnabled()
     window.activate_action.trigger()
     activate = window.dialog
+    settle(qtbot, window.desk)
     number = activate.challenge.number
     assert number in activate.prompt.text()
     qtbot.keyClicks(activate.answer, dsc_response(card_seed(ctx, device_id), number))
-    qtbot.mouseClick(activate.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, activate)
     assert not activate.isVisible()
     assert _state(ctx, device_id) is DeviceState.active
     assert _state(ctx, world.secondary_device_id) is DeviceState.active  # M2FS: the IB Key stays
@@ -112,10 +112,11 @@ def test_wrong_activation_response_draws_a_new_challenge(window, qtbot, ctx, wor
     window.select_device(device_id)
     window.activate_action.trigger()
     dialog = window.dialog
+    settle(qtbot, window.desk)
     first = dialog.challenge.id
     right = dsc_response(card_seed(ctx, device_id), dialog.challenge.number)
     qtbot.keyClicks(dialog.answer, f"{(int(right) + 1) % 10**8:08d}")
-    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, dialog)
     assert dialog.isVisible() and "not correct" in dialog.last_message.text()
     assert dialog.challenge.id != first
     assert _state(ctx, device_id) is DeviceState.shipped
@@ -136,7 +137,7 @@ def test_report_loss_with_passcode_then_replace_and_receive_return(window, qtbot
     report = window.dialog
     report.reason.setCurrentIndex(report.reason.findData("damaged"))
     qtbot.keyClicks(report.note, "card snapped")
-    qtbot.mouseClick(report.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, report)
     assert not report.isVisible() and _state(ctx, card) is DeviceState.damaged
 
     window.select_device(card)
@@ -144,7 +145,9 @@ def test_report_loss_with_passcode_then_replace_and_receive_return(window, qtbot
     window.replace_action.trigger()
     replace = window.dialog
     assert "fee is charged" in replace.intro.text()
-    qtbot.mouseClick(replace.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(replace.serial, "DSC000000051")
+    submit(qtbot, replace)
+    assert "DSC000000051" in replace.report and "20.00 USD" in replace.report
     assert not replace.isVisible()
     assert _state(ctx, _id_of(ctx, "DSC000000051")) is DeviceState.shipped
     assert _state(ctx, card) is DeviceState.return_pending
@@ -155,7 +158,7 @@ def test_report_loss_with_passcode_then_replace_and_receive_return(window, qtbot
     window.receive_return_action.trigger()
     ret = window.dialog
     assert ret.serial.text() == "DSC000000050"
-    qtbot.mouseClick(ret.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, ret)
     assert not ret.isVisible() and _state(ctx, card) is DeviceState.returned
 
 
@@ -171,14 +174,16 @@ def test_overdue_run_from_the_gui_reports_what_it_charged(window, qtbot, ctx, wo
     window.overdue_check.setChecked(True)
     assert window.model.rowCount() == 1
     window.overdue_action.trigger()
+    settle(qtbot, window.desk)
     assert window.last_message.text().startswith("1 device(s) charged 20.00 USD")
     window.overdue_action.trigger()
+    settle(qtbot, window.desk)
     assert window.last_message.text().startswith("0 device(s) charged")
 
 
 def test_help_desk_cannot_receive_or_ship_stock(qtbot, ctx, world, agent):
     """Stock actions are disabled for a help-desk agent; reporting stays available."""
-    w = DevicesWindow(Services.build(ctx, agent))
+    w = DevicesWindow(desk_for(ctx, agent))
     qtbot.addWidget(w)
     assert not w.receive_stock_action.isEnabled()
     w.select_device(world.secondary_device_id)
@@ -187,8 +192,8 @@ def test_help_desk_cannot_receive_or_ship_stock(qtbot, ctx, world, agent):
 
 # --- the main window's Devices menu, on the selected user ---------------------------------------------
 @pytest.fixture
-def main(qtbot, services):
-    w = MainWindow(services)
+def main(qtbot, desk):
+    w = MainWindow(desk)
     qtbot.addWidget(w)
     w.show()
     return w
@@ -203,12 +208,11 @@ def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world
     acts.report.trigger()
     report = acts.dialog
     assert report.user.currentText() == "jsmit123"
-    qtbot.mouseClick(report.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, report)
     assert "without an active security device" in report.last_message.text()
-    report.last_message.accept()
     report.issue_passcode.setChecked(True)
     report.identity.setChecked(True)
-    qtbot.mouseClick(report.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, report)
     assert not report.isVisible()
     shown = report.passcode_dialog
     assert shown.isVisible() and len(shown.code_label.text().replace(" ", "")) == 8
@@ -217,12 +221,12 @@ def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world
     qtbot.mouseClick(shown.offer_card, Qt.MouseButton.LeftButton)
     card = shown.card_dialog
     assert card.isVisible() and card.objectName() == "onlineCard"
-    qtbot.mouseClick(card.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, card)
     pdf = card.save_pdf(str(tmp_path / "card.pdf"))
     assert open(pdf, "rb").read(5) == b"%PDF-"
     a, b = card.challenge.positions
     qtbot.keyClicks(card.answer, card.card.values[a] + card.card.values[b])
-    qtbot.mouseClick(card.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, card)
     assert not card.isVisible() and _state(ctx, card.card.device_id) is DeviceState.active
 
 
@@ -233,12 +237,11 @@ def test_user_detail_issue_temporary_passcode_needs_identity_check(main, qtbot, 
     assert acts.temporary.isEnabled()
     acts.temporary.trigger()
     dialog = acts.dialog
-    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, dialog)
     assert "identity" in dialog.last_message.text()
-    dialog.last_message.accept()
     dialog.identity.setChecked(True)
     qtbot.keyClicks(dialog.reason, "phone at home")
-    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, dialog)
     assert dialog.passcode_dialog.isVisible()
     with ctx.db.read() as s:
         assert s.scalar(select(SecurityDevice.state).where(SecurityDevice.kind == DeviceKind.temporary_passcode)) \
@@ -254,10 +257,11 @@ def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_
     acts.select_device(world.secondary_device_id)
     acts.share.trigger()
     dialog = acts.dialog
+    settle(qtbot, main.desk)
     assert "6-digit code" in dialog.prompt.text()
     qtbot.keyClicks(dialog.username, "jsmit777")
     qtbot.keyClicks(dialog.answer, pyotp.TOTP(world.secondary_seed).at(ctx.clock.now()))
-    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, dialog)
     assert not dialog.isVisible()
     with ctx.db.read() as s:
         holders = set(s.scalars(select(DeviceHolding.user_id)
@@ -270,7 +274,7 @@ def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_
     main.select_user(twin["user_id"])
     assert acts.select_device(world.secondary_device_id) and acts.unshare.isEnabled()
     acts.unshare.trigger()
-    qtbot.mouseClick(acts.dialog.ok_button, Qt.MouseButton.LeftButton)
+    submit(qtbot, acts.dialog)
     with ctx.db.read() as s:
         holders = set(s.scalars(select(DeviceHolding.user_id)
                                 .where(DeviceHolding.device_id == world.secondary_device_id)))

@@ -10,11 +10,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressDialog, QPushButton
 from sqlalchemy import func, select
 
-from console.app import Services
 from console.models.entities import AuditEntry, User
 from console.models.import_format import COLUMNS
 from console.views.main_window import MainWindow
+from console.views.messages import last_report
 from tests.test_importing import MARIA, SAMPLE, write_csv
+from tests.views.desks import desk_for
 
 
 def user_count(ctx) -> int:
@@ -24,7 +25,7 @@ def user_count(ctx) -> int:
 
 @pytest.fixture
 def window(qtbot, ctx, world, back_office):
-    w = MainWindow(Services.build(ctx, back_office))
+    w = MainWindow(desk_for(ctx, back_office))
     qtbot.addWidget(w)
     w.show()
     return w
@@ -34,13 +35,11 @@ def window(qtbot, ctx, world, back_office):
 def dialog(window, qtbot):
     d = window.back_office.open_import()
     yield d
-    if d.task is not None:
-        d.task.wait(10)
+    d.desk.runner.wait_idle()
 
 
 def wait_idle(qtbot, dialog):
-    qtbot.waitUntil(lambda: not dialog.busy() and dialog.progress_dialog is not None
-                    and not dialog.progress_dialog.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: not dialog.busy() and dialog.desk.runner.is_idle(), timeout=10_000)
 
 
 def test_preview_then_import_adds_users_and_refreshes_the_list(window, dialog, qtbot, ctx):
@@ -59,7 +58,7 @@ def test_preview_then_import_adds_users_and_refreshes_the_list(window, dialog, q
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.outcome == "imported", timeout=10_000)
     assert user_count(ctx) == 4 + 6
-    assert dialog.last_message.objectName() == "importFinished"
+    assert dialog.summary.text().startswith("Imported sample-import.csv: 3 accounts created")  # said once, here
     dialog.close()
     qtbot.waitUntil(lambda: window.model.rowCount() == before + 6)
 
@@ -95,7 +94,7 @@ def test_cancel_in_the_progress_dialog_writes_nothing(dialog, qtbot, ctx, tmp_pa
         def gated(phase, done, total):
             if phase == "Writing" and done > 0:
                 deadline = time.monotonic() + 10
-                while not dialog.task.cancel_requested and time.monotonic() < deadline:
+                while not dialog.operation.cancel_requested and time.monotonic() < deadline:
                     time.sleep(0.01)
             return report(phase, done, total)
         return real_apply(actor, file, gated)
@@ -105,8 +104,8 @@ def test_cancel_in_the_progress_dialog_writes_nothing(dialog, qtbot, ctx, tmp_pa
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=10_000)
     assert dialog.plan.ok, dialog.plan.errors[:3]
     dialog.start_import()
-    progress: QProgressDialog = dialog.progress_dialog
-    assert progress.objectName() == "importProgress" and progress.isVisible()
+    progress: QProgressDialog = dialog.operation.progress_dialog
+    assert progress.objectName() == "operationProgress" and progress.isVisible()
     cancel = next(b for b in progress.findChildren(QPushButton) if b.text() == "Cancel")
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.outcome != "", timeout=10_000)
@@ -120,7 +119,7 @@ def test_cancel_in_the_progress_dialog_writes_nothing(dialog, qtbot, ctx, tmp_pa
 
 def test_help_desk_agent_cannot_import(qtbot, ctx, world, agent):
     """The import action is disabled for a role without the import permission."""
-    w = MainWindow(Services.build(ctx, agent))
+    w = MainWindow(desk_for(ctx, agent))
     qtbot.addWidget(w)
     assert not w.back_office.import_action.isEnabled()
     assert not w.back_office.export_actions["users"].isEnabled()
@@ -153,4 +152,5 @@ def test_export_users_from_the_menu_writes_the_file(window, qtbot, tmp_path):
         rows = list(csv.DictReader(f))
     assert {r["username"] for r in rows} == {"jsmit001", "jsmit123", "aarch001", "bbake001"}
     assert list(rows[0])[:len(COLUMNS)] == list(COLUMNS)
-    assert runner.last_message.objectName() == "exportFinished"
+    assert runner.last_message is None  # reported once, in the status bar
+    assert last_report(window) == f"4 users written to {tmp_path / 'users.csv'}."

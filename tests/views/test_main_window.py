@@ -4,14 +4,14 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import func, select
 
-from console.app import Services
 from console.models.entities import AuditEntry, User
 from console.views.main_window import MainWindow
+from tests.views.desks import desk_for, settle
 
 
 @pytest.fixture
 def window(qtbot, ctx, world, admin):
-    w = MainWindow(Services.build(ctx, admin))
+    w = MainWindow(desk_for(ctx, admin))
     qtbot.addWidget(w)
     w.show()
     return w
@@ -80,6 +80,7 @@ def test_rights_notice_names_holder_and_changes_nothing(window, world, ctx, qtbo
                   s.scalar(select(func.count()).select_from(AuditEntry)))
     window.select_user(world.secondary_id)
     qtbot.keyClick(window.table, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot, window.desk)
     notice = window.last_message
     assert notice is not None and notice.objectName() == "rightsNotice" and notice.isVisible()
     assert notice.text() == ("jsmit123 does not hold the security rights of U1234567. "
@@ -92,19 +93,21 @@ def test_rights_notice_names_holder_and_changes_nothing(window, world, ctx, qtbo
     assert after == before
 
 
-def test_rights_holder_gets_security_settings(window, world):
+def test_rights_holder_gets_security_settings(window, world, qtbot):
     """The holder of the rights gets the security settings dialog with state and devices."""
     window.select_user(world.primary_id)
     window.change_security_action.trigger()
+    settle(qtbot, window.desk)
     assert window.last_message is None
     assert window.security_dialog is not None and window.security_dialog.isVisible()
     assert window.security_dialog.pane.fields["state"].text() == "Opted out"
 
 
-def test_organization_notice_names_named_holder(window, world):
+def test_organization_notice_names_named_holder(window, world, qtbot):
     """On an organization account the notice names its named holder, not the primary."""
     window.select_user(world.org_primary_id)
     window.change_security_action.trigger()
+    settle(qtbot, window.desk)
     assert "Ask Bob Baker (bbake001), who does." in window.last_message.text()
 
 

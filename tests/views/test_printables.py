@@ -21,6 +21,7 @@ from console.models.enrollment import EnrollmentService
 from console.models.entities import User
 from console.models.enums import SlsState
 from console.models.firm import FIRM_NAME_ENV
+from console.views.desk import Desk
 from console.views.device_dialogs import PasscodeDialog
 from console.views.opt_in_wizard import OptInWizard
 from console.views.passcode_letter import letter_for, save_letter_pdf
@@ -75,7 +76,7 @@ def test_passcode_letter_pdf_names_firm_user_passcode_and_expiry(issued, tmp_pat
 def test_passcode_dialog_saves_the_letter(issued, qtbot, tmp_path):
     """The dialog that shows a new passcode offers the letter; its PDF names the user."""
     services, passcode = issued
-    dialog = PasscodeDialog(services, passcode)
+    dialog = PasscodeDialog(Desk.build(services), passcode)
     qtbot.addWidget(dialog)
     assert dialog.findChild(QPushButton, "printLetter") is not None
     assert dialog.findChild(QPushButton, "saveLetterPdf") is not None

@@ -6,15 +6,15 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from sqlalchemy import select
 
-from console.app import Services
 from console.models.entities import AuditEntry, Setting
 from console.models.settings import SPECS
 from console.views.main_window import MainWindow
 from console.views.window_memory import WindowMemory
+from tests.views.desks import desk_for
 
 
 def make_window(qtbot, ctx, actor):
-    w = MainWindow(Services.build(ctx, actor))
+    w = MainWindow(desk_for(ctx, actor))
     qtbot.addWidget(w)
     w.show()
     return w

@@ -4,11 +4,11 @@ import pyotp
 import pytest
 from PySide6.QtGui import QAction
 
-from console.app import Services
 from console.models.enums import StaffRole
 from console.models.errors import VerificationFailed
 from console.views.main_window import MainWindow
 from console.views.staff_dialog import StaffDialog
+from tests.views.desks import desk_for
 
 PASSWORD = "correct horse battery"
 
@@ -16,7 +16,9 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def dialog(qtbot, staff_service, admin):
     staff_service.add_first_administrator("admin01", "Alex Admin", PASSWORD)
-    d = StaffDialog(staff_service, admin)
+    desk = desk_for(staff_service.ctx, admin)
+    desk.services.staff = staff_service  # the fast password hasher
+    d = StaffDialog(desk)
     qtbot.addWidget(d)
     d.show()
     return d
@@ -70,7 +72,7 @@ def test_unlock_and_deactivate_selected(qtbot, dialog, staff_service, admin, clo
 @pytest.mark.parametrize("who", ["agent", "back_office", "auditor"])
 def test_staff_menu_hidden_from_other_roles(qtbot, ctx, world, who, request):
     """Only administrators see Tools → Staff."""
-    w = MainWindow(Services.build(ctx, request.getfixturevalue(who)))
+    w = MainWindow(desk_for(ctx, request.getfixturevalue(who)))
     qtbot.addWidget(w)
     action = w.findChild(QAction, "manageStaff")
     assert not action.isVisible() and not action.isEnabled()
@@ -78,7 +80,7 @@ def test_staff_menu_hidden_from_other_roles(qtbot, ctx, world, who, request):
 
 def test_administrator_opens_staff_from_tools(qtbot, ctx, world, admin):
     """The administrator's Tools → Staff opens the staff dialog."""
-    w = MainWindow(Services.build(ctx, admin))
+    w = MainWindow(desk_for(ctx, admin))
     qtbot.addWidget(w)
     w.findChild(QAction, "manageStaff").trigger()
     assert w.staff_dialog.isVisible()

@@ -15,6 +15,7 @@ from console.models.enums import SlsState
 from console.models.settings import Figures
 from console.views import users_model
 from console.views.users_model import UsersModel
+from tests.views.desks import desk_for
 
 
 @pytest.fixture
@@ -159,10 +160,9 @@ def test_old_rows_read_while_a_search_runs_never_show_in_its_result(crowd, qtbot
 
 def test_main_window_shows_a_new_filter_from_its_first_users(crowd, qtbot, admin):
     """After scrolling to the bottom, a new search shows its first matches, not the end of the list."""
-    from console.app import Services
     from console.views.main_window import MainWindow
 
-    window = MainWindow(Services.build(crowd, admin))
+    window = MainWindow(desk_for(crowd, admin))
     qtbot.addWidget(window)
     window.show()
     window.table.scrollToBottom()
