@@ -52,6 +52,7 @@ def test_share_across_entities_waits_and_the_user_stays_pending(ctx, world, twin
     assert holders(ctx, twin["devices"][0][0]) == {twin["user_id"]}
     [row] = review.queue(agent)
     assert (row.username, row.holders, row.why_review) == ("jsmit001", ("jsmit777 (Jane Smith)",), ACROSS_ENTITIES)
+    assert row.matched in ("SSN", "date of birth, citizenship, residence, ID document")
     assert actions(ctx, world.primary_id)[-1] == "sharing.requested"
 
 

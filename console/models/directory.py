@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from console.models import user_index
 from console.models.context import ServiceContext
 from console.models.db import is_row_id
+from console.models.device_rules import mask_phone
 from console.models.entities import (
     Account,
     AuditEntry,
@@ -495,5 +496,7 @@ def _device_summaries(s: Session, user: User):
         others = s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)
                            .where(DeviceHolding.device_id == d.id, User.id != user.id)
                            .order_by(User.username)).all()
-        yield DeviceSummary(d.id, d.kind.label, d.serial, d.state, h.preferred, d.locked, tuple(others),
+        # An SMS device has no serial; its number, partly hidden, tells it apart.
+        serial = d.serial or (mask_phone(d.phone) if d.phone else None)
+        yield DeviceSummary(d.id, d.kind.label, serial, d.state, h.preferred, d.locked, tuple(others),
                             d.activated_at, d.expires_at, d.return_due_at)

@@ -46,6 +46,13 @@ class Limit:
             return "no limit"
         return f"{usd(self.per_day)} per day, {usd(self.per_5_days)} per 5 business days"
 
+    @property
+    def short(self) -> str:
+        """For a narrow pane: "USD 200,000 / day · USD 600,000 / 5 days"."""
+        if self.per_day is None and self.per_5_days is None:
+            return "no limit"
+        return f"{usd(self.per_day)} / day · {usd(self.per_5_days)} / 5 business days"
+
 
 @dataclass(frozen=True)
 class DeviceLimit:

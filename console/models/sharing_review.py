@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.context import Actor, ServiceContext
 from console.models.device_rules import device_label, enroll_if_waiting, holders_of, settle_user
-from console.models.entities import SecurityDevice, SharingRequest, User
+from console.models.entities import Person, SecurityDevice, SharingRequest, User
 from console.models.enums import SharingRequestState, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
@@ -56,6 +56,18 @@ class RequestRow:
     why_review: str
     state: SharingRequestState
     version: int
+    matched: str = ""  # which identification data of the two entities match, for the reviewer to check
+
+
+def matched_data(mine: Person, other: Person) -> str:
+    """Which identification data two entities share (sharing rule 1)."""
+    if mine.id == other.id:
+        return "same entity"
+    if mine.ssn and mine.ssn == other.ssn:
+        return "SSN"
+    if mine.same_identity_as(other):
+        return "date of birth, citizenship, residence, ID document"
+    return "none"
 
 
 def review_reason(s: Session, device: SecurityDevice, requester: User, fig: Figures) -> str | None:
@@ -189,7 +201,9 @@ def _pending(s: Session, request_id: int) -> SharingRequest:
 
 
 def _row(s: Session, r: SharingRequest) -> RequestRow:
-    holders = tuple(f"{h.username} ({h.full_name})" for h in holders_of(s, r.device) if h.id != r.user_id)
+    others = [h for h in holders_of(s, r.device) if h.id != r.user_id]
+    holders = tuple(f"{h.username} ({h.full_name})" for h in others)
+    matched = "; ".join(sorted({matched_data(r.user.person, h.person) for h in others}))
     return RequestRow(r.id, r.requested_at, r.requested_by, r.user.username, r.user.full_name,
                       r.user.account.number, r.user.sls_state, device_label(r.device), holders, r.why_review,
-                      r.state, r.version)
+                      r.state, r.version, matched)
