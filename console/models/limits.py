@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.models.device_rules import mask_phone
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.settings import Figures
@@ -104,7 +105,8 @@ def user_limits(s: Session, user: User, fig: Figures, at: dt.datetime) -> UserLi
         for d in devices:
             if d.expires_at is not None and d.expires_at <= at:
                 continue
-            per_device.append(DeviceLimit(d.id, d.kind.label + (f" {d.serial}" if d.serial else ""),
+            tag = d.serial or (mask_phone(d.phone) if d.phone else "")
+            per_device.append(DeviceLimit(d.id, d.kind.label + (f" {tag}" if tag else ""),
                                           limit_for(d.kind, fig)))
     best = max((d.limit for d in per_device), key=lambda lim: lim.rank, default=no_device_limit(fig))
     return UserLimits(tuple(per_device), best)

@@ -49,9 +49,9 @@ def test_detail_pane_shows_limits_per_device(qtbot, ctx, world, agent):
     main = window_for(qtbot, ctx, agent)
     main.select_user(world.primary_id)
     text = main.detail.fields["limits"].text()
-    assert text == "USD 50,000 per day, USD 100,000 per 5 business days (no security device)"
+    assert text == "USD 50,000 / day · USD 100,000 / 5 business days (no security device)"
     main.select_user(world.secondary_id)
-    assert main.detail.fields["limits"].text() == "IB Key: USD 1,000,000 per day, USD 1,000,000 per 5 business days"
+    assert main.detail.fields["limits"].text() == "IB Key: USD 1,000,000 / day · USD 1,000,000 / 5 business days"
 
 
 def test_sms_issued_code_sent_then_ended(qtbot, ctx, world, agent):
@@ -71,7 +71,10 @@ def test_sms_issued_code_sent_then_ended(qtbot, ctx, world, agent):
     assert not dialog.isVisible() and "SMS to +41…567 set up for jsmit123" in main.property("lastReport")
     sms = device_of(ctx, world.secondary_id, DeviceKind.sms)
     assert sms.state is DeviceState.active
-    assert "SMS: USD 200,000 per day" in main.detail.fields["limits"].text()
+    assert main.detail.fields["limits"].text().splitlines() == [
+        "Best: USD 200,000 / day · USD 600,000 / 5 business days (with its most protective device)",
+        "Temporary passcode: USD 50,000 / day · USD 100,000 / 5 business days",
+        "SMS +41…567: USD 200,000 / day · USD 600,000 / 5 business days"]
     assert main.detail.select_device(sms.id)
     assert acts.sms_send.isEnabled() and acts.sms_end.isEnabled()
     acts.sms_send.trigger()
@@ -192,3 +195,26 @@ def test_opt_out_dialog_states_the_limits(qtbot, ctx, world, agent):
     qtbot.addWidget(dialog)
     assert "USD 50,000 per day, USD 100,000 per 5 business days" in dialog.statement.toPlainText()
     assert "USD 50,000 per day" in dialog.findChild(QLabel, "restrictions").text()
+
+
+def test_share_from_the_devices_menu_says_it_waits(qtbot, ctx, world, admin):
+    """Sharing jsmit123's IB Key with another entity's username: the code is accepted, the report says the share
+    waits for compliance, and nothing is shared yet."""
+    from console.models.entities import DeviceHolding
+
+    twin = add_same_person_username(ctx, world.secondary_id, "jsmit777", "U2222222", (DeviceKind.code_card,))
+    main = window_for(qtbot, ctx, admin)
+    main.select_user(world.secondary_id)
+    acts = main.device_actions
+    acts.select_device(world.secondary_device_id)
+    acts.share.trigger()
+    dialog = acts.dialog
+    settle(qtbot, main.desk)
+    qtbot.keyClicks(dialog.username, "jsmit777")
+    qtbot.keyClicks(dialog.answer, pyotp.TOTP(world.secondary_seed).at(ctx.clock.now()))
+    submit(qtbot, dialog)
+    assert not dialog.isVisible() and "waits for compliance approval" in main.property("lastReport")
+    with ctx.db.read() as s:
+        assert twin["user_id"] not in set(s.scalars(select(DeviceHolding.user_id).where(
+            DeviceHolding.device_id == world.secondary_device_id)))
+        assert s.scalar(select(SharingRequest.state)) is SharingRequestState.pending
