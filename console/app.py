@@ -16,8 +16,10 @@ from console.models.directory import UserDirectory
 from console.models.enrollment import EnrollmentService
 from console.models.exporting import ExportService
 from console.models.importing import ImportService
+from console.models.insight import InsightService
 from console.models.keys import default_store, unlock_box
 from console.models.printed_cards import PrintedCardService
+from console.models.reporting import ReportService
 from console.models.returns import ReturnsService
 from console.models.rights import RightsService
 from console.models.schema import upgrade
@@ -28,6 +30,7 @@ from console.models.sms import SmsService
 from console.models.staff import StaffService
 from console.models.temporary_access import TemporaryAccessService
 from console.models.verification import VerificationService
+from console.models.work_list import WorkListService
 
 DATABASE_ENV = "SLS_CONSOLE_DATABASE_URL"
 log = logging.getLogger("sls_console")
@@ -72,6 +75,9 @@ class Services:
     sms: SmsService
     printed_cards: PrintedCardService
     sharing_review: SharingReviewService
+    insight: InsightService
+    work_list: WorkListService
+    reports: ReportService
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> Services:
@@ -82,7 +88,8 @@ class Services:
                    devices=DeviceService(ctx, verification), temporary_access=TemporaryAccessService(ctx),
                    returns=ReturnsService(ctx), charges=ChargeService(ctx), staff=StaffService(ctx),
                    audit_log=AuditLog(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
-                   settings=SettingsService(ctx), sms=SmsService(ctx),
+                   settings=SettingsService(ctx), insight=InsightService(ctx), work_list=WorkListService(ctx),
+                   reports=ReportService(ctx), sms=SmsService(ctx),
                    printed_cards=PrintedCardService(ctx, verification), sharing_review=SharingReviewService(ctx))
 
 

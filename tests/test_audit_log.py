@@ -63,3 +63,16 @@ def test_help_desk_reads_but_cannot_export_or_verify(log, agent, auditor):
         log.verify(agent)
     result = log.verify(auditor)
     assert result.ok and result.count == 30
+
+
+def test_entries_name_devices_by_serial_not_internal_id(ctx, world, auditor, back_office):
+    """The trail shows a card by its serial and an IB Key (no serial) by its kind, never a row number."""
+    from console.models.devices import DeviceService
+
+    card = DeviceService(ctx).receive_stock(back_office, "DSC000000555")[0]
+    with ctx.db.write() as s:
+        audit.record(s, at=ctx.clock.now(), actor="hdesk01", action="device.unlocked", summary="unlocked",
+                     device_id=world.secondary_device_id)
+    rows = {r.device_id: r.device for r in AuditLog(ctx).window(auditor, AuditFilter()) if r.device_id}
+    assert rows[card] == "DSC000000555"
+    assert rows[world.secondary_device_id] == "IB Key"

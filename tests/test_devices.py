@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 from console.models.devices import DeviceQuery, DeviceService, parse_serials
 from console.models.entities import Charge, DeviceHolding, Reserve, SecurityDevice, User, UserRestriction
 from console.models.enums import ChargeKind, ChargeStatus, DeviceKind, DeviceState, SlsState
-from console.models.errors import InvalidInput, PermissionDenied, RightsError, RuleViolation, VerificationFailed
+from console.models.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RightsError,
+    RuleViolation,
+    VerificationFailed,
+)
+from console.models.settings import Figures
 from tests.factories import add_device, add_same_person_username
 from tests.lifecycle import audit_actions, audit_count, challenge_and_response, make_rich, user
 
@@ -358,6 +366,44 @@ def test_replacement_refused_twice_and_without_stock(ctx, world, svc, active_car
     with pytest.raises(RuleViolation, match="already replaced by DSC000000901"):
         svc.order_replacement(agent, active_card)
     assert _count(ctx, Charge) == 1
+
+
+def test_replacement_ships_exactly_the_serial_named_not_the_oldest(ctx, world, svc, active_card, agent, back_office):
+    """Naming a card from stock ships that card (the oldest stays in stock) and the result names it."""
+    oldest = _stock(svc, back_office, "DSC000000901")
+    named = _stock(svc, back_office, "DSC000000902")
+    svc.report(agent, active_card, "lost")
+    assert svc.oldest_in_stock() == "DSC000000901"
+    assert svc.replacement_fee(active_card) == 2000
+    result = svc.order_replacement(agent, active_card, serial=" dsc000000902 ")
+    assert (result.new_device_id, result.new_serial) == (named, "DSC000000902")
+    assert _device(ctx, named).state is DeviceState.shipped
+    assert _device(ctx, oldest).state is DeviceState.in_stock
+    assert svc.replacement_fee(active_card) == 0  # charged once
+
+
+def test_replacement_naming_a_card_not_in_stock_is_refused_and_changes_nothing(ctx, world, svc, active_card, agent,
+                                                                               back_office):
+    """A serial that is unknown or not in stock is refused with the serial named; nothing ships or is charged."""
+    _stock(svc, back_office, "DSC000000901")
+    svc.report(agent, active_card, "lost")
+    with pytest.raises(NotFound, match="DSC000000999"):
+        svc.order_replacement(agent, active_card, serial="DSC000000999")
+    with pytest.raises(RuleViolation, match="not in stock"):
+        svc.order_replacement(agent, active_card, serial=_device(ctx, active_card).serial)
+    assert _count(ctx, Charge) == 0
+    assert svc.oldest_in_stock() == "DSC000000901"
+
+
+def test_dsc_eligibility_compares_equity_with_the_minimum(ctx, world, svc):
+    """The ship dialog's preview: the account's equity against the configured DSC+ minimum."""
+    minimum = Figures().dsc_min_equity_cents
+    for equity, eligible in ((minimum - 1, False), (minimum, True)):
+        with ctx.db.write() as s:
+            s.get(User, world.primary_id).account.equity_cents = equity
+        e = svc.dsc_eligibility(world.primary_id)
+        assert (e.account_number, e.equity_cents, e.minimum_cents, e.eligible) == ("U1234567", equity, minimum,
+                                                                                   eligible)
 
 
 def test_replacement_refused_for_card_not_reported(ctx, svc, active_card, agent, back_office):

@@ -36,6 +36,25 @@ def test_account_prefix_filter(ctx, world):
     assert {r.username for r in rows} == {"aarch001", "bbake001"}
 
 
+def test_account_number_without_its_u_finds_the_account(ctx, world):
+    """Digits alone are an account number: "7654321" and "765" find U7654321's users."""
+    d = UserDirectory(ctx)
+    for text in ("7654321", "765", "U7654321"):
+        assert {r.username for r in d.window(UserQuery(text=text), 0, 50)} == {"aarch001", "bbake001"}, text
+    assert d.count(UserQuery(text="9999")) == 0
+
+
+def test_any_word_of_the_name_matches_by_default(ctx, world):
+    """A surname finds its people without "Match inside names": "Smith" finds both Smiths, "baker" Bob Baker,
+    and a word's start is enough ("arch" finds Alice Archer); the middle of a word is not ("mith")."""
+    d = UserDirectory(ctx)
+    assert {r.username for r in d.window(UserQuery(text="Smith"), 0, 50)} == {"jsmit001", "jsmit123"}
+    assert [r.username for r in d.window(UserQuery(text="baker"), 0, 50)] == ["bbake001"]
+    assert [r.username for r in d.window(UserQuery(text="arch"), 0, 50)] == ["aarch001"]
+    assert d.count(UserQuery(text="mith")) == 0
+    assert d.count(UserQuery(text="mith", contains=True)) == 2
+
+
 def test_counts_by_state_follow_text_filter_not_state_filter(ctx, world):
     """Counts per state reflect the text filter and ignore the chosen state."""
     d = UserDirectory(ctx)
@@ -132,3 +151,25 @@ def test_demo_never_leaves_an_enrolled_user_without_an_active_device(ctx):
     assert losses > 0, "the demo includes lost and replaced devices"
     assert [r for r in rows if r[1] is SlsState.enrolled and r[3] == 0] == []
     assert [r for r in rows if r[2] != r[3]] == []
+
+
+def test_details_keep_device_history_and_due_dates_as_the_devices_window(ctx, world, back_office):
+    """A shipped card shows its activation date (marked passed once it is); a lost one stays listed, out of use."""
+    from console.models.devices import DeviceService
+    from tests.factories import add_device
+    from tests.lifecycle import make_rich
+
+    devices = DeviceService(ctx)
+    make_rich(ctx, world.account_id)
+    card = devices.receive_stock(back_office, "DSC000000556")[0]
+    devices.ship(back_office, card, world.secondary_id)
+    with ctx.db.write() as s:  # a second IB Key keeps the user protected after the loss
+        add_device(s, ctx, s.get(User, world.secondary_id), preferred=False)
+    devices.report(back_office, world.secondary_device_id, "lost", user_id=world.secondary_id)
+    d = UserDirectory(ctx)
+    by_id = {dev.id: dev for dev in d.details(world.secondary_id).devices}
+    shipped, lost = by_id[card], by_id[world.secondary_device_id]
+    assert shipped.in_use and shipped.due_at == devices.get(card).due_at and not shipped.due_passed
+    assert not lost.in_use and lost.state.name == "lost"
+    ctx.clock.advance(days=60)
+    assert {dev.id: dev.due_passed for dev in d.details(world.secondary_id).devices}[card]

@@ -129,3 +129,18 @@ def test_share_refused_when_already_held(ctx, world, twins, agent):
     """A username that already holds the device is told there is nothing to share."""
     with pytest.raises(RuleViolation, match="already uses"):
         _check(ctx, twins["device_id"], twins["owner_id"])
+
+
+def test_other_usernames_of_the_person_are_listed_for_the_sharing_page(ctx, world, agent):
+    """The sharing page lists the person's other usernames (same identification data) with their active
+    devices; a namesake with other identification data and the other users of the account are not listed."""
+    from console.models.enrollment import EnrollmentService
+    from tests.factories import add_same_person_username
+
+    add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
+    with ctx.db.write() as s:
+        namesake = add_person(s, "Jane Smith", id_document_number="P99999999", ssn="999-99-9999")
+        add_user(s, ctx, add_account(s, ctx, "U3333333"), namesake, "jsmit888", UserRole.primary, SlsState.enrolled)
+    listed = EnrollmentService(ctx).other_usernames(agent, world.primary_id)
+    assert [(o.username, o.account_number, o.active_devices) for o in listed] == [
+        ("jsmit777", "U2222222", ("IB Key IB_KEY-jsmit777-0",))]

@@ -14,7 +14,7 @@ from console.models import audit
 from console.models.context import Actor, ServiceContext
 from console.models.db import MAX_ID
 from console.models.directory import searchable
-from console.models.entities import Account, AuditEntry, User
+from console.models.entities import Account, AuditEntry, SecurityDevice, User
 from console.models.errors import InvalidInput
 from console.models.permissions import Permission, require
 
@@ -50,6 +50,7 @@ class AuditRow:
     entry_hash: str
     username: str | None = None
     account_number: str | None = None
+    device: str | None = None  # the device's serial (its kind when it has none), as staff know it
 
 
 def _csv_safe(value) -> str:
@@ -87,15 +88,17 @@ class AuditLog:
         """Up to `limit` entries matching `f`, newest first, older than `before_id` (keyset paging)."""
         require(actor, Permission.view)
         with self.ctx.db.read() as s:
-            stmt = (select(AuditEntry, User.username, Account.number)
+            stmt = (select(AuditEntry, User.username, Account.number, SecurityDevice.kind, SecurityDevice.serial)
                     .outerjoin(User, User.id == AuditEntry.user_id)
                     .outerjoin(Account, Account.id == AuditEntry.account_id)
+                    .outerjoin(SecurityDevice, SecurityDevice.id == AuditEntry.device_id)
                     .where(*self._where(s, f)))
             if before_id is not None:
                 stmt = stmt.where(AuditEntry.id < min(max(before_id, 0), MAX_ID))
             rows = s.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit)).all()
-            return [AuditRow(*(getattr(e, c) for c in CSV_COLUMNS), username=u, account_number=a)
-                    for e, u, a in rows]
+            return [AuditRow(*(getattr(e, c) for c in CSV_COLUMNS), username=u, account_number=a,
+                             device=serial or (kind.label if kind is not None else None))
+                    for e, u, a, kind, serial in rows]
 
     def actions(self, actor: Actor) -> list[str]:
         """Every action recorded so far (for the filter's list)."""

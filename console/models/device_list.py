@@ -41,12 +41,17 @@ class DeviceRow:
 
     @property
     def due_at(self) -> dt.datetime | None:
-        """The date that matters now: activation for a shipped card, return for one expected back."""
-        if self.state is DeviceState.shipped:
-            return self.activation_due_at
-        if self.state is DeviceState.return_pending:
-            return self.return_due_at
-        return None
+        return due_date(self.state, self.activation_due_at, self.return_due_at)
+
+
+def due_date(state: DeviceState, activation_due_at: dt.datetime | None,
+             return_due_at: dt.datetime | None) -> dt.datetime | None:
+    """The date that matters now: activation for a shipped card, return for one expected back."""
+    if state is DeviceState.shipped:
+        return activation_due_at
+    if state is DeviceState.return_pending:
+        return return_due_at
+    return None
 
 
 def _filtered(stmt, query: DeviceQuery, now: dt.datetime):

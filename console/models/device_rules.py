@@ -83,7 +83,8 @@ def enroll_if_waiting(s: Session, actor: str, user: User, device: SecurityDevice
         r.lifted_at = now
     audit.record(s, at=now, actor=actor, action="user.enrolled",
                  summary=f"{user.username} enrolled by activating {device_label(device)} (was {was.label.lower()}); "
-                         f"restrictions lifted", account_id=user.account_id, user_id=user.id, device_id=device.id)
+                         f"restrictions lifted", account_id=user.account_id, user_id=user.id, device_id=device.id,
+                 details={"device_kind": device.kind.name, "shared": False})
     return True
 
 

@@ -69,6 +69,14 @@ class ReportResult:
 
 
 @dataclass(frozen=True)
+class DscEligibility:
+    account_number: str
+    equity_cents: int
+    minimum_cents: int
+    eligible: bool
+
+
+@dataclass(frozen=True)
 class ReplacementResult:
     old_device_id: int
     new_device_id: int
@@ -451,6 +459,31 @@ class DeviceService:
                          device_id=device.id,
                          details={"previous_state": was.value, "holders": [u.username for u in users]})
         return self.get(device_id)
+
+    def oldest_in_stock(self) -> str | None:
+        """The serial the stock would give first (offered in the replacement dialog, never chosen silently)."""
+        with self.ctx.db.read() as s:
+            return s.scalar(select(SecurityDevice.serial).where(SecurityDevice.kind == DeviceKind.dsc_plus,
+                                                                SecurityDevice.state == DeviceState.in_stock)
+                            .order_by(SecurityDevice.received_at, SecurityDevice.id).limit(1))
+
+    def replacement_fee(self, device_id: int) -> int:
+        """What ordering a replacement for this card would charge, in cents (0 when the battery failed or the
+        fee was already charged)."""
+        with self.ctx.db.read() as s:
+            old = _device(s, device_id)
+            if old.return_reason == "battery_failure" or existing_charge(s, old.id, ChargeKind.replacement):
+                return 0
+            return fee_for(old.kind, load_figures(s))
+
+    def dsc_eligibility(self, user_id: int) -> DscEligibility:
+        """The account's equity against the DSC+ minimum, shown before shipping."""
+        with self.ctx.db.read() as s:
+            user = _user(s, user_id)
+            fig = load_figures(s)
+            equity = user.account.equity_cents
+            return DscEligibility(user.account.number, equity, fig.dsc_min_equity_cents,
+                                  equity >= fig.dsc_min_equity_cents)
 
     def holders(self, device_id: int) -> list[tuple[int, str]]:
         """(user id, username) of each holder, for choosing who unshares or receives a replacement."""

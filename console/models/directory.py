@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from console.models import user_index
 from console.models.context import ServiceContext
 from console.models.db import is_row_id
+from console.models.device_list import due_date
 from console.models.device_rules import mask_phone
 from console.models.entities import (
     Account,
@@ -49,7 +50,8 @@ _KEY_INDEX = {"username": 1, "full_name": 7, "account": 3, "role": 4, "sls_state
 
 @dataclass(frozen=True)
 class UserQuery:
-    """What the list shows: a text filter (username, name or account prefix, or a substring), a state, a sort."""
+    """What the list shows: a text filter (username or account prefix, any word of the name, or a substring),
+    a state, a sort."""
 
     text: str = ""
     state: SlsState | None = None
@@ -86,6 +88,20 @@ class DeviceSummary:
     activated_at: dt.datetime | None
     expires_at: dt.datetime | None
     return_due_at: dt.datetime | None
+    activation_due_at: dt.datetime | None = None
+    due_passed: bool = False  # the date in due_at is in the past (as the Devices window marks it)
+
+    @property
+    def due_at(self) -> dt.datetime | None:
+        return due_date(self.state, self.activation_due_at, self.return_due_at)
+
+    @property
+    def in_use(self) -> bool:
+        """Still with the user (active, waiting for its first code, or on its way); else device history."""
+        return self.state in IN_USE_STATES
+
+
+IN_USE_STATES = frozenset({DeviceState.active, DeviceState.pending, DeviceState.shipped})
 
 
 @dataclass(frozen=True)
@@ -148,21 +164,47 @@ def _fts_matches(stmt, text: str):
     return stmt.where(literal_column("users_fts").op("MATCH")(phrase))
 
 
+WORD_START_MIN = 2  # " ta": the word-start search needs a trigram, the space included
+
+
+# The SQL for text searches differs per database; both choices live here. SQLite: the FTS5 trigram table.
+# PostgreSQL: LIKE on the lower-cased columns, served by pg_trgm GIN indexes where installed.
 def _substring_condition(text: str, dialect: str):
+    """The username or the name contains `text` anywhere."""
     if dialect == "sqlite":
         return User.id.in_(_fts_matches(select(_FTS.c.rowid), text).scalar_subquery())
-    # PostgreSQL: LIKE on the lower-cased columns, served by pg_trgm GIN indexes where installed.
     return or_(User.username.contains(text, autoescape=True), User.name_key.contains(text, autoescape=True))
 
 
+def _word_start_condition(text: str, dialect: str):
+    """A word of the name after the first starts with `text` ("tanaka" finds "hiro tanaka")."""
+    if dialect == "sqlite":
+        return User.id.in_(_fts_matches(select(_FTS.c.rowid), " " + text).scalar_subquery())
+    return User.name_key.contains(" " + text, autoescape=True)
+
+
+ACCOUNT_TEXT = re.compile(r"u?\d+")  # "u123", "U123" or "6870226": account numbers are U and digits
+
+
+def account_number_prefix(text: str) -> str | None:
+    """The account-number prefix a filter text stands for, with its U ("6870226" -> "U6870226"), or None."""
+    if not text or not ACCOUNT_TEXT.fullmatch(text.lower()):
+        return None
+    return "U" + text.lower().removeprefix("u")
+
+
 def _text_condition(text: str, contains: bool = False, dialect: str = "sqlite"):
+    """Username prefix, account number (with or without its U), or the start of any word of the name;
+    `contains` widens it to the text anywhere in the username or name."""
     if not text:
         return None
     if contains and len(text) >= SUBSTRING_MIN:
         return _substring_condition(text, dialect)
     conditions = [prefix_range(User.username, text), prefix_range(User.name_key, text)]
-    if re.fullmatch(r"u\d*", text) or text.isdigit():
-        number = text.upper() if text.startswith("u") else text
+    if len(text) >= WORD_START_MIN:
+        conditions.append(_word_start_condition(text, dialect))
+    number = account_number_prefix(text)
+    if number is not None:
         accounts = select(Account.id).where(prefix_range(Account.number, number))
         conditions.append(User.account_id.in_(accounts.scalar_subquery()))
     return or_(*conditions)
@@ -454,7 +496,7 @@ class UserDirectory:
                 raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
             account = user.account
             holder = rights_holder(s, account)
-            devices = tuple(_device_summaries(s, user))
+            devices = tuple(_device_summaries(s, user, self.ctx.clock.now()))
             audit = tuple(AuditLine(e.id, e.at, e.actor, e.action, e.summary) for e in s.scalars(
                 select(AuditEntry).where(AuditEntry.user_id == user.id)
                 .order_by(AuditEntry.id.desc()).limit(audit_limit)))
@@ -488,7 +530,7 @@ def _restrictions_of(s: Session, user_ids: list[int]) -> dict[int, tuple[Restric
     return {k: tuple(sorted(v, key=order.index)) for k, v in out.items()}
 
 
-def _device_summaries(s: Session, user: User):
+def _device_summaries(s: Session, user: User, now: dt.datetime):
     holdings = s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user.id)
                          .order_by(DeviceHolding.preferred.desc(), DeviceHolding.since)).all()
     for h in holdings:
@@ -496,7 +538,9 @@ def _device_summaries(s: Session, user: User):
         others = s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)
                            .where(DeviceHolding.device_id == d.id, User.id != user.id)
                            .order_by(User.username)).all()
+        due = due_date(d.state, d.activation_due_at, d.return_due_at)
         # An SMS device has no serial; its number, partly hidden, tells it apart.
         serial = d.serial or (mask_phone(d.phone) if d.phone else None)
         yield DeviceSummary(d.id, d.kind.label, serial, d.state, h.preferred, d.locked, tuple(others),
-                            d.activated_at, d.expires_at, d.return_due_at)
+                            d.activated_at, d.expires_at, d.return_due_at, d.activation_due_at,
+                            due is not None and due < now)

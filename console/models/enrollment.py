@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from console.models import audit, opt_out_terms
 from console.models.cards import new_card_device
 from console.models.context import Actor, ServiceContext
+from console.models.db import is_row_id
 from console.models.entities import (
     DeviceHolding,
     OptOutAcknowledgement,
@@ -37,8 +38,9 @@ from console.models.permissions import Permission, require
 from console.models.rights import require_rights
 from console.models.sealing import device_context
 from console.models.settings import load_figures
-from console.models.sharing import LIVE_STATES, check_share, share
+from console.models.sharing import LIVE_STATES, check_share, same_person_users, share
 from console.models.sharing_review import open_request, pending_request_of, review_reason, withdraw_pending
+from console.models.training import keep_card_for_training
 from console.models.verification import ChallengeInfo, VerificationResult, VerificationService
 
 # The device kinds an opt-in creates; a pending one of these held by a pending user is that user's opt-in.
@@ -70,6 +72,14 @@ class CardStart:
     values: dict[int, str]  # shown and printed once; the database keeps only their hashes
     issued_at: dt.datetime
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class OtherUsername:
+    username: str
+    account_number: str
+    sls_state: SlsState
+    active_devices: tuple[str, ...]  # labels, most protective first
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,7 @@ class EnrollmentService:
             device.expires_at = now + dt.timedelta(days=fig.online_card_validity_days)
             s.add(device)
             s.flush()
+            keep_card_for_training(s, self.ctx, device, values)
             self._hold(s, user, device, now)
             audit.record(s, at=now, actor=actor.username, action="device.issued",
                          summary=f"Online Security Code Card {device.serial} issued to {user.username}, valid "
@@ -181,6 +192,18 @@ class EnrollmentService:
             self._make_pending(s, actor, user, now, "Online Security Code Card", device.id)
             return CardStart(device.id, user.username, user.full_name, user.account.number, device.serial, values,
                              now, device.expires_at)
+
+    def other_usernames(self, actor: Actor, user_id: int) -> list[OtherUsername]:
+        """The person's other usernames, for the sharing page: each with its active devices. Changes nothing."""
+        require(actor, Permission.assist_enrollment)
+        with self.ctx.db.read() as s:
+            user = s.get(User, user_id) if is_row_id(user_id) else None
+            if user is None:
+                raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+            return [OtherUsername(u.username, u.account.number, u.sls_state,
+                                  tuple(ShareableDevice(d.id, d.kind, d.serial, False).label
+                                        for d in _active_devices(s, u)))
+                    for u in same_person_users(s, user)]
 
     def shareable_devices(self, actor: Actor, user_id: int, other_username: str) -> list[ShareableDevice]:
         """The active devices of `other_username`, most protective first, once the sharing rules allow its most

@@ -25,6 +25,7 @@ from console.models.errors import NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.rights import require_rights
 from console.models.settings import load_figures
+from console.models.training import keep_card_for_training
 from console.models.verification import VerificationService
 
 
@@ -72,6 +73,7 @@ class PrintedCardService:
             device.activation_due_at = now + dt.timedelta(days=fig.dsc_activation_window_days)
             s.add(device)
             s.flush()
+            keep_card_for_training(s, self.ctx, device, values)  # demo databases only
             s.add(DeviceHolding(user=user, device=device, preferred=False, since=now))
             settle_holders(s, device)
             audit.record(s, at=now, actor=actor.username, action="device.card_mailed",

@@ -52,6 +52,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("sms_resend_minutes", 2, "SMS: a new code may be sent after", 1, 60, "minutes"),
     SettingSpec("sharing_review_across_entities", 1, "Sharing across entities waits for compliance approval "
                 "(1 = yes, 0 = no)", 0, 1),
+    # The firm's own choice, not the service's: how early the work list raises a card not yet activated.
+    SettingSpec("activation_warning_days", 3, "Work list: shipped DSC+ due for activation within", 0, 90, "days"),
 )
 SPEC_BY_KEY = {s.key: s for s in SPECS}
 
@@ -86,6 +88,7 @@ class Figures:
     limit_dsc_plus_5days_usd: int = 0
     sms_resend_minutes: int = 2
     sharing_review_across_entities: int = 1
+    activation_warning_days: int = 3
 
 
 assert {f.name for f in dataclasses.fields(Figures)} == set(SPEC_BY_KEY), "Figures and SPECS disagree"

@@ -32,6 +32,14 @@ def _live_devices(session: Session, user: User, at: dt.datetime | None,
     return [d for d in devices if d.id not in ignore and (at is None or d.expires_at is None or d.expires_at > at)]
 
 
+def same_person_users(session: Session, user: User) -> list[User]:
+    """The other usernames of the person behind `user` (same entity, or the same identification data), by
+    username. Candidates are read by name (indexed); the identification data decides."""
+    candidates = session.scalars(select(User).where(User.name_key == user.name_key, User.id != user.id)
+                                 .order_by(User.username))
+    return [u for u in candidates if u.person.same_identity_as(user.person)]
+
+
 def check_share(session: Session, device: SecurityDevice, requesting_user: User,
                 at: dt.datetime | None = None, *, ignore_device_ids: Collection[int] = ()) -> None:
     """Refuse, in plain words, a share that breaks a rule of domain-facts.md ("Sharing a device"). Changes nothing.

@@ -26,6 +26,7 @@ from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.errors import NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.settings import load_figures
+from console.models.training import keep_card_for_training
 
 PASSCODE_LENGTH = 8  # verification.PASSCODE accepts [A-Z0-9]{8}; ALPHABET avoids 0/O and 1/I on the phone
 TEMPORARY_KINDS = (DeviceKind.temporary_passcode, DeviceKind.online_code_card)
@@ -157,6 +158,7 @@ class TemporaryAccessService:
             s.add(device)
             s.flush()
             s.add(DeviceHolding(user=user, device=device, preferred=False, since=now))
+            keep_card_for_training(s, self.ctx, device, values)
             audit.record(s, at=now, actor=actor.username, action="device.issued",
                          summary=f"Online Security Code Card {device.serial} issued to {user.username} after a "
                                  f"loss, valid until {device.expires_at:%Y-%m-%d}",

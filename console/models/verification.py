@@ -144,8 +144,8 @@ class VerificationService:
                 if on_success is not None:
                     on_success(s, device, result)
                 return result
-            self._record_failure(s, actor, device, fig, now, failure, user_id)
-        raise VerificationFailed(failure + self._lock_note(device_id))
+            failure += self._record_failure(s, actor, device, fig, now, failure, user_id)
+        raise VerificationFailed(failure)
 
     def unlock(self, actor: Actor, device_id: int, reason: str = "") -> None:
         require(actor, Permission.unlock_device)
@@ -156,7 +156,7 @@ class VerificationService:
             device.locked = False
             device.failed_attempts = 0
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="device.unlocked",
-                         summary=f"{device.kind.label} unlocked" + (f": {reason}" if reason else ""),
+                         summary=f"{_named(device)} unlocked" + (f": {reason}" if reason else ""),
                          account_id=device.account_id, device_id=device.id)
 
     # --- internals -------------------------------------------------------------------------------
@@ -236,22 +236,29 @@ class VerificationService:
         return ch
 
     def _record_failure(self, s: Session, actor: Actor, device: SecurityDevice, fig: Figures, now: dt.datetime,
-                        reason: str, user_id: int | None) -> None:
+                        reason: str, user_id: int | None) -> str:
+        """Count a wrong answer (locking at the configured count); returns what the agent is told next."""
         device.failed_attempts += 1
         audit.record(s, at=now, actor=actor.username, action="device.code_refused",
-                     summary=f"{device.kind.label}: code refused ({device.failed_attempts} in a row)",
+                     summary=f"{_named(device)}: code refused ({device.failed_attempts} in a row)",
                      account_id=device.account_id, user_id=user_id, device_id=device.id, details={"reason": reason})
-        if device.failed_attempts >= fig.lockout_failures:
-            device.locked = True
-            audit.record(s, at=now, actor=actor.username, action="device.locked",
-                         summary=f"{device.kind.label} locked after {device.failed_attempts} wrong codes",
-                         account_id=device.account_id, user_id=user_id, device_id=device.id)
+        left = fig.lockout_failures - device.failed_attempts
+        if left > 0:
+            return f" {tries_left(left)} before this {device.kind.label} locks."
+        device.locked = True
+        audit.record(s, at=now, actor=actor.username, action="device.locked",
+                     summary=f"{_named(device)} locked after {device.failed_attempts} wrong codes",
+                     account_id=device.account_id, user_id=user_id, device_id=device.id)
+        return f" The {device.kind.label} is now locked; a staff member must unlock it."
 
-    def _lock_note(self, device_id: int) -> str:
-        with self.ctx.db.read() as s:
-            device = s.get(SecurityDevice, device_id)
-            return (" The device is now locked; a staff member must unlock it." if device is not None and device.locked
-                    else "")
+
+def tries_left(n: int) -> str:
+    return f"{n} {'try' if n == 1 else 'tries'} left"
+
+
+def _named(device: SecurityDevice) -> str:
+    """A device as the audit trail names it: its kind and serial (IB Keys have none)."""
+    return f"{device.kind.label} {device.serial}" if device.serial else device.kind.label
 
 
 def _device(s: Session, device_id: int) -> SecurityDevice:

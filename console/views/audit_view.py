@@ -37,7 +37,7 @@ from console.views.tables import list_table, set_column_widths
 
 PAGE = 200
 COLUMNS = (("id", "#"), ("at", "When (UTC)"), ("actor", "Staff"), ("action", "Action"), ("summary", "What"),
-           ("username", "Client user"), ("account_number", "Account"), ("device_id", "Device"))
+           ("username", "Client user"), ("account_number", "Account"), ("device", "Device"))
 ACTION_GROUPS = ("user.", "device.", "charge.", "staff.", "key.")
 
 
@@ -272,6 +272,18 @@ class AuditView(QMainWindow):
         else:
             self.details.setPlainText("")
 
+    def show_filter(self, f: AuditFilter) -> None:
+        """Show the entries of `f` (the filter bar follows; the period is whole UTC days)."""
+        self.staff_filter.setEditText(f.staff)
+        self.action_filter.setEditText(f.action)
+        self.user_filter.setText(f.username)
+        self.period_check.setChecked(f.since is not None)
+        if f.since is not None:
+            last = (f.until or f.since + dt.timedelta(days=1)) - dt.timedelta(days=1)
+            self.from_date.setDate(QDate(f.since.year, f.since.month, f.since.day))
+            self.to_date.setDate(QDate(last.year, last.month, last.day))
+        self.apply_filters()
+
     def clear_filters(self) -> None:
         self.staff_filter.setCurrentIndex(0)
         self.action_filter.setCurrentIndex(0)
@@ -294,7 +306,7 @@ class AuditView(QMainWindow):
             details = e.details
         self.details.setPlainText(
             f"Entry {e.id} at {when(e.at)} by {e.actor}: {e.action}\n{e.summary}\n\n"
-            f"Client user: {e.username or '-'}   Account: {e.account_number or '-'}   Device: {e.device_id or '-'}\n"
+            f"Client user: {e.username or '-'}   Account: {e.account_number or '-'}   Device: {e.device or '-'}\n"
             f"Details: {details}\n\nPrevious hash: {e.prev_hash}\nEntry hash:    {e.entry_hash}")
 
     def ask_export_path(self) -> str:
