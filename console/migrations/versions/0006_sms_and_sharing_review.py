@@ -1,7 +1,7 @@
 """SMS as a temporary device (its phone number) and sharing requests that wait for compliance approval
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0010
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006'
-down_revision: str | None = '0003'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -44,5 +44,5 @@ def downgrade() -> None:
     op.drop_index('ix_sharing_requests_device_id', table_name='sharing_requests')
     op.drop_index('ix_sharing_requests_user_id', table_name='sharing_requests')
     op.drop_table('sharing_requests')
-    with op.batch_alter_table('devices') as batch:
-        batch.drop_column('phone')
+    # Plain ALTER (SQLite 3.35+ and PostgreSQL): a batch copy of devices would drop its count triggers (0010).
+    op.execute('ALTER TABLE devices DROP COLUMN phone')
