@@ -155,3 +155,15 @@ def test_enrolled_user_share_waits_and_stays_enrolled(ctx, world, agent, complia
     review.approve(compliance, request_id, "same passport")
     assert holders(ctx, world.secondary_device_id) == {world.secondary_id, other["user_id"]}
     assert user_snapshot(ctx, other["user_id"])[0] is SlsState.enrolled
+
+
+def test_waiting_request_is_on_the_work_list(ctx, world, twin, agent, compliance, review):
+    """The work list names the requester while the request waits, and drops it once decided."""
+    from console.models.work_list import WorkListService
+
+    result = request_share(ctx, world, twin, agent)
+    [section] = [x for x in WorkListService(ctx).today(agent) if x.source == "sharing"]
+    assert section.total == 1 and section.items[0].username == "jsmit001" and section.items[0].opens == "user"
+    review.reject(compliance, result.request_id, "different people")
+    [section] = [x for x in WorkListService(ctx).today(agent) if x.source == "sharing"]
+    assert section.total == 0
