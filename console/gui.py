@@ -54,8 +54,10 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console.app import Services, open_context
+    from console.models.changes import ChangeWatcher
     from console.models.staff import StaffService, create_demo_staff, demo_sign_in_hint, sign_in_instructions
     from console.views.desk import Desk
+    from console.views.live_changes import LiveChanges
     from console.views.main_window import MainWindow
     from console.views.style import allow_fractional_scaling, apply_theme, follow_system_scheme
     from console.views.window_memory import WindowMemory
@@ -87,7 +89,12 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from console.app import run_startup_tasks
 
     logging.getLogger("sls_console").info(run_startup_tasks(ctx))
-    window = MainWindow(Desk.build(Services.build(ctx, actor)))
+    desk = Desk.build(Services.build(ctx, actor))
+    window = MainWindow(desk)
+    live = LiveChanges(ChangeWatcher(ctx.db), desk.bus, window)  # other desks' changes, shown within a second
+    live.connection.connect(window.show_connection)
+    live.start()
+    app.aboutToQuit.connect(live.stop)
     WindowMemory(window).attach()
     follow_system_scheme(app, window.refresh_icons)
     window.show()
