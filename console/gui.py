@@ -53,13 +53,14 @@ def _fill_demo(app, ctx) -> None:
 def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from console import __version__
     from console.app import Services, open_context
     from console.models.changes import ChangeWatcher
     from console.models.staff import StaffService, create_demo_staff, demo_sign_in_hint, sign_in_instructions
     from console.views.desk import Desk
     from console.views.live_changes import LiveChanges
     from console.views.main_window import MainWindow
-    from console.views.style import allow_fractional_scaling, apply_theme, follow_system_scheme
+    from console.views.style import allow_fractional_scaling, app_icon, apply_theme, follow_system_scheme
     from console.views.window_memory import WindowMemory
 
     log_path = _setup_logging()
@@ -68,6 +69,9 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     apply_theme(app)
     app.setApplicationName("SLS Console")
     app.setOrganizationName("SLS")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("sls-console")  # matches resources/sls-console.desktop (Wayland task bars)
+    app.setWindowIcon(app_icon())
     ctx = open_context(url)
     logging.getLogger("sls_console").info("console started on %s (log %s)", ctx.db.display_name, log_path)
     staff = StaffService(ctx)

@@ -13,7 +13,7 @@ from console.resources import resource_path
 # The order of the topic list; the first nine follow the client article's related links.
 TOPIC_ORDER = ("sls-overview", "dsc-replacement", "security-devices", "sharing", "returns", "ib-key-activation",
                "multiple-two-factor", "charges", "temporary-passcode", "opting-back-in", "import-export",
-               "limits-sms-cards")
+               "dashboard", "limits-sms-cards")
 TOKEN_RE = re.compile(r"\[\[([a-z0-9_]+)\]\]")
 
 
@@ -40,7 +40,7 @@ def figure_values(figures: Figures) -> dict[str, str]:
 
 
 def fill(page: str, values: dict[str, str]) -> str:
-    def sub(m: re.Match) -> str:
+    def sub(m: re.Match[str]) -> str:
         if m.group(1) not in values:
             raise KeyError(f"help page uses unknown figure [[{m.group(1)}]]")
         return html_lib.escape(values[m.group(1)])

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import re
 import secrets
+from typing import TYPE_CHECKING
 
+from console.models.enums import DeviceKind, DeviceState
 from console.models.sealing import SecretBox
+
+if TYPE_CHECKING:
+    from console.models.entities import SecurityDevice
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read out over the phone
 VALUE_LENGTH = 3
@@ -46,7 +52,8 @@ def value_matches(box: SecretBox, salt: bytes, hashes: bytes, position: int, val
 SERIAL_PREFIX = {"online_code_card": "OSC", "code_card": "SCC"}
 
 
-def new_card_device(box: SecretBox, kind, state, account_id: int, size: int, now):
+def new_card_device(box: SecretBox, kind: DeviceKind, state: DeviceState, account_id: int, size: int,
+                    now: dt.datetime) -> tuple[SecurityDevice, dict[int, str]]:
     """A new code card device (online or printed, not yet added to a session) and its values, returned once for
     showing or printing; the device keeps only their hashes. The one place a card is made."""
     from console.models.entities import SecurityDevice

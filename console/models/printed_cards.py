@@ -26,7 +26,7 @@ from console.models.permissions import Permission, require
 from console.models.rights import require_rights
 from console.models.settings import load_figures
 from console.models.training import keep_card_for_training
-from console.models.verification import VerificationService
+from console.models.verification import VerificationResult, VerificationService
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class PrintedCardService:
                 raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
             _require_waiting(device)
 
-        def on_success(session: Session, dev: SecurityDevice, _result) -> None:
+        def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
             _require_waiting(dev)
             now = self.ctx.clock.now()
             dev.state = DeviceState.active

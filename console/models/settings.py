@@ -1,4 +1,4 @@
-"""The figures of domain-facts.md as settings with defaults, stored in the database."""
+"""The figures of docs/domain-facts.md as settings with defaults, stored in the database."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class SettingSpec:
     unit: str = ""
 
 
-# Defaults come from ../shared/domain-facts.md; the source of each is named there.
+# Defaults come from docs/domain-facts.md; the source of each is named there.
 MAX_LIMIT_USD = 2_000_000_000  # a limit above this is no limit: set 0
 
 SPECS: tuple[SettingSpec, ...] = (

@@ -143,7 +143,7 @@ class SmsService:
                     raise RuleViolation(f"A code was texted to {mask_phone(device.phone)} at {last:%H:%M:%S} UTC; "
                                         f"a new one can be sent from {next_at:%H:%M:%S} UTC (every "
                                         f"{fig.sms_resend_minutes} minutes).")
-            ch = Challenge(device_id=device.id, text=self.ctx.box.lookup_hash(device.secret_salt, code).hex(),
+            ch = Challenge(device_id=device.id, text=self.ctx.box.lookup_hash(device.secret_salt or b"", code).hex(),
                            issued_at=now, expires_at=now + dt.timedelta(minutes=fig.challenge_validity_minutes))
             s.add(ch)
             s.flush()

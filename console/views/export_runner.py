@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from console.models.exporting import KIND_LABELS, ExportCancelled, ExportResult
 from console.views.change_bus import ChangeKind, Changes
@@ -27,7 +27,7 @@ class ExportRunner(QObject):
         self.operation: Operation | None = None
         self.result: ExportResult | None = None
         self.outcome = ""
-        self.last_message = None
+        self.last_message: QMessageBox | None = None
         self.report = ""
 
     def ask_and_export(self, kind: str) -> None:

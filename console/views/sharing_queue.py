@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,7 +33,7 @@ COLUMNS = ("Requested", "Username", "Name", "Account", "Device", "Held by", "Mat
 class DecisionDialog(ServiceDialog):
     """Approve or reject one request; the reason is required and recorded."""
 
-    def __init__(self, desk: Desk, request: RequestRow, approve: bool, parent=None) -> None:
+    def __init__(self, desk: Desk, request: RequestRow, approve: bool, parent: QWidget | None = None) -> None:
         verb = "Approve" if approve else "Reject"
         super().__init__(desk, f"{verb} sharing request", "approveSharing" if approve else "rejectSharing", parent)
         self.request = request
@@ -56,7 +59,7 @@ class DecisionDialog(ServiceDialog):
 
 
 class SharingQueueWindow(QMainWindow):
-    def __init__(self, desk: Desk, parent=None) -> None:
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sharingQueue")
         self.setWindowTitle("Sharing requests awaiting approval — SLS Console")
@@ -114,7 +117,8 @@ class SharingQueueWindow(QMainWindow):
         self.resize(1100, 480)
         self.refresh()
 
-    def _action(self, text, shortcut, tip, slot, name, permission: Permission) -> PermittedAction:
+    def _action(self, text: str, shortcut: Any, tip: str, slot: Callable[[], Any], name: str,
+                permission: Permission) -> PermittedAction:
         return self.desk.actions.make(self, text, shortcut, tip, slot, name, permission)
 
     def on_changes(self, changes: Changes) -> None:

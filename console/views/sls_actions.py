@@ -7,8 +7,11 @@ calls update() when the selection changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QDialog, QWidget
 
 from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.permissions import Permission
@@ -30,7 +33,7 @@ class SlsActions(QObject):
         self.actor = desk.actor
         self.detail = detail
         self.parent_widget = parent
-        self.dialog = None
+        self.dialog: QDialog | None = None
         self.queue_window: SharingQueueWindow | None = None
         self.last_message = None
         make = self._action
@@ -54,7 +57,8 @@ class SlsActions(QObject):
         self.window_actions = (self.open_queue,)
         self.update()
 
-    def _action(self, text, shortcut, tip, slot, name, permission) -> PermittedAction:
+    def _action(self, text: str, shortcut: str, tip: str, slot: Callable[[], Any], name: str,
+                permission: Permission | tuple[Permission, ...]) -> PermittedAction:
         return self.desk.actions.make(self.parent_widget, text, shortcut, tip, slot, name, permission)
 
     def update(self) -> None:
@@ -67,12 +71,12 @@ class SlsActions(QObject):
         self.card_activate.setEnabled(device is not None and device.kind_label == DeviceKind.code_card.label
                                       and device.state is DeviceState.shipped)
 
-    def _open(self, dialog):
+    def _open(self, dialog: QDialog) -> QDialog:
         self.dialog = dialog
         dialog.open()
         return dialog
 
-    def issue_sms(self):
+    def issue_sms(self) -> QDialog | None:
         user = self.detail.details
         if user is not None:
             return self._open(SmsIssueDialog(self.desk, user.id, user.username, self.parent_widget))
@@ -89,19 +93,19 @@ class SlsActions(QObject):
                                              f"{user.username}; a new one can be sent from {when(sent.next_send_at)}."),
             failure=lambda exc: setattr(self, "last_message", show_error(self.parent_widget, exc)))
 
-    def end_sms(self):
+    def end_sms(self) -> QDialog | None:
         user, device = self.detail.details, self.detail.selected_device()
         if user is not None and device is not None:
             return self._open(SmsEndDialog(self.desk, device.id, user.username, self.parent_widget))
         return None
 
-    def issue_printed_card(self):
+    def issue_printed_card(self) -> QDialog | None:
         user = self.detail.details
         if user is not None:
             return self._open(PrintedCardDialog(self.desk, user.id, user.username, self.parent_widget))
         return None
 
-    def activate_printed_card(self):
+    def activate_printed_card(self) -> QDialog | None:
         device = self.detail.selected_device()
         if device is not None:
             return self._open(PrintedCardActivateDialog(self.desk, device.id, device.serial or "",

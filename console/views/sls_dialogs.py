@@ -6,11 +6,15 @@ refusal is shown once inline, and what was done is reported by the window that o
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QCheckBox, QDialogButtonBox, QLineEdit, QPlainTextEdit, QPushButton
+from PySide6.QtWidgets import QCheckBox, QDialogButtonBox, QLineEdit, QPlainTextEdit, QPushButton, QWidget
 
 from console.models.enums import DeviceKind
+from console.models.errors import InvalidInput
+from console.models.printed_cards import PrintedCard
 from console.views.change_bus import ChangeKind, Changes
 from console.views.desk import Desk
 from console.views.device_dialogs import ChallengeDialog, ServiceDialog, Submission, _card_text
@@ -21,7 +25,7 @@ from console.views.messages import report_done
 class SmsIssueDialog(ServiceDialog):
     ok_text = "Set up SMS"
 
-    def __init__(self, desk: Desk, user_id: int, username: str, parent=None) -> None:
+    def __init__(self, desk: Desk, user_id: int, username: str, parent: QWidget | None = None) -> None:
         super().__init__(desk, f"SMS for {username}", "smsIssue", parent)
         self.user_id = user_id
         self.username = username
@@ -46,7 +50,7 @@ class SmsIssueDialog(ServiceDialog):
 class SmsEndDialog(ServiceDialog):
     ok_text = "End SMS"
 
-    def __init__(self, desk: Desk, device_id: int, username: str, parent=None) -> None:
+    def __init__(self, desk: Desk, device_id: int, username: str, parent: QWidget | None = None) -> None:
         super().__init__(desk, f"End SMS of {username}", "smsEnd", parent)
         self.device_id = device_id
         self.username = username
@@ -67,11 +71,11 @@ class PrintedCardDialog(ServiceDialog):
 
     ok_text = "Issue and mail card"
 
-    def __init__(self, desk: Desk, user_id: int, username: str, parent=None) -> None:
+    def __init__(self, desk: Desk, user_id: int, username: str, parent: QWidget | None = None) -> None:
         super().__init__(desk, f"Printed Security Code Card for {username}", "printedCard", parent)
         self.user_id = user_id
         self.username = username
-        self.card = None
+        self.card: PrintedCard | None = None
         window = self.services.settings.figures().dsc_activation_window_days
         self.intro.setText(f"A Security Code Card is printed and mailed to {username}: no fee, and nothing to "
                            f"return. The client activates it within {window} days by reading back the values at two "
@@ -105,7 +109,7 @@ class PrintedCardDialog(ServiceDialog):
         self.report = report_done(parent or self, f"Security Code Card {card.serial} mailed to {self.username}; "
                                                   f"activate by {day(card.activation_due_at)}.")
 
-    def keep_open(self, result) -> bool:
+    def keep_open(self, result: Any) -> bool:
         self.card = result
         self.values.setPlainText(_card_text(result.values))
         self.save_button.setEnabled(True)
@@ -138,7 +142,7 @@ class PrintedCardDialog(ServiceDialog):
 class PrintedCardActivateDialog(ChallengeDialog):
     ok_text = "Activate"
 
-    def __init__(self, desk: Desk, device_id: int, serial: str, parent=None) -> None:
+    def __init__(self, desk: Desk, device_id: int, serial: str, parent: QWidget | None = None) -> None:
         super().__init__(desk, device_id, DeviceKind.code_card, f"Activate Security Code Card {serial}",
                          "activatePrintedCard", parent)
         self.serial = serial
@@ -148,6 +152,8 @@ class PrintedCardActivateDialog(ChallengeDialog):
 
     def submission(self) -> Submission:
         challenge_id, answer = self.challenge_id, self.answer.text()
+        if challenge_id is None:
+            raise InvalidInput("Draw a challenge first (New challenge), then type the two values.")
         return Submission(
             lambda: self.services.printed_cards.activate(self.actor, self.device_id, challenge_id, answer),
             Changes.of(devices=[self.device_id], kinds=[ChangeKind.users]),

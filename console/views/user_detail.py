@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.directory import UserDetails, UserDirectory
+from console.models.directory import DeviceSummary, UserDetails, UserDirectory
 from console.models.enums import SlsState
 from console.models.limits import UserLimits
 from console.views.change_bus import ChangeKind, Changes
@@ -111,7 +111,7 @@ class UserDetailPane(QWidget):
         self.devices.verticalScrollBar().setValue(scroll[0])
         self.audit.verticalScrollBar().setValue(scroll[1])
 
-    def selected_device(self):
+    def selected_device(self) -> DeviceSummary | None:
         """The device selected in the devices table, or None."""
         row = self.devices.currentRow()
         if self.details is None or not 0 <= row < len(self.details.devices):
