@@ -56,7 +56,8 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from console import __version__
     from console.app import Services, open_context
     from console.models.changes import ChangeWatcher
-    from console.models.staff import StaffService, create_demo_staff, demo_sign_in_hint, sign_in_instructions
+    from console.models.demo_staff import create_demo_staff, demo_sign_in_hint, sign_in_instructions
+    from console.models.staff import StaffService
     from console.views.desk import Desk
     from console.views.live_changes import LiveChanges
     from console.views.main_window import MainWindow

@@ -191,7 +191,7 @@ def test_wizard_says_the_share_waits_for_compliance(qtbot, ctx, world, agent):
 def test_opt_out_dialog_states_the_limits(qtbot, ctx, world, agent):
     """The statement the client acknowledges names the withdrawal limits that will apply."""
     opt_in_by_ib_key(ctx, agent, world.primary_id)
-    dialog = OptOutDialog(EnrollmentService(ctx), agent, world.primary_id, "jsmit001", "Jane Smith")
+    dialog = OptOutDialog(desk_for(ctx, agent), world.primary_id, "jsmit001", "Jane Smith")
     qtbot.addWidget(dialog)
     assert "USD 50,000 per day, USD 100,000 per 5 business days" in dialog.statement.toPlainText()
     assert "USD 50,000 per day" in dialog.findChild(QLabel, "restrictions").text()
