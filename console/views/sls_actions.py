@@ -50,7 +50,7 @@ class SlsActions(QObject):
         self.card_activate = make("Acti&vate selected printed card…", "Ctrl+Shift+V", "Activate the mailed Security "
                                   "Code Card selected in the user's devices with two index numbers",
                                   self.activate_printed_card, "activatePrintedCard", Permission.manage_devices)
-        self.open_queue = make("Sharing requests a&waiting approval…", "Ctrl+Shift+Q", "Open the compliance queue "
+        self.open_queue = make("Sharing re&quests awaiting approval…", "Ctrl+Shift+Q", "Open the compliance queue "
                                "of sharing requests", self.show_queue, "openSharingQueue",
                                (Permission.review_sharing, Permission.manage_devices))
         self.user_actions = (self.sms_issue, self.sms_send, self.sms_end, self.card_issue, self.card_activate)

@@ -76,7 +76,9 @@ class World:
 def _printed_card_activation(w: World):
     from console.models.printed_cards import PrintedCardService
 
-    card = PrintedCardService(w.ctx).issue(w.admin, w.world.primary_id)
+    card = getattr(w, "printed_card", None)
+    if card is None:  # one card for every check of this world (a second one would be refused)
+        card = w.printed_card = PrintedCardService(w.ctx).issue(w.admin, w.world.primary_id)
     return _cls("PrintedCardActivateDialog")(w.desk, card.device_id, card.serial, w.parent)
 
 
