@@ -33,7 +33,7 @@ class DashboardWindow(QMainWindow):
 
     drill = Signal(object)
 
-    def __init__(self, desk: Desk, parent=None, only: tuple[str, ...] = (), title: str = "Dashboard",
+    def __init__(self, desk: Desk, parent: QWidget | None = None, only: tuple[str, ...] = (), title: str = "Dashboard",
                  name: str = "dashboardWindow") -> None:
         super().__init__(parent)
         self.setObjectName(name)

@@ -114,6 +114,7 @@ class DevicesWindow(QMainWindow):
         self._build_actions()
         self._update()
         desk.bus.changed.connect(self.on_changes)
+        self.statusBar()  # where the window says what was done
         keyboard_conventions(self)
         self.resize(1280, 720)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QRegularExpressionValidator
 from PySide6.QtWidgets import (
@@ -11,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QVBoxLayout,
+    QWidget,
 )
 
 from console.models.context import Actor
@@ -24,8 +27,8 @@ class SignInDialog(QDialog):
 
     submit_requested = Signal()
 
-    def __init__(self, staff: StaffService, database_name: str = "", hint: str = "", parent=None,
-                 live_hint=None) -> None:
+    def __init__(self, staff: StaffService, database_name: str = "", hint: str = "", parent: QWidget | None = None,
+                 live_hint: Callable[[], str] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("signInDialog")
         self.setWindowTitle("Sign in — SLS Console")

@@ -50,7 +50,7 @@ def limits_text(limits: UserLimits | None) -> str:
 
 
 class UserDetailPane(QWidget):
-    def __init__(self, directory: UserDirectory, parent=None) -> None:
+    def __init__(self, directory: UserDirectory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("userDetail")
         self._directory = directory
