@@ -1,7 +1,7 @@
 """Render the withdrawal limits in the detail pane, SMS, the printed Security Code Card and the compliance queue
 of sharing requests to docs/screenshots/.
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_sls_rules.py
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/sls_rules.py
 """
 
 import base64
@@ -28,7 +28,7 @@ from console.models.settings import Figures  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 AGENT = Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
 REVIEWER = Actor("comp01", "Carla Compliance", StaffRole.compliance)
 
