@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.device_actions = DeviceActions(desk, self.detail, self)
         self.sls_actions = SlsActions(desk, self.detail, self)
         self.back_office = BackOfficeActions(desk, self)
+        self.back_office.selected_account = lambda: self.detail.details.account_number if self.detail.details else ""
         self.insight = InsightActions(desk, self)
         self._build_actions()
         self._build_menus()
@@ -150,7 +151,7 @@ class MainWindow(QMainWindow):
         header = t.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         # Widths in characters, so columns (and their headers) still fit at 125% and 150% scaling.
-        chars = {"username": 11, "full_name": 22, "account": 10, "role": 10, "sls_state": 10,
+        chars = {"username": 11, "full_name": 22, "account": 10, "role": 10, "sls_state": 16,
                  "active_devices": 0}
         metrics = t.fontMetrics()
         for i, (key, title) in enumerate(COLUMNS):
@@ -214,6 +215,8 @@ class MainWindow(QMainWindow):
         self.user_menu = bar.addMenu("&User")
         self.user_menu.addAction(self.find_action)
         self.user_menu.addAction(self.change_security_action)
+        self.user_menu.addSeparator()
+        self.user_menu.addAction(bo.close_account_action)
         self.devices_menu = bar.addMenu("&Devices")
         self.devices_menu.setObjectName("devicesMenu")
         for action in dev.window_actions:

@@ -16,10 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from console.models.directory import DeviceSummary, UserDetails, UserDirectory
-from console.models.enums import SlsState
 from console.models.limits import UserLimits
 from console.views.change_bus import ChangeKind, Changes
-from console.views.formatting import day, when
+from console.views.formatting import SLS_STATE_COLOURS, day, when
 
 DEVICE_COLUMNS = ("Device", "Serial", "State", "Preferred", "Shared with", "Activated", "Expires / due")
 AUDIT_COLUMNS = ("When", "Staff", "What")
@@ -140,8 +139,7 @@ class UserDetailPane(QWidget):
         self.fields["account"].setText(f"{d.account_number} — {d.account_title} ({d.account_kind})")
         self.fields["role"].setText(d.role.value.capitalize())
         self.fields["state"].setText(d.sls_state.label)
-        colour = {SlsState.enrolled: "#1b7f3b", SlsState.opted_out: "#b3261e", SlsState.pending: "#a15c00"}
-        self.fields["state"].setStyleSheet(f"color: {colour[d.sls_state]}; font-weight: 600;")
+        self.fields["state"].setStyleSheet(f"color: {SLS_STATE_COLOURS[d.sls_state]}; font-weight: 600;")
         if d.holds_rights:
             rights = "Holds the account's security rights"
         elif d.rights_holder_username:
@@ -153,7 +151,7 @@ class UserDetailPane(QWidget):
         self.fields["limits"].setText(limits_text(d.limits))
         self.devices.setRowCount(len(d.devices))
         for i, dev in enumerate(d.devices):
-            state = dev.state.label + (" (locked)" if dev.locked else "")
+            state = dev.state_label + (" (locked)" if dev.locked else "")
             expires = day(dev.expires_at or dev.return_due_at)
             cells = (dev.kind_label, dev.serial or "—", state, "Yes" if dev.preferred else "",
                      ", ".join(dev.shared_with) or "—", day(dev.activated_at), expires)
