@@ -31,7 +31,6 @@ from console.models.charges import ChargeService
 from console.models.devices import DeviceService
 from console.models.enums import ChargeStatus, DeviceKind
 from console.models.staff import StaffService
-from console.models.temporary_access import TemporaryAccessService
 from console.views.change_bus import Changes
 from console.views.conventions import first_input, has_multiline_input
 from tests.lifecycle import challenge_and_response, make_rich
@@ -58,14 +57,15 @@ class World:
         make_rich(ctx, world.account_id)
         devices = DeviceService(ctx)
         self.stock, self.shipped, self.active = devices.receive_stock(admin, "DSC000000101-DSC000000103")
-        devices.ship(admin, self.shipped, world.secondary_id)
-        devices.ship(admin, self.active, world.secondary_id)
+        # To the holder of the account's security rights: shipping and activating a card need them.
+        devices.ship(admin, self.shipped, world.primary_id)
+        devices.ship(admin, self.active, world.primary_id)
         devices.activate_shipped(admin, self.active, *challenge_and_response(ctx, admin, self.active))
-        devices.report(admin, self.active, "damaged", user_id=world.secondary_id)
-        devices.order_replacement(admin, self.active, user_id=world.secondary_id, serial="DSC000000101")
+        reported = devices.report(admin, self.active, "damaged", user_id=world.primary_id,
+                                  issue_temporary_passcode=True, identity_verified=True)
+        devices.order_replacement(admin, self.active, user_id=world.primary_id, serial="DSC000000101")
         self.charge = ChargeService(ctx).window(None, ChargeStatus.pending, 0, 1)[0]
-        self.issued = TemporaryAccessService(ctx).issue_temporary_passcode(admin, world.secondary_id,
-                                                                           identity_verified=True)
+        self.issued = reported.temporary_passcode  # jsmit001 keeps access while the card is replaced
         self.ctx, self.world, self.admin = ctx, world, admin
         self.desk = desk_for(ctx, admin)
         self.parent = QMainWindow()
@@ -135,6 +135,7 @@ OPENERS = {
     "StaffDialog": lambda w: _cls("StaffDialog")(w.desk, w.parent),
     "DashboardWindow": lambda w: _cls("DashboardWindow")(w.desk, w.parent),
     "WorkListWindow": lambda w: _cls("WorkListWindow")(w.desk, w.parent),
+    "CloseAccountDialog": lambda w: _cls("CloseAccountDialog")(w.desk, "U1234567", w.parent),
     "SmsIssueDialog": lambda w: _cls("SmsIssueDialog")(w.desk, w.world.secondary_id, "jsmit123", w.parent),
     "SmsEndDialog": lambda w: _cls("SmsEndDialog")(w.desk, w.world.secondary_device_id, "jsmit123", w.parent),
     "PrintedCardDialog": lambda w: _cls("PrintedCardDialog")(w.desk, w.world.primary_id, "jsmit001", w.parent),
