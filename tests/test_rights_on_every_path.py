@@ -18,10 +18,10 @@ import console.models
 from console.models.accounts import AccountService
 from console.models.devices import DeviceService
 from console.models.enrollment import EnrollmentService
-from console.models.printed_cards import PrintedCardService
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState, UserRole
 from console.models.errors import RightsError
+from console.models.printed_cards import PrintedCardService
 from tests.factories import add_device, add_person, add_user, user_snapshot
 from tests.lifecycle import audit_count, challenge_and_response, make_rich
 
