@@ -191,3 +191,16 @@ def test_sms_is_a_temporary_device_for_sharing(ctx, world, after_loss, sms, agen
     with ctx.db.read() as s, pytest.raises(RuleViolation, match=r"temporary device \(SMS\)"):
         check_share(s, s.get(SecurityDevice, twin["devices"][0][0]), s.get(User, world.secondary_id),
                     ctx.clock.now())
+
+
+def test_sms_brings_back_a_user_left_with_no_active_device(ctx, after_loss, sms, agent):
+    """Once the passcode has run out jsmit123 has no active device; SMS makes it enrolled again, audited."""
+    ctx.clock.advance(days=13)
+    TemporaryAccessService(ctx).expire_due(agent)
+    from console.models.enums import SlsState
+
+    with ctx.db.read() as s:
+        assert s.get(User, after_loss.secondary_id).sls_state is SlsState.no_device
+    sms.issue(agent, after_loss.secondary_id, PHONE, identity_verified=True)
+    with ctx.db.read() as s:
+        assert s.get(User, after_loss.secondary_id).sls_state is SlsState.enrolled

@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
-from console.models.device_rules import end_sms, mask_phone, require_keeps_active_device, settle_holders, settle_user
+from console.models.device_rules import (
+    end_sms,
+    follow_devices,
+    mask_phone,
+    require_keeps_active_device,
+    settle_holders,
+    settle_user,
+)
 from console.models.entities import Challenge, DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
@@ -102,7 +109,8 @@ class SmsService:
         with self.ctx.db.write() as s:
             now = self.ctx.clock.now()
             user = _user(s, user_id)
-            if user.sls_state is not SlsState.enrolled:
+            # "No active device": an enrolled user whose last device or temporary access ended; SMS brings it back.
+            if user.sls_state not in (SlsState.enrolled, SlsState.no_device):
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}; SMS stands in for a device "
                                     f"of an enrolled user only. Use the opt-in for this user.")
             held = _live_devices(s, user)
@@ -120,6 +128,7 @@ class SmsService:
             s.flush()
             s.add(DeviceHolding(user=user, device=device, preferred=False, since=now))
             settle_holders(s, device)
+            follow_devices(s, [user], actor=actor.username, at=now, why="SMS set up")
             audit.record(s, at=now, actor=actor.username, action="device.sms_issued",
                          summary=f"SMS to {mask_phone(number)} set up for {user.username} until another device is "
                                  f"activated", account_id=user.account_id, user_id=user.id, device_id=device.id,

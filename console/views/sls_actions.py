@@ -64,7 +64,7 @@ class SlsActions(QObject):
     def update(self) -> None:
         user, device = self.detail.details, self.detail.selected_device()
         sms = device is not None and device.kind_label == DeviceKind.sms.label and device.state is DeviceState.active
-        self.sms_issue.setEnabled(user is not None and user.sls_state is SlsState.enrolled)
+        self.sms_issue.setEnabled(user is not None and user.sls_state in (SlsState.enrolled, SlsState.no_device))
         self.sms_send.setEnabled(sms)
         self.sms_end.setEnabled(sms)
         self.card_issue.setEnabled(user is not None and user.sls_state is not SlsState.pending)
