@@ -24,6 +24,7 @@ from console.models.sealing import SecretBox
 from console.models.settings_service import SettingsService
 from console.models.staff import StaffService
 from console.models.temporary_access import TemporaryAccessService
+from console.models.training import TrainingService
 from console.models.verification import VerificationService
 
 DATABASE_ENV = "SLS_CONSOLE_DATABASE_URL"
@@ -66,6 +67,7 @@ class Services:
     importing: ImportService
     exporting: ExportService
     settings: SettingsService
+    training: TrainingService
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> Services:
@@ -76,7 +78,7 @@ class Services:
                    devices=DeviceService(ctx, verification), temporary_access=TemporaryAccessService(ctx),
                    returns=ReturnsService(ctx), charges=ChargeService(ctx), staff=StaffService(ctx),
                    audit_log=AuditLog(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
-                   settings=SettingsService(ctx))
+                   settings=SettingsService(ctx), training=TrainingService(ctx))
 
 
 def run_startup_tasks(ctx: ServiceContext) -> str:

@@ -42,6 +42,20 @@ def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
                        "errorBox")
 
 
+def rights_notice(parent: QWidget, exc: RightsError, open_holder) -> QMessageBox:
+    """The rights notice, offering to open the holder's record (the default: that is the next step)."""
+    box = QMessageBox(QMessageBox.Icon.Information, "Security rights needed", str(exc),
+                      QMessageBox.StandardButton.Close, parent)
+    box.setObjectName("rightsNotice")
+    go = box.addButton(f"&Open {exc.holder_username}", QMessageBox.ButtonRole.AcceptRole)
+    go.setObjectName("openHolder")
+    box.setDefaultButton(go)
+    box.setEscapeButton(QMessageBox.StandardButton.Close)
+    go.clicked.connect(open_holder)
+    box.open()
+    return box
+
+
 REPORT_MS = 20_000
 
 
