@@ -30,9 +30,9 @@ from console.models.enums import SlsState
 from console.models.errors import ConsoleError, RightsError
 from console.models.permissions import Permission
 from console.views.audit_view import AuditView
-from console.views.client_devices import ClientDevicesWindow
 from console.views.back_office_actions import BackOfficeActions
 from console.views.change_bus import ChangeKind, Changes
+from console.views.client_devices import ClientDevicesWindow
 from console.views.desk import Desk
 from console.views.device_actions import DeviceActions
 from console.views.messages import message_box, rights_notice, show_error
