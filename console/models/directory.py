@@ -529,6 +529,8 @@ def _restrictions_of(s: Session, user_ids: list[int]) -> dict[int, tuple[Restric
 def _device_summaries(s: Session, user: User, now: dt.datetime):
     holdings = s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user.id)
                          .order_by(DeviceHolding.preferred.desc(), DeviceHolding.since)).all()
+    # In use first, then the device history, each in the order above.
+    holdings = sorted(holdings, key=lambda h: h.device.state not in IN_USE_STATES)
     for h in holdings:
         d: SecurityDevice = h.device
         others = s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)

@@ -33,6 +33,7 @@ from console.views.device_dialogs import (
     ShareDialog,
     ShipDialog,
     info,
+    unlock_dialog,
 )
 from console.views.devices_model import DevicesModel
 from console.views.messages import show_error
@@ -149,13 +150,16 @@ class DevicesWindow(QMainWindow):
         self.overdue_action = a("Charge &overdue returns", "Ctrl+Shift+O", "Charge the fee for every device past "
                                 "its return date that is not charged yet (safe to repeat)", self.charge_overdue,
                                 "chargeOverdue", Permission.run_overdue)
+        self.unlock_action = a("&Unlock…", "Ctrl+Shift+U", "Unlock the selected device, locked after too many "
+                               "wrong codes (verify the client's identity first)", self.unlock, "unlockDevice",
+                               Permission.unlock_device)
         self.refresh_action = a("Re&fresh", QKeySequence.StandardKey.Refresh, "Reload the devices list",
                                 self.refresh, "refreshDevices", Permission.view)
         self.close_action = a("&Close", "Ctrl+W", "Close the devices window (Esc)", self.close, "closeDevices",
                               Permission.view)
         menu = self.menuBar().addMenu("&Device")
-        for action in (self.activate_action, self.share_action, self.report_action, self.replace_action,
-                       self.revoke_action):
+        for action in (self.activate_action, self.share_action, self.unlock_action, self.report_action,
+                       self.replace_action, self.revoke_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.close_action)
@@ -215,6 +219,7 @@ class DevicesWindow(QMainWindow):
             "reportDevice": state in REPORTABLE and row is not None and not row.kind.is_temporary,
             "orderReplacement": dsc and state in (DeviceState.lost, DeviceState.stolen, DeviceState.damaged),
             "revokeDevice": state in REPORTABLE,
+            "unlockDevice": row is not None and row.locked,
         }
         for action in self.findChildren(PermittedAction):
             action.setEnabled(rules.get(action.objectName(), True))
@@ -270,7 +275,10 @@ class DevicesWindow(QMainWindow):
         if row.return_reason == "battery_failure":
             return "No fee: the battery failed. The old card must come back by its due date, or the fee is charged."
         back = " The damaged card is still to be returned." if row.state is DeviceState.damaged else ""
-        return f"The replacement fee is charged to account {row.account_number}.{back}"
+        fee = self.services.devices.replacement_fee(row.id)
+        if not fee:
+            return f"No fee: it was already charged for this card.{back}"
+        return f"The replacement fee is charged to account {row.account_number}: {money(fee)}.{back}"
 
     def revoke(self) -> None:
         row = self.current_row()
@@ -284,6 +292,12 @@ class DevicesWindow(QMainWindow):
                                  lambda: self.services.devices.revoke(self.actor, row.id), "revokeConfirm",
                                  "Revoke", self, changes=Changes.of(devices=[row.id], kinds=[ChangeKind.users]),
                                  done=f"{label} revoked; {holders} can no longer use it.{then}"))
+
+    def unlock(self) -> None:
+        row = self.current_row()
+        if row is not None and row.locked:
+            self._open(unlock_dialog(self.desk, row.id, f"{row.kind.label} {row.serial or ''}".strip(),
+                                     ", ".join(row.holders) or "nobody", self))
 
     def receive_return(self) -> None:
         row = self.current_row()
