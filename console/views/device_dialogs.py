@@ -135,7 +135,9 @@ class ServiceDialog(QDialog):
         box = QMessageBox(QMessageBox.Icon.Question, self.windowTitle(), question,
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setObjectName("confirmBox")
-        box.button(QMessageBox.StandardButton.Yes).setText(sub.confirm_text)
+        # A mnemonic (Alt+first letter) so the keyboard can say yes; Enter alone says no.
+        text = sub.confirm_text if "&" in sub.confirm_text else "&" + sub.confirm_text
+        box.button(QMessageBox.StandardButton.Yes).setText(text)
         box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter twice does not act by accident
         box.finished.connect(lambda answer: self._answered(sub, answer))
         self.confirm_box = box

@@ -82,6 +82,7 @@ class DevicesWindow(QMainWindow):
         self._timer.setInterval(FILTER_DELAY_MS)
         self._timer.timeout.connect(self.apply_filter)
         self.serial_edit.textChanged.connect(lambda _: self._timer.start())
+        self.serial_edit.returnPressed.connect(self._go_to_first_match)
         self.kind_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
         self.state_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
         self.overdue_check.toggled.connect(lambda _: self.apply_filter())
@@ -195,6 +196,14 @@ class DevicesWindow(QMainWindow):
         self.model.set_query(DeviceQuery(self.kind_combo.currentData(), self.state_combo.currentData(),
                                          self.serial_edit.text(), self.overdue_check.isChecked()))
         self._update()
+
+    def _go_to_first_match(self) -> None:
+        """Enter in the serial box: find now (a query, not a scan of the rows) and put the agent on the first."""
+        self.apply_filter()
+        if self.model.rowCount():
+            self.table.setFocus()
+            self.table.selectRow(0)
+            self.table.setCurrentIndex(self.model.index(0, 0))
 
     def refresh(self) -> None:
         row = self.current_row()

@@ -59,12 +59,16 @@ class IbKeyPage(QWizardPage):
         self.key = QLabel()
         self.key.setObjectName("manualKey")
         self.key.setFont(mono(12))
-        self.key.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Selectable from the keyboard too (Alt+K, then Ctrl+A and Ctrl+C), for reading it out without a mouse.
+        self.key.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                         | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.key.setAccessibleName("Key for manual entry")
         self.key.setWordWrap(True)
         form.addRow("Account name:", self.account)
         form.addRow("Issuer:", self.issuer)
-        form.addRow("Key:", self.key)
+        key_label = QLabel("&Key:")
+        key_label.setBuddy(self.key)
+        form.addRow(key_label, self.key)
         form.addRow("Type:", QLabel("Time-based, 6 digits"))
         right.addLayout(form)
         right.addWidget(wrap("The key has only letters A-Z and digits 2-7 (no zero, no one). The spaces are only "
