@@ -20,7 +20,7 @@ from console.models.enums import ChargeStatus, DeviceState, SlsState, StaffRole
 from console.models.staff import StaffService
 from console.models.verification import dsc_response
 from tests.conftest import TEST_KEY
-from tests.e2e.test_console_window import _keys, _type, _wait_for_window, display  # noqa: F401 (fixture)
+from tests.e2e.test_console_window import _keys, _type, _wait_for_window
 from tests.lifecycle import card_seed, make_rich
 
 pytestmark = pytest.mark.e2e
