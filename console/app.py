@@ -16,7 +16,9 @@ from console.models.directory import UserDirectory
 from console.models.enrollment import EnrollmentService
 from console.models.exporting import ExportService
 from console.models.importing import ImportService
+from console.models.insight import InsightService
 from console.models.keys import default_store, unlock_box
+from console.models.reporting import ReportService
 from console.models.returns import ReturnsService
 from console.models.rights import RightsService
 from console.models.schema import upgrade
@@ -26,6 +28,7 @@ from console.models.staff import StaffService
 from console.models.temporary_access import TemporaryAccessService
 from console.models.training import TrainingService
 from console.models.verification import VerificationService
+from console.models.work_list import WorkListService
 
 DATABASE_ENV = "SLS_CONSOLE_DATABASE_URL"
 log = logging.getLogger("sls_console")
@@ -67,6 +70,9 @@ class Services:
     importing: ImportService
     exporting: ExportService
     settings: SettingsService
+    insight: InsightService
+    work_list: WorkListService
+    reports: ReportService
     training: TrainingService
 
     @classmethod
@@ -78,7 +84,8 @@ class Services:
                    devices=DeviceService(ctx, verification), temporary_access=TemporaryAccessService(ctx),
                    returns=ReturnsService(ctx), charges=ChargeService(ctx), staff=StaffService(ctx),
                    audit_log=AuditLog(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
-                   settings=SettingsService(ctx), training=TrainingService(ctx))
+                   settings=SettingsService(ctx), insight=InsightService(ctx), work_list=WorkListService(ctx),
+                   reports=ReportService(ctx), training=TrainingService(ctx))
 
 
 def run_startup_tasks(ctx: ServiceContext) -> str:

@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
                      help="sign in as this staff member (back office, auditor or administrator)")
 
+    rep = sub.add_parser("report", help="write the monthly report (PDF or CSV, by the file's extension); "
+                                        "recorded in the audit trail")
+    rep.add_argument("--month", required=True, metavar="YYYY-MM", help="the month the report covers")
+    rep.add_argument("file", help="PDF or CSV file to write")
+    rep.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
+                     help="sign in as this staff member (back office, auditor or administrator)")
+
     aud = sub.add_parser("audit", help="audit trail commands")
     aud_sub = aud.add_subparsers(dest="audit_command", required=True)
     aud_sub.add_parser("verify", help="walk the hash chain; exit 0 when intact, 1 naming the first bad entry")
@@ -210,6 +217,29 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    import os
+
+    from console.models.reporting import ReportService
+
+    ctx = open_context(database_url(args.database))
+    actor = _sign_in(ctx, args.as_user)
+    render = None
+    if args.file.lower().endswith(".pdf"):
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # charts are drawn without a screen
+        from PySide6.QtWidgets import QApplication
+
+        from console.views.report_document import render_pdf
+
+        app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 - QtCharts needs one
+        render = render_pdf
+    result = ReportService(ctx).produce(actor, args.month, args.file, render)
+    print(f"Wrote the monthly report {args.month} to {result.path} (sha256 {result.sha256}); "
+          f"audit entry {result.audit_entry_id}")
+    return 0
+
+
 def cmd_upgrade(args) -> int:
     from console.models.schema import current_revision
 
@@ -261,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_import(args)
         if command == "export":
             return cmd_export(args)
+        if command == "report":
+            return cmd_report(args)
         if command == "audit" and args.audit_command == "verify":
             return cmd_audit_verify(args)
         if command == "staff":

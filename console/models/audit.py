@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.models import activity_counts
 from console.models.entities import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -64,6 +65,7 @@ def record(session: Session, *, at: dt.datetime, actor: str, action: str, summar
     head.last_id = entry.id
     head.last_hash = entry.entry_hash
     head.count = head.count + 1
+    activity_counts.add(session, [activity_counts.key_of(at, actor, action, details)])
     session.flush()
     return entry
 
@@ -163,4 +165,6 @@ def chain_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, A
         last_hash = e["entry_hash"]
         out.append(e)
     head.last_id, head.last_hash, head.count = last_id, last_hash, head.count + len(out)
+    activity_counts.add(session, (activity_counts.key_of(r["at"], r["actor"], r["action"], r.get("details"))
+                                  for r in rows))
     return out

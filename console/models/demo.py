@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from console.models import audit, bulk, user_index
 from console.models.cards import ALPHABET, card_hashes, new_card_values
@@ -253,8 +253,10 @@ class DemoBuilder:
         # Enrolled within a month of opening, and never later than now: no event in the future.
         since = created + min(dt.timedelta(days=30), self.now - created) * rng.random()
         active = 0
+        how: dict = {}  # an enrollment records its device kind and whether it was shared (the opt-in path)
         if state is SlsState.enrolled:
-            active = self._enrolled_devices(user_id, person["id"], account_id, since)
+            active, kind, shared = self._enrolled_devices(user_id, person["id"], account_id, since)
+            how = {"device_kind": kind.name, "shared": shared}
         elif state is SlsState.pending:
             device_id = self._device(DeviceKind.ib_key, DeviceState.pending, account_id, self._past(2))
             self._hold(user_id, device_id, True, since)
@@ -268,10 +270,12 @@ class DemoBuilder:
                                 "name_key": person["full_name"].lower(), "account_id": account_id,
                                 "person_id": person["id"], "role": role, "sls_state": state,
                                 "active_devices": active, "created_at": created, "version": 1})
-        self._audit(since, f"user.{state.value}", f"{username} {state.label.lower()}", account_id, user_id)
+        self._audit(since, f"user.{state.value}", f"{username} {state.label.lower()}", account_id, user_id, **how)
         return user_id
 
-    def _enrolled_devices(self, user_id: int, person_id: int, account_id: int, since: dt.datetime) -> int:
+    def _enrolled_devices(self, user_id: int, person_id: int, account_id: int,
+                          since: dt.datetime) -> tuple[int, DeviceKind, bool]:
+        """The user's devices; returns how many are active, the kind it enrolled with and whether shared."""
         rng = self.rng
         owned = self.person_devices.get(person_id, [])
         shareable = [d for d in owned if not d[1].is_temporary and d[0] not in self.lost_ids]
@@ -280,7 +284,7 @@ class DemoBuilder:
             self._hold(user_id, device_id, True, since)
             self._audit(since, "device.shared", f"{kind.label} shared with a further username of the same "
                                                 f"person", account_id, user_id, device_id)
-            return 1
+            return 1, kind, True
         kind = _pick(rng, DEVICE_KINDS)
         device_id = self._device(kind, DeviceState.active, account_id, since)
         self._hold(user_id, device_id, True, since)
@@ -297,7 +301,7 @@ class DemoBuilder:
             second = self._device(DeviceKind.ib_key, DeviceState.active, account_id, later)
             self._hold(user_id, second, False, later)
             count += 1
-        return count
+        return count, kind, False
 
     def _lost_and_replaced(self, user_id: int, account_id: int, lost_id: int) -> None:
         """A DSC+ reported lost: the fee charged (pending, billed or waived) and a replacement sent. The user is
@@ -511,10 +515,23 @@ def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: b
                     progress(min(made, users), users)
         finally:
             writer.close()
+    _advance_sequences(ctx.db)
     return DemoSummary(accounts=accounts, users=ids.next["user"] - start_ids["user"],
                        devices=ids.next["device"] - start_ids["device"],
                        charges=ids.next["charge"] - start_ids["charge"],
                        audit_entries=_audit_count(ctx) - audit_before, seconds=time.perf_counter() - started)
+
+
+def _advance_sequences(db) -> None:
+    """PostgreSQL: the load wrote its own ids, so move each table's id sequence past them; otherwise the next
+    row a service adds (an opt-in's device, an imported account) collides with a demo row."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.write() as s:
+        for entity, _name in _TABLES:
+            table = entity.__table__.name
+            s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                           f"GREATEST((SELECT max(id) FROM {table}), 1))"))
 
 
 def _audit_count(ctx: ServiceContext) -> int:

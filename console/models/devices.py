@@ -491,7 +491,8 @@ def _enroll_if_waiting(s: Session, actor: Actor, user: User, device: SecurityDev
         r.lifted_at = now
     audit.record(s, at=now, actor=actor.username, action="user.enrolled",
                  summary=f"{user.username} enrolled by activating DSC+ {device.serial} (was {was.label.lower()}); "
-                         f"restrictions lifted", account_id=user.account_id, user_id=user.id, device_id=device.id)
+                         f"restrictions lifted", account_id=user.account_id, user_id=user.id, device_id=device.id,
+                 details={"device_kind": device.kind.name, "shared": False})
 
 
 def _device(s: Session, device_id: int) -> SecurityDevice:

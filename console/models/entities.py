@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -350,3 +351,44 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class AuditDayCount(Base):
+    """Audit entries per UTC day, action, staff member and opt-in path: the dashboard's history without a scan.
+
+    Kept by audit.record and audit.chain_rows in the transaction that writes the entries (see activity_counts).
+    """
+
+    __tablename__ = "audit_day_counts"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    action: Mapped[str] = mapped_column(String(64), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # How a user enrolled (ib_key, card, shared, dsc_plus, other); '' for every other action.
+    path: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
+    entries: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_audit_day_counts_actor_day", "actor", "day"),)
+
+
+class DeviceCount(Base):
+    """Devices per kind, state and lock, kept by database triggers (migration 0010) like user_state_counts."""
+
+    __tablename__ = "device_counts"
+
+    kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind, "device_kind"), primary_key=True)
+    state: Mapped[DeviceState] = mapped_column(_enum(DeviceState, "device_state"), primary_key=True)
+    locked: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    devices: Mapped[int] = mapped_column(BigInteger)
+
+
+# Indexes the dashboard and work list read (migration 0010): charges by month, temporary access in force (kind,
+# state, end), shipped cards by deadline (with the shipping date: no table read), returns by due date, and locked
+# devices (a partial index: only the few locked rows).
+Index("ix_charges_created_at", Charge.created_at)
+Index("ix_charges_waived_at", Charge.waived_at)
+Index("ix_devices_kind_state_expires", SecurityDevice.kind, SecurityDevice.state, SecurityDevice.expires_at)
+Index("ix_devices_state_activation_due", SecurityDevice.state, SecurityDevice.activation_due_at,
+      SecurityDevice.shipped_at)
+Index("ix_devices_state_return_due", SecurityDevice.state, SecurityDevice.return_due_at)
+Index("ix_devices_locked", SecurityDevice.id, sqlite_where=text("locked = 1"), postgresql_where=text("locked"))

@@ -37,6 +37,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("dsc_min_equity_cents", 50_000_000, "DSC+ offered from account equity of", 0, 10**13, "cents"),
     SettingSpec("staff_signin_failures", 5, "Failed staff sign-ins before lock", 1, 100),
     SettingSpec("staff_lock_minutes", 15, "Staff sign-in lock", 1, 1440, "minutes"),
+    # The firm's own choice, not the service's: how early the work list raises a card not yet activated.
+    SettingSpec("activation_warning_days", 3, "Work list: shipped DSC+ due for activation within", 0, 90, "days"),
 )
 SPEC_BY_KEY = {s.key: s for s in SPECS}
 
@@ -59,6 +61,7 @@ class Figures:
     dsc_min_equity_cents: int = 50_000_000
     staff_signin_failures: int = 5
     staff_lock_minutes: int = 15
+    activation_warning_days: int = 3
 
 
 assert {f.name for f in dataclasses.fields(Figures)} == set(SPEC_BY_KEY), "Figures and SPECS disagree"

@@ -272,6 +272,18 @@ class AuditView(QMainWindow):
         else:
             self.details.setPlainText("")
 
+    def show_filter(self, f: AuditFilter) -> None:
+        """Show the entries of `f` (the filter bar follows; the period is whole UTC days)."""
+        self.staff_filter.setEditText(f.staff)
+        self.action_filter.setEditText(f.action)
+        self.user_filter.setText(f.username)
+        self.period_check.setChecked(f.since is not None)
+        if f.since is not None:
+            last = (f.until or f.since + dt.timedelta(days=1)) - dt.timedelta(days=1)
+            self.from_date.setDate(QDate(f.since.year, f.since.month, f.since.day))
+            self.to_date.setDate(QDate(last.year, last.month, last.day))
+        self.apply_filters()
+
     def clear_filters(self) -> None:
         self.staff_filter.setCurrentIndex(0)
         self.action_filter.setCurrentIndex(0)

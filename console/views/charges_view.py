@@ -157,6 +157,14 @@ class ChargesWindow(QMainWindow):
         if changes.touches(ChangeKind.charges) or changes.touches(ChangeKind.devices):
             self.refresh()
 
+    def show_status(self, status: ChargeStatus | None) -> None:
+        """Every account's charges of `status` (None: all)."""
+        self.account_edit.setText("")
+        self.status_combo.blockSignals(True)
+        self.status_combo.setCurrentIndex(max(self.status_combo.findData(status), 0) if status is not None else 0)
+        self.status_combo.blockSignals(False)
+        self.apply_filter()
+
     def show_account(self, number: str) -> None:
         self.account_edit.setText(number)
         self.apply_filter()

@@ -191,6 +191,21 @@ class DevicesWindow(QMainWindow):
                 return True
         return False
 
+    def show_query(self, query: DeviceQuery, device_id: int | None = None) -> None:
+        """Show the devices of `query` (the filters follow), selecting `device_id` when it is among them."""
+        for combo, value in ((self.kind_combo, query.kind), (self.state_combo, query.state)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(combo.findData(value), 0) if value is not None else 0)
+            combo.blockSignals(False)
+        for widget, apply in ((self.overdue_check, lambda: self.overdue_check.setChecked(query.overdue)),
+                              (self.serial_edit, lambda: self.serial_edit.setText(query.serial_prefix))):
+            widget.blockSignals(True)
+            apply()
+            widget.blockSignals(False)
+        self.apply_filter()
+        if device_id is not None:
+            self.select_device(device_id)
+
     def apply_filter(self) -> None:
         self._timer.stop()
         self.model.set_query(DeviceQuery(self.kind_combo.currentData(), self.state_combo.currentData(),

@@ -35,6 +35,7 @@ from console.views.change_bus import ChangeKind, Changes
 from console.views.client_devices import ClientDevicesWindow
 from console.views.desk import Desk
 from console.views.device_actions import DeviceActions
+from console.views.insight_actions import InsightActions
 from console.views.messages import message_box, rights_notice, show_error
 from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.security_settings import SecuritySettingsDialog
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
 
         self.device_actions = DeviceActions(desk, self.detail, self)
         self.back_office = BackOfficeActions(desk, self)
+        self.insight = InsightActions(desk, self)
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
@@ -237,6 +239,8 @@ class MainWindow(QMainWindow):
         self.file_menu.addSeparator()
         self.file_menu.addAction(bo.settings_action)
         self.file_menu.addSeparator()
+        self.file_menu.addAction(self.insight.report_action)
+        self.file_menu.addSeparator()
         self.file_menu.addAction(self.refresh_action)
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.lock_action)
@@ -253,6 +257,9 @@ class MainWindow(QMainWindow):
         for action in dev.device_actions:
             self.devices_menu.addAction(action)
         self.tools_menu = bar.addMenu("&Tools")
+        for action in self.insight.window_actions:
+            self.tools_menu.addAction(action)
+        self.tools_menu.addSeparator()
         self.tools_menu.addAction(self.audit_action)
         self.tools_menu.addAction(self.staff_action)
         self.tools_menu.addAction(self.client_devices_action)
@@ -286,6 +293,7 @@ class MainWindow(QMainWindow):
                        self.audit_action, self.staff_action, self.about_action):
             action.setIcon(icon(names[action.objectName()]))
         self.device_actions.refresh_icons()
+        self.insight.refresh_icons()
 
     # --- changes announced on the bus ------------------------------------------------------------
     def on_changes(self, changes: Changes) -> None:
@@ -306,6 +314,17 @@ class MainWindow(QMainWindow):
     def current_user_id(self) -> int | None:
         index = self.table.currentIndex()
         return self.model.user_id_at(index.row()) if index.isValid() else None
+
+    def show_users(self, text: str = "", state: SlsState | None = None, user_id: int | None = None) -> None:
+        """Filter the list by `text` and `state` and, once the users are read, select `user_id` among them."""
+        self.filter_edit.blockSignals(True)
+        self.filter_edit.setText(text)
+        self.filter_edit.blockSignals(False)
+        self.state_combo.blockSignals(True)
+        self.state_combo.setCurrentIndex(max(self.state_combo.findData(state), 0) if state is not None else 0)
+        self.state_combo.blockSignals(False)
+        self._reselect_user = user_id  # selected when the list has the users (_on_query_changed)
+        self.apply_filter()
 
     def apply_filter(self) -> None:
         """Ask the list for the filter's users; a text search runs in the background (see UsersModel)."""

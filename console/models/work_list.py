@@ -1,0 +1,149 @@
+"""What needs someone today: one source per kind of work, each an indexed query, most urgent first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from console.models.context import Actor, ServiceContext
+from console.models.entities import Account, DeviceHolding, SecurityDevice, User
+from console.models.enums import DeviceState, SlsState
+from console.models.permissions import Permission, require
+from console.models.settings import Figures, load_figures
+
+ROWS_PER_SOURCE = 200  # the most urgent rows of each kind; the count says how many there are in all
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    source: str  # a key of SOURCES
+    title: str
+    detail: str
+    due_at: dt.datetime | None
+    user_id: int | None = None
+    username: str | None = None
+    device_id: int | None = None
+    serial: str | None = None
+    account_number: str | None = None
+
+    @property
+    def opens(self) -> str:
+        """The screen where the work is done: the device in the devices list, else the user."""
+        return "device" if self.device_id is not None else "user"
+
+
+@dataclass(frozen=True)
+class WorkSection:
+    source: str
+    title: str
+    total: int
+    items: tuple[WorkItem, ...]
+
+
+Source = Callable[[Session, dt.datetime, Figures], tuple[int, list[WorkItem]]]
+
+
+def _holder(s: Session, device_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """One holder (user id, username) per device, for the rows shown."""
+    out: dict[int, tuple[int, str]] = {}
+    if device_ids:
+        for device_id, user_id, username in s.execute(
+                select(DeviceHolding.device_id, User.id, User.username).join(User, User.id == DeviceHolding.user_id)
+                .where(DeviceHolding.device_id.in_(device_ids)).order_by(User.username)):
+            out.setdefault(device_id, (user_id, username))
+    return out
+
+
+def _device_items(s: Session, source: str, where, order, describe) -> tuple[int, list[WorkItem]]:
+    total = s.scalar(select(func.count()).select_from(SecurityDevice).where(*where)) or 0
+    rows = s.execute(select(SecurityDevice, Account.number).outerjoin(Account, Account.id == SecurityDevice.account_id)
+                     .where(*where).order_by(*order).limit(ROWS_PER_SOURCE)).all()
+    holders = _holder(s, [d.id for d, _ in rows])
+    items = []
+    for d, number in rows:
+        user_id, username = holders.get(d.id, (None, None))
+        title, detail, due = describe(d)
+        items.append(WorkItem(source, title, detail, due, user_id, username, d.id, d.serial, number))
+    return total, items
+
+
+def _days(delta: dt.timedelta) -> str:
+    days = abs(delta.days)
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def shipped_near_deadline(s: Session, now: dt.datetime, fig: Figures) -> tuple[int, list[WorkItem]]:
+    """Mailed DSC+ cards not activated whose activation date is near or past: call the client."""
+    horizon = now + dt.timedelta(days=fig.activation_warning_days)
+    where = (SecurityDevice.state == DeviceState.shipped, SecurityDevice.activation_due_at < horizon)
+
+    def describe(d: SecurityDevice):
+        due = d.activation_due_at
+        late, early = now - due, due - now
+        when = ("due today" if abs(late.days if due < now else early.days) == 0
+                else f"{_days(late)} late" if due < now else f"due in {_days(early)}")
+        return (f"DSC+ {d.serial} not activated ({when})",
+                f"Shipped {d.shipped_at:%Y-%m-%d}; activation due {due:%Y-%m-%d}" if d.shipped_at else "", due)
+    return _device_items(s, "shipped", where, (SecurityDevice.activation_due_at,), describe)
+
+
+def returns_overdue(s: Session, now: dt.datetime, fig: Figures) -> tuple[int, list[WorkItem]]:
+    """Devices expected back whose return date has passed: chase the return, or charge it."""
+    where = (SecurityDevice.state == DeviceState.return_pending, SecurityDevice.return_due_at < now)
+
+    def describe(d: SecurityDevice):
+        return (f"{d.kind.label} {d.serial or ''} return overdue by {_days(now - d.return_due_at)}".replace("  ", " "),
+                f"Return was due {d.return_due_at:%Y-%m-%d}", d.return_due_at)
+    return _device_items(s, "returns", where, (SecurityDevice.return_due_at,), describe)
+
+
+def locked_devices(s: Session, now: dt.datetime, fig: Figures) -> tuple[int, list[WorkItem]]:
+    """Devices locked after repeated wrong codes: the client cannot log in with them until staff unlock."""
+    where = (SecurityDevice.locked == True,)  # noqa: E712 - the partial index ix_devices_locked reads "locked = 1"
+
+    def describe(d: SecurityDevice):
+        return (f"{d.kind.label} {d.serial or ''} locked".replace("  ", " "),
+                f"Locked after {d.failed_attempts} wrong codes; unlock after verifying the caller", None)
+    return _device_items(s, "locked", where, (SecurityDevice.id,), describe)
+
+
+def users_without_device(s: Session, now: dt.datetime, fig: Figures) -> tuple[int, list[WorkItem]]:
+    """Users counted as enrolled with nothing to log in with: issue temporary access or a new device."""
+    where = (User.sls_state == SlsState.enrolled, User.active_devices == 0)
+    total = s.scalar(select(func.count()).select_from(User).where(*where)) or 0
+    rows = s.execute(select(User.id, User.username, User.full_name, Account.number)
+                     .join(Account, Account.id == User.account_id).where(*where)
+                     .order_by(User.id).limit(ROWS_PER_SOURCE)).all()  # (state, devices, id) index order
+    return total, [WorkItem("no_device", f"{username} ({name}) enrolled with no active device",
+                            "Offer temporary access or a new device", None, user_id, username, None, None, number)
+                   for user_id, username, name, number in rows]
+
+
+# One function per kind of work; later kinds (e.g. requests awaiting approval) are added here.
+SOURCES: dict[str, tuple[str, Source]] = {
+    "shipped": ("Shipped DSC+ near or past the activation date", shipped_near_deadline),
+    "returns": ("Returns overdue", returns_overdue),
+    "no_device": ("Users with no active device", users_without_device),
+    "locked": ("Locked devices", locked_devices),
+}
+
+
+class WorkListService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def today(self, actor: Actor) -> list[WorkSection]:
+        """Every kind of work with its count and its most urgent rows."""
+        require(actor, Permission.view)
+        now = self.ctx.clock.now()
+        with self.ctx.db.read() as s:
+            fig = load_figures(s)
+            sections = []
+            for key, (title, source) in SOURCES.items():
+                total, items = source(s, now, fig)
+                sections.append(WorkSection(key, title, total, tuple(items)))
+            return sections
