@@ -35,8 +35,7 @@ class Console:
         self.env = dict(os.environ, DISPLAY=display_name, QT_QPA_PLATFORM="xcb",
                         SLS_CONSOLE_KEY=base64.urlsafe_b64encode(TEST_KEY).decode(),
                         XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-                        XDG_STATE_HOME=str(tmp_path / "state"), XDG_CACHE_HOME=str(tmp_path / "cache"),
-                        HOME=str(tmp_path))
+                        XDG_STATE_HOME=str(tmp_path / "state"), XDG_CACHE_HOME=str(tmp_path / "cache"))
         self.proc = subprocess.Popen([sys.executable, "-m", "console", "--database", ctx.db.url, "run",
                                       "--no-demo"], env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
@@ -71,7 +70,7 @@ class Console:
         _type(self.env, text)
 
     def sign_in(self, username: str, secret: str) -> None:
-        self.window("^Sign in — SLS Console$")
+        self.window("^Sign in — SLS Console$", timeout=90)  # a cold start on a busy machine
         self.type(username)
         self.keys("Tab")
         self.type(PASSWORD)
