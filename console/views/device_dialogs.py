@@ -37,6 +37,7 @@ from console.models.errors import ConsoleError, RuleViolation, VerificationFaile
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
+from console.views.documents import in_documents
 from console.views.formatting import money, when
 from console.views.messages import message_box, report_done
 from console.views.passcode_letter import LetterActions
@@ -516,7 +517,7 @@ class OnlineCardDialog(ServiceDialog):
         if path is None:
             from PySide6.QtWidgets import QFileDialog
 
-            path, _ = QFileDialog.getSaveFileName(self, "Save the card as PDF", f"{self.card.serial}.pdf",
+            path, _ = QFileDialog.getSaveFileName(self, "Save the card as PDF", in_documents(f"{self.card.serial}.pdf"),
                                                   "PDF (*.pdf)")
             if not path:
                 return None

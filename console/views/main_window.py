@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
 
         self.device_actions = DeviceActions(desk, self.detail, self)
         self.back_office = BackOfficeActions(desk, self)
+        # "Export users" may write just what this list shows: its filter and count, read when asked.
+        self.back_office.exporter.shown_users = lambda: (self.model.shown_query, self.model.rowCount())
         self.insight = InsightActions(desk, self)
         self._build_actions()
         self._build_menus()

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QLineEdit,
+    QListWidget,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from console.models.enrollment import CardStart, IbKeyStart, SharedStart
 from console.models.enums import DeviceKind
 from console.models.firm import firm_name
+from console.views.documents import in_documents
 from console.views.printing import render_card, save_card_pdf
 from console.views.wizard_parts import PAGE_VERIFY, action_button, mono, wrap
 
@@ -199,7 +200,8 @@ class CardPage(QWizardPage):
         if self.card is None:
             return None
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save card as PDF", f"security-card-{self.card.serial}.pdf",
+            path, _ = QFileDialog.getSaveFileName(self, "Save card as PDF",
+                                                  in_documents(f"security-card-{self.card.serial}.pdf"),
                                                   "PDF files (*.pdf)")
         if not path:
             return None

@@ -141,7 +141,7 @@ class UserDetailPane(QWidget):
         history = QColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
         for i, dev in enumerate(d.devices):  # in use first, then the device history (lost, revoked, returned…)
             state = dev.state.label + (" (locked)" if dev.locked else "") + ("" if dev.in_use else " · history")
-            cells = (dev.kind_label, dev.serial or "—", state, "Yes" if dev.preferred else "",
+            cells = (dev.kind_label, dev.serial or "—", state, "Yes" if dev.preferred and dev.in_use else "",
                      ", ".join(dev.shared_with) or "—", day(dev.activated_at), _due_text(dev))
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
