@@ -22,7 +22,7 @@ from console.app import Services, open_context  # noqa: E402
 from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
 from console.models.entities import DeviceHolding, SecurityDevice, User  # noqa: E402
-from console.models.enums import DeviceKind, DeviceState, SlsState, StaffRole  # noqa: E402
+from console.models.enums import DeviceKind, DeviceState, SlsState, StaffRole, UserRole  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
 from console.models.staff import StaffService, create_demo_staff  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
@@ -89,7 +89,8 @@ def main() -> None:
         holder = s.scalar(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)
                           .join(SecurityDevice, SecurityDevice.id == DeviceHolding.device_id)
                           .where(SecurityDevice.state.in_([DeviceState.lost, DeviceState.return_pending]),
-                                 User.sls_state == SlsState.enrolled).order_by(User.username).limit(1))
+                                 User.sls_state == SlsState.enrolled, User.role == UserRole.primary)
+                          .order_by(User.username).limit(1))
     find(app, window, holder)
     window._go_to_first_match()
     wait_list(app, window)
