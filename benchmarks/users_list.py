@@ -2,6 +2,12 @@
 
     python benchmarks/users_list.py                # builds benchmarks/data/users-1m.sqlite3 once, then reuses it
     python benchmarks/users_list.py --users 100000 --db /tmp/users-100k.sqlite3
+    python benchmarks/users_list.py --database postgresql+psycopg://u:p@host/db   # PostgreSQL (pg_trgm)
+    python benchmarks/users_list.py --database sqlite:////tmp/1m.sqlite3 --database postgresql+psycopg://…
+                                                   # both, and our list's figures side by side
+
+A database given by URL is filled with demo users (COPY on PostgreSQL) when it holds fewer than --users.
+QSqlQueryModel and the ORM load are measured on SQLite only (they are the SQLite baselines).
 
 Each contender runs in its own child process on the same database file, so its peak memory (VmHWM from
 /proc/self/status) is its own. "Ours" is the console's UsersModel (console/views/users_model.py) over
@@ -83,15 +89,61 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _context(path: Path):
+def _url(target: str | Path) -> str:
+    """A database URL, or a SQLite file's path."""
+    return str(target) if "://" in str(target) else f"sqlite:///{target}"
+
+
+def _is_sqlite(target: str | Path) -> bool:
+    return _url(target).startswith("sqlite")
+
+
+def _context(path: str | Path):
     from console.models.context import ServiceContext
     from console.models.db import Database
     from console.models.sealing import SecretBox
 
-    return ServiceContext(db=Database(f"sqlite:///{path}"), box=SecretBox(BENCH_KEY))
+    return ServiceContext(db=Database(_url(path)), box=SecretBox(BENCH_KEY))
 
 
-def ensure_database(path: Path, users: int) -> dict:
+def ensure_server_database(url: str, users: int) -> dict:
+    """A PostgreSQL database with at least `users` users: reused, or emptied and filled by the demo loader."""
+    import hashlib
+
+    from sqlalchemy import func, select, text
+
+    from console.models import demo, schema
+    from console.models.entities import User
+    from console.models.settings import Figures
+
+    info_path = ROOT / "benchmarks" / "data" / f"users-{hashlib.sha256(url.encode()).hexdigest()[:12]}.json"
+    ctx = _context(url)
+    try:
+        if schema.current_revision(ctx.db) == schema.head_revision():
+            with ctx.db.read() as s:
+                have = s.scalar(select(func.count()).select_from(User))
+            if have >= users and info_path.exists():
+                return {**json.loads(info_path.read_text()), "reused": True}
+        with ctx.db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        schema.upgrade(ctx.db)
+        print(f"building {users:,} demo users in {ctx.db.display_name} ...", file=sys.stderr, flush=True)
+        summary = demo.generate(ctx, Figures(), users, seed=20261126)
+        with ctx.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    finally:
+        ctx.db.dispose()
+    info = {"users": summary.users, "accounts": summary.accounts, "devices": summary.devices,
+            "charges": summary.charges, "audit_entries": summary.audit_entries,
+            "build_seconds": round(summary.seconds, 1), "cpus": os.cpu_count(),
+            "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None}
+    info_path.parent.mkdir(parents=True, exist_ok=True)
+    info_path.write_text(json.dumps(info, indent=2))
+    return {**info, "reused": False}
+
+
+def ensure_database(path: str | Path, users: int) -> dict:
     """Reuse the file when it holds enough users at the current schema; else build it with the demo loader."""
     from sqlalchemy import func, select
 
@@ -99,6 +151,9 @@ def ensure_database(path: Path, users: int) -> dict:
     from console.models.entities import User
     from console.models.settings import Figures
 
+    if not _is_sqlite(path):
+        return ensure_server_database(_url(path), users)
+    path = Path(str(path).removeprefix("sqlite:///"))
     info_path = path.with_suffix(".json")
     if path.exists():
         ctx = _context(path)
@@ -242,11 +297,13 @@ def measure_console(path: Path) -> dict:
     from console.app import Services
     from console.models.context import Actor
     from console.models.enums import StaffRole
+    from console.views.desk import Desk
     from console.views.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     t0 = time.perf_counter()
-    window = MainWindow(Services.build(_context(path), Actor("bench01", "Benchmark Desk", StaffRole.help_desk)))
+    actor = Actor("bench01", "Benchmark Desk", StaffRole.help_desk)
+    window = MainWindow(Desk.build(Services.build(_context(path), actor)))
     window.show()
     app.processEvents()
     t_shown = time.perf_counter() - t0
@@ -302,7 +359,7 @@ def measure_qsql(path: Path) -> dict:
     app = QCoreApplication.instance() or QCoreApplication([])  # noqa: F841 (QtSql needs an application)
     t0 = time.perf_counter()
     db = QSqlDatabase.addDatabase("QSQLITE", "bench")
-    db.setDatabaseName(str(path))
+    db.setDatabaseName(str(path).removeprefix("sqlite:///"))
     assert db.open(), db.lastError().text()
     model = QSqlQueryModel()
 
@@ -415,10 +472,10 @@ ROWS = (("time to first rows (ms)", "first_rows_ms"), ("time to show the last ro
         ("peak resident memory (MB)", "peak_rss_mb"))
 
 
-def report(info: dict, results: list[dict], audit_result: dict | None, console: dict | None, path: Path) -> str:
+def report(info: dict, results: list[dict], audit_result: dict | None, console: dict | None, path) -> str:
     names = [r["name"] for r in results]
     width = max(len(label) for label, _ in ROWS) + 2
-    lines = [f"database: {path} ({info['users']:,} users, {info['audit_entries']:,} audit entries; "
+    lines = [f"database: {_display(path)} ({info['users']:,} users, {info['audit_entries']:,} audit entries; "
              f"demo build {info['build_seconds']} s{' earlier, reused' if info.get('reused') else ''}"
              f" on {info.get('cpus')} CPUs: CPU {info.get('build_cpu_seconds_main')} s building + "
              f"{info.get('build_cpu_seconds_writer', '?')} s writing, load average after "
@@ -428,7 +485,7 @@ def report(info: dict, results: list[dict], audit_result: dict | None, console: 
     for label, key in ROWS:
         lines.append("| " + label.ljust(width) + " | " + " | ".join(f"{r[key]:>20,.2f}" for r in results) + " |")
     lines.append("")
-    ours, qsql = results[0], results[1]
+    ours = results[0]
     for r in results[1:]:
         for label, key in (("first rows", "first_rows_ms"), ("last row", "last_row_ms"),
                            ("prefix filter", "prefix_filter_ms"), ("substring filter", "substring_filter_ms"),
@@ -442,13 +499,40 @@ def report(info: dict, results: list[dict], audit_result: dict | None, console: 
         lines += ["", f"audit verify: {audit_result['entries']:,} entries in {audit_result['seconds']} s = "
                       f"{audit_result['entries_per_second']:,} entries/s, ok={audit_result['ok']}, "
                       f"peak memory {audit_result['peak_rss_mb']} MB (before: {audit_result['rss_before_mb']} MB)"]
-    lines += ["", f"ratio_last_row_vs_qsql={qsql['last_row_ms'] / max(ours['last_row_ms'], 0.001):.1f}"]
+    if len(results) > 1:
+        lines += ["", f"ratio_last_row_vs_qsql={results[1]['last_row_ms'] / max(ours['last_row_ms'], 0.001):.1f}"]
     return "\n".join(lines)
+
+
+def _display(target) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(_url(target)).render_as_string(hide_password=True)
+
+
+def side_by_side(runs: list[tuple[str, dict, dict]]) -> str:
+    """Our list's figures on each database, one column per database."""
+    width = max(len(label) for label, _ in ROWS) + 2
+    names = [make_name(target) for target, _, _ in runs]
+    lines = ["", "ours (UsersModel), side by side:", "",
+             "| " + "measure".ljust(width) + " | " + " | ".join(n.rjust(12) for n in names) + " |",
+             "|" + "-" * (width + 2) + "|" + "|".join("-" * 14 for _ in names) + "|"]
+    lines += ["| " + "users".ljust(width) + " | " + " | ".join(f"{info['users']:>12,}" for _, info, _ in runs) + " |"]
+    for label, key in ROWS:
+        lines.append("| " + label.ljust(width) + " | " + " | ".join(f"{ours[key]:>12,.2f}" for _, _, ours in runs)
+                     + " |")
+    return "\n".join(lines)
+
+
+def make_name(target) -> str:
+    return "SQLite" if _is_sqlite(target) else "PostgreSQL"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=DEFAULT_DB)
+    parser.add_argument("--db", default=str(DEFAULT_DB), help="a SQLite file (or a database URL)")
+    parser.add_argument("--database", action="append", metavar="URL",
+                        help="a database URL (SQLite or PostgreSQL); give two to compare them side by side")
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--skip-orm", action="store_true", help="leave out the (slow, memory-hungry) ORM load")
     parser.add_argument("--skip-audit", action="store_true")
@@ -457,13 +541,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(CONTENDERS[args.child](args.db)))
         return 0
-    info = ensure_database(args.db, args.users)
-    results = [_child("ours", args.db), _child("qsql", args.db)]
-    if not args.skip_orm:
-        results.append(_child("orm", args.db))
-    console = _child("console", args.db)
-    audit_result = None if args.skip_audit else _child("audit", args.db)
-    print(report(info, results, audit_result, console, args.db))
+    runs = []
+    for target in args.database or [args.db]:
+        info = ensure_database(target, args.users)
+        results = [_child("ours", target)]
+        if _is_sqlite(target):
+            results.append(_child("qsql", target))
+            if not args.skip_orm:
+                results.append(_child("orm", target))
+        console = _child("console", target)
+        audit_result = None if args.skip_audit else _child("audit", target)
+        print(report(info, results, audit_result, console, target), flush=True)
+        runs.append((target, info, results[0]))
+    if len(runs) > 1:
+        print(side_by_side(runs))
     return 0
 
 

@@ -26,6 +26,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("upgrade", help="create or upgrade the database schema")
 
+    db = sub.add_parser("db", help="database administration (PostgreSQL)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    grant = db_sub.add_parser("grant", help="give the role the desks connect as only the privileges the console "
+                                            "needs (the audit trail append-only); run as the schema's owner "
+                                            "after every upgrade")
+    grant.add_argument("role", help="the PostgreSQL role the desks use")
+
     staff = sub.add_parser("staff", help="staff accounts")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     add = staff_sub.add_parser("add", help="add a staff member (the first administrator on a new database); "
@@ -248,6 +255,17 @@ def cmd_upgrade(args) -> int:
     return 0
 
 
+def cmd_db_grant(args) -> int:
+    from console.models.db import Database
+    from console.models.db_roles import grant_console_role
+
+    db = Database(database_url(args.database))
+    for statement in grant_console_role(db, args.role):
+        print(statement + ";")
+    print(f"{args.role} now holds the console's privileges on {db.display_name}.")
+    return 0
+
+
 def cmd_audit_verify(args) -> int:
     from console.models import audit
     from console.models.db import Database
@@ -287,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         if command == "upgrade":
             return cmd_upgrade(args)
+        if command == "db" and args.db_command == "grant":
+            return cmd_db_grant(args)
         if command == "import":
             return cmd_import(args)
         if command == "export":

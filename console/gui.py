@@ -101,11 +101,15 @@ class DeskSession(QObject):
         self.on_window = on_window
         self.window = None
         self.actor = None
+        self.live = None
+        app.aboutToQuit.connect(lambda: self.live.stop() if self.live is not None else None)
         app.setQuitOnLastWindowClosed(False)  # between two desks no window is open
 
     def sign_in(self) -> bool:
         from console.app import Services
+        from console.models.changes import ChangeWatcher
         from console.views.desk import Desk
+        from console.views.live_changes import LiveChanges
         from console.views.main_window import MainWindow
         from console.views.window_memory import WindowMemory
 
@@ -115,6 +119,10 @@ class DeskSession(QObject):
             return False
         self.actor = actor
         window = MainWindow(Desk.build(Services.build(self.ctx, actor)))
+        # Other desks' changes, shown within a second; stopped when this desk closes.
+        self.live = LiveChanges(ChangeWatcher(self.ctx.db), window.desk.bus, window)
+        self.live.connection.connect(window.show_connection)
+        self.live.start()
         WindowMemory(window).attach()
         window.sign_out_requested.connect(self.sign_out)
         window.lock_requested.connect(self.lock)
@@ -133,6 +141,9 @@ class DeskSession(QObject):
 
     def _close_desk(self) -> None:
         window, self.window = self.window, None
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
         if window is not None:
             window.desk.runner.wait_idle()
             window.close()

@@ -47,16 +47,41 @@ def test_every_concurrently_edited_row_is_versioned():
         assert entity.__mapper__.version_id_col is not None, entity.__name__
 
 
-def test_interleaved_transactions_second_writer_refused(ctx, db, world):
-    """Two transactions open at once on PostgreSQL: the one that commits second is told, not silently lost.
-    (SQLite serialises writers with BEGIN IMMEDIATE: the second waits and then reads the first's change.)"""
+def test_writers_take_turns_on_postgresql(ctx, db, world):
+    """While one desk's write transaction is open, another desk cannot start writing: writers take turns (as
+    SQLite's BEGIN IMMEDIATE makes them), so every write reads what the previous one committed."""
     if db.is_sqlite:
-        pytest.skip("SQLite writers never interleave: BEGIN IMMEDIATE serialises them")
-    with pytest.raises(ConcurrentChange):
-        with ctx.db.write() as a:
-            user_a = a.get(User, world.primary_id)
-            with ctx.db.write() as b:
-                b.get(User, world.primary_id).full_name = "Jane B. Smith"
-            user_a.full_name = "Jane A. Smith"
+        pytest.skip("SQLite's BEGIN IMMEDIATE is checked by the two-desk tests")
+    from sqlalchemy import text
+
+    from console.models.db import WRITER_LOCK_KEY
+
+    def other_desk_may_write() -> bool:
+        with db.engine.connect() as other:
+            return other.scalar(text(f"SELECT pg_try_advisory_xact_lock({WRITER_LOCK_KEY})"))
+
+    with ctx.db.write() as a:
+        a.get(User, world.primary_id).full_name = "Jane A. Smith"
+        assert not other_desk_may_write()
+    assert other_desk_may_write()
     with ctx.db.read() as s:
-        assert s.scalars(select(User.full_name).where(User.id == world.primary_id)).one() == "Jane B. Smith"
+        assert s.scalars(select(User.full_name).where(User.id == world.primary_id)).one() == "Jane A. Smith"
+
+
+def test_device_report_on_a_stale_screen_names_the_other_desks_change(ctx, world, agent, back_office):
+    """Desk B revoked jsmit123's IB Key after desk A opened it; A's loss report, carrying the version A saw, is
+    refused with B's audit entry (what, who, when) and the device stays as B left it."""
+    from console.models.devices import DeviceService
+    from console.models.entities import SecurityDevice
+    from console.models.enums import DeviceState
+    from tests.factories import add_device
+
+    with ctx.db.write() as s:
+        add_device(s, ctx, s.get(User, world.secondary_id), preferred=False)  # so revoking leaves one active
+    devices = DeviceService(ctx)
+    shown = devices.get(world.secondary_device_id).version
+    devices.revoke(back_office, world.secondary_device_id, "replaced by the new phone")
+    with pytest.raises(ConcurrentChange, match=r"Another desk changed IB Key.*revoked.*\(by boff01 at \d\d:\d\d\)"):
+        devices.report(agent, world.secondary_device_id, "lost", expected_version=shown)
+    with ctx.db.read() as s:
+        assert s.get(SecurityDevice, world.secondary_device_id).state is DeviceState.revoked

@@ -67,6 +67,7 @@ def record(session: Session, *, at: dt.datetime, actor: str, action: str, summar
     head.count = head.count + 1
     activity_counts.add(session, [activity_counts.key_of(at, actor, action, details)])
     session.flush()
+    session.info.setdefault("audit_ids", []).append(entry.id)  # the change watcher skips this desk's own
     return entry
 
 

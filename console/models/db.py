@@ -6,15 +6,28 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, exc, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from console.models.errors import ConcurrentChange
+from console.models.errors import ConcurrentChange, DatabaseBusy, DatabaseUnavailable
 
 BUSY_TIMEOUT_MS = 5000
 MAX_ID = 2**31 - 1  # primary keys are 32-bit integers on PostgreSQL
+# PostgreSQL: one stuck query never freezes a desk, and a desk waits at most this long for another's write.
+STATEMENT_TIMEOUT_MS = 30_000
+LOCK_TIMEOUT_MS = 10_000
+# Every write transaction on PostgreSQL takes this transaction-level advisory lock first, so writers run one
+# after another as they do on SQLite (BEGIN IMMEDIATE): each reads what the previous one committed, so no
+# write skew (two administrators deactivating each other), no deadlock (opt-out against a temporary
+# passcode) and no duplicate insert between a check and a write. Writes are short, and every audited write
+# already queued on the audit chain's head row.
+WRITER_LOCK_KEY = 0x515C0E5  # an arbitrary constant, the same on every desk
+CHANGES_CHANNEL = "sls_changes"  # NOTIFY'd in each write transaction: other desks refresh (changes.py)
+# SQLSTATEs a writer may meet that mean "try again", not "wrong": serialization failure and deadlock.
+RETRY_SQLSTATES = {"40001", "40P01"}
+WRITE_ATTEMPTS = 3
 
 
 def is_row_id(value) -> bool:
@@ -31,6 +44,28 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir / 'sls-console.sqlite3'}"
 
 
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("sls_write"):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    return getattr(getattr(error, "orig", None), "sqlstate", None)
+
+
+def _is_disconnect(error: BaseException) -> bool:
+    """The server went away (restart, shutdown, network): admin shutdown, crash, connection failures."""
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    state = _sqlstate(error)
+    if state is None:  # a PostgreSQL driver error with no SQLSTATE: the connection itself failed or was refused
+        return error.connection_invalidated or (isinstance(error, exc.OperationalError)
+                                                and type(error.orig).__module__.startswith("psycopg"))
+    return error.connection_invalidated or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -45,7 +80,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
+    def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front: read-then-write transactions that upgrade later fail
         # with "database is locked" about a third of the time under two desks (platform-notes.md).
         if conn.get_execution_options().get("sls_write"):
@@ -62,10 +97,19 @@ class Database:
         kwargs: dict = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False}
+        else:
+            # pre-ping: after a server restart the pool hands out a fresh connection, not a dead one.
+            kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"] = {"connect_timeout": 5, "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+                                                                      f" -c lock_timeout={LOCK_TIMEOUT_MS}"}
         self.engine = create_engine(url, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        elif self.engine.dialect.name == "postgresql":
+            _configure_postgresql(self.engine)
+        # Audit entries this process committed: the change watcher announces only other desks' changes.
+        self.own_audit_ids: set[int] = set()
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(sls_write=True), expire_on_commit=False)
 
@@ -78,6 +122,10 @@ class Database:
         with self._reader() as session:
             try:
                 yield session
+            except exc.DBAPIError as error:
+                if _is_disconnect(error):  # other faults (a cancelled search) are the caller's to read
+                    raise _plain(error) from error
+                raise
             finally:
                 session.rollback()
 
@@ -87,15 +135,46 @@ class Database:
         with self._writer() as session:
             try:
                 yield session
+                if not self.is_sqlite:
+                    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANGES_CHANNEL})
                 session.commit()
-            except StaleDataError as exc:
+                self._remember_own(session)
+            except StaleDataError as error:
                 session.rollback()
                 raise ConcurrentChange(
                     "Another desk changed this record while you were working on it. "
-                    "The view has been refreshed; check the current state and try again.") from exc
+                    "The view has been refreshed; check the current state and try again.") from error
+            except exc.DBAPIError as error:
+                session.rollback()
+                raise _plain(error) from error
             except BaseException:
                 session.rollback()
                 raise
 
+    def _remember_own(self, session: Session) -> None:
+        ids = session.info.pop("audit_ids", None)
+        if ids:
+            if len(self.own_audit_ids) > 10_000:
+                self.own_audit_ids.clear()
+            self.own_audit_ids.update(ids)
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _plain(error: exc.DBAPIError) -> Exception:
+    """A database fault a desk meets in normal work, as a message a person can act on; anything else as is."""
+    state = _sqlstate(error)
+    if state in RETRY_SQLSTATES:
+        return ConcurrentChange("Another desk was changing the same records at the same moment. Nothing was "
+                                "changed here; check the current state and try again.")
+    if state == "55P03" or "database is locked" in str(error.orig):
+        return DatabaseBusy("The database is busy with another desk's long change (an import or a key "
+                            "rotation?). Nothing was changed; try again in a moment.")
+    if state == "57014":
+        return DatabaseBusy("The database took too long to answer, so the request was stopped. Nothing was "
+                            "changed; try again, or narrow the search.")
+    if _is_disconnect(error):
+        return DatabaseUnavailable("The connection to the database server was lost; reconnecting. Nothing was "
+                                   "changed by this request: try it again in a moment.")
+    return error

@@ -394,6 +394,7 @@ class _Batch:
         if self.audit_rows:
             self.audit_rows.sort(key=lambda e: e["at"])
             bulk.insert_rows(conn, AuditEntry.__table__, audit.chain_rows(session, self.audit_rows))
+        bulk.advance_sequences(conn, [prepared.table for prepared in self.tables])
         session.flush()  # the chain head
 
 

@@ -38,6 +38,7 @@ class DeviceRow:
     return_reason: str | None
     locked: bool
     due_passed: bool = False  # the activation or return date shown in "Due" is in the past
+    version: int = 0  # sent back with a write, so a change made at another desk since is refused
 
     @property
     def due_at(self) -> dt.datetime | None:
@@ -99,4 +100,4 @@ def one(s: Session, device_id: int, now: dt.datetime) -> DeviceRow:
 def _row(d: SecurityDevice, number: str | None, holders: tuple[str, ...], now: dt.datetime) -> DeviceRow:
     row = DeviceRow(d.id, d.kind, d.serial, d.state, number, holders, d.received_at, d.issued_at, d.activated_at,
                     d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked)
-    return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now)
+    return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now, version=d.version)

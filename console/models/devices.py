@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from console.models import audit, device_list
 from console.models.charges import add_device_charge, existing_charge, hold_reserve, money
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.device_list import DeviceQuery, DeviceRow  # noqa: F401  (re-exported for the views)
 from console.models.device_rules import (
@@ -310,7 +311,7 @@ class DeviceService:
     # loss, replacement, revocation -----------------------------------------------------------------
     def report(self, actor: Actor, device_id: int, reason: str, *, user_id: int | None = None,
                issue_temporary_passcode: bool = False, identity_verified: bool = False,
-               note: str = "") -> ReportResult:
+               note: str = "", expected_version: int | None = None) -> ReportResult:
         """Mark a device lost, stolen, damaged or failed by its battery; it stops working at once.
 
         With `issue_temporary_passcode`, a passcode for `user_id` is issued in the same transaction, which is
@@ -325,6 +326,7 @@ class DeviceService:
                 raise InvalidInput("Choose the user who receives the temporary passcode.")
         with self.ctx.db.write() as s:
             device = _device(s, device_id)
+            require_version(device, expected_version, _label(device))
             if device.kind.is_temporary:
                 raise RuleViolation(f"A {device.kind.label} is not reported lost; revoke it instead.")
             if reason == "battery_failure" and not device.kind.is_hardware:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.cards import card_hashes, new_card_values
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.db import is_row_id
 from console.models.entities import (
@@ -137,13 +138,13 @@ class EnrollmentService:
         self.verification = VerificationService(ctx)
 
     # --- starting an opt-in ----------------------------------------------------------------------
-    def start_ib_key(self, actor: Actor, user_id: int) -> IbKeyStart:
+    def start_ib_key(self, actor: Actor, user_id: int, *, expected_version: int | None = None) -> IbKeyStart:
         """A fresh TOTP secret on a pending IB Key; the user becomes pending until the app's first good code."""
         require(actor, Permission.assist_enrollment)
         secret = pyotp.random_base32()
         with self.ctx.db.write() as s:
             now = self.ctx.clock.now()
-            user = self._user_for_opt_in(s, user_id)
+            user = self._user_for_opt_in(s, user_id, expected_version)
             self._abandon_unfinished(s, actor, user, now)
             device = self._new_device(s, user, DeviceKind.ib_key, now)
             device.sealed_secret = self.ctx.box.seal(secret.encode(), device_context(device.id))
@@ -155,13 +156,13 @@ class EnrollmentService:
             uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=firm_name())
             return IbKeyStart(device.id, user.username, uri, secret)
 
-    def start_online_card(self, actor: Actor, user_id: int) -> CardStart:
+    def start_online_card(self, actor: Actor, user_id: int, *, expected_version: int | None = None) -> CardStart:
         """A new Online Security Code Card (values returned once, hashes stored), valid the configured days."""
         require(actor, Permission.assist_enrollment)
         with self.ctx.db.write() as s:
             now = self.ctx.clock.now()
             fig = load_figures(s)
-            user = self._user_for_opt_in(s, user_id)
+            user = self._user_for_opt_in(s, user_id, expected_version)
             self._abandon_unfinished(s, actor, user, now)
             values = new_card_values(fig.code_card_size)
             device = self._new_device(s, user, DeviceKind.online_code_card, now)
@@ -209,13 +210,13 @@ class EnrollmentService:
             return [ShareableDevice(d.id, d.kind, d.serial, d.kind.protection_rank == best) for d in devices]
 
     def start_shared(self, actor: Actor, user_id: int, other_username: str,
-                     device_id: int | None = None) -> SharedStart:
+                     device_id: int | None = None, *, expected_version: int | None = None) -> SharedStart:
         """Check the sharing rules for the device `other_username` holds (its most protective one unless
         `device_id` names another) and make the user pending until the client proves possession with it."""
         require(actor, Permission.assist_enrollment)
         with self.ctx.db.write() as s:
             now = self.ctx.clock.now()
-            user = self._user_for_opt_in(s, user_id)
+            user = self._user_for_opt_in(s, user_id, expected_version)
             owner = self._other_user(s, user, other_username)
             self._abandon_unfinished(s, actor, user, now)
             devices = _active_devices(s, owner)
@@ -303,13 +304,15 @@ class EnrollmentService:
                                  permission=Permission.assist_enrollment, on_success=enroll)
         return outcome["enrolled"]
 
-    def cancel(self, actor: Actor, user_id: int, device_id: int | None = None) -> bool:
+    def cancel(self, actor: Actor, user_id: int, device_id: int | None = None, *,
+               expected_version: int | None = None) -> bool:
         """Undo an unfinished opt-in: its pending device is revoked and no longer held, the user is opted out
         again with the restrictions it had. False when there was nothing to undo."""
         require(actor, Permission.assist_enrollment)
         with self.ctx.db.write() as s:
             now = self.ctx.clock.now()
             user = self._user(s, user_id)
+            require_version(user, expected_version, user.username)
             require_rights(s, user)
             if user.sls_state is not SlsState.pending:
                 return False
@@ -323,7 +326,8 @@ class EnrollmentService:
             return True
 
     # --- opting out ------------------------------------------------------------------------------
-    def opt_out(self, actor: Actor, user_id: int, acknowledgement_text: str, acknowledged: bool) -> OptedOut:
+    def opt_out(self, actor: Actor, user_id: int, acknowledgement_text: str, acknowledged: bool, *,
+                expected_version: int | None = None) -> OptedOut:
         """Opt an enrolled user out after the client's explicit acknowledgement of the risks (recorded with the
         staff member and time); the opt-out restrictions apply from then on."""
         require(actor, Permission.assist_enrollment)
@@ -338,6 +342,7 @@ class EnrollmentService:
             now = self.ctx.clock.now()
             fig = load_figures(s)
             user = self._user(s, user_id)
+            require_version(user, expected_version, user.username)
             require_rights(s, user)
             if user.sls_state is SlsState.opted_out:
                 raise RuleViolation(f"{user.username} is already opted out of the Secure Login System.")
@@ -370,8 +375,10 @@ class EnrollmentService:
             raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
         return user
 
-    def _user_for_opt_in(self, s: Session, user_id: int) -> User:
+    def _user_for_opt_in(self, s: Session, user_id: int, expected_version: int | None = None) -> User:
+        """The user, as the desk saw it (`expected_version`, the version on its screen, when it has one)."""
         user = self._user(s, user_id)
+        require_version(user, expected_version, user.username)
         require_rights(s, user)
         if user.sls_state is SlsState.enrolled:
             raise RuleViolation(f"{user.username} is already enrolled in the Secure Login System; there is nothing "

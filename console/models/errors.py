@@ -50,3 +50,11 @@ class PermissionDenied(ConsoleError):
 
 class ConcurrentChange(ConsoleError):
     """Another desk changed the same record first; reload and try again."""
+
+
+class DatabaseBusy(ConsoleError):
+    """The database did not answer in time (another desk's long write, or a slow query); nothing changed."""
+
+
+class DatabaseUnavailable(ConsoleError):
+    """The database server cannot be reached (restarting, network); the console reconnects by itself."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from console.models import audit
+from console.models.concurrency import require_setting
 from console.models.context import Actor, ServiceContext
 from console.models.entities import Setting
 from console.models.errors import InvalidInput
@@ -45,12 +46,14 @@ class SettingsService:
             out.append(SettingValue(spec, getattr(figures, spec.key), row is None, *(row or (None, None))))
         return out
 
-    def update(self, actor: Actor, key: str, value: str | int) -> int:
-        """Set one figure; returns the stored value."""
-        return self.update_many(actor, {key: value})[key]
+    def update(self, actor: Actor, key: str, value: str | int, *, shown: int | None = None) -> int:
+        """Set one figure; returns the stored value. `shown`: the value the desk displayed, if any."""
+        return self.update_many(actor, {key: value}, shown=None if shown is None else {key: shown})[key]
 
-    def update_many(self, actor: Actor, changes: dict[str, str | int]) -> dict[str, int]:
-        """Set several figures in one transaction: all are checked first, so one bad value changes none."""
+    def update_many(self, actor: Actor, changes: dict[str, str | int],
+                    shown: dict[str, int] | None = None) -> dict[str, int]:
+        """Set several figures in one transaction: all are checked first, so one bad value changes none.
+        `shown` holds the values the desk displayed: if another desk changed one since, nothing is changed."""
         require(actor, Permission.change_settings)
         values = {key: validate(key, raw) for key, raw in changes.items()}
         if not values:
@@ -58,6 +61,8 @@ class SettingsService:
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
             old_figures = load_figures(s)
+            for key in values:
+                require_setting(s, key, SPEC_BY_KEY[key].label, (shown or {}).get(key), getattr(old_figures, key))
             for key, value in values.items():
                 old = getattr(old_figures, key)
                 if old == value:

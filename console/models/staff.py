@@ -309,6 +309,8 @@ class StaffService:
         require(actor, Permission.manage_staff)
         with self.ctx.db.write() as s:
             m = self._member(s, username)
+            if not m.active:
+                raise RuleViolation(f"{m.username} is already deactivated.")
             if m.role is StaffRole.administrator:
                 others = s.scalar(select(func.count()).select_from(StaffMember).where(
                     StaffMember.role == StaffRole.administrator, StaffMember.active.is_(True),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.cards import ALPHABET, card_hashes, new_card_values
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.device_rules import settle_holders
 from console.models.entities import DeviceHolding, SecurityDevice, User
@@ -134,19 +135,21 @@ class TemporaryAccessService:
         return None
 
     def issue_temporary_passcode(self, actor: Actor, user_id: int, *, identity_verified: bool,
-                                 reason: str = "") -> IssuedPasscode:
+                                 reason: str = "", expected_version: int | None = None) -> IssuedPasscode:
         """A new passcode for the user: full access for the configured days, then portal only, then expired."""
         require(actor, Permission.issue_temporary_access)
         with self.ctx.db.write() as s:
-            return issue_passcode_in(s, self.ctx, actor, _user(s, user_id), identity_verified=identity_verified,
-                                     reason=reason)
+            user = _user(s, user_id)
+            require_version(user, expected_version, user.username)
+            return issue_passcode_in(s, self.ctx, actor, user, identity_verified=identity_verified, reason=reason)
 
-    def issue_online_card(self, actor: Actor, user_id: int) -> IssuedCard:
+    def issue_online_card(self, actor: Actor, user_id: int, *, expected_version: int | None = None) -> IssuedCard:
         """An Online Security Code Card for an enrolled user who lost a device: waits for two good values
         (activate_online_card), valid the configured days. Ends a run of temporary passcodes."""
         require(actor, Permission.issue_temporary_access)
         with self.ctx.db.write() as s:
             user = _user(s, user_id)
+            require_version(user, expected_version, user.username)
             if user.sls_state is not SlsState.enrolled:
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: issue the Online Security "
                                     f"Code Card through the opt-in instead.")

@@ -346,6 +346,7 @@ class ReportDialog(ServiceDialog):
                  user_id: int | None = None, parent=None) -> None:
         super().__init__(desk, f"Report {label}", "reportDevice", parent)
         self.device_id = device_id
+        self.version = self.services.devices.get(device_id).version  # the device as the agent sees it now
         self.label = label
         self.holder_ids = [uid for uid, _ in holders]
         self.passcode_dialog: PasscodeDialog | None = None
@@ -369,6 +370,7 @@ class ReportDialog(ServiceDialog):
         reason, reason_text = self.reason.currentData(), self.reason.currentText().lower()
         user_id, caller = self.user.currentData(), self.user.currentText()
         issue, identity, note = self.issue_passcode.isChecked(), self.identity.isChecked(), self.note.text()
+        version = self.version
         question = (f"Report {self.label} {reason_text} for {caller}? It stops working at once"
                     + (", and a temporary passcode is issued to " + caller if issue else "") + ".")
 
@@ -379,7 +381,7 @@ class ReportDialog(ServiceDialog):
         return Submission(
             lambda: self.services.devices.report(self.actor, self.device_id, reason, user_id=user_id,
                                                  issue_temporary_passcode=issue, identity_verified=identity,
-                                                 note=note),
+                                                 note=note, expected_version=version),
             lambda result: Changes.of(devices=[self.device_id, *(
                 [result.temporary_passcode.device_id] if result.temporary_passcode else [])],
                 users=self.holder_ids), done, lambda: question, "Report")
@@ -399,6 +401,7 @@ class TemporaryPasscodeDialog(ServiceDialog):
         super().__init__(desk, f"Temporary passcode for {username}", "temporaryPasscode", parent)
         self.user_id = user_id
         self.username = username
+        self.version = self.services.directory.details(user_id, audit_limit=0).version  # as the agent sees it now
         self.passcode_dialog: PasscodeDialog | None = None
         refusal = self.services.temporary_access.can_issue(user_id)
         self.intro.setText("Issued by phone only, after the caller's identity has been verified. Full access for a "
@@ -411,10 +414,10 @@ class TemporaryPasscodeDialog(ServiceDialog):
         self.reason.setPlaceholderText("e.g. phone left at home")
 
     def submission(self) -> Submission:
-        identity, reason = self.identity.isChecked(), self.reason.text()
+        identity, reason, version = self.identity.isChecked(), self.reason.text(), self.version
         return Submission(
             lambda: self.services.temporary_access.issue_temporary_passcode(
-                self.actor, self.user_id, identity_verified=identity, reason=reason),
+                self.actor, self.user_id, identity_verified=identity, reason=reason, expected_version=version),
             lambda issued: Changes.of(users=[self.user_id], devices=[issued.device_id]),
             lambda issued: f"Temporary passcode issued to {self.username}; full access until "
                            f"{when(issued.full_access_until)}.")

@@ -31,7 +31,7 @@ from console.models.errors import ConsoleError, RightsError
 from console.models.permissions import Permission
 from console.views.audit_view import AuditView
 from console.views.back_office_actions import BackOfficeActions
-from console.views.change_bus import ChangeKind, Changes
+from console.views.change_bus import ChangeKind, Changes, Origin
 from console.views.client_devices import ClientDevicesWindow
 from console.views.desk import Desk
 from console.views.device_actions import DeviceActions
@@ -301,6 +301,13 @@ class MainWindow(QMainWindow):
     def on_changes(self, changes: Changes) -> None:
         self._pending_changes = changes if self._pending_changes is None else self._pending_changes.merged(changes)
         self._change_timer.start()
+        if changes.origin is Origin.other_desk:
+            self.statusBar().showMessage("Updated with changes made at another desk.", 5000)
+
+    def show_connection(self, connected: bool) -> None:
+        """The database server went away (the console keeps retrying) or is back."""
+        self.statusBar().showMessage("Database connection restored." if connected else
+                                     "The database server is not answering; reconnecting…", 5000 if connected else 0)
 
     def _apply_changes(self) -> None:
         changes, self._pending_changes = self._pending_changes, None

@@ -86,7 +86,8 @@ class IbKeyPage(QWizardPage):
         self.qr.clear()
         self.key.clear()
         try:
-            self.start = self.w.enrollment.start_ib_key(self.w.actor, self.w.user_id)
+            self.start = self.w.enrollment.start_ib_key(self.w.actor, self.w.user_id,
+                                                        expected_version=self.w.shown_version)
         except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
             self.w.show_error(exc)
             return
@@ -155,7 +156,8 @@ class CardPage(QWizardPage):
         self.card = None
         self._clear_grid()
         try:
-            self.card = self.w.enrollment.start_online_card(self.w.actor, self.w.user_id)
+            self.card = self.w.enrollment.start_online_card(self.w.actor, self.w.user_id,
+                                                            expected_version=self.w.shown_version)
         except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
             self.w.show_error(exc)
             return
@@ -321,7 +323,8 @@ class SharePage(QWizardPage):
     def validatePage(self) -> bool:
         try:
             self.start = self.w.enrollment.start_shared(self.w.actor, self.w.user_id, self.username.text(),
-                                                        self.devices.currentData())
+                                                        self.devices.currentData(),
+                                                        expected_version=self.w.shown_version)
         except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
             self.status.setText(self.w.show_error(exc))
             return False

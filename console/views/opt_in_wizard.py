@@ -218,11 +218,14 @@ class OptInWizard(QWizard):
     """Opt an opted-out (or pending) user back in. Cancelling at any page leaves everything as it was."""
 
     def __init__(self, enrollment: EnrollmentService, actor: Actor, user_id: int, username: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, version: int | None = None) -> None:
         super().__init__(parent)
         self.enrollment = enrollment
         self.actor = actor
         self.user_id = user_id
+        # The user's version as the agent saw it: the first start is refused if another desk changed the user
+        # since. Once this wizard has started a path, the pending opt-in is its own and may be replaced.
+        self.shown_version = version
         self.username = username
         self.device_id: int | None = None
         self.kind: DeviceKind | None = None
@@ -252,6 +255,7 @@ class OptInWizard(QWizard):
     def begin(self, device_id: int, kind: DeviceKind, challenge, owner_username: str | None = None) -> None:
         """A path has started in the database (user pending): remember what the code will be checked against."""
         self.device_id, self.kind, self.challenge, self.owner_username = device_id, kind, challenge, owner_username
+        self.shown_version = None
 
     @property
     def enrolled(self) -> bool:

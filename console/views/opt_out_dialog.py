@@ -33,11 +33,12 @@ class OptOutDialog(QDialog):
     """Opt an enrolled user out; the button stays disabled until the client's acknowledgement is ticked."""
 
     def __init__(self, enrollment: EnrollmentService, actor: Actor, user_id: int, username: str, full_name: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, version: int | None = None) -> None:
         super().__init__(parent)
         self.enrollment = enrollment
         self.actor = actor
         self.user_id = user_id
+        self.version = version  # of the user as the agent saw it: another desk's change since is refused
         self.result: OptedOut | None = None
         self.last_error: str | None = None
         self.last_message = None
@@ -97,7 +98,7 @@ class OptOutDialog(QDialog):
     def opt_out(self) -> None:
         try:
             self.result = self.enrollment.opt_out(self.actor, self.user_id, self.statement.toPlainText(),
-                                                  self.acknowledged.isChecked())
+                                                  self.acknowledged.isChecked(), expected_version=self.version)
         except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
             self.last_message = show_error(self, exc)
             self.last_error = self.last_message.text()

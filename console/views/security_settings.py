@@ -93,14 +93,14 @@ class SecuritySettingsDialog(QDialog):
     def open_opt_in(self) -> None:
         d = self.pane.details
         self.opt_in_wizard = OptInWizard(self.services.enrollment, self.services.actor, self.user_id, d.username,
-                                         self)
+                                         self, version=d.version)
         self.opt_in_wizard.finished.connect(lambda _: self._announce())
         self.opt_in_wizard.open()
 
     def open_opt_out(self) -> None:
         d = self.pane.details
         self.opt_out_dialog = OptOutDialog(self.services.enrollment, self.services.actor, self.user_id, d.username,
-                                           d.full_name, self)
+                                           d.full_name, self, version=d.version)
         self.opt_out_dialog.finished.connect(lambda _: self._announce())
         self.opt_out_dialog.open()
 

@@ -123,6 +123,17 @@ class SettingsDialog(QDialog):
         box = self.fields[key]
         box.setValue(value / 100 if self.values[key].spec.unit == "cents" else value)
 
+    def refresh(self) -> None:
+        """Show the values stored now (after another desk changed some): a field another desk changed takes the
+        new value, a field the agent edited and nobody else changed keeps the agent's entry."""
+        entered = self.entered()
+        for value in self.service.current():
+            key = value.spec.key
+            old = self.values[key].value
+            self.values[key] = value
+            if value.value != old or entered[key] == old:
+                self.set_value(key, value.value)
+
     def restore_defaults(self) -> None:
         for key, value in self.values.items():
             self.set_value(key, value.spec.default)
@@ -133,7 +144,8 @@ class SettingsDialog(QDialog):
             self.accept()
             return
         try:
-            self.saved = self.service.update_many(self.actor, changes)
+            shown = {key: self.values[key].value for key in changes}  # another desk's change since is refused
+            self.saved = self.service.update_many(self.actor, changes, shown)
         except ConsoleError as exc:
             self.last_message = show_error(self, exc)
             return
