@@ -7,12 +7,14 @@ import argparse
 import sys
 import time
 
+from console import __version__
 from console.app import database_url, open_context
 from console.models.enums import StaffRole
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sls-console", description="Staff console for the Secure Login System.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--database", metavar="URL", help="SQLAlchemy database URL (default: $SLS_CONSOLE_DATABASE_URL, "
                                                      "else a SQLite file in your data directory)")
     sub = p.add_subparsers(dest="command")
@@ -62,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("file", help="CSV file to write")
     exp.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
                      help="sign in as this staff member (back office, auditor or administrator)")
+
+    sub.add_parser("doctor", help="check what the console needs here (Qt, display, database, key, keyring, "
+                                  "data directory, clock); one line each with its fix; exit 1 when one fails")
 
     rep = sub.add_parser("report", help="write the monthly report (PDF or CSV, by the file's extension); "
                                         "recorded in the audit trail")
@@ -289,6 +294,12 @@ def cmd_audit_verify(args) -> int:
     return 1
 
 
+def cmd_doctor(args) -> int:
+    from console import doctor
+
+    return doctor.run(database_url(args.database))
+
+
 def cmd_run(args) -> int:
     from console.gui import run_gui
 
@@ -305,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         if command == "upgrade":
             return cmd_upgrade(args)
+        if command == "doctor":
+            return cmd_doctor(args)
         if command == "db" and args.db_command == "grant":
             return cmd_db_grant(args)
         if command == "import":

@@ -55,9 +55,10 @@ def _fill_demo(app, ctx) -> None:
 def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from console import __version__
     from console.app import open_context
     from console.models.staff import StaffService, create_demo_staff, demo_sign_in_hint, sign_in_instructions
-    from console.views.style import allow_fractional_scaling, apply_theme, follow_system_scheme
+    from console.views.style import allow_fractional_scaling, app_icon, apply_theme, follow_system_scheme
 
     log_path = _setup_logging()
     allow_fractional_scaling()
@@ -65,6 +66,9 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     apply_theme(app)
     app.setApplicationName("SLS Console")
     app.setOrganizationName("SLS")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("sls-console")  # matches resources/sls-console.desktop (Wayland task bars)
+    app.setWindowIcon(app_icon())
     ctx = open_context(url)
     logging.getLogger("sls_console").info("console started on %s (log %s)", ctx.db.display_name, log_path)
     staff = StaffService(ctx)
@@ -82,8 +86,8 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
         hint, live_hint = demo_sign_in_hint(staff), lambda: demo_sign_in_hint(staff)
     from console.app import run_startup_tasks
 
-    session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint),
-                          lambda window: follow_system_scheme(app, window.refresh_icons))
+    session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint))
+    follow_system_scheme(app, lambda: session.window.refresh_icons() if session.window is not None else None)
     if not session.sign_in():
         return 0
     logging.getLogger("sls_console").info(run_startup_tasks(ctx))

@@ -12,7 +12,8 @@ from console.resources import resource_path
 
 # The order of the topic list; the first nine follow the client article's related links.
 TOPIC_ORDER = ("sls-overview", "dsc-replacement", "security-devices", "sharing", "returns", "ib-key-activation",
-               "multiple-two-factor", "charges", "temporary-passcode", "opting-back-in", "import-export")
+               "multiple-two-factor", "charges", "temporary-passcode", "opting-back-in", "import-export",
+               "dashboard")
 TOKEN_RE = re.compile(r"\[\[([a-z_]+)\]\]")
 
 
@@ -37,7 +38,7 @@ def figure_values(figures: Figures) -> dict[str, str]:
 
 
 def fill(page: str, values: dict[str, str]) -> str:
-    def sub(m: re.Match) -> str:
+    def sub(m: re.Match[str]) -> str:
         if m.group(1) not in values:
             raise KeyError(f"help page uses unknown figure [[{m.group(1)}]]")
         return html_lib.escape(values[m.group(1)])

@@ -1,9 +1,12 @@
-"""Helpers for device-lifecycle tests: a DSC+-eligible account, stock, card responses, counting rows."""
+"""The device lifecycle for tests, built once here: a DSC+ shipped, activated, lost and replaced as the back
+office and the help desk would do it; plus card responses and counting rows."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from console.models.context import Actor
+from console.models.devices import DeviceService
 from console.models.entities import Account, AuditEntry, User
 from console.models.sealing import device_context
 from console.models.verification import VerificationService, dsc_response
@@ -48,3 +51,31 @@ def user(ctx, user_id: int) -> User:
         u = s.get(User, user_id)
         s.expunge(u)
         return u
+
+
+def shipped_card(ctx, actor: Actor, user_id: int, account_id: int, serial: str) -> int:
+    """A DSC+ received into stock as `serial` and mailed to `user_id` (the account made DSC+-eligible first)."""
+    devices = DeviceService(ctx)
+    make_rich(ctx, account_id)
+    [card] = devices.receive_stock(actor, serial)
+    devices.ship(actor, card, user_id)
+    return card
+
+
+def active_card(ctx, actor: Actor, user_id: int, account_id: int, serial: str) -> int:
+    """shipped_card(), then activated with the response the card gives to a challenge."""
+    card = shipped_card(ctx, actor, user_id, account_id, serial)
+    ch, resp = challenge_and_response(ctx, actor, card)
+    DeviceService(ctx).activate_shipped(actor, card, ch, resp)
+    return card
+
+
+def replaced_card(ctx, actor: Actor, user_id: int, account_id: int, serial: str, spare: str) -> int:
+    """active_card(), then reported lost and a replacement ordered from the spare in stock: the lost card
+    carries a pending replacement charge."""
+    card = active_card(ctx, actor, user_id, account_id, serial)
+    devices = DeviceService(ctx)
+    devices.receive_stock(actor, spare)
+    devices.report(actor, card, "lost")
+    devices.order_replacement(actor, card)
+    return card

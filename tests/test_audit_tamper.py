@@ -77,7 +77,8 @@ def test_inserted_entry_at_the_end_named(ctx, trail):
     """A row appended past the head, even with a correct link and hash, is named as inserted."""
     with ctx.db.read() as s:
         last = s.get(audit.AuditEntry, 5)
-        fake = audit.AuditEntry(id=6, at=dt.datetime(2026, 11, 26, 9, 10, tzinfo=dt.UTC), actor="x", action="user.opted_out", account_id=None,
+        fake = audit.AuditEntry(id=6, at=dt.datetime(2026, 11, 26, 9, 10, tzinfo=dt.UTC), actor="x",
+                                action="user.opted_out", account_id=None,
                                 user_id=None, device_id=None, summary="forged", details="{}",
                                 prev_hash=last.entry_hash)
         fake_hash = audit.entry_hash_of(fake)

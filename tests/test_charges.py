@@ -4,11 +4,10 @@ import pytest
 from sqlalchemy import select
 
 from console.models.charges import ChargeService
-from console.models.devices import DeviceService
 from console.models.entities import AuditEntry, Charge
 from console.models.enums import ChargeStatus
 from console.models.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
-from tests.lifecycle import audit_count, challenge_and_response, make_rich
+from tests.lifecycle import audit_count, replaced_card
 
 
 @pytest.fixture
@@ -17,17 +16,9 @@ def charges(ctx):
 
 
 @pytest.fixture
-def charge_id(ctx, world, agent, back_office):
+def charge_id(ctx, world, back_office):
     """A pending 20 USD replacement charge on U1234567 (a lost DSC+)."""
-    devices = DeviceService(ctx)
-    make_rich(ctx, world.account_id)
-    [card] = devices.receive_stock(back_office, "DSC000000401")
-    devices.ship(back_office, card, world.secondary_id)
-    ch, resp = challenge_and_response(ctx, back_office, card)
-    devices.activate_shipped(back_office, card, ch, resp)
-    devices.receive_stock(back_office, "DSC000000402")
-    devices.report(agent, card, "lost")
-    devices.order_replacement(agent, card)
+    replaced_card(ctx, back_office, world.secondary_id, world.account_id, "DSC000000401", "DSC000000402")
     with ctx.db.read() as s:
         return s.scalar(select(Charge.id))
 

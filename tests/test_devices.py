@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from console.models.devices import DeviceQuery, DeviceService, parse_serials
 from console.models.entities import Charge, DeviceHolding, Reserve, SecurityDevice, User, UserRestriction
-from console.models.enums import ChargeKind, ChargeStatus, DeviceKind, DeviceState, SlsState
+from console.models.enums import ChargeKind, ChargeStatus, DeviceKind, DeviceState, ReturnReason, SlsState
 from console.models.errors import (
     InvalidInput,
     NotFound,
@@ -18,6 +18,7 @@ from console.models.errors import (
     VerificationFailed,
 )
 from console.models.settings import Figures
+from tests import lifecycle
 from tests.factories import add_device, add_same_person_username
 from tests.lifecycle import audit_actions, audit_count, challenge_and_response, make_rich, user
 
@@ -30,10 +31,7 @@ def svc(ctx):
 @pytest.fixture
 def shipped(ctx, world, svc, back_office):
     """A DSC+ received and shipped to jsmit123 (who is enrolled with an IB Key); returns its id."""
-    make_rich(ctx, world.account_id)
-    [device_id] = svc.receive_stock(back_office, "DSC000000101")
-    svc.ship(back_office, device_id, world.secondary_id)
-    return device_id
+    return lifecycle.shipped_card(ctx, back_office, world.secondary_id, world.account_id, "DSC000000101")
 
 
 @pytest.fixture
@@ -51,12 +49,7 @@ def jane(ctx, world, svc, back_office):
         user_row.sls_state = SlsState.enrolled
         ib_key, _ = add_device(s, ctx, user_row, DeviceKind.ib_key)
         ib_key_id = ib_key.id
-    make_rich(ctx, world.account_id)
-    [card] = svc.receive_stock(back_office, "DSC000000111")
-    svc.ship(back_office, card, world.primary_id)
-    ch, resp = challenge_and_response(ctx, back_office, card)
-    svc.activate_shipped(back_office, card, ch, resp)
-    return ib_key_id, card
+    return ib_key_id, lifecycle.active_card(ctx, back_office, world.primary_id, world.account_id, "DSC000000111")
 
 
 def _device(ctx, device_id) -> SecurityDevice:
@@ -342,7 +335,7 @@ def test_battery_failure_replaced_free_and_due_back(ctx, world, svc, active_card
     assert result.charged_cents == 0
     assert _count(ctx, Charge) == 0
     old = _device(ctx, active_card)
-    assert old.state is DeviceState.return_pending and old.return_reason == "battery_failure"
+    assert old.state is DeviceState.return_pending and old.return_reason is ReturnReason.battery_failure
     assert old.return_due_at == ctx.clock.now() + dt.timedelta(days=30)
 
 
@@ -424,7 +417,7 @@ def test_revoke_refused_for_last_active_device(ctx, world, svc, agent):
 def test_revoked_dsc_plus_is_due_back(ctx, world, svc, active_card, agent):
     """A DSC+ no longer needed is revoked into a pending return with a due date."""
     row = svc.revoke(agent, active_card, "client prefers the app")
-    assert row.state is DeviceState.return_pending and row.return_reason == "no_longer_needed"
+    assert row.state is DeviceState.return_pending and row.return_reason is ReturnReason.no_longer_needed
     assert user(ctx, world.secondary_id).active_devices == 1
 
 

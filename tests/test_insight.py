@@ -299,3 +299,36 @@ def test_report_not_recorded_when_the_file_cannot_be_written(ctx, tmp_path, back
         ReportService(ctx).produce(back_office, "2026-11", tmp_path / "missing" / "r.csv")
     with ctx.db.read() as s:
         assert s.scalar(select(func.count()).select_from(AuditEntry)) == before
+
+
+def test_work_list_and_dashboard_read_indexes_not_tables(ctx, world, admin):
+    """Every statement the work list and the dashboard run searches an index: no scan of users or devices,
+    and the users with no device are not found by walking every enrolled user in username order."""
+    import re
+
+    from sqlalchemy import event
+
+    if not ctx.db.is_sqlite:
+        pytest.skip("SQLite plans")
+    statements: list[tuple[str, object]] = []
+
+    def remember(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(ctx.db.engine, "before_cursor_execute", remember)
+    try:
+        WorkListService(ctx).today(admin)
+        InsightService(ctx).panels(admin, *_period(ctx, 12))
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", remember)
+    assert len(statements) > 10
+    with ctx.db.read() as s:
+        conn = s.connection()
+        for statement, parameters in statements:
+            plan = " | ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
+                                                                         parameters))
+            # Reading the whole partial index of locked devices is reading only the locked ones.
+            assert not re.search(r"SCAN (users|devices)(?! USING (COVERING )?INDEX ix_devices_locked)", plan), \
+                (statement, plan)
+            assert "ix_users_state_username" not in plan, (statement, plan)

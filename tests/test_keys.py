@@ -17,6 +17,8 @@ from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import PermissionDenied, RuleViolation
 from console.models.key_rotation import KeyRotation
 from console.models.keys import (
+    KEY_ENV,
+    KEY_FILE_ENV,
     EnvKeyStore,
     FileKeyStore,
     KeyringKeyStore,
@@ -24,7 +26,7 @@ from console.models.keys import (
     keyring_available,
     unlock_box,
 )
-from console.models.sealing import KEY_ENV, KEY_FILE_ENV, SealingError, SecretBox, device_context, staff_context
+from console.models.sealing import SealingError, SecretBox, device_context, staff_context
 from tests.conftest import TEST_KEY
 from tests.factories import add_device
 

@@ -11,7 +11,7 @@ from console.models.entities import Charge, Reserve, SecurityDevice
 from console.models.enums import ChargeKind, ChargeStatus, DeviceState
 from console.models.errors import PermissionDenied, RuleViolation
 from console.models.returns import ReturnsService
-from tests.lifecycle import audit_actions, challenge_and_response, make_rich
+from tests.lifecycle import active_card, audit_actions
 
 
 @pytest.fixture
@@ -27,12 +27,7 @@ def returns(ctx):
 @pytest.fixture
 def card(ctx, world, devices, back_office):
     """An active DSC+ held by jsmit123 (who also has an IB Key)."""
-    make_rich(ctx, world.account_id)
-    [device_id] = devices.receive_stock(back_office, "DSC000000301")
-    devices.ship(back_office, device_id, world.secondary_id)
-    ch, resp = challenge_and_response(ctx, back_office, device_id)
-    devices.activate_shipped(back_office, device_id, ch, resp)
-    return device_id
+    return active_card(ctx, back_office, world.secondary_id, world.account_id, "DSC000000301")
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def test_database_file_holds_no_secret(ctx, db, world, staff_service, tmp_path, 
     # in new random bytes (hashes, WAL checksums). So: no two neighbouring values together in any plain form,
     # and at most a few single values, by chance.
     ordered = [values[p] for p in sorted(values)]
-    pairs = [(a + sep + b).encode(enc) for a, b in zip(ordered, ordered[1:])
+    pairs = [(a + sep + b).encode(enc) for a, b in zip(ordered, ordered[1:], strict=False)
              for sep in ("", " ", ",", ";", "\t", '","') for enc in ("utf-8", "utf-16-le")]
     assert [x for x in pairs if x in final] == []
     singles = [v for v in ordered if v.encode() in final or v.encode("utf-16-le") in final]

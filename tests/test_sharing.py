@@ -1,4 +1,4 @@
-"""Sharing rules of domain-facts.md: same person, no temporary device, the most protective device, active only."""
+"""Sharing rules of docs/domain-facts.md: same person, no temporary device, the most protective device, active only."""
 
 import datetime as dt
 

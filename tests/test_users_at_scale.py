@@ -89,7 +89,7 @@ def test_filters_and_counts_equal_plain_sql(people):
             for state in (None, *SlsState):
                 query = UserQuery(text=t.upper(), state=state, contains=contains, sort="full_name")
 
-                def matches(u) -> bool:
+                def matches(u, t: str = t, contains: bool = contains, state: SlsState | None = state) -> bool:
                     if not t:
                         hit = True
                     elif contains and len(t) >= 3:

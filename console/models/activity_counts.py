@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from console.models.entities import AuditDayCount
+from console.models.entities import AuditDayCount, table_of
 
 ENROLLED = "user.enrolled"
 OPTED_OUT = "user.opted_out"
@@ -43,7 +43,7 @@ def add(session: Session, keys: Iterable[Key]) -> None:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = AuditDayCount.__table__
+    table = table_of(AuditDayCount)
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(index_elements=["day", "action", "actor", "path"],
                                       set_={"entries": table.c.entries + stmt.excluded.entries})

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
@@ -53,7 +54,7 @@ class AuditRow:
     device: str | None = None  # the device's serial (its kind when it has none), as staff know it
 
 
-def _csv_safe(value) -> str:
+def _csv_safe(value: object) -> str:
     # A cell starting with = + - @ is a formula to a spreadsheet: quote it so the export is only data.
     text = "" if value is None else (value.isoformat() if isinstance(value, dt.datetime) else str(value))
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -63,8 +64,8 @@ class AuditLog:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def _where(self, s, f: AuditFilter):
-        conditions = []
+    def _where(self, s: Session, f: AuditFilter) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
         if f.staff.strip():
             conditions.append(AuditEntry.actor == searchable(f.staff).strip().lower()[:64])
         action = searchable(f.action).strip().lower()[:64]
@@ -96,7 +97,8 @@ class AuditLog:
             if before_id is not None:
                 stmt = stmt.where(AuditEntry.id < min(max(before_id, 0), MAX_ID))
             rows = s.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit)).all()
-            return [AuditRow(*(getattr(e, c) for c in CSV_COLUMNS), username=u, account_number=a,
+            return [AuditRow(e.id, e.at, e.actor, e.action, e.account_id, e.user_id, e.device_id, e.summary, e.details,
+                             e.prev_hash, e.entry_hash, username=u, account_number=a,
                              device=serial or (kind.label if kind is not None else None))
                     for e, u, a, kind, serial in rows]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Date, Enum, Table
+from sqlalchemy import Column, Date, Enum, Table
 from sqlalchemy.engine import Connection
 
 from console.models.entities import UtcDateTime
@@ -16,7 +16,7 @@ from console.models.entities import UtcDateTime
 UTC = dt.UTC
 
 
-def _converter(column, dialect_name: str) -> Callable[[Any], Any] | None:
+def _converter(column: Column[Any], dialect_name: str) -> Callable[[Any], Any] | None:
     """How one column's Python values become driver values (what the ORM's bind processors would do)."""
     t = column.type
     if isinstance(t, Enum):
@@ -37,7 +37,7 @@ class Prepared:
 
     table: str
     columns: list[str]
-    rows: list[tuple]
+    rows: list[tuple[Any, ...]]
 
 
 def prepare(table: Table, rows: list[dict[str, Any]], dialect_name: str) -> Prepared:
@@ -50,8 +50,10 @@ def prepare(table: Table, rows: list[dict[str, Any]], dialect_name: str) -> Prep
                 v = r[name]
                 if v is not None:
                     r[name] = convert(v)
-    getter = itemgetter(*names) if names else None
-    data = [getter(r) for r in rows] if len(names) > 1 else [(getter(r),) for r in rows] if names else []
+    if not names:
+        return Prepared(table.name, names, [])
+    getter = itemgetter(*names)
+    data = [getter(r) for r in rows] if len(names) > 1 else [(getter(r),) for r in rows]
     return Prepared(table.name, names, data)
 
 

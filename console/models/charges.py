@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
@@ -103,7 +103,7 @@ class ChargeService:
             raise NotFound(f"There is no account {number or '(blank)'}. Check the number (e.g. U1234567).")
         return account_id
 
-    def _stmt(self, account_id: int | None, status: ChargeStatus | None):
+    def _stmt(self, account_id: int | None, status: ChargeStatus | None) -> Select[Charge, str, str | None]:
         stmt = (select(Charge, Account.number, SecurityDevice.serial)
                 .join(Account, Account.id == Charge.account_id)
                 .outerjoin(SecurityDevice, SecurityDevice.id == Charge.device_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, object_session
 
@@ -9,7 +11,14 @@ from console.models.entities import Account, AuditEntry, Charge, SecurityDevice,
 from console.models.errors import ConcurrentChange
 
 
-def require_version(row, expected_version: int | None, what: str) -> None:
+class Versioned(Protocol):
+    """An entity carrying the version counter every write bumps."""
+
+    @property
+    def version(self) -> int: ...
+
+
+def require_version(row: Versioned, expected_version: int | None, what: str) -> None:
     """Refuse, changing nothing, when `row` (a versioned entity loaded in the write transaction) is no
     longer at the version the desk displayed, saying what changed it, who and when. None means the caller
     has no displayed copy to compare."""
@@ -32,7 +41,7 @@ def require_setting(session: Session, key: str, label: str, shown: int | None, c
         f"have been refreshed with the current values; check them and try again.")
 
 
-def _about(row) -> ColumnElement[bool] | None:
+def _about(row: Versioned) -> ColumnElement[bool] | None:
     if isinstance(row, User):
         return AuditEntry.user_id == row.id
     if isinstance(row, SecurityDevice):

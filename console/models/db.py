@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Connection, Engine
@@ -30,7 +31,7 @@ RETRY_SQLSTATES = {"40001", "40P01"}
 WRITE_ATTEMPTS = 3
 
 
-def is_row_id(value) -> bool:
+def is_row_id(value: object) -> bool:
     """Whether `value` can name a row at all; anything else (0, negative, beyond 32 bits) names none, and
     PostgreSQL would refuse it as out of range rather than find nothing."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
@@ -68,7 +69,7 @@ def _is_disconnect(error: BaseException) -> bool:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below decide how each transaction starts.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -82,7 +83,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front: read-then-write transactions that upgrade later fail
-        # with "database is locked" about a third of the time under two desks (platform-notes.md).
+        # with "database is locked" about a third of the time under two desks (docs/platform-notes.md).
         if conn.get_execution_options().get("sls_write"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
@@ -94,7 +95,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        kwargs: dict = {"echo": echo, "future": True}
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False}
         else:

@@ -13,8 +13,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection as ProcessConnection
+from multiprocessing.process import BaseProcess
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from console.models import audit, bulk, user_index
 from console.models.cards import ALPHABET, card_hashes, new_card_values
@@ -32,6 +36,7 @@ from console.models.entities import (
     SecurityDevice,
     User,
     UserRestriction,
+    table_of,
 )
 from console.models.enums import (
     OPT_OUT_RESTRICTIONS,
@@ -45,6 +50,9 @@ from console.models.enums import (
 )
 from console.models.sealing import device_context
 from console.models.settings import Figures
+
+_V = TypeVar("_V")
+Record = dict[str, Any]  # one row as column name -> value, ready for a bulk insert
 
 FIRST = ("James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan "
          "Joseph Jessica Thomas Sarah Charles Karen Daniel Lisa Matthew Nancy Anthony Betty Mark Sandra Donald "
@@ -64,12 +72,12 @@ BATCH_USERS = 20_000  # users per transaction
 PARALLEL_FROM_USERS = 50_000  # below this, starting a writer process costs more than it saves
 
 
-def _weighted(*pairs) -> tuple:
+def _weighted(*pairs: tuple[_V, int]) -> tuple[_V, ...]:
     """A table in which each value appears as often as its weight: one uniform pick is a weighted pick."""
     return tuple(value for value, weight in pairs for _ in range(weight))
 
 
-def _pick(rng: random.Random, table: tuple):
+def _pick(rng: random.Random, table: tuple[_V, ...]) -> _V:
     return table[int(rng.random() * len(table))]  # cheaper than rng.choices(), which rebuilds the weights
 
 
@@ -84,7 +92,7 @@ _TABLES = ((Person, "persons"), (Account, "accounts"), (User, "users"), (Securit
            (Reserve, "reserves"), (Charge, "charges"))
 
 # Every column of a device row, so one batch of devices is one executemany.
-DEVICE_ROW = {c.name: None for c in SecurityDevice.__table__.columns} | {"failed_attempts": 0, "locked": False,
+DEVICE_ROW: Record = {c.name: None for c in SecurityDevice.__table__.columns} | {"failed_attempts": 0, "locked": False,
                                                                          "version": 1}
 
 
@@ -99,8 +107,8 @@ class DemoSummary:
 
 
 class _Ids:
-    def __init__(self, session) -> None:
-        self.next = {}
+    def __init__(self, session: Session) -> None:
+        self.next: dict[str, int] = {}
         for name, entity in (("account", Account), ("person", Person), ("user", User),
                              ("device", SecurityDevice), ("charge", Charge), ("holding", DeviceHolding)):
             self.next[name] = (session.scalar(select(func.max(entity.id))) or 0) + 1
@@ -125,13 +133,14 @@ class DemoBuilder:
         self.now = ctx.clock.now()
         self.serial_counter = self._int(10_000_000, 20_000_000)
         self.reset()
-        self.person_pool: collections.deque[dict] = collections.deque(maxlen=5000)
+        self.person_pool: collections.deque[Record] = collections.deque(maxlen=5000)
         self.person_devices: dict[int, list[tuple[int, DeviceKind]]] = {}
         self.lost_ids: set[int] = set()  # lost devices are no longer shared with a further username
 
     def reset(self) -> None:
-        self.t = {k: [] for k in ("persons", "accounts", "users", "devices", "holdings", "restrictions",
-                                  "acks", "charges", "reserves", "audit")}
+        self.t: dict[str, list[Record]] = {k: [] for k in (
+            "persons", "accounts", "users", "devices", "holdings", "restrictions", "acks", "charges", "reserves",
+            "audit")}
         self.rights_holders: list[tuple[int, int]] = []
 
     # --- names and identifiers -------------------------------------------------------------------
@@ -164,7 +173,7 @@ class DemoBuilder:
         return self.now - dt.timedelta(days=self.rng.uniform(1, max_days), seconds=self._int(0, 86400))
 
     # --- rows ------------------------------------------------------------------------------------
-    def _person(self, full_name: str | None = None) -> dict:
+    def _person(self, full_name: str | None = None) -> Record:
         first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
         p = {"id": self.ids.take("person"), "full_name": full_name or f"{first} {last}",
              "date_of_birth": dt.date(self._int(1940, 2004), self._int(1, 13),
@@ -178,7 +187,7 @@ class DemoBuilder:
 
     def _device(self, kind: DeviceKind, state: DeviceState, account_id: int, since: dt.datetime) -> int:
         device_id = self.ids.take("device")
-        d = dict(DEVICE_ROW, id=device_id, kind=kind, state=state, account_id=account_id, issued_at=since,
+        d: Record = dict(DEVICE_ROW, id=device_id, kind=kind, state=state, account_id=account_id, issued_at=since,
                  activated_at=since if state is DeviceState.active else None)
         if kind in (DeviceKind.ib_key, DeviceKind.dsc_plus):
             seed = base64.b32encode(os.urandom(20)).decode()
@@ -202,7 +211,8 @@ class DemoBuilder:
         self.t["holdings"].append({"id": self.ids.take("holding"), "user_id": user_id, "device_id": device_id,
                                    "preferred": preferred, "since": since})
 
-    def _audit(self, at, action, summary, account_id, user_id=None, device_id=None, **details) -> None:
+    def _audit(self, at: dt.datetime, action: str, summary: str, account_id: int, user_id: int | None = None,
+               device_id: int | None = None, **details: object) -> None:
         self.t["audit"].append({"at": at, "actor": "demo", "action": action, "summary": summary,
                                 "account_id": account_id, "user_id": user_id, "device_id": device_id,
                                 "details": details})
@@ -213,7 +223,7 @@ class DemoBuilder:
         kind = _pick(rng, ACCOUNT_KINDS)
         account_id = self.ids.take("account")
         created = self._past(3 * 365)
-        persons: list[dict] = []
+        persons: list[Record] = []
         if kind is AccountKind.individual:
             # About one individual in eight already holds a username in another account.
             if self.person_pool and rng.random() < 0.12:
@@ -244,7 +254,7 @@ class DemoBuilder:
             self.person_pool.append(persons[0])
         return len(user_ids)
 
-    def _user(self, account_id: int, person: dict, role: UserRole, created: dt.datetime) -> int:
+    def _user(self, account_id: int, person: Record, role: UserRole, created: dt.datetime) -> int:
         rng = self.rng
         first, last = person["full_name"].split(" ", 1)
         user_id = self.ids.take("user")
@@ -253,7 +263,7 @@ class DemoBuilder:
         # Enrolled within a month of opening, and never later than now: no event in the future.
         since = created + min(dt.timedelta(days=30), self.now - created) * rng.random()
         active = 0
-        how: dict = {}  # an enrollment records its device kind and whether it was shared (the opt-in path)
+        how: dict[str, Any] = {}  # an enrollment records its device kind and whether it was shared (the opt-in path)
         if state is SlsState.enrolled:
             active, kind, shared = self._enrolled_devices(user_id, person["id"], account_id, since)
             how = {"device_kind": kind.name, "shared": shared}
@@ -370,7 +380,7 @@ class DemoBuilder:
     def take_batch(self) -> _Batch:
         """The batch with its rows already in driver form (the writer only stores them), audit still open."""
         t, dialect = self.t, self.ctx.db.engine.dialect.name
-        tables = [bulk.prepare(entity.__table__, t[name], dialect) for entity, name in _TABLES]
+        tables = [bulk.prepare(table_of(entity), t[name], dialect) for entity, name in _TABLES]
         batch = _Batch(tables, t["audit"], self.rights_holders)
         self.reset()
         return batch
@@ -379,10 +389,10 @@ class DemoBuilder:
 @dataclass
 class _Batch:
     tables: list[bulk.Prepared]
-    audit_rows: list[dict]  # chained (numbered and hashed) by the writer, under the chain-head lock
+    audit_rows: list[Record]  # chained (numbered and hashed) by the writer, under the chain-head lock
     rights_holders: list[tuple[int, int]]
 
-    def write(self, session) -> None:
+    def write(self, session: Session) -> None:
         """One driver executemany per table (the ORM's per-row work made the load 5x slower)."""
         conn = session.connection()
         for prepared in self.tables:
@@ -393,7 +403,7 @@ class _Batch:
                                  [(user_id, account_id) for account_id, user_id in self.rights_holders])
         if self.audit_rows:
             self.audit_rows.sort(key=lambda e: e["at"])
-            bulk.insert_rows(conn, AuditEntry.__table__, audit.chain_rows(session, self.audit_rows))
+            bulk.insert_rows(conn, table_of(AuditEntry), audit.chain_rows(session, self.audit_rows))
         bulk.advance_sequences(conn, [prepared.table for prepared in self.tables])
         session.flush()  # the chain head
 
@@ -405,7 +415,8 @@ class _Writer:
 
     def __init__(self, db: Database, parallel: bool) -> None:
         self.db = db
-        self.process = self.pipe = None
+        self.process: BaseProcess | None = None
+        self.pipe: ProcessConnection | None = None
         self.in_flight = False
         if parallel:
             context = multiprocessing.get_context("fork")
@@ -415,7 +426,7 @@ class _Writer:
             child.close()
 
     def submit(self, batch: _Batch) -> None:
-        if self.process is None:
+        if self.process is None or self.pipe is None:
             with self.db.write() as s:
                 batch.write(s)
             return
@@ -424,7 +435,7 @@ class _Writer:
         self.in_flight = True
 
     def wait(self) -> None:
-        if self.in_flight:
+        if self.in_flight and self.pipe is not None:
             self.in_flight = False
             try:
                 error = self.pipe.recv()
@@ -434,7 +445,7 @@ class _Writer:
                 raise RuntimeError(f"Storing demo data failed: {error}")
 
     def close(self) -> None:
-        if self.process is not None:
+        if self.process is not None and self.pipe is not None:
             try:
                 self.wait()
             finally:
@@ -446,7 +457,7 @@ class _Writer:
                 self.pipe.close()
 
 
-def _write_batches(url: str, pipe) -> None:
+def _write_batches(url: str, pipe: ProcessConnection) -> None:
     """The writer process: its own engine (connections are never shared across a fork)."""
     gc.disable()  # as in the parent: acyclic rows, freed by reference counting
     db = Database(url)
@@ -496,8 +507,9 @@ def generate(ctx: ServiceContext, figures: Figures, users: int, seed: int | None
             gc.enable()
 
 
-def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: bool, progress, started: float,
-              start_ids: dict, audit_before: int) -> DemoSummary:
+def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: bool,
+              progress: Callable[[int, int], None] | None, started: float, start_ids: dict[str, int],
+              audit_before: int) -> DemoSummary:
     ids = builder.ids
     made = accounts = 0
     with user_index.suspended(ctx.db):
@@ -516,23 +528,10 @@ def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: b
                     progress(min(made, users), users)
         finally:
             writer.close()
-    _advance_sequences(ctx.db)
     return DemoSummary(accounts=accounts, users=ids.next["user"] - start_ids["user"],
                        devices=ids.next["device"] - start_ids["device"],
                        charges=ids.next["charge"] - start_ids["charge"],
                        audit_entries=_audit_count(ctx) - audit_before, seconds=time.perf_counter() - started)
-
-
-def _advance_sequences(db) -> None:
-    """PostgreSQL: the load wrote its own ids, so move each table's id sequence past them; otherwise the next
-    row a service adds (an opt-in's device, an imported account) collides with a demo row."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    with db.write() as s:
-        for entity, _name in _TABLES:
-            table = entity.__table__.name
-            s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                           f"GREATEST((SELECT max(id) FROM {table}), 1))"))
 
 
 def _audit_count(ctx: ServiceContext) -> int:

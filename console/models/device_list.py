@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeVarTuple
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from console.models.entities import Account, DeviceHolding, SecurityDevice, User
-from console.models.enums import DeviceKind, DeviceState
+from console.models.enums import DeviceKind, DeviceState, ReturnReason
+from console.models.errors import NotFound
+
+_Ts = TypeVarTuple("_Ts")
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class DeviceRow:
     activation_due_at: dt.datetime | None
     return_due_at: dt.datetime | None
     returned_at: dt.datetime | None
-    return_reason: str | None
+    return_reason: ReturnReason | None
     locked: bool
     due_passed: bool = False  # the activation or return date shown in "Due" is in the past
     version: int = 0  # sent back with a write, so a change made at another desk since is refused
@@ -55,7 +59,7 @@ def due_date(state: DeviceState, activation_due_at: dt.datetime | None,
     return None
 
 
-def _filtered(stmt, query: DeviceQuery, now: dt.datetime):
+def _filtered(stmt: Select[*_Ts], query: DeviceQuery, now: dt.datetime) -> Select[*_Ts]:
     if query.kind is not None:
         stmt = stmt.where(SecurityDevice.kind == query.kind)
     if query.state is not None:
@@ -64,7 +68,7 @@ def _filtered(stmt, query: DeviceQuery, now: dt.datetime):
         stmt = stmt.where(SecurityDevice.state == DeviceState.return_pending, SecurityDevice.return_due_at < now)
     prefix = query.serial_prefix.strip().upper()
     if prefix:
-        # A range on the unique serial index (LIKE would scan, platform-notes.md).
+        # A range on the unique serial index (LIKE would scan, docs/platform-notes.md).
         stmt = stmt.where(and_(SecurityDevice.serial >= prefix,
                                SecurityDevice.serial < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
     return stmt
@@ -91,6 +95,8 @@ def window(s: Session, query: DeviceQuery, offset: int, limit: int, now: dt.date
 
 def one(s: Session, device_id: int, now: dt.datetime) -> DeviceRow:
     d = s.get(SecurityDevice, device_id)
+    if d is None:
+        raise NotFound(f"Device {device_id} does not exist.")
     number = d.account.number if d.account else None
     names = tuple(s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)
                             .where(DeviceHolding.device_id == device_id).order_by(User.username)))

@@ -35,24 +35,25 @@ from console.models.device_rules import (
     settle_holders,
 )
 from console.models.entities import DeviceHolding, SecurityDevice, User, UserRestriction
-from console.models.enums import ChargeKind, DeviceKind, DeviceState, SlsState
+from console.models.enums import ChargeKind, DeviceKind, DeviceState, ReturnReason, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.returns import fee_for, start_return
 from console.models.rights import require_rights
 from console.models.sealing import device_context
-from console.models.settings import load_figures
+from console.models.settings import Figures, load_figures
 from console.models.temporary_access import IssuedPasscode, issue_passcode_in
-from console.models.verification import VerificationService
+from console.models.verification import VerificationResult, VerificationService
 
 SERIAL = re.compile(r"DSC[0-9]{9}", re.ASCII)
 SERIAL_RANGE = re.compile(r"(DSC[0-9]{9})-(DSC[0-9]{9})", re.ASCII)
 MAX_BATCH = 1000
 
 # What a caller may report, and the state the device takes.
-REPORT_STATES = {"lost": DeviceState.lost, "stolen": DeviceState.stolen, "damaged": DeviceState.damaged,
-                 "battery_failure": DeviceState.damaged}
-REPORT_LABELS = {"lost": "Lost", "stolen": "Stolen", "damaged": "Damaged", "battery_failure": "Battery failed"}
+# What can be reported of a device, and the state it then takes.
+REPORT_STATES = {ReturnReason.lost: DeviceState.lost, ReturnReason.stolen: DeviceState.stolen,
+                 ReturnReason.damaged: DeviceState.damaged, ReturnReason.battery_failure: DeviceState.damaged}
+REPORT_LABELS = {reason: reason.label for reason in REPORT_STATES}
 REPORTABLE_STATES = {DeviceState.active, DeviceState.shipped, DeviceState.pending}
 REPLACEABLE_STATES = {DeviceState.lost, DeviceState.stolen, DeviceState.damaged}
 REVOCABLE_STATES = {DeviceState.active, DeviceState.shipped, DeviceState.pending}
@@ -197,7 +198,7 @@ class DeviceService:
             self._ship_in(s, actor, device, user, fig=fig, replaces=None)
         return self.get(device_id)
 
-    def _ship_in(self, s: Session, actor: Actor, device: SecurityDevice, user: User, *, fig,
+    def _ship_in(self, s: Session, actor: Actor, device: SecurityDevice, user: User, *, fig: Figures,
                  replaces: SecurityDevice | None) -> None:
         if device.kind is not DeviceKind.dsc_plus or device.state is not DeviceState.in_stock:
             raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}, not in "
@@ -228,7 +229,7 @@ class DeviceService:
                 raise RuleViolation(f"{_label(device)} is {device.state.label.lower()}; "
                                     f"only a shipped DSC+ is activated.")
 
-        def on_success(session: Session, dev: SecurityDevice, _result) -> None:
+        def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
             if dev.state is not DeviceState.shipped:
                 raise RuleViolation("This card was activated or changed at another desk; refresh the view.")
             now = self.ctx.clock.now()
@@ -270,7 +271,7 @@ class DeviceService:
         """Share a device with a further username of the same person, proven by a good code from the device
         under that username (rules in sharing.py)."""
         require(actor, Permission.manage_devices)
-        from console.models import sharing  # the sharing rules (issue 3)
+        from console.models import sharing  # the sharing rules
 
         with self.ctx.db.read() as s:
             user = _user(s, user_id)
@@ -281,7 +282,7 @@ class DeviceService:
                                     f"different username\").")
             sharing.check_share(s, _device(s, device_id), user, self.ctx.clock.now())
 
-        def on_success(session: Session, dev: SecurityDevice, _result) -> None:
+        def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
             user = _user(session, user_id)
             sharing.share(session, dev, user, self.ctx.clock.now(), actor)
             settle_holders(session, dev)
@@ -309,7 +310,7 @@ class DeviceService:
                          device_id=device.id)
 
     # loss, replacement, revocation -----------------------------------------------------------------
-    def report(self, actor: Actor, device_id: int, reason: str, *, user_id: int | None = None,
+    def report(self, actor: Actor, device_id: int, reason: ReturnReason | str, *, user_id: int | None = None,
                issue_temporary_passcode: bool = False, identity_verified: bool = False,
                note: str = "", expected_version: int | None = None) -> ReportResult:
         """Mark a device lost, stolen, damaged or failed by its battery; it stops working at once.
@@ -318,8 +319,7 @@ class DeviceService:
         how a user whose only device it was keeps access (the last-active-device rule refuses otherwise).
         """
         require(actor, Permission.manage_devices)
-        if reason not in REPORT_STATES:
-            raise InvalidInput(f"Choose what happened to the device: {', '.join(REPORT_LABELS.values())}.")
+        reason = _reported(reason)
         if issue_temporary_passcode:
             require(actor, Permission.issue_temporary_access)
             if user_id is None:
@@ -329,7 +329,7 @@ class DeviceService:
             require_version(device, expected_version, _label(device))
             if device.kind.is_temporary:
                 raise RuleViolation(f"A {device.kind.label} is not reported lost; revoke it instead.")
-            if reason == "battery_failure" and not device.kind.is_hardware:
+            if reason is ReturnReason.battery_failure and not device.kind.is_hardware:
                 raise RuleViolation(f"A {device.kind.label} has no battery; report it lost or damaged.")
             if device.state not in REPORTABLE_STATES:
                 raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()} already; only a "
@@ -341,7 +341,7 @@ class DeviceService:
                 device.return_reason = reason
             users = holders_of(s, device)
             issued = None
-            if issue_temporary_passcode:
+            if issue_temporary_passcode and user_id is not None:
                 user = _user(s, user_id)
                 if user.id not in {u.id for u in users}:
                     raise RuleViolation(f"{user.username} does not hold this device; choose one of its holders.")
@@ -350,13 +350,13 @@ class DeviceService:
             require_keeps_active_device(s, users, f"Reporting this {device.kind.label} "
                                                   f"{REPORT_LABELS[reason].lower()}")
             settle_holders(s, device)
-            audit.record(s, at=now, actor=actor.username, action=f"device.reported_{reason}",
+            audit.record(s, at=now, actor=actor.username, action=f"device.reported_{reason.value}",
                          summary=f"{_label(device)} reported "
                                  f"{REPORT_LABELS[reason].lower()} (was {was.label.lower()})"
                                  + (f": {note.strip()}" if note.strip() else ""),
                          account_id=device.account_id, user_id=user_id or (users[0].id if users else None),
                          device_id=device.id,
-                         details={"reason": reason, "previous_state": was.value,
+                         details={"reason": reason.value, "previous_state": was.value,
                                   "holders": [u.username for u in users]})
             return ReportResult(device.id, device.state, issued)
 
@@ -391,12 +391,12 @@ class DeviceService:
             now = self.ctx.clock.now()
             self._ship_in(s, actor, new, user, fig=fig, replaces=old)
             charged = 0
-            battery = old.return_reason == "battery_failure"
+            battery = old.return_reason is ReturnReason.battery_failure
             if not battery and existing_charge(s, old.id, ChargeKind.replacement) is None:
                 charged = fee_for(old.kind, fig)
                 add_device_charge(s, old, ChargeKind.replacement, charged, actor=actor, at=now, user_id=user.id)
             if old.state is DeviceState.damaged:
-                start_return(s, old, reason=old.return_reason or "damaged", at=now, fig=fig, actor=actor,
+                start_return(s, old, reason=old.return_reason or ReturnReason.damaged, at=now, fig=fig, actor=actor,
                              user_id=user.id)
             audit.record(s, at=now, actor=actor.username, action="device.replacement_ordered",
                          summary=f"DSC+ {old.serial} replaced by {new.serial} for {user.username}; "
@@ -404,6 +404,7 @@ class DeviceService:
                                     "no fee (battery failure)" if battery else "no fee"),
                          account_id=old.account_id, user_id=user.id, device_id=old.id,
                          details={"new_device_id": new.id, "new_serial": new.serial, "charged_cents": charged})
+            assert new.serial is not None and new.activation_due_at is not None  # set for every shipped DSC+
             return ReplacementResult(old.id, new.id, new.serial, user.id, charged, old.return_due_at,
                                      new.activation_due_at)
 
@@ -434,7 +435,7 @@ class DeviceService:
             was = device.state
             users = holders_of(s, device)
             if device.kind.is_hardware:
-                start_return(s, device, reason="no_longer_needed", at=now, fig=load_figures(s), actor=actor)
+                start_return(s, device, reason=ReturnReason.no_longer_needed, at=now, fig=load_figures(s), actor=actor)
             else:
                 device.state = DeviceState.revoked
             require_keeps_active_device(s, users, f"Revoking this {device.kind.label}")
@@ -459,7 +460,7 @@ class DeviceService:
         fee was already charged)."""
         with self.ctx.db.read() as s:
             old = _device(s, device_id)
-            if old.return_reason == "battery_failure" or existing_charge(s, old.id, ChargeKind.replacement):
+            if old.return_reason is ReturnReason.battery_failure or existing_charge(s, old.id, ChargeKind.replacement):
                 return 0
             return fee_for(old.kind, load_figures(s))
 
@@ -517,3 +518,15 @@ def _holding(s: Session, user: User, device_id: int) -> DeviceHolding:
     if holding is None:
         raise RuleViolation(f"{user.username} does not hold device #{device_id}; refresh the view.")
     return holding
+
+
+def _reported(reason: ReturnReason | str) -> ReturnReason:
+    """What was reported, from a ReturnReason or its name; anything else is refused, changing nothing."""
+    try:
+        what = ReturnReason(reason)
+    except ValueError:
+        what = None
+    if what not in REPORT_STATES:
+        raise InvalidInput(f"Choose what happened to the device: {', '.join(REPORT_LABELS.values())}.")
+    assert what is not None
+    return what

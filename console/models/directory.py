@@ -10,8 +10,21 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeVarTuple
 
-from sqlalchemy import and_, column, func, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    SQLColumnExpression,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session
 
 from console.models import user_index
@@ -31,6 +44,11 @@ from console.models.entities import (
 from console.models.enums import DeviceState, Restriction, SlsState, UserRole
 from console.models.errors import NotFound
 from console.models.rights import rights_holder
+
+_Ts = TypeVarTuple("_Ts")
+# A user's row for the list (see _ROW_COLUMNS).
+_UserRecord = Row[int, str, str, str, UserRole, SlsState, int, str]
+_RowSelect = Select[int, str, str, str, UserRole, SlsState, int, str]
 
 SORT_COLUMNS = {
     "username": User.username,
@@ -143,8 +161,8 @@ def _next_prefix(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def prefix_range(column, prefix: str):
-    """`column` starts with `prefix`, as an index range (LIKE would scan, see platform-notes.md)."""
+def prefix_range(column: SQLColumnExpression[str], prefix: str) -> ColumnElement[bool]:
+    """`column` starts with `prefix`, as an index range (LIKE would scan, see docs/platform-notes.md)."""
     return and_(column >= prefix, column < _next_prefix(prefix))
 
 
@@ -154,7 +172,7 @@ SUBSTRING_MIN = 3  # trigrams: shorter substrings cannot use the index, and matc
 _FTS = table("users_fts", column("rowid"))
 
 
-def _fts_matches(stmt, text: str):
+def _fts_matches(stmt: Select[*_Ts], text: str) -> Select[*_Ts]:
     # The FTS5 trigram table (migration 0003): a quoted phrase matches it as a plain substring.
     phrase = '"' + text.replace('"', '""') + '"'
     return stmt.where(literal_column("users_fts").op("MATCH")(phrase))
@@ -165,14 +183,14 @@ WORD_START_MIN = 2  # " ta": the word-start search needs a trigram, the space in
 
 # The SQL for text searches differs per database; both choices live here. SQLite: the FTS5 trigram table.
 # PostgreSQL: LIKE on the lower-cased columns, served by pg_trgm GIN indexes where installed.
-def _substring_condition(text: str, dialect: str):
+def _substring_condition(text: str, dialect: str) -> ColumnElement[bool]:
     """The username or the name contains `text` anywhere."""
     if dialect == "sqlite":
         return User.id.in_(_fts_matches(select(_FTS.c.rowid), text).scalar_subquery())
     return or_(User.username.contains(text, autoescape=True), User.name_key.contains(text, autoescape=True))
 
 
-def _word_start_condition(text: str, dialect: str):
+def _word_start_condition(text: str, dialect: str) -> ColumnElement[bool]:
     """A word of the name after the first starts with `text` ("tanaka" finds "hiro tanaka")."""
     if dialect == "sqlite":
         return User.id.in_(_fts_matches(select(_FTS.c.rowid), " " + text).scalar_subquery())
@@ -189,7 +207,7 @@ def account_number_prefix(text: str) -> str | None:
     return "U" + text.lower().removeprefix("u")
 
 
-def _text_condition(text: str, contains: bool = False, dialect: str = "sqlite"):
+def _text_condition(text: str, contains: bool = False, dialect: str = "sqlite") -> ColumnElement[bool] | None:
     """Username prefix, account number (with or without its U), or the start of any word of the name;
     `contains` widens it to the text anywhere in the username or name."""
     if not text:
@@ -206,14 +224,14 @@ def _text_condition(text: str, contains: bool = False, dialect: str = "sqlite"):
     return or_(*conditions)
 
 
-def filtered(stmt, query: UserQuery, with_state: bool = True, dialect: str = "sqlite",
-             state_by_index: bool = True):
+def filtered(stmt: Select[*_Ts], query: UserQuery, with_state: bool = True, dialect: str = "sqlite",
+             state_by_index: bool = True) -> Select[*_Ts]:
     """`stmt` limited to the users `query` lists (its text and, unless with_state is False, its state)."""
     cond = _text_condition(query.normalized_text(), query.contains, dialect)
     if cond is not None:
         stmt = stmt.where(cond)
     if with_state and query.state is not None:
-        state = User.sls_state
+        state: SQLColumnExpression[SlsState] = User.sls_state
         if not state_by_index and dialect == "sqlite":
             # Unary + keeps SQLite off the state index, so it walks accounts in number order instead of
             # sorting every user in that state.
@@ -222,7 +240,7 @@ def filtered(stmt, query: UserQuery, with_state: bool = True, dialect: str = "sq
     return stmt
 
 
-def plain_window_statement(query: UserQuery, offset: int, limit: int, dialect: str = "sqlite"):
+def plain_window_statement(query: UserQuery, offset: int, limit: int, dialect: str = "sqlite") -> _RowSelect:
     """The reference: what window() must return, as one ORDER BY ... LIMIT ... OFFSET (slow far down)."""
     key = SORT_COLUMNS[query.sort]
     order = [key.desc(), User.id.desc()] if query.descending else [key, User.id]
@@ -231,17 +249,24 @@ def plain_window_statement(query: UserQuery, offset: int, limit: int, dialect: s
 
 _ROW_COLUMNS = (User.id, User.username, User.full_name, Account.number, User.role, User.sls_state,
                 User.active_devices, User.name_key)  # name_key last: the full_name sort key, not shown
-_ROW_SELECT = select(*_ROW_COLUMNS).join(Account, Account.id == User.account_id)
+_ROW_SELECT: _RowSelect = select(*_ROW_COLUMNS).join(Account, Account.id == User.account_id)
 _ANCHORS_PER_QUERY = 4000  # known (offset -> sort key) positions kept per query; two per window read
 _QUERIES_CACHED = 16
 _SKIP_DIRECT = 1000  # a window this far down with no count yet: count first, so the end can be a start
+
+
+class _Position(NamedTuple):
+    """A user's place in a sort order: its sort key, then its id (which breaks ties)."""
+
+    key: Any
+    user_id: int
 
 
 @dataclass
 class _Positions:
     """What one query has taught us: sort keys at known offsets, and its row count once counted."""
 
-    anchors: dict[int, tuple] = field(default_factory=dict)
+    anchors: dict[int, _Position] = field(default_factory=dict)
     total: int | None = None
 
 
@@ -261,9 +286,9 @@ class UserDirectory:
         self._lock = threading.Lock()
         self._positions: OrderedDict[UserQuery, _Positions] = OrderedDict()
         self._counts: dict[UserQuery, dict[SlsState, int]] = {}
-        self._signature: tuple | None = None
+        self._signature: tuple[object, ...] | None = None
         self._repaired = False
-        self._active: dict[int, object] = {}  # thread id -> driver connection of the read it runs
+        self._active: dict[int, Any] = {}  # thread id -> driver connection of the read it runs
 
     # --- reads that another thread may interrupt -------------------------------------------------
     @contextlib.contextmanager
@@ -390,9 +415,10 @@ class UserDirectory:
         with self._reading() as s:
             rows = self._window(s, query, offset, limit) if limit else []
             restrictions = _restrictions_of(s, [r[0] for r in rows])
-        return [UserRow(*r[:7], restrictions=restrictions.get(r[0], ())) for r in rows]
+        return [UserRow(r.id, r.username, r.full_name, r.number, r.role, r.sls_state, r.active_devices,
+                        restrictions=restrictions.get(r.id, ())) for r in rows]
 
-    def _window(self, s: Session, query: UserQuery, offset: int, limit: int) -> list[tuple]:
+    def _window(self, s: Session, query: UserQuery, offset: int, limit: int) -> list[_UserRecord]:
         pos = self._positions_for(query)
         total = pos.total
         if total is None and offset > _SKIP_DIRECT:
@@ -403,23 +429,23 @@ class UserDirectory:
             limit = min(limit, total - offset)
         last = offset + limit - 1
         # Starting points, as (rows to skip, anchor offset or None for an end, direction); anchors inclusive.
-        plans = [(offset, None, +1)]
+        plans: list[tuple[int, int | None, int]] = [(offset, None, +1)]
         if total is not None:
             plans.append((total - 1 - last, None, -1))
         with self._lock:
             anchors = dict(pos.anchors)
-        for at in anchors:
-            if at <= offset:
-                plans.append((offset - at, at, +1))
-            elif at >= last:
-                plans.append((at - last, at, -1))
-        skip, at, direction = min(plans, key=lambda p: p[0])
-        keys = self._keys(s, query, anchors.get(at) if at is not None else None, direction, skip, limit)
+        for known in anchors:
+            if known <= offset:
+                plans.append((offset - known, known, +1))
+            elif known >= last:
+                plans.append((known - last, known, -1))
+        skip, start, direction = min(plans, key=lambda p: p[0])
+        keys = self._keys(s, query, anchors.get(start) if start is not None else None, direction, skip, limit)
         if direction < 0:
             keys.reverse()
         # Then the rows themselves, for this window only.
-        found = {r[0]: tuple(r) for r in s.execute(_ROW_SELECT.where(User.id.in_([uid for _k, uid in keys])))}
-        rows = [found[uid] for _k, uid in keys if uid in found]
+        found = {r.id: r for r in s.execute(_ROW_SELECT.where(User.id.in_([p.user_id for p in keys])))}
+        rows = [found[p.user_id] for p in keys if p.user_id in found]
         if keys:
             self._remember(pos, offset, keys[0])
             self._remember(pos, offset + len(keys) - 1, keys[-1])
@@ -428,7 +454,8 @@ class UserDirectory:
                 pos.total = offset + len(keys)
         return rows
 
-    def _keys(self, s: Session, query: UserQuery, anchor, direction: int, skip: int, limit: int) -> list[tuple]:
+    def _keys(self, s: Session, query: UserQuery, anchor: _Position | None, direction: int, skip: int,
+              limit: int) -> list[_Position]:
         """(sort key, id) of `limit` users after skipping `skip`, from `anchor` (included) or from an end,
         reading forward (direction > 0) or backward. Reads only the sort index (covering), never whole rows."""
         key = SORT_COLUMNS[query.sort]
@@ -442,20 +469,20 @@ class UserDirectory:
             if query.sort == "account":
                 # An always-true range steers SQLite to walk accounts by number (else it sorts every user).
                 base = base.where(key >= "")
-            return [tuple(r) for r in s.execute(base.order_by(*order).offset(skip).limit(limit))]
+            return [_Position(*r) for r in s.execute(base.order_by(*order).offset(skip).limit(limit))]
         k, uid = anchor
         # Users sharing the anchor's key first, as a seek on (key = k, id range): a single range on the key
         # would walk the whole tie from its start (800,000 users share the state "enrolled").
         tie = base.where(key == k, User.id >= uid if ascending else User.id <= uid)
-        out = [tuple(r) for r in s.execute(tie.order_by(User.id if ascending else User.id.desc())
+        out = [_Position(*r) for r in s.execute(tie.order_by(User.id if ascending else User.id.desc())
                                             .offset(skip).limit(limit))]
         if len(out) < limit:
             if out:
                 rest_skip = 0
             else:  # the tie ended before the skip did: how far before
-                rest_skip = skip - s.scalar(select(func.count()).select_from(tie.subquery()))
+                rest_skip = skip - (s.scalar(select(func.count()).select_from(tie.subquery())) or 0)
             beyond = base.where(key > k if ascending else key < k).order_by(*order)
-            out += [tuple(r) for r in s.execute(beyond.offset(max(rest_skip, 0)).limit(limit - len(out)))]
+            out += [_Position(*r) for r in s.execute(beyond.offset(max(rest_skip, 0)).limit(limit - len(out)))]
         return out
 
     def offset_of(self, query: UserQuery, user_id: int) -> int | None:
@@ -480,7 +507,7 @@ class UserDirectory:
                 before = (key < k), and_(key == k, User.id < uid)
             return sum(s.scalar(counting.where(cond)) or 0 for cond in before)
 
-    def _remember(self, pos: _Positions, at: int, key: tuple) -> None:
+    def _remember(self, pos: _Positions, at: int, key: _Position) -> None:
         with self._lock:
             if len(pos.anchors) >= _ANCHORS_PER_QUERY:
                 pos.anchors.clear()
@@ -527,7 +554,7 @@ def _restrictions_of(s: Session, user_ids: list[int]) -> dict[int, tuple[Restric
     return {k: tuple(sorted(v, key=order.index)) for k, v in out.items()}
 
 
-def _device_summaries(s: Session, user: User, now: dt.datetime):
+def _device_summaries(s: Session, user: User, now: dt.datetime) -> Iterator[DeviceSummary]:
     holdings = s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user.id)
                          .order_by(DeviceHolding.preferred.desc(), DeviceHolding.since)).all()
     # In use first, then the device history, each in the order above.

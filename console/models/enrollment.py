@@ -13,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
@@ -31,7 +33,7 @@ from console.models.entities import (
     User,
     UserRestriction,
 )
-from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, Restriction, SlsState
+from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, Restriction, ReturnReason, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation, VerificationFailed
 from console.models.firm import firm_name
 from console.models.holdings import refresh_active_devices, refresh_holders
@@ -226,11 +228,12 @@ class EnrollmentService:
                                         f"another option for {user.username}.")
                 device = devices[0]
             else:
-                device = s.get(SecurityDevice, device_id)
-                held = device is not None and s.scalar(select(DeviceHolding.id).where(
-                    DeviceHolding.device_id == device.id, DeviceHolding.user_id == owner.id))
-                if not held:
+                chosen = s.get(SecurityDevice, device_id)
+                held = chosen is not None and s.scalar(select(DeviceHolding.id).where(
+                    DeviceHolding.device_id == chosen.id, DeviceHolding.user_id == owner.id))
+                if chosen is None or not held:
                     raise InvalidInput(f"That device is not one of {owner.username}'s; choose one from the list.")
+                device = chosen
             check_share(s, device, user, now)
             self._make_pending(s, actor, user, now, f"{device.kind.label} shared from {owner.username}", device.id,
                                {"owner": owner.username})
@@ -420,7 +423,7 @@ class EnrollmentService:
         s.flush()
 
     def _make_pending(self, s: Session, actor: Actor, user: User, now: dt.datetime, path: str, device_id: int,
-                      details: dict | None = None) -> None:
+                      details: dict[str, Any] | None = None) -> None:
         user.sls_state = SlsState.pending
         audit.record(s, at=now, actor=actor.username, action="user.pending",
                      summary=f"Opt-in of {user.username} started ({path}); pending until the client's first code",
@@ -445,7 +448,8 @@ class EnrollmentService:
         s.flush()
         return revoked
 
-    def _release_devices(self, s: Session, actor: Actor, user: User, now: dt.datetime, return_due_days: int):
+    def _release_devices(self, s: Session, actor: Actor, user: User, now: dt.datetime,
+                         return_due_days: int) -> Iterator[DeviceOutcome]:
         holdings = list(s.scalars(select(DeviceHolding).join(SecurityDevice)
                                   .where(DeviceHolding.user_id == user.id, SecurityDevice.state.in_(LIVE_STATES))))
         for h in holdings:
@@ -460,7 +464,7 @@ class EnrollmentService:
             elif device.kind is DeviceKind.dsc_plus:
                 device.state = DeviceState.return_pending
                 device.return_due_at = now + dt.timedelta(days=return_due_days)
-                device.return_reason = "opt-out"
+                device.return_reason = ReturnReason.opted_out
                 outcome = f"no longer needed: to be returned by {device.return_due_at:%d %b %Y}"
                 action = "device.return_requested"
             else:
@@ -483,7 +487,7 @@ def _revoke(device: SecurityDevice) -> None:
     device.secret_salt = None
 
 
-def _pending_opt_in_holdings(user: User):
+def _pending_opt_in_holdings(user: User) -> Select[DeviceHolding]:
     return (select(DeviceHolding).join(SecurityDevice)
             .where(DeviceHolding.user_id == user.id, SecurityDevice.state == DeviceState.pending,
                    SecurityDevice.kind.in_(OPT_IN_KINDS)))
@@ -504,5 +508,5 @@ def _active_devices(s: Session, owner: User) -> list[SecurityDevice]:
                      .join(DeviceHolding, DeviceHolding.device_id == SecurityDevice.id)
                      .where(DeviceHolding.user_id == owner.id, SecurityDevice.state == DeviceState.active,
                             SecurityDevice.locked.is_(False))).all()
-    rows.sort(key=lambda r: (-r[0].kind.protection_rank, not r[1], r[0].id))
+    rows = sorted(rows, key=lambda r: (-r[0].kind.protection_rank, not r[1], r[0].id))
     return [r[0] for r in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import (
     BigInteger,
@@ -15,10 +16,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -29,26 +32,27 @@ from console.models.enums import (
     DeviceKind,
     DeviceState,
     Restriction,
+    ReturnReason,
     SlsState,
     StaffRole,
     UserRole,
 )
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use timezone-aware UTC")
         return value.astimezone(dt.UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -56,14 +60,21 @@ class UtcDateTime(TypeDecorator):
         return value.astimezone(dt.UTC)
 
 
-def _enum(cls, name: str) -> Enum:
+def _enum(cls: type[enum.Enum], name: str, length: int = 40) -> Enum:
     # Stored by name, as a plain string column (no native ENUM type), so adding a member needs no DDL.
-    return Enum(cls, name=name, native_enum=False, create_constraint=False, length=40,
+    return Enum(cls, name=name, native_enum=False, create_constraint=False, length=length,
                 values_callable=lambda e: [m.name for m in e])
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def table_of(entity: type[Base]) -> Table:
+    """The Table an entity maps (SQLAlchemy types `__table__` as any FromClause)."""
+    table = entity.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Account(Base):
@@ -103,7 +114,7 @@ class Person(Base):
     users: Mapped[list[User]] = relationship(back_populates="person")
 
     def same_identity_as(self, other: Person) -> bool:
-        """Two entities are one person when their identification data match (domain-facts, sharing rule 1)."""
+        """Two entities are one person when their identification data match (docs/domain-facts.md, sharing rule 1)."""
         if self.id == other.id:
             return True
         if self.ssn and self.ssn == other.ssn:
@@ -213,7 +224,8 @@ class SecurityDevice(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     return_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     returned_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    return_reason: Mapped[str | None] = mapped_column(String(64))
+    # Stored by name in the VARCHAR(64) it always had (migration 0004 converted the free text of before).
+    return_reason: Mapped[ReturnReason | None] = mapped_column(_enum(ReturnReason, "return_reason", length=64))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     holdings: Mapped[list[DeviceHolding]] = relationship(back_populates="device", cascade="all, delete-orphan")
@@ -343,7 +355,7 @@ class StaffMember(Base):
 
 
 class Setting(Base):
-    """A figure from domain-facts.md that the firm may change (validity days, fees, limits)."""
+    """A figure from docs/domain-facts.md that the firm may change (validity days, fees, limits)."""
 
     __tablename__ = "settings"
 

@@ -79,7 +79,7 @@ class DeviceKind(enum.Enum):
 
     @property
     def protection_rank(self) -> int:
-        """Higher is more protective (domain-facts: DSC+ highest, card lowest physical)."""
+        """Higher is more protective (docs/domain-facts.md: DSC+ highest, card lowest physical)."""
         return PROTECTION_RANK[self]
 
 
@@ -98,6 +98,21 @@ PROTECTION_RANK = {
     DeviceKind.ib_key: 3,
     DeviceKind.dsc_plus: 4,
 }
+
+
+class ReturnReason(enum.Enum):
+    """Why a device is expected back, or came back: what was reported, or why it is no longer needed."""
+
+    lost = "lost"
+    stolen = "stolen"
+    damaged = "damaged"
+    battery_failure = "battery_failure"  # the one reason a DSC+ is replaced free of charge
+    no_longer_needed = "no_longer_needed"  # revoked by staff
+    opted_out = "opted_out"  # its last user opted out of the Secure Login System
+
+    @property
+    def label(self) -> str:
+        return "Battery failed" if self is ReturnReason.battery_failure else self.value.replace("_", " ").capitalize()
 
 
 class DeviceState(enum.Enum):
@@ -138,4 +153,5 @@ class StaffRole(enum.Enum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", "-").capitalize() if self is StaffRole.help_desk else self.value.replace("_", " ").capitalize()
+        separator = "-" if self is StaffRole.help_desk else " "
+        return self.value.replace("_", separator).capitalize()

@@ -6,13 +6,14 @@ import csv
 import datetime as dt
 import enum
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, func, select
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
@@ -69,9 +70,18 @@ def _money(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}" if cents >= 0 else f"-{_money(-cents)}"
 
 
-def _batches(s: Session, stmt, key) -> Iterator[list]:
+class ExportSource(NamedTuple):
+    """What one kind of export writes: its header line, how to count its rows, and the rows themselves."""
+
+    header: tuple[str, ...]
+    count_rows: Select[int]
+    rows: Iterator[list[Any]]
+
+
+def _batches(s: Session, stmt: Select[*tuple[Any, ...]],
+             key: InstrumentedAttribute[int]) -> Iterator[Sequence[Row[*tuple[Any, ...]]]]:
     """Rows of `stmt` in `key` order, BATCH at a time, each batch starting after the last key seen."""
-    last = None
+    last: Any = None
     while True:
         q = stmt if last is None else stmt.where(key > last)
         rows = s.execute(q.order_by(key).limit(BATCH)).all()
@@ -81,7 +91,7 @@ def _batches(s: Session, stmt, key) -> Iterator[list]:
         last = rows[-1][0]
 
 
-def _users(s: Session, shown: UserQuery | None = None):
+def _users(s: Session, shown: UserQuery | None = None) -> ExportSource:
     """Every user, or only those the list shows under `shown` (its text and state filter)."""
     header = (*IMPORT_COLUMNS, *IGNORED_COLUMNS)
     stmt = (select(User.id, Account.number, Account.kind, Account.title, User.username, User.full_name, User.role,
@@ -92,10 +102,10 @@ def _users(s: Session, shown: UserQuery | None = None):
     if shown is not None:
         dialect = s.get_bind().dialect.name
         stmt, count = filtered(stmt, shown, dialect=dialect), filtered(count, shown, dialect=dialect)
-    return header, count, (list(r[1:]) for batch in _batches(s, stmt, User.id) for r in batch)
+    return ExportSource(header, count, (list(r[1:]) for batch in _batches(s, stmt, User.id) for r in batch))
 
 
-def _devices(s: Session):
+def _devices(s: Session) -> ExportSource:
     header = ("id", "kind", "serial", "state", "account_number", "holders", "locked", "failed_attempts",
               "received_at", "issued_at", "shipped_at", "activated_at", "expires_at", "return_due_at",
               "returned_at", "return_reason")
@@ -104,7 +114,7 @@ def _devices(s: Session):
                    d.issued_at, d.shipped_at, d.activated_at, d.expires_at, d.return_due_at, d.returned_at,
                    d.return_reason).outerjoin(Account, Account.id == d.account_id))
 
-    def rows():
+    def rows() -> Iterator[list[Any]]:
         for batch in _batches(s, stmt, d.id):
             holders: dict[int, list[str]] = {}
             for device_id, username in s.execute(
@@ -114,10 +124,10 @@ def _devices(s: Session):
             for r in batch:
                 yield [*r[:5], " ".join(holders.get(r[0], ())), *r[5:]]
 
-    return header, select(func.count()).select_from(d), rows()
+    return ExportSource(header, select(func.count()).select_from(d), rows())
 
 
-def _charges(s: Session):
+def _charges(s: Session) -> ExportSource:
     header = ("id", "account_number", "device_serial", "kind", "amount", "currency", "status", "description",
               "created_at", "created_by", "waived_by", "waived_at", "waived_reason")
     c, dev = Charge, aliased(SecurityDevice)
@@ -125,19 +135,21 @@ def _charges(s: Session):
                    c.created_at, c.created_by, c.waived_by, c.waived_at, c.waived_reason)
             .join(Account, Account.id == c.account_id).outerjoin(dev, dev.id == c.device_id))
     rows = ([*r[:4], _money(r[4]), *r[5:]] for batch in _batches(s, stmt, c.id) for r in batch)
-    return header, select(func.count()).select_from(c), rows
+    return ExportSource(header, select(func.count()).select_from(c), rows)
 
 
-def _audit(s: Session):
+def _audit(s: Session) -> ExportSource:
     header = ("id", "at", "actor", "action", "account_id", "user_id", "device_id", "summary", "details",
               "prev_hash", "entry_hash")
     a = AuditEntry
     stmt = select(a.id, a.at, a.actor, a.action, a.account_id, a.user_id, a.device_id, a.summary, a.details,
                   a.prev_hash, a.entry_hash)
-    return header, select(func.count()).select_from(a), (list(r) for b in _batches(s, stmt, a.id) for r in b)
+    return ExportSource(header, select(func.count()).select_from(a),
+                        (list(r) for b in _batches(s, stmt, a.id) for r in b))
 
 
-KINDS: dict[str, Callable] = {"users": _users, "devices": _devices, "charges": _charges, "audit": _audit}
+KINDS: dict[str, Callable[[Session], ExportSource]] = {
+    "users": _users, "devices": _devices, "charges": _charges, "audit": _audit}
 KIND_LABELS = {"users": "users", "devices": "devices", "charges": "charges", "audit": "audit entries"}
 
 
@@ -160,11 +172,11 @@ class ExportService:
                 if not self.ctx.db.is_sqlite:
                     # One snapshot for every batch (SQLite's read transaction already is one).
                     s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-                header, count_stmt, rows = _users(s, shown) if kind == "users" else KINDS[kind](s)
-                total = s.scalar(count_stmt) or 0
+                source = _users(s, shown) if kind == "users" else KINDS[kind](s)
+                total = s.scalar(source.count_rows) or 0
                 writer = csv.writer(f)
-                writer.writerow(header)
-                for row in rows:
+                writer.writerow(source.header)
+                for row in source.rows:
                     writer.writerow([_cell(v) for v in row])
                     written += 1
                     if progress is not None and written % BATCH == 0 and progress(written, total) is False:

@@ -7,8 +7,10 @@ import datetime as dt
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from console.models.enums import AccountKind, UserRole
 
@@ -19,14 +21,23 @@ IDENTITY_COLUMNS = COLUMNS[6:]
 # Columns a users export carries beyond the import's; accepted and ignored so an export re-imports.
 IGNORED_COLUMNS = ("sls_state", "active_devices", "created_at")
 
-USERNAME_RE = re.compile(r"^[a-z]{5}[0-9]{3}$")  # domain-facts: 5 letters chosen + 3 digits assigned
+USERNAME_RE = re.compile(r"^[a-z]{5}[0-9]{3}$")  # docs/domain-facts.md: 5 letters chosen + 3 digits assigned
 ACCOUNT_RE = re.compile(r"^U[0-9]{7,8}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 DOCUMENT_TYPES = ("passport", "national_id", "driving_licence")
 MAX_TEXT = 200
 MAX_ERRORS_KEPT = 1000
 
-Identity = tuple[dt.date, str, str, str, str]
+
+
+class Identity(NamedTuple):
+    """The identification data that say two usernames belong to one person (the IDENTITY_COLUMNS)."""
+
+    date_of_birth: dt.date
+    citizenship: str
+    country_of_residence: str
+    id_document_type: str
+    id_document_number: str
 
 
 @dataclass(frozen=True, order=True)
@@ -95,12 +106,12 @@ def _check_row(line: int, raw: dict[str, str], today: dt.date, errors: list[RowE
     if role is None:
         bad("role", f"{raw['role']!r} is not one of primary, secondary")
     identity = _check_identity(raw, today, bad)
-    if len(errors) > before:
+    if len(errors) > before or kind is None or role is None:
         return None
     return ImportRow(line, number, kind, title, username, name, role, identity)
 
 
-def _check_identity(raw: dict[str, str], today: dt.date, bad) -> Identity | None:
+def _check_identity(raw: dict[str, str], today: dt.date, bad: Callable[[str, str], None]) -> Identity | None:
     values = {c: raw[c].strip() for c in IDENTITY_COLUMNS}
     if not any(values.values()):
         return None
@@ -130,7 +141,7 @@ def _check_identity(raw: dict[str, str], today: dt.date, bad) -> Identity | None
         bad("id_document_number", "the document number must be 4 to 64 letters, digits or hyphens")
     if missing or dob is None:
         return None
-    return (dob, countries["citizenship"], countries["country_of_residence"], doc_type, doc_number)
+    return Identity(dob, countries["citizenship"], countries["country_of_residence"], doc_type, doc_number)
 
 
 def _line_of_offset(data: bytes, offset: int) -> int:

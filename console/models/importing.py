@@ -16,18 +16,20 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple, TypedDict, TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
-from console.models.entities import Account, AuditEntry, Person, User, UserRestriction
-from console.models.enums import OPT_OUT_RESTRICTIONS, SlsState, UserRole
+from console.models.entities import Account, AuditEntry, Base, Person, User, UserRestriction, table_of
+from console.models.enums import OPT_OUT_RESTRICTIONS, AccountKind, SlsState, UserRole
 from console.models.errors import ConsoleError, InvalidInput
 from console.models.import_format import (
     IDENTITY_COLUMNS,
     MAX_ERRORS_KEPT,
+    Identity,
     ImportRow,
     ParsedFile,
     RowError,
@@ -39,8 +41,59 @@ from console.models.permissions import Permission, require
 Progress = Callable[[str, int, int], "bool | None"]
 CHUNK = 2000
 LOOKUP_CHUNK = 500  # keys per IN (...) query; well under every backend's parameter limit
+_T = TypeVar("_T")
 
-PersonKey = tuple  # ("p", person_id) for a person on record, ("new", identity) for one to create
+
+
+@dataclass(frozen=True)
+class PersonOnRecord:
+    """A user's person is already in the database."""
+
+    person_id: int
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """A user's person is created by the import, from the identification data of its first line."""
+
+    identity: Identity
+
+
+PersonKey = PersonOnRecord | NewPerson
+
+
+@dataclass(frozen=True)
+class Retitle:
+    """An account on record whose title the file changes."""
+
+    account_id: int
+    number: str
+    old: str
+    new: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Rename:
+    """A person on record whose name the file corrects (with every username of theirs)."""
+
+    person_id: int
+    old: str
+    new: str
+    line: int
+
+
+class _Source(TypedDict):
+    """Which file an audit entry of the import came from."""
+
+    file: str
+    sha256: str
+
+
+class _KnownAccount(NamedTuple):
+    id: int
+    kind: AccountKind
+    title: str
 
 
 class ImportCancelled(ConsoleError):
@@ -70,9 +123,9 @@ class ImportPlan:
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     new_accounts: list[ImportRow] = field(default_factory=list)
-    retitled: list[tuple[int, str, str, str, int]] = field(default_factory=list)  # id, number, old, new, line
-    new_persons: dict[PersonKey, ImportRow] = field(default_factory=dict)
-    renamed: list[tuple[int, str, str, int]] = field(default_factory=list)  # person id, old, new, line
+    retitled: list[Retitle] = field(default_factory=list)
+    new_persons: dict[NewPerson, ImportRow] = field(default_factory=dict)
+    renamed: list[Rename] = field(default_factory=list)
     renamed_users: int = 0
     new_users: list[tuple[ImportRow, PersonKey]] = field(default_factory=list)
     unchanged: int = 0
@@ -106,12 +159,12 @@ class ImportPlan:
         """What the import would do, line by line: (line, change, details), in line order, at most `limit`."""
         out = [(r.line, "Create account", f"{r.account_number} ({r.account_kind.value}) {r.account_title}")
                for r in self.new_accounts]
-        out += [(line, "Change account title", f"{number}: {old!r} → {new!r}")
-                for _, number, old, new, line in self.retitled]
-        out += [(line, "Correct a name", f"{old!r} → {new!r} (the person and all their usernames)")
-                for _, old, new, line in self.renamed]
+        out += [(t.line, "Change account title", f"{t.number}: {t.old!r} → {t.new!r}") for t in self.retitled]
+        out += [(n.line, "Correct a name", f"{n.old!r} → {n.new!r} (the person and all their usernames)")
+                for n in self.renamed]
+
         def whose(r: ImportRow, key: PersonKey) -> str:
-            if key[0] != "new":
+            if not isinstance(key, NewPerson):
                 return " (a person already on record)"
             first = self.new_persons[key].line
             return "" if first == r.line else f" (the same person as line {first})"
@@ -149,10 +202,10 @@ class _KnownUser:
     role: UserRole
     person_id: int
     person_name: str
-    identity: tuple
+    identity: tuple[object, ...]  # the person's identification columns as stored (compared with Identity)
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
+def _chunks(items: list[_T], size: int) -> Iterator[list[_T]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
@@ -182,8 +235,8 @@ class _Planner:
         users = self._users([r.username for r in rows])
         wanted = {r.identity for r in rows if r.identity is not None and r.username not in users}
         persons = self._persons_by_identity(wanted)
-        primaries = self._primary_counts([a[0] for a in accounts.values()])
-        plan.account_ids = {number: a[0] for number, a in accounts.items()}
+        primaries = self._primary_counts([a.id for a in accounts.values()])
+        plan.account_ids = {number: a.id for number, a in accounts.items()}
 
         first_of_account: dict[str, ImportRow] = {}
         new_primaries: dict[str, list[int]] = {}
@@ -195,10 +248,11 @@ class _Planner:
                 _report(self.progress, "Checking", done, total)
             first_of_account.setdefault(r.account_number, r)
             account = accounts.get(r.account_number)
-            if account is not None and account[1] != r.account_kind:
+            if account is not None and account.kind != r.account_kind:
                 self.err(r.line, "account_kind", f"account {r.account_number} is on record as "
-                                                 f"{account[1].value}; an import does not change an account's kind")
+                                                 f"{account.kind.value}; an import does not change an account's kind")
             known = users.get(r.username)
+            key: PersonKey | None
             if known is not None:
                 key = self._check_known_user(r, known)
                 on_record_names[known.person_id] = known.person_name
@@ -209,7 +263,7 @@ class _Planner:
                 if key is None:
                     continue
                 plan.new_users.append((r, key))
-                if key[0] == "new":
+                if isinstance(key, NewPerson):
                     plan.new_persons.setdefault(key, r)
             seen = person_names.setdefault(key, (r.line, r.full_name))
             if seen[1] != r.full_name:
@@ -220,7 +274,7 @@ class _Planner:
         for number, first in first_of_account.items():
             account = accounts.get(number)
             lines = new_primaries.get(number, [])
-            on_record = primaries.get(account[0], 0) if account else 0
+            on_record = primaries.get(account.id, 0) if account else 0
             if on_record + len(lines) > 1:
                 self.err(lines[-1], "role", f"account {number} would have {on_record + len(lines)} primary users; "
                                             f"an account has exactly one (make this user secondary)")
@@ -228,13 +282,13 @@ class _Planner:
                 if not lines:
                     self.err(first.line, "role", f"new account {number} needs one user with role primary")
                 plan.new_accounts.append(first)
-            elif account[2] != first.account_title:
-                plan.retitled.append((account[0], number, account[2], first.account_title, first.line))
+            elif account.title != first.account_title:
+                plan.retitled.append(Retitle(account.id, number, account.title, first.account_title, first.line))
 
         for key, (line, name) in person_names.items():
-            if key[0] == "p" and on_record_names.get(key[1], name) != name:
-                plan.renamed.append((key[1], on_record_names[key[1]], name, line))
-        renamed_ids = [p[0] for p in plan.renamed]
+            if isinstance(key, PersonOnRecord) and on_record_names.get(key.person_id, name) != name:
+                plan.renamed.append(Rename(key.person_id, on_record_names[key.person_id], name, line))
+        renamed_ids = [p.person_id for p in plan.renamed]
         plan.renamed_users = sum(self.s.scalar(select(func.count()).select_from(User)
                                                .where(User.person_id.in_(chunk))) or 0
                                  for chunk in _chunks(renamed_ids, LOOKUP_CHUNK))
@@ -273,31 +327,32 @@ class _Planner:
             self.err(r.line, "role", f"{r.username} is on record as a {known.role.value} user; an import does "
                                      f"not change roles (they decide who holds the security rights)")
         if r.identity is not None and r.identity != known.identity:
-            column = next(c for c, a, b in zip(IDENTITY_COLUMNS, r.identity, known.identity) if a != b)
+            column = next(c for c, a, b in zip(IDENTITY_COLUMNS, r.identity, known.identity, strict=True) if a != b)
             self.err(r.line, column, f"differs from the identification data on record for {r.username}; "
                                      f"identity changes go through account administration, not an import")
-        return ("p", known.person_id)
+        return PersonOnRecord(known.person_id)
 
-    def _person_for_new_user(self, r: ImportRow, persons: dict, on_record_names: dict) -> PersonKey | None:
+    def _person_for_new_user(self, r: ImportRow, persons: dict[Identity, list[tuple[int, str]]],
+                             on_record_names: dict[int, str]) -> PersonKey | None:
         if r.identity is None:
             self.err(r.line, "date_of_birth", f"{r.username} is a new user and needs all five identification "
                                               f"columns (date_of_birth to id_document_number)")
             return None
         matches = persons.get(r.identity)
         if not matches:
-            return ("new", r.identity)
+            return NewPerson(r.identity)
         # Same identification data: the same person. Prefer the record with the same name.
         person_id, name = next((m for m in matches if m[1] == r.full_name), matches[0])
         on_record_names[person_id] = name
-        return ("p", person_id)
+        return PersonOnRecord(person_id)
 
     # --- database look-ups, in chunks of keys -----------------------------------------------------
-    def _accounts(self, numbers: list[str]) -> dict[str, tuple]:
+    def _accounts(self, numbers: list[str]) -> dict[str, _KnownAccount]:
         out = {}
         for chunk in _chunks(sorted(set(numbers)), LOOKUP_CHUNK):
             for row in self.s.execute(select(Account.number, Account.id, Account.kind, Account.title)
                                       .where(Account.number.in_(chunk))):
-                out[row[0]] = (row[1], row[2], row[3])
+                out[row[0]] = _KnownAccount(row[1], row[2], row[3])
         return out
 
     def _users(self, usernames: list[str]) -> dict[str, _KnownUser]:
@@ -311,11 +366,11 @@ class _Planner:
                 out[row[0]] = _KnownUser(row[1], row[2], row[3], row[4], row[5], tuple(row[6:]))
         return out
 
-    def _persons_by_identity(self, wanted: set) -> dict[tuple, list[tuple[int, str]]]:
+    def _persons_by_identity(self, wanted: set[Identity]) -> dict[Identity, list[tuple[int, str]]]:
         if not wanted:
             return {}
-        numbers = {i[4] for i in wanted}
-        out: dict[tuple, list[tuple[int, str]]] = {}
+        numbers = {i.id_document_number for i in wanted}
+        out: dict[Identity, list[tuple[int, str]]] = {}
         # One streamed pass (document numbers are not indexed; one scan beats one per chunk of keys).
         stmt = (select(Person.id, Person.full_name, Person.date_of_birth, Person.citizenship,
                        Person.country_of_residence, Person.id_document_type, Person.id_document_number)
@@ -323,7 +378,7 @@ class _Planner:
                 .execution_options(yield_per=20_000))
         for row in self.s.execute(stmt):
             if row[6] in numbers:
-                identity = tuple(row[2:])
+                identity = Identity._make(row[2:])
                 if identity in wanted:
                     out.setdefault(identity, []).append((row[0], row[1]))
         return out
@@ -378,15 +433,16 @@ class _Writer:
         audit_count = len(plan.new_accounts) + len(plan.retitled) + len(plan.renamed) + len(plan.new_users) + 1
         self.total = len(plan.new_persons) + len(plan.new_accounts) + len(plan.new_users) + audit_count
         self.done = 0
-        self.audit_rows: list[dict] = []
+        self.audit_rows: list[dict[str, Any]] = []
 
     def _step(self, n: int) -> None:
         self.done += n
         _report(self.progress, "Writing", min(self.done, self.total), self.total)
 
-    def _insert(self, entity, rows: list[dict], then: Callable[[list[int]], None] | None = None) -> list[int]:
+    def _insert(self, entity: type[Base], rows: list[dict[str, Any]],
+                then: Callable[[list[int]], None] | None = None) -> list[int]:
         """Insert rows with new ids, a chunk at a time; returns the ids in row order."""
-        table = entity.__table__
+        table = table_of(entity)
         conn = self.s.connection()
         if conn.dialect.name == "sqlite":
             # SQLite cannot return the ids of a multi-row insert in order (SQLAlchemy would go row by row).
@@ -406,14 +462,14 @@ class _Writer:
         ids: list[int] = []
         for chunk in _chunks(rows, CHUNK):
             chunk_ids = take(len(chunk))
-            self._bulk(table, [{**row, "id": i} for row, i in zip(chunk, chunk_ids)])
+            self._bulk(table, [{**row, "id": i} for row, i in zip(chunk, chunk_ids, strict=True)])
             if then is not None:
                 then(chunk_ids)
             ids.extend(chunk_ids)
             self._step(len(chunk))
         return ids
 
-    def _bulk(self, table, rows: list[dict]) -> None:
+    def _bulk(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Many rows of one shape: executemany on SQLite, COPY on PostgreSQL (its multi-row INSERTs are slow
         to build: 10,000 users took 10 s that way)."""
         if not rows:
@@ -425,57 +481,61 @@ class _Writer:
         columns = list(rows[0])
         processors = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
         names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
-        cursor = conn.connection.dbapi_connection.cursor()
+        driver_connection = conn.connection.dbapi_connection
+        assert driver_connection is not None  # the session's connection is checked out, so it is open
+        cursor: Any = driver_connection.cursor()
         with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([p(row[c]) if p else row[c] for c, p in zip(columns, processors)])
+                copy.write_row([p(row[c]) if p else row[c] for c, p in zip(columns, processors, strict=True)])
 
-    def _audit(self, action: str, summary: str, account_id=None, user_id=None, **details) -> None:
+    def _audit(self, action: str, summary: str, account_id: int | None = None, user_id: int | None = None,
+               **details: object) -> None:
         self.audit_rows.append({"at": self.now, "actor": self.actor.username, "action": action,
                                 "summary": summary, "account_id": account_id, "user_id": user_id,
                                 "details": details})
 
     def write(self) -> ImportResult:
         plan, now = self.plan, self.now
-        source = {"file": plan.file_name, "sha256": plan.sha256}
+        source = _Source(file=plan.file_name, sha256=plan.sha256)
         _report(self.progress, "Writing", 0, self.total)
 
         person_keys = list(plan.new_persons)
-        person_rows = [dict(zip(("date_of_birth", "citizenship", "country_of_residence", "id_document_type",
-                                 "id_document_number"), key[1]), full_name=plan.new_persons[key].full_name)
+        person_rows = [{**key.identity._asdict(), "full_name": plan.new_persons[key].full_name}
                        for key in person_keys]
-        person_id = dict(zip(person_keys, self._insert(Person, person_rows)))
+        person_id = dict(zip(person_keys, self._insert(Person, person_rows), strict=True))
 
         account_rows = [{"number": r.account_number, "kind": r.account_kind, "title": r.account_title,
                          "equity_cents": 0, "created_at": now, "version": 1} for r in plan.new_accounts]
         account_ids = self._insert(Account, account_rows)
-        account_id = dict(zip((r.account_number for r in plan.new_accounts), account_ids))
-        for r, new_id in zip(plan.new_accounts, account_ids):
+        account_id = dict(zip((r.account_number for r in plan.new_accounts), account_ids, strict=True))
+        for r, new_id in zip(plan.new_accounts, account_ids, strict=True):
             self._audit("account.imported", f"Account {r.account_number} ({r.account_kind.value}) imported",
                         new_id, line=r.line, **source)
         account_id.update(plan.account_ids)
 
-        for acc_id, number, old, new, _line in plan.retitled:
-            self._audit("account.retitled", f"Account {number} title changed by import", acc_id,
-                        old=old, new=new, **source)
+        for t in plan.retitled:
+            self._audit("account.retitled", f"Account {t.number} title changed by import", t.account_id,
+                        old=t.old, new=t.new, **source)
         if plan.retitled:
-            t = Account.__table__
+            table = table_of(Account)
             self.s.connection().execute(
-                update(t).where(t.c.id == bindparam("b_id")).values(title=bindparam("b_title"), version=t.c.version + 1),
-                [{"b_id": a[0], "b_title": a[3]} for a in plan.retitled])
+                update(table).where(table.c.id == bindparam("b_id"))
+                .values(title=bindparam("b_title"), version=table.c.version + 1),
+                [{"b_id": t.account_id, "b_title": t.new} for t in plan.retitled])
         self._rename_persons(source)
 
         new_users = plan.new_users
         user_rows = [{"username": r.username, "full_name": r.full_name, "name_key": r.full_name.lower(),
                       "account_id": account_id[r.account_number],
-                      "person_id": person_id[key] if key[0] == "new" else key[1],
+                      "person_id": person_id[key] if isinstance(key, NewPerson) else key.person_id,
                       "role": r.role, "sls_state": SlsState.opted_out, "active_devices": 0,
                       "created_at": now, "version": 1} for r, key in new_users]
         user_ids = self._insert(User, user_rows, self._restrict)
-        for (r, _), uid, row in zip(new_users, user_ids, user_rows):
+        account_ids_of_users = [account_id[r.account_number] for r, _ in new_users]
+        for (r, _), uid, account_of_user in zip(new_users, user_ids, account_ids_of_users, strict=True):
             self._audit("user.imported", f"{r.username} imported into {r.account_number} as {r.role.value} user; "
                                          f"opted out with restrictions until they opt in",
-                        row["account_id"], uid, line=r.line, **source)
+                        account_of_user, uid, line=r.line, **source)
 
         result = ImportResult(plan.file_name, len(plan.new_accounts), len(plan.retitled), len(new_users),
                               plan.renamed_users, len(plan.new_persons), len(self.audit_rows) + 1)
@@ -484,32 +544,32 @@ class _Writer:
                                         f"created, {result.users_updated} updated", None, None,
                     lines=plan.lines, persons_created=result.persons_created, **source)
         for chunk in _chunks(audit.chain_rows(self.s, self.audit_rows), CHUNK):
-            self._bulk(AuditEntry.__table__, chunk)
+            self._bulk(table_of(AuditEntry), chunk)
             self._step(len(chunk))
         return result
 
     def _restrict(self, user_ids: list[int]) -> None:
         # Imported users have no device yet: they carry the opt-out restrictions until they opt in.
-        self._bulk(UserRestriction.__table__, [
+        self._bulk(table_of(UserRestriction), [
             {"user_id": uid, "restriction": r, "imposed_at": self.now, "lifted_at": None}
             for uid in user_ids for r in OPT_OUT_RESTRICTIONS])
 
-    def _rename_persons(self, source: dict) -> None:
+    def _rename_persons(self, source: _Source) -> None:
         if not self.plan.renamed:
             return
         conn = self.s.connection()
-        p, u = Person.__table__, User.__table__
+        p, u = table_of(Person), table_of(User)
         conn.execute(update(p).where(p.c.id == bindparam("b_id")).values(full_name=bindparam("b_name")),
-                     [{"b_id": pid, "b_name": new} for pid, _, new, _line in self.plan.renamed])
+                     [{"b_id": n.person_id, "b_name": n.new} for n in self.plan.renamed])
         conn.execute(update(u).where(u.c.person_id == bindparam("b_id"))
                      .values(full_name=bindparam("b_name"), name_key=bindparam("b_key"), version=u.c.version + 1),
-                     [{"b_id": pid, "b_name": new, "b_key": new.lower()} for pid, _, new, _line in self.plan.renamed])
-        for pid, old, new, _line in self.plan.renamed:
-            self._audit("person.renamed", f"Name {old!r} corrected to {new!r} by import (all their usernames)",
-                        person_id=pid, old=old, new=new, **source)
+                     [{"b_id": n.person_id, "b_name": n.new, "b_key": n.new.lower()} for n in self.plan.renamed])
+        for n in self.plan.renamed:
+            self._audit("person.renamed", f"Name {n.old!r} corrected to {n.new!r} by import (all their usernames)",
+                        person_id=n.person_id, old=n.old, new=n.new, **source)
 
 
-def write_sample(rows: Iterable[dict], path: str | Path) -> None:
+def write_sample(rows: Iterable[dict[str, str]], path: str | Path) -> None:
     """Write rows (dicts keyed by the import columns) as an import file; used by the sample and the benchmark."""
     import csv
 

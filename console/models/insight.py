@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, Row, SQLColumnExpression, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from console.models.activity_counts import ENROLLED, OPTED_OUT, PATH_LABELS
@@ -129,7 +130,7 @@ def _utc(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def _month_of(column, dialect: str):
+def _month_of(column: SQLColumnExpression[dt.datetime | None], dialect: str) -> ColumnElement[str]:
     if dialect == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM")
     return func.substr(column, 1, 7)  # SQLite keeps UTC text 'YYYY-MM-DD HH:MM:SS'
@@ -246,7 +247,8 @@ class InsightService:
                      (Series("In force", figures),), f"{full + portal + cards:,} temporary devices in force")
 
     # --- over the period ---------------------------------------------------------------------------
-    def _day_counts(self, s: Session, actions, since: dt.date, until: dt.date):
+    def _day_counts(self, s: Session, actions: tuple[str, ...], since: dt.date,
+                    until: dt.date) -> Sequence[Row[dt.date, str, str | None, int]]:
         return s.execute(select(AuditDayCount.day, AuditDayCount.action, AuditDayCount.path,
                                 func.sum(AuditDayCount.entries))
                          .where(AuditDayCount.action.in_(actions), AuditDayCount.day >= since,

@@ -14,13 +14,15 @@ finishes an interrupted rotation on the next start (it picks the key whose id th
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
-from console.models.entities import SecurityDevice, StaffMember
+from console.models.entities import SecurityDevice, StaffMember, table_of
 from console.models.errors import RuleViolation
 from console.models.keys import KeyStore, write_lookup_row
 from console.models.permissions import Permission, require
@@ -73,7 +75,9 @@ class KeyRotation:
         return RotationResult(old.key_id.hex(), new.key_id.hex(), devices, staff)
 
     @staticmethod
-    def _reseal(s, entity, column, context_of, old: SecretBox, new: SecretBox) -> int:
+    def _reseal(s: Session, entity: type[SecurityDevice] | type[StaffMember],
+                column: InstrumentedAttribute[bytes | None],
+                context_of: Callable[[int], str], old: SecretBox, new: SecretBox) -> int:
         """Keyset batches with executemany: constant memory however many rows. Bumps each row's version so
         a desk holding the row from before the rotation is told to reload rather than write the old value."""
         done, last = 0, 0
@@ -84,13 +88,14 @@ class KeyRotation:
                 return done
             params = []
             for row_id, sealed in rows:
+                assert sealed is not None  # the query selects sealed rows only
                 try:
                     plain = old.open(sealed, context_of(row_id))
                 except SealingError as exc:
                     raise SealingError(f"{entity.__tablename__} row {row_id} does not open with the current key "
                                        f"({exc}) Nothing was changed.") from None
                 params.append({"row_id": row_id, "sealed": new.seal(plain, context_of(row_id))})
-            table = entity.__table__
+            table = table_of(entity)
             s.connection().execute(update(table).where(table.c.id == bindparam("row_id"))
                                    .values({column.key: bindparam("sealed"), "version": table.c.version + 1}),
                                    params)

@@ -4,25 +4,22 @@ console opens its secret box against a database, finishing or discarding a half-
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from console.models.clock import Clock, SystemClock
 from console.models.db import Database
 from console.models.entities import SecurityDevice, Setting, StaffMember
-from console.models.sealing import (
-    KEY_ENV,
-    KEY_FILE_ENV,
-    LOOKUP_KEY_CONTEXT,
-    SealingError,
-    SecretBox,
-    default_key_file,
-    key_id_of,
-)
+from console.models.sealing import LOOKUP_KEY_CONTEXT, SealingError, SecretBox, key_id_of
+
+KEY_ENV = "SLS_CONSOLE_KEY"
+KEY_FILE_ENV = "SLS_CONSOLE_KEY_FILE"
 
 NO_KEYRING_ENV = "SLS_CONSOLE_NO_KEYRING"
 KEYRING_SERVICE = "sls-console"
@@ -185,6 +182,12 @@ class KeyringKeyStore:
             pass
 
 
+def default_key_file() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("sls-console", "SLS")) / "master.key"
+
+
 def keyring_available() -> bool:
     """True when a real keyring backend answers; False (never an error) when there is none, e.g. on a
     headless Linux without a Secret Service, where keyring falls back to its 'fail' backend."""
@@ -217,12 +220,12 @@ def default_store() -> KeyStore:
     return file_store
 
 
-def read_lookup_row(session) -> bytes | None:
+def read_lookup_row(session: Session) -> bytes | None:
     row = session.get(Setting, LOOKUP_SETTING)
     return base64.b64decode(row.value) if row else None
 
 
-def write_lookup_row(session, box: SecretBox, at, by: str) -> None:
+def write_lookup_row(session: Session, box: SecretBox, at: dt.datetime, by: str) -> None:
     value = base64.b64encode(box.seal(box.lookup_key, LOOKUP_KEY_CONTEXT)).decode()
     row = session.get(Setting, LOOKUP_SETTING)
     if row is None:
@@ -231,7 +234,7 @@ def write_lookup_row(session, box: SecretBox, at, by: str) -> None:
         row.value, row.updated_at, row.updated_by = value, at, by
 
 
-def _first_sealed_key_id(session) -> bytes | None:
+def _first_sealed_key_id(session: Session) -> bytes | None:
     for column in (SecurityDevice.sealed_secret, StaffMember.sealed_totp_secret):
         sealed = session.scalars(select(column).where(column.is_not(None)).limit(1)).first()
         if sealed:

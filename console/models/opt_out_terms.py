@@ -9,7 +9,7 @@ RISKS = (
     "The firm will not compensate losses if the account is compromised by hackers or identity thieves.",
 )
 
-# What each restriction means for the client, in words to read out (domain-facts.md, "Opt-out").
+# What each restriction means for the client, in words to read out (docs/domain-facts.md, "Opt-out").
 RESTRICTION_EXPLANATIONS = {
     Restriction.no_pink_sheet_otcbb: "No trading of Pink Sheet (OTC Pink) or OTCBB stocks.",
     Restriction.reduced_withdrawal_limits: "Lower withdrawal limits: the limits for users without a "

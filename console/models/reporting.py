@@ -108,11 +108,12 @@ class ReportService:
         """Write the file under a temporary name beside `path` (a window draws it on its own thread); returns it."""
         path = Path(path)
         fmt = report_format(path)
-        if fmt == "pdf" and render_pdf is None:
+        writer = write_csv if fmt != "pdf" else render_pdf
+        if writer is None:
             raise InvalidInput("A PDF report needs the console's drawing support; write a .csv instead.")
         partial = path.with_name(f".{path.name}.part")
         try:
-            (render_pdf if fmt == "pdf" else write_csv)(report, partial)  # type: ignore[operator]
+            writer(report, partial)
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise InvalidInput(f"The report could not be written to {path} ({exc.strerror or exc}). "

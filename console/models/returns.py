@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,13 +22,14 @@ from console.models import audit
 from console.models.charges import add_device_charge, existing_charge, money, release_reserve
 from console.models.context import Actor, ServiceContext
 from console.models.entities import Account, Charge, DeviceHolding, SecurityDevice, User
-from console.models.enums import ChargeKind, DeviceKind, DeviceState
+from console.models.enums import ChargeKind, DeviceKind, DeviceState, ReturnReason
 from console.models.errors import NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.settings import Figures, load_figures
 
-# Reasons a device is expected back; battery_failure is the one that is replaced free of charge.
-RETURN_REASONS = ("damaged", "battery_failure", "no_longer_needed", "replaced")
+# Why a device that comes back unasked was out of use, by the state it was in.
+REASON_OF_STATE = {DeviceState.lost: ReturnReason.lost, DeviceState.stolen: ReturnReason.stolen,
+                   DeviceState.damaged: ReturnReason.damaged}
 # States from which a device can arrive at the returns desk (a lost card may be found and sent back).
 RECEIVABLE_STATES = {DeviceState.return_pending, DeviceState.damaged, DeviceState.lost, DeviceState.stolen}
 
@@ -39,7 +40,7 @@ class ReturnRow:
     serial: str | None
     account_number: str | None
     holders: tuple[str, ...]
-    reason: str | None
+    reason: ReturnReason | None
     return_due_at: dt.datetime | None
     days_overdue: int
     charged: bool
@@ -53,7 +54,7 @@ class OverdueRunResult:
 
 
 def fee_for(kind: DeviceKind, fig: Figures) -> int:
-    """The replacement fee of a device kind (domain-facts: DSC+ 20 USD, code card free)."""
+    """The replacement fee of a device kind (docs/domain-facts.md: DSC+ 20 USD, code card free)."""
     if kind is DeviceKind.dsc_plus:
         return fig.dsc_plus_fee_cents
     if kind is DeviceKind.code_card:
@@ -61,7 +62,7 @@ def fee_for(kind: DeviceKind, fig: Figures) -> int:
     return 0
 
 
-def start_return(s: Session, device: SecurityDevice, *, reason: str, at: dt.datetime, fig: Figures,
+def start_return(s: Session, device: SecurityDevice, *, reason: ReturnReason, at: dt.datetime, fig: Figures,
                  actor: Actor, user_id: int | None = None) -> None:
     """Expect `device` back within the configured days; audited in the caller's transaction."""
     device.state = DeviceState.return_pending
@@ -69,12 +70,12 @@ def start_return(s: Session, device: SecurityDevice, *, reason: str, at: dt.date
     device.return_due_at = at + dt.timedelta(days=fig.return_due_days)
     audit.record(s, at=at, actor=actor.username, action="device.return_requested",
                  summary=f"{device.kind.label} {device.serial or '#' + str(device.id)} to be returned by "
-                         f"{device.return_due_at:%Y-%m-%d} ({reason.replace('_', ' ')})",
+                         f"{device.return_due_at:%Y-%m-%d} ({reason.label.lower()})",
                  account_id=device.account_id, user_id=user_id, device_id=device.id,
-                 details={"reason": reason, "return_due_at": device.return_due_at.isoformat()})
+                 details={"reason": reason.value, "return_due_at": device.return_due_at.isoformat()})
 
 
-def _overdue_stmt(now: dt.datetime):
+def _overdue_stmt(now: dt.datetime) -> Select[SecurityDevice]:
     return (select(SecurityDevice)
             .where(SecurityDevice.state == DeviceState.return_pending, SecurityDevice.return_due_at < now)
             .order_by(SecurityDevice.return_due_at, SecurityDevice.id))
@@ -126,7 +127,7 @@ class ReturnsService:
             device.state = DeviceState.returned
             device.returned_at = now
             if device.return_reason is None:
-                device.return_reason = was.value
+                device.return_reason = REASON_OF_STATE.get(was, ReturnReason.no_longer_needed)
             reserve = release_reserve(s, device, now)
             late_charge = existing_charge(s, device.id, ChargeKind.not_returned)
             note = ""
@@ -139,7 +140,7 @@ class ReturnsService:
                          summary=f"DSC+ {device.serial} received back (was {was.label.lower()}){note}",
                          account_id=device.account_id, device_id=device.id,
                          details={"previous_state": was.value, "reserve_released": reserve is not None,
-                                  "reason": device.return_reason})
+                                  "reason": device.return_reason.value})
             s.flush()
             return device
 

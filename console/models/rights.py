@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.models.context import ServiceContext
 from console.models.entities import Account, User
 from console.models.enums import AccountKind, UserRole
 from console.models.errors import RightsError, RuleViolation
@@ -45,7 +46,7 @@ def name_rights_holder(session: Session, account: Account, user: User) -> None:
 class RightsService:
     """The gate in front of every security-settings change."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
     def check(self, user_id: int) -> None:

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import os
 import secrets
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -15,8 +14,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from console.models.errors import ConsoleError
 
-KEY_ENV = "SLS_CONSOLE_KEY"
-KEY_FILE_ENV = "SLS_CONSOLE_KEY_FILE"
 _FORMAT = b"\x01"
 
 
@@ -86,25 +83,6 @@ class SecretBox:
 def key_id_of(master_key: bytes) -> bytes:
     """A 4-byte fingerprint of a master key; stored beside sealed values to say which key opens them."""
     return hashlib.sha256(_derive(master_key, b"id")).digest()[:4]
-
-
-def default_key_file() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("sls-console", "SLS")) / "master.key"
-
-
-def load_master_key(create: bool = True) -> bytes:
-    """The key from $SLS_CONSOLE_KEY, the key file or the OS keyring (see keys.default_store)."""
-    from console.models.keys import default_store
-
-    store = default_store()
-    key = store.load()
-    if key is None:
-        if not create:
-            raise SealingError(f"No master key: set {KEY_ENV} or provide {store.describe()}.")
-        key = store.create()
-    return key
 
 
 def device_context(device_id: int) -> str:

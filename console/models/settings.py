@@ -1,4 +1,4 @@
-"""The figures of domain-facts.md as settings with defaults, stored in the database."""
+"""The figures of docs/domain-facts.md as settings with defaults, stored in the database."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class SettingSpec:
     unit: str = ""
 
 
-# Defaults come from ../shared/domain-facts.md; the source of each is named there.
+# Defaults come from docs/domain-facts.md; the source of each is named there.
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("online_card_validity_days", 21, "Online Security Code Card validity", 1, 365, "days"),
     SettingSpec("temp_passcode_full_access_days", 2, "Temporary passcode: full access", 1, 30, "days"),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.context import Actor
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceState
 from console.models.errors import RuleViolation
@@ -42,7 +43,7 @@ def same_person_users(session: Session, user: User) -> list[User]:
 
 def check_share(session: Session, device: SecurityDevice, requesting_user: User,
                 at: dt.datetime | None = None, *, ignore_device_ids: Collection[int] = ()) -> None:
-    """Refuse, in plain words, a share that breaks a rule of domain-facts.md ("Sharing a device"). Changes nothing.
+    """Refuse, in plain words, a share that breaks a rule of docs/domain-facts.md ("Sharing a device"). Changes nothing.
 
     `requesting_user` is the username that wants to use `device`, which other usernames already hold. `at`
     (now) lets an expired temporary device stop counting; without it every live temporary device counts.
@@ -88,7 +89,7 @@ def check_share(session: Session, device: SecurityDevice, requesting_user: User,
                             f"usernames (there is a {best.kind.label}). Share the {best.kind.label} instead.")
 
 
-def share(session: Session, device: SecurityDevice, user: User, at: dt.datetime, actor) -> DeviceHolding:
+def share(session: Session, device: SecurityDevice, user: User, at: dt.datetime, actor: Actor | str) -> DeviceHolding:
     """Let `user` hold `device` too, after check_share; refreshes the active-device count and audits, in the
     caller's transaction. `actor` is an Actor (or a staff username)."""
     check_share(session, device, user, at)
@@ -99,7 +100,7 @@ def share(session: Session, device: SecurityDevice, user: User, at: dt.datetime,
     session.add(holding)
     session.flush()
     refresh_active_devices(session, user)
-    audit.record(session, at=at, actor=getattr(actor, "username", actor), action="device.shared",
+    audit.record(session, at=at, actor=actor if isinstance(actor, str) else actor.username, action="device.shared",
                  summary=f"{device.kind.label} of {', '.join(owners)} now shared with {user.username}",
                  account_id=user.account_id, user_id=user.id, device_id=device.id,
                  details={"shared_with": user.username, "holders": owners, "serial": device.serial})

@@ -30,7 +30,7 @@ from console.models.sealing import SealingError, staff_context
 from console.models.settings import Figures, load_figures
 
 USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{2,31}")
-CODE_RE = re.compile(r"[0-9]{6}")  # pyotp alone accepts full-width digits (platform-notes.md)
+CODE_RE = re.compile(r"[0-9]{6}")  # pyotp alone accepts full-width digits (docs/platform-notes.md)
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 TOTP_ISSUER = "SLS Console"
@@ -362,9 +362,11 @@ def demo_sign_in_hint(service: StaffService) -> str:
                                                       StaffMember.active.is_(True))).all()
         codes = []
         for m in sorted(members, key=lambda m: names.index(m.username)):
+            if m.sealed_totp_secret is None:
+                continue
             try:
                 secret = ctx.box.open(m.sealed_totp_secret, staff_context(m.id)).decode()
-            except (SealingError, TypeError):
+            except SealingError:
                 continue
             codes.append(f"  {m.username:<11} {m.role.label:<14} code now {pyotp.TOTP(secret).at(ctx.clock.now())}")
     if not codes:

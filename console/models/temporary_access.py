@@ -1,7 +1,7 @@
 """Temporary access after a loss: passcodes (shown once, expire by themselves) and, next, an Online Security
 Code Card for a user who stays enrolled (opted-out users get theirs through the opt-in, enrollment.py).
 
-"Never two in a row for the same account" (domain-facts.md) is applied as follows: look at the last piece of
+"Never two in a row for the same account" (docs/domain-facts.md) is applied as follows: look at the last piece of
 temporary access issued to ANY user of the account, a temporary passcode or an Online Security Code Card,
 whatever has happened since (a permanent device activated in between does not reset it). If that last one
 is a temporary passcode, another passcode is refused; the way on is an Online Security Code Card (which the
@@ -157,28 +157,30 @@ class TemporaryAccessService:
             now = self.ctx.clock.now()
             values = new_card_values(fig.code_card_size)
             salt = self.ctx.box.new_salt()
+            serial = f"OSC-{secrets.token_hex(5).upper()}"
+            expires_at = now + dt.timedelta(days=fig.online_card_validity_days)
             device = SecurityDevice(kind=DeviceKind.online_code_card, state=DeviceState.pending,
-                                    serial=f"OSC-{secrets.token_hex(5).upper()}", account_id=user.account_id,
+                                    serial=serial, account_id=user.account_id,
                                     secret_salt=salt, secret_hash=card_hashes(self.ctx.box, salt, values),
-                                    issued_at=now, expires_at=now + dt.timedelta(days=fig.online_card_validity_days))
+                                    issued_at=now, expires_at=expires_at)
             s.add(device)
             s.flush()
             s.add(DeviceHolding(user=user, device=device, preferred=False, since=now))
             keep_card_for_training(s, self.ctx, device, values)
             audit.record(s, at=now, actor=actor.username, action="device.issued",
-                         summary=f"Online Security Code Card {device.serial} issued to {user.username} after a "
-                                 f"loss, valid until {device.expires_at:%Y-%m-%d}",
+                         summary=f"Online Security Code Card {serial} issued to {user.username} after a "
+                                 f"loss, valid until {expires_at:%Y-%m-%d}",
                          account_id=user.account_id, user_id=user.id, device_id=device.id,
-                         details={"serial": device.serial, "expires_at": device.expires_at.isoformat()})
-            return IssuedCard(device.id, user.username, user.full_name, user.account.number, device.serial, values,
-                              now, device.expires_at)
+                         details={"serial": serial, "expires_at": expires_at.isoformat()})
+            return IssuedCard(device.id, user.username, user.full_name, user.account.number, serial, values,
+                              now, expires_at)
 
     def activate_online_card(self, actor: Actor, device_id: int, challenge_id: int, answer: str) -> None:
         """Activate the card with the values at the two index numbers of a challenge."""
         require(actor, Permission.issue_temporary_access)
-        from console.models.verification import VerificationService
+        from console.models.verification import VerificationResult, VerificationService
 
-        def on_success(s: Session, device: SecurityDevice, _result) -> None:
+        def on_success(s: Session, device: SecurityDevice, _result: VerificationResult) -> None:
             if device.kind is not DeviceKind.online_code_card or device.state is not DeviceState.pending:
                 raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()}, not waiting for "
                                     f"activation.")

@@ -25,7 +25,7 @@ from console.models.permissions import Permission, require
 from console.models.sealing import device_context
 from console.models.sharing import same_person_users
 from console.models.staff import DEMO_FLAG, DEMO_STAFF
-from console.models.verification import TOTP_STEP_SECONDS, dsc_response
+from console.models.verification import TOTP_STEP_SECONDS, dsc_response, stored_secret
 
 NOT_A_DEMO = ("The client's devices are shown only on a demo database, for training. This database has real staff "
               "or real clients: ask the client to read from their own device.")
@@ -90,7 +90,7 @@ class TrainingService:
         """The code the IB Key app shows now, and the seconds until it changes."""
         with self._demo(actor) as s:
             device = self._device(s, device_id, (DeviceKind.ib_key,))
-            seed = self.ctx.box.open(device.sealed_secret, device_context(device.id)).decode()
+            seed = self.ctx.box.open(stored_secret(device.sealed_secret, device), device_context(device.id)).decode()
         now = self.ctx.clock.now()
         left = TOTP_STEP_SECONDS - int(now.timestamp()) % TOTP_STEP_SECONDS
         return pyotp.TOTP(seed).at(now), left
@@ -102,7 +102,7 @@ class TrainingService:
             raise InvalidInput("A DSC+ challenge is the 6-digit number the console shows; type it as shown.")
         with self._demo(actor) as s:
             device = self._device(s, device_id, (DeviceKind.dsc_plus,))
-            seed = self.ctx.box.open(device.sealed_secret, device_context(device.id)).decode()
+            seed = self.ctx.box.open(stored_secret(device.sealed_secret, device), device_context(device.id)).decode()
         return dsc_response(seed, challenge)
 
     def card_values(self, actor: Actor, device_id: int) -> dict[int, str]:

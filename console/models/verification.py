@@ -9,6 +9,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from console.models.sealing import device_context
 from console.models.settings import Figures, load_figures
 
 TOTP_STEP_SECONDS = 30
-# ASCII digits only: pyotp also accepts full-width digits (platform-notes.md).
+# ASCII digits only: pyotp also accepts full-width digits (docs/platform-notes.md).
 TOTP_CODE = re.compile(r"[0-9]{6}", re.ASCII)
 DSC_RESPONSE = re.compile(r"[0-9]{8}", re.ASCII)
 CARD_ANSWER = re.compile(r"[A-Z0-9]{6}", re.ASCII)
@@ -66,9 +67,9 @@ def totp_step(at: dt.datetime) -> int:
 
 
 def totp_match(seed_b32: str, code: str, at: dt.datetime, window: int, digits: int = 6,
-               digest=None) -> int | None:
+               digest: Callable[..., Any] | None = None) -> int | None:
     """The time step (within ±window of `at`) whose RFC 6238 code equals `code`, compared in constant time."""
-    totp = pyotp.TOTP(seed_b32, digits=digits, interval=TOTP_STEP_SECONDS, **({"digest": digest} if digest else {}))
+    totp = pyotp.TOTP(seed_b32, digits=digits, interval=TOTP_STEP_SECONDS, digest=digest)
     now_step = totp_step(at)
     found = None
     for step in range(now_step - window, now_step + window + 1):
@@ -167,7 +168,7 @@ class VerificationService:
         if kind is DeviceKind.ib_key:
             if not TOTP_CODE.fullmatch(answer):
                 raise InvalidInput("An IB Key code is 6 digits (0-9). Ask the client to read it again.")
-            seed = self.ctx.box.open(device.sealed_secret, device_context(device.id)).decode()
+            seed = self.ctx.box.open(stored_secret(device.sealed_secret, device), device_context(device.id)).decode()
             step = totp_match(seed, answer, now, fig.totp_window_steps)
             if step is None:
                 raise VerificationFailed("That IB Key code is not correct. Ask the client to read the current code "
@@ -183,7 +184,8 @@ class VerificationService:
                 raise InvalidInput("A temporary passcode is 8 letters and digits.")
             if device.expires_at is not None and now >= device.expires_at:
                 raise VerificationFailed("This temporary passcode has expired.")
-            if not self.ctx.box.lookup_matches(device.secret_salt, normalised, device.secret_hash):
+            if not self.ctx.box.lookup_matches(stored_secret(device.secret_salt, device), normalised,
+                                             stored_secret(device.secret_hash, device)):
                 raise VerificationFailed("That temporary passcode is not correct.")
             full = device.full_access_until is None or now < device.full_access_until
             return VerificationResult(device.id, access="full" if full else "portal")
@@ -192,7 +194,7 @@ class VerificationService:
             if not DSC_RESPONSE.fullmatch(answer):
                 raise InvalidInput("A DSC+ response is 8 digits. Ask the client to read it from the card again.")
             challenge.answered_at = now  # one answer per challenge, right or wrong
-            seed = self.ctx.box.open(device.sealed_secret, device_context(device.id)).decode()
+            seed = self.ctx.box.open(stored_secret(device.sealed_secret, device), device_context(device.id)).decode()
             if not hmac.compare_digest(dsc_response(seed, challenge.text), answer):
                 raise VerificationFailed("That DSC+ response is not correct. Check the challenge was typed into the "
                                          "card exactly; a new challenge is needed for the next try.")
@@ -206,8 +208,9 @@ class VerificationService:
             raise VerificationFailed("This Online Security Code Card has expired. Issue a new card.")
         challenge.answered_at = now
         a, b = (int(p) for p in challenge.text.split(","))
-        ok_a = value_matches(self.ctx.box, device.secret_salt, device.secret_hash, a, normalised[:3])
-        ok_b = value_matches(self.ctx.box, device.secret_salt, device.secret_hash, b, normalised[3:])
+        salt, digest = stored_secret(device.secret_salt, device), stored_secret(device.secret_hash, device)
+        ok_a = value_matches(self.ctx.box, salt, digest, a, normalised[:3])
+        ok_b = value_matches(self.ctx.box, salt, digest, b, normalised[3:])
         if not (ok_a and ok_b):
             raise VerificationFailed(f"The values for index numbers {a} and {b} are not correct for this card. "
                                      f"A new pair of index numbers is needed for the next try.")
@@ -257,3 +260,11 @@ def _device(s: Session, device_id: int) -> SecurityDevice:
     if device is None:
         raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
     return device
+
+
+def stored_secret(secret: bytes | None, device: SecurityDevice) -> bytes:
+    """A device's stored secret material; a device of a checkable kind always has it, so a gap is damage."""
+    if secret is None:
+        raise RuleViolation(f"{device.kind.label} {device.serial} has no stored secret to check against. "
+                            f"Replace the device.")
+    return secret

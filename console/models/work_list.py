@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from console.models.context import Actor, ServiceContext
 from console.models.entities import Account, DeviceHolding, SecurityDevice, User
@@ -58,7 +59,17 @@ def _holder(s: Session, device_ids: list[int]) -> dict[int, tuple[int, str]]:
     return out
 
 
-def _device_items(s: Session, source: str, where, order, describe) -> tuple[int, list[WorkItem]]:
+class Described(NamedTuple):
+    """How one device shows in the work list."""
+
+    title: str
+    detail: str
+    due_at: dt.datetime | None
+
+
+def _device_items(s: Session, source: str, where: tuple[ColumnElement[bool], ...],
+                  order: tuple[InstrumentedAttribute[Any], ...],
+                  describe: Callable[[SecurityDevice], Described]) -> tuple[int, list[WorkItem]]:
     total = s.scalar(select(func.count()).select_from(SecurityDevice).where(*where)) or 0
     rows = s.execute(select(SecurityDevice, Account.number).outerjoin(Account, Account.id == SecurityDevice.account_id)
                      .where(*where).order_by(*order).limit(ROWS_PER_SOURCE)).all()
@@ -81,13 +92,15 @@ def shipped_near_deadline(s: Session, now: dt.datetime, fig: Figures) -> tuple[i
     horizon = now + dt.timedelta(days=fig.activation_warning_days)
     where = (SecurityDevice.state == DeviceState.shipped, SecurityDevice.activation_due_at < horizon)
 
-    def describe(d: SecurityDevice):
+    def describe(d: SecurityDevice) -> Described:
         due = d.activation_due_at
+        assert due is not None  # the query selects devices with an activation date
         late, early = now - due, due - now
         when = ("due today" if abs(late.days if due < now else early.days) == 0
                 else f"{_days(late)} late" if due < now else f"due in {_days(early)}")
-        return (f"DSC+ {d.serial} not activated ({when})",
-                f"Shipped {d.shipped_at:%Y-%m-%d}; activation due {due:%Y-%m-%d}" if d.shipped_at else "", due)
+        return Described(f"DSC+ {d.serial} not activated ({when})",
+                         f"Shipped {d.shipped_at:%Y-%m-%d}; activation due {due:%Y-%m-%d}" if d.shipped_at else "",
+                         due)
     return _device_items(s, "shipped", where, (SecurityDevice.activation_due_at,), describe)
 
 
@@ -95,9 +108,11 @@ def returns_overdue(s: Session, now: dt.datetime, fig: Figures) -> tuple[int, li
     """Devices expected back whose return date has passed: chase the return, or charge it."""
     where = (SecurityDevice.state == DeviceState.return_pending, SecurityDevice.return_due_at < now)
 
-    def describe(d: SecurityDevice):
-        return (f"{d.kind.label} {d.serial or ''} return overdue by {_days(now - d.return_due_at)}".replace("  ", " "),
-                f"Return was due {d.return_due_at:%Y-%m-%d}", d.return_due_at)
+    def describe(d: SecurityDevice) -> Described:
+        due = d.return_due_at
+        assert due is not None  # the query selects devices with a return date
+        return Described(f"{d.kind.label} {d.serial or ''} return overdue by {_days(now - due)}".replace("  ", " "),
+                         f"Return was due {due:%Y-%m-%d}", due)
     return _device_items(s, "returns", where, (SecurityDevice.return_due_at,), describe)
 
 
@@ -105,9 +120,9 @@ def locked_devices(s: Session, now: dt.datetime, fig: Figures) -> tuple[int, lis
     """Devices locked after repeated wrong codes: the client cannot log in with them until staff unlock."""
     where = (SecurityDevice.locked == True,)  # noqa: E712 - the partial index ix_devices_locked reads "locked = 1"
 
-    def describe(d: SecurityDevice):
-        return (f"{d.kind.label} {d.serial or ''} locked".replace("  ", " "),
-                f"Locked after {d.failed_attempts} wrong codes; unlock after verifying the caller", None)
+    def describe(d: SecurityDevice) -> Described:
+        return Described(f"{d.kind.label} {d.serial or ''} locked".replace("  ", " "),
+                         f"Locked after {d.failed_attempts} wrong codes; unlock after verifying the caller", None)
     return _device_items(s, "locked", where, (SecurityDevice.id,), describe)
 
 
@@ -115,9 +130,16 @@ def users_without_device(s: Session, now: dt.datetime, fig: Figures) -> tuple[in
     """Users counted as enrolled with nothing to log in with: issue temporary access or a new device."""
     where = (User.sls_state == SlsState.enrolled, User.active_devices == 0)
     total = s.scalar(select(func.count()).select_from(User).where(*where)) or 0
+    ids_stmt = select(User.id).where(*where)
+    if total <= 20 * ROWS_PER_SOURCE:
+        # Few: read their ids from the (state, devices) index. With ORDER BY id ... LIMIT, PostgreSQL walks the
+        # primary key instead (it expects a sixth of all users to match) and reads every user when none does.
+        ids = sorted(s.scalars(ids_stmt))[:ROWS_PER_SOURCE]
+    else:
+        ids = list(s.scalars(ids_stmt.order_by(User.id).limit(ROWS_PER_SOURCE)))
     rows = s.execute(select(User.id, User.username, User.full_name, Account.number)
-                     .join(Account, Account.id == User.account_id).where(*where)
-                     .order_by(User.id).limit(ROWS_PER_SOURCE)).all()  # (state, devices, id) index order
+                     .join(Account, Account.id == User.account_id).where(User.id.in_(ids))
+                     .order_by(User.id)).all() if ids else []
     return total, [WorkItem("no_device", f"{username} ({name}) enrolled with no active device",
                             "Offer temporary access or a new device", None, user_id, username, None, None, number)
                    for user_id, username, name, number in rows]

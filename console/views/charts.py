@@ -8,6 +8,7 @@ from PySide6.QtCharts import (
     QBarSet,
     QChart,
     QChartView,
+    QHorizontalStackedBarSeries,
     QPieSeries,
     QPieSlice,
     QStackedBarSeries,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QStackedWidget,
     QTableWidget,
@@ -36,6 +38,8 @@ from console.models.insight import Drill, Figure, Panel
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 PIE_PANELS = ("states",)
 STACKED_PANELS = ("enrollment", "devices", "signins", "activity", "activity_by_staff")
+# Bars laid sideways where the category names are long (device states): each name gets a line of its own.
+HORIZONTAL_PANELS = ("devices",)
 
 
 def is_dark() -> bool:
@@ -61,6 +65,7 @@ def build_chart(panel: Panel, dark: bool | None = None) -> QChart:
     chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
     if panel.key in PIE_PANELS:
         pie = QPieSeries()
+        pie.setPieSize(0.55)  # room for the slice labels inside the card
         total = sum(f.value for f in panel.series[0].figures) or 1
         for i, f in enumerate(panel.series[0].figures):
             piece = pie.append(f"{f.label} {f.value / total:.0%}", f.value)
@@ -69,7 +74,10 @@ def build_chart(panel: Panel, dark: bool | None = None) -> QChart:
             piece.setLabelVisible(f.value > 0)
         chart.addSeries(pie)
         return chart
-    series = QStackedBarSeries() if panel.key in STACKED_PANELS else QBarSeries()
+    if panel.key in HORIZONTAL_PANELS:
+        series = QHorizontalStackedBarSeries()
+    else:
+        series = QStackedBarSeries() if panel.key in STACKED_PANELS else QBarSeries()
     top = 0
     for i, s in enumerate(panel.series):
         bar_set = QBarSet(s.name)
@@ -87,6 +95,8 @@ def build_chart(panel: Panel, dark: bool | None = None) -> QChart:
     x.setTruncateLabels(False)
     if len(panel.categories) > 8:
         x.setLabelsAngle(-90)
+    elif len(panel.categories) > 5:  # long state names side by side would hide each other
+        x.setLabelsAngle(-30)
     y = QValueAxis()
     top = top / 100 if panel.unit == "cents" else top
     y.setRange(0, max(top, 1))
@@ -97,8 +107,11 @@ def build_chart(panel: Panel, dark: bool | None = None) -> QChart:
     y.setLabelFormat("%.0f")
     y.setLabelsColor(text)
     y.setGridLineColor(QColor(text.red(), text.green(), text.blue(), 40))
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    sideways = panel.key in HORIZONTAL_PANELS
+    if sideways:
+        x.setLabelsAngle(0)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignLeft if sideways else Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignBottom if sideways else Qt.AlignmentFlag.AlignLeft)
     series.attachAxis(x)
     series.attachAxis(y)
     chart.legend().setVisible(len(panel.series) > 1)
@@ -133,7 +146,7 @@ class ChartCard(QFrame):
         self.view = QChartView(build_chart(panel))
         self.view.setObjectName(f"chart_{panel.key}")
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.view.setMinimumHeight(220)
+        self.view.setMinimumHeight(self.fontMetrics().height() * 12)
         self.view.setAccessibleName(f"{panel.title} chart; the Numbers button shows its table")
         self.table = self._table()
         self.stack = QStackedWidget()
@@ -142,6 +155,8 @@ class ChartCard(QFrame):
         self.note = QLabel(panel.note)
         self.note.setObjectName(f"note_{panel.key}")
         self.note.setWordWrap(True)
+        # Every card the same height, in lines of text (so it grows with the font and the display scaling).
+        self.setFixedHeight(self.fontMetrics().height() * 22)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.stack, 1)
@@ -163,13 +178,17 @@ class ChartCard(QFrame):
         t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         t.verticalHeader().setVisible(False)
+        total = sum(f.value for _, _, f in cells) or 1
         for row, (name, category, figure) in enumerate(cells):
-            value = QTableWidgetItem(format_value(self.panel, figure.value))
+            text = format_value(self.panel, figure.value)
+            if self.panel.key in PIE_PANELS:  # a share is part of the figure
+                text += f" ({figure.value / total:.1%})"
+            value = QTableWidgetItem(text)
             value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             for col, item in enumerate((QTableWidgetItem(name), QTableWidgetItem(category), value)):
                 t.setItem(row, col, item)
         t.resizeColumnsToContents()
-        t.horizontalHeader().setStretchLastSection(True)
+        t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         t.activated.connect(lambda index: self.open_figure(cells[index.row()][2]))
         return t
 

@@ -34,19 +34,23 @@ def _in_layout_order(layout: QLayout) -> list[QWidget]:
     widgets: list[QWidget] = []
     for i in range(layout.count()):
         item = layout.itemAt(i)
-        if item.widget() is not None:
-            w = item.widget()
+        if item is None:
+            continue
+        w, inner = item.widget(), item.layout()
+        if w is not None:
             widgets.append(w)
-            if w.layout() is not None:
-                widgets += _in_layout_order(w.layout())
-        elif item.layout() is not None:
-            widgets += _in_layout_order(item.layout())
+            own = w.layout()
+            if own is not None:
+                widgets += _in_layout_order(own)
+        elif inner is not None:
+            widgets += _in_layout_order(inner)
     return widgets
 
 
 def widgets_in_order(window: QWidget) -> list[QWidget]:
     """The window's widgets in the order its layouts show them (top to bottom, left to right)."""
-    return _in_layout_order(window.layout()) if window.layout() is not None else []
+    layout = window.layout()
+    return _in_layout_order(layout) if layout is not None else []
 
 
 def _takes_input(w: QWidget) -> bool:
@@ -96,13 +100,13 @@ def keyboard_conventions(window: QWidget, submit: Callable[[], object] | None = 
     _FocusFirstInput(window)
     if submit is not None:
         for key in SUBMIT_KEYS:
-            QShortcut(QKeySequence(key), window, activated=submit,
-                      context=Qt.ShortcutContext.WindowShortcut)
+            shortcut = QShortcut(QKeySequence(key), window, context=Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(submit)
     closing = window.reject if isinstance(window, QDialog) else window.close
     taken = {a.shortcut().toString() for a in window.findChildren(QAction)}
     for key in ("Ctrl+W",) if isinstance(window, QDialog) else ("Ctrl+W", "Esc"):
         if QKeySequence(key).toString() not in taken:  # a window's own Close action already does it
-            QShortcut(QKeySequence(key), window, activated=closing)
+            QShortcut(QKeySequence(key), window).activated.connect(closing)
     if isinstance(window, QDialog):
         for button in window.findChildren(QPushButton):
             if button.isDefault():

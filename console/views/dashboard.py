@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -79,7 +79,12 @@ class DashboardWindow(QMainWindow):
         menu.addAction(self.refresh_action)
         menu.addSeparator()
         menu.addAction(self.close_action)
-        # Any committed change may move a figure: read them again (coalesced while a read is under way).
+        # Any committed change may move a figure. Changes are gathered: in a busy firm something changes every
+        # second, and the charts follow within a few seconds rather than redrawing on each one.
+        self._change_timer = QTimer(self)
+        self._change_timer.setSingleShot(True)
+        self._change_timer.setInterval(3000)
+        self._change_timer.timeout.connect(self.refresh)
         desk.bus.changed.connect(self.on_changes)
         self.refresh()
         self.resize(1280, 900)
@@ -89,8 +94,8 @@ class DashboardWindow(QMainWindow):
         return today - dt.timedelta(weeks=self.period_combo.currentData()) + dt.timedelta(days=1), today
 
     def on_changes(self, _changes: Changes) -> None:
-        if self.isVisible():
-            self.refresh()
+        if self.isVisible() and not self._change_timer.isActive():
+            self._change_timer.start()
 
     def refresh(self) -> None:
         """Read the panels off the GUI thread; they replace the charts when they arrive."""

@@ -354,7 +354,7 @@ class ReportDialog(ServiceDialog):
                            f"only device, issue a temporary passcode with the report so they keep access.")
         self.reason = self._field("&What happened:", QComboBox(), "reportReason", "What happened to the device")
         for key, text in REPORT_LABELS.items():
-            self.reason.addItem(text, key)
+            self.reason.addItem(text, key.value)
         self.user = self._field("&Caller:", QComboBox(), "reportUser", "Username of the caller")
         for uid, username in holders:
             self.user.addItem(username, uid)

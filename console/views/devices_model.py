@@ -6,6 +6,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from console.models.devices import DeviceQuery, DeviceRow, DeviceService
+from console.models.enums import ReturnReason
 from console.views.formatting import day
 from console.views.windowed_model import WindowedTableModel
 
@@ -19,7 +20,7 @@ def _cell(row: DeviceRow, column: int) -> str:
         return row.serial or "—"
     if column == 2:
         state = row.state.label + (" (locked)" if row.locked else "")
-        if row.return_reason == "battery_failure" and row.state.name in ("damaged", "return_pending"):
+        if row.return_reason is ReturnReason.battery_failure and row.state.name in ("damaged", "return_pending"):
             state += " — battery"
         return state
     if column == 3:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from console.models.charges import money
 from console.models.devices import DeviceQuery, DeviceRow
-from console.models.enums import DeviceKind, DeviceState
+from console.models.enums import DeviceKind, DeviceState, ReturnReason
 from console.models.permissions import Permission
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
@@ -296,7 +296,7 @@ class DevicesWindow(QMainWindow):
                                      self))
 
     def _fee_note(self, row: DeviceRow) -> str:
-        if row.return_reason == "battery_failure":
+        if row.return_reason is ReturnReason.battery_failure:
             return "No fee: the battery failed. The old card must come back by its due date, or the fee is charged."
         back = " The damaged card is still to be returned." if row.state is DeviceState.damaged else ""
         fee = self.services.devices.replacement_fee(row.id)

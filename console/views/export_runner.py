@@ -30,7 +30,7 @@ class ExportRunner(QObject):
         self.operation: Operation | None = None
         self.result: ExportResult | None = None
         self.outcome = ""
-        self.last_message = None
+        self.last_message: QMessageBox | None = None
         self.report = ""
         # The users list's filter and count, handed over by the main window: "export what the list shows".
         self.shown_users: Callable[[], tuple[UserQuery, int]] | None = None

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox
 
 from console.models.audit_log import AuditFilter
-from console.models.device_list import DeviceQuery
+from console.models.devices import DeviceQuery
 from console.models.errors import ConsoleError
 from console.models.insight import PANEL_PERMISSIONS, Drill
 from console.models.permissions import Permission

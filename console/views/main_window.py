@@ -40,7 +40,7 @@ from console.views.messages import message_box, rights_notice, show_error
 from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.staff_dialog import StaffDialog
-from console.views.style import icon
+from console.views.style import app_icon, icon
 from console.views.tables import list_table
 from console.views.user_detail import UserDetailPane
 from console.views.users_model import COLUMNS, UsersModel
@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
         self.desk = desk
         self.services = desk.services
         self.setWindowTitle("SLS Console")
-        self.setWindowIcon(icon("app"))
+        self.setWindowIcon(app_icon())
         self.last_message: QMessageBox | None = None
         self.security_dialog: SecuritySettingsDialog | None = None
         self.audit_view: AuditView | None = None
@@ -287,7 +287,6 @@ class MainWindow(QMainWindow):
 
     def refresh_icons(self) -> None:
         """After a light/dark switch: icons are drawn in the palette's text colour."""
-        self.setWindowIcon(icon("app"))
         self.back_office.refresh_icons()
         names = {"changeSecuritySettings": "security", "refresh": "refresh", "findUsers": "find", "quit": "quit",
                  "openAuditTrail": "audit", "manageStaff": "user", "about": "about"}

@@ -116,7 +116,9 @@ class Operation(QObject):
     def start(self) -> None:
         if self._progress_spec is not None:
             spec = self._progress_spec
-            dialog = QProgressDialog(spec.label, "Cancel" if spec.cancellable else None, 0, 0, self.parent_widget)
+            dialog = QProgressDialog(spec.label, "Cancel", 0, 0, self.parent_widget)
+            if not spec.cancellable:
+                dialog.setCancelButton(None)
             dialog.setObjectName("operationProgress")
             dialog.setWindowTitle(spec.title)
             dialog.setWindowModality(Qt.WindowModality.WindowModal)

@@ -117,11 +117,11 @@ class _Pages:
             if top + line > y + height:
                 break
             flags = int(Qt.AlignmentFlag.AlignVCenter)
-            self.p.drawText(QRect(x, top, int(width * 0.45), line), flags | int(Qt.AlignmentFlag.AlignLeft),
+            self.p.drawText(QRect(x, top, int(width * 0.37), line), flags | int(Qt.AlignmentFlag.AlignLeft),
                             name)
-            self.p.drawText(QRect(x + int(width * 0.46), top, int(width * 0.26), line),
+            self.p.drawText(QRect(x + int(width * 0.38), top, int(width * 0.37), line),
                             flags | int(Qt.AlignmentFlag.AlignLeft), category)
-            self.p.drawText(QRect(x + int(width * 0.72), top, int(width * 0.28), line),
+            self.p.drawText(QRect(x + int(width * 0.75), top, int(width * 0.25), line),
                             flags | int(Qt.AlignmentFlag.AlignRight), value)
         if not rows:
             self.p.drawText(QRect(x, y + line, width, line), int(Qt.AlignmentFlag.AlignLeft), "Nothing in this period.")

@@ -1,4 +1,4 @@
-"""The settings dialog: the service figures of domain-facts.md (validity days, fees, limits), saved and audited."""
+"""The settings dialog: the service figures of docs/domain-facts.md (validity days, fees, limits), saved and audited."""
 
 from __future__ import annotations
 

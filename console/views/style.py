@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QP
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
-from console.resources import icon_path, resource_path
+from console.resources import app_icon_path, icon_path, resource_path
 
 THEME_ENV = "SLS_CONSOLE_THEME"  # "dark" or "light" overrides the system (screenshots, preferences)
 ICON_SIZES = (16, 20, 24, 32, 48)
@@ -88,6 +88,11 @@ def follow_system_scheme(app: QApplication, on_change=None) -> None:
             on_change()
 
     app.styleHints().colorSchemeChanged.connect(changed)
+
+
+def app_icon() -> QIcon:
+    """The application's own icon, in its own colours (window, task bar; the desktop entry names it too)."""
+    return QIcon(str(app_icon_path()))
 
 
 def icon(name: str) -> QIcon:

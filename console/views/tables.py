@@ -18,7 +18,7 @@ def list_table(model: QAbstractItemModel, name: str, accessible_name: str) -> QT
     t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     t.setAlternatingRowColors(True)
     t.verticalHeader().setVisible(False)
-    # Fixed row heights: sizing rows to their contents reads every row of the model (platform-notes.md).
+    # Fixed row heights: sizing rows to their contents reads every row of the model (docs/platform-notes.md).
     t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
     t.horizontalHeader().setStretchLastSection(True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
@@ -55,13 +55,18 @@ class WorkListWindow(QMainWindow):
             menu.addAction(a)
         menu.addSeparator()
         menu.addAction(self.close_action)
+        # Changes are gathered: a burst of changes (an import, another desk) reads the list once.
+        self._change_timer = QTimer(self)
+        self._change_timer.setSingleShot(True)
+        self._change_timer.setInterval(1000)
+        self._change_timer.timeout.connect(self.refresh)
         desk.bus.changed.connect(self.on_changes)  # work done elsewhere leaves the list
         self.refresh()
         self.resize(1100, 640)
 
     def on_changes(self, _changes: Changes) -> None:
-        if self.isVisible():
-            self.refresh()
+        if self.isVisible() and not self._change_timer.isActive():
+            self._change_timer.start()
 
     def refresh(self) -> None:
         """Read the work list off the GUI thread, keeping the row the agent was on when it is still there."""

@@ -31,6 +31,7 @@ from console.models.exporting import ExportService  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
 from console.models.staff import DEMO_PASSWORD, StaffService, create_demo_staff  # noqa: E402
 from console.models.verification import VerificationService  # noqa: E402
+from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 from console.views.style import apply_theme  # noqa: E402
 
@@ -65,13 +66,20 @@ def main() -> None:
     generate(ctx, Figures(), 5000, seed=11)
     staff_days(ctx, 14)
     services = Services.build(ctx, Actor("audit01", "Ada Auditor", StaffRole.auditor))
+
+    def settle(desk: Desk) -> None:  # the windows read through the operation runner
+        desk.runner.wait_idle()
+        for _ in range(20):
+            app.processEvents()
+
     for theme in ("light", "dark"):
         apply_theme(app, theme == "dark")
-        window = MainWindow(services)
+        desk = Desk.build(services)
+        window = MainWindow(desk)
         window.insight.open_dashboard()
         dashboard = window.insight.dashboard
         dashboard.resize(1280, 1000)
-        app.processEvents()
+        settle(desk)
         dashboard.grab().save(str(OUT / f"dashboard-{theme}.png"))
         if theme == "light":
             dashboard.cards["states"].numbers_button.click()
@@ -79,17 +87,19 @@ def main() -> None:
             dashboard.cards["states"].grab().save(str(OUT / "dashboard-numbers.png"))
             window.insight.open_work_list()
             window.insight.work_list.resize(1100, 560)
-            app.processEvents()
+            settle(desk)
             window.insight.work_list.grab().save(str(OUT / "work-list.png"))
             window.insight.open_activity()
             window.insight.activity.resize(1100, 900)
-            app.processEvents()
+            settle(desk)
             window.insight.activity.grab().save(str(OUT / "staff-activity.png"))
         window.close()
     apply_theme(app, False)
     report = tmp / "report.pdf"
-    window = MainWindow(services)
+    desk = Desk.build(services)
+    window = MainWindow(desk)
     window.insight.write_report(f"{ctx.clock.now():%Y-%m}", str(report))
+    settle(desk)
     subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(report),
                     str(OUT / "report-page")], check=True)
 

@@ -1,4 +1,4 @@
-"""Render the sign-in dialog, the audit trail view and the staff dialog on demo data to docs/screenshots/ (offscreen or Xvfb).
+"""Render the sign-in dialog, the audit trail and the staff dialog on demo data to docs/screenshots/.
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_trust.py
 """

@@ -4,27 +4,17 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from console.models.devices import DeviceService
 from console.models.entities import AuditEntry, Charge
 from console.models.enums import ChargeStatus
 from console.views.charges_view import ChargesWindow
-from tests.lifecycle import challenge_and_response, make_rich
+from tests.lifecycle import replaced_card
 from tests.views.desks import desk_for, submit
 
 
 @pytest.fixture
 def charged(ctx, world, admin):
     """A lost DSC+ replaced on U1234567: one pending 20 USD charge."""
-    make_rich(ctx, world.account_id)
-    devices = DeviceService(ctx)
-    [card] = devices.receive_stock(admin, "DSC000000701")
-    devices.ship(admin, card, world.secondary_id)
-    ch, resp = challenge_and_response(ctx, admin, card)
-    devices.activate_shipped(admin, card, ch, resp)
-    devices.receive_stock(admin, "DSC000000702")
-    devices.report(admin, card, "lost")
-    devices.order_replacement(admin, card)
-    return card
+    return replaced_card(ctx, admin, world.secondary_id, world.account_id, "DSC000000701", "DSC000000702")
 
 
 @pytest.fixture

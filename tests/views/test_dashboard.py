@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from PySide6.QtCharts import QBarSeries, QPieSeries, QStackedBarSeries
+from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QHorizontalStackedBarSeries, QPieSeries
 from PySide6.QtGui import QAction
 from sqlalchemy import func, select
 
@@ -54,7 +54,7 @@ def chart_values(card) -> dict[tuple[str, str], float]:
     series = card.view.chart().series()[0]
     if isinstance(series, QPieSeries):
         return {(p.label().rsplit(" ", 1)[0], ""): p.value() for p in series.slices()}
-    categories = card.view.chart().axes()[0].categories()
+    categories = next(a for a in card.view.chart().axes() if isinstance(a, QBarCategoryAxis)).categories()
     return {(b.label(), categories[i]): b.at(i) for b in series.barSets() for i in range(b.count())}
 
 
@@ -63,7 +63,7 @@ def test_state_pie_and_device_bars_match_direct_queries(qtbot, demo_ctx, admin):
     _, d = open_dashboard(qtbot, demo_ctx, admin)
     pie = chart_values(d.cards["states"])
     bars = chart_values(d.cards["devices"])
-    assert isinstance(d.cards["devices"].view.chart().series()[0], QStackedBarSeries)
+    assert isinstance(d.cards["devices"].view.chart().series()[0], QHorizontalStackedBarSeries)
     with demo_ctx.db.read() as s:
         for state in SlsState:
             n = s.scalar(select(func.count()).select_from(User).where(User.sls_state == state))
@@ -111,7 +111,8 @@ def test_numbers_are_one_click_away(qtbot, demo_ctx, admin):
     rows = {category: value for _, category, value in card.table_rows()}
     with demo_ctx.db.read() as s:
         enrolled = s.scalar(select(func.count()).select_from(User).where(User.sls_state == SlsState.enrolled))
-    assert rows["Enrolled"] == f"{enrolled:,}"
+        total = s.scalar(select(func.count()).select_from(User))
+    assert rows["Enrolled"] == f"{enrolled:,} ({enrolled / total:.1%})"
     card.numbers_button.click()
     assert card.stack.currentWidget() is card.view
 
@@ -259,3 +260,19 @@ def test_report_pdf_renders_and_reads_back(qtbot, demo_ctx, tmp_path, back_offic
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(target), str(tmp_path / "page")],
                    check=True)
     assert (tmp_path / "page-1.png").stat().st_size > 5000
+
+
+def test_work_list_follows_changes_announced_on_the_bus(qtbot, ctx, world, agent):
+    """A device unlocked at this or another desk leaves the open work list once the change is announced."""
+    from console.views.change_bus import Changes
+
+    with ctx.db.write() as s:
+        s.get(SecurityDevice, world.secondary_device_id).locked = True
+    w = main_window(qtbot, ctx, agent)
+    trigger(qtbot, w, "openWorkList")
+    work = w.insight.work_list
+    assert [i.device_id for i in work.items() if i.source == "locked"] == [world.secondary_device_id]
+    with ctx.db.write() as s:
+        s.get(SecurityDevice, world.secondary_device_id).locked = False
+    w.desk.bus.publish(Changes.of(devices=[world.secondary_device_id]))
+    qtbot.waitUntil(lambda: not any(i.source == "locked" for i in work.items()), timeout=5000)

@@ -70,7 +70,7 @@ def test_clicking_a_topic_and_following_a_link(browser, qtbot):
 
 
 def test_help_is_written_for_staff_and_matches_domain_facts():
-    """Key facts from domain-facts.md are in the pages: 21-day card, 2+10 days, no consecutive passcodes."""
+    """Key facts from docs/domain-facts.md are in the pages: 21-day card, 2+10 days, no consecutive passcodes."""
     text = {t.key: t.text for t in load_topics(Figures())}
     assert "valid 21 days" in text["security-devices"]
     assert re.search(r"full access .* for 2 days", text["temporary-passcode"])

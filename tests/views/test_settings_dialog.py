@@ -26,7 +26,7 @@ def window(qtbot, ctx, world, admin):
 
 
 def test_dialog_lists_every_figure_with_its_current_value(window):
-    """Each figure of domain-facts.md has a labelled field showing its value; fees show in USD."""
+    """Each figure of docs/domain-facts.md has a labelled field showing its value; fees show in USD."""
     dialog = window.back_office.open_settings()
     assert set(dialog.fields) == {s.key for s in SPECS}
     assert dialog.fields["online_card_validity_days"].value() == 21

@@ -52,7 +52,7 @@ def test_mismatched_passwords_refused(qtbot, dialog, staff_service, admin):
 
 def test_unlock_and_deactivate_selected(qtbot, dialog, staff_service, admin, clock):
     """Unlock lifts a lock; deactivate stops sign-in; the last administrator cannot be deactivated."""
-    e = staff_service.add(admin, "harriet", "Harriet Desk", StaffRole.help_desk, "desk passphrase 42")
+    staff_service.add(admin, "harriet", "Harriet Desk", StaffRole.help_desk, "desk passphrase 42")
     for _ in range(5):
         with pytest.raises(VerificationFailed):
             staff_service.sign_in("harriet", "wrong", "000000")

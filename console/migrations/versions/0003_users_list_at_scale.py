@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0001
 Create Date: 2026-11-26
 
-The users list must stay instant with a million users (issue 6):
+The users list must stay instant with a million users:
 - substring search over usernames and names: on SQLite an FTS5 trigram table (external content, the users
   table itself) kept in sync by triggers; on PostgreSQL trigram GIN indexes from pg_trgm when the extension
   can be created, otherwise nothing (the directory falls back to a plain LIKE scan).
