@@ -18,11 +18,15 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    QWidget,
 )
 
+from console.models.context import Actor
+from console.models.directory import UserDirectory
 from console.models.enums import DeviceKind
 from console.models.errors import ConsoleError
-from console.models.training import CARD_KINDS, ClientDevice
+from console.models.training import CARD_KINDS, ClientDevice, TrainingService
+from console.views.change_bus import Changes
 
 COLUMNS = ("Device", "State", "Usernames")
 
@@ -30,7 +34,8 @@ COLUMNS = ("Device", "State", "Usernames")
 class ClientDevicesWindow(QDialog):
     """Non-modal: the agent keeps it beside the opt-in wizard and reads from it as the client would."""
 
-    def __init__(self, training, actor, directory, username: str = "", parent=None) -> None:
+    def __init__(self, training: TrainingService, actor: Actor, directory: UserDirectory, username: str = "",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("clientDevices")
         self.setWindowTitle("Client's devices (training)")
@@ -95,7 +100,7 @@ class ClientDevicesWindow(QDialog):
         layout.addWidget(self.reading)
         layout.addWidget(self.message)
         self.resize(560, 460)
-        QShortcut(QKeySequence("Ctrl+W"), self, activated=self.close)
+        QShortcut(QKeySequence("Ctrl+W"), self, self.close)
         # The IB Key code changes every 30 seconds: keep the shown code current while the window is open.
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
@@ -129,7 +134,7 @@ class ClientDevicesWindow(QDialog):
             self.message.setText("This client holds no device yet. Start an opt-in, then show the devices again.")
         self.show_device()
 
-    def on_changes(self, _changes) -> None:
+    def on_changes(self, _changes: Changes) -> None:
         """A device issued, shipped or answered elsewhere on the desk: list the client's devices again."""
         if self.isVisible() and self.username.text().strip():
             current = self.selected()
