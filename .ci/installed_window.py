@@ -20,7 +20,8 @@ assert RESOURCES.name == "_resources" and (RESOURCES / "style.qss").exists(), f"
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from console.app import Services, open_context  # noqa: E402
-from console.models.staff import DEMO_PASSWORD, StaffService, demo_sign_in_hint  # noqa: E402
+from console.models.demo_staff import DEMO_PASSWORD, demo_sign_in_hint  # noqa: E402
+from console.models.staff import StaffService  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 from console.views.style import app_icon, apply_theme  # noqa: E402

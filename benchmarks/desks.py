@@ -118,15 +118,15 @@ class Desk:
                 User.id != user_id, User.sls_state == SlsState.enrolled).limit(1))
         start = self.services.enrollment.start_shared(self.actor, user_id, owner,
                                                       expected_version=self._version(user_id))
+        if start.kind not in (DeviceKind.ib_key, DeviceKind.dsc_plus):
+            raise LookupError(f"the shared device is a {start.kind.label}, not answered here")
         with self.ctx.db.read() as s:
             sealed = s.scalar(select(SecurityDevice.sealed_secret).where(SecurityDevice.id == start.device_id))
         seed = self.ctx.box.open(sealed, device_context(start.device_id)).decode()
         if start.challenge is None:  # IB Key: the code the app shows now
             answer, challenge = pyotp.TOTP(seed).at(self.ctx.clock.now()), None
-        elif start.kind is DeviceKind.dsc_plus:  # the card's answer to the challenge number
+        else:  # DSC+: the card's answer to the challenge number
             answer, challenge = dsc_response(seed, start.challenge.number), start.challenge.id
-        else:
-            raise LookupError(f"the shared device is a {start.kind.label}, not answered here")
         self.services.enrollment.confirm(self.actor, user_id, start.device_id, answer, challenge)
         return [("user.enrolled", user_id, None)]
 
@@ -162,6 +162,7 @@ def run_desk(number: int, url: str, seconds: float, start_at: float, results) ->
     kinds, weights = list(MIX), list(MIX.values())
     latencies: dict[str, list[float]] = collections.defaultdict(list)
     refusals: collections.Counter[str] = collections.Counter()
+    skipped: collections.Counter[str] = collections.Counter()
     writes: list[tuple] = []
     while time.time() < start_at:
         time.sleep(0.01)
@@ -173,14 +174,14 @@ def run_desk(number: int, url: str, seconds: float, start_at: float, results) ->
             done = getattr(desk, kind)()
         except ConsoleError as exc:
             refusals[f"{kind} · {_reason(exc)}"] += 1
-        except LookupError as exc:
-            refusals[f"{kind} · nothing to do: {exc}"] += 1
+        except LookupError as exc:  # no record to act on: not a refusal, and not timed
+            skipped[f"{kind} · {exc}"] += 1
             continue
         else:
             writes += [(desk.actor.username, *w) for w in done or ()]
         latencies[kind].append(time.perf_counter() - began)
     desk.ctx.db.dispose()
-    results.put((dict(latencies), refusals, writes))
+    results.put((dict(latencies), refusals, skipped, writes))
 
 
 def _lost_updates(db: Database, writes: list[tuple]) -> tuple[int, list[str]]:
@@ -268,11 +269,13 @@ def main() -> int:
     failed = [proc.exitcode for proc in procs if proc.exitcode]
     latencies: dict[str, list[float]] = collections.defaultdict(list)
     refusals: collections.Counter[str] = collections.Counter()
+    skipped: collections.Counter[str] = collections.Counter()
     writes: list[tuple] = []
-    for lat, ref, wr in gathered:
+    for lat, ref, skip, wr in gathered:
         for kind, values in lat.items():
             latencies[kind] += values
         refusals.update(ref)
+        skipped.update(skip)
         writes += wr
 
     total = sum(len(v) for v in latencies.values())
@@ -291,6 +294,8 @@ def main() -> int:
     print(f"writes done: {writes_done}   refused: {sum(refusals.values())}")
     for reason, n in refusals.most_common():
         print(f"  {n:>6}  {reason}")
+    for reason, n in skipped.most_common():
+        print(f"  {n:>6}  skipped, nothing to act on: {reason}")
 
     db = Database(args.database)
     lost, problems = _lost_updates(db, writes)

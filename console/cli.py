@@ -104,7 +104,8 @@ def cmd_demo(args) -> int:
     print(f"Added {summary.users:,} users in {summary.accounts:,} accounts, {summary.devices:,} devices, "
           f"{summary.charges:,} charges, {summary.audit_entries:,} audit entries in {summary.seconds:.1f} s "
           f"to {ctx.db.display_name}")
-    from console.models.staff import StaffService, create_demo_staff, sign_in_instructions
+    from console.models.demo_staff import create_demo_staff, sign_in_instructions
+    from console.models.staff import StaffService
 
     enrollments = create_demo_staff(StaffService(ctx))
     if enrollments:

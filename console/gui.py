@@ -57,7 +57,8 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
 
     from console import __version__
     from console.app import open_context
-    from console.models.staff import StaffService, create_demo_staff, demo_sign_in_hint, sign_in_instructions
+    from console.models.demo_staff import create_demo_staff, demo_sign_in_hint, sign_in_instructions
+    from console.models.staff import StaffService
     from console.views.style import allow_fractional_scaling, app_icon, apply_theme, follow_system_scheme
 
     log_path = _setup_logging()

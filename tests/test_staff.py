@@ -195,7 +195,7 @@ def test_demo_database_sign_in_hint_gives_codes_that_work(ctx, clock, staff_serv
     and that code signs in; a newcomer who missed the printed secrets can still get in."""
     import re
 
-    from console.models.staff import DEMO_PASSWORD, create_demo_staff, demo_sign_in_hint
+    from console.models.demo_staff import DEMO_PASSWORD, create_demo_staff, demo_sign_in_hint
 
     create_demo_staff(staff_service)
     hint = demo_sign_in_hint(staff_service)
@@ -209,6 +209,6 @@ def test_demo_database_sign_in_hint_gives_codes_that_work(ctx, clock, staff_serv
 
 def test_no_sign_in_hint_on_a_real_database(staff_service, alex):
     """A database whose staff were added by hand never shows codes at sign-in."""
-    from console.models.staff import demo_sign_in_hint
+    from console.models.demo_staff import demo_sign_in_hint
 
     assert demo_sign_in_hint(staff_service) == ""

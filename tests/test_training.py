@@ -4,11 +4,11 @@ import pyotp
 import pytest
 
 from console.models.context import Actor
+from console.models.demo_staff import create_demo_staff
 from console.models.devices import DeviceService
 from console.models.enrollment import EnrollmentService
 from console.models.enums import StaffRole
 from console.models.errors import PermissionDenied
-from console.models.staff import create_demo_staff
 from console.models.training import NOT_A_DEMO, TrainingService
 from console.models.verification import VerificationService
 from tests.factories import add_same_person_username

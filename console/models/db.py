@@ -170,8 +170,8 @@ def _plain(error: exc.DBAPIError) -> Exception:
         return ConcurrentChange("Another desk was changing the same records at the same moment. Nothing was "
                                 "changed here; check the current state and try again.")
     if state == "55P03" or "database is locked" in str(error.orig):
-        return DatabaseBusy("The database is busy with another desk's long change (an import or a key "
-                            "rotation?). Nothing was changed; try again in a moment.")
+        return DatabaseBusy("The database stayed busy with other desks' changes (or one long change, such as an "
+                            "import) for too long. Nothing was changed; try again in a moment.")
     if state == "57014":
         return DatabaseBusy("The database took too long to answer, so the request was stopped. Nothing was "
                             "changed; try again, or narrow the search.")

@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from console.models.context import Actor, ServiceContext
 from console.models.db import is_row_id
+from console.models.demo_staff import DEMO_FLAG, DEMO_STAFF
 from console.models.entities import DeviceHolding, SecurityDevice, Setting, StaffMember, User
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import InvalidInput, NotFound, PermissionDenied
 from console.models.permissions import Permission, require
 from console.models.sealing import device_context
 from console.models.sharing import same_person_users
-from console.models.staff import DEMO_FLAG, DEMO_STAFF
 from console.models.verification import TOTP_STEP_SECONDS, dsc_response, stored_secret
 
 NOT_A_DEMO = ("The client's devices are shown only on a demo database, for training. This database has real staff "

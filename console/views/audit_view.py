@@ -185,7 +185,7 @@ class AuditView(QMainWindow):
         self._fill_filter_choices()
 
         bar = QHBoxLayout()
-        for text, widget in (("S&taff:", self.staff_filter), ("&Action:", self.action_filter),
+        for text, widget in (("S&taff:", self.staff_filter), ("Act&ion:", self.action_filter),
                              ("&Client:", self.user_filter)):
             label = QLabel(text)
             label.setBuddy(widget)

@@ -21,6 +21,7 @@ from console.models.insight import Panel
 from console.models.permissions import Permission
 from console.views.change_bus import Changes
 from console.views.charts import ChartCard
+from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 
 PERIODS = ((1, "Last 7 days"), (4, "Last 4 weeks"), (12, "Last 12 weeks"), (26, "Last 26 weeks"), (52, "Last 52 weeks"))
@@ -32,7 +33,7 @@ class DashboardWindow(QMainWindow):
 
     drill = Signal(object)
 
-    def __init__(self, desk: Desk, parent=None, only: tuple[str, ...] = (), title: str = "Dashboard",
+    def __init__(self, desk: Desk, parent: QWidget | None = None, only: tuple[str, ...] = (), title: str = "Dashboard",
                  name: str = "dashboardWindow") -> None:
         super().__init__(parent)
         self.setObjectName(name)
@@ -87,6 +88,7 @@ class DashboardWindow(QMainWindow):
         self._change_timer.timeout.connect(self.refresh)
         desk.bus.changed.connect(self.on_changes)
         self.refresh()
+        keyboard_conventions(self)  # Esc or Ctrl+W closes
         self.resize(1280, 900)
 
     def period(self) -> tuple[dt.date, dt.date]:

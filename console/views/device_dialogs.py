@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -65,6 +65,7 @@ class ServiceDialog(QDialog):
     """OK runs `submission()`; a refusal is shown inline (kept in `refusal`) and the dialog stays open."""
 
     ok_text = "OK"
+    submit_requested = Signal()  # OK, Enter or Ctrl+Enter: the agent asked to submit the form
 
     def __init__(self, desk: Desk, title: str, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -119,6 +120,7 @@ class ServiceDialog(QDialog):
 
     def try_submit(self) -> None:
         """OK: ask first where the action needs it, then run the service call; the outcome arrives later."""
+        self.submit_requested.emit()
         if self.busy():
             return
         try:

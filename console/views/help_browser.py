@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from console.help_topics import Topic, load_topics, search
 from console.models.settings import Figures
+from console.views.conventions import keyboard_conventions
 
 
 class HelpBrowser(QDialog):
@@ -77,6 +78,7 @@ class HelpBrowser(QDialog):
         QShortcut(QKeySequence.StandardKey.Find, self, activated=self._focus_search)
         QShortcut(QKeySequence.StandardKey.Back, self, activated=self.browser.backward)
         self.resize(900, 600)
+        keyboard_conventions(self)
         self._fill_list(self.topics)
         self.show_topic(self.topics[0].key)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -24,12 +24,15 @@ from PySide6.QtWidgets import (
 from console.models.errors import ConsoleError
 from console.models.importing import ImportCancelled, ImportPlan, ImportRefused, ImportResult
 from console.views.change_bus import ChangeKind, Changes
+from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 from console.views.operations import Operation, Progress
 from console.views.style import icon
 
 
 class ImportDialog(QDialog):
+    submit_requested = Signal()  # Import (or Ctrl+Enter) was asked for
+
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("importDialog")
@@ -97,6 +100,7 @@ class ImportDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addWidget(self.errors_table, 1)
         layout.addWidget(self.buttons)
+        keyboard_conventions(self, self.start_import)
         self.resize(820, 480)
 
     # --- choosing and previewing ----------------------------------------------------------------
@@ -157,6 +161,7 @@ class ImportDialog(QDialog):
 
     # --- importing ------------------------------------------------------------------------------
     def start_import(self) -> None:
+        self.submit_requested.emit()
         if self.path is None or self.plan is None or not self.plan.ok or self.busy():
             return
         self.import_button.setEnabled(False)

@@ -51,10 +51,10 @@ class InsightActions(QObject):
                              "date, overdue returns, users with no device, locked devices", self.open_work_list,
                              "openWorkList", Permission.view)
         # Staff activity is the auditors' view of the trail (PANEL_PERMISSIONS says who sees it).
-        self.activity_action = a("Staff &activity…", "Ctrl+Alt+Y", "Audited actions per staff member and per day; "
+        self.activity_action = a("Staff ac&tivity…", "Ctrl+Alt+Y", "Audited actions per staff member and per day; "
                                  "click a bar to read the entries", self.open_activity, "openStaffActivity",
                                  PANEL_PERMISSIONS["activity"])
-        self.report_action = a("Monthly &report…", "Ctrl+Alt+R", "Write a month's figures, their tables and the "
+        self.report_action = a("Monthly re&port…", "Ctrl+Alt+R", "Write a month's figures, their tables and the "
                                "audit chain's head to a PDF or CSV (recorded in the audit trail)", self.ask_report,
                                "monthlyReport", Permission.export_data)
         self.window_actions = (self.dashboard_action, self.work_action, self.activity_action)

@@ -11,7 +11,7 @@ from console.models.errors import ConcurrentChange, ConsoleError, RightsError
 log = logging.getLogger("sls_console")
 
 
-def message_box(parent: QWidget, title: str, text: str, icon=QMessageBox.Icon.Warning,
+def message_box(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning,
                 name: str = "messageBox") -> QMessageBox:
     """A window-modal box opened without blocking, so agents (and tests) can read it and carry on."""
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)

@@ -19,6 +19,9 @@ with its outcome; the runner does the rest.
   work stops by raising its own "cancelled" error, reported like any other refusal).
 - Operations run one at a time, in the order asked (one worker thread, like Anki's collection ops): two
   writes of this desk never race each other for SQLite's write lock.
+- A write refused because another desk changed the record first (``ConcurrentChange``) announces its
+  ``changes`` (all kinds, when they depend on the result) as another desk's, so every window shows what is
+  true now and the agent decides again.
 - ``runner.is_idle()`` says whether nothing is queued or running (tests wait on it; so does closing).
 """
 
@@ -33,7 +36,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from console.views.change_bus import ChangeBus, ChangeKind, Changes
+from console.views.change_bus import ChangeBus, ChangeKind, Changes, Origin
 from console.views.messages import show_error
 
 log = logging.getLogger("sls_console")
@@ -148,6 +151,7 @@ class Operation(QObject):
         try:
             if error is not None:
                 self.error = error
+                self._announce_stale(error)
                 if self._failure is not None:
                     if not isinstance(error, _expected_errors()):
                         log.error("operation failed", exc_info=error)
@@ -166,6 +170,16 @@ class Operation(QObject):
                     self.runner.bus.publish(Changes(changes.items, changes.origin, self.parent_widget))
         finally:
             self.runner._finished(self)
+
+
+    def _announce_stale(self, error: Exception) -> None:
+        """Refused because another desk changed the record first: every window shows the current state, so the
+        agent decides again on what is true now."""
+        from console.models.errors import ConcurrentChange
+
+        if isinstance(error, ConcurrentChange) and self.is_write:
+            stale = self._changes if isinstance(self._changes, Changes) else Changes.everything()
+            self.runner.bus.publish(Changes(stale.items, Origin.other_desk, self.parent_widget))
 
 
 def _expected_errors() -> tuple[type[Exception], ...]:

@@ -22,6 +22,7 @@ from console.models.enrollment import EnrollmentService
 from console.models.enums import DeviceKind
 from console.models.errors import VerificationFailed
 from console.models.opt_out_terms import RESTRICTION_EXPLANATIONS
+from console.views.conventions import keyboard_conventions
 from console.views.messages import show_error
 from console.views.opt_in_devices import CardPage, IbKeyPage, SharePage
 from console.views.wizard_parts import (  # noqa: F401  (page ids are part of this module's interface)
@@ -251,6 +252,7 @@ class OptInWizard(QWizard):
                           (PAGE_VERIFY, self.verify_page), (PAGE_DONE, self.done_page)):
             self.setPage(pid, page)
         self.setStartId(PAGE_CHOOSE)
+        keyboard_conventions(self)  # Ctrl+W closes like Esc (Cancel); Enter is the wizard's Next
 
     def begin(self, device_id: int, kind: DeviceKind, challenge, owner_username: str | None = None) -> None:
         """A path has started in the database (user pending): remember what the code will be checked against."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -15,11 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.context import Actor
-from console.models.enrollment import EnrollmentService, OptedOut
+from console.models.enrollment import OptedOut
 from console.models.enums import OPT_OUT_RESTRICTIONS
+from console.models.errors import ConsoleError
 from console.models.opt_out_terms import RESTRICTION_EXPLANATIONS, RISKS, STATEMENT
-from console.views.messages import show_error
+from console.views.change_bus import ChangeKind, Changes
+from console.views.conventions import keyboard_conventions
+from console.views.desk import Desk
+from console.views.messages import report_done
 
 
 def _label(html: str, name: str) -> QLabel:
@@ -30,18 +34,25 @@ def _label(html: str, name: str) -> QLabel:
 
 
 class OptOutDialog(QDialog):
-    """Opt an enrolled user out; the button stays disabled until the client's acknowledgement is ticked."""
+    """Opt an enrolled user out once the client's acknowledgement is ticked (the service refuses without it).
 
-    def __init__(self, enrollment: EnrollmentService, actor: Actor, user_id: int, username: str, full_name: str,
+    The refusal is shown once, here in red; what was done is said once, in the window that opened the dialog.
+    """
+
+    submit_requested = Signal()
+
+    def __init__(self, desk: Desk, user_id: int, username: str, full_name: str,
                  parent: QWidget | None = None, *, version: int | None = None) -> None:
         super().__init__(parent)
-        self.enrollment = enrollment
-        self.actor = actor
+        self.desk = desk
+        self.enrollment = desk.services.enrollment
+        actor = self.actor = desk.actor
         self.user_id = user_id
+        self.username = username
         self.version = version  # of the user as the agent saw it: another desk's change since is refused
         self.result: OptedOut | None = None
         self.last_error: str | None = None
-        self.last_message = None
+        self.report = ""
         self.setObjectName("optOutDialog")
         self.setWindowTitle(f"Opt {username} out of the Secure Login System")
         self.setMinimumWidth(640)
@@ -74,33 +85,53 @@ class OptOutDialog(QDialog):
         layout.addWidget(_label(f"<span style='color:#555'>Recorded with your name ({escape(actor.full_name)}, "
                                 f"{escape(actor.username)}) and the time you press Opt out.</span>", "recordedBy"))
 
+        self.refusal = QLabel()
+        self.refusal.setObjectName("optOutRefusal")
+        self.refusal.setWordWrap(True)
+        self.refusal.setStyleSheet("color: #b3261e; font-weight: 600;")
+        self.refusal.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.refusal.setVisible(False)
+        layout.addWidget(self.refusal)
+
         self.opt_out_action = QAction("&Opt out", self)
-        self.opt_out_action.setShortcut(QKeySequence("Ctrl+Return"))
+        self.opt_out_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.opt_out_action.setStatusTip(f"Opt {username} out of the Secure Login System and apply the restrictions")
-        self.opt_out_action.setEnabled(False)
         self.opt_out_action.triggered.connect(self.opt_out)
         self.addAction(self.opt_out_action)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.opt_out_button = self.buttons.addButton("&Opt out", QDialogButtonBox.ButtonRole.AcceptRole)
         self.opt_out_button.setObjectName("optOutButton")
-        self.opt_out_button.setEnabled(False)
         self.opt_out_button.setToolTip(self.opt_out_action.statusTip())
+        self.opt_out_button.setDefault(True)
         self.opt_out_button.clicked.connect(self.opt_out_action.trigger)
         self.buttons.rejected.connect(self.reject)
         # buttons.accepted is left unconnected: the dialog closes only once the service has opted the user out.
         layout.addWidget(self.buttons)
-        self.acknowledged.toggled.connect(self._ack_changed)
-
-    def _ack_changed(self, checked: bool) -> None:
-        self.opt_out_action.setEnabled(checked)
-        self.opt_out_button.setEnabled(checked)
+        keyboard_conventions(self)
 
     def opt_out(self) -> None:
-        try:
-            self.result = self.enrollment.opt_out(self.actor, self.user_id, self.statement.toPlainText(),
-                                                  self.acknowledged.isChecked(), expected_version=self.version)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
-            self.last_message = show_error(self, exc)
-            self.last_error = self.last_message.text()
-            return
+        """Opt the user out through the runner; without the acknowledgement the service refuses, shown here."""
+        self.submit_requested.emit()
+        if not self.opt_out_button.isEnabled():
+            return  # one under way
+        self.opt_out_button.setEnabled(False)
+        statement, acknowledged = self.statement.toPlainText(), self.acknowledged.isChecked()
+        self.desk.runner.write(
+            self, lambda: self.enrollment.opt_out(self.actor, self.user_id, statement, acknowledged,
+                                             expected_version=self.version),
+            changes=Changes.of(users=[self.user_id], kinds=[ChangeKind.devices]), success=self._opted_out,
+            failure=self._refused)
+
+    def _opted_out(self, result: OptedOut) -> None:
+        self.result = result
+        parent = self.parentWidget()
         self.accept()
+        self.report = report_done(parent or self, f"{self.username} opted out of the Secure Login System; the "
+                                                  f"opt-out restrictions now apply.")
+
+    def _refused(self, exc: Exception) -> None:
+        self.opt_out_button.setEnabled(True)
+        self.last_error = str(exc) if isinstance(exc, ConsoleError) else (
+            "Something went wrong and nothing was changed. The details are in the console's log file.")
+        self.refusal.setText(self.last_error)
+        self.refusal.setVisible(True)

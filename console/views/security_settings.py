@@ -99,9 +99,8 @@ class SecuritySettingsDialog(QDialog):
 
     def open_opt_out(self) -> None:
         d = self.pane.details
-        self.opt_out_dialog = OptOutDialog(self.services.enrollment, self.services.actor, self.user_id, d.username,
-                                           d.full_name, self, version=d.version)
-        self.opt_out_dialog.finished.connect(lambda _: self._announce())
+        self.opt_out_dialog = OptOutDialog(self.desk, self.user_id, d.username, d.full_name, self,
+                                           version=d.version)
         self.opt_out_dialog.open()
 
     def refresh(self) -> None:

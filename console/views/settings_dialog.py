@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QDialog,
@@ -16,16 +17,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.errors import ConsoleError
 from console.models.permissions import Permission
 from console.models.settings_service import SettingValue
+from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 from console.views.formatting import when
-from console.views.messages import show_error
+from console.views.messages import report_done, show_error
 
 
 class SettingsDialog(QDialog):
+    submit_requested = Signal()  # Save (or Enter, Ctrl+Enter) was asked for
+
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
@@ -139,14 +142,26 @@ class SettingsDialog(QDialog):
             self.set_value(key, value.spec.default)
 
     def save(self) -> None:
+        self.submit_requested.emit()
         changes = self.changes()
         if not changes:
             self.accept()
             return
-        try:
-            shown = {key: self.values[key].value for key in changes}  # another desk's change since is refused
-            self.saved = self.service.update_many(self.actor, changes, shown)
-        except ConsoleError as exc:
-            self.last_message = show_error(self, exc)
-            return
-        self.accept()
+        if not self.save_button.isEnabled():
+            return  # a save under way
+        self.save_button.setEnabled(False)
+        shown = {key: self.values[key].value for key in changes}  # another desk's change since is refused
+
+        def saved(result) -> None:
+            self.save_button.setEnabled(True)
+            self.saved = result
+            parent = self.parentWidget()
+            self.accept()
+            report_done(parent or self, f"Service figures saved: {', '.join(sorted(changes))}.")
+
+        def refused(exc: Exception) -> None:
+            self.save_button.setEnabled(True)
+            self.last_message = show_error(self, exc)  # said once, in one box
+
+        self.desk.runner.write(self, lambda: self.service.update_many(self.actor, changes, shown),
+                               changes=Changes.of(kinds=[ChangeKind.settings]), success=saved, failure=refused)

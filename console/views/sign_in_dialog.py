@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRegularExpression, Qt, QTimer
+from collections.abc import Callable
+
+from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QDialog,
@@ -11,18 +13,22 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QVBoxLayout,
+    QWidget,
 )
 
 from console.models.context import Actor
 from console.models.errors import ConsoleError
 from console.models.staff import StaffService
+from console.views.conventions import keyboard_conventions
 
 
 class SignInDialog(QDialog):
     """Accepted only with a signed-in Actor in `self.actor`; a refusal is shown inline, as the service wrote it."""
 
-    def __init__(self, staff: StaffService, database_name: str = "", hint: str = "", parent=None,
-                 live_hint=None) -> None:
+    submit_requested = Signal()
+
+    def __init__(self, staff: StaffService, database_name: str = "", hint: str = "", parent: QWidget | None = None,
+                 live_hint: Callable[[], str] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("signInDialog")
         self.setWindowTitle("Sign in — SLS Console")
@@ -91,8 +97,11 @@ class SignInDialog(QDialog):
         margins = layout.contentsMargins()
         hint_width = self.hint.sizeHint().width() if hint else 0
         self.setMinimumWidth(max(420, hint_width + margins.left() + margins.right()))
+        keyboard_conventions(self, self.try_sign_in)
 
     def try_sign_in(self) -> None:
+        # Before a desk exists there is no runner: one Argon2 check (~50 ms) runs here, behind a modal dialog.
+        self.submit_requested.emit()
         try:
             self.actor = self.staff.sign_in(self.username.text(), self.password.text(), self.code.text())
         except ConsoleError as exc:

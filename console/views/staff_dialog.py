@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import segno
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -29,14 +30,17 @@ from console.models.enums import StaffRole
 from console.models.errors import ConsoleError, InvalidInput
 from console.models.permissions import Permission
 from console.models.staff import StaffEnrollment
+from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
-from console.views.messages import show_error
+from console.views.messages import report_done, show_error
 
 COLUMNS = ("Username", "Full name", "Role", "Active", "Sign-in")
 
 
 class StaffDialog(QDialog):
+    submit_requested = Signal()  # the add form was submitted
+
     def __init__(self, desk: Desk, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("staffDialog")
@@ -44,6 +48,7 @@ class StaffDialog(QDialog):
         self.desk = desk
         self.staff, self.actor = desk.services.staff, desk.actor
         self.last_message = None
+        self.confirm_box: QMessageBox | None = None
         self.enrollment_username: str | None = None
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -96,7 +101,8 @@ class StaffDialog(QDialog):
         layout.addWidget(self.enrollment)
         layout.addWidget(buttons)
         self.refresh()
-        keyboard_conventions(self)
+        self.add_button.setDefault(True)  # Enter in the form adds the staff member
+        keyboard_conventions(self, self.add_staff)
         self.resize(760, 760)
 
     def _action(self, text: str, shortcut: str, tip: str, slot, name: str) -> QAction:
@@ -172,26 +178,37 @@ class StaffDialog(QDialog):
         for action in (self.unlock_action, self.reset_action, self.deactivate_action):
             action.setEnabled(has)
 
-    def _run(self, work) -> bool:
-        try:
-            work()
-        except ConsoleError as exc:
+    def _run(self, work, then=None) -> None:
+        """Run a staff change through the runner; a refusal is shown once, in one box."""
+        def done(result) -> None:
+            self.refresh()
+            if then is not None:
+                then(result)
+
+        def refused(exc: Exception) -> None:
             self.last_message = show_error(self, exc)
-            return False
-        self.refresh()
-        return True
+
+        self.desk.runner.write(self, work, changes=Changes.of(kinds=[ChangeKind.staff]), success=done,
+                               failure=refused)
 
     def add_staff(self) -> None:
+        self.submit_requested.emit()
+        username, name, role = self.new_username.text(), self.new_name.text(), self.new_role.currentData()
+        password, again = self.new_password.text(), self.new_password_again.text()
+
         def work():
-            if self.new_password.text() != self.new_password_again.text():
+            if password != again:
                 raise InvalidInput("The two passwords differ; type the same password twice.")
-            enrollment = self.staff.add(self.actor, self.new_username.text(), self.new_name.text(),
-                                        self.new_role.currentData(), self.new_password.text())
+            return self.staff.add(self.actor, username, name, role, password)
+
+        def added(enrollment: StaffEnrollment) -> None:
             self.show_enrollment(enrollment)
-        if self._run(work):
             for field in (self.new_username, self.new_name, self.new_password, self.new_password_again):
                 field.clear()
-            self.select(self.enrollment_username)
+            self.select(enrollment.username)
+            report_done(self, f"{enrollment.username} added as {enrollment.role.label}.")
+
+        self._run(work, added)
 
     def unlock_selected(self) -> None:
         name = self.selected_username()
@@ -201,12 +218,22 @@ class StaffDialog(QDialog):
     def reset_selected(self) -> None:
         name = self.selected_username()
         if name:
-            self._run(lambda: self.show_enrollment(self.staff.reset_second_factor(self.actor, name)))
+            self._run(lambda: self.staff.reset_second_factor(self.actor, name), self.show_enrollment)
 
     def deactivate_selected(self) -> None:
         name = self.selected_username()
-        if name:
-            self._run(lambda: self.staff.deactivate(self.actor, name))
+        if not name:
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Deactivate staff member",
+                          f"Stop {name} signing in to SLS Console? Their open session ends its access too.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("confirmBox")
+        box.button(QMessageBox.StandardButton.Yes).setText(f"Deactivate {name}")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.accepted.connect(lambda: self._run(lambda: self.staff.deactivate(self.actor, name),
+                                               lambda _: report_done(self, f"{name} can no longer sign in.")))
+        self.confirm_box = box
+        box.open()
 
     def show_enrollment(self, e: StaffEnrollment) -> None:
         """The otpauth URI as a QR code and as text, for the staff member's authenticator app."""

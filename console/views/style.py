@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
@@ -78,9 +79,9 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> bool:
     return dark
 
 
-def follow_system_scheme(app: QApplication, on_change=None) -> None:
+def follow_system_scheme(app: QApplication, on_change: Callable[[], None] | None = None) -> None:
     """Re-apply the theme when the desktop switches between light and dark."""
-    def changed(_scheme) -> None:
+    def changed(_scheme: Qt.ColorScheme) -> None:
         if os.environ.get(THEME_ENV):
             return
         apply_theme(app)
@@ -98,7 +99,7 @@ def app_icon() -> QIcon:
 def icon(name: str) -> QIcon:
     """resources/icons/<name>.svg drawn in the palette's text colour, so it reads in light and dark."""
     app = QApplication.instance()
-    color = app.palette().color(QPalette.ColorRole.WindowText).name() if app else "#202124"
+    color = app.palette().color(QPalette.ColorRole.WindowText).name() if isinstance(app, QApplication) else "#202124"
     key = (name, color)
     if key in _icon_cache:
         return _icon_cache[key]

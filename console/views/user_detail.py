@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.directory import UserDetails, UserDirectory
+from console.models.directory import DeviceSummary, UserDetails, UserDirectory
 from console.models.enums import DeviceState, SlsState
 from console.views.change_bus import ChangeKind, Changes
 from console.views.formatting import day, when
@@ -38,7 +38,7 @@ def _table(name: str, headers: tuple[str, ...]) -> QTableWidget:
 
 
 class UserDetailPane(QWidget):
-    def __init__(self, directory: UserDirectory, parent=None) -> None:
+    def __init__(self, directory: UserDirectory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("userDetail")
         self._directory = directory
@@ -98,7 +98,7 @@ class UserDetailPane(QWidget):
         self.devices.verticalScrollBar().setValue(scroll[0])
         self.audit.verticalScrollBar().setValue(scroll[1])
 
-    def selected_device(self):
+    def selected_device(self) -> DeviceSummary | None:
         """The device selected in the devices table, or None."""
         row = self.devices.currentRow()
         if self.details is None or not 0 <= row < len(self.details.devices):

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTreeWidget, QTreeWidgetItem,
 from console.models.permissions import Permission
 from console.models.work_list import ROWS_PER_SOURCE, WorkItem, WorkSection
 from console.views.change_bus import Changes
+from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole
@@ -62,6 +63,7 @@ class WorkListWindow(QMainWindow):
         self._change_timer.timeout.connect(self.refresh)
         desk.bus.changed.connect(self.on_changes)  # work done elsewhere leaves the list
         self.refresh()
+        keyboard_conventions(self)  # Esc or Ctrl+W closes
         self.resize(1100, 640)
 
     def on_changes(self, _changes: Changes) -> None:

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 
 from console.models.directory import UserDirectory
 from console.models.enrollment import EnrollmentService
-from console.models.staff import create_demo_staff
+from console.models.demo_staff import create_demo_staff
 from console.models.training import TrainingService
 from console.models.verification import VerificationService
 from console.views.client_devices import ClientDevicesWindow

@@ -7,7 +7,7 @@ from console.models.entities import User
 from console.models.errors import ConcurrentChange
 from console.views.main_window import MainWindow
 from console.views.messages import show_error
-from tests.views.desks import desk_for
+from tests.views.desks import desk_for, settle
 
 
 def test_concurrent_change_refreshes_the_window_and_says_so(qtbot, ctx, world, agent):
@@ -47,14 +47,15 @@ def test_opt_out_decided_on_a_stale_screen_is_refused_naming_the_change(qtbot, c
     svc.confirm(agent, world.primary_id, start.device_id, pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now()))
     with ctx.db.read() as s:
         shown = s.get(User, world.primary_id).version
-    dialog = OptOutDialog(svc, agent, world.primary_id, "jsmit001", "Jane Smith", version=shown)
+    dialog = OptOutDialog(desk_for(ctx, agent), world.primary_id, "jsmit001", "Jane Smith", version=shown)
     qtbot.addWidget(dialog)
     dialog.show()
     ctx.clock.advance(minutes=3)
     TemporaryAccessService(ctx).issue_temporary_passcode(agent, world.primary_id, identity_verified=True)  # desk B
     dialog.acknowledged.setChecked(True)
     dialog.opt_out_button.click()
-    assert dialog.result is None and dialog.last_message.objectName() == "concurrentChange"
+    settle(qtbot, dialog.desk)
+    assert dialog.result is None and dialog.refusal.isVisible() and dialog.refusal.text() == dialog.last_error
     assert "Another desk changed jsmit001" in dialog.last_error and "Temporary passcode" in dialog.last_error
     assert "by hdesk01 at" in dialog.last_error
     with ctx.db.read() as s:
@@ -74,10 +75,12 @@ def test_settings_saved_over_another_desks_change_are_refused_and_refreshed(qtbo
     dialog.set_value("online_card_validity_days", 45)
     dialog.set_value("return_due_days", 40)
     dialog.save()
+    settle(qtbot, dialog.desk)
     assert dialog.saved is None and dialog.last_message.objectName() == "concurrentChange"
     assert "21 days → 30 days" in dialog.last_message.text()
     assert dialog.entered()["online_card_validity_days"] == 30 and dialog.entered()["return_due_days"] == 40
     assert service.figures().online_card_validity_days == 30 and service.figures().return_due_days == 30
     dialog.set_value("online_card_validity_days", 45)
     dialog.save()
+    settle(qtbot, dialog.desk)
     assert service.figures().online_card_validity_days == 45 and service.figures().return_due_days == 40

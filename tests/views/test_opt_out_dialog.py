@@ -3,7 +3,7 @@
 import pyotp
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QLabel, QPlainTextEdit, QPushButton
+from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QPlainTextEdit, QPushButton
 from sqlalchemy import select
 
 from console.models.enrollment import EnrollmentService
@@ -12,6 +12,7 @@ from console.models.enums import OPT_OUT_RESTRICTIONS, SlsState
 from console.models.opt_out_terms import STATEMENT
 from console.views.opt_out_dialog import OptOutDialog
 from tests.factories import user_snapshot
+from tests.views.desks import desk_for, settle
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def enrolled_jane(ctx, world, agent):
 
 
 def make_dialog(qtbot, ctx, agent, user_id, username="jsmit001", full_name="Jane Smith"):
-    d = OptOutDialog(EnrollmentService(ctx), agent, user_id, username, full_name)
+    d = OptOutDialog(desk_for(ctx, agent), user_id, username, full_name)
     qtbot.addWidget(d)
     d.show()
     return d
@@ -43,14 +44,12 @@ def test_dialog_lists_risks_and_every_restriction(qtbot, ctx, world, agent, enro
 
 
 def test_opt_out_needs_the_acknowledgement_ticked(qtbot, ctx, world, agent, enrolled_jane):
-    """The Opt out button is disabled until the acknowledgement is ticked; nothing changes before."""
+    """Without the acknowledgement ticked the service refuses, said once in the dialog; nothing changes."""
     before = user_snapshot(ctx, enrolled_jane)
     d = make_dialog(qtbot, ctx, agent, enrolled_jane)
-    button = d.findChild(QPushButton, "optOutButton")
-    assert not button.isEnabled() and not d.opt_out_action.isEnabled()
-    d.opt_out_action.setEnabled(True)  # even forced, the service refuses without the acknowledgement
-    d.opt_out_action.trigger()
-    assert "not acknowledged" in d.last_error
+    qtbot.mouseClick(d.findChild(QPushButton, "optOutButton"), Qt.MouseButton.LeftButton)
+    settle(qtbot, d.desk)
+    assert "not acknowledged" in d.last_error and d.refusal.text() == d.last_error and d.isVisible()
     assert user_snapshot(ctx, enrolled_jane) == before
 
 
@@ -59,7 +58,9 @@ def test_acknowledged_opt_out_records_who_and_when_and_applies_restrictions(qtbo
     d = make_dialog(qtbot, ctx, agent, enrolled_jane)
     qtbot.mouseClick(d.findChild(QCheckBox, "acknowledged"), Qt.MouseButton.LeftButton)
     qtbot.mouseClick(d.findChild(QPushButton, "optOutButton"), Qt.MouseButton.LeftButton)
-    assert d.last_message is None and d.result is not None and not d.isVisible()
+    settle(qtbot, d.desk)
+    assert d.last_error is None and d.result is not None and not d.isVisible()
+    assert d.report == "jsmit001 opted out of the Secure Login System; the opt-out restrictions now apply."
     state, holdings, restrictions, count = user_snapshot(ctx, enrolled_jane)
     assert state is SlsState.opted_out and count == 0 and holdings == []
     assert restrictions == sorted(r.name for r in OPT_OUT_RESTRICTIONS)
@@ -77,9 +78,10 @@ def test_refused_opt_out_is_shown_and_changes_nothing(qtbot, ctx, world, agent):
     d = make_dialog(qtbot, ctx, agent, world.secondary_id, "jsmit123", "John Smith")
     qtbot.mouseClick(d.findChild(QCheckBox, "acknowledged"), Qt.MouseButton.LeftButton)
     qtbot.mouseClick(d.findChild(QPushButton, "optOutButton"), Qt.MouseButton.LeftButton)
-    assert d.last_message.objectName() == "rightsNotice" and d.last_message.isVisible()
-    assert d.last_message.text() == ("jsmit123 does not hold the security rights of U1234567. "
-                                     "Ask Jane Smith (jsmit001), who does.")
+    settle(qtbot, d.desk)
+    assert d.refusal.isVisible() and d.refusal.text() == ("jsmit123 does not hold the security rights of "
+                                                          "U1234567. Ask Jane Smith (jsmit001), who does.")
+    assert not d.findChildren(QMessageBox)  # said once, in the dialog
     assert d.isVisible() and d.result is None
     assert user_snapshot(ctx, world.secondary_id) == before
 

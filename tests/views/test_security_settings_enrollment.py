@@ -55,7 +55,9 @@ def test_opt_back_in_then_opt_out_from_security_settings(qtbot, ctx, world, wind
     opt_out = dialog.opt_out_dialog
     click(qtbot, opt_out.findChild(QCheckBox, "acknowledged"))
     click(qtbot, opt_out.findChild(QPushButton, "optOutButton"))
+    settle(qtbot, window.desk)
     assert dialog.pane.fields["state"].text() == "Opted out"
+    assert window.detail.fields["state"].text() == "Opted out"  # the main window heard it too
     assert "No Pink Sheet" in dialog.pane.fields["restrictions"].text()
     assert user_snapshot(ctx, world.primary_id)[0] is SlsState.opted_out
 

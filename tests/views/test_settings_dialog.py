@@ -9,8 +9,9 @@ from sqlalchemy import select
 from console.models.entities import AuditEntry, Setting
 from console.models.settings import SPECS
 from console.views.main_window import MainWindow
+from console.views.messages import last_report
 from console.views.window_memory import WindowMemory
-from tests.views.desks import desk_for
+from tests.views.desks import desk_for, settle
 
 
 def make_window(qtbot, ctx, actor):
@@ -43,6 +44,7 @@ def test_saving_a_change_stores_and_audits_it(window, qtbot, ctx):
     qtbot.keyClicks(box, "28")
     dialog.fields["dsc_plus_fee_cents"].setValue(25.0)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, window.desk)
     assert dialog.saved == {"online_card_validity_days": 28, "dsc_plus_fee_cents": 2500}
     assert not dialog.isVisible()
     with ctx.db.read() as s:
@@ -68,14 +70,16 @@ def test_auditor_sees_the_figures_but_cannot_change_them(qtbot, ctx, world, audi
     assert all(box.isReadOnly() for box in dialog.fields.values())
 
 
-def test_restore_defaults_then_save_returns_to_published_values(window, ctx):
+def test_restore_defaults_then_save_returns_to_published_values(window, ctx, qtbot):
     """Restore defaults puts back the domain-facts values; saving records the change back."""
     window.services.settings.update(window.services.actor, "lockout_failures", 3)
     dialog = window.back_office.open_settings()
     assert dialog.fields["lockout_failures"].value() == 3
     dialog.restore_defaults()
     dialog.save()
+    settle(qtbot, window.desk)
     assert window.services.settings.figures().lockout_failures == 5
+    assert last_report(window) == "Service figures saved: lockout_failures."
 
 
 def test_window_remembers_column_widths_but_never_the_search(qtbot, ctx, world, admin, tmp_path):

@@ -3,12 +3,13 @@
 import pyotp
 import pytest
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMessageBox
 
 from console.models.enums import StaffRole
 from console.models.errors import VerificationFailed
 from console.views.main_window import MainWindow
 from console.views.staff_dialog import StaffDialog
-from tests.views.desks import desk_for
+from tests.views.desks import desk_for, settle
 
 PASSWORD = "correct horse battery"
 
@@ -32,6 +33,7 @@ def test_add_staff_shows_qr_once_and_the_new_member_can_sign_in(qtbot, dialog, s
     qtbot.keyClicks(dialog.new_password, "desk passphrase 42")
     qtbot.keyClicks(dialog.new_password_again, "desk passphrase 42")
     dialog.add_button.click()
+    settle(qtbot, dialog.desk)
     assert dialog.enrollment.isVisible() and not dialog.enrollment_qr.pixmap().isNull()
     secret = dialog.enrollment_text.text().split("secret ")[1].split(".")[0]
     assert dialog.selected_username() == "harriet" and dialog.new_username.text() == ""
@@ -46,6 +48,7 @@ def test_mismatched_passwords_refused(qtbot, dialog, staff_service, admin):
     qtbot.keyClicks(dialog.new_password, "desk passphrase 42")
     qtbot.keyClicks(dialog.new_password_again, "desk passphrase 43")
     dialog.add_button.click()
+    settle(qtbot, dialog.desk)
     assert "passwords differ" in dialog.last_message.text()
     assert [m.username for m in staff_service.members(admin)] == ["admin01"]
 
@@ -61,11 +64,17 @@ def test_unlock_and_deactivate_selected(qtbot, dialog, staff_service, admin, clo
     dialog.select("harriet")
     assert "locked" in dialog.table.item(dialog.table.currentRow(), 4).text()
     dialog.unlock_action.trigger()
+    settle(qtbot, dialog.desk)
     assert dialog.table.item(dialog.table.currentRow(), 4).text() == "ok"
     dialog.deactivate_action.trigger()
+    assert "Stop harriet signing in" in dialog.confirm_box.text()  # asks first, naming who
+    dialog.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+    settle(qtbot, dialog.desk)
     assert dialog.table.item(dialog.table.currentRow(), 3).text() == "no"
     dialog.select("admin01")
     dialog.deactivate_action.trigger()
+    dialog.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+    settle(qtbot, dialog.desk)
     assert "last active administrator" in dialog.last_message.text()
 
 

@@ -1,12 +1,13 @@
 """Render the main window and the rights notice on demo data to docs/screenshots/ (offscreen or Xvfb).
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_main.py
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/main.py
 """
 
 import base64
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -23,7 +24,7 @@ from console.models.settings import Figures  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def main() -> None:
@@ -44,7 +45,10 @@ def main() -> None:
     app.processEvents()
     window.grab().save(str(OUT / "main-window.png"))
     window.change_security_settings()
-    app.processEvents()
+    deadline = time.monotonic() + 20
+    while window.last_message is None and time.monotonic() < deadline:  # the check runs in the background
+        app.processEvents()
+        time.sleep(0.02)
     notice = window.last_message
     notice.grab().save(str(OUT / "rights-notice.png"))
     print("wrote", OUT / "main-window.png", OUT / "rights-notice.png")

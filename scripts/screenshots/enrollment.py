@@ -1,8 +1,8 @@
 """Screenshots of the opt-in wizard pages and the opt-out dialog, rendered offscreen from a throw-away database.
 
 Run from the repository root, in a real X window under Xvfb (as the README shots were taken):
-    Xvfb :78 &  DISPLAY=:78 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/make_enrollment.py
-or offscreen: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_enrollment.py
+    Xvfb :78 &  DISPLAY=:78 QT_QPA_PLATFORM=xcb .venv/bin/python scripts/screenshots/enrollment.py
+or offscreen: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/enrollment.py
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from console.models.schema import upgrade  # noqa: E402
 from console.models.sealing import SecretBox  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 AGENT = Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
 
 
@@ -106,7 +106,7 @@ def make_screenshots() -> None:
         # 2. The Online Security Code Card and its two-value check.
         from console.views.opt_out_dialog import OptOutDialog
 
-        d = OptOutDialog(svc, AGENT, world.primary_id, "jsmit001", "Jane Smith")
+        d = OptOutDialog(settings.desk, world.primary_id, "jsmit001", "Jane Smith")
         d.show()
         _grab(d, "opt_out_dialog")
         d.reject()

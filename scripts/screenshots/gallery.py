@@ -1,7 +1,7 @@
 """Render the console's main screens to docs/gallery/*.png for the README, on demo data.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/gallery.py          # no display needed
-    xvfb-run -a .venv/bin/python scripts/gallery.py --platform xcb          # a real X server (Xvfb)
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/gallery.py          # no display needed
+    xvfb-run -a .venv/bin/python scripts/screenshots/gallery.py --platform xcb          # a real X server (Xvfb)
 
 Each theme and scale runs in its own process (Qt reads the scale factor once, at start): light and dark at
 100 %, and light at 125 % and 150 % to check nothing is cut off when the desktop is scaled.
@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "gallery"
 RUNS = (("light", "1"), ("dark", "1"), ("light", "1.25"), ("light", "1.5"))
 

@@ -1,7 +1,7 @@
 """Render the main window on a million users, scrolled to the last row and searching inside names.
 
 Run after the benchmark has built its database (benchmarks/users_list.py):
-    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_users_at_scale.py [DATABASE]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/users_at_scale.py [DATABASE]
 """
 
 import os
@@ -23,7 +23,7 @@ from console.models.sealing import SecretBox  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DEFAULT_DB = ROOT / "benchmarks" / "data" / "users-1m.sqlite3"
 
 

@@ -1,19 +1,20 @@
 """Render the devices screen, the loss report, the passcode shown once and the charges screen to docs/screenshots/.
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_devices.py
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/devices.py
 """
 
 import base64
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("SLS_CONSOLE_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from console.app import Services, open_context  # noqa: E402
@@ -27,7 +28,21 @@ from console.views.desk import Desk  # noqa: E402
 from console.views.device_dialogs import PasscodeDialog, ReportDialog  # noqa: E402
 from console.views.devices_view import DevicesWindow  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def settle(app: QApplication, dialog) -> None:
+    """Let the dialog's service call run (off the GUI thread), saying yes to its confirmation if it asks."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        app.processEvents()
+        box = getattr(dialog, "confirm_box", None)
+        if box is not None and box.isVisible():
+            box.button(QMessageBox.StandardButton.Yes).click()
+        elif dialog.desk.runner.is_idle():
+            break
+        time.sleep(0.02)
+    app.processEvents()
 
 
 def main() -> None:
@@ -64,7 +79,7 @@ def main() -> None:
     app.processEvents()
     report.grab().save(str(OUT / "report-loss.png"))
     report.try_submit()
-    app.processEvents()
+    settle(app, report)
     issued = report.result_value.temporary_passcode
     shown = PasscodeDialog(desk, issued, window)
     shown.show()
@@ -74,7 +89,7 @@ def main() -> None:
     shown.open_online_card()
     card = shown.card_dialog
     card.try_submit()  # issues the card and draws two index numbers
-    app.processEvents()
+    settle(app, card)
     card.grab().save(str(OUT / "online-card-after-loss.png"))
 
     charges = ChargesWindow(Desk.build(services), "")

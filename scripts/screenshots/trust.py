@@ -1,6 +1,6 @@
 """Render the sign-in dialog, the audit trail and the staff dialog on demo data to docs/screenshots/.
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_trust.py
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/trust.py
 """
 
 import base64
@@ -18,15 +18,16 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from console.app import Services, open_context  # noqa: E402
 from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
+from console.models.demo_staff import create_demo_staff, sign_in_instructions  # noqa: E402
 from console.models.enums import StaffRole  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
-from console.models.staff import StaffService, create_demo_staff, sign_in_instructions  # noqa: E402
+from console.models.staff import StaffService  # noqa: E402
 from console.views.audit_view import AuditView  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.sign_in_dialog import SignInDialog  # noqa: E402
 from console.views.staff_dialog import StaffDialog  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def main() -> None:
@@ -64,7 +65,7 @@ def main() -> None:
 
 def sign_in_demo(out_dir: Path) -> Path:
     """The sign-in dialog on a demo database: demo password and each demo member's current code."""
-    from console.models.staff import demo_sign_in_hint
+    from console.models.demo_staff import demo_sign_in_hint
 
     ctx = open_context(f"sqlite:///{tempfile.mkdtemp()}/demo.sqlite3")
     staff = StaffService(ctx)

@@ -1,6 +1,6 @@
 """Render the dashboard (light and dark), the work list and a monthly report page to docs/screenshots/.
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_insight.py   (pdftoppm from poppler-utils)
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots/insight.py   (pdftoppm from poppler-utils)
 """
 
 import base64
@@ -24,18 +24,19 @@ from console.app import Services, open_context  # noqa: E402
 from console.models.clock import ManualClock  # noqa: E402
 from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
+from console.models.demo_staff import DEMO_PASSWORD, create_demo_staff  # noqa: E402
 from console.models.devices import DeviceService  # noqa: E402
 from console.models.enums import StaffRole  # noqa: E402
 from console.models.errors import ConsoleError  # noqa: E402
 from console.models.exporting import ExportService  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
-from console.models.staff import DEMO_PASSWORD, StaffService, create_demo_staff  # noqa: E402
+from console.models.staff import StaffService  # noqa: E402
 from console.models.verification import VerificationService  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 from console.views.style import apply_theme  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def staff_days(ctx, days: int) -> None:
