@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -42,7 +43,7 @@ def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
                        "errorBox")
 
 
-def rights_notice(parent: QWidget, exc: RightsError, open_holder) -> QMessageBox:
+def rights_notice(parent: QWidget, exc: RightsError, open_holder: Callable[[], object]) -> QMessageBox:
     """The rights notice, offering to open the holder's record (the default: that is the next step)."""
     box = QMessageBox(QMessageBox.Icon.Information, "Security rights needed", str(exc),
                       QMessageBox.StandardButton.Close, parent)

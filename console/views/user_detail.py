@@ -157,7 +157,7 @@ class UserDetailPane(QWidget):
                 self.audit.setItem(i, j, QTableWidgetItem(text))
 
 
-def _due_text(dev) -> str:
+def _due_text(dev: DeviceSummary) -> str:
     """As the Devices window names it: what is due and by when (marked when passed), else the expiry."""
     if dev.due_at is not None:
         what = "Activate by" if dev.state is DeviceState.shipped else "Return by"

@@ -21,10 +21,10 @@ from sqlalchemy import select  # noqa: E402
 from console.app import Services, open_context  # noqa: E402
 from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
+from console.models.demo_staff import create_demo_staff  # noqa: E402
 from console.models.entities import DeviceHolding, SecurityDevice, User  # noqa: E402
 from console.models.enums import DeviceKind, DeviceState, SlsState, StaffRole, UserRole  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
-from console.models.demo_staff import create_demo_staff  # noqa: E402
 from console.models.staff import StaffService  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402

@@ -3,9 +3,9 @@
 import pyotp
 from PySide6.QtCore import Qt
 
+from console.models.demo_staff import create_demo_staff
 from console.models.directory import UserDirectory
 from console.models.enrollment import EnrollmentService
-from console.models.demo_staff import create_demo_staff
 from console.models.training import TrainingService
 from console.models.verification import VerificationService
 from console.views.client_devices import ClientDevicesWindow
