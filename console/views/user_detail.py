@@ -140,13 +140,14 @@ class UserDetailPane(QWidget):
         self.devices.setRowCount(len(d.devices))
         history = QColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
         for i, dev in enumerate(d.devices):  # in use first, then the device history (lost, revoked, returned…)
-            state = dev.state.label + (" (locked)" if dev.locked else "") + ("" if dev.in_use else " · history")
+            state = dev.state.label + (" (locked)" if dev.locked else "")
             cells = (dev.kind_label, dev.serial or "—", state, "Yes" if dev.preferred and dev.in_use else "",
                      ", ".join(dev.shared_with) or "—", day(dev.activated_at), _due_text(dev))
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if not dev.in_use:
+                if not dev.in_use:  # device history: greyed, below the devices in use
                     item.setForeground(history)
+                    item.setToolTip("Device history: no longer in use")
                 if j == len(cells) - 1 and dev.due_passed:
                     item.setForeground(QColor("#b3261e"))
                     item.setToolTip("The date has passed")
