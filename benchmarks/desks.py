@@ -49,7 +49,8 @@ from console.models.entities import (  # noqa: E402
 )
 from console.models.enums import ChargeStatus, DeviceKind, DeviceState, SlsState, StaffRole, UserRole  # noqa: E402
 from console.models.errors import ConsoleError  # noqa: E402
-from console.models.sealing import KEY_ENV, device_context  # noqa: E402
+from console.models.keys import KEY_ENV  # noqa: E402
+from console.models.sealing import device_context  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
 from console.models.verification import dsc_response  # noqa: E402
 

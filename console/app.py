@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 
+from console.models.accounts import AccountService
 from console.models.audit_log import AuditLog
 from console.models.charges import ChargeService
 from console.models.clock import Clock, SystemClock
@@ -73,6 +74,7 @@ class Services:
     insight: InsightService
     work_list: WorkListService
     reports: ReportService
+    accounts: AccountService
     training: TrainingService
 
     @classmethod
@@ -85,14 +87,17 @@ class Services:
                    returns=ReturnsService(ctx), charges=ChargeService(ctx), staff=StaffService(ctx),
                    audit_log=AuditLog(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
                    settings=SettingsService(ctx), insight=InsightService(ctx), work_list=WorkListService(ctx),
-                   reports=ReportService(ctx), training=TrainingService(ctx))
+                   reports=ReportService(ctx), accounts=AccountService(ctx), training=TrainingService(ctx))
 
 
 def run_startup_tasks(ctx: ServiceContext) -> str:
-    """What the console does each time it starts: expire temporary access past its end and charge devices not
-    returned in time. Both are safe to repeat (nothing is charged twice). Returns a line for the log."""
+    """What the console does each time it starts: expire temporary access past its end (a user left without
+    access moves to "no active device"), mark mailed devices past their activation window as required at login,
+    and charge devices not returned in time. All safe to repeat (nothing is charged twice). Returns a line for
+    the log."""
     expired = TemporaryAccessService(ctx).expire_due(SYSTEM_ACTOR)
+    late = DeviceService(ctx).require_late_activations(SYSTEM_ACTOR)
     run = ReturnsService(ctx).charge_overdue(SYSTEM_ACTOR)
-    return (f"start-up: {expired} temporary device(s) expired; {run.charged} overdue device(s) charged, "
-            f"{run.already_charged} already charged")
+    return (f"start-up: {expired} temporary device(s) expired; {late} mailed device(s) now required at login; "
+            f"{run.charged} overdue device(s) charged, {run.already_charged} already charged")
 

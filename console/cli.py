@@ -68,6 +68,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="check what the console needs here (Qt, display, database, key, keyring, "
                                   "data directory, clock); one line each with its fix; exit 1 when one fails")
 
+    acc = sub.add_parser("account", help="account commands")
+    acc_sub = acc.add_subparsers(dest="account_command", required=True)
+    close = acc_sub.add_parser("close", help="close an account: its users' holdings end, each unreturned device "
+                                             "is charged once, reserves settle (see docs/rules.md)")
+    close.add_argument("number", help="account number, e.g. U1234567")
+    close.add_argument("--force-reason", metavar="TEXT",
+                       help="close although a return is on its way, for this reason (kept in the audit trail)")
+    close.add_argument("--as", dest="as_user", metavar="STAFF", required=True,
+                       help="sign in as this staff member (back office or administrator)")
+
     rep = sub.add_parser("report", help="write the monthly report (PDF or CSV, by the file's extension); "
                                         "recorded in the audit trail")
     rep.add_argument("--month", required=True, metavar="YYYY-MM", help="the month the report covers")
@@ -230,6 +240,20 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_account_close(args) -> int:
+    from console.models.accounts import AccountService
+    from console.models.charges import ChargeService, money
+
+    ctx = open_context(database_url(args.database))
+    actor = _sign_in(ctx, args.as_user)
+    result = AccountService(ctx).close(actor, ChargeService(ctx).account_id_for(args.number),
+                                       force_reason=args.force_reason)
+    print(f"Closed {result.account_number}: {result.users_closed} user(s) closed, {result.devices_ended} device(s) "
+          f"ended, {result.charged} device(s) charged {money(result.charged_cents)}, "
+          f"{result.reserves_released} reserve(s) released")
+    return 0
+
+
 def cmd_report(args) -> int:
     import os
 
@@ -331,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_audit_verify(args)
         if command == "staff":
             return cmd_staff(args)
+        if command == "account" and args.account_command == "close":
+            return cmd_account_close(args)
         if command == "key" and args.key_command == "rotate":
             return cmd_key_rotate(args)
     except KeyboardInterrupt:

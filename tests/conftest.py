@@ -6,7 +6,12 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 from console.models.clock import ManualClock
 from console.models.context import Actor, ServiceContext
@@ -18,10 +23,47 @@ from tests.factories import World, build_world
 
 TEST_KEY = bytes(range(32))
 
+# Hypothesis profiles. "ci" (the default) keeps the whole suite fast; "thorough" searches longer, e.g.
+# SLS_HYPOTHESIS_PROFILE=thorough scripts/test tests/test_fuzz_services.py. The stateful test's sequences and
+# steps per sequence come from here.
+settings.register_profile("ci", max_examples=25, stateful_step_count=40, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+settings.register_profile("thorough", max_examples=300, stateful_step_count=80, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+# "debug": no shrinking, to see a failing sequence at once (shrinking a long sequence can take minutes).
+settings.register_profile("debug", parent=settings.get_profile("ci"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+settings.load_profile(os.environ.get("SLS_HYPOTHESIS_PROFILE", "ci"))
+
 
 def _database_url(tmp_path) -> str:
     # SLS_TEST_DATABASE_URL points the model suite at another server (CI runs it on PostgreSQL too).
     return os.environ.get("SLS_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+def fresh_database(directory: str) -> Database:
+    """A migrated, empty database for code that cannot use the `db` fixture (a stateful test's examples):
+    on SQLite a copy of a file migrated once per run; on a server, the schema reset and migrated again."""
+    url = os.environ.get("SLS_TEST_DATABASE_URL")
+    if url:
+        from tests.pg import reset_schema
+
+        database = Database(url)
+        reset_schema(database)
+        upgrade(database)
+        return database
+    if "sqlite" not in _TEMPLATE:
+        template = Path(tempfile.mkdtemp(prefix="sls-template-")) / "template.sqlite3"
+        template_db = Database(f"sqlite:///{template}")
+        upgrade(template_db)
+        template_db.dispose()
+        _TEMPLATE["sqlite"] = template
+    target = Path(directory) / "test.sqlite3"
+    shutil.copyfile(_TEMPLATE["sqlite"], target)
+    return Database(f"sqlite:///{target}")
 
 
 @pytest.fixture

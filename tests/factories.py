@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 
 from console.models.context import ServiceContext
-from console.models.entities import Account, DeviceHolding, Person, SecurityDevice, User, UserRestriction
+from console.models.entities import Account, DeviceHolding, Person, Reserve, SecurityDevice, User, UserRestriction
 from console.models.enums import OPT_OUT_RESTRICTIONS, AccountKind, DeviceKind, DeviceState, SlsState, UserRole
 from console.models.sealing import device_context
 
@@ -59,6 +59,12 @@ def add_device(s, ctx: ServiceContext, user: User | None, kind: DeviceKind = Dev
         s.add(DeviceHolding(user=user, device=d, preferred=preferred, since=ctx.clock.now()))
         if state is DeviceState.active:
             user.active_devices += 1
+        if kind.is_hardware:  # a card out with a client is held against a reserve equal to its fee
+            from console.models.returns import fee_for
+            from console.models.settings import load_figures
+
+            s.add(Reserve(account_id=user.account_id, device_id=d.id, amount_cents=fee_for(kind, load_figures(s)),
+                          held_at=ctx.clock.now()))
     s.flush()
     return d, seed
 

@@ -79,3 +79,21 @@ def replaced_card(ctx, actor: Actor, user_id: int, account_id: int, serial: str,
     devices.report(actor, card, "lost")
     devices.order_replacement(actor, card)
     return card
+
+
+def enroll_primary(ctx, world) -> int:
+    """jsmit001 (primary of U1234567, holds its security rights) enrolled with an IB Key and its restrictions
+    lifted, so devices can be shipped to it; returns the IB Key's id. Safe to call twice."""
+    from console.models.entities import UserRestriction
+    from console.models.enums import DeviceKind, SlsState
+    from tests.factories import add_device
+
+    with ctx.db.write() as s:
+        jane = s.get(User, world.primary_id)
+        if jane.sls_state is SlsState.enrolled:
+            return next(h.device_id for h in jane.holdings if h.device.kind is DeviceKind.ib_key)
+        jane.sls_state = SlsState.enrolled
+        for r in s.scalars(select(UserRestriction).where(UserRestriction.user_id == jane.id)):
+            r.lifted_at = ctx.clock.now()
+        ib_key, _ = add_device(s, ctx, jane, DeviceKind.ib_key)
+        return ib_key.id

@@ -7,7 +7,7 @@ from console.models.charges import ChargeService
 from console.models.entities import AuditEntry, Charge
 from console.models.enums import ChargeStatus
 from console.models.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
-from tests.lifecycle import audit_count, replaced_card
+from tests.lifecycle import audit_count, enroll_primary, replaced_card
 
 
 @pytest.fixture
@@ -18,7 +18,8 @@ def charges(ctx):
 @pytest.fixture
 def charge_id(ctx, world, back_office):
     """A pending 20 USD replacement charge on U1234567 (a lost DSC+)."""
-    replaced_card(ctx, back_office, world.secondary_id, world.account_id, "DSC000000401", "DSC000000402")
+    enroll_primary(ctx, world)  # jsmit001 holds the rights
+    replaced_card(ctx, back_office, world.primary_id, world.account_id, "DSC000000401", "DSC000000402")
     with ctx.db.read() as s:
         return s.scalar(select(Charge.id))
 

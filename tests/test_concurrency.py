@@ -69,19 +69,21 @@ def test_writers_take_turns_on_postgresql(ctx, db, world):
 
 
 def test_device_report_on_a_stale_screen_names_the_other_desks_change(ctx, world, agent, back_office):
-    """Desk B revoked jsmit123's IB Key after desk A opened it; A's loss report, carrying the version A saw, is
+    """Desk B revoked jsmit001's IB Key after desk A opened it; A's loss report, carrying the version A saw, is
     refused with B's audit entry (what, who, when) and the device stays as B left it."""
     from console.models.devices import DeviceService
     from console.models.entities import SecurityDevice
     from console.models.enums import DeviceState
     from tests.factories import add_device
+    from tests.lifecycle import enroll_primary
 
+    key = enroll_primary(ctx, world)  # jsmit001 holds the rights, so its device may be revoked
     with ctx.db.write() as s:
-        add_device(s, ctx, s.get(User, world.secondary_id), preferred=False)  # so revoking leaves one active
+        add_device(s, ctx, s.get(User, world.primary_id), preferred=False)  # so revoking leaves one active
     devices = DeviceService(ctx)
-    shown = devices.get(world.secondary_device_id).version
-    devices.revoke(back_office, world.secondary_device_id, "replaced by the new phone")
+    shown = devices.get(key).version
+    devices.revoke(back_office, key, "replaced by the new phone")
     with pytest.raises(ConcurrentChange, match=r"Another desk changed IB Key.*revoked.*\(by boff01 at \d\d:\d\d\)"):
-        devices.report(agent, world.secondary_device_id, "lost", expected_version=shown)
+        devices.report(agent, key, "lost", expected_version=shown)
     with ctx.db.read() as s:
-        assert s.get(SecurityDevice, world.secondary_device_id).state is DeviceState.revoked
+        assert s.get(SecurityDevice, key).state is DeviceState.revoked

@@ -64,8 +64,9 @@ def test_share_refused_between_different_people(ctx, world, svc, agent):
                          UserRole.primary, SlsState.enrolled)
         add_device(s, ctx, carol, DeviceKind.ib_key)
         carol_id = carol.id
-    with pytest.raises(RuleViolation, match="not the same person"):
+    with pytest.raises(RuleViolation, match="not the same person") as refused:
         svc.share(agent, world.secondary_device_id, carol_id, _code(ctx, world))
+    assert "John Smith" not in str(refused.value) and "Carol" not in str(refused.value)
 
 
 def test_share_refused_while_a_user_has_temporary_access(ctx, world, svc, twin, agent):

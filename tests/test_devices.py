@@ -19,8 +19,8 @@ from console.models.errors import (
 )
 from console.models.settings import Figures
 from tests import lifecycle
-from tests.factories import add_device, add_same_person_username
-from tests.lifecycle import audit_actions, audit_count, challenge_and_response, make_rich, user
+from tests.factories import add_same_person_username
+from tests.lifecycle import audit_actions, audit_count, challenge_and_response, enroll_primary, make_rich, user
 
 
 @pytest.fixture
@@ -29,9 +29,15 @@ def svc(ctx):
 
 
 @pytest.fixture
-def shipped(ctx, world, svc, back_office):
-    """A DSC+ received and shipped to jsmit123 (who is enrolled with an IB Key); returns its id."""
-    return lifecycle.shipped_card(ctx, back_office, world.secondary_id, world.account_id, "DSC000000101")
+def jane_key(ctx, world):
+    """jsmit001 (primary, holds the rights) enrolled with an IB Key; returns the key's id."""
+    return enroll_primary(ctx, world)
+
+
+@pytest.fixture
+def shipped(ctx, world, svc, back_office, jane_key):
+    """A DSC+ received and shipped to jsmit001 (who is enrolled with an IB Key); returns its id."""
+    return lifecycle.shipped_card(ctx, back_office, world.primary_id, world.account_id, "DSC000000101")
 
 
 @pytest.fixture
@@ -44,11 +50,7 @@ def active_card(ctx, svc, shipped, back_office):
 @pytest.fixture
 def jane(ctx, world, svc, back_office):
     """jsmit001 (primary, holds the rights) enrolled with an IB Key and an active DSC+: (ib_key_id, card_id)."""
-    with ctx.db.write() as s:
-        user_row = s.get(User, world.primary_id)
-        user_row.sls_state = SlsState.enrolled
-        ib_key, _ = add_device(s, ctx, user_row, DeviceKind.ib_key)
-        ib_key_id = ib_key.id
+    ib_key_id = enroll_primary(ctx, world)
     return ib_key_id, lifecycle.active_card(ctx, back_office, world.primary_id, world.account_id, "DSC000000111")
 
 
@@ -119,7 +121,7 @@ def test_ship_starts_activation_window_and_holds_reserve(ctx, world, shipped):
                             .where(Reserve.device_id == shipped)).one()
         holders = list(s.scalars(select(DeviceHolding.user_id).where(DeviceHolding.device_id == shipped)))
     assert tuple(reserve) == (2000, None)
-    assert holders == [world.secondary_id]
+    assert holders == [world.primary_id]
     assert "device.shipped" in audit_actions(ctx, shipped)
 
 
@@ -133,20 +135,20 @@ def test_ship_refused_below_dsc_equity_threshold(ctx, world, svc, back_office):
     """DSC+ is offered only from the configured account equity; nothing changes when refused."""
     [device_id] = svc.receive_stock(back_office, "DSC000000001")
     with pytest.raises(RuleViolation, match="equity of at least"):
-        svc.ship(back_office, device_id, world.secondary_id)
+        svc.ship(back_office, device_id, world.primary_id)
     assert _device(ctx, device_id).state is DeviceState.in_stock
     assert _count(ctx, Reserve) == 0
 
 
-def test_activation_keeps_earlier_devices_active(ctx, world, active_card):
+def test_activation_keeps_earlier_devices_active(ctx, world, active_card, jane_key):
     """M2FS: activating the DSC+ leaves the IB Key active; the user has two active devices."""
     assert _device(ctx, active_card).state is DeviceState.active
-    assert _device(ctx, world.secondary_device_id).state is DeviceState.active
-    assert user(ctx, world.secondary_id).active_devices == 2
+    assert _device(ctx, jane_key).state is DeviceState.active
+    assert user(ctx, world.primary_id).active_devices == 2
     with ctx.db.read() as s:
-        preferred = s.scalar(select(DeviceHolding.device_id).where(DeviceHolding.user_id == world.secondary_id,
+        preferred = s.scalar(select(DeviceHolding.device_id).where(DeviceHolding.user_id == world.primary_id,
                                                                    DeviceHolding.preferred.is_(True)))
-    assert preferred == world.secondary_device_id  # the earlier preferred device stays preferred
+    assert preferred == jane_key  # the earlier preferred device stays preferred
     assert "device.activated" in audit_actions(ctx, active_card)
 
 
@@ -237,12 +239,13 @@ def test_unshare_refused_when_it_is_the_users_last_active_device(ctx, world, svc
                         .where(DeviceHolding.device_id == world.secondary_device_id)) == 2
 
 
-def test_unshare_allowed_when_the_user_keeps_another_device(ctx, world, svc, active_card, jane, agent):
+def test_unshare_allowed_when_the_user_keeps_another_device(ctx, world, svc, active_card, agent):
     """Unsharing succeeds when the user keeps an active device and the device keeps a holder; audited."""
-    _share_directly(ctx, active_card, world.primary_id)
-    svc.unshare(agent, active_card, world.primary_id)
-    assert svc.holders(active_card) == [(world.secondary_id, "jsmit123")]
-    assert user(ctx, world.primary_id).active_devices == 2
+    twin = add_same_person_username(ctx, world.primary_id, "jsmit456", "U3456789")["user_id"]
+    _share_directly(ctx, active_card, twin)
+    svc.unshare(agent, active_card, twin)
+    assert svc.holders(active_card) == [(world.primary_id, "jsmit001")]
+    assert user(ctx, twin).active_devices == 1
     assert "device.unshared" in audit_actions(ctx, active_card)
 
 
@@ -282,11 +285,11 @@ def test_reporting_last_device_stays_refused_when_passcode_would_be_consecutive(
     assert _device(ctx, world.secondary_device_id).state is DeviceState.active
 
 
-def test_reporting_one_of_two_devices_moves_the_preferred_flag(ctx, world, svc, active_card, agent):
+def test_reporting_one_of_two_devices_moves_the_preferred_flag(ctx, world, svc, active_card, jane_key, agent):
     """With another active device, the loss is recorded and the remaining device becomes preferred."""
-    svc.report(agent, world.secondary_device_id, "stolen", note="phone stolen on the train")
-    assert _device(ctx, world.secondary_device_id).state is DeviceState.stolen
-    assert user(ctx, world.secondary_id).active_devices == 1
+    svc.report(agent, jane_key, "stolen", note="phone stolen on the train")
+    assert _device(ctx, jane_key).state is DeviceState.stolen
+    assert user(ctx, world.primary_id).active_devices == 1
     with ctx.db.read() as s:
         assert s.scalar(select(DeviceHolding.preferred).where(DeviceHolding.device_id == active_card))
 
@@ -407,18 +410,18 @@ def test_replacement_refused_for_card_not_reported(ctx, svc, active_card, agent,
 
 
 # --- revocation --------------------------------------------------------------------------------------
-def test_revoke_refused_for_last_active_device(ctx, world, svc, agent):
+def test_revoke_refused_for_last_active_device(ctx, world, svc, agent, jane_key):
     """Revoking an enrolled user's only device is refused."""
     with pytest.raises(RuleViolation, match="without an active security device"):
-        svc.revoke(agent, world.secondary_device_id)
-    assert _device(ctx, world.secondary_device_id).state is DeviceState.active
+        svc.revoke(agent, jane_key)
+    assert _device(ctx, jane_key).state is DeviceState.active
 
 
 def test_revoked_dsc_plus_is_due_back(ctx, world, svc, active_card, agent):
     """A DSC+ no longer needed is revoked into a pending return with a due date."""
     row = svc.revoke(agent, active_card, "client prefers the app")
     assert row.state is DeviceState.return_pending and row.return_reason is ReturnReason.no_longer_needed
-    assert user(ctx, world.secondary_id).active_devices == 1
+    assert user(ctx, world.primary_id).active_devices == 1
 
 
 # --- the devices view's query ------------------------------------------------------------------------
@@ -429,6 +432,6 @@ def test_window_filters_by_kind_and_state_and_lists_holders(ctx, world, svc, shi
     assert [r.serial for r in in_stock] == [f"DSC00000020{i}" for i in range(4, -1, -1)]
     assert svc.count(DeviceQuery(kind=DeviceKind.dsc_plus)) == 6
     [row] = svc.window(DeviceQuery(state=DeviceState.shipped), 0, 50)
-    assert row.holders == ("jsmit123",) and row.account_number == "U1234567"
+    assert row.holders == ("jsmit001",) and row.account_number == "U1234567"
     assert row.due_at == row.activation_due_at
     assert [r.serial for r in svc.window(DeviceQuery(serial_prefix="dsc0000001"), 0, 50)] == ["DSC000000101"]

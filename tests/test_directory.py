@@ -59,9 +59,9 @@ def test_counts_by_state_follow_text_filter_not_state_filter(ctx, world):
     """Counts per state reflect the text filter and ignore the chosen state."""
     d = UserDirectory(ctx)
     assert d.counts_by_state(UserQuery(state=SlsState.enrolled)) == {
-        SlsState.enrolled: 2, SlsState.opted_out: 2, SlsState.pending: 0}
+        SlsState.enrolled: 2, SlsState.opted_out: 2, SlsState.pending: 0, SlsState.no_device: 0, SlsState.closed: 0}
     assert d.counts_by_state(UserQuery(text="jsmit")) == {
-        SlsState.enrolled: 1, SlsState.opted_out: 1, SlsState.pending: 0}
+        SlsState.enrolled: 1, SlsState.opted_out: 1, SlsState.pending: 0, SlsState.no_device: 0, SlsState.closed: 0}
 
 
 @pytest.mark.parametrize("sort", ["username", "full_name", "account", "role", "sls_state", "active_devices"])
@@ -96,12 +96,15 @@ def test_demo_data_covers_every_state_kind_and_sharing(demo_ctx):
     """Demo data has users in every state, devices of each kind, shared devices, charges, an intact trail."""
     from sqlalchemy import func
 
+    from console.app import run_startup_tasks
     from console.models import audit
     from console.models.entities import AuditEntry, Charge, DeviceHolding, SecurityDevice
     from console.models.enums import AccountKind, DeviceKind
 
+    run_startup_tasks(demo_ctx)  # expires the temporary access whose end has passed
     with demo_ctx.db.read() as s:
-        assert {st for (st,) in s.execute(select(User.sls_state).distinct())} == set(SlsState)
+        # Every state but "account closed", which only the closing service produces.
+        assert {st for (st,) in s.execute(select(User.sls_state).distinct())} == set(SlsState) - {SlsState.closed}
         assert {k for (k,) in s.execute(select(Account.kind).distinct())} == set(AccountKind)
         kinds = {k for (k,) in s.execute(select(SecurityDevice.kind).distinct())}
         assert {DeviceKind.ib_key, DeviceKind.dsc_plus, DeviceKind.code_card} <= kinds
@@ -157,19 +160,20 @@ def test_details_keep_device_history_and_due_dates_as_the_devices_window(ctx, wo
     """A shipped card shows its activation date (marked passed once it is); a lost one stays listed, out of use."""
     from console.models.devices import DeviceService
     from tests.factories import add_device
-    from tests.lifecycle import make_rich
+    from tests.lifecycle import enroll_primary, make_rich
 
     devices = DeviceService(ctx)
     make_rich(ctx, world.account_id)
+    key = enroll_primary(ctx, world)  # jsmit001 holds the rights: a DSC+ can be shipped to it
     card = devices.receive_stock(back_office, "DSC000000556")[0]
-    devices.ship(back_office, card, world.secondary_id)
+    devices.ship(back_office, card, world.primary_id)
     with ctx.db.write() as s:  # a second IB Key keeps the user protected after the loss
-        add_device(s, ctx, s.get(User, world.secondary_id), preferred=False)
-    devices.report(back_office, world.secondary_device_id, "lost", user_id=world.secondary_id)
+        add_device(s, ctx, s.get(User, world.primary_id), preferred=False)
+    devices.report(back_office, key, "lost", user_id=world.primary_id)
     d = UserDirectory(ctx)
-    by_id = {dev.id: dev for dev in d.details(world.secondary_id).devices}
-    shipped, lost = by_id[card], by_id[world.secondary_device_id]
+    by_id = {dev.id: dev for dev in d.details(world.primary_id).devices}
+    shipped, lost = by_id[card], by_id[key]
     assert shipped.in_use and shipped.due_at == devices.get(card).due_at and not shipped.due_passed
     assert not lost.in_use and lost.state.name == "lost"
     ctx.clock.advance(days=60)
-    assert {dev.id: dev.due_passed for dev in d.details(world.secondary_id).devices}[card]
+    assert {dev.id: dev.due_passed for dev in d.details(world.primary_id).devices}[card]

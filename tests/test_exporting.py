@@ -106,3 +106,28 @@ def test_users_export_can_write_just_what_the_list_shows(ctx, world, back_office
     with ctx.db.read() as s:
         summary = s.scalar(select(AuditEntry.summary).where(AuditEntry.action == "data.exported"))
     assert summary == "1 users exported to shown.csv (as listed: matching 'smith', state Opted out)"
+
+
+def test_names_that_look_like_formulas_survive_export_and_import(service, ctx, back_office, tmp_path):
+    """Names beginning with = + - @ (and with quotes before them, and a real leading apostrophe) come back
+    exactly as they were: the import takes off exactly the quote the export put on, nothing more."""
+    from tests.test_importing import MARIA, write_csv
+
+    names = ["=Jane Formula", "+Bob Plus", "-Al Minus", "@Zed At", "'=Quoted Already", "'t Hooft", "''+Two"]
+    protect = exporting.protect_cell  # the file is written as the export (or a careful spreadsheet) writes it
+    rows = [{**MARIA, "account_number": f"U555000{i}", "account_title": protect(name), "username": f"formu{i:03d}",
+             "full_name": protect(name), "id_document_number": f"DOC{i:05d}"} for i, name in enumerate(names)]
+    ImportService(ctx).apply(back_office, write_csv(tmp_path / "in.csv", rows))
+    service.export(back_office, "users", tmp_path / "users.csv")
+    exported = {r["username"]: r["full_name"] for r in read(tmp_path / "users.csv")}
+    assert exported["formu000"] == "'=Jane Formula" and exported["formu005"] == "'t Hooft"  # protected as text
+    plan = ImportService(ctx).preview(back_office, tmp_path / "users.csv")
+    assert plan.ok and plan.renamed == [] and plan.unchanged == len(names)
+    ImportService(ctx).apply(back_office, tmp_path / "users.csv")
+    with ctx.db.read() as s:
+        from console.models.entities import Account, User
+
+        stored = dict(s.execute(select(User.username, User.full_name).where(User.username.like("formu%"))).all())
+        titles = set(s.scalars(select(Account.title).where(Account.number.like("U555000%"))))
+    assert stored == {f"formu{i:03d}": name for i, name in enumerate(names)} and titles == set(names)
+    assert exported["formu004"] == "''=Quoted Already" and exported["formu006"] == "'''+Two"

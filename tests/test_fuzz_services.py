@@ -1,15 +1,38 @@
 """Random usernames, codes, serials and malformed text fed to the services: only domain errors, invariants hold."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pyotp
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from sqlalchemy import select
 
+from console.app import run_startup_tasks
 from console.models import settings as figures
+from console.models.accounts import AccountService
+from console.models.charges import ChargeService
+from console.models.clock import ManualClock
+from console.models.context import Actor, ServiceContext
+from console.models.devices import DeviceService
 from console.models.directory import UserDirectory, UserQuery
-from console.models.enums import StaffRole
+from console.models.enrollment import EnrollmentService
+from console.models.entities import Account, Charge, DeviceHolding, SecurityDevice, User
+from console.models.enums import DeviceKind, DeviceState, StaffRole, UserRole
 from console.models.errors import ConsoleError, InvalidInput, NotFound, RuleViolation
+from console.models.import_format import COLUMNS as IMPORT_COLUMNS
+from console.models.importing import ImportService
+from console.models.returns import ReturnsService
+from console.models.sealing import SecretBox, device_context
+from console.models.temporary_access import TemporaryAccessService
+from console.models.verification import VerificationService, dsc_response
+from tests.conftest import TEST_KEY, fresh_database
+from tests.factories import add_same_person_username, build_world
 from tests.invariants import assert_invariants
+from tests.lifecycle import make_rich
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 PASSWORD = "correct horse battery"
@@ -131,3 +154,244 @@ def test_verification_with_random_codes_and_ids(ctx, clock, devices, agent, whic
             pass
     clock.advance(seconds=31)
     assert_invariants(ctx)
+
+
+# --- every service in random order: the invariants hold after each step ---------------------------------------
+# How many sequences and how long each is comes from the Hypothesis profile (tests/conftest.py): "ci" by
+# default, SLS_HYPOTHESIS_PROFILE=thorough for a longer search.
+ADMIN = Actor("admin01", "Alex Admin", StaffRole.administrator)
+AGENT = Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
+REPORTS = ("lost", "stolen", "damaged", "battery_failure")
+
+
+class ServicesMachine(RuleBasedStateMachine):
+    """One small firm (tests/factories.World plus a second username of Jane Smith and DSC+ stock), driven
+    through every state-changing service in random order with right and wrong input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = tempfile.mkdtemp(prefix="sls-machine-")
+        self.clock = ManualClock()
+        self.ctx = ServiceContext(db=fresh_database(self.tmp), box=SecretBox(TEST_KEY), clock=self.clock)
+        self.world = build_world(self.ctx)
+        add_same_person_username(self.ctx, self.world.primary_id, "jsmit456", "U2345678")
+        for account_id in (self.world.account_id, self.world.org_account_id):
+            make_rich(self.ctx, account_id)
+        self.enrollment = EnrollmentService(self.ctx)
+        self.devices = DeviceService(self.ctx)
+        self.temporary = TemporaryAccessService(self.ctx)
+        self.returns = ReturnsService(self.ctx)
+        self.charges = ChargeService(self.ctx)
+        self.accounts = AccountService(self.ctx)
+        self.importer = ImportService(self.ctx)
+        self.verification = VerificationService(self.ctx)
+        self.devices.receive_stock(ADMIN, "DSC000000001-DSC000000008")
+        self.card_values: dict[int, dict[int, str]] = {}
+        self.imported = 0
+
+    def teardown(self) -> None:
+        self.ctx.db.dispose()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- reading the world -------------------------------------------------------------------------------
+    def _ids(self, stmt) -> list[int]:
+        with self.ctx.db.read() as s:
+            return sorted(s.scalars(stmt))
+
+    def _pick(self, data, stmt):
+        ids = self._ids(stmt)
+        return data.draw(st.sampled_from(ids)) if ids else None
+
+    def _user(self, data):
+        """Mostly a primary user (who holds its account's rights, so the change can go through), sometimes
+        anyone (so the rights refusals are exercised too)."""
+        if data.draw(st.integers(0, 3)):
+            return self._pick(data, select(User.id).where(User.role == UserRole.primary))
+        return self._pick(data, select(User.id))
+
+    def _device(self, data, *states: DeviceState):
+        stmt = select(SecurityDevice.id)
+        if states:
+            stmt = stmt.where(SecurityDevice.state.in_(states))
+        return self._pick(data, stmt)
+
+    def _answer(self, device_id: int, wrong: bool) -> tuple[str, int | None]:
+        """The code the client would read back from the device (or a wrong one), with its challenge."""
+        self.clock.advance(seconds=31)  # a fresh IB Key time step, never a replay
+        with self.ctx.db.read() as s:
+            d = s.get(SecurityDevice, device_id)
+            kind = d.kind
+            seed = (self.ctx.box.open(d.sealed_secret, device_context(d.id)).decode()
+                    if d.sealed_secret is not None else None)
+        challenge = None
+        if kind is DeviceKind.ib_key and seed:
+            answer = pyotp.TOTP(seed).at(self.clock.now())
+        elif kind in (DeviceKind.dsc_plus, DeviceKind.code_card, DeviceKind.online_code_card):
+            info = self.verification.issue_challenge(ADMIN, device_id)
+            challenge = info.id
+            if kind is DeviceKind.dsc_plus and seed:
+                answer = dsc_response(seed, info.number)
+            else:
+                values = self.card_values.get(device_id, {})
+                answer = "".join(values.get(p, "ZZZ") for p in info.positions)
+        else:
+            answer = "00000000"
+        if wrong:
+            answer = "999999" if kind is DeviceKind.ib_key else "ZZZZZZ" if len(answer) == 6 else "99999999"
+        return answer, challenge
+
+    # --- rules ---------------------------------------------------------------------------------------------
+    @rule(data=st.data(), existing=st.booleans(), role=st.sampled_from(["primary", "secondary"]),
+          legacy=st.sampled_from(["", "gold", "platinum"]))
+    def import_users(self, data, existing, role, legacy):
+        self.imported += 1
+        username = f"impor{self.imported:03d}"
+        number = (self._pick(data, select(Account.number)) if existing else None) or f"U55{self.imported:05d}"
+        path = Path(self.tmp) / f"import{self.imported}.csv"
+        path.write_text(",".join((*IMPORT_COLUMNS, "legacy_device", "legacy_serial")) + "\n" + ",".join([
+            number, "individual", "Imported account", username, f"Ian Port {self.imported}", role,
+            "1970-01-01", "US", "US", "passport", f"P{self.imported:07d}", legacy,
+            f"L-{self.imported:05d}" if legacy else ""]) + "\n", encoding="utf-8")
+        _try(self.importer.apply, ADMIN, path)
+
+    @rule(data=st.data(), path=st.sampled_from(["ib_key", "card", "shared"]), wrong=st.booleans())
+    def opt_in(self, data, path, wrong):
+        user_id = self._user(data)
+        if path == "ib_key":
+            start = _try(self.enrollment.start_ib_key, ADMIN, user_id)
+            device_id = start.device_id if start else None
+        elif path == "card":
+            start = _try(self.enrollment.start_online_card, ADMIN, user_id)
+            device_id = start.device_id if start else None
+            if start:
+                self.card_values[device_id] = start.values
+        else:
+            with self.ctx.db.read() as s:
+                me = s.get(User, user_id) if user_id is not None else None
+                twins = sorted(s.scalars(select(User.username).where(User.full_name == me.full_name,
+                                                                     User.id != me.id))) if me else []
+                everyone = sorted(s.scalars(select(User.username)))
+                # Mostly another username of the same person (the rule can pass), sometimes anyone.
+                other = data.draw(st.sampled_from(twins if twins and data.draw(st.integers(0, 3)) else everyone))
+            start = _try(self.enrollment.start_shared, ADMIN, user_id, other)
+            device_id = start.device_id if start else None
+        if device_id is not None and data.draw(st.integers(0, 3)):  # sometimes left unfinished
+            answer, challenge = self._answer(device_id, wrong)
+            _try(self.enrollment.confirm, ADMIN, user_id, device_id, answer, challenge)
+
+    @rule(data=st.data())
+    def cancel_opt_in(self, data):
+        _try(self.enrollment.cancel, ADMIN, self._user(data))
+
+    @rule(data=st.data(), acknowledged=st.booleans())
+    def opt_out(self, data, acknowledged):
+        _try(self.enrollment.opt_out, ADMIN, self._user(data), "I accept the risks.", acknowledged)
+
+    @rule(data=st.data(), wrong=st.booleans())
+    def share(self, data, wrong):
+        device_id, user_id = self._device(data, DeviceState.active), self._user(data)
+        if device_id is not None:
+            answer, challenge = self._answer(device_id, wrong)
+            _try(self.devices.share, ADMIN, device_id, user_id, answer, challenge)
+
+    @rule(data=st.data())
+    def unshare(self, data):
+        with self.ctx.db.read() as s:
+            pairs = sorted(tuple(r) for r in s.execute(select(DeviceHolding.device_id, DeviceHolding.user_id)))
+        if pairs:
+            _try(self.devices.unshare, ADMIN, *data.draw(st.sampled_from(pairs)))
+
+    @rule(data=st.data())
+    def ship(self, data):
+        _try(self.devices.ship, ADMIN, self._device(data, DeviceState.in_stock), self._user(data))
+
+    @rule(data=st.data(), wrong=st.booleans())
+    def activate(self, data, wrong):
+        device_id = self._device(data, DeviceState.shipped)
+        if device_id is not None:
+            _try(self.devices.activate_shipped, ADMIN, device_id, *self._answer(device_id, wrong)[::-1])
+
+    @rule(data=st.data(), reason=st.sampled_from(REPORTS), with_passcode=st.booleans())
+    def report_loss(self, data, reason, with_passcode):
+        device_id = self._device(data, DeviceState.active, DeviceState.shipped)
+        if device_id is None:
+            return
+        holders = self.devices.holders(device_id)
+        user_id = data.draw(st.sampled_from(holders))[0] if holders and with_passcode else None
+        _try(self.devices.report, AGENT, device_id, reason, user_id=user_id,
+             issue_temporary_passcode=with_passcode, identity_verified=True)
+
+    @rule(data=st.data())
+    def replace(self, data):
+        _try(self.devices.order_replacement, ADMIN, self._device(data, DeviceState.lost, DeviceState.stolen,
+                                                                  DeviceState.damaged))
+
+    @rule(data=st.data())
+    def revoke(self, data):
+        _try(self.devices.revoke, ADMIN, self._device(data, DeviceState.active, DeviceState.shipped))
+
+    @rule(data=st.data(), verified=st.booleans())
+    def temporary_passcode(self, data, verified):
+        _try(self.temporary.issue_temporary_passcode, AGENT, self._user(data), identity_verified=verified)
+
+    @rule(data=st.data(), activate=st.booleans())
+    def online_card(self, data, activate):
+        card = _try(self.temporary.issue_online_card, AGENT, self._user(data))
+        if card is not None:
+            self.card_values[card.device_id] = card.values
+            if activate:
+                answer, challenge = self._answer(card.device_id, False)
+                _try(self.temporary.activate_online_card, AGENT, card.device_id, challenge, answer)
+
+    @rule()
+    def expire(self):
+        self.temporary.expire_due(ADMIN)
+
+    @rule(data=st.data())
+    def receive_return(self, data):
+        _try(self.returns.receive_return, ADMIN, self._device(data))
+
+    @rule()
+    def overdue_run(self):
+        self.returns.charge_overdue(ADMIN)
+
+    @rule(data=st.data())
+    def waive(self, data):
+        _try(self.charges.waive, ADMIN, self._pick(data, select(Charge.id)), "goodwill after a call")
+
+    @rule(data=st.data())
+    def unlock(self, data):
+        _try(self.verification.unlock, ADMIN, self._device(data))
+
+    @rule(data=st.data(), force=st.booleans())
+    def close_account(self, data, force):
+        if data.draw(st.integers(0, 4)):  # rarely: a closed account ends most other rules for its users
+            return
+        account_id = self._pick(data, select(Account.id))
+        _try(self.accounts.close, ADMIN, account_id, force_reason="client insists" if force else None)
+
+    @rule(hours=st.sampled_from([1, 30, 24 * 3, 24 * 13, 24 * 40]))
+    def advance_clock(self, hours):
+        """Time passes; the console's start-up run (expiry, overdue charges, activation windows) runs."""
+        self.clock.advance(hours=hours)
+        run_startup_tasks(self.ctx)
+
+    @invariant()
+    def invariants_hold(self):
+        assert_invariants(self.ctx)
+
+
+def _try(method, *args, **kwargs):
+    """Call a service; a domain refusal is an expected outcome (and must have changed nothing)."""
+    if any(a is None for a in args[1:2]):
+        return None
+    try:
+        result = method(*args, **kwargs)
+    except ConsoleError as exc:
+        event(f"{method.__name__}: refused ({type(exc).__name__})")
+        return None
+    event(f"{method.__name__}: done")
+    return result
+
+
+TestServicesInRandomOrder = ServicesMachine.TestCase

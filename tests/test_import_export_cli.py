@@ -99,3 +99,15 @@ def test_help_desk_agent_may_not_import(url, tmp_path, capsys):
     assert main(["--database", url, "import", str(SAMPLE), "--as-agent"]) == 2
     assert "may not import accounts and users" in capsys.readouterr().err
     assert users_in(tmp_path) == 0
+
+
+def test_account_close_needs_the_permission_then_closes(url, tmp_path, capsys):
+    """`sls-console account close` is refused to the help desk (exit 2, nothing changes) and closes for back
+    office, printing what was done; closing twice is refused."""
+    assert main(["--database", url, "import", str(write_csv(tmp_path / "maria.csv", [MARIA]))]) == 0
+    assert main(["--database", url, "account", "close", "U2345678", "--as-agent"]) == 2
+    assert "may not close accounts" in capsys.readouterr().err
+    assert main(["--database", url, "account", "close", "u2345678"]) == 0
+    assert "Closed U2345678: 1 user(s) closed" in capsys.readouterr().out
+    assert main(["--database", url, "account", "close", "U2345678"]) == 2
+    assert "already closed" in capsys.readouterr().err

@@ -258,3 +258,63 @@ def test_imported_users_are_found_in_the_users_list(service, back_office, ctx):
     assert directory.count(UserQuery("Yuki")) == 1
     assert directory.count(UserQuery("U3456780")) == 3
     assert directory.counts_by_state()[SlsState.opted_out] == 6
+
+
+@pytest.mark.parametrize("column", ["full_name", "account_title", "username", "id_document_number"])
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\u202e", "\n"])
+def test_control_characters_refused_with_line_and_column(service, back_office, ctx, tmp_path, column, char):
+    """NUL and other control characters (and invisible direction overrides) in any field refuse the file,
+    naming the line, the column and the character; nothing is imported."""
+    path = write_csv(tmp_path / "ctl.csv", [MARIA, {**MARIA, "account_number": "U2345679", "username": "mross002",
+                                                    column: MARIA[column][:3] + char + MARIA[column][3:]}])
+    before = counts(ctx)
+    plan = service.preview(back_office, path)
+    assert [(e.line, e.field) for e in plan.errors] == [(3, column)]
+    assert f"U+{ord(char):04X}" in plan.errors[0].reason and "character 4" in plan.errors[0].reason
+    with pytest.raises(ImportRefused):
+        service.apply(back_office, path)
+    assert counts(ctx) == before
+
+
+def test_legacy_card_imported_with_its_holder_and_fee_reserve(service, back_office, ctx, tmp_path):
+    """A new user imported with a Gold card is enrolled with it (no restrictions); the card is active, held,
+    booked to the account with a 150.00 USD reserve; audited; the invariants hold."""
+    from console.models.entities import Reserve, SecurityDevice
+    from console.models.enums import DeviceKind, DeviceState, SlsState
+    from tests.invariants import assert_invariants
+
+    columns = (*COLUMNS, "legacy_device", "legacy_serial")
+    path = write_csv(tmp_path / "legacy.csv", [{**MARIA, "legacy_device": "Gold", "legacy_serial": "g-12345"}],
+                     columns)
+    service.apply(back_office, path)
+    with ctx.db.read() as s:
+        device = s.scalars(select(SecurityDevice)).one()
+        user = s.scalars(select(User).where(User.username == "mross001")).one()
+        assert (device.kind, device.serial, device.state) == (DeviceKind.gold, "G-12345", DeviceState.active)
+        assert user.sls_state is SlsState.enrolled and user.active_devices == 1
+        assert not [r for r in user.restrictions if r.lifted_at is None]
+        assert s.scalar(select(Reserve.amount_cents).where(Reserve.device_id == device.id)) == 15000
+    assert_invariants(ctx)
+
+
+@pytest.mark.parametrize("legacy, serial, field", [("bronze", "G-1", "legacy_device"),
+                                                   ("platinum", "", "legacy_serial"),
+                                                   ("", "P-12345", "legacy_device")])
+def test_legacy_columns_checked(service, back_office, tmp_path, legacy, serial, field):
+    """Only gold or platinum, always with a serial; the refusal names line and column."""
+    path = write_csv(tmp_path / "legacy.csv", [{**MARIA, "legacy_device": legacy, "legacy_serial": serial}],
+                     (*COLUMNS, "legacy_device", "legacy_serial"))
+    plan = service.preview(back_office, path)
+    assert (2, field) in [(e.line, e.field) for e in plan.errors]
+
+
+def test_legacy_card_only_with_a_new_user_and_a_new_serial(service, back_office, ctx, tmp_path):
+    """A user already on record gets no legacy card by import; a serial on record is refused."""
+    columns = (*COLUMNS, "legacy_device", "legacy_serial")
+    service.apply(back_office, write_csv(tmp_path / "a.csv", [{**MARIA, "legacy_device": "platinum",
+                                                               "legacy_serial": "P-0001"}], columns))
+    again = {**MARIA, "legacy_device": "gold", "legacy_serial": "G-0001"}
+    other = {**MARIA, "account_number": "U2345679", "username": "mross002", "legacy_device": "gold",
+             "legacy_serial": "P-0001"}
+    plan = service.preview(back_office, write_csv(tmp_path / "b.csv", [again, other], columns))
+    assert {(e.line, e.field) for e in plan.errors} == {(2, "legacy_device"), (3, "legacy_serial")}

@@ -11,7 +11,7 @@ from console.models.entities import Charge, Reserve, SecurityDevice
 from console.models.enums import ChargeKind, ChargeStatus, DeviceState
 from console.models.errors import PermissionDenied, RuleViolation
 from console.models.returns import ReturnsService
-from tests.lifecycle import active_card, audit_actions
+from tests.lifecycle import active_card, audit_actions, enroll_primary
 
 
 @pytest.fixture
@@ -26,8 +26,9 @@ def returns(ctx):
 
 @pytest.fixture
 def card(ctx, world, devices, back_office):
-    """An active DSC+ held by jsmit123 (who also has an IB Key)."""
-    return active_card(ctx, back_office, world.secondary_id, world.account_id, "DSC000000301")
+    """An active DSC+ held by jsmit001 (who also has an IB Key and holds the account's security rights)."""
+    enroll_primary(ctx, world)  # jsmit001 holds the rights
+    return active_card(ctx, back_office, world.primary_id, world.account_id, "DSC000000301")
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_device_to_be_returned_gets_a_due_date(ctx, due_back, returns):
     [row] = returns.pending()
     assert row.device_id == due_back and row.serial == "DSC000000301"
     assert row.return_due_at == ctx.clock.now() + dt.timedelta(days=30)
-    assert row.holders == ("jsmit123",) and row.days_overdue == 0
+    assert row.holders == ("jsmit001",) and row.days_overdue == 0
     assert returns.overdue() == []
 
 

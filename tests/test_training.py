@@ -38,7 +38,7 @@ def test_card_values_and_dsc_response_answer_their_challenges(ctx, world, demo_d
     devices = DeviceService(ctx)
     make_rich(ctx, world.account_id)
     card_id = devices.receive_stock(back_office, "DSC000000901")[0]
-    devices.ship(back_office, card_id, world.secondary_id)
+    devices.ship(back_office, card_id, world.primary_id)  # jsmit001 holds the rights
     challenge = VerificationService(ctx).issue_challenge(back_office, card_id)
     response = demo_desk.dsc_response(back_office, card_id, challenge.number)
     devices.activate_shipped(back_office, card_id, challenge.id, response)

@@ -51,7 +51,8 @@ def existing_charge(s: Session, device_id: int, kind: ChargeKind) -> Charge | No
 
 
 def add_device_charge(s: Session, device: SecurityDevice, kind: ChargeKind, amount_cents: int, *,
-                      actor: Actor, at: dt.datetime, user_id: int | None = None) -> Charge:
+                      actor: Actor, at: dt.datetime, user_id: int | None = None,
+                      description: str | None = None) -> Charge:
     """Charge the device's account once for `kind` and release its reserve (the charge takes its place).
 
     The caller checks `existing_charge` first; the unique index on (device_id, kind) backs that up.
@@ -61,7 +62,7 @@ def add_device_charge(s: Session, device: SecurityDevice, kind: ChargeKind, amou
                             "so it cannot be charged.")
     charge = Charge(account_id=device.account_id, device_id=device.id, kind=kind, amount_cents=amount_cents,
                     currency="USD", status=ChargeStatus.pending,
-                    description=DESCRIPTIONS[kind].format(kind=device.kind.label), created_at=at,
+                    description=description or DESCRIPTIONS[kind].format(kind=device.kind.label), created_at=at,
                     created_by=actor.username)
     s.add(charge)
     s.flush()

@@ -349,6 +349,10 @@ class DemoBuilder:
         if status is ChargeStatus.waived:
             charge.update(waived_reason="Long-standing client; first loss", waived_by="demo", waived_at=when)
         self.t["charges"].append(charge)
+        for reserve in reversed(self.t["reserves"]):  # the charge takes the lost card's reserve's place
+            if reserve["device_id"] == lost_id:
+                reserve["released_at"] = when
+                break
         self._audit(when, "device.replaced", "DSC+ reported lost; replacement shipped", account_id, user_id, lost_id)
 
     def _temporary_passcode(self, user_id: int, account_id: int, when: dt.datetime) -> None:

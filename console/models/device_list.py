@@ -23,6 +23,7 @@ class DeviceQuery:
     state: DeviceState | None = None
     serial_prefix: str = ""
     overdue: bool = False  # only devices expected back whose return date has passed
+    required_at_login: bool = False  # only mailed devices past their activation window, not yet activated
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,15 @@ class DeviceRow:
     return_reason: ReturnReason | None
     locked: bool
     due_passed: bool = False  # the activation or return date shown in "Due" is in the past
+    required_at_login_since: dt.datetime | None = None  # mailed, not activated in time: required at login
     version: int = 0  # sent back with a write, so a change made at another desk since is refused
+
+    @property
+    def state_label(self) -> str:
+        """The state as the lists show it: a shipped card past its window says it is required at login."""
+        if self.state is DeviceState.shipped and self.required_at_login_since is not None:
+            return "Shipped · required at login"
+        return self.state.label
 
     @property
     def due_at(self) -> dt.datetime | None:
@@ -66,6 +75,9 @@ def _filtered(stmt: Select[*_Ts], query: DeviceQuery, now: dt.datetime) -> Selec
         stmt = stmt.where(SecurityDevice.state == query.state)
     if query.overdue:
         stmt = stmt.where(SecurityDevice.state == DeviceState.return_pending, SecurityDevice.return_due_at < now)
+    if query.required_at_login:
+        stmt = stmt.where(SecurityDevice.state == DeviceState.shipped,
+                          SecurityDevice.required_at_login_since.is_not(None))
     prefix = query.serial_prefix.strip().upper()
     if prefix:
         # A range on the unique serial index (LIKE would scan, docs/platform-notes.md).
@@ -105,5 +117,6 @@ def one(s: Session, device_id: int, now: dt.datetime) -> DeviceRow:
 
 def _row(d: SecurityDevice, number: str | None, holders: tuple[str, ...], now: dt.datetime) -> DeviceRow:
     row = DeviceRow(d.id, d.kind, d.serial, d.state, number, holders, d.received_at, d.issued_at, d.activated_at,
-                    d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked)
+                    d.activation_due_at, d.return_due_at, d.returned_at, d.return_reason, d.locked,
+                    required_at_login_since=d.required_at_login_since)
     return dataclasses.replace(row, due_passed=row.due_at is not None and row.due_at < now, version=d.version)

@@ -3,6 +3,8 @@ left without an active device; no device left without a holder."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -62,3 +64,29 @@ def require_keeps_holder(s: Session, device: SecurityDevice) -> None:
     if not holders_of(s, device):
         raise RuleViolation(f"A {device.kind.label} always keeps at least one holder. Share it with the new user "
                             f"before removing the last one, or revoke the device instead.")
+
+
+def follow_devices(s: Session, users: list[User], *, actor: str, at: dt.datetime, why: str) -> list[User]:
+    """After devices ended or started by themselves or by temporary access (an expiry, a temporary passcode,
+    an Online Security Code Card): an enrolled user left with no active device moves to "no active device",
+    and such a user with an active device again is enrolled again. Audited in the caller's transaction.
+    Returns the users whose state changed."""
+    from console.models import audit
+
+    changed = []
+    for user in users:
+        count = settle_user(s, user)
+        if user.sls_state is SlsState.enrolled and count == 0:
+            user.sls_state = SlsState.no_device
+            audit.record(s, at=at, actor=actor, action="user.no_active_device",
+                         summary=f"{user.username} has no active security device or temporary access any more "
+                                 f"({why}); on the work list until staff issue temporary access or the client "
+                                 f"opts in again", account_id=user.account_id, user_id=user.id)
+            changed.append(user)
+        elif user.sls_state is SlsState.no_device and count > 0:
+            user.sls_state = SlsState.enrolled
+            audit.record(s, at=at, actor=actor, action="user.device_restored",
+                         summary=f"{user.username} has an active device again ({why})",
+                         account_id=user.account_id, user_id=user.id)
+            changed.append(user)
+    return changed

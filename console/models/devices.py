@@ -29,6 +29,7 @@ from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.device_list import DeviceQuery, DeviceRow  # noqa: F401  (re-exported for the views)
 from console.models.device_rules import (
+    follow_devices,
     holders_of,
     require_keeps_active_device,
     require_keeps_holder,
@@ -190,6 +191,7 @@ class DeviceService:
         with self.ctx.db.write() as s:
             device = _device(s, device_id)
             user = _user(s, user_id)
+            require_rights(s, user)
             fig = load_figures(s)
             if user.account.equity_cents < fig.dsc_min_equity_cents:
                 raise RuleViolation(f"A DSC+ is offered only to accounts with equity of at least "
@@ -238,14 +240,41 @@ class DeviceService:
             users = settle_holders(session, dev)
             for user in users:
                 _enroll_if_waiting(session, actor, user, dev, now)
+            late = bool(dev.activation_due_at and now > dev.activation_due_at)
             audit.record(session, at=now, actor=actor.username, action="device.activated",
-                         summary=f"DSC+ {dev.serial} activated for {', '.join(u.username for u in users)}",
+                         summary=f"DSC+ {dev.serial} activated for {', '.join(u.username for u in users)}"
+                                 + (f" after its activation window (due {dev.activation_due_at:%Y-%m-%d}"
+                                    + ("; required at login since "
+                                       f"{dev.required_at_login_since:%Y-%m-%d}" if dev.required_at_login_since
+                                       else "") + ")" if late else ""),
                          account_id=dev.account_id, user_id=users[0].id if users else None, device_id=dev.id,
-                         details={"late": bool(dev.activation_due_at and now > dev.activation_due_at)})
+                         details={"late": late, "required_at_login_since": dev.required_at_login_since.isoformat()
+                                  if dev.required_at_login_since else None})
 
         self.verification.verify(actor, device_id, response, challenge_id=challenge_id,
                                  permission=Permission.manage_devices, on_success=on_success)
         return self.get(device_id)
+
+    def require_late_activations(self, actor: Actor) -> int:
+        """A mailed device not activated within its window is required at login from now on (the start-up run
+        calls this); each is marked once and audited. Returns how many were marked."""
+        require(actor, Permission.run_overdue)
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            late = list(s.scalars(select(SecurityDevice).where(
+                SecurityDevice.state == DeviceState.shipped, SecurityDevice.activation_due_at < now,
+                SecurityDevice.required_at_login_since.is_(None)).order_by(SecurityDevice.id)))
+            for device in late:
+                device.required_at_login_since = now
+                users = holders_of(s, device)
+                audit.record(s, at=now, actor=actor.username, action="device.required_at_login",
+                             summary=f"{_label(device)} not activated by {device.activation_due_at:%Y-%m-%d}: "
+                                     f"required at login from now on for {', '.join(u.username for u in users)}",
+                             account_id=device.account_id, user_id=users[0].id if users else None,
+                             device_id=device.id,
+                             details={"activation_due_at": device.activation_due_at.isoformat()
+                                      if device.activation_due_at else None})
+            return len(late)
 
     # holders ---------------------------------------------------------------------------------------
     def set_preferred(self, actor: Actor, user_id: int, device_id: int) -> None:
@@ -276,7 +305,7 @@ class DeviceService:
         with self.ctx.db.read() as s:
             user = _user(s, user_id)
             require_rights(s, user)
-            if user.sls_state is not SlsState.enrolled:
+            if user.sls_state not in (SlsState.enrolled, SlsState.no_device):
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: share a device with them "
                                     f"through the opt-in (\"I already have access to a Secure Login Device under a "
                                     f"different username\").")
@@ -286,6 +315,7 @@ class DeviceService:
             user = _user(session, user_id)
             sharing.share(session, dev, user, self.ctx.clock.now(), actor)
             settle_holders(session, dev)
+            follow_devices(session, [user], actor=actor.username, at=self.ctx.clock.now(), why="device shared")
 
         self.verification.verify(actor, device_id, answer, challenge_id=challenge_id, user_id=user_id,
                                  permission=Permission.manage_devices, on_success=on_success)
@@ -434,6 +464,8 @@ class DeviceService:
             now = self.ctx.clock.now()
             was = device.state
             users = holders_of(s, device)
+            for user in users:
+                require_rights(s, user)
             if device.kind.is_hardware:
                 start_return(s, device, reason=ReturnReason.no_longer_needed, at=now, fig=load_figures(s), actor=actor)
             else:
@@ -484,9 +516,11 @@ def _label(device: SecurityDevice) -> str:
 
 
 def _enroll_if_waiting(s: Session, actor: Actor, user: User, device: SecurityDevice, now: dt.datetime) -> None:
-    """A user waiting for their first device (pending or opted out) is enrolled by activating one."""
+    """A user waiting for their first device (pending, opted out, or left with none) is enrolled by activating
+    one: a change of SLS state, so the security rights are required (the activation is refused otherwise)."""
     if user.sls_state is SlsState.enrolled:
         return
+    require_rights(s, user)
     was = user.sls_state
     user.sls_state = SlsState.enrolled
     for r in s.scalars(select(UserRestriction).where(UserRestriction.user_id == user.id,

@@ -105,6 +105,13 @@ class DeviceSummary:
     return_due_at: dt.datetime | None
     activation_due_at: dt.datetime | None = None
     due_passed: bool = False  # the date in due_at is in the past (as the Devices window marks it)
+    required_at_login_since: dt.datetime | None = None  # mailed, not activated in time: required at login
+
+    @property
+    def state_label(self) -> str:
+        if self.state is DeviceState.shipped and self.required_at_login_since is not None:
+            return "Shipped · required at login"
+        return self.state.label
 
     @property
     def due_at(self) -> dt.datetime | None:
@@ -406,6 +413,11 @@ class UserDirectory:
         return counts
 
     # --- windows ---------------------------------------------------------------------------------
+    def without_active_device(self, offset: int = 0, limit: int = 100) -> list[UserRow]:
+        """For work lists: users whose last device or temporary access ended (state "No active device"),
+        by username. Staff issue temporary access or start an opt-in for each (docs/rules.md)."""
+        return self.window(UserQuery(state=SlsState.no_device), offset, limit)
+
     def window(self, query: UserQuery, offset: int, limit: int) -> list[UserRow]:
         """Rows offset .. offset+limit-1 of the query's order (fewer at the end)."""
         if query.sort not in SORT_COLUMNS:
@@ -567,4 +579,4 @@ def _device_summaries(s: Session, user: User, now: dt.datetime) -> Iterator[Devi
         due = due_date(d.state, d.activation_due_at, d.return_due_at)
         yield DeviceSummary(d.id, d.kind.label, d.serial, d.state, h.preferred, d.locked, tuple(others),
                             d.activated_at, d.expires_at, d.return_due_at, d.activation_due_at,
-                            due is not None and due < now)
+                            due is not None and due < now, d.required_at_login_since)

@@ -320,10 +320,13 @@ class EnrollmentService:
             if user.sls_state is not SlsState.pending:
                 return False
             revoked = self._revoke_pending(s, actor, user, now, "opt-in cancelled")
-            user.sls_state = SlsState.opted_out
+            # Back where it came from: restrictions in force mean it was opted out; none, that it was enrolled
+            # and had lost its last device (restrictions are lifted only on enrollment).
+            restricted = any(r.lifted_at is None for r in user.restrictions)
+            user.sls_state = SlsState.opted_out if restricted else SlsState.no_device
             refresh_active_devices(s, user)
             audit.record(s, at=now, actor=actor.username, action="optin.cancelled",
-                         summary=f"Opt-in of {user.username} cancelled; back to opted out",
+                         summary=f"Opt-in of {user.username} cancelled; back to {user.sls_state.label.lower()}",
                          account_id=user.account_id, user_id=user.id, device_id=device_id,
                          details={"revoked_devices": revoked})
             return True
@@ -461,7 +464,10 @@ class EnrollmentService:
             if others:
                 outcome = f"stays active for {', '.join(others)}"
                 action = "device.unshared"
-            elif device.kind is DeviceKind.dsc_plus:
+            elif device.kind.is_hardware:
+                # The card is still with the client, who must mail it back: the holding stays as the record
+                # of who has it (the returns list names them).
+                s.add(DeviceHolding(user=user, device=device, preferred=False, since=h.since))
                 device.state = DeviceState.return_pending
                 device.return_due_at = now + dt.timedelta(days=return_due_days)
                 device.return_reason = ReturnReason.opted_out

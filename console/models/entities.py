@@ -89,6 +89,10 @@ class Account(Base):
         ForeignKey("users.id", use_alter=True, name="fk_accounts_rights_holder"), index=True)
     equity_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # Set when the account is closed (accounts.py): its users' holdings ended, unreturned devices charged.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     users: Mapped[list[User]] = relationship(back_populates="account", foreign_keys="User.account_id")
@@ -219,6 +223,9 @@ class SecurityDevice(Base):
     shipped_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     activation_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     activated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # A mailed device not activated within its window is required at login from then on (set by the start-up
+    # run); activating it afterwards is allowed and audited as late.
+    required_at_login_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     # Temporary passcode: full access until this time, then portal-only until expires_at.
     full_access_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -20,10 +20,24 @@ class SlsState(enum.Enum):
     enrolled = "enrolled"
     opted_out = "opted_out"
     pending = "pending"
+    # Enrolled, but the last device or temporary access ended (e.g. a temporary passcode expired): the user
+    # cannot log in until staff issue temporary access or the client opts in again. On the work list.
+    no_device = "no_device"
+    # The account was closed: its users' holdings ended; nothing more can change for them.
+    closed = "closed"
 
     @property
     def label(self) -> str:
-        return {"enrolled": "Enrolled", "opted_out": "Opted out", "pending": "Pending"}[self.value]
+        return SLS_STATE_LABELS[self]
+
+
+SLS_STATE_LABELS = {
+    SlsState.enrolled: "Enrolled",
+    SlsState.opted_out: "Opted out",
+    SlsState.pending: "Pending",
+    SlsState.no_device: "No active device",
+    SlsState.closed: "Account closed",
+}
 
 
 class Restriction(enum.Enum):
@@ -64,6 +78,9 @@ class DeviceKind(enum.Enum):
     code_card = "code_card"
     online_code_card = "online_code_card"
     temporary_passcode = "temporary_passcode"
+    # Legacy hardware tokens: imported and held, never shipped new (domain-facts: fee 150.00 USD).
+    gold = "gold"
+    platinum = "platinum"
 
     @property
     def label(self) -> str:
@@ -71,7 +88,12 @@ class DeviceKind(enum.Enum):
 
     @property
     def is_hardware(self) -> bool:
-        return self is DeviceKind.dsc_plus
+        """Mailed to the client, held against a reserve, returned by mail."""
+        return self in (DeviceKind.dsc_plus, DeviceKind.gold, DeviceKind.platinum)
+
+    @property
+    def is_legacy(self) -> bool:
+        return self in (DeviceKind.gold, DeviceKind.platinum)
 
     @property
     def is_temporary(self) -> bool:
@@ -89,6 +111,8 @@ DEVICE_KIND_LABELS = {
     DeviceKind.code_card: "Security Code Card",
     DeviceKind.online_code_card: "Online Security Code Card",
     DeviceKind.temporary_passcode: "Temporary passcode",
+    DeviceKind.gold: "Gold card (legacy)",
+    DeviceKind.platinum: "Platinum card (legacy)",
 }
 
 PROTECTION_RANK = {
@@ -96,7 +120,9 @@ PROTECTION_RANK = {
     DeviceKind.online_code_card: 1,
     DeviceKind.code_card: 2,
     DeviceKind.ib_key: 3,
-    DeviceKind.dsc_plus: 4,
+    DeviceKind.gold: 4,
+    DeviceKind.platinum: 4,
+    DeviceKind.dsc_plus: 5,
 }
 
 
@@ -109,6 +135,7 @@ class ReturnReason(enum.Enum):
     battery_failure = "battery_failure"  # the one reason a DSC+ is replaced free of charge
     no_longer_needed = "no_longer_needed"  # revoked by staff
     opted_out = "opted_out"  # its last user opted out of the Secure Login System
+    account_closed = "account_closed"  # its account was closed while the card was still out
 
     @property
     def label(self) -> str:

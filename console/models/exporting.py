@@ -21,7 +21,7 @@ from console.models.directory import UserQuery, filtered
 from console.models.entities import Account, AuditEntry, Charge, DeviceHolding, Person, SecurityDevice, User
 from console.models.errors import ConsoleError, InvalidInput
 from console.models.import_format import COLUMNS as IMPORT_COLUMNS
-from console.models.import_format import IGNORED_COLUMNS
+from console.models.import_format import IGNORED_COLUMNS, protect_cell
 from console.models.permissions import Permission, require
 
 BATCH = 5000
@@ -60,9 +60,8 @@ def _cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        # A spreadsheet would run this cell as a formula; a leading quote keeps it text.
-        return "'" + value
+    if isinstance(value, str):
+        return protect_cell(value)
     return value
 
 

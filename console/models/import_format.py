@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from console.models.enums import AccountKind, UserRole
+from console.models.enums import AccountKind, DeviceKind, UserRole
 
 # One row per user, in this order in the header (the header line is required; column order is free).
 COLUMNS = ("account_number", "account_kind", "account_title", "username", "full_name", "role",
@@ -20,6 +20,10 @@ COLUMNS = ("account_number", "account_kind", "account_title", "username", "full_
 IDENTITY_COLUMNS = COLUMNS[6:]
 # Columns a users export carries beyond the import's; accepted and ignored so an export re-imports.
 IGNORED_COLUMNS = ("sls_state", "active_devices", "created_at")
+# Optional: a legacy Gold or Platinum card a new user already holds (the firm no longer ships them).
+LEGACY_COLUMNS = ("legacy_device", "legacy_serial")
+LEGACY_KINDS = {"gold": DeviceKind.gold, "platinum": DeviceKind.platinum}
+SERIAL_RE = re.compile(r"^[A-Z0-9-]{4,64}$")
 
 USERNAME_RE = re.compile(r"^[a-z]{5}[0-9]{3}$")  # docs/domain-facts.md: 5 letters chosen + 3 digits assigned
 ACCOUNT_RE = re.compile(r"^U[0-9]{7,8}$")
@@ -64,6 +68,7 @@ class ImportRow:
     full_name: str
     role: UserRole
     identity: Identity | None  # None: all identity columns blank (allowed for users already on record)
+    legacy: tuple[DeviceKind, str] | None = None  # a Gold or Platinum card the user holds, with its serial
 
 
 @dataclass
@@ -73,6 +78,32 @@ class ParsedFile:
     rows: list[ImportRow]
     errors: list[RowError]
     lines: int  # data lines read, good or bad
+
+
+# A spreadsheet runs a cell starting with one of these as a formula. The export puts one quote before such a
+# value (and before quotes already in front of one), and the import takes exactly that quote off again, so an
+# export imports back unchanged: "=Jane" -> "'=Jane" -> "=Jane"; "'=x" -> "''=x" -> "'=x"; "'t Hooft" as is.
+FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+# Control characters (C0, DEL, C1) and the invisible bidirectional overrides that can disguise text.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def protect_cell(value: str) -> str:
+    """What the export writes for a text value (undone by unprotect_cell)."""
+    return "'" + value if FORMULA_START.match(value) else value
+
+
+def unprotect_cell(value: str) -> str:
+    """The value the export protected: exactly one leading quote off, and only where the export put one."""
+    return value[1:] if value.startswith("'") and FORMULA_START.match(value[1:]) else value
+
+
+def control_character(value: str) -> str | None:
+    """A readable description of the first control character in `value`, or None."""
+    m = CONTROL.search(value)
+    if m is None:
+        return None
+    return f"contains a control character (U+{ord(m.group()):04X}) at character {m.start() + 1}"
 
 
 def _norm_space(value: str) -> str:
@@ -106,9 +137,24 @@ def _check_row(line: int, raw: dict[str, str], today: dt.date, errors: list[RowE
     if role is None:
         bad("role", f"{raw['role']!r} is not one of primary, secondary")
     identity = _check_identity(raw, today, bad)
+    legacy = _check_legacy(raw, bad)
     if len(errors) > before or kind is None or role is None:
         return None
-    return ImportRow(line, number, kind, title, username, name, role, identity)
+    return ImportRow(line, number, kind, title, username, name, role, identity, legacy)
+
+
+def _check_legacy(raw: dict[str, str], bad: Callable[[str, str], None]) -> tuple[DeviceKind, str] | None:
+    kind_text = raw.get("legacy_device", "").strip().lower()
+    serial = raw.get("legacy_serial", "").strip().upper()
+    if not kind_text and not serial:
+        return None
+    kind = LEGACY_KINDS.get(kind_text)
+    if kind is None:
+        bad("legacy_device", f"{raw.get('legacy_device', '')!r} is not one of gold, platinum (or leave both legacy "
+                             f"columns blank)")
+    if not SERIAL_RE.match(serial):
+        bad("legacy_serial", "give the legacy card's serial: 4 to 64 letters, digits or hyphens")
+    return (kind, serial) if kind is not None and SERIAL_RE.match(serial) else None
 
 
 def _check_identity(raw: dict[str, str], today: dt.date, bad: Callable[[str, str], None]) -> Identity | None:
@@ -165,17 +211,21 @@ def parse_bytes(name: str, data: bytes, today: dt.date) -> ParsedFile:
         return ParsedFile(name, digest, [], [RowError(1, "file", f"the header line is not valid CSV ({exc})")], 0)
     header = [h.strip().lower() for h in header]
     errors: list[RowError] = []
+    for i, column in enumerate(header):
+        problem = control_character(column)
+        if problem:
+            errors.append(RowError(1, f"column {i + 1}", f"the header {problem}; remove it"))
     for column in COLUMNS:
         if column not in header:
             errors.append(RowError(1, column, "this column is missing from the header line"))
     for column in header:
-        if column not in COLUMNS and column not in IGNORED_COLUMNS:
+        if column not in COLUMNS and column not in IGNORED_COLUMNS and column not in LEGACY_COLUMNS:
             errors.append(RowError(1, column or "(blank)", "unknown column; the columns are listed in the README"))
     if len(set(header)) != len(header):
         errors.append(RowError(1, "file", "a column appears twice in the header line"))
     if errors:
         return ParsedFile(name, digest, [], errors, 0)
-    positions = {c: header.index(c) for c in COLUMNS}
+    positions = {c: header.index(c) for c in (*COLUMNS, *LEGACY_COLUMNS) if c in header}
     rows: list[ImportRow] = []
     today_date = today
     lines = 0
@@ -195,7 +245,12 @@ def parse_bytes(name: str, data: bytes, today: dt.date) -> ParsedFile:
         if len(record) != len(header):
             errors.append(RowError(line, "file", f"{len(record)} values where the header has {len(header)} columns"))
             continue
-        row = _check_row(line, {c: record[i] for c, i in positions.items()}, today_date, errors)
+        bad = [(header[i], problem) for i, value in enumerate(record) if (problem := control_character(value))]
+        for column, problem in bad:
+            errors.append(RowError(line, column, f"{problem}; remove it and import again"))
+        if bad:
+            continue
+        row = _check_row(line, {c: unprotect_cell(record[i]) for c, i in positions.items()}, today_date, errors)
         if row is not None:
             rows.append(row)
     if lines == 0:

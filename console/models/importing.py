@@ -23,8 +23,19 @@ from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
-from console.models.entities import Account, AuditEntry, Base, Person, User, UserRestriction, table_of
-from console.models.enums import OPT_OUT_RESTRICTIONS, AccountKind, SlsState, UserRole
+from console.models.entities import (
+    Account,
+    AuditEntry,
+    Base,
+    DeviceHolding,
+    Person,
+    Reserve,
+    SecurityDevice,
+    User,
+    UserRestriction,
+    table_of,
+)
+from console.models.enums import OPT_OUT_RESTRICTIONS, AccountKind, DeviceState, SlsState, UserRole
 from console.models.errors import ConsoleError, InvalidInput
 from console.models.import_format import (
     IDENTITY_COLUMNS,
@@ -36,6 +47,7 @@ from console.models.import_format import (
     parse_file,
 )
 from console.models.permissions import Permission, require
+from console.models.settings import load_figures
 
 # Called as progress(phase, done, total); returning False asks to stop (the transaction is rolled back).
 Progress = Callable[[str, int, int], "bool | None"]
@@ -94,6 +106,7 @@ class _KnownAccount(NamedTuple):
     id: int
     kind: AccountKind
     title: str
+    closed_at: dt.datetime | None = None
 
 
 class ImportCancelled(ConsoleError):
@@ -237,6 +250,7 @@ class _Planner:
         persons = self._persons_by_identity(wanted)
         primaries = self._primary_counts([a.id for a in accounts.values()])
         plan.account_ids = {number: a.id for number, a in accounts.items()}
+        self.legacy_serials: dict[str, int] = {}
 
         first_of_account: dict[str, ImportRow] = {}
         new_primaries: dict[str, list[int]] = {}
@@ -248,10 +262,16 @@ class _Planner:
                 _report(self.progress, "Checking", done, total)
             first_of_account.setdefault(r.account_number, r)
             account = accounts.get(r.account_number)
+            if account is not None and account.closed_at is not None:
+                self.err(r.line, "account_number", f"account {r.account_number} was closed on "
+                                                   f"{account.closed_at:%Y-%m-%d}; nothing is imported into it")
+                continue
             if account is not None and account.kind != r.account_kind:
                 self.err(r.line, "account_kind", f"account {r.account_number} is on record as "
                                                  f"{account.kind.value}; an import does not change an account's kind")
             known = users.get(r.username)
+            if r.legacy is not None:
+                self._check_legacy(r, known is not None)
             key: PersonKey | None
             if known is not None:
                 key = self._check_known_user(r, known)
@@ -347,12 +367,25 @@ class _Planner:
         return PersonOnRecord(person_id)
 
     # --- database look-ups, in chunks of keys -----------------------------------------------------
+    def _check_legacy(self, r: ImportRow, known: bool) -> None:
+        """A legacy card comes with a new user, once, under a serial not on record."""
+        assert r.legacy is not None
+        serial = r.legacy[1]
+        if known:
+            self.err(r.line, "legacy_device", f"{r.username} is already on record; legacy cards are imported with "
+                                              f"new users only")
+        first = self.legacy_serials.setdefault(serial, r.line)
+        if first != r.line:
+            self.err(r.line, "legacy_serial", f"{serial} is also on line {first}; a card has one holder here")
+        elif self.s.scalar(select(SecurityDevice.id).where(SecurityDevice.serial == serial)) is not None:
+            self.err(r.line, "legacy_serial", f"a device with serial {serial} is already on record")
+
     def _accounts(self, numbers: list[str]) -> dict[str, _KnownAccount]:
         out = {}
         for chunk in _chunks(sorted(set(numbers)), LOOKUP_CHUNK):
-            for row in self.s.execute(select(Account.number, Account.id, Account.kind, Account.title)
-                                      .where(Account.number.in_(chunk))):
-                out[row[0]] = _KnownAccount(row[1], row[2], row[3])
+            for row in self.s.execute(select(Account.number, Account.id, Account.kind, Account.title,
+                                             Account.closed_at).where(Account.number.in_(chunk))):
+                out[row[0]] = _KnownAccount(row[1], row[2], row[3], row[4])
         return out
 
     def _users(self, usernames: list[str]) -> dict[str, _KnownUser]:
@@ -530,13 +563,22 @@ class _Writer:
                       "person_id": person_id[key] if isinstance(key, NewPerson) else key.person_id,
                       "role": r.role, "sls_state": SlsState.opted_out, "active_devices": 0,
                       "created_at": now, "version": 1} for r, key in new_users]
+        legacy_users = {r.username for r, _key in new_users if r.legacy is not None}
+        for row in user_rows:
+            if row["username"] in legacy_users:  # enrolled with the card they hold
+                row.update(sls_state=SlsState.enrolled, active_devices=1)
+        self.restricted = {i for i, (r, _key) in enumerate(new_users) if r.legacy is None}
+        self.user_index = 0
         user_ids = self._insert(User, user_rows, self._restrict)
         account_ids_of_users = [account_id[r.account_number] for r, _ in new_users]
         for (r, _), uid, account_of_user in zip(new_users, user_ids, account_ids_of_users, strict=True):
             self._audit("user.imported", f"{r.username} imported into {r.account_number} as {r.role.value} user; "
-                                         f"opted out with restrictions until they opt in",
+                                         + ("enrolled with the legacy card it holds" if r.legacy else
+                                            "opted out with restrictions until they opt in"),
                         account_of_user, uid, line=r.line, **source)
 
+        holders = [(r, uid) for (r, _), uid in zip(new_users, user_ids, strict=True) if r.legacy is not None]
+        self._legacy_devices(holders, account_id, source)
         result = ImportResult(plan.file_name, len(plan.new_accounts), len(plan.retitled), len(new_users),
                               plan.renamed_users, len(plan.new_persons), len(self.audit_rows) + 1)
         self._audit("import.completed", f"Imported {plan.file_name}: {result.accounts_created} accounts created, "
@@ -549,10 +591,38 @@ class _Writer:
         return result
 
     def _restrict(self, user_ids: list[int]) -> None:
-        # Imported users have no device yet: they carry the opt-out restrictions until they opt in.
+        # Imported users have no device yet: they carry the opt-out restrictions until they opt in (those
+        # imported with a legacy card are enrolled with it instead).
+        first = self.user_index
+        self.user_index += len(user_ids)
         self._bulk(table_of(UserRestriction), [
             {"user_id": uid, "restriction": r, "imposed_at": self.now, "lifted_at": None}
-            for uid in user_ids for r in OPT_OUT_RESTRICTIONS])
+            for i, uid in enumerate(user_ids, first) if i in self.restricted for r in OPT_OUT_RESTRICTIONS])
+
+    def _legacy_devices(self, rows: list[tuple[ImportRow, int]], account_id: dict[str, int],
+                        source: _Source) -> None:
+        """Each legacy card active, held by its user (preferred), its fee held as a reserve; audited."""
+        cards = [(r, r.legacy[0], r.legacy[1], uid, account_id[r.account_number])
+                 for r, uid in rows if r.legacy is not None]
+        if not cards:
+            return
+        fee = load_figures(self.s).legacy_device_fee_cents
+        device_rows: list[dict[str, object]] = [
+            {"kind": kind, "serial": serial, "state": DeviceState.active, "account_id": acc, "issued_at": self.now,
+             "activated_at": self.now, "failed_attempts": 0, "locked": False, "version": 1}
+            for _r, kind, serial, _uid, acc in cards]
+        device_ids = self._insert(SecurityDevice, device_rows)
+        self._bulk(table_of(DeviceHolding), [{"user_id": uid, "device_id": did, "preferred": True, "since": self.now}
+                                             for (_r, _k, _s, uid, _a), did in zip(cards, device_ids, strict=True)])
+        self._bulk(table_of(Reserve), [{"account_id": acc, "device_id": did, "amount_cents": fee,
+                                        "held_at": self.now, "released_at": None}
+                                       for (_r, _k, _s, _u, acc), did in zip(cards, device_ids, strict=True)])
+        for (r, kind, serial, uid, acc), did in zip(cards, device_ids, strict=True):
+            self.audit_rows.append({"at": self.now, "actor": self.actor.username, "action": "device.imported",
+                                    "summary": f"{kind.label} {serial} imported as held by {r.username}; reserve of "
+                                               f"{fee / 100:,.2f} USD held; {r.username} enrolled with it",
+                                    "account_id": acc, "user_id": uid, "device_id": did,
+                                    "details": {"line": r.line, "fee_cents": fee, **source}})
 
     def _rename_persons(self, source: _Source) -> None:
         if not self.plan.renamed:

@@ -18,6 +18,7 @@ class Permission(enum.Enum):
     manage_stock = "receive DSC+ cards into stock and ship them"
     receive_returns = "receive returned devices"
     waive_charges = "waive charges"
+    close_accounts = "close accounts"
     run_overdue = "charge devices not returned in time"
     import_data = "import accounts and users"
     export_data = "export data"
@@ -33,7 +34,7 @@ ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
                                     P.manage_devices}),
     StaffRole.back_office: frozenset({P.view, P.manage_devices, P.manage_stock, P.receive_returns,
                                       P.waive_charges, P.run_overdue, P.import_data, P.export_data,
-                                      P.unlock_device}),
+                                      P.unlock_device, P.close_accounts}),
     StaffRole.auditor: frozenset({P.view, P.export_data, P.verify_audit}),
     StaffRole.administrator: frozenset(Permission),
 }

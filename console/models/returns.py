@@ -54,9 +54,12 @@ class OverdueRunResult:
 
 
 def fee_for(kind: DeviceKind, fig: Figures) -> int:
-    """The replacement fee of a device kind (docs/domain-facts.md: DSC+ 20 USD, code card free)."""
+    """The replacement fee of a device kind (docs/domain-facts.md: DSC+ 20 USD, Gold/Platinum 150 USD, code
+    card free)."""
     if kind is DeviceKind.dsc_plus:
         return fig.dsc_plus_fee_cents
+    if kind.is_legacy:
+        return fig.legacy_device_fee_cents
     if kind is DeviceKind.code_card:
         return fig.code_card_fee_cents
     return 0

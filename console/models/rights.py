@@ -24,8 +24,17 @@ def holds_rights(session: Session, user: User) -> bool:
     return holder is not None and holder.id == user.id
 
 
+def require_open(user: User) -> None:
+    """Nothing changes any more for a user of a closed account."""
+    if user.account.closed_at is not None:
+        raise RuleViolation(f"Account {user.account.number} was closed on {user.account.closed_at:%Y-%m-%d}; the "
+                            f"security settings of {user.username} can no longer change.")
+
+
 def require_rights(session: Session, user: User) -> None:
-    """Stop, naming the holder, when `user` may not change security settings. Changes nothing."""
+    """Stop, naming the holder, when `user` may not change security settings (or its account is closed).
+    Changes nothing."""
+    require_open(user)
     holder = rights_holder(session, user.account)
     if holder is None or holder.id != user.id:
         raise RightsError(user.username, user.account.number,

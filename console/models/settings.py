@@ -29,6 +29,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("dsc_activation_window_days", 14, "Mailed DSC+ activation window", 1, 90, "days"),
     SettingSpec("return_due_days", 30, "Device return due after replacement", 1, 365, "days"),
     SettingSpec("dsc_plus_fee_cents", 2000, "DSC+ replacement fee", 0, 1_000_000, "cents"),
+    SettingSpec("legacy_device_fee_cents", 15000, "Gold / Platinum (legacy) replacement fee", 0, 1_000_000, "cents"),
     SettingSpec("code_card_fee_cents", 0, "Security Code Card replacement fee", 0, 1_000_000, "cents"),
     SettingSpec("lockout_failures", 5, "Consecutive failures before a device locks", 1, 100),
     SettingSpec("code_card_size", 100, "Values on a Security Code Card", 10, 999),
@@ -53,6 +54,7 @@ class Figures:
     dsc_activation_window_days: int = 14
     return_due_days: int = 30
     dsc_plus_fee_cents: int = 2000
+    legacy_device_fee_cents: int = 15000
     code_card_fee_cents: int = 0
     lockout_failures: int = 5
     code_card_size: int = 100

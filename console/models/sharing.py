@@ -66,8 +66,9 @@ def check_share(session: Session, device: SecurityDevice, requesting_user: User,
     # Rule 1: the same person (same entity, or entities with the same identification data).
     for h in holders:
         if not requesting_user.person.same_identity_as(h.person):
-            raise RuleViolation(f"{h.username} ({h.full_name}) and {requesting_user.username} "
-                                f"({requesting_user.full_name}) are not the same person. A device can only be "
+            # Usernames only: the other username may be another client's, whose name is not ours to tell.
+            raise RuleViolation(f"{h.username} and {requesting_user.username} "
+                                f"are not the same person. A device can only be "
                                 f"shared between usernames of the same person; {requesting_user.username} needs "
                                 f"a device of their own.")
     # Rule 2: nobody involved has a temporary device (temporary passcode, Online Security Code Card).

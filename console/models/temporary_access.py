@@ -21,7 +21,7 @@ from console.models import audit
 from console.models.cards import ALPHABET, card_hashes, new_card_values
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
-from console.models.device_rules import settle_holders
+from console.models.device_rules import follow_devices, settle_holders
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.errors import NotFound, RuleViolation
@@ -71,15 +71,24 @@ def check_not_consecutive(s: Session, user: User) -> None:
             f"issued in a row. Issue an Online Security Code Card instead.")
 
 
+def refuse_temporary_access(user: User) -> None:
+    """Temporary access is for an enrolled user (or one whose last device ended), never for the others."""
+    if user.sls_state is SlsState.opted_out:
+        raise RuleViolation(f"{user.username} is opted out of the Secure Login System and logs in without a second "
+                            f"factor; temporary access is not needed.")
+    if user.sls_state is SlsState.closed:
+        raise RuleViolation(f"The account of {user.username} is closed; no access can be issued.")
+    if user.sls_state is SlsState.pending:
+        raise RuleViolation(f"{user.username} has an opt-in in progress; finish or cancel it first.")
+
+
 def issue_passcode_in(s: Session, ctx: ServiceContext, actor: Actor, user: User, *, identity_verified: bool,
                       reason: str = "") -> IssuedPasscode:
     """Issue within the caller's transaction (reporting a loss issues one in the same transaction)."""
     if not identity_verified:
         raise RuleViolation("A temporary passcode is issued only after the caller's identity has been verified "
                             "with the security question. Verify it first, then confirm.")
-    if user.sls_state is SlsState.opted_out:
-        raise RuleViolation(f"{user.username} is opted out of the Secure Login System and logs in without a second "
-                            f"factor; a temporary passcode is not needed.")
+    refuse_temporary_access(user)
     check_not_consecutive(s, user)
     fig = load_figures(s)
     now = ctx.clock.now()
@@ -95,6 +104,7 @@ def issue_passcode_in(s: Session, ctx: ServiceContext, actor: Actor, user: User,
     s.flush()
     s.add(DeviceHolding(user=user, device=device, preferred=False, since=now))
     settle_holders(s, device)
+    follow_devices(s, [user], actor=actor.username, at=now, why="temporary passcode issued")
     audit.record(s, at=now, actor=actor.username, action="device.temporary_passcode_issued",
                  summary=f"Temporary passcode issued to {user.username}: full access until {full_until:%Y-%m-%d %H:%M}"
                          f", portal only until {expires:%Y-%m-%d %H:%M} UTC" + (f" ({reason})" if reason else ""),
@@ -127,8 +137,7 @@ class TemporaryAccessService:
         with self.ctx.db.read() as s:
             user = _user(s, user_id)
             try:
-                if user.sls_state is SlsState.opted_out:
-                    raise RuleViolation(f"{user.username} is opted out; no temporary passcode is needed.")
+                refuse_temporary_access(user)
                 check_not_consecutive(s, user)
             except RuleViolation as exc:
                 return str(exc)
@@ -150,7 +159,7 @@ class TemporaryAccessService:
         with self.ctx.db.write() as s:
             user = _user(s, user_id)
             require_version(user, expected_version, user.username)
-            if user.sls_state is not SlsState.enrolled:
+            if user.sls_state not in (SlsState.enrolled, SlsState.no_device):
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: issue the Online Security "
                                     f"Code Card through the opt-in instead.")
             fig = load_figures(s)
@@ -188,6 +197,7 @@ class TemporaryAccessService:
             device.state = DeviceState.active
             device.activated_at = now
             users = settle_holders(s, device)
+            follow_devices(s, users, actor=actor.username, at=now, why="Online Security Code Card activated")
             audit.record(s, at=now, actor=actor.username, action="device.activated",
                          summary=f"Online Security Code Card {device.serial} activated for "
                                  f"{', '.join(u.username for u in users)}", account_id=device.account_id,
@@ -197,19 +207,22 @@ class TemporaryAccessService:
                                              permission=Permission.issue_temporary_access, on_success=on_success)
 
     def expire_due(self, actor: Actor) -> int:
-        """Mark temporary access past its end as expired (it is refused at login anyway); safe to repeat."""
+        """Mark temporary access past its end as expired (it is refused at login anyway); safe to repeat.
+        A user whose last access this was moves to "no active device" (follow_devices)."""
         require(actor, Permission.issue_temporary_access)
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
-            due = list(s.scalars(select(SecurityDevice).where(SecurityDevice.kind.in_(TEMPORARY_KINDS),
-                                                              SecurityDevice.state == DeviceState.active,
-                                                              SecurityDevice.expires_at <= now)))
+            due = list(s.scalars(select(SecurityDevice).where(
+                SecurityDevice.kind.in_(TEMPORARY_KINDS),
+                SecurityDevice.state.in_((DeviceState.active, DeviceState.pending)),
+                SecurityDevice.expires_at <= now)))
             for device in due:
                 device.state = DeviceState.expired
-                settle_holders(s, device)
+                users = settle_holders(s, device)
                 audit.record(s, at=now, actor=actor.username, action="device.expired",
                              summary=f"{device.kind.label} expired", account_id=device.account_id,
                              device_id=device.id)
+                follow_devices(s, users, actor=actor.username, at=now, why=f"{device.kind.label} expired")
             return len(due)
 
 

@@ -165,6 +165,9 @@ class VerificationService:
                now: dt.datetime) -> VerificationResult:
         answer = (answer or "").strip()
         kind = device.kind
+        if kind.is_legacy:
+            raise RuleViolation(f"A {kind.label} cannot be checked by the console (its secret was never imported). "
+                                f"Use another of the user's devices, or issue temporary access.")
         if kind is DeviceKind.ib_key:
             if not TOTP_CODE.fullmatch(answer):
                 raise InvalidInput("An IB Key code is 6 digits (0-9). Ask the client to read it again.")

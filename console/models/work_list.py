@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from console.models.context import Actor, ServiceContext
@@ -127,8 +127,11 @@ def locked_devices(s: Session, now: dt.datetime, fig: Figures) -> tuple[int, lis
 
 
 def users_without_device(s: Session, now: dt.datetime, fig: Figures) -> tuple[int, list[WorkItem]]:
-    """Users counted as enrolled with nothing to log in with: issue temporary access or a new device."""
-    where = (User.sls_state == SlsState.enrolled, User.active_devices == 0)
+    """Users with nothing to log in with: those the expiry of their last temporary access moved to "No active
+    device" (UserDirectory.without_active_device), and any counted as enrolled with no active device (data
+    written outside the services). Staff issue temporary access or start an opt-in."""
+    where = (or_(User.sls_state == SlsState.no_device,
+                 and_(User.sls_state == SlsState.enrolled, User.active_devices == 0)),)
     total = s.scalar(select(func.count()).select_from(User).where(*where)) or 0
     ids_stmt = select(User.id).where(*where)
     if total <= 20 * ROWS_PER_SOURCE:
@@ -140,7 +143,7 @@ def users_without_device(s: Session, now: dt.datetime, fig: Figures) -> tuple[in
     rows = s.execute(select(User.id, User.username, User.full_name, Account.number)
                      .join(Account, Account.id == User.account_id).where(User.id.in_(ids))
                      .order_by(User.id)).all() if ids else []
-    return total, [WorkItem("no_device", f"{username} ({name}) enrolled with no active device",
+    return total, [WorkItem("no_device", f"{username} ({name}) has no active device",
                             "Offer temporary access or a new device", None, user_id, username, None, None, number)
                    for user_id, username, name, number in rows]
 

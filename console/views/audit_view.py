@@ -143,6 +143,7 @@ class AuditView(QMainWindow):
         self._build_actions()
         self.apply_filters()
         desk.bus.changed.connect(self.on_changes)
+        self.statusBar()  # where the window says what was done
         keyboard_conventions(self)
         self.resize(1100, 700)
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QWidget
 
 from console.models.exporting import KIND_LABELS
 from console.models.permissions import Permission
+from console.views.close_account_dialog import CloseAccountDialog
 from console.views.desk import Desk
 from console.views.export_runner import ExportRunner
 from console.views.help_browser import HelpBrowser
@@ -22,7 +23,7 @@ from console.views.style import icon
 
 EXPORT_SHORTCUTS = {"users": "Ctrl+Alt+U", "devices": "Ctrl+Alt+D", "charges": "Ctrl+Alt+C",
                     "audit": "Ctrl+Alt+A"}
-ICONS = {"importData": "import", "serviceFigures": "settings", "helpTopics": "help",
+ICONS = {"importData": "import", "serviceFigures": "settings", "helpTopics": "help", "closeAccount": "user",
          **{f"export_{k}": "export" for k in EXPORT_SHORTCUTS}}
 
 
@@ -33,6 +34,9 @@ class BackOfficeActions(QObject):
         self.services = desk.services
         self.parent_widget = parent
         self.import_dialog: ImportDialog | None = None
+        self.close_account_dialog: CloseAccountDialog | None = None
+        # The main window tells which account is selected (its number, or "").
+        self.selected_account = lambda: ""
         self.settings_dialog: SettingsDialog | None = None
         self.help_browser: HelpBrowser | None = None
         self.exporter = ExportRunner(desk, parent)
@@ -52,6 +56,10 @@ class BackOfficeActions(QObject):
         self.help_action = self._action("&Help topics", QKeySequence.StandardKey.HelpContents,
                                         "Staff help: SLS, devices, sharing, returns, charges, temporary passcodes",
                                         self.open_help, "helpTopics", Permission.view)
+        self.close_account_action = self._action("&Close account…", "Ctrl+Alt+K",
+                                                 "Close the selected user's account: devices end, unreturned ones "
+                                                 "are charged once", self.open_close_account, "closeAccount",
+                                                 Permission.close_accounts)
         if self.help_action.shortcut().isEmpty():
             self.help_action.setShortcut(QKeySequence("F1"))
 
@@ -61,13 +69,20 @@ class BackOfficeActions(QObject):
 
     def refresh_icons(self) -> None:
         """After a light/dark switch: icons are drawn in the palette's text colour."""
-        for action in (self.import_action, *self.export_actions.values(), self.settings_action, self.help_action):
+        for action in (self.import_action, *self.export_actions.values(), self.settings_action, self.help_action,
+                       self.close_account_action):
             action.setIcon(icon(ICONS[action.objectName()]))
 
     # --- the actions ----------------------------------------------------------------------------
     def open_import(self) -> ImportDialog:
         dialog = ImportDialog(self.desk, self.parent_widget)
         self.import_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_close_account(self) -> CloseAccountDialog:
+        dialog = CloseAccountDialog(self.desk, self.selected_account(), self.parent_widget)
+        self.close_account_dialog = dialog
         dialog.open()
         return dialog
 

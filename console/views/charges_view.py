@@ -146,6 +146,7 @@ class ChargesWindow(QMainWindow):
             self.apply_filter()
         self._update()
         desk.bus.changed.connect(self.on_changes)
+        self.statusBar()  # where the window says what was done
         keyboard_conventions(self)
         self.resize(1100, 560)
 

@@ -185,6 +185,7 @@ class ServiceDialog(QDialog):
                     "please pass it to support.")
         self.refusal.setText(text)
         self.refusal.setVisible(True)
+        self.adjustSize()  # room for the whole message
         if isinstance(exc, ConsoleError):
             self.on_refused(exc)
 

@@ -19,7 +19,7 @@ def _cell(row: DeviceRow, column: int) -> str:
     if column == 1:
         return row.serial or "—"
     if column == 2:
-        state = row.state.label + (" (locked)" if row.locked else "")
+        state = row.state_label + (" (locked)" if row.locked else "")
         if row.return_reason is ReturnReason.battery_failure and row.state.name in ("damaged", "return_pending"):
             state += " — battery"
         return state

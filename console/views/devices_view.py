@@ -77,6 +77,11 @@ class DevicesWindow(QMainWindow):
         self.overdue_check = QCheckBox("&Overdue returns only")
         self.overdue_check.setObjectName("deviceOverdueFilter")
         self.overdue_check.setAccessibleName("Show only devices past their return date")
+        self.required_check = QCheckBox("Re&quired at login")
+        self.required_check.setObjectName("deviceRequiredFilter")
+        self.required_check.setAccessibleName("Show only mailed cards not activated within their window")
+        self.required_check.setToolTip("Mailed cards not activated within their activation window: the client "
+                                       "now needs them to log in")
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FILTER_DELAY_MS)
@@ -86,6 +91,7 @@ class DevicesWindow(QMainWindow):
         self.kind_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
         self.state_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
         self.overdue_check.toggled.connect(lambda _: self.apply_filter())
+        self.required_check.toggled.connect(lambda _: self.apply_filter())
         bar = QHBoxLayout()
         for text, widget in (("&Kind:", self.kind_combo), ("S&tate:", self.state_combo),
                              ("S&erial:", self.serial_edit)):
@@ -94,9 +100,10 @@ class DevicesWindow(QMainWindow):
             bar.addWidget(label)
             bar.addWidget(widget, 1 if widget is self.serial_edit else 0)
         bar.addWidget(self.overdue_check)
+        bar.addWidget(self.required_check)
 
         t = list_table(self.model, "devicesTable", "Devices")
-        set_column_widths(t, (150, 120, 150, 160, 90, 90, 90, 90, 90, 90))
+        set_column_widths(t, (150, 120, 200, 160, 90, 90, 90, 90, 90, 90))
         t.selectionModel().currentRowChanged.connect(self._on_current)
         self.table = t
 
@@ -116,6 +123,7 @@ class DevicesWindow(QMainWindow):
         self._build_actions()
         self._update()
         desk.bus.changed.connect(self.on_changes)
+        self.statusBar()  # where the window says what was done
         keyboard_conventions(self)
         self.resize(1280, 720)
 
@@ -209,7 +217,8 @@ class DevicesWindow(QMainWindow):
     def apply_filter(self) -> None:
         self._timer.stop()
         self.model.set_query(DeviceQuery(self.kind_combo.currentData(), self.state_combo.currentData(),
-                                         self.serial_edit.text(), self.overdue_check.isChecked()))
+                                         self.serial_edit.text(), self.overdue_check.isChecked(),
+                                         self.required_check.isChecked()))
         self._update()
 
     def _go_to_first_match(self) -> None:

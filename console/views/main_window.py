@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.back_office = BackOfficeActions(desk, self)
         # "Export users" may write just what this list shows: its filter and count, read when asked.
         self.back_office.exporter.shown_users = lambda: (self.model.shown_query, self.model.rowCount())
+        self.back_office.selected_account = lambda: self.detail.details.account_number if self.detail.details else ""
         self.insight = InsightActions(desk, self)
         self._build_actions()
         self._build_menus()
@@ -174,7 +175,7 @@ class MainWindow(QMainWindow):
         header = t.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         # Widths in characters, so columns (and their headers) still fit at 125% and 150% scaling.
-        chars = {"username": 11, "full_name": 22, "account": 10, "role": 10, "sls_state": 10,
+        chars = {"username": 11, "full_name": 22, "account": 10, "role": 10, "sls_state": 16,
                  "active_devices": 0}
         metrics = t.fontMetrics()
         for i, (key, title) in enumerate(COLUMNS):
@@ -251,6 +252,8 @@ class MainWindow(QMainWindow):
         self.user_menu = bar.addMenu("&User")
         self.user_menu.addAction(self.find_action)
         self.user_menu.addAction(self.change_security_action)
+        self.user_menu.addSeparator()
+        self.user_menu.addAction(bo.close_account_action)
         self.devices_menu = bar.addMenu("&Devices")
         self.devices_menu.setObjectName("devicesMenu")
         for action in dev.window_actions:

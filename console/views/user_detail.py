@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from console.models.directory import DeviceSummary, UserDetails, UserDirectory
-from console.models.enums import DeviceState, SlsState
+from console.models.enums import DeviceState
 from console.views.change_bus import ChangeKind, Changes
-from console.views.formatting import day, when
+from console.views.formatting import SLS_STATE_COLOURS, day, when
 
 DEVICE_COLUMNS = ("Device", "Serial", "State", "Preferred", "Shared with", "Activated", "Due / expires")
 AUDIT_COLUMNS = ("When", "Staff", "What")
@@ -127,8 +127,7 @@ class UserDetailPane(QWidget):
         self.fields["account"].setText(f"{d.account_number} — {d.account_title} ({d.account_kind})")
         self.fields["role"].setText(d.role.value.capitalize())
         self.fields["state"].setText(d.sls_state.label)
-        colour = {SlsState.enrolled: "#1b7f3b", SlsState.opted_out: "#b3261e", SlsState.pending: "#a15c00"}
-        self.fields["state"].setStyleSheet(f"color: {colour[d.sls_state]}; font-weight: 600;")
+        self.fields["state"].setStyleSheet(f"color: {SLS_STATE_COLOURS[d.sls_state]}; font-weight: 600;")
         if d.holds_rights:
             rights = "Holds the account's security rights"
         elif d.rights_holder_username:
@@ -140,7 +139,7 @@ class UserDetailPane(QWidget):
         self.devices.setRowCount(len(d.devices))
         history = QColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
         for i, dev in enumerate(d.devices):  # in use first, then the device history (lost, revoked, returned…)
-            state = dev.state.label + (" (locked)" if dev.locked else "")
+            state = dev.state_label + (" (locked)" if dev.locked else "")
             cells = (dev.kind_label, dev.serial or "—", state, "Yes" if dev.preferred and dev.in_use else "",
                      ", ".join(dev.shared_with) or "—", day(dev.activated_at), _due_text(dev))
             for j, text in enumerate(cells):

@@ -12,6 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from console.models.directory import UserDirectory, UserQuery, UserRow
 from console.models.enums import SlsState
+from console.views.formatting import SLS_STATE_COLOURS
 
 log = logging.getLogger("sls_console")
 
@@ -332,8 +333,7 @@ class UsersModel(QAbstractTableModel):
             if row is not None:
                 from PySide6.QtGui import QColor
 
-                return {SlsState.enrolled: QColor("#1b7f3b"), SlsState.opted_out: QColor("#b3261e"),
-                        SlsState.pending: QColor("#a15c00")}[row.sls_state]
+                return QColor(SLS_STATE_COLOURS[row.sls_state])
         return None
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:

@@ -24,6 +24,7 @@ SCENES = {
     "trust": "sign-in (also on a demo database), audit trail, staff",
     "enrollment": "opt-in wizard, opt-out, security settings, the printable card",
     "devices": "devices window, report a loss, temporary passcode, online card, charges",
+    "desk": "a ship confirmation naming card, client and reserve, then its report; help desk's Devices menu",
     "insight": "dashboard (light, dark), work list, staff activity, monthly report page",
     "gallery": "main window, import, service figures, help and the passcode letter in both themes and scales",
     "users_at_scale": "a million users: the last row and a substring search",

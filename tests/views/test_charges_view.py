@@ -7,14 +7,15 @@ from sqlalchemy import select
 from console.models.entities import AuditEntry, Charge
 from console.models.enums import ChargeStatus
 from console.views.charges_view import ChargesWindow
-from tests.lifecycle import replaced_card
+from tests.lifecycle import enroll_primary, replaced_card
 from tests.views.desks import desk_for, submit
 
 
 @pytest.fixture
 def charged(ctx, world, admin):
     """A lost DSC+ replaced on U1234567: one pending 20 USD charge."""
-    return replaced_card(ctx, admin, world.secondary_id, world.account_id, "DSC000000701", "DSC000000702")
+    enroll_primary(ctx, world)  # jsmit001 holds the rights
+    return replaced_card(ctx, admin, world.primary_id, world.account_id, "DSC000000701", "DSC000000702")
 
 
 @pytest.fixture

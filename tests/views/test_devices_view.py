@@ -12,7 +12,7 @@ from console.models.verification import dsc_response
 from console.views.devices_view import DevicesWindow
 from console.views.main_window import MainWindow
 from tests.factories import add_same_person_username
-from tests.lifecycle import card_seed, challenge_and_response, make_rich
+from tests.lifecycle import card_seed, challenge_and_response, enroll_primary, make_rich
 from tests.views.desks import desk_for, settle, submit
 
 
@@ -77,14 +77,15 @@ def test_receiving_a_batch_with_a_bad_serial_says_which_and_stays_open(window, q
 
 
 def test_receive_ship_and_activate_from_the_gui(window, qtbot, ctx, world, admin):
-    """Back office receives a card, ships it to jsmit123, and activates it with the card's response."""
+    """Back office receives a card, ships it to jsmit001, and activates it with the card's response."""
+    key = enroll_primary(ctx, world)
     _receive(window, qtbot, "DSC000000042")
     device_id = _id_of(ctx, "DSC000000042")
     assert window.select_device(device_id)
     assert window.ship_action.isEnabled() and not window.activate_action.isEnabled()
     window.ship_action.trigger()
     ship = window.dialog
-    qtbot.keyClicks(ship.username, "jsmit123")
+    qtbot.keyClicks(ship.username, "jsmit001")
     qtbot.mouseClick(ship.ok_button, Qt.MouseButton.LeftButton)
     settle(qtbot, window.desk)
     question = ship.confirm_box.text()
@@ -105,14 +106,15 @@ def test_receive_ship_and_activate_from_the_gui(window, qtbot, ctx, world, admin
     submit(qtbot, activate)
     assert not activate.isVisible()
     assert _state(ctx, device_id) is DeviceState.active
-    assert _state(ctx, world.secondary_device_id) is DeviceState.active  # M2FS: the IB Key stays
+    assert _state(ctx, key) is DeviceState.active  # M2FS: the IB Key stays
 
 
 def test_wrong_activation_response_draws_a_new_challenge(window, qtbot, ctx, world, admin):
     """After a wrong response the message is shown and a fresh challenge replaces the used one."""
     devices = DeviceService(ctx)
     [device_id] = devices.receive_stock(admin, "DSC000000043")
-    devices.ship(admin, device_id, world.secondary_id)
+    enroll_primary(ctx, world)  # jsmit001 holds the rights
+    devices.ship(admin, device_id, world.primary_id)
     window.refresh()
     window.select_device(device_id)
     window.activate_action.trigger()
@@ -131,7 +133,8 @@ def test_report_loss_with_passcode_then_replace_and_receive_return(window, qtbot
     """A damaged DSC+ is reported, replaced from stock (fee charged) and received back (reserve released)."""
     devices = DeviceService(ctx)
     [card] = devices.receive_stock(admin, "DSC000000050")
-    devices.ship(admin, card, world.secondary_id)
+    enroll_primary(ctx, world)  # jsmit001 holds the rights
+    devices.ship(admin, card, world.primary_id)
     ch, resp = challenge_and_response(ctx, admin, card)
     devices.activate_shipped(admin, card, ch, resp)
     devices.receive_stock(admin, "DSC000000051")
@@ -171,7 +174,8 @@ def test_overdue_run_from_the_gui_reports_what_it_charged(window, qtbot, ctx, wo
     """Charging overdue returns says how many were charged; running it again charges none."""
     devices = DeviceService(ctx)
     [card] = devices.receive_stock(admin, "DSC000000060")
-    devices.ship(admin, card, world.secondary_id)
+    enroll_primary(ctx, world)  # jsmit001 holds the rights
+    devices.ship(admin, card, world.primary_id)
     ch, resp = challenge_and_response(ctx, admin, card)
     devices.activate_shipped(admin, card, ch, resp)
     devices.revoke(admin, card)
@@ -304,7 +308,8 @@ def test_passed_due_date_is_flagged(window, qtbot, ctx, world, admin):
 
     devices = DeviceService(ctx)
     [card] = devices.receive_stock(admin, "DSC000000070")
-    devices.ship(admin, card, world.secondary_id)
+    enroll_primary(ctx, world)  # jsmit001 holds the rights
+    devices.ship(admin, card, world.primary_id)
     ctx.clock.advance(days=15)
     window.refresh()
     window.select_device(card)
@@ -358,3 +363,21 @@ def test_locked_device_is_unlocked_from_the_devices_window(window, qtbot, ctx, w
     assert "unlocked" in window.dialog.report
     window.select_device(world.secondary_device_id)
     assert not window.unlock_action.isEnabled()
+
+
+def test_card_past_its_window_shows_required_at_login_and_is_filtered(window, qtbot, ctx, world, admin):
+    """After the start-up run, a card mailed 15 days ago reads "Shipped · required at login" and the
+    Required-at-login filter lists it alone."""
+    from console.app import run_startup_tasks
+
+    devices = DeviceService(ctx)
+    enroll_primary(ctx, world)
+    [card] = devices.receive_stock(admin, "DSC000000071")
+    devices.ship(admin, card, world.primary_id)
+    ctx.clock.advance(days=15)
+    run_startup_tasks(ctx)
+    window.required_check.setChecked(True)
+    settle(qtbot, window.desk)
+    assert window.model.rowCount() == 1
+    assert window.model.data(window.model.index(0, 2)) == "Shipped · required at login"
+    window.grab().save("/tmp/sls-inv-required.png")
