@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy import func, select
 
 from console.models.entities import Charge, SecurityDevice, User
-from console.models.enums import ChargeStatus, DeviceState, SlsState, StaffRole
+from console.models.enums import ChargeStatus, DeviceKind, DeviceState, SlsState, StaffRole
 from console.models.staff import StaffService
 from console.models.verification import dsc_response
 from tests.conftest import TEST_KEY
 from tests.e2e.test_console_window import _keys, _type, _wait_for_window
+from tests.factories import add_device
 from tests.lifecycle import card_seed, make_rich
 
 pytestmark = pytest.mark.e2e
@@ -159,9 +160,13 @@ def test_help_desk_finds_by_surname_meets_the_notice_opens_the_holder_opts_in_an
 
 
 def test_back_office_receives_ships_activates_reports_replaces_and_waives(display, ctx, world, tmp_path):
-    """Back office: receive two cards, ship one to jsmit123 and activate it with its response, report it lost,
+    """Back office: receive two cards, ship one to jsmit001 and activate it with its response, report it lost,
     order a replacement naming the second card (exactly that card ships), waive the charge with a reason."""
     make_rich(ctx, world.account_id)
+    with ctx.db.write() as s:  # the rights holder, enrolled with an IB Key: the card ships to the holder
+        jane = s.get(User, world.primary_id)
+        add_device(s, ctx, jane, DeviceKind.ib_key)
+        jane.sls_state = SlsState.enrolled
     secret = _staff(ctx, "bob", StaffRole.back_office)
     console = Console(display, ctx, tmp_path)
 
@@ -188,7 +193,7 @@ def test_back_office_receives_ships_activates_reports_replaces_and_waives(displa
         console.type("DSC000000801")
         console.keys("Return", "ctrl+shift+s")
         console.window("^Ship DSC\\+ DSC000000801$")
-        console.type("jsmit123")
+        console.type("jsmit001")
         console.keys("Return")  # the question names card, user and the account's equity
         console.confirm("^Ship DSC\\+ DSC000000801$", "alt+s")
         console.until("shipped", lambda: device("DSC000000801").state is DeviceState.shipped)
