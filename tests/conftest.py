@@ -100,6 +100,21 @@ def world(ctx) -> World:
 
 
 @pytest.fixture
+def immediate_sharing(ctx) -> None:
+    """Shares across entities approved at once (the compliance review switched off), for tests of the share
+    itself; tests of the review leave it on, as it is by default."""
+    from console.models.context import SYSTEM_ACTOR
+    from console.models.settings_service import SettingsService
+
+    SettingsService(ctx).update(SYSTEM_ACTOR, "sharing_review_across_entities", 0)
+
+
+@pytest.fixture
+def compliance() -> Actor:
+    return Actor("comp01", "Carla Compliance", StaffRole.compliance)
+
+
+@pytest.fixture
 def agent() -> Actor:
     return Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
 

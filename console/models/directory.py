@@ -31,6 +31,7 @@ from console.models import user_index
 from console.models.context import ServiceContext
 from console.models.db import is_row_id
 from console.models.device_list import due_date
+from console.models.device_rules import mask_phone
 from console.models.entities import (
     Account,
     AuditEntry,
@@ -43,7 +44,9 @@ from console.models.entities import (
 )
 from console.models.enums import DeviceState, Restriction, SlsState, UserRole
 from console.models.errors import NotFound
+from console.models.limits import UserLimits, user_limits
 from console.models.rights import rights_holder
+from console.models.settings import load_figures
 
 _Ts = TypeVarTuple("_Ts")
 # A user's row for the list (see _ROW_COLUMNS).
@@ -153,6 +156,7 @@ class UserDetails:
     devices: tuple[DeviceSummary, ...] = ()
     restrictions: tuple[Restriction, ...] = ()
     recent_audit: tuple[AuditLine, ...] = field(default_factory=tuple)
+    limits: UserLimits | None = None  # withdrawal limits from its devices (limits.py)
 
 
 MAX_FILTER_TEXT = 200
@@ -544,7 +548,7 @@ class UserDirectory:
                 rights_holder_username=holder.username if holder else None,
                 holds_rights=holder is not None and holder.id == user.id, version=user.version,
                 devices=devices, restrictions=_restrictions_of(s, [user.id]).get(user.id, ()),
-                recent_audit=audit)
+                recent_audit=audit, limits=user_limits(s, user, load_figures(s), self.ctx.clock.now()))
 
     def find_by_username(self, username: str) -> int | None:
         name = (username or "").strip().lower()
@@ -577,6 +581,8 @@ def _device_summaries(s: Session, user: User, now: dt.datetime) -> Iterator[Devi
                            .where(DeviceHolding.device_id == d.id, User.id != user.id)
                            .order_by(User.username)).all()
         due = due_date(d.state, d.activation_due_at, d.return_due_at)
-        yield DeviceSummary(d.id, d.kind.label, d.serial, d.state, h.preferred, d.locked, tuple(others),
+        # An SMS device has no serial; its number, partly hidden, tells it apart.
+        serial = d.serial or (mask_phone(d.phone) if d.phone else None)
+        yield DeviceSummary(d.id, d.kind.label, serial, d.state, h.preferred, d.locked, tuple(others),
                             d.activated_at, d.expires_at, d.return_due_at, d.activation_due_at,
                             due is not None and due < now, d.required_at_login_since)

@@ -26,16 +26,19 @@ class Permission(enum.Enum):
     manage_staff = "add and change staff accounts"
     verify_audit = "verify the audit trail"
     rotate_key = "rotate the master key that seals secrets"
+    manage_sms = "issue and end SMS as a temporary device"
+    review_sharing = "approve or reject sharing requests that wait for compliance"
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.help_desk: frozenset({P.view, P.assist_enrollment, P.issue_temporary_access, P.unlock_device,
-                                    P.manage_devices}),
+                                    P.manage_devices, P.manage_sms}),
     StaffRole.back_office: frozenset({P.view, P.manage_devices, P.manage_stock, P.receive_returns,
                                       P.waive_charges, P.run_overdue, P.import_data, P.export_data,
                                       P.unlock_device, P.close_accounts}),
     StaffRole.auditor: frozenset({P.view, P.export_data, P.verify_audit}),
+    StaffRole.compliance: frozenset({P.view, P.review_sharing}),
     StaffRole.administrator: frozenset(Permission),
 }
 

@@ -338,8 +338,14 @@ class ShareDialog(ChallengeDialog):
             seen["user"] = _user_id(self.services, name)
             return self.services.devices.share(self.actor, self.device_id, seen["user"], answer, challenge_id)
 
-        return Submission(work, lambda _: Changes.of(devices=[self.device_id], users=[seen["user"]]),
-                          lambda _: f"{self.label} is now shared with {name.strip().lower()}.")
+        def done(request_id) -> str:
+            who = name.strip().lower()
+            if request_id is not None:  # different entities: the share waits for a compliance reviewer
+                return (f"The code was correct; sharing {self.label} with {who} waits for compliance approval "
+                        f"(Tools → Sharing requests awaiting approval).")
+            return f"{self.label} is now shared with {who}."
+
+        return Submission(work, lambda _: Changes.of(devices=[self.device_id], users=[seen["user"]]), done)
 
 
 class ReportDialog(ServiceDialog):

@@ -39,6 +39,7 @@ from console.views.insight_actions import InsightActions
 from console.views.messages import message_box, rights_notice, show_error
 from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.security_settings import SecuritySettingsDialog
+from console.views.sls_actions import SlsActions
 from console.views.staff_dialog import StaffDialog
 from console.views.style import app_icon, icon
 from console.views.tables import list_table
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
         self.device_actions = DeviceActions(desk, self.detail, self)
+        self.sls_actions = SlsActions(desk, self.detail, self)
         self.back_office = BackOfficeActions(desk, self)
         # "Export users" may write just what this list shows: its filter and count, read when asked.
         self.back_office.exporter.shown_users = lambda: (self.model.shown_query, self.model.rowCount())
@@ -261,11 +263,16 @@ class MainWindow(QMainWindow):
         self.devices_menu.addSeparator()
         for action in dev.device_actions:
             self.devices_menu.addAction(action)
+        self.devices_menu.addSeparator()
+        for action in self.sls_actions.user_actions:
+            self.devices_menu.addAction(action)
         self.tools_menu = bar.addMenu("&Tools")
         for action in self.insight.window_actions:
             self.tools_menu.addAction(action)
         self.tools_menu.addSeparator()
         self.tools_menu.addAction(self.audit_action)
+        for action in self.sls_actions.window_actions:
+            self.tools_menu.addAction(action)
         self.tools_menu.addAction(self.staff_action)
         self.tools_menu.addAction(self.client_devices_action)
         self.help_menu = bar.addMenu("&Help")
@@ -444,6 +451,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         self.change_security_action.setEnabled(self.current_user_id() is not None)
         self.device_actions.update()
+        self.sls_actions.update()
 
     def select_user(self, user_id: int, *, scroll: bool = True) -> bool:
         """Select a user by id if it is in the current list (used after a search and by tests)."""

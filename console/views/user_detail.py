@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from console.models.directory import DeviceSummary, UserDetails, UserDirectory
 from console.models.enums import DeviceState
+from console.models.limits import UserLimits
 from console.views.change_bus import ChangeKind, Changes
 from console.views.formatting import SLS_STATE_COLOURS, day, when
 
@@ -37,6 +38,18 @@ def _table(name: str, headers: tuple[str, ...]) -> QTableWidget:
     return t
 
 
+def limits_text(limits: UserLimits | None) -> str:
+    """One line per active device (the device used at login decides), the best first when they differ."""
+    if limits is None:
+        return "—"
+    if not limits.per_device:
+        return f"{limits.best.short} (no security device)"
+    lines = [f"{d.label}: {d.limit.short}" for d in limits.per_device]
+    if len({d.limit for d in limits.per_device}) > 1:
+        lines.insert(0, f"Best: {limits.best.short} (with its most protective device)")
+    return "\n".join(lines)
+
+
 class UserDetailPane(QWidget):
     def __init__(self, directory: UserDirectory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,7 +65,8 @@ class UserDetailPane(QWidget):
         self.fields: dict[str, QLabel] = {}
         form = QFormLayout()
         for key, label in (("account", "Account"), ("role", "Role"), ("state", "SLS state"),
-                           ("rights", "Security rights"), ("restrictions", "Restrictions")):
+                           ("rights", "Security rights"), ("restrictions", "Restrictions"),
+                           ("limits", "Withdrawal limits")):
             value = QLabel("—")
             value.setObjectName(f"detail_{key}")
             value.setWordWrap(True)
@@ -136,6 +150,7 @@ class UserDetailPane(QWidget):
             rights = "No holder on record"
         self.fields["rights"].setText(rights)
         self.fields["restrictions"].setText("\n".join(r.label for r in d.restrictions) or "None")
+        self.fields["limits"].setText(limits_text(d.limits))
         self.devices.setRowCount(len(d.devices))
         history = QColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
         for i, dev in enumerate(d.devices):  # in use first, then the device history (lost, revoked, returned…)

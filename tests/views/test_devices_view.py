@@ -257,7 +257,7 @@ def test_user_detail_issue_temporary_passcode_needs_identity_check(main, qtbot, 
             is DeviceState.active
 
 
-def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world):
+def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_sharing):
     """jsmit123's IB Key is shared with jsmit777 (same person) by a good code, then unshared from jsmit777."""
     twin = add_same_person_username(ctx, world.secondary_id, "jsmit777", "U2222222", (DeviceKind.code_card,))
     main.refresh()
