@@ -215,12 +215,12 @@ class MainWindow(QMainWindow):
         self.staff_action = a("&Staff…", "Ctrl+Shift+S", "Add staff, unlock their sign-in, reset their second "
                               "factor (administrators)", self.open_staff, "manageStaff", Permission.manage_staff,
                               "user")
-        self.sign_out_action = a("Sign &out", "Ctrl+Shift+Q", "Sign out and hand the desk to the next staff "
+        self.sign_out_action = a("Sign &out", "Ctrl+Alt+O", "Sign out and hand the desk to the next staff "
                                  "member (the console stays open)", self.sign_out_requested.emit, "signOut",
                                  Permission.view, "user")
         self.lock_action = a("&Lock", "Ctrl+L", "Lock the desk: hide every window until you sign in again",
                              self.lock_requested.emit, "lockDesk", Permission.view, "security")
-        self.client_devices_action = a("&Client's devices (training)…", "Ctrl+Shift+T", "Training on demo data: "
+        self.client_devices_action = a("&Client's devices (training)…", "Ctrl+Alt+T", "Training on demo data: "
                                        "what the selected client's devices would show (codes, responses, card "
                                        "values)", self.open_client_devices, "openClientDevices", Permission.view,
                                        "security")
