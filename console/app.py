@@ -30,6 +30,7 @@ from console.models.sharing_review import SharingReviewService
 from console.models.sms import SmsService
 from console.models.staff import StaffService
 from console.models.temporary_access import TemporaryAccessService
+from console.models.training import TrainingService
 from console.models.verification import VerificationService
 from console.models.work_list import WorkListService
 
@@ -80,6 +81,7 @@ class Services:
     work_list: WorkListService
     reports: ReportService
     accounts: AccountService
+    training: TrainingService
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> Services:
@@ -92,7 +94,8 @@ class Services:
                    audit_log=AuditLog(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
                    settings=SettingsService(ctx), insight=InsightService(ctx), work_list=WorkListService(ctx),
                    reports=ReportService(ctx), accounts=AccountService(ctx), sms=SmsService(ctx),
-                   printed_cards=PrintedCardService(ctx, verification), sharing_review=SharingReviewService(ctx))
+                   printed_cards=PrintedCardService(ctx, verification), sharing_review=SharingReviewService(ctx),
+                   training=TrainingService(ctx))
 
 
 def run_startup_tasks(ctx: ServiceContext) -> str:

@@ -235,8 +235,9 @@ def _text_condition(text: str, contains: bool = False, dialect: str = "sqlite") 
     return or_(*conditions)
 
 
-def _filtered(stmt: Select[*_Ts], query: UserQuery, with_state: bool = True, dialect: str = "sqlite",
-              state_by_index: bool = True) -> Select[*_Ts]:
+def filtered(stmt: Select[*_Ts], query: UserQuery, with_state: bool = True, dialect: str = "sqlite",
+             state_by_index: bool = True) -> Select[*_Ts]:
+    """`stmt` limited to the users `query` lists (its text and, unless with_state is False, its state)."""
     cond = _text_condition(query.normalized_text(), query.contains, dialect)
     if cond is not None:
         stmt = stmt.where(cond)
@@ -254,7 +255,7 @@ def plain_window_statement(query: UserQuery, offset: int, limit: int, dialect: s
     """The reference: what window() must return, as one ORDER BY ... LIMIT ... OFFSET (slow far down)."""
     key = SORT_COLUMNS[query.sort]
     order = [key.desc(), User.id.desc()] if query.descending else [key, User.id]
-    return _filtered(_ROW_SELECT, query, dialect=dialect).order_by(*order).offset(offset).limit(limit)
+    return filtered(_ROW_SELECT, query, dialect=dialect).order_by(*order).offset(offset).limit(limit)
 
 
 _ROW_COLUMNS = (User.id, User.username, User.full_name, Account.number, User.role, User.sls_state,
@@ -380,7 +381,7 @@ class UserDirectory:
             elif counts is None and _text_condition(key.text, key.contains, self._dialect) is not None:
                 # A plain count: SQLite answers it from the index ranges' row ids alone, without reading
                 # rows (the per-state counts need each row's state and can follow later).
-                total = s.scalar(_filtered(select(func.count()).select_from(User), query, dialect=self._dialect))
+                total = s.scalar(filtered(select(func.count()).select_from(User), query, dialect=self._dialect))
             else:
                 counts = counts or self._counts_by_state(s, query)
                 total = counts[query.state] if query.state is not None else sum(counts.values())
@@ -406,7 +407,7 @@ class UserDirectory:
         if _text_condition(key.text, key.contains, self._dialect) is None:
             counts.update({st: n for st, n in s.execute(select(UserStateCount.sls_state, UserStateCount.users))})
         else:
-            stmt = _filtered(select(User.sls_state, func.count()).group_by(User.sls_state), key, False,
+            stmt = filtered(select(User.sls_state, func.count()).group_by(User.sls_state), key, False,
                              self._dialect)
             counts.update({st: n for st, n in s.execute(stmt)})
         with self._lock:
@@ -478,7 +479,7 @@ class UserDirectory:
         base = select(key, User.id)
         if query.sort == "account":
             base = base.join(Account, Account.id == User.account_id)
-        base = _filtered(base, query, dialect=self._dialect, state_by_index=query.sort != "account")
+        base = filtered(base, query, dialect=self._dialect, state_by_index=query.sort != "account")
         order = [key, User.id] if ascending else [key.desc(), User.id.desc()]
         if anchor is None:
             if query.sort == "account":
@@ -511,11 +512,11 @@ class UserDirectory:
             base = base.join(Account, Account.id == User.account_id)
             counting = counting.join(Account, Account.id == User.account_id)
         with self._reading() as s:
-            found = s.execute(_filtered(base, query, dialect=self._dialect).where(User.id == user_id)).first()
+            found = s.execute(filtered(base, query, dialect=self._dialect).where(User.id == user_id)).first()
             if found is None:
                 return None
             k, uid = found
-            counting = _filtered(counting, query, dialect=self._dialect)
+            counting = filtered(counting, query, dialect=self._dialect)
             if query.descending:
                 before = (key > k), and_(key == k, User.id > uid)
             else:
@@ -572,6 +573,8 @@ def _restrictions_of(s: Session, user_ids: list[int]) -> dict[int, tuple[Restric
 def _device_summaries(s: Session, user: User, now: dt.datetime) -> Iterator[DeviceSummary]:
     holdings = s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user.id)
                          .order_by(DeviceHolding.preferred.desc(), DeviceHolding.since)).all()
+    # In use first, then the device history, each in the order above.
+    holdings = sorted(holdings, key=lambda h: h.device.state not in IN_USE_STATES)
     for h in holdings:
         d: SecurityDevice = h.device
         others = s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)

@@ -34,6 +34,7 @@ from console.views.device_dialogs import (
     ShareDialog,
     ShipDialog,
     info,
+    unlock_dialog,
 )
 from console.views.devices_model import DevicesModel
 from console.views.messages import show_error
@@ -88,6 +89,7 @@ class DevicesWindow(QMainWindow):
         self._timer.setInterval(FILTER_DELAY_MS)
         self._timer.timeout.connect(self.apply_filter)
         self.serial_edit.textChanged.connect(lambda _: self._timer.start())
+        self.serial_edit.returnPressed.connect(self._go_to_first_match)
         self.kind_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
         self.state_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
         self.overdue_check.toggled.connect(lambda _: self.apply_filter())
@@ -159,13 +161,16 @@ class DevicesWindow(QMainWindow):
         self.overdue_action = a("Charge &overdue returns", "Ctrl+Shift+O", "Charge the fee for every device past "
                                 "its return date that is not charged yet (safe to repeat)", self.charge_overdue,
                                 "chargeOverdue", Permission.run_overdue)
+        self.unlock_action = a("&Unlock…", "Ctrl+Shift+U", "Unlock the selected device, locked after too many "
+                               "wrong codes (verify the client's identity first)", self.unlock, "unlockDevice",
+                               Permission.unlock_device)
         self.refresh_action = a("Re&fresh", QKeySequence.StandardKey.Refresh, "Reload the devices list",
                                 self.refresh, "refreshDevices", Permission.view)
         self.close_action = a("&Close", "Ctrl+W", "Close the devices window (Esc)", self.close, "closeDevices",
                               Permission.view)
         menu = self.menuBar().addMenu("&Device")
-        for action in (self.activate_action, self.share_action, self.report_action, self.replace_action,
-                       self.revoke_action):
+        for action in (self.activate_action, self.share_action, self.unlock_action, self.report_action,
+                       self.replace_action, self.revoke_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.close_action)
@@ -218,6 +223,14 @@ class DevicesWindow(QMainWindow):
                                          self.required_check.isChecked()))
         self._update()
 
+    def _go_to_first_match(self) -> None:
+        """Enter in the serial box: find now (a query, not a scan of the rows) and put the agent on the first."""
+        self.apply_filter()
+        if self.model.rowCount():
+            self.table.setFocus()
+            self.table.selectRow(0)
+            self.table.setCurrentIndex(self.model.index(0, 0))
+
     def refresh(self) -> None:
         row = self.current_row()
         scroll = self.table.verticalScrollBar().value()
@@ -241,6 +254,7 @@ class DevicesWindow(QMainWindow):
             "reportDevice": state in REPORTABLE and row is not None and not row.kind.is_temporary,
             "orderReplacement": dsc and state in (DeviceState.lost, DeviceState.stolen, DeviceState.damaged),
             "revokeDevice": state in REPORTABLE,
+            "unlockDevice": row is not None and row.locked,
         }
         for action in self.findChildren(PermittedAction):
             action.setEnabled(rules.get(action.objectName(), True))
@@ -296,7 +310,10 @@ class DevicesWindow(QMainWindow):
         if row.return_reason is ReturnReason.battery_failure:
             return "No fee: the battery failed. The old card must come back by its due date, or the fee is charged."
         back = " The damaged card is still to be returned." if row.state is DeviceState.damaged else ""
-        return f"The replacement fee is charged to account {row.account_number}.{back}"
+        fee = self.services.devices.replacement_fee(row.id)
+        if not fee:
+            return f"No fee: it was already charged for this card.{back}"
+        return f"The replacement fee is charged to account {row.account_number}: {money(fee)}.{back}"
 
     def revoke(self) -> None:
         row = self.current_row()
@@ -310,6 +327,12 @@ class DevicesWindow(QMainWindow):
                                  lambda: self.services.devices.revoke(self.actor, row.id), "revokeConfirm",
                                  "Revoke", self, changes=Changes.of(devices=[row.id], kinds=[ChangeKind.users]),
                                  done=f"{label} revoked; {holders} can no longer use it.{then}"))
+
+    def unlock(self) -> None:
+        row = self.current_row()
+        if row is not None and row.locked:
+            self._open(unlock_dialog(self.desk, row.id, f"{row.kind.label} {row.serial or ''}".strip(),
+                                     ", ".join(row.holders) or "nobody", self))
 
     def receive_return(self) -> None:
         row = self.current_row()

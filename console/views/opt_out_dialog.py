@@ -78,7 +78,7 @@ class OptOutDialog(QDialog):
         self.statement.setReadOnly(True)
         self.statement.setFixedHeight(80)
         layout.addWidget(self.statement)
-        self.acknowledged = QCheckBox("The client has heard the risks and restrictions and acknowledges this "
+        self.acknowledged = QCheckBox("The client has heard the risks and restrictions and &acknowledges this "
                                       "statement")
         self.acknowledged.setObjectName("acknowledged")
         self.acknowledged.setAccessibleName("Client acknowledges the opt-out statement")

@@ -135,6 +135,8 @@ OPENERS = {
     "StaffDialog": lambda w: _cls("StaffDialog")(w.desk, w.parent),
     "DashboardWindow": lambda w: _cls("DashboardWindow")(w.desk, w.parent),
     "WorkListWindow": lambda w: _cls("WorkListWindow")(w.desk, w.parent),
+    "ClientDevicesWindow": lambda w: _cls("ClientDevicesWindow")(w.desk.services.training, w.desk.actor,
+                                                                 w.desk.services.directory, "jsmit123", w.parent),
     "CloseAccountDialog": lambda w: _cls("CloseAccountDialog")(w.desk, "U1234567", w.parent),
     "SmsIssueDialog": lambda w: _cls("SmsIssueDialog")(w.desk, w.world.secondary_id, "jsmit123", w.parent),
     "SmsEndDialog": lambda w: _cls("SmsEndDialog")(w.desk, w.world.secondary_device_id, "jsmit123", w.parent),
@@ -144,7 +146,7 @@ OPENERS = {
     "DecisionDialog": lambda w: _cls("DecisionDialog")(w.desk, _request_row(w), True, w.parent),
 }
 # Dialogs that are not a form to submit: help, a passcode shown once, the security settings (buttons only).
-NOT_FORMS = {"HelpBrowser", "PasscodeDialog", "SecuritySettingsDialog"}
+NOT_FORMS = {"HelpBrowser", "PasscodeDialog", "SecuritySettingsDialog", "ClientDevicesWindow"}
 # Windows whose closing is not Esc/Ctrl+W: the main window quits the console (Ctrl+Q).
 QUITS = {"MainWindow"}
 

@@ -9,7 +9,7 @@ import segno
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QRadioButton, QToolButton, QWizard
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QRadioButton, QToolButton, QWizard
 from sqlalchemy import select
 
 from console.models import audit
@@ -147,8 +147,10 @@ def test_shared_path_enrolls_with_code_from_the_other_usernames_device(qtbot, ct
     device_id, _, secret = twin["devices"][0]
     choose(qtbot, wizard, "shared")
     assert wizard.currentId() == PAGE_SHARE
-    qtbot.keyClicks(wizard.findChild(QLineEdit, "otherUsername"), "jsmit777")
-    click(qtbot, wizard.findChild(QToolButton, "findDevices"))
+    # The person's other username is listed and chosen: no need to ask the client for it.
+    listed = wizard.findChild(QListWidget, "otherUsernames")
+    assert listed.count() == 1 and listed.item(0).text().startswith("jsmit777  ·  U2222222  ·  Enrolled")
+    assert wizard.findChild(QLineEdit, "otherUsername").text() == "jsmit777"
     assert wizard.findChild(QComboBox, "sharedDevice").currentData() == device_id
     next_(qtbot, wizard)
     assert wizard.currentId() == PAGE_VERIFY
@@ -188,9 +190,7 @@ def test_replayed_code_refused(qtbot, ctx, world, wizard, agent, immediate_shari
     device_id, _, seed = twin["devices"][0]
     code = pyotp.TOTP(seed).at(ctx.clock.now())
     VerificationService(ctx).verify(agent, device_id, code)
-    choose(qtbot, wizard, "shared")
-    qtbot.keyClicks(wizard.findChild(QLineEdit, "otherUsername"), "jsmit777")
-    click(qtbot, wizard.findChild(QToolButton, "findDevices"))
+    choose(qtbot, wizard, "shared")  # jsmit777 is listed and chosen
     next_(qtbot, wizard)
     answer(qtbot, wizard, code)
     assert wizard.currentId() == PAGE_VERIFY and "already used" in take_message(wizard)

@@ -178,6 +178,7 @@ def test_wizard_says_the_share_waits_for_compliance(qtbot, ctx, world, agent):
     from tests.views.test_opt_in_wizard import answer, choose, click, next_
 
     choose(qtbot, w, "shared")
+    w.findChild(QLineEdit, "otherUsername").clear()  # the page lists and picks the person's other username
     qtbot.keyClicks(w.findChild(QLineEdit, "otherUsername"), "jsmit777")
     click(qtbot, w.findChild(QToolButton, "findDevices"))
     assert w.findChild(QComboBox, "sharedDevice").currentData() == device_id
