@@ -356,10 +356,10 @@ def _filter_sql(text: str, contains: bool) -> str:
     from sqlalchemy import select
     from sqlalchemy.dialects import sqlite
 
-    from console.models.directory import UserQuery, _filtered
+    from console.models.directory import UserQuery, filtered
     from console.models.entities import User
 
-    stmt = _filtered(select(User.id), UserQuery(text=text, contains=contains))
+    stmt = filtered(select(User.id), UserQuery(text=text, contains=contains))
     where = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     return where[where.index("WHERE"):]
 

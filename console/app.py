@@ -19,6 +19,7 @@ from console.models.exporting import ExportService
 from console.models.importing import ImportService
 from console.models.insight import InsightService
 from console.models.keys import default_store, unlock_box
+from console.models.printed_cards import PrintedCardService
 from console.models.reporting import ReportService
 from console.models.returns import ReturnsService
 from console.models.rights import RightsService
@@ -26,8 +27,11 @@ from console.models.schema import upgrade
 from console.models.sealing import SecretBox
 from console.models.sessions import automatic_run
 from console.models.settings_service import SettingsService
+from console.models.sharing_review import SharingReviewService
+from console.models.sms import SmsService
 from console.models.staff import StaffService
 from console.models.temporary_access import TemporaryAccessService
+from console.models.training import TrainingService
 from console.models.verification import VerificationService
 from console.models.work_list import WorkListService
 
@@ -71,10 +75,14 @@ class Services:
     importing: ImportService
     exporting: ExportService
     settings: SettingsService
+    sms: SmsService
+    printed_cards: PrintedCardService
+    sharing_review: SharingReviewService
     insight: InsightService
     work_list: WorkListService
     reports: ReportService
     accounts: AccountService
+    training: TrainingService
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> Services:
@@ -86,7 +94,9 @@ class Services:
                    returns=ReturnsService(ctx), charges=ChargeService(ctx), staff=StaffService(ctx),
                    audit_log=AuditLog(ctx), importing=ImportService(ctx), exporting=ExportService(ctx),
                    settings=SettingsService(ctx), insight=InsightService(ctx), work_list=WorkListService(ctx),
-                   reports=ReportService(ctx), accounts=AccountService(ctx))
+                   reports=ReportService(ctx), accounts=AccountService(ctx), sms=SmsService(ctx),
+                   printed_cards=PrintedCardService(ctx, verification), sharing_review=SharingReviewService(ctx),
+                   training=TrainingService(ctx))
 
 
 def run_startup_tasks(ctx: ServiceContext) -> str:

@@ -6,6 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QEvent, QObject, QTimer
+
 DEMO_USERS_ON_FIRST_RUN = 10_000
 
 
@@ -54,15 +56,10 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console import __version__
-    from console.app import Services, open_context
-    from console.models.changes import ChangeWatcher
+    from console.app import open_context
     from console.models.demo_staff import create_demo_staff, demo_sign_in_hint, sign_in_instructions
     from console.models.staff import StaffService
-    from console.views.desk import Desk
-    from console.views.live_changes import LiveChanges
-    from console.views.main_window import MainWindow
     from console.views.style import allow_fractional_scaling, app_icon, apply_theme, follow_system_scheme
-    from console.views.window_memory import WindowMemory
 
     log_path = _setup_logging()
     allow_fractional_scaling()
@@ -88,25 +85,115 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
         hint = NO_STAFF_HINT
     elif demo_sign_in_hint(staff):
         hint, live_hint = demo_sign_in_hint(staff), lambda: demo_sign_in_hint(staff)
-    actor = ask_sign_in(staff, ctx.db.display_name, hint, live_hint)
-    if actor is None:
-        return 0
     from console.app import run_startup_tasks
 
+    session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint))
+    follow_system_scheme(app, lambda: session.window.refresh_icons() if session.window is not None else None)
+    if not session.sign_in():
+        return 0
     logging.getLogger("sls_console").info(run_startup_tasks(ctx))
-    desk = Desk.build(Services.build(ctx, actor))
-    window = MainWindow(desk)
-    live = LiveChanges(ChangeWatcher(ctx.db), desk.bus, window)  # other desks' changes, shown within a second
-    live.connection.connect(window.show_connection)
-    live.start()
-    app.aboutToQuit.connect(live.stop)
-    WindowMemory(window).attach()
-    follow_system_scheme(app, window.refresh_icons)
-    window.show()
     try:
         return app.exec()
     finally:
-        staff.sign_out(actor)  # the session ends with the window
+        session.end()  # the session ends with the window
+
+
+class DeskSession(QObject):
+    """One desk after another: sign in, work, sign out or lock, and the next staff member signs in, without
+    quitting. Each sign-in gets a new window (a clean desk: no previous search, no open dialogs)."""
+
+    def __init__(self, app, ctx, staff, ask, on_window=None) -> None:
+        super().__init__()
+        self.app, self.ctx, self.staff = app, ctx, staff
+        self.ask = ask  # () -> Actor | None: the sign-in dialog
+        self.on_window = on_window
+        self.window = None
+        self.actor = None
+        self.live = None
+        app.aboutToQuit.connect(lambda: self.live.stop() if self.live is not None else None)
+        app.setQuitOnLastWindowClosed(False)  # between two desks no window is open
+
+    def sign_in(self) -> bool:
+        from console.app import Services
+        from console.models.changes import ChangeWatcher
+        from console.views.desk import Desk
+        from console.views.live_changes import LiveChanges
+        from console.views.main_window import MainWindow
+        from console.views.window_memory import WindowMemory
+
+        actor = self.ask()
+        if actor is None:
+            self.app.quit()
+            return False
+        self.actor = actor
+        window = MainWindow(Desk.build(Services.build(self.ctx, actor)))
+        # Other desks' changes, shown within a second; stopped when this desk closes.
+        self.live = LiveChanges(ChangeWatcher(self.ctx.db), window.desk.bus, window)
+        self.live.connection.connect(window.show_connection)
+        self.live.start()
+        WindowMemory(window).attach()
+        window.sign_out_requested.connect(self.sign_out)
+        window.lock_requested.connect(self.lock)
+        window.installEventFilter(self)
+        if self.on_window is not None:
+            self.on_window(window)
+        self.window = window
+        window.show()
+        return True
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        # Quit (or the window's close button) ends the console; sign-out and lock close the desk themselves.
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            QTimer.singleShot(0, self.app.quit)
+        return False
+
+    def end(self) -> None:
+        """End the signed-in staff member's session: services refuse it from now on."""
+        actor, self.actor = self.actor, None
+        if actor is not None and self.staff is not None:
+            self.staff.sign_out(actor)
+
+    def _close_desk(self) -> None:
+        window, self.window = self.window, None
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        if window is not None:
+            window.desk.runner.wait_idle()
+            window.close()
+            window.deleteLater()
+
+    def sign_out(self) -> None:
+        logging.getLogger("sls_console").info("%s signed out", self.actor.username if self.actor else "?")
+        self._close_desk()
+        self.end()
+        self.sign_in()
+
+    def lock(self) -> None:
+        """Hide the desk; the same staff member gets it back as it was, anyone else gets a clean one."""
+        window = self.window
+        if window is None:
+            return
+        hidden = [w for w in self.app.topLevelWidgets() if w.isVisible()]
+        for w in hidden:
+            w.hide()
+        actor = self.ask()
+        if actor is not None and self.actor is not None and actor.username == self.actor.username:
+            if self.staff is not None:
+                self.staff.sign_out(actor)  # the desk goes on with its own session; this one is not needed
+            for w in hidden:
+                w.show()
+            return
+        self._close_desk()
+        self.end()
+        if actor is None:
+            self.app.quit()
+            return
+        original, self.ask = self.ask, lambda: actor
+        try:
+            self.sign_in()
+        finally:
+            self.ask = original
 
 
 NO_STAFF_HINT = ("This database has no staff accounts yet. Create the first administrator in a terminal:\n"

@@ -13,8 +13,8 @@ from console.resources import resource_path
 # The order of the topic list; the first nine follow the client article's related links.
 TOPIC_ORDER = ("sls-overview", "dsc-replacement", "security-devices", "sharing", "returns", "ib-key-activation",
                "multiple-two-factor", "charges", "temporary-passcode", "opting-back-in", "import-export",
-               "dashboard")
-TOKEN_RE = re.compile(r"\[\[([a-z_]+)\]\]")
+               "dashboard", "limits-sms-cards")
+TOKEN_RE = re.compile(r"\[\[([a-z0-9_]+)\]\]")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ def figure_values(figures: Figures) -> dict[str, str]:
     values = {f.name: str(getattr(figures, f.name)) for f in dataclasses.fields(figures)}
     values.update(dsc_plus_fee=_usd(figures.dsc_plus_fee_cents), code_card_fee=_usd(figures.code_card_fee_cents),
                   dsc_min_equity=f"{figures.dsc_min_equity_cents // 100:,} USD")
+    # Withdrawal limits in whole USD, with separators; 0 is no limit.
+    values.update({k: f"{int(v):,}" if int(v) else "no limit" for k, v in values.items() if k.startswith("limit_")})
     return values
 
 

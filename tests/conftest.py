@@ -102,6 +102,20 @@ def world(ctx) -> World:
 
 # Staff fixtures are signed-in sessions: services refuse an Actor made by hand.
 @pytest.fixture
+def immediate_sharing(ctx, admin) -> None:
+    """Shares across entities approved at once (the compliance review switched off), for tests of the share
+    itself; tests of the review leave it on, as it is by default."""
+    from console.models.settings_service import SettingsService
+
+    SettingsService(ctx).update(admin, "sharing_review_across_entities", 0)
+
+
+@pytest.fixture
+def compliance(ctx) -> Actor:
+    return signed_in(ctx, "comp01", "Carla Compliance", StaffRole.compliance)
+
+
+@pytest.fixture
 def agent(ctx) -> Actor:
     return signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk)
 

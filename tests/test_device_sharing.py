@@ -22,7 +22,7 @@ def svc(ctx):
 
 
 @pytest.fixture
-def twin(ctx, world):
+def twin(ctx, world, immediate_sharing):
     """jsmit777: another username of John Smith (jsmit123) in account U2222222, enrolled with a printed card."""
     return add_same_person_username(ctx, world.secondary_id, "jsmit777", "U2222222", (DeviceKind.code_card,))
 

@@ -182,7 +182,7 @@ def test_wrong_card_values_refused(ctx, world, svc, agent):
 
 
 # --- Sharing a device from another username --------------------------------------------------------
-def test_shared_ib_key_opt_in_enrolls_with_owners_code(ctx, world, svc, agent):
+def test_shared_ib_key_opt_in_enrolls_with_owners_code(ctx, world, svc, agent, immediate_sharing):
     """Jane's other username's IB Key, proven with its current code, becomes shared and Jane is enrolled."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
     device_id, _, seed = twin["devices"][0]
@@ -197,7 +197,7 @@ def test_shared_ib_key_opt_in_enrolls_with_owners_code(ctx, world, svc, agent):
     assert actions(ctx, user_id=world.primary_id)[-2:] == ["device.shared", "user.enrolled"]
 
 
-def test_shared_dsc_plus_proven_by_response_to_challenge(ctx, world, svc, agent):
+def test_shared_dsc_plus_proven_by_response_to_challenge(ctx, world, svc, agent, immediate_sharing):
     """The most protective device (DSC+) is chosen; its 8-digit response to the 6-digit challenge proves it."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222",
                                     (DeviceKind.ib_key, DeviceKind.dsc_plus))
@@ -209,7 +209,7 @@ def test_shared_dsc_plus_proven_by_response_to_challenge(ctx, world, svc, agent)
     assert_enrolled(ctx, world.primary_id, dsc_id)
 
 
-def test_shared_code_card_proven_by_its_values(ctx, world, svc, agent):
+def test_shared_code_card_proven_by_its_values(ctx, world, svc, agent, immediate_sharing):
     """A shared Security Code Card is proven with the values at two drawn index numbers."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222", (DeviceKind.code_card,))
     card_id, _, values = twin["devices"][0]
@@ -374,7 +374,7 @@ def test_opt_out_records_acknowledgement_applies_restrictions_and_revokes_device
     assert actions(ctx, user_id=world.primary_id)[-2:] == ["device.revoked", "user.opted_out"]
 
 
-def test_opt_out_leaves_shared_device_with_its_other_holder(ctx, world, svc, agent):
+def test_opt_out_leaves_shared_device_with_its_other_holder(ctx, world, svc, agent, immediate_sharing):
     """A shared device stays active for the username that still uses it; only the opting-out user lets go."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
     device_id, _, seed = twin["devices"][0]
@@ -471,7 +471,7 @@ def test_totp_passes_rfc6238_sha256_and_sha512_vectors(unix, sha256_code, sha512
         assert totp_match(seed, code, at, window=0, digits=8, digest=getattr(hashlib, name)) == totp_step(at)
 
 
-def test_share_after_starting_a_card_replaces_the_unfinished_card(ctx, world, svc, agent):
+def test_share_after_starting_a_card_replaces_the_unfinished_card(ctx, world, svc, agent, immediate_sharing):
     """A card issued first does not count as a temporary device against the share that replaces it."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
     card = svc.start_online_card(agent, world.primary_id)

@@ -93,6 +93,21 @@ def test_export_needs_permission_and_a_known_kind(service, agent, auditor, tmp_p
         service.export(auditor, "persons", tmp_path / "p.csv")
 
 
+def test_users_export_can_write_just_what_the_list_shows(ctx, world, back_office, tmp_path):
+    """With the list's filter, only the users it shows are written; the audit entry names the filter."""
+    from console.models.directory import UserQuery
+    from console.models.enums import SlsState
+
+    shown = UserQuery(text="Smith", state=SlsState.opted_out)
+    result = ExportService(ctx).export(back_office, "users", tmp_path / "shown.csv", shown=shown)
+    with open(tmp_path / "shown.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert result.rows == 1 and [r["username"] for r in rows] == ["jsmit001"]
+    with ctx.db.read() as s:
+        summary = s.scalar(select(AuditEntry.summary).where(AuditEntry.action == "data.exported"))
+    assert summary == "1 users exported to shown.csv (as listed: matching 'smith', state Opted out)"
+
+
 def test_names_that_look_like_formulas_survive_export_and_import(service, ctx, back_office, tmp_path):
     """Names beginning with = + - @ (and with quotes before them, and a real leading apostrophe) come back
     exactly as they were: the import takes off exactly the quote the export put on, nothing more."""

@@ -244,7 +244,8 @@ def test_work_list_shows_what_needs_someone_today(ctx, world, clock, agent):
     assert sections["no_device"].items[0].opens == "user"
     assert [i.device_id for i in sections["locked"].items] == [world.secondary_device_id]
     assert sections["locked"].items[0].opens == "device"
-    assert {x.source: x.total for x in sections.values()} == {"shipped": 1, "returns": 1, "no_device": 1, "locked": 1}
+    assert {x.source: x.total for x in sections.values()} == {"shipped": 1, "returns": 1, "no_device": 1, "locked": 1,
+                                                               "sharing": 0}
 
 
 def test_locked_devices_are_read_through_the_partial_index(ctx):

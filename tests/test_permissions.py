@@ -4,7 +4,6 @@ import re
 
 import pytest
 
-from console.models.context import Actor
 from console.models.enums import StaffRole
 from console.models.errors import PermissionDenied
 from console.models.permissions import ROLE_PERMISSIONS, Permission, allowed, require
@@ -27,9 +26,9 @@ def test_require_matches_the_role_table(ctx, role, permission):
                 require(s, actor, permission)
 
 
-def test_help_desk_assists_but_cannot_waive_or_receive_stock():
+def test_help_desk_assists_but_cannot_waive_or_receive_stock(agent):
     """Help-desk runs assisted opt-in and temporary passcodes; waiving charges and receiving stock are refused."""
-    desk = Actor("h", "H", StaffRole.help_desk)
+    desk = agent
     assert allowed(desk, P.assist_enrollment) and allowed(desk, P.issue_temporary_access)
     for p in (P.waive_charges, P.manage_stock, P.receive_returns, P.manage_staff, P.rotate_key, P.change_settings):
         assert not allowed(desk, p)

@@ -21,6 +21,7 @@ from console.models.enrollment import EnrollmentService
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState, UserRole
 from console.models.errors import RightsError
+from console.models.printed_cards import PrintedCardService
 from tests.factories import add_device, add_person, add_user, user_snapshot
 from tests.lifecycle import audit_count, challenge_and_response, make_rich
 
@@ -36,6 +37,8 @@ READS = {
     # Training on demo data: computes what a demo client's device would answer; changes nothing.
     "TrainingService.available", "TrainingService.card_values", "TrainingService.devices_of",
     "TrainingService.dsc_response", "TrainingService.ib_key_code",
+    "EnrollmentService.opt_out_statement", "EnrollmentService.opt_out_explanations",
+    "SharingReviewService.queue", "SharingReviewService.pending_count",
 }
 # Services that never touch a client user's SLS state or devices (staff accounts, the firm's figures, the
 # supervisors' figures, reports and work list, which only read).
@@ -49,6 +52,8 @@ EXCEPTIONS = {
     "ChargeService.mark_billed", "AccountService.close", "VerificationService.verify",
     "VerificationService.issue_challenge", "VerificationService.unlock", "ImportService.apply",
     "ImportService.preview",
+    "SmsService.issue", "SmsService.send_code", "SmsService.end", "SharingReviewService.reject",
+    "SharingReviewService.approve", "PrintedCardService.activate",
 }
 
 
@@ -130,6 +135,7 @@ DRIVERS = {
     "DeviceService.unshare":
         lambda ctx, w, a, b: DeviceService(ctx).unshare(a, w.secondary_device_id, w.secondary_id),
     "DeviceService.revoke": lambda ctx, w, a, b: DeviceService(ctx).revoke(b, w.secondary_device_id),
+    "PrintedCardService.issue": lambda ctx, w, a, b: PrintedCardService(ctx).issue(a, w.secondary_id),
 }
 
 

@@ -202,7 +202,7 @@ def test_prefix_filters_are_index_searches_not_scans(db, text_):
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     query = UserQuery(text=text_)
     plans = [_plan(db, plain_window_statement(query, 0, 50)),
-             _plan(db, directory._filtered(select(func.count()).select_from(User), query))]
+             _plan(db, directory.filtered(select(func.count()).select_from(User), query))]
     for plan in plans:
         users_steps = [p for p in plan if re.search(r"\busers\b", p)]
         assert users_steps and all(p.startswith("SEARCH") for p in users_steps), plan

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import re
 import secrets
+from typing import TYPE_CHECKING
 
+from console.models.enums import DeviceKind, DeviceState
 from console.models.sealing import SecretBox
+
+if TYPE_CHECKING:
+    from console.models.entities import SecurityDevice
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read out over the phone
 VALUE_LENGTH = 3
@@ -40,3 +46,21 @@ def value_matches(box: SecretBox, salt: bytes, hashes: bytes, position: int, val
         return False
     slot = hashes[(position - 1) * HASH_BYTES: position * HASH_BYTES]
     return hmac.compare_digest(box.lookup_hash(salt + position.to_bytes(2, "big"), value)[:HASH_BYTES], slot)
+
+
+# Serial prefixes: an Online Security Code Card is shown on screen, a printed one is mailed.
+SERIAL_PREFIX = {"online_code_card": "OSC", "code_card": "SCC"}
+
+
+def new_card_device(box: SecretBox, kind: DeviceKind, state: DeviceState, account_id: int, size: int,
+                    now: dt.datetime) -> tuple[SecurityDevice, dict[int, str]]:
+    """A new code card device (online or printed, not yet added to a session) and its values, returned once for
+    showing or printing; the device keeps only their hashes. The one place a card is made."""
+    from console.models.entities import SecurityDevice
+
+    values = new_card_values(size)
+    salt = box.new_salt()
+    device = SecurityDevice(kind=kind, state=state, serial=f"{SERIAL_PREFIX[kind.name]}-{secrets.token_hex(5).upper()}",
+                            account_id=account_id, secret_salt=salt, secret_hash=card_hashes(box, salt, values),
+                            issued_at=now, failed_attempts=0, locked=False)
+    return device, values

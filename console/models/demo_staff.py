@@ -17,6 +17,7 @@ DEMO_STAFF = (
     ("helpdesk", "Harriet Desk", StaffRole.help_desk),
     ("backoffice", "Bob Office", StaffRole.back_office),
     ("auditor", "Ada Auditor", StaffRole.auditor),
+    ("compliance", "Carla Compliance", StaffRole.compliance),
 )
 
 

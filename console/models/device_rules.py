@@ -8,8 +8,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.models.entities import DeviceHolding, SecurityDevice, User
-from console.models.enums import DeviceState, SlsState
+from console.models import audit
+from console.models.entities import DeviceHolding, SecurityDevice, User, UserRestriction
+from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.errors import RuleViolation
 from console.models.holdings import refresh_active_devices
 
@@ -90,3 +91,58 @@ def follow_devices(s: Session, users: list[User], *, actor: str, at: dt.datetime
                          account_id=user.account_id, user_id=user.id)
             changed.append(user)
     return changed
+
+
+def device_label(device: SecurityDevice) -> str:
+    return f"{device.kind.label} {device.serial}" if device.serial else device.kind.label
+
+
+def enroll_if_waiting(s: Session, actor: str, user: User, device: SecurityDevice, now: dt.datetime) -> bool:
+    """A user waiting for their first device (pending or opted out) is enrolled by activating one: restrictions
+    lifted, audited. True when the user was enrolled by this call."""
+    if user.sls_state is SlsState.enrolled:
+        return False
+    was = user.sls_state
+    user.sls_state = SlsState.enrolled
+    for r in s.scalars(select(UserRestriction).where(UserRestriction.user_id == user.id,
+                                                     UserRestriction.lifted_at.is_(None))):
+        r.lifted_at = now
+    audit.record(s, at=now, actor=actor, action="user.enrolled",
+                 summary=f"{user.username} enrolled by activating {device_label(device)} (was {was.label.lower()}); "
+                         f"restrictions lifted", account_id=user.account_id, user_id=user.id, device_id=device.id,
+                 details={"device_kind": device.kind.name, "shared": False})
+    return True
+
+
+def end_sms_after_activation(s: Session, actor: str, device: SecurityDevice, now: dt.datetime) -> list[int]:
+    """SMS serves only until another device is activated: end the SMS of every holder of `device` (just
+    activated or shared). Returns the ended SMS device ids."""
+    if device.kind is DeviceKind.sms:
+        return []
+    ended = []
+    for user in holders_of(s, device):
+        for sms in s.scalars(select(SecurityDevice).join(DeviceHolding, DeviceHolding.device_id == SecurityDevice.id)
+                             .where(DeviceHolding.user_id == user.id, SecurityDevice.kind == DeviceKind.sms,
+                                    SecurityDevice.state == DeviceState.active)):
+            end_sms(sms)
+            ended.append(sms.id)
+            audit.record(s, at=now, actor=actor, action="device.sms_ended",
+                         summary=f"SMS to {mask_phone(sms.phone)} of {user.username} ended: "
+                                 f"{device_label(device)} activated", account_id=user.account_id, user_id=user.id,
+                         device_id=sms.id, details={"activated_device_id": device.id})
+        settle_user(s, user)
+    return ended
+
+
+def end_sms(sms: SecurityDevice) -> None:
+    """Out of use for good; any code still outstanding is refused (the device is no longer usable)."""
+    sms.state = DeviceState.revoked
+    sms.secret_hash = None
+    sms.secret_salt = None
+
+
+def mask_phone(phone: str | None) -> str:
+    """The number as shown to staff and in the audit trail: country code and last 3 digits."""
+    if not phone:
+        return "an unknown number"
+    return f"{phone[:3]}…{phone[-3:]}"

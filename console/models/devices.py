@@ -29,6 +29,7 @@ from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.device_list import DeviceQuery, DeviceRow  # noqa: F401  (re-exported for the views)
 from console.models.device_rules import (
+    end_sms_after_activation,
     follow_devices,
     holders_of,
     require_keeps_active_device,
@@ -43,6 +44,7 @@ from console.models.returns import fee_for, start_return
 from console.models.rights import require_rights
 from console.models.sealing import device_context
 from console.models.settings import Figures, load_figures
+from console.models.sharing_review import open_request, review_reason
 from console.models.temporary_access import IssuedPasscode, issue_passcode_in
 from console.models.verification import VerificationResult, VerificationService
 
@@ -240,6 +242,7 @@ class DeviceService:
             users = settle_holders(session, dev)
             for user in users:
                 _enroll_if_waiting(session, actor, user, dev, now)
+            end_sms_after_activation(session, actor.username, dev, now)
             late = bool(dev.activation_due_at and now > dev.activation_due_at)
             audit.record(session, at=now, actor=actor.username, action="device.activated",
                          summary=f"DSC+ {dev.serial} activated for {', '.join(u.username for u in users)}"
@@ -296,9 +299,11 @@ class DeviceService:
                          summary=f"{_label(device)} is now the preferred device of "
                                  f"{user.username}", account_id=user.account_id, user_id=user.id, device_id=device.id)
 
-    def share(self, actor: Actor, device_id: int, user_id: int, answer: str, challenge_id: int | None = None) -> None:
+    def share(self, actor: Actor, device_id: int, user_id: int, answer: str,
+              challenge_id: int | None = None) -> int | None:
         """Share a device with a further username of the same person, proven by a good code from the device
-        under that username (rules in sharing.py)."""
+        under that username (rules in sharing.py). Returns the id of a sharing request when the share waits for
+        compliance approval (sharing_review.py), else None (shared at once)."""
         from console.models import sharing  # the sharing rules
 
         with self.ctx.db.read() as s:
@@ -311,14 +316,23 @@ class DeviceService:
                                     f"different username\").")
             sharing.check_share(s, _device(s, device_id), user, self.ctx.clock.now())
 
+        requests: list[int] = []
+
         def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
             user = _user(session, user_id)
-            sharing.share(session, dev, user, self.ctx.clock.now(), actor)
+            now = self.ctx.clock.now()
+            why = review_reason(session, dev, user, load_figures(session))
+            if why is not None:  # possession proven; the share itself waits for compliance
+                sharing.check_share(session, dev, user, now)
+                requests.append(open_request(session, actor.username, dev, user, why, now).id)
+                return
+            sharing.share(session, dev, user, now, actor)
             settle_holders(session, dev)
             follow_devices(session, [user], actor=actor.username, at=self.ctx.clock.now(), why="device shared")
 
         self.verification.verify(actor, device_id, answer, challenge_id=challenge_id, user_id=user_id,
                                  permission=Permission.manage_devices, on_success=on_success)
+        return requests[0] if requests else None
 
     def unshare(self, actor: Actor, device_id: int, user_id: int) -> None:
         """Stop a user holding a shared device. The device keeps at least one holder, and an enrolled user

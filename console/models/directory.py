@@ -31,6 +31,7 @@ from console.models import user_index
 from console.models.context import ServiceContext
 from console.models.db import is_row_id
 from console.models.device_list import due_date
+from console.models.device_rules import mask_phone
 from console.models.entities import (
     Account,
     AuditEntry,
@@ -43,7 +44,9 @@ from console.models.entities import (
 )
 from console.models.enums import DeviceState, Restriction, SlsState, UserRole
 from console.models.errors import NotFound
+from console.models.limits import UserLimits, user_limits
 from console.models.rights import rights_holder
+from console.models.settings import load_figures
 
 _Ts = TypeVarTuple("_Ts")
 # A user's row for the list (see _ROW_COLUMNS).
@@ -153,6 +156,7 @@ class UserDetails:
     devices: tuple[DeviceSummary, ...] = ()
     restrictions: tuple[Restriction, ...] = ()
     recent_audit: tuple[AuditLine, ...] = field(default_factory=tuple)
+    limits: UserLimits | None = None  # withdrawal limits from its devices (limits.py)
 
 
 MAX_FILTER_TEXT = 200
@@ -231,8 +235,9 @@ def _text_condition(text: str, contains: bool = False, dialect: str = "sqlite") 
     return or_(*conditions)
 
 
-def _filtered(stmt: Select[*_Ts], query: UserQuery, with_state: bool = True, dialect: str = "sqlite",
-              state_by_index: bool = True) -> Select[*_Ts]:
+def filtered(stmt: Select[*_Ts], query: UserQuery, with_state: bool = True, dialect: str = "sqlite",
+             state_by_index: bool = True) -> Select[*_Ts]:
+    """`stmt` limited to the users `query` lists (its text and, unless with_state is False, its state)."""
     cond = _text_condition(query.normalized_text(), query.contains, dialect)
     if cond is not None:
         stmt = stmt.where(cond)
@@ -250,7 +255,7 @@ def plain_window_statement(query: UserQuery, offset: int, limit: int, dialect: s
     """The reference: what window() must return, as one ORDER BY ... LIMIT ... OFFSET (slow far down)."""
     key = SORT_COLUMNS[query.sort]
     order = [key.desc(), User.id.desc()] if query.descending else [key, User.id]
-    return _filtered(_ROW_SELECT, query, dialect=dialect).order_by(*order).offset(offset).limit(limit)
+    return filtered(_ROW_SELECT, query, dialect=dialect).order_by(*order).offset(offset).limit(limit)
 
 
 _ROW_COLUMNS = (User.id, User.username, User.full_name, Account.number, User.role, User.sls_state,
@@ -376,7 +381,7 @@ class UserDirectory:
             elif counts is None and _text_condition(key.text, key.contains, self._dialect) is not None:
                 # A plain count: SQLite answers it from the index ranges' row ids alone, without reading
                 # rows (the per-state counts need each row's state and can follow later).
-                total = s.scalar(_filtered(select(func.count()).select_from(User), query, dialect=self._dialect))
+                total = s.scalar(filtered(select(func.count()).select_from(User), query, dialect=self._dialect))
             else:
                 counts = counts or self._counts_by_state(s, query)
                 total = counts[query.state] if query.state is not None else sum(counts.values())
@@ -402,7 +407,7 @@ class UserDirectory:
         if _text_condition(key.text, key.contains, self._dialect) is None:
             counts.update({st: n for st, n in s.execute(select(UserStateCount.sls_state, UserStateCount.users))})
         else:
-            stmt = _filtered(select(User.sls_state, func.count()).group_by(User.sls_state), key, False,
+            stmt = filtered(select(User.sls_state, func.count()).group_by(User.sls_state), key, False,
                              self._dialect)
             counts.update({st: n for st, n in s.execute(stmt)})
         with self._lock:
@@ -474,7 +479,7 @@ class UserDirectory:
         base = select(key, User.id)
         if query.sort == "account":
             base = base.join(Account, Account.id == User.account_id)
-        base = _filtered(base, query, dialect=self._dialect, state_by_index=query.sort != "account")
+        base = filtered(base, query, dialect=self._dialect, state_by_index=query.sort != "account")
         order = [key, User.id] if ascending else [key.desc(), User.id.desc()]
         if anchor is None:
             if query.sort == "account":
@@ -507,11 +512,11 @@ class UserDirectory:
             base = base.join(Account, Account.id == User.account_id)
             counting = counting.join(Account, Account.id == User.account_id)
         with self._reading() as s:
-            found = s.execute(_filtered(base, query, dialect=self._dialect).where(User.id == user_id)).first()
+            found = s.execute(filtered(base, query, dialect=self._dialect).where(User.id == user_id)).first()
             if found is None:
                 return None
             k, uid = found
-            counting = _filtered(counting, query, dialect=self._dialect)
+            counting = filtered(counting, query, dialect=self._dialect)
             if query.descending:
                 before = (key > k), and_(key == k, User.id > uid)
             else:
@@ -543,7 +548,7 @@ class UserDirectory:
                 rights_holder_username=holder.username if holder else None,
                 holds_rights=holder is not None and holder.id == user.id, version=user.version,
                 devices=devices, restrictions=_restrictions_of(s, [user.id]).get(user.id, ()),
-                recent_audit=audit)
+                recent_audit=audit, limits=user_limits(s, user, load_figures(s), self.ctx.clock.now()))
 
     def find_by_username(self, username: str) -> int | None:
         name = (username or "").strip().lower()
@@ -568,12 +573,16 @@ def _restrictions_of(s: Session, user_ids: list[int]) -> dict[int, tuple[Restric
 def _device_summaries(s: Session, user: User, now: dt.datetime) -> Iterator[DeviceSummary]:
     holdings = s.scalars(select(DeviceHolding).where(DeviceHolding.user_id == user.id)
                          .order_by(DeviceHolding.preferred.desc(), DeviceHolding.since)).all()
+    # In use first, then the device history, each in the order above.
+    holdings = sorted(holdings, key=lambda h: h.device.state not in IN_USE_STATES)
     for h in holdings:
         d: SecurityDevice = h.device
         others = s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)
                            .where(DeviceHolding.device_id == d.id, User.id != user.id)
                            .order_by(User.username)).all()
         due = due_date(d.state, d.activation_due_at, d.return_due_at)
-        yield DeviceSummary(d.id, d.kind.label, d.serial, d.state, h.preferred, d.locked, tuple(others),
+        # An SMS device has no serial; its number, partly hidden, tells it apart.
+        serial = d.serial or (mask_phone(d.phone) if d.phone else None)
+        yield DeviceSummary(d.id, d.kind.label, serial, d.state, h.preferred, d.locked, tuple(others),
                             d.activated_at, d.expires_at, d.return_due_at, d.activation_due_at,
                             due is not None and due < now, d.required_at_login_since)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +20,8 @@ import pyotp
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from console.models import audit
-from console.models.cards import card_hashes, new_card_values
+from console.models import audit, opt_out_terms
+from console.models.cards import new_card_device
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.db import is_row_id
@@ -37,11 +36,13 @@ from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, 
 from console.models.errors import InvalidInput, NotFound, RuleViolation, VerificationFailed
 from console.models.firm import firm_name
 from console.models.holdings import refresh_active_devices, refresh_holders
+from console.models.limits import user_limits
 from console.models.permissions import Permission, require
 from console.models.rights import require_rights
 from console.models.sealing import device_context
 from console.models.settings import load_figures
 from console.models.sharing import LIVE_STATES, check_share, same_person_users, share
+from console.models.sharing_review import open_request, pending_request_of, review_reason, withdraw_pending
 from console.models.training import keep_card_for_training
 from console.models.verification import ChallengeInfo, VerificationResult, VerificationService
 
@@ -120,6 +121,17 @@ class Enrolled:
 
 
 @dataclass(frozen=True)
+class AwaitingApproval:
+    """The client proved possession of the shared device, but the share waits for compliance (sharing_review.py);
+    the user stays pending until a reviewer decides."""
+
+    user_id: int
+    device_id: int
+    request_id: int
+    why: str
+
+
+@dataclass(frozen=True)
 class DeviceOutcome:
     device_id: int
     label: str
@@ -132,6 +144,8 @@ class OptedOut:
     acknowledgement_id: int
     imposed: tuple[Restriction, ...]
     devices: tuple[DeviceOutcome, ...]
+    limits_before: str = ""
+    limits_after: str = ""
 
 
 class EnrollmentService:
@@ -166,22 +180,22 @@ class EnrollmentService:
             fig = load_figures(s)
             user = self._user_for_opt_in(s, user_id, expected_version)
             self._abandon_unfinished(s, actor, user, now)
-            values = new_card_values(fig.code_card_size)
-            device = self._new_device(s, user, DeviceKind.online_code_card, now)
-            device.serial = f"OSC-{secrets.token_hex(5).upper()}"
-            device.secret_salt = self.ctx.box.new_salt()
-            device.secret_hash = card_hashes(self.ctx.box, device.secret_salt, values)
+            device, values = new_card_device(self.ctx.box, DeviceKind.online_code_card, DeviceState.pending,
+                                             user.account_id, fig.code_card_size, now)
+            expires_at = now + dt.timedelta(days=fig.online_card_validity_days)
+            device.expires_at = expires_at
+            s.add(device)
+            s.flush()
             keep_card_for_training(s, self.ctx, device, values)
-            device.expires_at = now + dt.timedelta(days=fig.online_card_validity_days)
             self._hold(s, user, device, now)
             audit.record(s, at=now, actor=actor.username, action="device.issued",
                          summary=f"Online Security Code Card {device.serial} issued to {user.username}, valid "
                                  f"{fig.online_card_validity_days} days",
                          account_id=user.account_id, user_id=user.id, device_id=device.id,
-                         details={"serial": device.serial, "expires_at": device.expires_at.isoformat()})
+                         details={"serial": device.serial, "expires_at": expires_at.isoformat()})
             self._make_pending(s, actor, user, now, "Online Security Code Card", device.id)
-            return CardStart(device.id, user.username, user.full_name, user.account.number, device.serial, values,
-                             now, device.expires_at)
+            return CardStart(device.id, user.username, user.full_name, user.account.number, device.serial or "",
+                             values, now, expires_at)
 
     def other_usernames(self, actor: Actor, user_id: int) -> list[OtherUsername]:
         """The person's other usernames, for the sharing page: each with its active devices. Changes nothing."""
@@ -250,7 +264,7 @@ class EnrollmentService:
 
     # --- finishing -------------------------------------------------------------------------------
     def confirm(self, actor: Actor, user_id: int, device_id: int, answer: str,
-                challenge_id: int | None = None) -> Enrolled:
+                challenge_id: int | None = None) -> Enrolled | AwaitingApproval:
         """Check the client's code; on success, in one transaction: device active (or shared), user enrolled,
         opt-out restrictions lifted, audit entries written. A wrong code changes none of that."""
         # Clients read codes out in groups ("123 456"); only ASCII spaces go, the format checks stay strict.
@@ -271,12 +285,18 @@ class EnrollmentService:
             if device.expires_at is not None and now >= device.expires_at:
                 raise VerificationFailed(f"This {device.kind.label} expired on {device.expires_at:%d %b %Y %H:%M} "
                                          f"UTC and cannot be activated. Cancel and issue a new card.")
-        outcome: dict[str, Enrolled] = {}
+        outcome: dict[str, Enrolled | AwaitingApproval] = {}
 
         def enroll(s: Session, device: SecurityDevice, _result: VerificationResult) -> None:
             now = self.ctx.clock.now()
             user = self._user_for_confirm(s, user_id)  # again, inside the transaction that changes it
             shared = _holding(s, user.id, device.id) is None
+            why = review_reason(s, device, user, load_figures(s)) if shared else None
+            if why is not None:
+                request = open_request(s, actor.username, device, user, why, now)
+                self._revoke_pending(s, actor, user, now, "the client chose a shared device")
+                outcome["result"] = AwaitingApproval(user.id, device.id, request.id, why)
+                return
             if shared:
                 share(s, device, user, now, actor)
             else:
@@ -295,17 +315,19 @@ class EnrollmentService:
                     lifted.append(r.restriction)
             user.sls_state = SlsState.enrolled
             refresh_active_devices(s, user)
+            limits = user_limits(s, user, load_figures(s), now)
             audit.record(s, at=now, actor=actor.username, action="user.enrolled",
                          summary=f"{user.username} enrolled in SLS with {device.kind.label}"
-                                 + (" (shared)" if shared else "") + "; opt-out restrictions lifted",
+                                 + (" (shared)" if shared else "") + "; opt-out restrictions lifted; withdrawals "
+                                 + limits.text,
                          account_id=user.account_id, user_id=user.id, device_id=device.id,
                          details={"device_kind": device.kind.name, "shared": shared,
-                                  "restrictions_lifted": [r.name for r in lifted]})
-            outcome["enrolled"] = Enrolled(user.id, device.id, shared, tuple(lifted))
+                                  "restrictions_lifted": [r.name for r in lifted], "limits": limits.text})
+            outcome["result"] = Enrolled(user.id, device.id, shared, tuple(lifted))
 
         self.verification.verify(actor, device_id, answer, challenge_id=challenge_id, user_id=user_id,
                                  permission=Permission.assist_enrollment, on_success=enroll)
-        return outcome["enrolled"]
+        return outcome["result"]
 
     def cancel(self, actor: Actor, user_id: int, device_id: int | None = None, *,
                expected_version: int | None = None) -> bool:
@@ -320,6 +342,7 @@ class EnrollmentService:
             if user.sls_state is not SlsState.pending:
                 return False
             revoked = self._revoke_pending(s, actor, user, now, "opt-in cancelled")
+            withdraw_pending(s, actor.username, user, now, "opt-in cancelled")
             # Back where it came from: restrictions in force mean it was opted out; none, that it was enrolled
             # and had lost its last device (restrictions are lifted only on enrollment).
             restricted = any(r.lifted_at is None for r in user.restrictions)
@@ -355,6 +378,7 @@ class EnrollmentService:
             if user.sls_state is SlsState.pending:
                 raise RuleViolation(f"{user.username} has an opt-in in progress. Cancel the opt-in first; the user "
                                     f"is then opted out.")
+            before = user_limits(s, user, fig, now)
             ack = OptOutAcknowledgement(user_id=user.id, acknowledged_at=now, recorded_by=actor.username,
                                         statement=statement)
             s.add(ack)
@@ -366,13 +390,26 @@ class EnrollmentService:
             user.sls_state = SlsState.opted_out
             refresh_active_devices(s, user)
             s.flush()
+            after = user_limits(s, user, fig, now)
             audit.record(s, at=now, actor=actor.username, action="user.opted_out",
-                         summary=f"{user.username} opted out of SLS; risks acknowledged; restrictions applied",
+                         summary=f"{user.username} opted out of SLS; risks acknowledged; restrictions applied; "
+                                 f"withdrawals limited to {after.best.text}",
                          account_id=user.account_id, user_id=user.id,
                          details={"acknowledgement_id": ack.id, "statement": statement,
                                   "restrictions_imposed": [r.name for r in imposed],
-                                  "devices": [{"id": o.device_id, "outcome": o.outcome} for o in outcomes]})
-            return OptedOut(user.id, ack.id, imposed, outcomes)
+                                  "devices": [{"id": o.device_id, "outcome": o.outcome} for o in outcomes],
+                                  "limits_before": before.text, "limits_after": after.best.text})
+            return OptedOut(user.id, ack.id, imposed, outcomes, before.text, after.best.text)
+
+    def opt_out_statement(self) -> str:
+        """The acknowledgement the client hears, stating the withdrawal limits as currently set."""
+        with self.ctx.db.read() as s:
+            return opt_out_terms.statement(load_figures(s))
+
+    def opt_out_explanations(self) -> dict[Restriction, str]:
+        """What each opt-out restriction means, the withdrawal limits in figures."""
+        with self.ctx.db.read() as s:
+            return opt_out_terms.restriction_explanations(load_figures(s))
 
     # --- internals -------------------------------------------------------------------------------
     def _user(self, s: Session, user_id: int) -> User:
@@ -397,6 +434,9 @@ class EnrollmentService:
         if user.sls_state is not SlsState.pending:
             state = "already enrolled" if user.sls_state is SlsState.enrolled else "not waiting for a code"
             raise RuleViolation(f"{user.username} is {state}; start the opt-in again if needed.")
+        if pending_request_of(s, user) is not None:
+            raise RuleViolation(f"{user.username}'s request to share a device waits for compliance approval; "
+                                f"nothing more is needed from the client now.")
         return user
 
     def _other_user(self, s: Session, user: User, other_username: str) -> User:
@@ -437,6 +477,7 @@ class EnrollmentService:
         """A pending user left by a wizard that was closed: its unfinished device goes before a new start."""
         if user.sls_state is SlsState.pending:
             self._revoke_pending(s, actor, user, now, "unfinished opt-in replaced by a new one")
+            withdraw_pending(s, actor.username, user, now, "unfinished opt-in replaced by a new one")
 
     def _revoke_pending(self, s: Session, actor: Actor, user: User, now: dt.datetime, why: str) -> list[int]:
         revoked = []

@@ -33,6 +33,7 @@ from console.models.enums import (
     DeviceState,
     Restriction,
     ReturnReason,
+    SharingRequestState,
     SlsState,
     StaffRole,
     UserRole,
@@ -233,6 +234,8 @@ class SecurityDevice(Base):
     returned_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     # Stored by name in the VARCHAR(64) it always had (migration 0004 converted the free text of before).
     return_reason: Mapped[ReturnReason | None] = mapped_column(_enum(ReturnReason, "return_reason", length=64))
+    # SMS: the number codes are texted to (international form, +digits).
+    phone: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     holdings: Mapped[list[DeviceHolding]] = relationship(back_populates="device", cascade="all, delete-orphan")
@@ -270,6 +273,31 @@ class Challenge(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class SharingRequest(Base):
+    """A share proven with the owner's device that waits for a compliance reviewer's decision."""
+
+    __tablename__ = "sharing_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    state: Mapped[SharingRequestState] = mapped_column(_enum(SharingRequestState, "sharing_request_state"),
+                                                       index=True)
+    # Why it waits (e.g. "different entities with matching identification data").
+    why_review: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    user: Mapped[User] = relationship()
+    device: Mapped[SecurityDevice] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Charge(Base):

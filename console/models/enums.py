@@ -78,6 +78,7 @@ class DeviceKind(enum.Enum):
     code_card = "code_card"
     online_code_card = "online_code_card"
     temporary_passcode = "temporary_passcode"
+    sms = "sms"  # codes texted to the client's phone; temporary until another device is activated
     # Legacy hardware tokens: imported and held, never shipped new (domain-facts: fee 150.00 USD).
     gold = "gold"
     platinum = "platinum"
@@ -97,7 +98,7 @@ class DeviceKind(enum.Enum):
 
     @property
     def is_temporary(self) -> bool:
-        return self in (DeviceKind.online_code_card, DeviceKind.temporary_passcode)
+        return self in (DeviceKind.online_code_card, DeviceKind.temporary_passcode, DeviceKind.sms)
 
     @property
     def protection_rank(self) -> int:
@@ -111,18 +112,20 @@ DEVICE_KIND_LABELS = {
     DeviceKind.code_card: "Security Code Card",
     DeviceKind.online_code_card: "Online Security Code Card",
     DeviceKind.temporary_passcode: "Temporary passcode",
+    DeviceKind.sms: "SMS",
     DeviceKind.gold: "Gold card (legacy)",
     DeviceKind.platinum: "Platinum card (legacy)",
 }
 
 PROTECTION_RANK = {
     DeviceKind.temporary_passcode: 0,
-    DeviceKind.online_code_card: 1,
-    DeviceKind.code_card: 2,
-    DeviceKind.ib_key: 3,
-    DeviceKind.gold: 4,
-    DeviceKind.platinum: 4,
-    DeviceKind.dsc_plus: 5,
+    DeviceKind.sms: 1,  # "low" in domain-facts: below every card
+    DeviceKind.online_code_card: 2,
+    DeviceKind.code_card: 3,
+    DeviceKind.ib_key: 4,
+    DeviceKind.gold: 5,
+    DeviceKind.platinum: 5,
+    DeviceKind.dsc_plus: 6,
 }
 
 
@@ -172,11 +175,25 @@ class ChargeStatus(enum.Enum):
     waived = "waived"
 
 
+class SharingRequestState(enum.Enum):
+    """A sharing request that waits for compliance approval, and its outcome."""
+
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"  # the opt-in it belonged to was cancelled or replaced
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
 class StaffRole(enum.Enum):
     help_desk = "help_desk"
     back_office = "back_office"
     auditor = "auditor"
     administrator = "administrator"
+    compliance = "compliance"  # reviews sharing requests that wait for approval
 
     @property
     def label(self) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
+from console.models.directory import UserQuery, filtered
 from console.models.entities import Account, AuditEntry, Charge, DeviceHolding, Person, SecurityDevice, User
 from console.models.errors import ConsoleError, InvalidInput
 from console.models.import_format import COLUMNS as IMPORT_COLUMNS
@@ -37,6 +38,16 @@ class ExportResult:
     kind: str
     path: str
     rows: int
+
+
+def describe(query: UserQuery) -> str:
+    """A list filter in words, for the audit trail and the agent ("text 'smith', state Enrolled")."""
+    parts = []
+    if query.normalized_text():
+        parts.append(f"{'containing' if query.contains else 'matching'} '{query.normalized_text()}'")
+    if query.state is not None:
+        parts.append(f"state {query.state.label}")
+    return ", ".join(parts) or "no filter"
 
 
 def _cell(value: Any) -> Any:
@@ -80,13 +91,17 @@ def _batches(s: Session, stmt: Select[*tuple[Any, ...]],
         last = rows[-1][0]
 
 
-def _users(s: Session) -> ExportSource:
+def _users(s: Session, shown: UserQuery | None = None) -> ExportSource:
+    """Every user, or only those the list shows under `shown` (its text and state filter)."""
     header = (*IMPORT_COLUMNS, *IGNORED_COLUMNS)
     stmt = (select(User.id, Account.number, Account.kind, Account.title, User.username, User.full_name, User.role,
                    Person.date_of_birth, Person.citizenship, Person.country_of_residence, Person.id_document_type,
                    Person.id_document_number, User.sls_state, User.active_devices, User.created_at)
             .join(Account, Account.id == User.account_id).join(Person, Person.id == User.person_id))
     count = select(func.count()).select_from(User)
+    if shown is not None:
+        dialect = s.get_bind().dialect.name
+        stmt, count = filtered(stmt, shown, dialect=dialect), filtered(count, shown, dialect=dialect)
     return ExportSource(header, count, (list(r[1:]) for batch in _batches(s, stmt, User.id) for r in batch))
 
 
@@ -142,8 +157,10 @@ class ExportService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def export(self, actor: Actor, kind: str, path: str | Path, progress: Progress | None = None) -> ExportResult:
-        """Write every row of `kind` to `path` as CSV (UTF-8, header line, readable by its owner only).
+    def export(self, actor: Actor, kind: str, path: str | Path, progress: Progress | None = None, *,
+               shown: UserQuery | None = None) -> ExportResult:
+        """Write every row of `kind` to `path` as CSV (UTF-8, header line, readable by its owner only); the
+        export itself is audited. `shown` (users only): write just the users the list shows under that filter.
 
         The rows go to a temporary file first; the audit entry is committed next, and only then is the file
         moved into place, so client data never sits under its final name without a record of who took it."""
@@ -159,7 +176,7 @@ class ExportService:
                     s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 require(s, actor, Permission.export_data)
                 with open_private(partial) as f:
-                    source = KINDS[kind](s)
+                    source = _users(s, shown) if kind == "users" else KINDS[kind](s)
                     total = s.scalar(source.count_rows) or 0
                     writer = csv.writer(f)
                     writer.writerow(source.header)
@@ -174,8 +191,10 @@ class ExportService:
                 require(s, actor, Permission.export_data)
                 # Exports carry client data out of the console: who took what, and when, is on record.
                 audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="data.exported",
-                             summary=f"{written:,} {KIND_LABELS[kind]} exported to {path.name}",
-                             details={"kind": kind, "rows": written, "file": path.name})
+                             summary=f"{written:,} {KIND_LABELS[kind]} exported to {path.name}"
+                                     + (f" (as listed: {describe(shown)})" if shown is not None else ""),
+                             details={"kind": kind, "rows": written, "file": path.name,
+                                      **({"filter": describe(shown)} if shown is not None else {})})
             os.replace(partial, path)
         except OSError as exc:
             raise InvalidInput(f"The export could not be written to {path} ({exc.strerror or exc}). "

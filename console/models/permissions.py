@@ -29,16 +29,19 @@ class Permission(enum.Enum):
     verify_audit = "verify the audit trail"
     rotate_key = "rotate the master key that seals secrets"
     prove_possession = "ask a client to prove possession of a device (challenges)"
+    manage_sms = "issue and end SMS as a temporary device"
+    review_sharing = "approve or reject sharing requests that wait for compliance"
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.help_desk: frozenset({P.view, P.assist_enrollment, P.issue_temporary_access, P.unlock_device,
-                                    P.manage_devices, P.prove_possession}),
+                                    P.manage_devices, P.manage_sms, P.prove_possession}),
     StaffRole.back_office: frozenset({P.view, P.manage_devices, P.manage_stock, P.receive_returns,
                                       P.waive_charges, P.run_overdue, P.import_data, P.export_data,
                                       P.unlock_device, P.close_accounts, P.prove_possession}),
     StaffRole.auditor: frozenset({P.view, P.export_data, P.verify_audit}),
+    StaffRole.compliance: frozenset({P.view, P.review_sharing}),
     StaffRole.administrator: frozenset(Permission),
 }
 

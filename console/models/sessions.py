@@ -19,7 +19,7 @@ import logging
 import secrets
 from collections.abc import Iterator
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -126,8 +126,10 @@ def check_session(s: Session, actor: Actor) -> StaffMember | None:
 
 def _touch(s: Session, session_id: int, now: dt.datetime) -> None:
     """Refresh last activity from a read (which commits nothing) in a short write of its own."""
+    bind = s.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
     try:
-        with s.get_bind().execution_options(sls_write=True).begin() as conn:
+        with engine.execution_options(sls_write=True).begin() as conn:
             conn.execute(update(StaffSession).where(StaffSession.id == session_id).values(last_seen_at=now))
     except OperationalError:  # busy: the next read tries again; the session is valid either way
         log.warning("could not record activity of session %s", session_id, exc_info=True)

@@ -22,11 +22,14 @@ class SettingSpec:
 
 
 # Defaults come from docs/domain-facts.md; the source of each is named there.
+MAX_LIMIT_USD = 2_000_000_000  # a limit above this is no limit: set 0
+
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("online_card_validity_days", 21, "Online Security Code Card validity", 1, 365, "days"),
     SettingSpec("temp_passcode_full_access_days", 2, "Temporary passcode: full access", 1, 30, "days"),
     SettingSpec("temp_passcode_portal_days", 10, "Temporary passcode: portal-only after that", 0, 60, "days"),
-    SettingSpec("dsc_activation_window_days", 14, "Mailed DSC+ activation window", 1, 90, "days"),
+    SettingSpec("dsc_activation_window_days", 14, "Mailed device (DSC+, printed card) activation window", 1, 90,
+                "days"),
     SettingSpec("return_due_days", 30, "Device return due after replacement", 1, 365, "days"),
     SettingSpec("dsc_plus_fee_cents", 2000, "DSC+ replacement fee", 0, 1_000_000, "cents"),
     SettingSpec("legacy_device_fee_cents", 15000, "Gold / Platinum (legacy) replacement fee", 0, 1_000_000, "cents"),
@@ -39,6 +42,18 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("staff_signin_failures", 5, "Failed staff sign-ins before lock", 1, 100),
     SettingSpec("staff_lock_minutes", 15, "Staff sign-in lock", 1, 1440, "minutes"),
     SettingSpec("staff_idle_minutes", 30, "Staff session ends after idle", 1, 1440, "minutes"),
+    # Withdrawal limits by protection level, whole USD; 0 means no limit (DSC+).
+    *(SettingSpec(f"limit_{row}_{period}_usd", default, f"Withdrawal limit {who}, per {label}"
+                  + (" (0 = no limit)" if not default else ""), 0, MAX_LIMIT_USD, "USD")
+      for row, who, day, five in (("none", "without a device (opted out)", 50_000, 100_000),
+                                  ("sms", "with SMS", 200_000, 600_000),
+                                  ("ib_key", "with IB Key", 1_000_000, 1_000_000),
+                                  ("code_card", "with a Security Code Card", 200_000, 600_000),
+                                  ("dsc_plus", "with DSC+", 0, 0))
+      for period, label, default in (("day", "day", day), ("5days", "5 business days", five))),
+    SettingSpec("sms_resend_minutes", 2, "SMS: a new code may be sent after", 1, 60, "minutes"),
+    SettingSpec("sharing_review_across_entities", 1, "Sharing across entities waits for compliance approval "
+                "(1 = yes, 0 = no)", 0, 1),
     # The firm's own choice, not the service's: how early the work list raises a card not yet activated.
     SettingSpec("activation_warning_days", 3, "Work list: shipped DSC+ due for activation within", 0, 90, "days"),
 )
@@ -65,6 +80,18 @@ class Figures:
     staff_signin_failures: int = 5
     staff_lock_minutes: int = 15
     staff_idle_minutes: int = 30
+    limit_none_day_usd: int = 50_000
+    limit_none_5days_usd: int = 100_000
+    limit_sms_day_usd: int = 200_000
+    limit_sms_5days_usd: int = 600_000
+    limit_ib_key_day_usd: int = 1_000_000
+    limit_ib_key_5days_usd: int = 1_000_000
+    limit_code_card_day_usd: int = 200_000
+    limit_code_card_5days_usd: int = 600_000
+    limit_dsc_plus_day_usd: int = 0
+    limit_dsc_plus_5days_usd: int = 0
+    sms_resend_minutes: int = 2
+    sharing_review_across_entities: int = 1
     activation_warning_days: int = 3
 
 

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import audit
-from console.models.cards import ALPHABET, card_hashes, new_card_values
+from console.models.cards import ALPHABET, new_card_device
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
-from console.models.device_rules import follow_devices, settle_holders
+from console.models.device_rules import end_sms_after_activation, follow_devices, settle_holders
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.errors import NotFound, RuleViolation
@@ -164,14 +164,11 @@ class TemporaryAccessService:
                                     f"Code Card through the opt-in instead.")
             fig = load_figures(s)
             now = self.ctx.clock.now()
-            values = new_card_values(fig.code_card_size)
-            salt = self.ctx.box.new_salt()
-            serial = f"OSC-{secrets.token_hex(5).upper()}"
+            device, values = new_card_device(self.ctx.box, DeviceKind.online_code_card, DeviceState.pending,
+                                             user.account_id, fig.code_card_size, now)
+            serial = device.serial or ""
             expires_at = now + dt.timedelta(days=fig.online_card_validity_days)
-            device = SecurityDevice(kind=DeviceKind.online_code_card, state=DeviceState.pending,
-                                    serial=serial, account_id=user.account_id,
-                                    secret_salt=salt, secret_hash=card_hashes(self.ctx.box, salt, values),
-                                    issued_at=now, expires_at=expires_at)
+            device.expires_at = expires_at
             s.add(device)
             s.flush()
             s.add(DeviceHolding(user=user, device=device, preferred=False, since=now))
@@ -197,6 +194,7 @@ class TemporaryAccessService:
             device.state = DeviceState.active
             device.activated_at = now
             users = settle_holders(s, device)
+            end_sms_after_activation(s, actor.username, device, now)
             follow_devices(s, users, actor=actor.username, at=now, why="Online Security Code Card activated")
             audit.record(s, at=now, actor=actor.username, action="device.activated",
                          summary=f"Online Security Code Card {device.serial} activated for "

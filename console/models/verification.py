@@ -196,6 +196,15 @@ class VerificationService:
             full = device.full_access_until is None or now < device.full_access_until
             return VerificationResult(device.id, access="full" if full else "portal")
         challenge = self._open_challenge(s, device, challenge_id, now)
+        if kind is DeviceKind.sms:
+            if not TOTP_CODE.fullmatch(answer):
+                raise InvalidInput("An SMS code is 6 digits (0-9). Ask the client to read the text again.")
+            challenge.answered_at = now  # each texted code is answered once
+            expected = bytes.fromhex(challenge.text)
+            if not self.ctx.box.lookup_matches(device.secret_salt or b"", answer, expected):
+                raise VerificationFailed("That SMS code is not correct. Send a new code once the resend interval "
+                                         "has passed.")
+            return VerificationResult(device.id)
         if kind is DeviceKind.dsc_plus:
             if not DSC_RESPONSE.fullmatch(answer):
                 raise InvalidInput("A DSC+ response is 8 digits. Ask the client to read it from the card again.")

@@ -11,8 +11,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from console.models.context import Actor, ServiceContext
-from console.models.entities import Account, DeviceHolding, SecurityDevice, User
-from console.models.enums import DeviceState, SlsState
+from console.models.entities import Account, DeviceHolding, SecurityDevice, SharingRequest, User
+from console.models.enums import DeviceState, SharingRequestState, SlsState
 from console.models.permissions import Permission, require
 from console.models.settings import Figures, load_figures
 
@@ -148,12 +148,28 @@ def users_without_device(s: Session, now: dt.datetime, fig: Figures) -> tuple[in
                    for user_id, username, name, number in rows]
 
 
-# One function per kind of work; later kinds (e.g. requests awaiting approval) are added here.
+def sharing_awaiting_approval(s: Session, now: dt.datetime, fig: Figures) -> tuple[int, list[WorkItem]]:
+    """Sharing requests waiting for a compliance reviewer, oldest first (decided in the sharing queue)."""
+    where = (SharingRequest.state == SharingRequestState.pending,)
+    total = s.scalar(select(func.count()).select_from(SharingRequest).where(*where)) or 0
+    rows = s.execute(select(SharingRequest.requested_at, SharingRequest.why_review, User.id, User.username,
+                            User.full_name, Account.number)
+                     .join(User, User.id == SharingRequest.user_id).join(Account, Account.id == User.account_id)
+                     .where(*where).order_by(SharingRequest.requested_at, SharingRequest.id)
+                     .limit(ROWS_PER_SOURCE)).all()
+    return total, [WorkItem("sharing", f"{username} ({name}) asks to share a device",
+                            f"Waiting for compliance since {at:%Y-%m-%d %H:%M} ({why})", at, user_id, username, None,
+                            None, number)
+                   for at, why, user_id, username, name, number in rows]
+
+
+# One function per kind of work; later kinds are added here.
 SOURCES: dict[str, tuple[str, Source]] = {
     "shipped": ("Shipped DSC+ near or past the activation date", shipped_near_deadline),
     "returns": ("Returns overdue", returns_overdue),
     "no_device": ("Users with no active device", users_without_device),
     "locked": ("Locked devices", locked_devices),
+    "sharing": ("Sharing requests awaiting compliance approval", sharing_awaiting_approval),
 }
 
 

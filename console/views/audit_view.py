@@ -31,6 +31,7 @@ from console.models.permissions import Permission, allowed
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
+from console.views.documents import in_documents
 from console.views.messages import message_box, show_error
 from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.tables import list_table, set_column_widths
@@ -311,7 +312,8 @@ class AuditView(QMainWindow):
             f"Details: {details}\n\nPrevious hash: {e.prev_hash}\nEntry hash:    {e.entry_hash}")
 
     def ask_export_path(self) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, "Export audit entries", "audit-trail.csv", "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export audit entries", in_documents("audit-trail.csv"),
+                                              "CSV files (*.csv)")
         return path
 
     def export_csv(self) -> None:

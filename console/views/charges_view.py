@@ -88,7 +88,7 @@ class ChargesWindow(QMainWindow):
         self.account_edit.setObjectName("chargesAccount")
         self.account_edit.setAccessibleName("Account number")
         self.account_edit.setPlaceholderText("Account number, e.g. U1234567 (blank: all accounts)")
-        self.account_edit.returnPressed.connect(self.apply_filter)
+        self.account_edit.returnPressed.connect(self._go_to_first_charge)
         self.show_button = QPushButton("&Show")
         self.show_button.setObjectName("chargesShow")
         self.show_button.clicked.connect(self.apply_filter)
@@ -183,6 +183,13 @@ class ChargesWindow(QMainWindow):
             return
         self.model.set_filter(account_id, self.status_combo.currentData())
         self._update()
+
+    def _go_to_first_charge(self) -> None:
+        """Enter in the account box: show its charges and put the agent on the first one."""
+        self.apply_filter()
+        if self.model.rowCount():
+            self.table.setFocus()
+            self.select_row(0)
 
     def refresh(self) -> None:
         """Read the charges again, keeping the selected charge and the scroll position."""

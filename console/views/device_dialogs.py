@@ -33,10 +33,11 @@ from PySide6.QtWidgets import (
 
 from console.models.devices import REPORT_LABELS
 from console.models.enums import DeviceKind
-from console.models.errors import ConsoleError, VerificationFailed
+from console.models.errors import ConsoleError, RuleViolation, VerificationFailed
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
+from console.views.documents import in_documents
 from console.views.formatting import money, when
 from console.views.messages import message_box, report_done
 from console.views.passcode_letter import LetterActions
@@ -137,7 +138,9 @@ class ServiceDialog(QDialog):
         box = QMessageBox(QMessageBox.Icon.Question, self.windowTitle(), question,
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setObjectName("confirmBox")
-        box.button(QMessageBox.StandardButton.Yes).setText(sub.confirm_text)
+        # A mnemonic (Alt+first letter) so the keyboard can say yes; Enter alone says no.
+        text = sub.confirm_text if "&" in sub.confirm_text else "&" + sub.confirm_text
+        box.button(QMessageBox.StandardButton.Yes).setText(text)
         box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter twice does not act by accident
         box.finished.connect(lambda answer: self._answered(sub, answer))
         self.confirm_box = box
@@ -228,8 +231,14 @@ class ShipDialog(ServiceDialog):
         def question() -> str:
             user = self.services.directory.details(_user_id(self.services, name))
             fee = money(self.services.settings.figures().dsc_plus_fee_cents)
+            e = self.services.devices.dsc_eligibility(user.id)
+            equity = f"Account {e.account_number} has equity of {money(e.equity_cents)}"
+            if not e.eligible:
+                raise RuleViolation(f"{equity}, below the {money(e.minimum_cents)} a DSC+ needs: not eligible. "
+                                    f"Offer the IB Key app instead; nothing was shipped.")
             seen.update(user=user, fee=fee)
-            return (f"Ship DSC+ {self.serial} to {user.username} ({user.full_name}, account "
+            return (f"{equity}: eligible for a DSC+ (minimum {money(e.minimum_cents)}).\n\n"
+                    f"Ship DSC+ {self.serial} to {user.username} ({user.full_name}, account "
                     f"{user.account_number})?\n\nA reserve of {fee}, the replacement fee, is held on "
                     f"{user.account_number} until the card comes back.")
 
@@ -329,8 +338,14 @@ class ShareDialog(ChallengeDialog):
             seen["user"] = _user_id(self.services, name)
             return self.services.devices.share(self.actor, self.device_id, seen["user"], answer, challenge_id)
 
-        return Submission(work, lambda _: Changes.of(devices=[self.device_id], users=[seen["user"]]),
-                          lambda _: f"{self.label} is now shared with {name.strip().lower()}.")
+        def done(request_id) -> str:
+            who = name.strip().lower()
+            if request_id is not None:  # different entities: the share waits for a compliance reviewer
+                return (f"The code was correct; sharing {self.label} with {who} waits for compliance approval "
+                        f"(Tools → Sharing requests awaiting approval).")
+            return f"{self.label} is now shared with {who}."
+
+        return Submission(work, lambda _: Changes.of(devices=[self.device_id], users=[seen["user"]]), done)
 
 
 class ReportDialog(ServiceDialog):
@@ -514,7 +529,7 @@ class OnlineCardDialog(ServiceDialog):
         if path is None:
             from PySide6.QtWidgets import QFileDialog
 
-            path, _ = QFileDialog.getSaveFileName(self, "Save the card as PDF", f"{self.card.serial}.pdf",
+            path, _ = QFileDialog.getSaveFileName(self, "Save the card as PDF", in_documents(f"{self.card.serial}.pdf"),
                                                   "PDF (*.pdf)")
             if not path:
                 return None
@@ -657,6 +672,17 @@ class WaiveDialog(ServiceDialog):
         return Submission(lambda: self.services.charges.waive(self.actor, self.charge_id, reason),
                           Changes.of(charges=[self.charge_id]),
                           lambda _: f"{self.amount} on {self.account} waived.", lambda: question, "Waive")
+
+
+def unlock_dialog(desk: Desk, device_id: int, label: str, holders: str, parent=None) -> ConfirmDialog:
+    """Unlock a device locked after wrong codes, once the agent has verified who is calling."""
+    return ConfirmDialog(desk, f"Unlock {label}",
+                         f"Unlock {label} (held by {holders})? It was locked after too many wrong codes. Unlock it "
+                         f"only once you have verified the client's identity; the count of wrong codes starts again.",
+                         lambda: desk.services.verification.unlock(desk.actor, device_id, "identity verified by phone"),
+                         "unlockConfirm", "Unlock", parent,
+                         changes=Changes.of(devices=[device_id], kinds=[ChangeKind.users]),
+                         done=f"{label} unlocked; {holders} can use it again.")
 
 
 def _user_id(services, username: str) -> int:

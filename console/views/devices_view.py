@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +34,7 @@ from console.views.device_dialogs import (
     ShareDialog,
     ShipDialog,
     info,
+    unlock_dialog,
 )
 from console.views.devices_model import DevicesModel
 from console.views.messages import show_error
@@ -54,6 +56,7 @@ class DevicesWindow(QMainWindow):
         self.actor = desk.actor
         self.dialog = None  # the dialog last opened (tests drive it)
         self.last_message = None
+        self.confirm_box: QMessageBox | None = None
         self.model = DevicesModel(services.devices, self)
 
         self.kind_combo = QComboBox()
@@ -86,6 +89,7 @@ class DevicesWindow(QMainWindow):
         self._timer.setInterval(FILTER_DELAY_MS)
         self._timer.timeout.connect(self.apply_filter)
         self.serial_edit.textChanged.connect(lambda _: self._timer.start())
+        self.serial_edit.returnPressed.connect(self._go_to_first_match)
         self.kind_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
         self.state_combo.currentIndexChanged.connect(lambda _: self.apply_filter())
         self.overdue_check.toggled.connect(lambda _: self.apply_filter())
@@ -157,13 +161,16 @@ class DevicesWindow(QMainWindow):
         self.overdue_action = a("Charge &overdue returns", "Ctrl+Shift+O", "Charge the fee for every device past "
                                 "its return date that is not charged yet (safe to repeat)", self.charge_overdue,
                                 "chargeOverdue", Permission.run_overdue)
+        self.unlock_action = a("&Unlock…", "Ctrl+Shift+U", "Unlock the selected device, locked after too many "
+                               "wrong codes (verify the client's identity first)", self.unlock, "unlockDevice",
+                               Permission.unlock_device)
         self.refresh_action = a("Re&fresh", QKeySequence.StandardKey.Refresh, "Reload the devices list",
                                 self.refresh, "refreshDevices", Permission.view)
         self.close_action = a("&Close", "Ctrl+W", "Close the devices window (Esc)", self.close, "closeDevices",
                               Permission.view)
         menu = self.menuBar().addMenu("&Device")
-        for action in (self.activate_action, self.share_action, self.report_action, self.replace_action,
-                       self.revoke_action):
+        for action in (self.activate_action, self.share_action, self.unlock_action, self.report_action,
+                       self.replace_action, self.revoke_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.close_action)
@@ -216,6 +223,14 @@ class DevicesWindow(QMainWindow):
                                          self.required_check.isChecked()))
         self._update()
 
+    def _go_to_first_match(self) -> None:
+        """Enter in the serial box: find now (a query, not a scan of the rows) and put the agent on the first."""
+        self.apply_filter()
+        if self.model.rowCount():
+            self.table.setFocus()
+            self.table.selectRow(0)
+            self.table.setCurrentIndex(self.model.index(0, 0))
+
     def refresh(self) -> None:
         row = self.current_row()
         scroll = self.table.verticalScrollBar().value()
@@ -239,6 +254,7 @@ class DevicesWindow(QMainWindow):
             "reportDevice": state in REPORTABLE and row is not None and not row.kind.is_temporary,
             "orderReplacement": dsc and state in (DeviceState.lost, DeviceState.stolen, DeviceState.damaged),
             "revokeDevice": state in REPORTABLE,
+            "unlockDevice": row is not None and row.locked,
         }
         for action in self.findChildren(PermittedAction):
             action.setEnabled(rules.get(action.objectName(), True))
@@ -294,7 +310,10 @@ class DevicesWindow(QMainWindow):
         if row.return_reason is ReturnReason.battery_failure:
             return "No fee: the battery failed. The old card must come back by its due date, or the fee is charged."
         back = " The damaged card is still to be returned." if row.state is DeviceState.damaged else ""
-        return f"The replacement fee is charged to account {row.account_number}.{back}"
+        fee = self.services.devices.replacement_fee(row.id)
+        if not fee:
+            return f"No fee: it was already charged for this card.{back}"
+        return f"The replacement fee is charged to account {row.account_number}: {money(fee)}.{back}"
 
     def revoke(self) -> None:
         row = self.current_row()
@@ -309,12 +328,40 @@ class DevicesWindow(QMainWindow):
                                  "Revoke", self, changes=Changes.of(devices=[row.id], kinds=[ChangeKind.users]),
                                  done=f"{label} revoked; {holders} can no longer use it.{then}"))
 
+    def unlock(self) -> None:
+        row = self.current_row()
+        if row is not None and row.locked:
+            self._open(unlock_dialog(self.desk, row.id, f"{row.kind.label} {row.serial or ''}".strip(),
+                                     ", ".join(row.holders) or "nobody", self))
+
     def receive_return(self) -> None:
         row = self.current_row()
         serial = row.serial if row is not None and row.state in RECEIVABLE and row.serial else ""
         self._open(ReceiveReturnDialog(self.desk, serial, self))
 
     def charge_overdue(self) -> None:
+        """Ask first, naming how many devices are past their return date and the fee, then charge."""
+        def ask(found) -> None:
+            count, fee = found
+            box = QMessageBox(QMessageBox.Icon.Question, "Charge overdue returns",
+                              f"Charge the fee for {count} device(s) past their return date (a DSC+: {fee})? Those "
+                              f"already charged are not charged again.",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+            box.setObjectName("confirmBox")
+            box.button(QMessageBox.StandardButton.Yes).setText("Charge")
+            box.setDefaultButton(QMessageBox.StandardButton.No)
+            box.accepted.connect(self._charge_overdue)
+            self.confirm_box = box
+            box.open()
+
+        def refused(exc: Exception) -> None:
+            self.last_message = show_error(self, exc)
+
+        self.desk.runner.query(self, lambda: (self.services.devices.count(DeviceQuery(overdue=True)),
+                                              money(self.services.settings.figures().dsc_plus_fee_cents)),
+                               success=ask, failure=refused)
+
+    def _charge_overdue(self) -> None:
         def charged(result) -> None:
             self.last_message = info(self, "Overdue returns",
                                      f"{result.charged} device(s) charged {money(result.amount_cents)} in total; "

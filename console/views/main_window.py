@@ -7,7 +7,7 @@ write anywhere is announced on the desk's change bus, and this window refreshes 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,24 +19,27 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from console.models.directory import UserQuery
+from console.models.directory import SUBSTRING_MIN, UserQuery
 from console.models.enums import SlsState
-from console.models.errors import ConsoleError
+from console.models.errors import ConsoleError, RightsError
 from console.models.permissions import Permission
 from console.views.audit_view import AuditView
 from console.views.back_office_actions import BackOfficeActions
 from console.views.change_bus import ChangeKind, Changes, Origin
+from console.views.client_devices import ClientDevicesWindow
 from console.views.desk import Desk
 from console.views.device_actions import DeviceActions
 from console.views.insight_actions import InsightActions
-from console.views.messages import message_box, show_error
+from console.views.messages import message_box, rights_notice, show_error
 from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.security_settings import SecuritySettingsDialog
+from console.views.sls_actions import SlsActions
 from console.views.staff_dialog import StaffDialog
 from console.views.style import app_icon, icon
 from console.views.tables import list_table
@@ -48,7 +51,14 @@ FILTER_DELAY_MS = 250
 LIST_KINDS = (ChangeKind.users, ChangeKind.devices, ChangeKind.accounts)
 
 
+def users_shown(n: int) -> str:
+    return f"{n:,} user{'' if n == 1 else 's'} shown"
+
+
 class MainWindow(QMainWindow):
+    sign_out_requested = Signal()  # the composition root closes this desk and asks for a sign-in
+    lock_requested = Signal()  # the composition root hides the desk until its staff member signs in again
+
     def __init__(self, desk: Desk, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
@@ -60,11 +70,13 @@ class MainWindow(QMainWindow):
         self.security_dialog: SecuritySettingsDialog | None = None
         self.audit_view: AuditView | None = None
         self.staff_dialog: StaffDialog | None = None
+        self.client_devices: ClientDevicesWindow | None = None
 
         self.model = UsersModel(self.services.directory, self)
         self._select_first_match = False
         self._reselect_user: int | None = None
         self._keep_scroll: int | None = None
+        self._open_user: int | None = None  # opened once the list shows it (from the rights notice)
         self._build_filters()
         self._build_table()
         self.detail = UserDetailPane(self.services.directory, self)
@@ -74,6 +86,10 @@ class MainWindow(QMainWindow):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(self.filter_bar)
         left_layout.addWidget(self.table)
+        hint = QHBoxLayout()
+        hint.addWidget(self.empty_hint, 1)
+        hint.addWidget(self.wider_button)
+        left_layout.addLayout(hint)
         left_layout.addWidget(self.counts_label)
         splitter.addWidget(left)
         splitter.addWidget(self.detail)
@@ -82,7 +98,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
         self.device_actions = DeviceActions(desk, self.detail, self)
+        self.sls_actions = SlsActions(desk, self.detail, self)
         self.back_office = BackOfficeActions(desk, self)
+        # "Export users" may write just what this list shows: its filter and count, read when asked.
+        self.back_office.exporter.shown_users = lambda: (self.model.shown_query, self.model.rowCount())
         self.back_office.selected_account = lambda: self.detail.details.account_number if self.detail.details else ""
         self.insight = InsightActions(desk, self)
         self._build_actions()
@@ -141,6 +160,15 @@ class MainWindow(QMainWindow):
         self.filter_bar.addWidget(self.state_combo)
         self.counts_label = QLabel()
         self.counts_label.setObjectName("stateCounts")
+        self.empty_hint = QLabel()
+        self.empty_hint.setObjectName("emptyResult")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setVisible(False)
+        self.wider_button = QPushButton("Search inside names too")
+        self.wider_button.setObjectName("widerSearch")
+        self.wider_button.setVisible(False)
+        self.wider_button.clicked.connect(self.widen_search)
+        self.filter_edit.installEventFilter(self)
 
     def _build_table(self) -> None:
         t = list_table(self.model, "usersTable", "Users")
@@ -160,6 +188,7 @@ class MainWindow(QMainWindow):
         header.setStretchLastSection(True)
         t.selectionModel().currentRowChanged.connect(self._on_current_row)
         t.doubleClicked.connect(lambda _: self.change_security_settings())
+        t.installEventFilter(self)
         self.table = t
 
     def _action(self, text: str, shortcut, tip: str, slot, name: str, permission: Permission,
@@ -186,6 +215,16 @@ class MainWindow(QMainWindow):
         self.staff_action = a("&Staff…", "Ctrl+Shift+S", "Add staff, unlock their sign-in, reset their second "
                               "factor (administrators)", self.open_staff, "manageStaff", Permission.manage_staff,
                               "user")
+        self.sign_out_action = a("Sign &out", "Ctrl+Alt+O", "Sign out and hand the desk to the next staff "
+                                 "member (the console stays open)", self.sign_out_requested.emit, "signOut",
+                                 Permission.view, "user")
+        self.lock_action = a("&Lock", "Ctrl+L", "Lock the desk: hide every window until you sign in again",
+                             self.lock_requested.emit, "lockDesk", Permission.view, "security")
+        self.client_devices_action = a("&Client's devices (training)…", "Ctrl+Alt+T", "Training on demo data: "
+                                       "what the selected client's devices would show (codes, responses, card "
+                                       "values)", self.open_client_devices, "openClientDevices", Permission.view,
+                                       "security")
+        self.client_devices_action.setVisible(self.services.training.available())
         # F1 opens the help topics, as everywhere else; About is Shift+F1.
         self.about_action = a("&About SLS Console", "Shift+F1", "What this console is and which database it uses",
                               self.show_about, "about", Permission.view, "about")
@@ -209,6 +248,8 @@ class MainWindow(QMainWindow):
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.refresh_action)
         self.file_menu.addSeparator()
+        self.file_menu.addAction(self.lock_action)
+        self.file_menu.addAction(self.sign_out_action)
         self.file_menu.addAction(self.quit_action)
         self.user_menu = bar.addMenu("&User")
         self.user_menu.addAction(self.find_action)
@@ -222,12 +263,18 @@ class MainWindow(QMainWindow):
         self.devices_menu.addSeparator()
         for action in dev.device_actions:
             self.devices_menu.addAction(action)
+        self.devices_menu.addSeparator()
+        for action in self.sls_actions.user_actions:
+            self.devices_menu.addAction(action)
         self.tools_menu = bar.addMenu("&Tools")
         for action in self.insight.window_actions:
             self.tools_menu.addAction(action)
         self.tools_menu.addSeparator()
         self.tools_menu.addAction(self.audit_action)
+        for action in self.sls_actions.window_actions:
+            self.tools_menu.addAction(action)
         self.tools_menu.addAction(self.staff_action)
+        self.tools_menu.addAction(self.client_devices_action)
         self.help_menu = bar.addMenu("&Help")
         self.help_menu.addAction(bo.help_action)
         self.help_menu.addAction(self.about_action)
@@ -327,6 +374,11 @@ class MainWindow(QMainWindow):
             self.table.verticalScrollBar().setValue(self._keep_scroll)
             self._keep_scroll = None
         self._update_actions()
+        if self._open_user is not None and not self.model.loading:
+            user_id, self._open_user = self._open_user, None
+            if self.select_user(user_id):
+                self.table.setFocus()
+                self.change_security_settings()
 
     def _on_load_failed(self, message: str) -> None:
         self._update_counts()
@@ -338,11 +390,39 @@ class MainWindow(QMainWindow):
             return
         counts = self.model.state_counts
         shown = self.model.rowCount()
+        self._show_empty_hint(shown == 0)
+        lead = users_shown(shown)
         if counts is None:  # a text search's counts per state follow its rows
-            self.counts_label.setText(f"{shown:,} users shown   ·   counting by state…")
+            self.counts_label.setText(f"{lead}   ·   counting by state…")
             return
-        parts = [f"{state.label}: {counts[state]:,}" for state in SlsState]
-        self.counts_label.setText(f"{shown:,} users shown   ·   " + "   ·   ".join(parts))
+        state = self.model.shown_query.state
+        parts = [f"{s.label}: {counts[s]:,}" for s in SlsState if state is None or s is state]
+        self.counts_label.setText(f"{lead}   ·   " + "   ·   ".join(parts))
+
+    def _show_empty_hint(self, empty: bool) -> None:
+        """An empty result says what was searched and offers the wider search."""
+        q = self.model.shown_query
+        text = q.normalized_text()
+        if not empty or not text:
+            self.empty_hint.setVisible(False)
+            self.wider_button.setVisible(False)
+            return
+        where = ("inside usernames and names" if q.contains and len(text) >= SUBSTRING_MIN else
+                 "at the start of usernames, account numbers (with or without the U) and words of names")
+        state = f" among {q.state.label.lower()} users" if q.state is not None else ""
+        self.empty_hint.setText(f"No user found for “{text}” {where}{state}.")
+        self.empty_hint.setVisible(True)
+        wider = q.state is not None or (not q.contains and len(text) >= SUBSTRING_MIN)
+        self.wider_button.setText("Search all states" if q.state is not None else "Search inside names too")
+        self.wider_button.setVisible(wider)
+
+    def widen_search(self) -> None:
+        """The empty result's offer: drop the state filter, else match inside usernames and names."""
+        if self.state_combo.currentData() is not None:
+            self.state_combo.setCurrentIndex(0)
+        else:
+            self.contains_check.setChecked(True)
+        self.filter_edit.setFocus()
 
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         user_id = self.model.user_id_at(current.row()) if current.isValid() else None
@@ -352,9 +432,26 @@ class MainWindow(QMainWindow):
             self.last_message = show_error(self, exc)
         self._update_actions()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """Down in the Find box moves into the list; Enter on a row opens the user (the rights gate)."""
+        if event.type() == QEvent.Type.KeyPress:
+            key = event.key()
+            if watched is self.filter_edit and key == Qt.Key.Key_Down and self.model.rowCount():
+                self.table.setFocus()
+                if not self.table.currentIndex().isValid():
+                    self.table.selectRow(0)
+                    self.table.setCurrentIndex(self.model.index(0, 0))
+                return True
+            if (watched is self.table and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                    and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+                self.change_security_settings()
+                return True
+        return super().eventFilter(watched, event)
+
     def _update_actions(self) -> None:
         self.change_security_action.setEnabled(self.current_user_id() is not None)
         self.device_actions.update()
+        self.sls_actions.update()
 
     def select_user(self, user_id: int, *, scroll: bool = True) -> bool:
         """Select a user by id if it is in the current list (used after a search and by tests)."""
@@ -379,7 +476,21 @@ class MainWindow(QMainWindow):
                                failure=self._show_refusal)
 
     def _show_refusal(self, exc: Exception) -> None:
+        if isinstance(exc, RightsError) and exc.holder_username:
+            self.last_message = rights_notice(self, exc, lambda: self.open_user(exc.holder_username))
+            return
         self.last_message = show_error(self, exc)
+
+    def open_user(self, username: str) -> None:
+        """Find a user by username, select it and open its security settings (the holder, from the notice)."""
+        user_id = self.services.directory.find_by_username(username)
+        if user_id is None:
+            return
+        self._open_user = user_id
+        self.state_combo.setCurrentIndex(0)
+        self.contains_check.setChecked(False)
+        self.filter_edit.setText(username)
+        self.apply_filter()
 
     def _open_security_settings(self, user_id: int) -> None:
         self.security_dialog = SecuritySettingsDialog(self.desk, user_id, self)
@@ -410,6 +521,21 @@ class MainWindow(QMainWindow):
             self.audit_view.refresh()
         self.audit_view.show()
         self.audit_view.raise_()
+
+    def open_client_devices(self) -> None:
+        """Training: the selected client's devices as the client would read them (demo databases only)."""
+        details = self.detail.details
+        username = details.username if details is not None else ""
+        if self.client_devices is None:
+            self.client_devices = ClientDevicesWindow(self.services.training, self.services.actor,
+                                                      self.services.directory, username, self)
+            self.desk.bus.changed.connect(self.client_devices.on_changes)
+        else:
+            self.client_devices.username.setText(username)
+            self.client_devices.reload()
+        self.client_devices.show()
+        self.client_devices.raise_()
+        self.client_devices.activateWindow()
 
     def open_staff(self) -> None:
         self.staff_dialog = StaffDialog(self.desk, self)

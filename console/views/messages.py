@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -40,6 +41,20 @@ def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
     return message_box(parent, "Unexpected problem", "Something went wrong and nothing was changed. The details "
                        "are in the console's log file; please pass it to support.", QMessageBox.Icon.Critical,
                        "errorBox")
+
+
+def rights_notice(parent: QWidget, exc: RightsError, open_holder: Callable[[], object]) -> QMessageBox:
+    """The rights notice, offering to open the holder's record (the default: that is the next step)."""
+    box = QMessageBox(QMessageBox.Icon.Information, "Security rights needed", str(exc),
+                      QMessageBox.StandardButton.Close, parent)
+    box.setObjectName("rightsNotice")
+    go = box.addButton(f"&Open {exc.holder_username}", QMessageBox.ButtonRole.AcceptRole)
+    go.setObjectName("openHolder")
+    box.setDefaultButton(go)
+    box.setEscapeButton(QMessageBox.StandardButton.Close)
+    go.clicked.connect(open_holder)
+    box.open()
+    return box
 
 
 REPORT_MS = 20_000

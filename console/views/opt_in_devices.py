@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 from console.models.enrollment import CardStart, IbKeyStart, SharedStart
 from console.models.enums import DeviceKind
 from console.models.firm import firm_name
+from console.views.documents import in_documents
 from console.views.printing import render_card, save_card_pdf
 from console.views.wizard_parts import PAGE_VERIFY, action_button, mono, wrap
 
@@ -59,12 +61,16 @@ class IbKeyPage(QWizardPage):
         self.key = QLabel()
         self.key.setObjectName("manualKey")
         self.key.setFont(mono(12))
-        self.key.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Selectable from the keyboard too (Alt+K, then Ctrl+A and Ctrl+C), for reading it out without a mouse.
+        self.key.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                         | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.key.setAccessibleName("Key for manual entry")
         self.key.setWordWrap(True)
         form.addRow("Account name:", self.account)
         form.addRow("Issuer:", self.issuer)
-        form.addRow("Key:", self.key)
+        key_label = QLabel("&Key:")
+        key_label.setBuddy(self.key)
+        form.addRow(key_label, self.key)
         form.addRow("Type:", QLabel("Time-based, 6 digits"))
         right.addLayout(form)
         right.addWidget(wrap("The key has only letters A-Z and digits 2-7 (no zero, no one). The spaces are only "
@@ -196,7 +202,8 @@ class CardPage(QWizardPage):
         if self.card is None:
             return None
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save card as PDF", f"security-card-{self.card.serial}.pdf",
+            path, _ = QFileDialog.getSaveFileName(self, "Save card as PDF",
+                                                  in_documents(f"security-card-{self.card.serial}.pdf"),
                                                   "PDF files (*.pdf)")
         if not path:
             return None
@@ -219,9 +226,18 @@ class SharePage(QWizardPage):
         self.start: SharedStart | None = None
         self.setObjectName("sharePage")
         self.setTitle("Use a device the client already has under another username")
-        self.setSubTitle("Ask the client for the other username. It must belong to the same person, and its most "
-                         "protective device is the one to share.")
+        self.setSubTitle("The person's other usernames (same identification data) are listed: pick the one the "
+                         "client uses. Its most protective device is the one to share.")
         layout = QVBoxLayout(self)
+        self.others = QListWidget()
+        self.others.setObjectName("otherUsernames")
+        self.others.setAccessibleName("The person's other usernames")
+        self.others.setMaximumHeight(110)
+        self.others.currentRowChanged.connect(self._other_chosen)
+        others_label = QLabel("&This person's other usernames:")
+        others_label.setBuddy(self.others)
+        layout.addWidget(others_label)
+        layout.addWidget(self.others)
         form = QFormLayout()
         row = QHBoxLayout()
         self.username = QLineEdit()
@@ -257,7 +273,31 @@ class SharePage(QWizardPage):
         layout.addStretch(1)
 
     def initializePage(self) -> None:
-        self.username.setFocus()
+        self.others.clear()
+        self._other_names: list[str] = []
+        try:
+            others = self.w.enrollment.other_usernames(self.w.actor, self.w.user_id)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
+            self.status.setText(self.w.show_error(exc))
+            others = []
+        for o in others:
+            devices = ", ".join(o.active_devices) or "no active device"
+            self.others.addItem(f"{o.username}  ·  {o.account_number}  ·  {o.sls_state.label}  ·  {devices}")
+            self._other_names.append(o.username)
+        if not others:
+            self.others.addItem("No other username of this person is on record; type one if the client has it.")
+            self.others.setEnabled(False)
+            self.username.setFocus()
+            return
+        self.others.setEnabled(True)
+        self.others.setFocus()
+        self.others.setCurrentRow(0)  # fills the username and lists its devices
+
+    def _other_chosen(self, row: int) -> None:
+        names = getattr(self, "_other_names", [])
+        if 0 <= row < len(names):
+            self.username.setText(names[row])
+            self.find_devices()
 
     def _username_changed(self) -> None:
         self.devices.clear()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.models.context import Actor
-from console.models.enrollment import EnrollmentService
+from console.models.enrollment import AwaitingApproval, EnrollmentService
 from console.models.enums import DeviceKind
 from console.models.errors import VerificationFailed
 from console.models.opt_out_terms import RESTRICTION_EXPLANATIONS
@@ -204,6 +204,17 @@ class DonePage(QWizardPage):
 
     def initializePage(self) -> None:
         r = self.w.result
+        if isinstance(r, AwaitingApproval):
+            self.setTitle("Waiting for compliance approval")
+            self.setSubTitle("The code was correct. The share waits for a compliance reviewer's decision.")
+            self.summary.setText(f"<p>The client proved possession of the {self.w.kind.label} of "
+                                 f"{self.w.owner_username}. Because the two usernames belong to different entities "
+                                 f"with matching identification data, compliance approves the share first.</p>"
+                                 f"<p><b>{self.w.username}</b> stays pending, with its opt-out restrictions, until "
+                                 f"then: enrolled on approval, opted out again on rejection. Nothing more is needed "
+                                 f"from the client now.</p>")
+            self.w.button(QWizard.WizardButton.BackButton).setEnabled(False)
+            return
         how = f"{self.w.kind.label} shared with {self.w.owner_username}" if r and r.shared else self.w.kind.label
         lifted = "".join(f"<li>{RESTRICTION_EXPLANATIONS[x]}</li>" for x in (r.lifted if r else ()))
         self.summary.setText(f"<p><b>{self.w.username}</b> is now enrolled, using the {how}. The device is "

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from console.models.enrollment import OptedOut
 from console.models.enums import OPT_OUT_RESTRICTIONS
 from console.models.errors import ConsoleError
-from console.models.opt_out_terms import RESTRICTION_EXPLANATIONS, RISKS, STATEMENT
+from console.models.opt_out_terms import RISKS
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
@@ -56,6 +56,7 @@ class OptOutDialog(QDialog):
         self.setObjectName("optOutDialog")
         self.setWindowTitle(f"Opt {username} out of the Secure Login System")
         self.setMinimumWidth(640)
+        explanations = self.enrollment.opt_out_explanations()  # the withdrawal limits in figures, as set
         layout = QVBoxLayout(self)
         layout.addWidget(_label(
             f"<p><b>{escape(full_name)} ({escape(username)})</b> asks to log in without a security device. Read the "
@@ -64,20 +65,20 @@ class OptOutDialog(QDialog):
         layout.addWidget(_label("<b>Risks</b><ul>" + "".join(f"<li>{escape(r)}</li>" for r in RISKS) + "</ul>",
                                 "risks"))
         layout.addWidget(_label("<b>Restrictions that will apply while opted out</b><ul>"
-                                + "".join(f"<li>{escape(RESTRICTION_EXPLANATIONS[r])}</li>"
+                                + "".join(f"<li>{escape(explanations[r])}</li>"
                                           for r in OPT_OUT_RESTRICTIONS) + "</ul>", "restrictions"))
         layout.addWidget(_label(
             f"<b>Devices</b><br>{escape(username)} stops using its security devices. A device shared with another "
             f"username stays active for that username; an IB Key or card used only by {escape(username)} is "
             f"revoked; a DSC+ must be returned by its due date.", "devicesNote"))
         layout.addWidget(QLabel("<b>Statement the client acknowledges</b> (recorded word for word):"))
-        self.statement = QPlainTextEdit(STATEMENT)
+        self.statement = QPlainTextEdit(self.enrollment.opt_out_statement())
         self.statement.setObjectName("statement")
         self.statement.setAccessibleName("Opt-out statement")
         self.statement.setReadOnly(True)
         self.statement.setFixedHeight(80)
         layout.addWidget(self.statement)
-        self.acknowledged = QCheckBox("The client has heard the risks and restrictions and acknowledges this "
+        self.acknowledged = QCheckBox("The client has heard the risks and restrictions and &acknowledges this "
                                       "statement")
         self.acknowledged.setObjectName("acknowledged")
         self.acknowledged.setAccessibleName("Client acknowledges the opt-out statement")

@@ -11,6 +11,7 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from console.models.firm import firm_name
+from console.views.documents import in_documents
 from console.views.printing import PageText, render_page, save_pdf
 from console.views.style import icon
 
@@ -112,7 +113,8 @@ class LetterActions(QObject):
     def save_pdf(self, path: str | None = None) -> str | None:
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self.parent_widget, "Save passcode letter",
-                                                  f"temporary-passcode-{self.letter.username}.pdf", "PDF (*.pdf)")
+                                                  in_documents(f"temporary-passcode-{self.letter.username}.pdf"),
+                                                  "PDF (*.pdf)")
         if not path:
             return None
         return save_letter_pdf(self.letter, path)

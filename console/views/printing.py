@@ -49,15 +49,19 @@ class PageText:
         self.y += points * self.scale
 
 
-def paint_card(painter: QPainter, page: QRectF, card: CardStart) -> None:
-    """Draw the card on `page` (device coordinates): firm, user, serial, expiry, then the index/value grid."""
+def paint_card(painter: QPainter, page: QRectF, card: CardStart, printed: bool = False) -> None:
+    """Draw the card on `page` (device coordinates): firm, user, serial, expiry, then the index/value grid.
+    `printed`: a mailed Security Code Card, whose `expires_at` is its activation deadline (it never expires)."""
     text = PageText(painter, page)
     scale, font, line = text.scale, text.font, text.line
     line(firm_name(), 34, bold=True)
-    line("Online Security Code Card", 26, bold=True)
+    line(card_title(printed), 26, bold=True)
     line(f"Username: {card.username}    ({card.full_name}, account {card.account_number})", 17)
     line(f"Card serial: {card.serial}", 17)
-    line(f"Issued {card.issued_at:%d %b %Y}.  Valid until {card.expires_at:%d %b %Y %H:%M} UTC.", 17)
+    if printed:
+        line(f"Mailed {card.issued_at:%d %b %Y}.  Call us to activate it by {card.expires_at:%d %b %Y}.", 17)
+    else:
+        line(f"Issued {card.issued_at:%d %b %Y}.  Valid until {card.expires_at:%d %b %Y %H:%M} UTC.", 17)
     line("At login you are shown two index numbers. Type the 3-character value printed next to each, "
          "one after the other with no space.", 14, gap=2.2)
     text.space(8)
@@ -105,10 +109,15 @@ def save_pdf(path: str, title: str, paint: Callable[[QPainter, QRectF], None]) -
     render_page(writer, paint)
 
 
-def render_card(device: QPagedPaintDevice, card: CardStart) -> None:
+def card_title(printed: bool) -> str:
+    return "Security Code Card" if printed else "Online Security Code Card"
+
+
+def render_card(device: QPagedPaintDevice, card: CardStart, printed: bool = False) -> None:
     """Paint the card onto a printer or PDF writer, one page."""
-    render_page(device, lambda painter, page: paint_card(painter, page, card))
+    render_page(device, lambda painter, page: paint_card(painter, page, card, printed))
 
 
-def save_card_pdf(card: CardStart, path: str) -> None:
-    save_pdf(path, f"Online Security Code Card {card.serial}", lambda painter, page: paint_card(painter, page, card))
+def save_card_pdf(card: CardStart, path: str, printed: bool = False) -> None:
+    save_pdf(path, f"{card_title(printed)} {card.serial}",
+             lambda painter, page: paint_card(painter, page, card, printed))

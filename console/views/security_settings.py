@@ -9,6 +9,7 @@ from console.models.permissions import Permission
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
+from console.views.device_dialogs import unlock_dialog
 from console.views.opt_in_wizard import OptInWizard
 from console.views.opt_out_dialog import OptOutDialog
 from console.views.user_detail import UserDetailPane
@@ -35,11 +36,17 @@ class SecuritySettingsDialog(QDialog):
         self.opt_out_action = make(self, "Opt &out…", "Ctrl+Shift+O", "Opt this user out of the Secure Login "
                                    "System after the client acknowledges the risks; restrictions then apply",
                                    self.open_opt_out, "optOut", Permission.assist_enrollment)
-        self.addActions([self.opt_in_action, self.opt_out_action])
+        self.unlock_action = make(self, "&Unlock selected device…", "Ctrl+U", "Unlock the device selected above, "
+                                  "locked after too many wrong codes (verify the client's identity first)",
+                                  self.unlock_device, "unlockUserDevice", Permission.unlock_device)
+        self.addActions([self.opt_in_action, self.opt_out_action, self.unlock_action])
+        self.unlock_dialog = None
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.opt_in_button = self._button(self.opt_in_action, "optInButton")
         self.opt_out_button = self._button(self.opt_out_action, "optOutButton")
+        self.unlock_button = self._button(self.unlock_action, "unlockButton")
+        self.pane.devices.itemSelectionChanged.connect(self._update_actions)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.pane)
@@ -62,6 +69,17 @@ class SecuritySettingsDialog(QDialog):
         for action, show in ((self.opt_in_action, opt_in), (self.opt_out_action, opt_out)):
             action.setVisible(show)  # a forbidden action stays hidden (permitted.py)
             action.setEnabled(show)
+        device = self.pane.selected_device()
+        self.unlock_action.setEnabled(device is not None and device.locked)
+
+    def unlock_device(self) -> None:
+        device = self.pane.selected_device()
+        if device is None or not device.locked:
+            return
+        label = f"{device.kind_label} {device.serial or ''}".strip()
+        holders = ", ".join((self.pane.details.username, *device.shared_with))
+        self.unlock_dialog = unlock_dialog(self.desk, device.id, label, holders, self)
+        self.unlock_dialog.open()
 
     def on_changes(self, changes: Changes) -> None:
         """The user or one of its devices changed (here, in another window, or at another desk): show it now."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -16,10 +17,12 @@ from PySide6.QtWidgets import (
 )
 
 from console.models.directory import DeviceSummary, UserDetails, UserDirectory
+from console.models.enums import DeviceState
+from console.models.limits import UserLimits
 from console.views.change_bus import ChangeKind, Changes
 from console.views.formatting import SLS_STATE_COLOURS, day, when
 
-DEVICE_COLUMNS = ("Device", "Serial", "State", "Preferred", "Shared with", "Activated", "Expires / due")
+DEVICE_COLUMNS = ("Device", "Serial", "State", "Preferred", "Shared with", "Activated", "Due / expires")
 AUDIT_COLUMNS = ("When", "Staff", "What")
 
 
@@ -33,6 +36,18 @@ def _table(name: str, headers: tuple[str, ...]) -> QTableWidget:
     t.horizontalHeader().setStretchLastSection(True)
     t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     return t
+
+
+def limits_text(limits: UserLimits | None) -> str:
+    """One line per active device (the device used at login decides), the best first when they differ."""
+    if limits is None:
+        return "—"
+    if not limits.per_device:
+        return f"{limits.best.short} (no security device)"
+    lines = [f"{d.label}: {d.limit.short}" for d in limits.per_device]
+    if len({d.limit for d in limits.per_device}) > 1:
+        lines.insert(0, f"Best: {limits.best.short} (with its most protective device)")
+    return "\n".join(lines)
 
 
 class UserDetailPane(QWidget):
@@ -50,7 +65,8 @@ class UserDetailPane(QWidget):
         self.fields: dict[str, QLabel] = {}
         form = QFormLayout()
         for key, label in (("account", "Account"), ("role", "Role"), ("state", "SLS state"),
-                           ("rights", "Security rights"), ("restrictions", "Restrictions")):
+                           ("rights", "Security rights"), ("restrictions", "Restrictions"),
+                           ("limits", "Withdrawal limits")):
             value = QLabel("—")
             value.setObjectName(f"detail_{key}")
             value.setWordWrap(True)
@@ -134,15 +150,31 @@ class UserDetailPane(QWidget):
             rights = "No holder on record"
         self.fields["rights"].setText(rights)
         self.fields["restrictions"].setText("\n".join(r.label for r in d.restrictions) or "None")
+        self.fields["limits"].setText(limits_text(d.limits))
         self.devices.setRowCount(len(d.devices))
-        for i, dev in enumerate(d.devices):
+        history = QColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        for i, dev in enumerate(d.devices):  # in use first, then the device history (lost, revoked, returned…)
             state = dev.state_label + (" (locked)" if dev.locked else "")
-            expires = day(dev.expires_at or dev.return_due_at)
-            cells = (dev.kind_label, dev.serial or "—", state, "Yes" if dev.preferred else "",
-                     ", ".join(dev.shared_with) or "—", day(dev.activated_at), expires)
+            cells = (dev.kind_label, dev.serial or "—", state, "Yes" if dev.preferred and dev.in_use else "",
+                     ", ".join(dev.shared_with) or "—", day(dev.activated_at), _due_text(dev))
             for j, text in enumerate(cells):
-                self.devices.setItem(i, j, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if not dev.in_use:  # device history: greyed, below the devices in use
+                    item.setForeground(history)
+                    item.setToolTip("Device history: no longer in use")
+                if j == len(cells) - 1 and dev.due_passed:
+                    item.setForeground(QColor("#b3261e"))
+                    item.setToolTip("The date has passed")
+                self.devices.setItem(i, j, item)
         self.audit.setRowCount(len(d.recent_audit))
         for i, entry in enumerate(d.recent_audit):
             for j, text in enumerate((when(entry.at), entry.actor, entry.summary)):
                 self.audit.setItem(i, j, QTableWidgetItem(text))
+
+
+def _due_text(dev: DeviceSummary) -> str:
+    """As the Devices window names it: what is due and by when (marked when passed), else the expiry."""
+    if dev.due_at is not None:
+        what = "Activate by" if dev.state is DeviceState.shipped else "Return by"
+        return f"{what} {day(dev.due_at)}" + (" — passed" if dev.due_passed else "")
+    return f"Expires {day(dev.expires_at)}" if dev.expires_at is not None else ""

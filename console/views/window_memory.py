@@ -1,4 +1,7 @@
-"""Remembering the desk's layout between sessions (QSettings): window geometry, column widths, last filters."""
+"""Remembering the desk's layout between sessions (QSettings): window geometry and column widths.
+
+Never the search: the next staff member signing in at this desk starts with a clean desk, not with the last
+client someone looked up."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ def default_settings() -> QSettings:
 
 
 class WindowMemory(QObject):
-    """Restores the main window's layout and filters on attach; saves them when the window closes."""
+    """Restores the main window's layout on attach; saves it when the window closes."""
 
     def __init__(self, window: QMainWindow, settings: QSettings | None = None) -> None:
         super().__init__(window)
@@ -41,11 +44,8 @@ class WindowMemory(QObject):
         table = getattr(w, "table", None)
         if table is not None:
             s.setValue("users/header", table.horizontalHeader().saveState())
-        if hasattr(w, "filter_edit"):
-            s.setValue("users/filter_text", w.filter_edit.text())
-        if hasattr(w, "state_combo"):
-            data = w.state_combo.currentData()
-            s.setValue("users/filter_state", getattr(data, "name", ""))
+        s.remove("users/filter_text")  # left by earlier versions, which remembered the search
+        s.remove("users/filter_state")
         s.sync()
 
     def restore(self) -> None:
@@ -62,14 +62,3 @@ class WindowMemory(QObject):
         value = s.value("users/header")
         if table is not None and isinstance(value, QByteArray):
             table.horizontalHeader().restoreState(value)
-        text = s.value("users/filter_text", "")
-        state = s.value("users/filter_state", "")
-        if not hasattr(w, "filter_edit") or (not text and not state):
-            return
-        w.filter_edit.setText(str(text))
-        combo = w.state_combo
-        for i in range(combo.count()):
-            if getattr(combo.itemData(i), "name", "") == state:
-                combo.setCurrentIndex(i)
-                break
-        w.apply_filter()

@@ -26,6 +26,7 @@ SCENES = {
     "devices": "devices window, report a loss, temporary passcode, online card, charges",
     "desk": "a ship confirmation naming card, client and reserve, then its report; help desk's Devices menu",
     "insight": "dashboard (light, dark), work list, staff activity, monthly report page",
+    "sls_rules": "withdrawal limits in the detail pane, SMS, printed card, compliance queue and decision",
     "gallery": "main window, import, service figures, help and the passcode letter in both themes and scales",
     "users_at_scale": "a million users: the last row and a substring search",
 }

@@ -11,7 +11,7 @@ import pytest
 from console.models.entities import SecurityDevice
 from console.models.staff import StaffService
 from tests.conftest import TEST_KEY
-from tests.e2e.test_console_window import _keys, _type, _wait_for_window, display  # noqa: F401 - the Xvfb fixture
+from tests.e2e.test_console_window import _keys, _type, _wait_for_window  # the Xvfb display: tests/e2e/conftest.py
 
 pytestmark = pytest.mark.e2e
 

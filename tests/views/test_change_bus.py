@@ -13,7 +13,7 @@ from console.views.charges_view import ChargesWindow
 from console.views.devices_view import DevicesWindow
 from console.views.main_window import MainWindow
 from console.views.security_settings import SecuritySettingsDialog
-from tests.lifecycle import challenge_and_response, make_rich
+from tests.lifecycle import challenge_and_response, enroll_primary, make_rich
 from tests.views.desks import desk_for, settle, submit
 
 
@@ -43,11 +43,12 @@ def test_another_thread_can_publish_and_windows_hear_it_on_the_gui_thread(qtbot)
 
 @pytest.fixture
 def shared_card(ctx, world, admin):
-    """A DSC+ active on jsmit123, beside its IB Key."""
+    """A DSC+ active on jsmit001 (who holds the rights), beside her IB Key."""
     make_rich(ctx, world.account_id)
+    enroll_primary(ctx, world)
     devices = DeviceService(ctx)
     [card] = devices.receive_stock(admin, "DSC000000077")
-    devices.ship(admin, card, world.secondary_id)
+    devices.ship(admin, card, world.primary_id)
     challenge, response = challenge_and_response(ctx, admin, card)
     devices.activate_shipped(admin, card, challenge, response)
     return card
@@ -64,10 +65,10 @@ def test_revoking_in_the_devices_window_shows_everywhere_without_refresh(qtbot, 
     main = MainWindow(desk)
     qtbot.addWidget(main)
     main.show()
-    assert main.select_user(world.secondary_id)
+    assert main.select_user(world.primary_id)
     row = _row_of(main.detail, "DSC000000077")
     assert main.detail.devices.item(row, 2).text() == "Active"
-    settings = SecuritySettingsDialog(desk, world.secondary_id, main)
+    settings = SecuritySettingsDialog(desk, world.primary_id, main)
     settings.show()
     charges = ChargesWindow(desk, "U1234567", main)
     charges.show()
@@ -79,15 +80,15 @@ def test_revoking_in_the_devices_window_shows_everywhere_without_refresh(qtbot, 
     assert devices.select_device(shared_card)
     devices.revoke_action.trigger()
     confirm = devices.dialog
-    assert "DSC000000077" in confirm.intro.text() and "jsmit123" in confirm.intro.text()
+    assert "DSC000000077" in confirm.intro.text() and "jsmit001" in confirm.intro.text()
     submit(qtbot, confirm)
-    assert confirm.report.startswith("DSC+ DSC000000077 revoked; jsmit123 can no longer use it."), \
+    assert confirm.report.startswith("DSC+ DSC000000077 revoked; jsmit001 can no longer use it."), \
         confirm.refusal.text()
 
     pending = DeviceState.return_pending.label
     assert main.detail.devices.item(_row_of(main.detail, "DSC000000077"), 2).text() == pending
     assert settings.pane.devices.item(_row_of(settings.pane, "DSC000000077"), 2).text() == pending
-    assert main.current_user_id() == world.secondary_id and refreshed
+    assert main.current_user_id() == world.primary_id and refreshed
     assert devices.current_row().state is DeviceState.return_pending
     assert "Return pending" in devices.selected_label.text()
     assert main.audit_view is None  # nothing was opened for it

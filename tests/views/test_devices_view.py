@@ -3,6 +3,7 @@
 import pyotp
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from console.models.devices import DeviceService
@@ -86,7 +87,12 @@ def test_receive_ship_and_activate_from_the_gui(window, qtbot, ctx, world, admin
     window.ship_action.trigger()
     ship = window.dialog
     qtbot.keyClicks(ship.username, "jsmit001")
-    submit(qtbot, ship)
+    qtbot.mouseClick(ship.ok_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, window.desk)
+    question = ship.confirm_box.text()
+    assert question.startswith("Account U1234567 has equity of ") and "eligible for a DSC+" in question
+    ship.confirm_box.button(ship.confirm_box.StandardButton.Yes).click()
+    settle(qtbot, window.desk)
     assert not ship.isVisible() and _state(ctx, device_id) is DeviceState.shipped
     with ctx.db.read() as s:
         assert s.scalar(select(Reserve.amount_cents).where(Reserve.device_id == device_id)) == 2000
@@ -147,7 +153,7 @@ def test_report_loss_with_passcode_then_replace_and_receive_return(window, qtbot
     assert window.replace_action.isEnabled()
     window.replace_action.trigger()
     replace = window.dialog
-    assert "fee is charged" in replace.intro.text()
+    assert "fee is charged to account U1234567: 20.00 USD" in replace.intro.text()
     qtbot.keyClicks(replace.serial, "DSC000000051")
     submit(qtbot, replace)
     assert "DSC000000051" in replace.report and "20.00 USD" in replace.report
@@ -179,8 +185,14 @@ def test_overdue_run_from_the_gui_reports_what_it_charged(window, qtbot, ctx, wo
     assert window.model.rowCount() == 1
     window.overdue_action.trigger()
     settle(qtbot, window.desk)
+    assert window.confirm_box.text().startswith(
+        "Charge the fee for 1 device(s) past their return date (a DSC+: 20.00 USD)?")
+    window.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+    settle(qtbot, window.desk)
     assert window.last_message.text().startswith("1 device(s) charged 20.00 USD")
     window.overdue_action.trigger()
+    settle(qtbot, window.desk)
+    window.confirm_box.button(QMessageBox.StandardButton.Yes).click()
     settle(qtbot, window.desk)
     assert window.last_message.text().startswith("0 device(s) charged")
 
@@ -252,7 +264,7 @@ def test_user_detail_issue_temporary_passcode_needs_identity_check(main, qtbot, 
             is DeviceState.active
 
 
-def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world):
+def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_sharing):
     """jsmit123's IB Key is shared with jsmit777 (same person) by a good code, then unshared from jsmit777."""
     twin = add_same_person_username(ctx, world.secondary_id, "jsmit777", "U2222222", (DeviceKind.code_card,))
     main.refresh()
@@ -325,6 +337,39 @@ def test_devices_model_reads_windows_not_the_whole_table(window, ctx, admin):
     assert list(window.model._windows) == [0]
     assert window.model.data(window.model.index(451, 3)) in ("jsmit123", "aarch001")
     assert sorted(window.model._windows) == [0, 451 // WINDOW]
+
+
+def test_ship_refused_before_asking_when_the_account_is_not_eligible(qtbot, ctx, world, admin):
+    """An account below the DSC+ equity minimum is told so (equity named) before any question; nothing ships."""
+    desk = desk_for(ctx, admin)  # not made rich: 100,000.00 USD
+    window = DevicesWindow(desk)
+    qtbot.addWidget(window)
+    [card] = DeviceService(ctx).receive_stock(admin, "DSC000000043")
+    window.refresh()
+    window.select_device(card)
+    window.ship_action.trigger()
+    ship = window.dialog
+    qtbot.keyClicks(ship.username, "jsmit123")
+    qtbot.mouseClick(ship.ok_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, desk)
+    assert ship.confirm_box is None
+    assert "equity of 100,000.00 USD, below the 500,000.00 USD" in ship.refusal.text()
+    assert _state(ctx, card) is DeviceState.in_stock
+
+
+def test_locked_device_is_unlocked_from_the_devices_window(window, qtbot, ctx, world):
+    """Unlock is offered for a locked device only; after the confirmation the device is unlocked."""
+    with ctx.db.write() as s:
+        s.get(SecurityDevice, world.secondary_device_id).locked = True
+    window.refresh()
+    assert window.select_device(world.secondary_device_id) and window.unlock_action.isEnabled()
+    window.unlock_action.trigger()
+    submit(qtbot, window.dialog)
+    with ctx.db.read() as s:
+        assert not s.get(SecurityDevice, world.secondary_device_id).locked
+    assert "unlocked" in window.dialog.report
+    window.select_device(world.secondary_device_id)
+    assert not window.unlock_action.isEnabled()
 
 
 def test_card_past_its_window_shows_required_at_login_and_is_filtered(window, qtbot, ctx, world, admin):

@@ -31,7 +31,6 @@ from console.models.charges import ChargeService
 from console.models.devices import DeviceService
 from console.models.enums import ChargeStatus, DeviceKind
 from console.models.staff import StaffService
-from console.models.temporary_access import TemporaryAccessService
 from console.views.change_bus import Changes
 from console.views.conventions import first_input, has_multiline_input
 from tests.lifecycle import challenge_and_response, make_rich
@@ -58,19 +57,41 @@ class World:
         make_rich(ctx, world.account_id)
         devices = DeviceService(ctx)
         self.stock, self.shipped, self.active = devices.receive_stock(admin, "DSC000000101-DSC000000103")
-        devices.ship(admin, self.shipped, world.secondary_id)
-        devices.ship(admin, self.active, world.secondary_id)
+        # To the holder of the account's security rights: shipping and activating a card need them.
+        devices.ship(admin, self.shipped, world.primary_id)
+        devices.ship(admin, self.active, world.primary_id)
         devices.activate_shipped(admin, self.active, *challenge_and_response(ctx, admin, self.active))
-        devices.report(admin, self.active, "damaged", user_id=world.secondary_id)
-        devices.order_replacement(admin, self.active, user_id=world.secondary_id, serial="DSC000000101")
+        reported = devices.report(admin, self.active, "damaged", user_id=world.primary_id,
+                                  issue_temporary_passcode=True, identity_verified=True)
+        devices.order_replacement(admin, self.active, user_id=world.primary_id, serial="DSC000000101")
         self.charge = ChargeService(ctx).window(None, ChargeStatus.pending, 0, 1)[0]
-        self.issued = TemporaryAccessService(ctx).issue_temporary_passcode(admin, world.secondary_id,
-                                                                           identity_verified=True)
+        self.issued = reported.temporary_passcode  # jsmit001 keeps access while the card is replaced
         self.ctx, self.world, self.admin = ctx, world, admin
         self.desk = desk_for(ctx, admin)
         self.parent = QMainWindow()
         qtbot.addWidget(self.parent)
         self.parent.show()
+
+
+def _printed_card_activation(w: World):
+    from console.models.printed_cards import PrintedCardService
+
+    card = getattr(w, "printed_card", None)
+    if card is None:  # one card for every check of this world (a second one would be refused)
+        card = w.printed_card = PrintedCardService(w.ctx).issue(w.admin, w.world.primary_id)
+    return _cls("PrintedCardActivateDialog")(w.desk, card.device_id, card.serial, w.parent)
+
+
+def _request_row(w: World):
+    """A sharing request as the compliance queue lists it (the dialog only reads it)."""
+    import datetime as dt
+
+    from console.models.enums import SharingRequestState, SlsState
+    from console.models.sharing_review import RequestRow
+
+    return RequestRow(1, dt.datetime(2026, 11, 30, tzinfo=dt.UTC), "hdesk01", "jsmit001", "Jane Smith", "U1234567",
+                      SlsState.pending, "IB Key", ("jsmit777 (Jane Smith)",), "different entities",
+                      SharingRequestState.pending, 1, "SSN")
 
 
 def _staff(w: World):
@@ -114,9 +135,18 @@ OPENERS = {
     "StaffDialog": lambda w: _cls("StaffDialog")(w.desk, w.parent),
     "DashboardWindow": lambda w: _cls("DashboardWindow")(w.desk, w.parent),
     "WorkListWindow": lambda w: _cls("WorkListWindow")(w.desk, w.parent),
+    "ClientDevicesWindow": lambda w: _cls("ClientDevicesWindow")(w.desk.services.training, w.desk.actor,
+                                                                 w.desk.services.directory, "jsmit123", w.parent),
+    "CloseAccountDialog": lambda w: _cls("CloseAccountDialog")(w.desk, "U1234567", w.parent),
+    "SmsIssueDialog": lambda w: _cls("SmsIssueDialog")(w.desk, w.world.secondary_id, "jsmit123", w.parent),
+    "SmsEndDialog": lambda w: _cls("SmsEndDialog")(w.desk, w.world.secondary_device_id, "jsmit123", w.parent),
+    "PrintedCardDialog": lambda w: _cls("PrintedCardDialog")(w.desk, w.world.primary_id, "jsmit001", w.parent),
+    "PrintedCardActivateDialog": lambda w: _printed_card_activation(w),
+    "SharingQueueWindow": lambda w: _cls("SharingQueueWindow")(w.desk, w.parent),
+    "DecisionDialog": lambda w: _cls("DecisionDialog")(w.desk, _request_row(w), True, w.parent),
 }
 # Dialogs that are not a form to submit: help, a passcode shown once, the security settings (buttons only).
-NOT_FORMS = {"HelpBrowser", "PasscodeDialog", "SecuritySettingsDialog"}
+NOT_FORMS = {"HelpBrowser", "PasscodeDialog", "SecuritySettingsDialog", "ClientDevicesWindow"}
 # Windows whose closing is not Esc/Ctrl+W: the main window quits the console (Ctrl+Q).
 QUITS = {"MainWindow"}
 

@@ -154,3 +154,35 @@ def test_export_users_from_the_menu_writes_the_file(window, qtbot, tmp_path):
     assert list(rows[0])[:len(COLUMNS)] == list(COLUMNS)
     assert runner.last_message is None  # reported once, in the status bar
     assert last_report(window) == f"4 users written to {tmp_path / 'users.csv'}."
+
+
+def test_export_users_asks_shown_or_all_and_saves_in_the_documents_folder(window, qtbot, tmp_path, monkeypatch):
+    """With a filter on the list, Export users asks: the users shown, or every user; the save dialog opens in the
+    documents folder; "Shown" writes exactly the listed users."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from console.views import documents
+
+    monkeypatch.setattr(documents.platformdirs, "user_documents_dir", lambda: str(tmp_path / "Documents"))
+    asked: list[str] = []
+
+    def save_dialog(parent, title, start, filters):
+        asked.append(start)
+        return str(tmp_path / "shown.csv"), filters
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    def choose_shown(box) -> int:
+        next(b for b in box.buttons() if b.text().startswith("&Shown")).click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", choose_shown)
+    window.filter_edit.setText("Smith")
+    window.apply_filter()
+    qtbot.waitUntil(lambda: not window.model.loading and window.model.rowCount() == 2)
+    runner = window.back_office.exporter
+    runner.ask_and_export("users")
+    assert "2 users the list shows" in runner.which_box.text()
+    assert asked == [str(tmp_path / "Documents" / "sls-users.csv")]
+    qtbot.waitUntil(lambda: runner.outcome == "exported", timeout=10_000)
+    with open(tmp_path / "shown.csv", newline="", encoding="utf-8") as f:
+        assert {r["username"] for r in csv.DictReader(f)} == {"jsmit001", "jsmit123"}

@@ -117,3 +117,59 @@ def test_action_disabled_without_selection(window, qtbot):
     window.apply_filter()
     qtbot.waitUntil(lambda: window.model.rowCount() == 0)
     assert not window.change_security_action.isEnabled()
+
+
+def test_rights_notice_opens_the_holder_with_enter(window, world, qtbot):
+    """The notice's default button opens the holder: the list finds and selects jsmit001 and its settings open."""
+    window.select_user(world.secondary_id)
+    window.change_security_action.trigger()
+    settle(qtbot, window.desk)
+    notice = window.last_message
+    assert notice.defaultButton().text() == "&Open jsmit001"
+    qtbot.keyClick(notice, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.security_dialog is not None, timeout=5000)
+    settle(qtbot, window.desk)
+    assert window.current_user_id() == world.primary_id
+    assert window.security_dialog.isVisible() and window.filter_edit.text() == "jsmit001"
+
+
+def test_down_from_find_enters_the_list_and_enter_opens_the_user(window, world, qtbot):
+    """From the Find box, Down moves to the first user; Enter on a row opens it (here: the rights gate)."""
+    qtbot.keyClicks(window.filter_edit, "Smith")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2 and not window.model.loading)
+    qtbot.keyClick(window.filter_edit, Qt.Key.Key_Down)
+    assert window.table.hasFocus() and window.current_user_id() == world.primary_id
+    qtbot.keyClick(window.table, Qt.Key.Key_Return)
+    settle(qtbot, window.desk)
+    assert window.security_dialog is not None and window.security_dialog.isVisible()
+
+
+def test_counts_follow_the_filter_with_plurals(window, qtbot):
+    """One user: "1 user shown"; under a state filter only that state's count is given."""
+    window.filter_edit.setText("jsmit123")
+    window.apply_filter()
+    qtbot.waitUntil(lambda: window.counts_label.text().startswith("1 user shown"))
+    window.filter_edit.clear()
+    window.state_combo.setCurrentIndex(window.state_combo.findText("Opted out"))
+    qtbot.waitUntil(lambda: window.counts_label.text().startswith("2 users shown"))
+    assert "Opted out: 2" in window.counts_label.text() and "Enrolled" not in window.counts_label.text()
+
+
+def test_empty_result_says_what_was_searched_and_offers_the_wider_search(window, qtbot):
+    """No match: the hint names the text and where it was looked for; the offer searches inside names."""
+    window.filter_edit.setText("mith")
+    window.apply_filter()
+    qtbot.waitUntil(lambda: window.empty_hint.isVisible())
+    assert "“mith”" in window.empty_hint.text() and "words of names" in window.empty_hint.text()
+    assert window.wider_button.isVisible() and window.wider_button.text() == "Search inside names too"
+    window.wider_button.click()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2 and not window.model.loading)
+    assert window.contains_check.isChecked() and not window.empty_hint.isVisible()
+
+
+def test_surname_and_bare_account_number_find_users_by_default(window, qtbot):
+    """"Smith" finds both Smiths and "7654321" the organization's users, with no option ticked."""
+    for text, expected in (("Smith", ["jsmit001", "jsmit123"]), ("7654321", ["aarch001", "bbake001"])):
+        window.filter_edit.setText(text)
+        window.apply_filter()
+        qtbot.waitUntil(lambda expected=expected: _usernames(window) == expected)

@@ -9,7 +9,7 @@ import segno
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QRadioButton, QToolButton, QWizard
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QRadioButton, QToolButton, QWizard
 from sqlalchemy import select
 
 from console.models import audit
@@ -140,14 +140,17 @@ def test_card_path_enrolls_with_printed_values(qtbot, ctx, world, wizard, tmp_pa
 
 
 @pytest.mark.parametrize("kind", [DeviceKind.ib_key, DeviceKind.dsc_plus, DeviceKind.code_card])
-def test_shared_path_enrolls_with_code_from_the_other_usernames_device(qtbot, ctx, world, wizard, kind):
+def test_shared_path_enrolls_with_code_from_the_other_usernames_device(qtbot, ctx, world, wizard, kind,
+                                                                    immediate_sharing):
     """Sharing: the other username's device proves possession (IB Key code, DSC+ response, card values)."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222", (kind,))
     device_id, _, secret = twin["devices"][0]
     choose(qtbot, wizard, "shared")
     assert wizard.currentId() == PAGE_SHARE
-    qtbot.keyClicks(wizard.findChild(QLineEdit, "otherUsername"), "jsmit777")
-    click(qtbot, wizard.findChild(QToolButton, "findDevices"))
+    # The person's other username is listed and chosen: no need to ask the client for it.
+    listed = wizard.findChild(QListWidget, "otherUsernames")
+    assert listed.count() == 1 and listed.item(0).text().startswith("jsmit777  ·  U2222222  ·  Enrolled")
+    assert wizard.findChild(QLineEdit, "otherUsername").text() == "jsmit777"
     assert wizard.findChild(QComboBox, "sharedDevice").currentData() == device_id
     next_(qtbot, wizard)
     assert wizard.currentId() == PAGE_VERIFY
@@ -181,15 +184,13 @@ def test_wrong_code_refused_with_message_and_cancel_restores(qtbot, ctx, world, 
     assert user_snapshot(ctx, world.primary_id) == before
 
 
-def test_replayed_code_refused(qtbot, ctx, world, wizard, agent):
+def test_replayed_code_refused(qtbot, ctx, world, wizard, agent, immediate_sharing):
     """A code of the other username's IB Key that was already accepted (at its login) is refused as used."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
     device_id, _, seed = twin["devices"][0]
     code = pyotp.TOTP(seed).at(ctx.clock.now())
     VerificationService(ctx).verify(agent, device_id, code)
-    choose(qtbot, wizard, "shared")
-    qtbot.keyClicks(wizard.findChild(QLineEdit, "otherUsername"), "jsmit777")
-    click(qtbot, wizard.findChild(QToolButton, "findDevices"))
+    choose(qtbot, wizard, "shared")  # jsmit777 is listed and chosen
     next_(qtbot, wizard)
     answer(qtbot, wizard, code)
     assert wizard.currentId() == PAGE_VERIFY and "already used" in take_message(wizard)
@@ -231,7 +232,7 @@ def _find(qtbot, wizard, username):
     click(qtbot, wizard.findChild(QToolButton, "findDevices"))
 
 
-def test_each_refused_share_is_explained_and_changes_nothing(qtbot, ctx, world, wizard):
+def test_each_refused_share_is_explained_and_changes_nothing(qtbot, ctx, world, wizard, immediate_sharing):
     """Different person, a temporary device, a less secure device, an unknown username: each refused in words."""
     before = user_snapshot(ctx, world.primary_id)
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222",
@@ -264,7 +265,7 @@ def test_each_refused_share_is_explained_and_changes_nothing(qtbot, ctx, world, 
 @pytest.mark.parametrize("path, stop_at", [("none", "choose"), ("ib_key", "setup"), ("ib_key", "verify"),
                                            ("card", "setup"), ("card", "verify"), ("shared", "setup"),
                                            ("shared", "verify")])
-def test_cancel_at_any_page_leaves_everything_as_it_was(qtbot, ctx, world, wizard, path, stop_at):
+def test_cancel_at_any_page_leaves_everything_as_it_was(qtbot, ctx, world, wizard, path, stop_at, immediate_sharing):
     """Cancel on any page: state, holdings, restrictions and counts of both usernames are as before."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
     before = user_snapshot(ctx, world.primary_id), user_snapshot(ctx, twin["user_id"])

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from console.models.enrollment import EnrollmentService
 from console.models.entities import AuditEntry, OptOutAcknowledgement, User
 from console.models.enums import OPT_OUT_RESTRICTIONS, SlsState
-from console.models.opt_out_terms import STATEMENT
+from console.models.opt_out_terms import statement
+from console.models.settings import Figures
 from console.views.opt_out_dialog import OptOutDialog
 from tests.factories import user_snapshot
 from tests.views.desks import desk_for, settle
@@ -40,7 +41,9 @@ def test_dialog_lists_risks_and_every_restriction(qtbot, ctx, world, agent, enro
     assert "will not compensate" in risks
     assert "Pink Sheet" in restrictions and "OTCBB" in restrictions
     assert "withdrawal limits" in restrictions and "IP restriction" in restrictions and "penny-stock" in restrictions
-    assert d.findChild(QPlainTextEdit, "statement").toPlainText() == STATEMENT
+    # The statement states the withdrawal limits of a user without a device, from the settings.
+    assert d.findChild(QPlainTextEdit, "statement").toPlainText() == statement(Figures())
+    assert statement(Figures()).endswith("USD 50,000 per day, USD 100,000 per 5 business days.")
 
 
 def test_opt_out_needs_the_acknowledgement_ticked(qtbot, ctx, world, agent, enrolled_jane):
@@ -67,7 +70,7 @@ def test_acknowledged_opt_out_records_who_and_when_and_applies_restrictions(qtbo
     with ctx.db.read() as s:
         ack = s.scalars(select(OptOutAcknowledgement)).one()
         assert (ack.user_id, ack.recorded_by, ack.acknowledged_at, ack.statement) == \
-            (enrolled_jane, "hdesk01", ctx.clock.now(), STATEMENT)
+            (enrolled_jane, "hdesk01", ctx.clock.now(), statement(Figures()))
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "user.opted_out")).one()
         assert entry.actor == "hdesk01" and entry.user_id == enrolled_jane
 

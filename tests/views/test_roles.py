@@ -1,7 +1,7 @@
 """Every real action of every window, for every role, against the permission table.
 
 The windows are the ones staff use (main window, devices, charges, audit trail, staff, service figures,
-security settings); the actions are the ones those windows made, found in them, not a list kept here.
+security settings, sharing queue); the actions are the ones those windows made, found in them, not a list kept here.
 Rule (console/views/permitted.py): what a role may not do is hidden and off, and stays so.
 """
 
@@ -17,6 +17,7 @@ from console.views.main_window import MainWindow
 from console.views.permitted import PermittedAction, permitted_actions
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.settings_dialog import SettingsDialog
+from console.views.sharing_queue import SharingQueueWindow
 from console.views.staff_dialog import StaffDialog
 from tests.sessions import signed_in
 from tests.views.desks import desk_for, settle
@@ -34,7 +35,8 @@ def every_window(qtbot, ctx, world, actor):
     main.select_user(world.primary_id)
     windows = {"main": main, "devices": DevicesWindow(desk, main), "charges": ChargesWindow(desk, "U1234567", main),
                "audit": AuditView(desk, main), "staff": StaffDialog(desk, main), "settings": SettingsDialog(desk, main),
-               "security settings": SecuritySettingsDialog(desk, world.primary_id, main)}
+               "security settings": SecuritySettingsDialog(desk, world.primary_id, main),
+               "sharing queue": SharingQueueWindow(desk, main)}
     return desk, windows
 
 

@@ -96,3 +96,30 @@ def test_auditor_cannot_open_security_settings(qtbot, ctx, world, auditor):
     assert not w.change_security_action.isEnabled() and not w.change_security_action.isVisible()
     w.change_security_settings()
     assert w.security_dialog is None
+
+
+def test_locked_device_is_unlocked_from_security_settings_with_a_confirmation(qtbot, ctx, world, agent):
+    """Selecting a locked device offers Unlock; the confirmation names it; afterwards it is usable and audited."""
+    from sqlalchemy import select
+
+    from console.models.entities import AuditEntry, SecurityDevice
+    from console.views.security_settings import SecuritySettingsDialog
+    from tests.views.desks import desk_for, submit
+
+    with ctx.db.write() as s:
+        s.get(SecurityDevice, world.secondary_device_id).locked = True
+    desk = desk_for(ctx, agent)
+    dialog = SecuritySettingsDialog(desk, world.secondary_id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.unlock_action.isEnabled()
+    dialog.pane.devices.setCurrentCell(0, 0)
+    assert dialog.unlock_action.isEnabled() and dialog.unlock_button.isVisible()
+    dialog.unlock_action.trigger()
+    confirm = dialog.unlock_dialog
+    assert "Unlock IB Key (held by jsmit123)?" in confirm.intro.text()
+    submit(qtbot, confirm)
+    with ctx.db.read() as s:
+        assert not s.get(SecurityDevice, world.secondary_device_id).locked
+        assert s.scalar(select(AuditEntry.actor).where(AuditEntry.action == "device.unlocked")) == agent.username
+    qtbot.waitUntil(lambda: "(locked)" not in dialog.pane.devices.item(0, 2).text())

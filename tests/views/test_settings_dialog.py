@@ -82,8 +82,8 @@ def test_restore_defaults_then_save_returns_to_published_values(window, ctx, qtb
     assert last_report(window) == "Service figures saved: lockout_failures."
 
 
-def test_window_remembers_filters_and_column_widths(qtbot, ctx, world, admin, tmp_path):
-    """Closing saves the filter and column widths; the next window opens with them."""
+def test_window_remembers_column_widths_but_never_the_search(qtbot, ctx, world, admin, tmp_path):
+    """Closing saves the column widths; the next window (maybe another staff member) starts with no search."""
     store = QSettings(str(tmp_path / "desk.ini"), QSettings.Format.IniFormat)
     first = make_window(qtbot, ctx, admin)
     WindowMemory(first, store).attach()
@@ -93,7 +93,6 @@ def test_window_remembers_filters_and_column_widths(qtbot, ctx, world, admin, tm
     first.close()
     second = make_window(qtbot, ctx, admin)
     WindowMemory(second, store).attach()
-    assert second.filter_edit.text() == "jsmit"
-    assert second.state_combo.currentText() == "Opted out"
-    qtbot.waitUntil(lambda: second.model.rowCount() == 1)  # a text filter loads in the background
+    assert second.filter_edit.text() == "" and second.state_combo.currentData() is None
+    assert second.model.rowCount() == 4
     assert second.table.columnWidth(1) == 250

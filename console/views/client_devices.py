@@ -1,0 +1,186 @@
+"""Training on demo data: the "Client's devices" window shows what the client would read from their own
+devices (an IB Key's current code, a DSC+ response to a challenge, a card's values), so a new agent can finish
+every opt-in and activation path without a phone or a card. The training service refuses on real data."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.models.context import Actor
+from console.models.directory import UserDirectory
+from console.models.enums import DeviceKind
+from console.models.errors import ConsoleError
+from console.models.training import CARD_KINDS, ClientDevice, TrainingService
+from console.views.change_bus import Changes
+
+COLUMNS = ("Device", "State", "Usernames")
+
+
+class ClientDevicesWindow(QDialog):
+    """Non-modal: the agent keeps it beside the opt-in wizard and reads from it as the client would."""
+
+    def __init__(self, training: TrainingService, actor: Actor, directory: UserDirectory, username: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("clientDevices")
+        self.setWindowTitle("Client's devices (training)")
+        self.setModal(False)
+        self.training, self.actor, self.directory = training, actor, directory
+        self.devices: list[ClientDevice] = []
+        intro = QLabel("Training on demo data: what the client sees on their own devices. Read the code, "
+                       "response or card values to the console as the client would on the phone.")
+        intro.setWordWrap(True)
+        self.username = QLineEdit(username)
+        self.username.setObjectName("clientUsername")
+        self.username.setAccessibleName("Username of the client")
+        self.username.returnPressed.connect(self.reload)
+        show = QPushButton("S&how devices")
+        show.setObjectName("clientShow")
+        show.setAutoDefault(False)
+        show.clicked.connect(self.reload)
+        who = QHBoxLayout()
+        label = QLabel("&Username:")
+        label.setBuddy(self.username)
+        who.addWidget(label)
+        who.addWidget(self.username, 1)
+        who.addWidget(show)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("clientDeviceList")
+        self.table.setAccessibleName("The client's devices")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.currentCellChanged.connect(lambda *_: self.show_device())
+
+        self.reading = QLabel()
+        self.reading.setObjectName("clientReading")
+        self.reading.setWordWrap(True)
+        self.reading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        big = QFont(self.reading.font())
+        big.setPointSizeF(big.pointSizeF() * 1.4)
+        self.reading.setFont(big)
+        self.challenge = QLineEdit()
+        self.challenge.setObjectName("clientChallenge")
+        self.challenge.setAccessibleName("Challenge or index numbers shown by the console")
+        self.challenge.textChanged.connect(lambda _: self.show_device())
+        self.challenge_label = QLabel("&Challenge:")
+        self.challenge_label.setBuddy(self.challenge)
+        form = QFormLayout()
+        form.addRow(self.challenge_label, self.challenge)
+        self.message = QLabel()
+        self.message.setObjectName("clientMessage")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b3261e;")
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(who)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(form)
+        layout.addWidget(self.reading)
+        layout.addWidget(self.message)
+        self.resize(560, 460)
+        QShortcut(QKeySequence("Ctrl+W"), self, self.close)
+        # The IB Key code changes every 30 seconds: keep the shown code current while the window is open.
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self.show_device)
+        self._tick.start()
+        if username:
+            self.reload()
+        self.username.setFocus()
+
+    def reload(self) -> None:
+        """List the devices of the username typed (any username of the same person shows the same devices)."""
+        self.message.clear()
+        user_id = self.directory.find_by_username(self.username.text())
+        if user_id is None:
+            self.devices = []
+            self.message.setText(f"There is no username {self.username.text().strip()!r}.")
+        else:
+            try:
+                self.devices = self.training.devices_of(self.actor, user_id)
+            except ConsoleError as exc:
+                self.devices = []
+                self.message.setText(str(exc))
+        self.table.setRowCount(len(self.devices))
+        for i, d in enumerate(self.devices):
+            state = d.state.label + (" (locked)" if d.locked else "")
+            for j, text in enumerate((d.label, state, ", ".join(d.usernames))):
+                self.table.setItem(i, j, QTableWidgetItem(text))
+        if self.devices:
+            self.table.setCurrentCell(0, 0)
+        elif user_id is not None and not self.message.text():
+            self.message.setText("This client holds no device yet. Start an opt-in, then show the devices again.")
+        self.show_device()
+
+    def on_changes(self, _changes: Changes) -> None:
+        """A device issued, shipped or answered elsewhere on the desk: list the client's devices again."""
+        if self.isVisible() and self.username.text().strip():
+            current = self.selected()
+            self.reload()
+            if current is not None:
+                self.select_device(current.id)
+
+    def selected(self) -> ClientDevice | None:
+        row = self.table.currentRow()
+        return self.devices[row] if 0 <= row < len(self.devices) else None
+
+    def select_device(self, device_id: int) -> bool:
+        for i, d in enumerate(self.devices):
+            if d.id == device_id:
+                self.table.setCurrentCell(i, 0)
+                return True
+        return False
+
+    def show_device(self) -> None:
+        device = self.selected()
+        needs_challenge = device is not None and device.kind is not DeviceKind.ib_key
+        self.challenge.setEnabled(needs_challenge)
+        self.challenge_label.setText("&Index numbers:" if device is not None and device.kind in CARD_KINDS
+                                     else "&Challenge:")
+        self.reading.setText(self._reading(device) if device is not None else "")
+
+    def _reading(self, device: ClientDevice) -> str:
+        try:
+            if device.kind is DeviceKind.ib_key:
+                code, left = self.training.ib_key_code(self.actor, device.id)
+                return f"IB Key app shows: {code}   (next code in {left} s)"
+            typed = self.challenge.text().strip()
+            if device.kind is DeviceKind.dsc_plus:
+                if not typed:
+                    return "Type the 6-digit challenge the console shows."
+                return f"DSC+ shows: {self.training.dsc_response(self.actor, device.id, typed)}"
+            if device.kind in CARD_KINDS:
+                values = self.training.card_values(self.actor, device.id)
+                wanted = [int(p) for p in typed.replace(",", " ").split() if p.isdigit()]
+                if len(wanted) != 2:
+                    return "Type the two index numbers the console shows (for example 12, 57)."
+                missing = [p for p in wanted if p not in values]
+                if missing:
+                    return f"The card has no index number {missing[0]}."
+                a, b = wanted
+                return f"Card values: {a} = {values[a]}, {b} = {values[b]}   (typed together: {values[a]}{values[b]})"
+            return f"A {device.kind.label} is read from its letter; there is nothing to show here."
+        except ConsoleError as exc:
+            return str(exc)
