@@ -46,7 +46,8 @@ def test_console_rides_out_a_server_restart(qtbot, ctx, world, admin):
         server("stop")
         try:
             qtbot.waitUntil(lambda: RECONNECTING in window.statusBar().currentMessage(), timeout=20000)
-            dialog.save()
+            dialog.save()  # runs on the desk's worker thread: wait for its one report
+            qtbot.waitUntil(lambda: dialog.last_message is not None, timeout=30000)
             assert dialog.saved is None and RECONNECTING in dialog.last_message.text()
             assert dialog.entered()["online_card_validity_days"] == 33
         finally:
@@ -54,6 +55,7 @@ def test_console_rides_out_a_server_restart(qtbot, ctx, world, admin):
         qtbot.waitUntil(lambda: RECONNECTING not in window.statusBar().currentMessage(), timeout=30000)
         dialog.last_message.close()
         dialog.save()
+        qtbot.waitUntil(lambda: dialog.saved is not None, timeout=30000)
         assert dialog.saved == {"online_card_validity_days": 33}
         window.refresh()
         qtbot.waitUntil(lambda: not window.model.loading and window.model.rowCount() == 4, timeout=15000)
