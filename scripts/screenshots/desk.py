@@ -18,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from console.app import Services, open_context  # noqa: E402
-from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
 from console.models.devices import DeviceQuery  # noqa: E402
 from console.models.enums import DeviceKind, DeviceState, StaffRole  # noqa: E402
@@ -26,6 +25,7 @@ from console.models.settings import Figures  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.devices_view import DevicesWindow  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
+from tests.sessions import signed_in  # noqa: E402  (a real staff session, as a sign-in makes)
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -43,7 +43,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     ctx = open_context(f"sqlite:///{tmp}/shots.sqlite3")
     generate(ctx, Figures(), 2000, seed=11)
-    staff = Actor("boff01", "Bob Office", StaffRole.back_office)
+    staff = signed_in(ctx, "boff01", "Bob Office", StaffRole.back_office)
     services = Services.build(ctx, staff)
     services.devices.receive_stock(staff, "DSC900000001-DSC900000004")
     desk = Desk.build(services)
@@ -78,7 +78,7 @@ def main() -> None:
     window.state_combo.setCurrentIndex(0)
     window.close()
 
-    agent = Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
+    agent = signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk)
     main_window = MainWindow(Desk.build(Services.build(ctx, agent)))
     main_window.resize(1280, 760)
     main_window.show()

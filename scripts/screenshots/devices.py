@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from console.app import Services, open_context  # noqa: E402
-from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
 from console.models.entities import DeviceHolding, SecurityDevice, User  # noqa: E402
 from console.models.enums import DeviceKind, DeviceState, SlsState, StaffRole  # noqa: E402
@@ -27,6 +26,7 @@ from console.views.charges_view import ChargesWindow  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.device_dialogs import PasscodeDialog, ReportDialog  # noqa: E402
 from console.views.devices_view import DevicesWindow  # noqa: E402
+from tests.sessions import signed_in  # noqa: E402  (a real staff session, as a sign-in makes)
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -50,7 +50,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     ctx = open_context(f"sqlite:///{tmp}/shots.sqlite3")
     generate(ctx, Figures(), 3000, seed=11)
-    staff = Actor("boff01", "Bob Office", StaffRole.back_office)
+    staff = signed_in(ctx, "boff01", "Bob Office", StaffRole.back_office)
     services = Services.build(ctx, staff)
     services.devices.receive_stock(staff, "DSC900000001-DSC900000012")
 
@@ -70,7 +70,7 @@ def main() -> None:
         device_id = s.scalar(select(SecurityDevice.id).join(DeviceHolding)
                              .where(DeviceHolding.user_id == user.id, SecurityDevice.state == DeviceState.active))
         username, user_id = user.username, user.id
-    agent = Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
+    agent = signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk)
     desk = Desk.build(Services.build(ctx, agent))
     report = ReportDialog(desk, device_id, "IB Key", desk.services.devices.holders(device_id), user_id, window)
     report.issue_passcode.setChecked(True)

@@ -19,16 +19,16 @@ import pyotp  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLineEdit, QRadioButton  # noqa: E402
 
 from console.models.clock import ManualClock  # noqa: E402
-from console.models.context import Actor, ServiceContext  # noqa: E402
+from console.models.context import ServiceContext  # noqa: E402
 from console.models.db import Database  # noqa: E402
 from console.models.enrollment import EnrollmentService  # noqa: E402
 from console.models.enums import DeviceKind, StaffRole  # noqa: E402
 from console.models.schema import upgrade  # noqa: E402
 from console.models.sealing import SecretBox  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
+from tests.sessions import signed_in  # noqa: E402  (a real staff session, as a sign-in makes)
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-AGENT = Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
 
 
 def _context(tmp: str) -> ServiceContext:
@@ -66,6 +66,7 @@ def make_screenshots() -> None:
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
         ctx = _context(tmp)
+        AGENT = signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk)
         world = build_world(ctx)
         twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222",
                                         (DeviceKind.dsc_plus, DeviceKind.ib_key))

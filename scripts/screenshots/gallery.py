@@ -28,13 +28,13 @@ def render(theme: str, scale: str) -> list[Path]:
     from PySide6.QtWidgets import QApplication
 
     from console.app import Services, open_context
-    from console.models.context import Actor
     from console.models.demo import generate
     from console.models.enums import StaffRole
     from console.models.settings import Figures
     from console.views.desk import Desk
     from console.views.main_window import MainWindow
     from console.views.style import allow_fractional_scaling, apply_theme
+    from tests.sessions import signed_in
 
     allow_fractional_scaling()
     app = QApplication.instance() or QApplication([])
@@ -42,7 +42,7 @@ def render(theme: str, scale: str) -> list[Path]:
     tmp = Path(tempfile.mkdtemp(prefix="sls-gallery-"))
     ctx = open_context(f"sqlite:///{tmp / 'gallery.sqlite3'}")
     generate(ctx, Figures(), 2000, seed=11)
-    services = Services.build(ctx, Actor("alex", "Alex Admin", StaffRole.administrator))
+    services = Services.build(ctx, signed_in(ctx, "alex", "Alex Admin", StaffRole.administrator))
     suffix = "" if (theme, scale) == ("light", "1") else f"-{theme}" + ("" if scale == "1" else f"-{scale}x")
     written: list[Path] = []
 

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from console.app import Services, open_context  # noqa: E402
 from console.models.clock import ManualClock  # noqa: E402
-from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
 from console.models.demo_staff import DEMO_PASSWORD, create_demo_staff  # noqa: E402
 from console.models.devices import DeviceService  # noqa: E402
@@ -35,6 +34,7 @@ from console.models.verification import VerificationService  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
 from console.views.style import apply_theme  # noqa: E402
+from tests.sessions import signed_in  # noqa: E402  (a real staff session, as a sign-in makes)
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -66,7 +66,7 @@ def main() -> None:
     ctx = open_context(f"sqlite:///{tmp}/shots.sqlite3", clock=ManualClock(now - dt.timedelta(days=14)))
     generate(ctx, Figures(), 5000, seed=11)
     staff_days(ctx, 14)
-    services = Services.build(ctx, Actor("audit01", "Ada Auditor", StaffRole.auditor))
+    services = Services.build(ctx, signed_in(ctx, "audit01", "Ada Auditor", StaffRole.auditor))
 
     def settle(desk: Desk) -> None:  # the windows read through the operation runner
         desk.runner.wait_idle()

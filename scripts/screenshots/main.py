@@ -17,12 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from console.app import Services, open_context  # noqa: E402
-from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
 from console.models.enums import StaffRole  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
+from tests.sessions import signed_in  # noqa: E402  (a real staff session, as a sign-in makes)
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -32,7 +32,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     ctx = open_context(f"sqlite:///{tmp}/shots.sqlite3")
     generate(ctx, Figures(), 5000, seed=11)
-    window = MainWindow(Desk.build(Services.build(ctx, Actor("hdesk01", "Harriet Desk", StaffRole.help_desk))))
+    window = MainWindow(Desk.build(Services.build(ctx, signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk))))
     window.show()
     window.filter_edit.setText("smith")
     window.apply_filter()

@@ -27,10 +27,11 @@ from console.models.sealing import device_context  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
+from tests.sessions import signed_in  # noqa: E402  (a real staff session, as a sign-in makes)
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-AGENT = Actor("hdesk01", "Harriet Desk", StaffRole.help_desk)
-REVIEWER = Actor("comp01", "Carla Compliance", StaffRole.compliance)
+AGENT: Actor  # signed in by main(), once the database exists
+REVIEWER: Actor
 
 
 def second_entity(ctx, user_id: int, number: str, username: str) -> tuple[int, str]:
@@ -74,6 +75,9 @@ def main() -> None:
     app = QApplication([])
     tmp = tempfile.mkdtemp()
     ctx = open_context(f"sqlite:///{tmp}/shots.sqlite3")
+    global AGENT, REVIEWER
+    AGENT = signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk)
+    REVIEWER = signed_in(ctx, "comp01", "Carla Compliance", StaffRole.compliance)
     generate(ctx, Figures(), 300, seed=5)
     services = Services.build(ctx, AGENT)
     desk = Desk.build(services)

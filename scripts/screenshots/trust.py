@@ -16,7 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from console.app import Services, open_context  # noqa: E402
-from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
 from console.models.demo_staff import create_demo_staff, sign_in_instructions  # noqa: E402
 from console.models.enums import StaffRole  # noqa: E402
@@ -26,6 +25,7 @@ from console.views.audit_view import AuditView  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.sign_in_dialog import SignInDialog  # noqa: E402
 from console.views.staff_dialog import StaffDialog  # noqa: E402
+from tests.sessions import signed_in  # noqa: E402  (a real staff session, as a sign-in makes)
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -46,14 +46,14 @@ def main() -> None:
     app.processEvents()
     dialog.grab().save(str(OUT / "sign-in.png"))
 
-    view = AuditView(Desk.build(Services.build(ctx, Actor("auditor", "Ada Auditor", StaffRole.auditor))))
+    view = AuditView(Desk.build(Services.build(ctx, signed_in(ctx, "auditor", "Ada Auditor", StaffRole.auditor))))
     view.show()
     view.verify_chain()
     view.last_message.close()
     app.processEvents()
     view.grab().save(str(OUT / "audit-trail.png"))
 
-    admin = Actor("admin", "Alex Admin", StaffRole.administrator)
+    admin = signed_in(ctx, "admin", "Alex Admin", StaffRole.administrator)
     staff_dialog = StaffDialog(Desk.build(Services.build(ctx, admin)))
     staff_dialog.show()
     staff_dialog.select("helpdesk")

@@ -16,12 +16,13 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from console.app import Services  # noqa: E402
-from console.models.context import Actor, ServiceContext  # noqa: E402
+from console.models.context import ServiceContext  # noqa: E402
 from console.models.db import Database  # noqa: E402
 from console.models.enums import StaffRole  # noqa: E402
 from console.models.sealing import SecretBox  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
+from tests.sessions import signed_in  # noqa: E402  (a real staff session, as a sign-in makes)
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DEFAULT_DB = ROOT / "benchmarks" / "data" / "users-1m.sqlite3"
@@ -47,7 +48,7 @@ def main() -> None:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DB
     app = QApplication([])
     ctx = ServiceContext(db=Database(f"sqlite:///{path}"), box=SecretBox(bytes(range(32))))
-    window = MainWindow(Desk.build(Services.build(ctx, Actor("hdesk01", "Harriet Desk", StaffRole.help_desk))))
+    window = MainWindow(Desk.build(Services.build(ctx, signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk))))
     window.show()
     window.table.scrollToBottom()
     last = window.model.rowCount() - 1
