@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
 
     key = sub.add_parser("key", help="master key commands")
     key_sub = key.add_subparsers(dest="key_command", required=True)
-    rotate = key_sub.add_parser("rotate", help="re-seal every secret under a new master key")
+    rotate = key_sub.add_parser("rotate", help="add a new master key, re-seal every secret under it while other "
+                                            "desks keep working, then retire the old key")
     rotate.add_argument("--as", dest="as_user", metavar="ADMIN", required=True)
 
     imp = sub.add_parser("import", help="import accounts and users from a CSV file (all or nothing; see README)")
@@ -198,9 +199,11 @@ def cmd_key_rotate(args) -> int:
     store = default_store()
     with _signed_in(ctx, args.as_user) as actor:
         result = KeyRotation(ctx).rotate(actor, store)
-    print(f"Master key rotated: key {result.old_key_id} replaced by {result.new_key_id} in {store.describe()}; "
-          f"{result.devices:,} device seeds and {result.staff:,} staff secrets re-sealed. Other desks on this "
-          f"database need the new key.")
+    retired = ", ".join(result.retired) or "none"
+    print(f"Master key rotated: new key {result.new_key_id} in {store.describe()}; {result.devices:,} device seeds "
+          f"and {result.staff:,} staff secrets re-sealed; key {retired} retired (nothing uses it). Desks that "
+          f"share this key store already use the new key; give every other desk on this database the new key "
+          f"(docs/trust.md, Keys).")
     return 0
 
 

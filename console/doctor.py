@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from console.models.db import Database
 from console.models.keys import NO_KEYRING_ENV, default_store, keyring_available, read_lookup_row
 from console.models.schema import current_revision, head_revision, known_revisions
-from console.models.sealing import LOOKUP_KEY_CONTEXT, SealingError, SecretBox
+from console.models.sealing import LOOKUP_KEY_CONTEXT, SealingError, SecretBox, key_id_of
 from console.models.settings import load_figures
 from console.models.verification import TOTP_STEP_SECONDS
 
@@ -195,15 +195,16 @@ def check_master_key(db: Database, database_ok: bool) -> Check:
     name = "Master key"
     try:
         store = default_store()
-        key = store.load()
+        keys = store.load()
     except SealingError as exc:
-        return Check(name, Status.fail, str(exc), "restore the key from your backup.")
+        return Check(name, Status.fail, str(exc), "restore the key from your backup or another desk.")
+    ids = ", ".join(key_id_of(k).hex() for k in keys)
     if not database_ok:
-        found = f"present in {store.describe()}" if key else f"none yet in {store.describe()}"
+        found = f"key {ids} in {store.describe()}" if keys else f"none yet in {store.describe()}"
         return Check(name, Status.note, f"{found}; not tried against the database (see the line above)")
     with db.read() as s:
         sealed = read_lookup_row(s)
-    if key is None:
+    if not keys:
         if sealed is None:
             return Check(name, Status.ok, f"none yet; the console creates one in {store.describe()} on first start")
         wanted = SecretBox.sealed_key_id(sealed).hex()
@@ -211,17 +212,20 @@ def check_master_key(db: Database, database_ok: bool) -> Check:
                                         f"sealed with key {wanted}.",
                      "restore that key: set SLS_CONSOLE_KEY or SLS_CONSOLE_KEY_FILE, or copy the key file "
                      "another desk uses.")
-    box = SecretBox(key)
     if sealed is None:
-        return Check(name, Status.ok, f"key {box.key_id.hex()} in {store.describe()}; nothing sealed yet")
+        return Check(name, Status.ok, f"key {ids} in {store.describe()}; nothing sealed yet")
+    box = SecretBox(keys[-1], others=keys)
     try:
         box.open(sealed, LOOKUP_KEY_CONTEXT)
     except SealingError:
         wanted = SecretBox.sealed_key_id(sealed).hex()
-        return Check(name, Status.fail, f"key {box.key_id.hex()} in {store.describe()} does not open this "
-                                        f"database's sealed values (sealed with key {wanted}).",
-                     "restore the right key; starting the console with this one changes nothing but fails.")
-    return Check(name, Status.ok, f"key {box.key_id.hex()} in {store.describe()} opens a sealed value")
+        return Check(name, Status.fail, f"key {ids} in {store.describe()} does not open this database's sealed "
+                                        f"values (sealed with key {wanted}).",
+                     "copy that key from the desk that last rotated it (see docs/trust.md, Keys); starting the "
+                     "console without it changes nothing but fails.")
+    return Check(name, Status.ok, f"key {SecretBox.sealed_key_id(sealed).hex()} (current) in {store.describe()} "
+                                  f"opens a sealed value" + (f"; also holds {len(keys) - 1} other" if len(keys) > 1
+                                                             else ""))
 
 
 def check_keyring() -> Check:

@@ -70,7 +70,14 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("sls-console")  # matches resources/sls-console.desktop (Wayland task bars)
     app.setWindowIcon(app_icon())
-    ctx = open_context(url)
+    from console.models.sealing import SealingError
+
+    try:
+        ctx = open_context(url)
+    except SealingError as exc:  # the master key cannot be used as it is: say so and how to fix it, once
+        logging.getLogger("sls_console").warning("not started: %s", exc)
+        refuse_to_start(str(exc))
+        return 2
     logging.getLogger("sls_console").info("console started on %s (log %s)", ctx.db.display_name, log_path)
     staff = StaffService(ctx)
     hint = ""
@@ -194,6 +201,17 @@ class DeskSession(QObject):
             self.sign_in()
         finally:
             self.ask = original
+
+
+def refuse_to_start(text: str) -> None:
+    """A problem found before any window exists: one message box, then the console ends."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Critical, "SLS Console cannot start", text, QMessageBox.StandardButton.Close)
+    box.setObjectName("startRefused")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # the fix can be copied
+    box.exec()
 
 
 NO_STAFF_HINT = ("This database has no staff accounts yet. Create the first administrator in a terminal:\n"

@@ -54,7 +54,7 @@ def add_device(s, ctx: ServiceContext, user: User | None, kind: DeviceKind = Dev
     s.flush()
     if kind in (DeviceKind.ib_key, DeviceKind.dsc_plus):
         seed = seed or base64.b32encode(os.urandom(20)).decode()
-        d.sealed_secret = ctx.box.seal(seed.encode(), device_context(d.id))
+        d.sealed_secret = ctx.box.seal(s, seed.encode(), device_context(d.id))
     if user is not None:
         s.add(DeviceHolding(user=user, device=d, preferred=preferred, since=ctx.clock.now()))
         if state is DeviceState.active:

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, exc, text
+from sqlalchemy import create_engine, event, exc, make_url, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from console.models.errors import ConcurrentChange, DatabaseBusy, DatabaseUnavailable
+from console.models.private_files import create_private
 
 BUSY_TIMEOUT_MS = 5000
 MAX_ID = 2**31 - 1  # primary keys are 32-bit integers on PostgreSQL
@@ -41,7 +42,7 @@ def default_database_url() -> str:
     import platformdirs
 
     data_dir = Path(platformdirs.user_data_dir("sls-console", "SLS"))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{data_dir / 'sls-console.sqlite3'}"
 
 
@@ -90,6 +91,13 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+def _create_owner_only(url: str) -> None:
+    """A new SQLite database file holds client data: create it readable by its owner only."""
+    path = make_url(url).database
+    if path and path != ":memory:" and not path.startswith("file:") and Path(path).parent.is_dir():
+        create_private(path)
+
+
 class Database:
     """One engine and the two ways to use it: a read session and a write transaction."""
 
@@ -98,6 +106,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False}
+            _create_owner_only(url)
         else:
             # pre-ping: after a server restart the pool hands out a fresh connection, not a dead one.
             kwargs["pool_pre_ping"] = True

@@ -48,7 +48,7 @@ from console.models.enums import (
     SlsState,
     UserRole,
 )
-from console.models.sealing import device_context
+from console.models.sealing import SealingError, current_key_id, device_context
 from console.models.settings import Figures
 
 _V = TypeVar("_V")
@@ -131,6 +131,7 @@ class DemoBuilder:
         self.usernames = usernames
         self.account_numbers = account_numbers
         self.now = ctx.clock.now()
+        self.key_id = ctx.box.key_id  # the database's current key: generate() follows it first
         self.serial_counter = self._int(10_000_000, 20_000_000)
         self.reset()
         self.person_pool: collections.deque[Record] = collections.deque(maxlen=5000)
@@ -191,7 +192,7 @@ class DemoBuilder:
                  activated_at=since if state is DeviceState.active else None)
         if kind in (DeviceKind.ib_key, DeviceKind.dsc_plus):
             seed = base64.b32encode(os.urandom(20)).decode()
-            d["sealed_secret"] = self.ctx.box.seal(seed.encode(), device_context(device_id))
+            d["sealed_secret"] = self.ctx.box.seal_with(self.key_id, seed.encode(), device_context(device_id))
         if kind is DeviceKind.dsc_plus:
             d["serial"] = self._serial()
             d["received_at"] = since - dt.timedelta(days=20)
@@ -378,14 +379,14 @@ class DemoBuilder:
                                           received_at=self._past(60)))
         for d in self.t["devices"][-count:]:
             seed = base64.b32encode(os.urandom(20)).decode()
-            d["sealed_secret"] = self.ctx.box.seal(seed.encode(), device_context(d["id"]))
+            d["sealed_secret"] = self.ctx.box.seal_with(self.key_id, seed.encode(), device_context(d["id"]))
 
     # --- writing ---------------------------------------------------------------------------------
     def take_batch(self) -> _Batch:
         """The batch with its rows already in driver form (the writer only stores them), audit still open."""
         t, dialect = self.t, self.ctx.db.engine.dialect.name
         tables = [bulk.prepare(table_of(entity), t[name], dialect) for entity, name in _TABLES]
-        batch = _Batch(tables, t["audit"], self.rights_holders)
+        batch = _Batch(tables, t["audit"], self.rights_holders, self.key_id)
         self.reset()
         return batch
 
@@ -395,9 +396,14 @@ class _Batch:
     tables: list[bulk.Prepared]
     audit_rows: list[Record]  # chained (numbered and hashed) by the writer, under the chain-head lock
     rights_holders: list[tuple[int, int]]
+    key_id: bytes  # the master key the batch's seeds are sealed with
 
     def write(self, session: Session) -> None:
         """One driver executemany per table (the ORM's per-row work made the load 5x slower)."""
+        if current_key_id(session) not in (None, self.key_id):
+            raise SealingError("The master key was rotated at another desk while demo data was being added; "
+                               "the batches stored before it were re-sealed, this one was not stored. Run demo "
+                               "again for the rest.")
         conn = session.connection()
         for prepared in self.tables:
             bulk.insert_prepared(conn, prepared)
@@ -492,6 +498,7 @@ def generate(ctx: ServiceContext, figures: Figures, users: int, seed: int | None
     started = time.perf_counter()
     user_index.repair_if_needed(ctx.db)
     with ctx.db.read() as s:
+        ctx.box.follow(s)
         ids = _Ids(s)
         usernames = set(s.scalars(select(User.username)))
         numbers = set(s.scalars(select(Account.number)))

@@ -180,7 +180,7 @@ class DeviceService:
                 s.flush()
                 # The card's secret, sealed and bound to this row (the manufacturer's seed file in production).
                 seed = base64.b32encode(os.urandom(20)).decode()
-                device.sealed_secret = self.ctx.box.seal(seed.encode(), device_context(device.id))
+                device.sealed_secret = self.ctx.box.seal(s, seed.encode(), device_context(device.id))
                 audit.record(s, at=now, actor=actor.username, action="device.received_into_stock",
                              summary=f"DSC+ {serial} received into stock", device_id=device.id,
                              details={"serial": serial, "batch_size": len(wanted)})

@@ -163,7 +163,7 @@ class EnrollmentService:
             user = self._user_for_opt_in(s, user_id, expected_version)
             self._abandon_unfinished(s, actor, user, now)
             device = self._new_device(s, user, DeviceKind.ib_key, now)
-            device.sealed_secret = self.ctx.box.seal(secret.encode(), device_context(device.id))
+            device.sealed_secret = self.ctx.box.seal(s, secret.encode(), device_context(device.id))
             self._hold(s, user, device, now)
             audit.record(s, at=now, actor=actor.username, action="device.issued",
                          summary=f"IB Key issued to {user.username}, waiting for its first code",

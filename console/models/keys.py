@@ -1,12 +1,16 @@
-"""Where the master key lives outside the database (environment, OS keyring, owner-only file) and how a
-console opens its secret box against a database, finishing or discarding a half-done key rotation."""
+"""Where the master keys live outside the database (environment, OS keyring, owner-only file) and how a
+console opens its secret box against a database: every key the store holds, sealing with the one the
+database records as current."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import os
+import re
 import secrets
+import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -16,7 +20,15 @@ from sqlalchemy.orm import Session
 from console.models.clock import Clock, SystemClock
 from console.models.db import Database
 from console.models.entities import SecurityDevice, Setting, StaffMember
-from console.models.sealing import LOOKUP_KEY_CONTEXT, SealingError, SecretBox, key_id_of
+from console.models.sealing import (
+    LOOKUP_KEY_CONTEXT,
+    LOOKUP_SETTING,
+    SealingError,
+    SecretBox,
+    forget_current_key,
+    key_id_of,
+    sealed_key_id,
+)
 
 KEY_ENV = "SLS_CONSOLE_KEY"
 KEY_FILE_ENV = "SLS_CONSOLE_KEY_FILE"
@@ -24,121 +36,157 @@ KEY_FILE_ENV = "SLS_CONSOLE_KEY_FILE"
 NO_KEYRING_ENV = "SLS_CONSOLE_NO_KEYRING"
 KEYRING_SERVICE = "sls-console"
 KEYRING_NAME = "master-key"
-# The settings row holding the look-up key sealed under the current master key. Not a figure: the
-# settings screen and exports must leave it alone (load_figures ignores keys it does not know).
-LOOKUP_SETTING = "sealed_lookup_key"
+_LEGACY_PENDING = ".pending"  # where an older console kept the next key during a rotation
 
 
-def _decode(text: str, where: str) -> bytes:
-    try:
-        key = base64.urlsafe_b64decode(text.strip())
-    except ValueError:
-        key = b""
-    if len(key) != 32:
-        raise SealingError(f"The master key in {where} is damaged (it must hold 32 bytes in URL-safe base64).")
-    return key
+class KeyFileError(SealingError):
+    """A key store that cannot be used as it is (readable by others, damaged): one sentence with the fix."""
 
 
-def _encode(key: bytes) -> str:
-    return base64.urlsafe_b64encode(key).decode()
+def _decode_ring(text: str, where: str) -> list[bytes]:
+    """Keys one per line (or separated by spaces or commas), oldest first; a single key is a ring of one."""
+    keys = []
+    words = [w for w in re.split(r"[\s,]+", text.strip()) if w]
+    for number, word in enumerate(words, start=1):
+        try:
+            key = base64.urlsafe_b64decode(word.encode("ascii", "strict"))
+        except (ValueError, UnicodeEncodeError):
+            key = b""
+        if len(key) != 32:
+            which = f"key {number} is" if len(words) > 1 else "it is"
+            raise KeyFileError(f"The master key in {where} is damaged ({which} not 32 bytes in URL-safe base64); "
+                               f"restore it from your backup or from another desk. Nothing was changed.")
+        keys.append(key)
+    return keys
+
+
+def _encode_ring(keys: Sequence[bytes]) -> str:
+    return "\n".join(base64.urlsafe_b64encode(k).decode() for k in keys) + "\n"
+
+
+def _without_duplicates(keys: Sequence[bytes]) -> list[bytes]:
+    return list(dict.fromkeys(keys))
 
 
 class KeyStore(Protocol):
-    """A place for the master key, and for the next one while a rotation is under way."""
+    """Where this desk keeps its master keys: the current one and any not yet retired, oldest first."""
 
     can_rotate: bool
 
     def describe(self) -> str: ...
-    def load(self) -> bytes | None: ...
+    def load(self) -> list[bytes]: ...
     def create(self) -> bytes: ...
-    def load_pending(self) -> bytes | None: ...
-    def save_pending(self, key: bytes) -> None: ...
-    def promote_pending(self) -> None: ...
-    def discard_pending(self) -> None: ...
+    def add(self, key: bytes) -> None: ...
+    def keep_only(self, key_ids: set[bytes]) -> None: ...
 
 
 class EnvKeyStore:
-    """The key given in $SLS_CONSOLE_KEY. Read-only: the operator owns the variable."""
+    """The keys given in $SLS_CONSOLE_KEY (several separated by spaces or commas during a rotation).
+    Read-only: the operator owns the variable."""
 
     can_rotate = False
 
     def describe(self) -> str:
         return f"the environment variable {KEY_ENV}"
 
-    def load(self) -> bytes | None:
+    def load(self) -> list[bytes]:
         value = os.environ.get(KEY_ENV)
-        return _decode(value, self.describe()) if value else None
+        return _decode_ring(value, self.describe()) if value else []
 
     def create(self) -> bytes:
         raise SealingError(f"{KEY_ENV} is empty; set it to 32 random bytes in URL-safe base64.")
 
-    def load_pending(self) -> bytes | None:
-        return None
-
-    def save_pending(self, key: bytes) -> None:
+    def add(self, key: bytes) -> None:
         raise SealingError(f"The master key comes from {KEY_ENV}, which the console cannot change. Unset it so "
                            f"the key moves to the keyring or key file, or rotate where the variable is set.")
 
-    def promote_pending(self) -> None:
+    def keep_only(self, key_ids: set[bytes]) -> None:
         pass
 
-    def discard_pending(self) -> None:
-        pass
+
+def check_owner_only(path: Path) -> None:
+    """Refuse a key file that other users can read or write, naming the command that fixes it."""
+    if os.name != "posix":
+        return
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise KeyFileError(f"The key file {path} can be read or changed by other users (mode {mode:04o}); run "
+                           f"`chmod 600 {path}` and try again.")
 
 
 class FileKeyStore:
-    """An owner-only (0600) key file; the next key waits beside it as `<name>.new` during a rotation."""
+    """An owner-only (0600) key file holding one key per line, oldest first; during a rotation it holds the
+    old key and the new one, afterwards only the new one."""
 
     can_rotate = True
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.pending_path = self.path.with_name(self.path.name + ".new")
+        self.legacy_pending_path = self.path.with_name(self.path.name + ".new")
 
     def describe(self) -> str:
         return f"the key file {self.path}"
 
-    def _read(self, path: Path) -> bytes | None:
-        if not path.exists():
-            return None
-        return _decode(path.read_text(), str(path))
+    def _read(self, path: Path) -> list[bytes]:
+        try:
+            if not path.exists():
+                return []
+            check_owner_only(path)
+            data = path.read_bytes()
+        except IsADirectoryError:
+            raise KeyFileError(f"The key file {path} is a folder, not a file; point {KEY_FILE_ENV} at the key "
+                               f"file itself.") from None
+        except PermissionError:
+            raise KeyFileError(f"The key file {path} cannot be read by this user; run the console as the user "
+                               f"who owns it, or `chown` it to this user.") from None
+        except OSError as exc:
+            raise KeyFileError(f"The key file {path} cannot be read ({exc.strerror}); restore it from your "
+                               f"backup.") from None
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            text = "\x00"  # not base64 text at all: reported as damaged below
+        keys = _decode_ring(text, str(path))
+        if not keys:
+            raise KeyFileError(f"The key file {path} is empty; restore it from your backup or from another desk "
+                               f"(or delete it to start a new database with a new key). Nothing was changed.")
+        return keys
 
-    def _write(self, path: Path, key: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def _write(self, path: Path, keys: Sequence[bytes]) -> None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(_encode(key))
+            fh.write(_encode_ring(keys))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
 
-    def load(self) -> bytes | None:
-        return self._read(self.path)
+    def load(self) -> list[bytes]:
+        keys = self._read(self.path)
+        if self.legacy_pending_path.exists():  # an older console's interrupted rotation: still a key to try
+            keys = _without_duplicates(keys + self._read(self.legacy_pending_path))
+        return keys
 
     def create(self) -> bytes:
         if self.path.exists():
             raise SealingError(f"{self.describe()} already exists; the console will not overwrite a key.")
         key = secrets.token_bytes(32)
-        self._write(self.path, key)
+        self._write(self.path, [key])
         return key
 
-    def load_pending(self) -> bytes | None:
-        return self._read(self.pending_path)
+    def add(self, key: bytes) -> None:
+        self._write(self.path, _without_duplicates([*self.load(), key]))
 
-    def save_pending(self, key: bytes) -> None:
-        self._write(self.pending_path, key)
-
-    def promote_pending(self) -> None:
-        os.replace(self.pending_path, self.path)
-
-    def discard_pending(self) -> None:
-        self.pending_path.unlink(missing_ok=True)
+    def keep_only(self, key_ids: set[bytes]) -> None:
+        self._write(self.path, [k for k in self.load() if key_id_of(k) in key_ids])
+        self.legacy_pending_path.unlink(missing_ok=True)
 
 
 class KeyringKeyStore:
-    """The OS keyring (Keychain, Windows Credential Locker, Secret Service) via the `keyring` package."""
+    """The OS keyring (Keychain, Windows Credential Locker, Secret Service) via the `keyring` package: one
+    entry holding the keys separated by spaces, oldest first."""
 
     can_rotate = True
 
@@ -146,38 +194,33 @@ class KeyringKeyStore:
         import keyring
 
         self._keyring = keyring
-        self.service, self.name, self.pending_name = service, name, name + ".pending"
+        self.service, self.name, self.legacy_pending_name = service, name, name + _LEGACY_PENDING
 
     def describe(self) -> str:
         return f"the OS keyring (service {self.service!r})"
 
-    def _get(self, name: str) -> bytes | None:
+    def _get(self, name: str) -> list[bytes]:
         value = self._keyring.get_password(self.service, name)
-        return _decode(value, self.describe()) if value else None
+        return _decode_ring(value, self.describe()) if value else []
 
-    def load(self) -> bytes | None:
-        return self._get(self.name)
+    def _set(self, keys: Sequence[bytes]) -> None:
+        self._keyring.set_password(self.service, self.name, _encode_ring(keys).replace("\n", " ").strip())
+
+    def load(self) -> list[bytes]:
+        return _without_duplicates(self._get(self.name) + self._get(self.legacy_pending_name))
 
     def create(self) -> bytes:
         key = secrets.token_bytes(32)
-        self._keyring.set_password(self.service, self.name, _encode(key))
+        self._set([key])
         return key
 
-    def load_pending(self) -> bytes | None:
-        return self._get(self.pending_name)
+    def add(self, key: bytes) -> None:
+        self._set(_without_duplicates([*self.load(), key]))
 
-    def save_pending(self, key: bytes) -> None:
-        self._keyring.set_password(self.service, self.pending_name, _encode(key))
-
-    def promote_pending(self) -> None:
-        key = self.load_pending()
-        if key is not None:
-            self._keyring.set_password(self.service, self.name, _encode(key))
-            self.discard_pending()
-
-    def discard_pending(self) -> None:
+    def keep_only(self, key_ids: set[bytes]) -> None:
+        self._set([k for k in self.load() if key_id_of(k) in key_ids])
         try:
-            self._keyring.delete_password(self.service, self.pending_name)
+            self._keyring.delete_password(self.service, self.legacy_pending_name)
         except self._keyring.errors.PasswordDeleteError:
             pass
 
@@ -225,58 +268,56 @@ def read_lookup_row(session: Session) -> bytes | None:
     return base64.b64decode(row.value) if row else None
 
 
-def write_lookup_row(session: Session, box: SecretBox, at: dt.datetime, by: str) -> None:
-    value = base64.b64encode(box.seal(box.lookup_key, LOOKUP_KEY_CONTEXT)).decode()
+def write_lookup_row(session: Session, box: SecretBox, key_id: bytes, at: dt.datetime, by: str) -> None:
+    """Seal the look-up key under `key_id`, which makes that key the database's current one."""
+    value = base64.b64encode(box.seal_with(key_id, box.lookup_key, LOOKUP_KEY_CONTEXT)).decode()
     row = session.get(Setting, LOOKUP_SETTING)
     if row is None:
         session.add(Setting(key=LOOKUP_SETTING, value=value, updated_at=at, updated_by=by))
     else:
         row.value, row.updated_at, row.updated_by = value, at, by
+    forget_current_key(session)
 
 
 def _first_sealed_key_id(session: Session) -> bytes | None:
     for column in (SecurityDevice.sealed_secret, StaffMember.sealed_totp_secret):
         sealed = session.scalars(select(column).where(column.is_not(None)).limit(1)).first()
         if sealed:
-            return SecretBox.sealed_key_id(sealed)
+            return sealed_key_id(sealed)
     return None
 
 
+def _ids(keys: Sequence[bytes]) -> str:
+    return ("key " + ", ".join(key_id_of(k).hex() for k in keys)) if keys else "no key"
+
+
 def unlock_box(db: Database, store: KeyStore, clock: Clock | None = None) -> SecretBox:
-    """The secret box for this database: the key whose id the database records, promoting a pending key
-    when a rotation committed but did not finish storing it, discarding one when the rotation rolled back."""
+    """The secret box for this database: every key the store holds, sealing with the one the database
+    records as current. A store without that key is refused (it names the key to copy)."""
     clock = clock or SystemClock()
-    current, pending = store.load(), store.load_pending()
+    keys = store.load()
+    held = {key_id_of(k): k for k in keys}
     with db.read() as s:
         sealed_lookup = read_lookup_row(s)
         first_id = _first_sealed_key_id(s) if sealed_lookup is None else None
     if sealed_lookup is not None:
-        wanted = SecretBox.sealed_key_id(sealed_lookup)
-        if pending is not None and key_id_of(pending) == wanted:
-            store.promote_pending()
-            master = pending
-        elif current is not None and key_id_of(current) == wanted:
-            if pending is not None:
-                store.discard_pending()
-            master = current
-        else:
-            found = key_id_of(current).hex() if current else "none"
-            raise SealingError(f"This database's secrets were sealed with key {wanted.hex()}, but "
-                               f"{store.describe()} holds key {found}. Restore the right key; nothing was changed.")
-        lookup = SecretBox(master).open(sealed_lookup, LOOKUP_KEY_CONTEXT)
-        return SecretBox(master, lookup)
-    if pending is not None:
-        store.discard_pending()
-    if current is None and first_id is not None:
+        wanted = sealed_key_id(sealed_lookup)
+        if wanted not in held:
+            raise SealingError(f"This database's secrets are sealed with key {wanted.hex()}, but "
+                               f"{store.describe()} holds {_ids(keys)}. Copy the key from the desk that last "
+                               f"rotated it, or restore it; nothing was changed.")
+        lookup = SecretBox(held[wanted]).open(sealed_lookup, LOOKUP_KEY_CONTEXT)
+        return SecretBox(held[wanted], lookup, others=keys, reload=store.load, where=store.describe())
+    if not keys and first_id is not None:
         raise SealingError(f"This database holds secrets sealed with key {first_id.hex()}, but no master key was "
                            f"found ({store.describe()}). Restore the key; nothing was changed.")
-    master = current if current is not None else store.create()
-    box = SecretBox(master)
-    if first_id is not None and first_id != box.key_id:
-        raise SealingError(f"This database's secrets were sealed with key {first_id.hex()}, but "
-                           f"{store.describe()} holds key {box.key_id.hex()}. Restore the right key.")
-    # Record which key seals this database, so a later start (or an interrupted rotation) can tell.
+    if first_id is not None and first_id not in held:
+        raise SealingError(f"This database's secrets are sealed with key {first_id.hex()}, but "
+                           f"{store.describe()} holds {_ids(keys)}. Restore the right key; nothing was changed.")
+    master = held[first_id] if first_id is not None else (keys[-1] if keys else store.create())
+    box = SecretBox(master, others=keys, reload=store.load, where=store.describe())
+    # Record which key seals this database, so every desk (and a later rotation) can tell.
     with db.write() as s:
         if read_lookup_row(s) is None:
-            write_lookup_row(s, box, clock.now(), "system")
+            write_lookup_row(s, box, box.key_id, clock.now(), "system")
     return box

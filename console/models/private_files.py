@@ -20,3 +20,12 @@ def open_private(path: str | Path) -> IO[str]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def create_private(path: str | Path) -> None:
+    """Create an empty owner-only file if none exists yet (a new SQLite database: SQLite gives its journal
+    and WAL files the database file's permissions). An existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
+    except FileExistsError:
+        pass

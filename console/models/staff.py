@@ -145,7 +145,7 @@ class StaffService:
                                  failed_signins=0, active=True, created_at=now)
             s.add(member)
             s.flush()
-            member.sealed_totp_secret = self.ctx.box.seal(secret.encode(), staff_context(member.id))
+            member.sealed_totp_secret = self.ctx.box.seal(s, secret.encode(), staff_context(member.id))
             audit.record(s, at=now, actor=actor.username if actor else "setup", action="staff.added",
                          summary=f"Staff member {name} ({full}) added as {role.label}.",
                          details={"staff": name, "role": role.name})
@@ -295,7 +295,7 @@ class StaffService:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_staff)
             m = self._member(s, username)
-            m.sealed_totp_secret = self.ctx.box.seal(secret.encode(), staff_context(m.id))
+            m.sealed_totp_secret = self.ctx.box.seal(s, secret.encode(), staff_context(m.id))
             m.last_time_step = None
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.second_factor_reset",
                          summary=f"Second factor of {m.username} reset.", details={"staff": m.username})

@@ -56,7 +56,7 @@ def keep_card_for_training(s: Session, ctx: ServiceContext, device: SecurityDevi
     """On a demo database only, keep a new card's values sealed so the training window can show the card."""
     if training_allowed(s):
         s.flush()
-        device.sealed_secret = ctx.box.seal(_CARD_TAG + json.dumps(values).encode(), device_context(device.id))
+        device.sealed_secret = ctx.box.seal(s, _CARD_TAG + json.dumps(values).encode(), device_context(device.id))
 
 
 class TrainingService:

@@ -52,7 +52,7 @@ def second_entity(ctx, user_id: int, number: str, username: str) -> tuple[int, s
                                 activated_at=now)
         s.add_all([twin, acct, other, device])
         s.flush()
-        device.sealed_secret = ctx.box.seal(seed.encode(), device_context(device.id))
+        device.sealed_secret = ctx.box.seal(s, seed.encode(), device_context(device.id))
         s.add(DeviceHolding(user=other, device=device, preferred=True, since=now))
         return device.id, seed
 
