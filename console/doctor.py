@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.models.db import Database
-from console.models.keys import NO_KEYRING_ENV, default_store, keyring_available, read_lookup_row
+from console.models.keys import NO_KEYRING_ENV, KeyFileError, default_store, keyring_available, read_lookup_row
 from console.models.schema import current_revision, head_revision, known_revisions
 from console.models.sealing import LOOKUP_KEY_CONTEXT, SealingError, SecretBox, key_id_of
 from console.models.settings import load_figures
@@ -196,6 +196,8 @@ def check_master_key(db: Database, database_ok: bool) -> Check:
     try:
         store = default_store()
         keys = store.load()
+    except KeyFileError as exc:  # its sentence already names the fix
+        return Check(name, Status.fail, str(exc))
     except SealingError as exc:
         return Check(name, Status.fail, str(exc), "restore the key from your backup or another desk.")
     ids = ", ".join(key_id_of(k).hex() for k in keys)

@@ -79,6 +79,7 @@ def test_wrong_master_key_fails(env, tmp_path):
     url = f"sqlite:///{tmp_path / 'sealed.sqlite3'}"
     _sealed_database(url, tmp_path / "other.key")
     (tmp_path / "master.key").write_text(base64.urlsafe_b64encode(bytes(range(32))).decode())
+    (tmp_path / "master.key").chmod(0o600)
     code, lines = run_doctor(url, env)
     assert code == 1
     assert lines["Master key"].startswith("[FAIL]") and "does not open" in lines["Master key"]
@@ -127,3 +128,13 @@ def test_clock_in_step_passes(db, monkeypatch):
     check = doctor.check_clock(db, True, {})
     assert check.status in (doctor.Status.ok, doctor.Status.note)
     assert "within 0.4 s" in check.detail
+
+
+def test_key_file_others_can_read_fails_with_the_chmod_that_fixes_it(tmp_path, env):
+    """A key file with mode 0644: the key line fails, naming the file and `chmod 600 PATH`, once."""
+    key = tmp_path / "master.key"
+    key.write_text(base64.urlsafe_b64encode(bytes(range(32))).decode())
+    key.chmod(0o644)
+    code, lines = run_doctor(f"sqlite:///{tmp_path / 'd.sqlite3'}", env)
+    assert code == 1 and lines["Master key"].startswith("[FAIL]")
+    assert lines["Master key"].count(f"chmod 600 {key}") == 1 and "Fix:" not in lines["Master key"]
