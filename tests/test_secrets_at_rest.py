@@ -58,9 +58,9 @@ def test_database_file_holds_no_secret(ctx, db, world, staff_service, tmp_path, 
     assert [x for x in secrets if x in file_bytes(db)] == []
 
     store = FileKeyStore(tmp_path / "master.key")
-    store._write(store.path, TEST_KEY)
+    store._write(store.path, [TEST_KEY])
     KeyRotation(ctx).rotate(admin, store)
-    new_key = store.load()
+    [new_key] = store.load()
     secrets += [new_key, base64.urlsafe_b64encode(new_key)]
     assert [x for x in secrets if x in file_bytes(db)] == []
 
