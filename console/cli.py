@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="add realistic demo data")
     demo.add_argument("--users", type=int, default=10_000, help="about how many users to add (default 10000)")
     demo.add_argument("--seed", type=int, default=None, help="random seed, for repeatable data")
+    demo.add_argument("--as", dest="as_user", metavar="ADMIN",
+                      help="sign in as this administrator (needed when the database has staff of its own)")
 
     sub.add_parser("upgrade", help="create or upgrade the database schema")
 
@@ -102,17 +104,29 @@ def _progress_bar(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (kill, a service manager) ends a long command like Ctrl+C does: through its clean-up."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def cmd_demo(args) -> int:
     from console.models.demo import generate
+    from console.models.demo_limits import check_size
     from console.models.settings import load_figures
 
-    if args.users < 1:
-        print("--users must be at least 1.", file=sys.stderr)
-        return 2
+    _stop_on_sigterm()
     ctx = open_context(database_url(args.database))
+    check_size(ctx.db, args.users)  # before asking for a password
     with ctx.db.read() as s:
         figures = load_figures(s)
-    summary = generate(ctx, figures, args.users, seed=args.seed, progress=_progress_bar)
+    with contextlib.ExitStack() as stack:
+        actor = stack.enter_context(_signed_in(ctx, args.as_user)) if args.as_user else None
+        summary = generate(ctx, figures, args.users, seed=args.seed, progress=_progress_bar, actor=actor)
     print(f"Added {summary.users:,} users in {summary.accounts:,} accounts, {summary.devices:,} devices, "
           f"{summary.charges:,} charges, {summary.audit_entries:,} audit entries in {summary.seconds:.1f} s "
           f"to {ctx.db.display_name}")
@@ -379,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "key" and args.key_command == "rotate":
             return cmd_key_rotate(args)
     except KeyboardInterrupt:
+        print("Stopped; what was committed before stays, nothing half-written.", file=sys.stderr)
         return 130
     except Exception as exc:  # a person reads this; the detail goes to the log
         from console.models.errors import ConsoleError

@@ -81,7 +81,7 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     logging.getLogger("sls_console").info("console started on %s (log %s)", ctx.db.display_name, log_path)
     staff = StaffService(ctx)
     hint = ""
-    if demo_if_empty and _database_is_empty(ctx):
+    if demo_if_empty and _database_is_empty(ctx) and not staff.has_staff():  # staff of its own: never demo
         _fill_demo(app, ctx)
         enrollments = create_demo_staff(staff)
         if enrollments:

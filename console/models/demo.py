@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import datetime as dt
 import gc
 import multiprocessing
 import os
 import random
+import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,8 +25,9 @@ from sqlalchemy.orm import Session
 
 from console.models import audit, bulk, user_index
 from console.models.cards import ALPHABET, card_hashes, new_card_values
-from console.models.context import ServiceContext
+from console.models.context import Actor, ServiceContext
 from console.models.db import Database
+from console.models.demo_limits import check_may_add, check_size
 from console.models.entities import (
     Account,
     AuditEntry,
@@ -431,7 +435,8 @@ class _Writer:
         if parallel:
             context = multiprocessing.get_context("fork")
             self.pipe, child = context.Pipe()
-            self.process = context.Process(target=_write_batches, args=(db.url, child), daemon=True)
+            self.process = context.Process(target=_write_batches, args=(db.url, child, self.pipe, os.getpid()),
+                                           daemon=True)
             self.process.start()
             child.close()
 
@@ -454,6 +459,18 @@ class _Writer:
             if error:
                 raise RuntimeError(f"Storing demo data failed: {error}")
 
+    def abort(self) -> None:
+        """The load was stopped (an error, Ctrl+C, SIGTERM): end the writer now; its open batch rolls back."""
+        if self.process is not None and self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=10)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(timeout=10)
+        if self.pipe is not None:
+            self.pipe.close()
+        self.process = self.pipe = None
+
     def close(self) -> None:
         if self.process is not None and self.pipe is not None:
             try:
@@ -467,18 +484,45 @@ class _Writer:
                 self.pipe.close()
 
 
-def _write_batches(url: str, pipe: ProcessConnection) -> None:
-    """The writer process: its own engine (connections are never shared across a fork)."""
+def _end_with_parent() -> None:
+    """Linux: the kernel sends this process SIGTERM when the process that started it dies (even by SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _write_batches(url: str, pipe: ProcessConnection, parent_end: ProcessConnection, parent: int) -> None:
+    """The writer process: its own engine (connections are never shared across a fork). It ends when the
+    parent does: by the death signal, or by end-of-file on the pipe (the fork's copy of the parent's end is
+    closed here, else the pipe would never report the parent gone)."""
+    parent_end.close()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the parent decides
+    _end_with_parent()
+    if os.getppid() != parent:  # the parent died before the death signal was set
+        return
     gc.disable()  # as in the parent: acyclic rows, freed by reference counting
     db = Database(url)
-    while (batch := pipe.recv()) is not None:
+    while True:
+        try:
+            batch = pipe.recv()
+        except EOFError:
+            break
+        if batch is None:
+            break
         try:
             with db.write() as s:
                 batch.write(s)
         except Exception as exc:  # reported to the parent, which raises it
-            pipe.send(f"{type(exc).__name__}: {exc}")
+            answer: str | None = f"{type(exc).__name__}: {exc}"
         else:
-            pipe.send(None)
+            answer = None
+        try:
+            pipe.send(answer)
+        except OSError:  # the parent is gone: nobody to report to
+            break
     db.dispose()
 
 
@@ -488,14 +532,21 @@ def _can_fork(db: Database) -> bool:
 
 
 def generate(ctx: ServiceContext, figures: Figures, users: int, seed: int | None = None,
-             progress: Callable[[int, int], None] | None = None, parallel: bool | None = None) -> DemoSummary:
+             progress: Callable[[int, int], None] | None = None, parallel: bool | None = None,
+             actor: Actor | None = None) -> DemoSummary:
     """Add about `users` demo users (whole accounts, so a few more) in one transaction per batch.
+
+    Refused (nothing added) beyond what this machine's free memory and disk can hold, and, on a database
+    with staff of its own, unless `actor` is a signed-in administrator (see demo_limits.py).
 
     Rows are built outside the write transaction and, for large loads (or parallel=True), stored by a
     second process while the next batch is built. The users table's derived data (substring index,
     counts per state) is rebuilt once at the end instead of row by row (see user_index.py).
     """
     started = time.perf_counter()
+    with ctx.db.read() as s:
+        check_may_add(s, actor)
+    check_size(ctx.db, users)
     user_index.repair_if_needed(ctx.db)
     with ctx.db.read() as s:
         ctx.box.follow(s)
@@ -525,6 +576,7 @@ def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: b
     made = accounts = 0
     with user_index.suspended(ctx.db):
         writer = _Writer(ctx.db, parallel and _can_fork(ctx.db))
+        finished = False
         try:
             while made < users:
                 batch_made = 0
@@ -537,8 +589,12 @@ def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: b
                 made += batch_made
                 if progress:
                     progress(min(made, users), users)
+            finished = True
         finally:
-            writer.close()
+            if finished:
+                writer.close()
+            else:
+                writer.abort()
     return DemoSummary(accounts=accounts, users=ids.next["user"] - start_ids["user"],
                        devices=ids.next["device"] - start_ids["device"],
                        charges=ids.next["charge"] - start_ids["charge"],

@@ -31,6 +31,7 @@ class Permission(enum.Enum):
     prove_possession = "ask a client to prove possession of a device (challenges)"
     manage_sms = "issue and end SMS as a temporary device"
     review_sharing = "approve or reject sharing requests that wait for compliance"
+    add_demo_data = "add demo data to a database that has staff"
 
 
 P = Permission
