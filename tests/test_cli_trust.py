@@ -86,7 +86,8 @@ def test_mismatched_new_passwords_refused(env, capsys):
 def test_key_rotate_then_everything_still_opens(env, capsys, first_admin):
     """`key rotate --as ADMIN` replaces the key file's key; the console reopens the database with it and the
     audit trail still verifies (it records the rotation)."""
-    assert env.run("demo", "--users", "40", "--seed", "3") == 0
+    env.answers[:] = [PASSWORD, env.code(first_admin)]
+    assert env.run("demo", "--users", "40", "--seed", "3", "--as", "alex") == 0
     old_key = env.key_file.load()
     capsys.readouterr()
     env.answers[:] = [PASSWORD, env.code(first_admin)]
@@ -191,3 +192,16 @@ def test_key_file_faults_through_the_real_command_line(tmp_path, content, mode, 
     assert done.returncode == 2, done.stderr
     assert expected in done.stderr and str(key) in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_demo_on_a_database_with_staff_needs_an_administrator(env, capsys, first_admin):
+    """Staff of its own: `demo` without --as is refused (exit 2, nothing added); with an administrator's
+    sign-in it adds the users; sizes beyond the machine are refused before any password is asked."""
+    assert env.run("demo", "--users", "5") == 2
+    assert "only a signed-in administrator may add demo data" in capsys.readouterr().err
+    assert env.run("demo", "--users", "10000000000") == 2
+    err = capsys.readouterr().err
+    assert "more than this machine can hold" in err and len(err.strip().splitlines()) == 1
+    env.answers[:] = [PASSWORD, env.code(first_admin)]
+    assert env.run("demo", "--users", "5", "--seed", "2", "--as", "alex") == 0
+    assert "Added" in capsys.readouterr().out

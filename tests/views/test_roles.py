@@ -22,9 +22,10 @@ from console.views.staff_dialog import StaffDialog
 from tests.sessions import signed_in
 from tests.views.desks import desk_for, settle
 
-# Permissions no window offers as an action of its own: key rotation is a command; unlocking a device and
-# challenges happen inside other actions (a wizard, an activation).
-NOT_IN_WINDOWS = {Permission.rotate_key, Permission.unlock_device, Permission.prove_possession}
+# Permissions no window offers as an action of its own: key rotation and demo data on a database with staff
+# are commands; unlocking a device and challenges happen inside other actions (a wizard, an activation).
+NOT_IN_WINDOWS = {Permission.rotate_key, Permission.unlock_device, Permission.prove_possession,
+                  Permission.add_demo_data}
 
 
 def every_window(qtbot, ctx, world, actor):
