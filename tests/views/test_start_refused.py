@@ -34,5 +34,5 @@ def test_bad_key_file_shows_one_message_box_and_ends(qapp, tmp_path, monkeypatch
     QTimer.singleShot(0, read_and_close)
     assert gui.run_gui(f"sqlite:///{tmp_path / 'desk.sqlite3'}", demo_if_empty=False) == 2
     (name, title, text), = seen
-    assert name == "startRefused" and title == "SLS Console cannot start"
+    assert name == "startFault" and title == "SLS Console cannot start"
     assert expected in text and str(key) in text
