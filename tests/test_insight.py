@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import stat
 from collections import Counter
 
 import pytest
@@ -275,6 +276,7 @@ def test_report_csv_is_recorded_before_it_appears(demo_ctx, tmp_path, back_offic
         users = s.scalar(select(func.count()).select_from(User).where(User.sls_state == SlsState.enrolled))
     assert ["Users by SLS state", "Users", "Enrolled", str(users), "count"] in rows
     assert not list(tmp_path.glob(".*part"))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # the firm's figures: readable by their owner only
 
 
 def test_report_refused_for_help_desk_and_for_a_bad_month(ctx, tmp_path, agent, back_office):

@@ -21,6 +21,7 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.charges import add_device_charge, money, release_reserve
 from console.models.context import Actor, ServiceContext
 from console.models.device_rules import holders_of, settle_user
@@ -49,6 +50,7 @@ class ClosingResult:
     forced: bool
 
 
+@checked_arguments
 class AccountService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.db import MAX_ID
 from console.models.directory import searchable
@@ -60,6 +61,7 @@ def _csv_safe(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+@checked_arguments
 class AuditLog:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

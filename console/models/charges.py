@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.entities import Account, Charge, Reserve, SecurityDevice
 from console.models.enums import ChargeKind, ChargeStatus
@@ -90,6 +91,7 @@ def release_reserve(s: Session, device: SecurityDevice, at: dt.datetime) -> Rese
     return reserve
 
 
+@checked_arguments
 class ChargeService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

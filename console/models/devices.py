@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import audit, device_list
+from console.models.arguments import checked_arguments
 from console.models.charges import add_device_charge, existing_charge, hold_reserve, money
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
@@ -126,6 +127,7 @@ def parse_serials(text_or_items: str | Iterable[str]) -> list[str]:
 
 
 # --- the service -----------------------------------------------------------------------------------
+@checked_arguments
 class DeviceService:
     def __init__(self, ctx: ServiceContext, verification: VerificationService | None = None) -> None:
         self.ctx = ctx

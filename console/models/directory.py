@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from console.models import user_index
+from console.models.arguments import checked_arguments
 from console.models.context import ServiceContext
 from console.models.db import is_row_id
 from console.models.device_list import due_date
@@ -281,6 +282,7 @@ class _Positions:
     total: int | None = None
 
 
+@checked_arguments
 class UserDirectory:
     """Users for the list: windows at any offset, counts, details. Safe to share between threads.
 

@@ -21,6 +21,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from console.models import audit, opt_out_terms
+from console.models.arguments import checked_arguments
 from console.models.cards import new_card_device
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
@@ -148,6 +149,7 @@ class OptedOut:
     limits_after: str = ""
 
 
+@checked_arguments
 class EnrollmentService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

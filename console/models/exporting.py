@@ -16,6 +16,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.directory import UserQuery, filtered
 from console.models.entities import Account, AuditEntry, Charge, DeviceHolding, Person, SecurityDevice, User
@@ -153,6 +154,7 @@ KINDS: dict[str, Callable[[Session], ExportSource]] = {
 KIND_LABELS = {"users": "users", "devices": "devices", "charges": "charges", "audit": "audit entries"}
 
 
+@checked_arguments
 class ExportService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

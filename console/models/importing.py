@@ -22,6 +22,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.entities import (
     Account,
@@ -427,6 +428,7 @@ class _Planner:
         return out
 
 
+@checked_arguments
 class ImportService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

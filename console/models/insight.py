@@ -13,10 +13,11 @@ from sqlalchemy import ColumnElement, Row, SQLColumnExpression, and_, case, func
 from sqlalchemy.orm import Session
 
 from console.models.activity_counts import ENROLLED, OPTED_OUT, PATH_LABELS
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.entities import AuditDayCount, Charge, DeviceCount, SecurityDevice, StaffMember, UserStateCount
 from console.models.enums import ChargeStatus, DeviceKind, DeviceState, SlsState
-from console.models.errors import InvalidInput, PermissionDenied
+from console.models.errors import InvalidInput, NotFound, PermissionDenied
 from console.models.permissions import Permission, allowed, current_role, require
 from console.models.settings import load_figures
 
@@ -108,6 +109,8 @@ def visible_panels(actor: Actor) -> list[str]:
 
 
 def _require_panel(actor: Actor, key: str) -> None:
+    if key not in PANEL_TITLES:
+        raise NotFound(f"There is no dashboard panel called {key!r}; the panels are: {', '.join(PANEL_TITLES)}.")
     if key not in visible_panels(actor):
         raise PermissionDenied(f"{actor.full_name} ({actor.role.label}) may not see {PANEL_TITLES[key].lower()}. "
                                f"Ask a supervisor or an auditor.")
@@ -145,6 +148,7 @@ def _months(first: dt.date, last: dt.date) -> list[str]:
     return out
 
 
+@checked_arguments
 class InsightService:
     """Dashboard panels for a period. Each figure is one small aggregate: summary tables kept in the writing
     transaction (user_state_counts, device_counts, audit_day_counts) or an indexed range."""

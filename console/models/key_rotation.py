@@ -29,6 +29,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.entities import SecurityDevice, StaffMember, table_of
 from console.models.errors import RuleViolation
@@ -66,6 +67,7 @@ def _key_part(column: InstrumentedAttribute[bytes | None]):  # type: ignore[no-u
     return func.substr(column, 2, KEY_ID_BYTES)
 
 
+@checked_arguments
 class KeyRotation:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.cards import new_card_device
 from console.models.context import Actor, ServiceContext
 from console.models.device_rules import end_sms_after_activation, enroll_if_waiting, settle_holders
@@ -43,6 +44,7 @@ class PrintedCard:
     activation_due_at: dt.datetime
 
 
+@checked_arguments
 class PrintedCardService:
     def __init__(self, ctx: ServiceContext, verification: VerificationService | None = None) -> None:
         self.ctx = ctx

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.entities import AuditHead
 from console.models.errors import InvalidInput
 from console.models.firm import firm_name
 from console.models.insight import InsightService, Panel, month_bounds
 from console.models.permissions import Permission, require
+from console.models.private_files import create_private
 
 FORMATS = ("pdf", "csv")
 
@@ -74,6 +76,7 @@ def write_csv(report: Report, path: Path) -> None:
 Renderer = Callable[[Report, Path], None]
 
 
+@checked_arguments
 class ReportService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -114,6 +117,8 @@ class ReportService:
             raise InvalidInput("A PDF report needs the console's drawing support; write a .csv instead.")
         partial = path.with_name(f".{path.name}.part")
         try:
+            partial.unlink(missing_ok=True)
+            create_private(partial)  # owner-only from the first byte: the writers keep an existing file's mode
             writer(report, partial)
         except OSError as exc:
             partial.unlink(missing_ok=True)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.charges import add_device_charge, existing_charge, money, release_reserve
 from console.models.context import Actor, ServiceContext
 from console.models.entities import Account, Charge, DeviceHolding, SecurityDevice, User
@@ -89,6 +90,7 @@ def _charged_already(s: Session, device_id: int) -> bool:
     return bool(s.scalar(select(exists().where(Charge.device_id == device_id))))
 
 
+@checked_arguments
 class ReturnsService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.models.arguments import checked_arguments
 from console.models.context import ServiceContext
 from console.models.entities import Account, User
 from console.models.enums import AccountKind, UserRole
@@ -52,6 +53,7 @@ def name_rights_holder(session: Session, account: Account, user: User) -> None:
     account.rights_holder_id = user.id
 
 
+@checked_arguments
 class RightsService:
     """The gate in front of every security-settings change."""
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.concurrency import require_setting
 from console.models.context import Actor, ServiceContext
 from console.models.entities import Setting
@@ -27,6 +28,7 @@ class SettingValue:
     updated_by: str | None
 
 
+@checked_arguments
 class SettingsService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

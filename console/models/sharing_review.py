@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.device_rules import device_label, enroll_if_waiting, holders_of, settle_user
 from console.models.entities import Person, SecurityDevice, SharingRequest, User
@@ -113,6 +114,7 @@ def withdraw_pending(s: Session, actor: str, user: User, now: dt.datetime, why: 
     return ids
 
 
+@checked_arguments
 class SharingReviewService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.device_rules import (
     end_sms,
@@ -93,6 +94,7 @@ def normalise_phone(raw: str) -> str:
     return phone
 
 
+@checked_arguments
 class SmsService:
     def __init__(self, ctx: ServiceContext, gateway: SmsGateway | None = None) -> None:
         self.ctx = ctx

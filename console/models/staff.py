@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.entities import AuditEntry, StaffMember
 from console.models.enums import StaffRole
@@ -112,6 +113,7 @@ def validate_password(password: str, username: str) -> str:
     return password
 
 
+@checked_arguments
 class StaffService:
     """Adds staff, signs them in (password + TOTP), unlocks and resets them. Returns plain results."""
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.cards import ALPHABET, new_card_device
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
@@ -128,6 +129,7 @@ class IssuedCard:
     expires_at: dt.datetime
 
 
+@checked_arguments
 class TemporaryAccessService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

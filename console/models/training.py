@@ -16,6 +16,7 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.db import is_row_id
 from console.models.demo_staff import DEMO_FLAG, DEMO_STAFF
@@ -59,6 +60,7 @@ def keep_card_for_training(s: Session, ctx: ServiceContext, device: SecurityDevi
         device.sealed_secret = ctx.box.seal(s, _CARD_TAG + json.dumps(values).encode(), device_context(device.id))
 
 
+@checked_arguments
 class TrainingService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

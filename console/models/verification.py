@@ -15,6 +15,7 @@ import pyotp
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.arguments import checked_arguments
 from console.models.cards import card_size, value_matches
 from console.models.context import Actor, ServiceContext
 from console.models.db import is_row_id
@@ -87,6 +88,7 @@ def _normalise_card_answer(answer: str) -> str:
     return "".join(answer.split()).upper()
 
 
+@checked_arguments
 class VerificationService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

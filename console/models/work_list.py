@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.entities import Account, DeviceHolding, SecurityDevice, SharingRequest, User
 from console.models.enums import DeviceState, SharingRequestState, SlsState
@@ -173,6 +174,7 @@ SOURCES: dict[str, tuple[str, Source]] = {
 }
 
 
+@checked_arguments
 class WorkListService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
