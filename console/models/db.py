@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, exc, make_url, text
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from console.models.errors import ConcurrentChange, DatabaseBusy, DatabaseUnavailable
-from console.models.private_files import create_private
+from console.models.private_files import owner_only_if_new
 
 BUSY_TIMEOUT_MS = 5000
 MAX_ID = 2**31 - 1  # primary keys are 32-bit integers on PostgreSQL
@@ -77,6 +77,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if engine.url.database not in (None, "", ":memory:"):
+            owner_only_if_new(engine.url.database)  # before the WAL exists: it takes the file's mode
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
@@ -91,13 +92,6 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
-def _create_owner_only(url: str) -> None:
-    """A new SQLite database file holds client data: create it readable by its owner only."""
-    path = make_url(url).database
-    if path and path != ":memory:" and not path.startswith("file:") and Path(path).parent.is_dir():
-        create_private(path)
-
-
 class Database:
     """One engine and the two ways to use it: a read session and a write transaction."""
 
@@ -106,7 +100,6 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False}
-            _create_owner_only(url)
         else:
             # pre-ping: after a server restart the pool hands out a fresh connection, not a dead one.
             kwargs["pool_pre_ping"] = True

@@ -29,3 +29,16 @@ def create_private(path: str | Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
     except FileExistsError:
         pass
+
+
+def owner_only_if_new(path: str | Path) -> None:
+    """A database file SQLite has just created (still empty) is narrowed to its owner before any data or
+    WAL file exists; a file that already holds data is left as its owner set it."""
+    if os.name != "posix":
+        return
+    try:
+        info = os.stat(path)
+    except OSError:
+        return
+    if info.st_size == 0 and info.st_uid == os.getuid() and info.st_mode & 0o077:
+        os.chmod(path, OWNER_ONLY)
