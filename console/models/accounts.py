@@ -30,6 +30,7 @@ from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.returns import fee_for
 from console.models.settings import load_figures
+from console.models.sharing_review import withdraw_for_closing
 
 MIN_REASON = 5
 IN_USE = (DeviceState.active, DeviceState.pending, DeviceState.shipped)
@@ -107,6 +108,8 @@ class AccountService:
                         released += 1
                 elif device.account_id == account.id and release_reserve(s, device, now) is not None:
                     released += 1
+            ended_ids = {d.id for d in devices if d.state not in IN_USE}
+            withdraw_for_closing(s, actor.username, user_ids, ended_ids, now, account.number)
             for user in users:
                 was = user.sls_state
                 user.sls_state = SlsState.closed

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
@@ -101,14 +101,37 @@ def pending_request_of(s: Session, user: User) -> SharingRequest | None:
 
 def withdraw_pending(s: Session, actor: str, user: User, now: dt.datetime, why: str) -> list[int]:
     """The opt-in a waiting request belonged to was cancelled or replaced: the request ends, audited."""
+    return withdraw(s, actor, select(SharingRequest).where(SharingRequest.user_id == user.id,
+                                                           SharingRequest.state == SharingRequestState.pending),
+                    now, why)
+
+
+def withdraw_for_closing(s: Session, actor: str, user_ids: set[int], device_ids: set[int], now: dt.datetime,
+                         number: str) -> list[int]:
+    """An account closes: requests of its users, and requests to share a device that closing ended, end too
+    (nothing is left for compliance to decide). A requester elsewhere who was opting in by that share goes back
+    to opted out, as on a rejection."""
+    return withdraw(s, actor, select(SharingRequest).where(
+        SharingRequest.state == SharingRequestState.pending,
+        SharingRequest.user_id.in_(user_ids) | SharingRequest.device_id.in_(device_ids)),
+        now, f"account {number} closed", back_to_opted_out=True, closing=user_ids)
+
+
+def withdraw(s: Session, actor: str, requests: Select[tuple[SharingRequest]], now: dt.datetime,
+             why: str, *, back_to_opted_out: bool = False, closing: set[int] | None = None) -> list[int]:
     ids = []
-    for request in s.scalars(select(SharingRequest).where(SharingRequest.user_id == user.id,
-                                                          SharingRequest.state == SharingRequestState.pending)):
+    for request in s.scalars(requests.order_by(SharingRequest.id)).all():
+        user = request.user
         request.state = SharingRequestState.withdrawn
         request.decided_at, request.decided_by, request.reason = now, actor, why
         ids.append(request.id)
+        back = back_to_opted_out and user.sls_state is SlsState.pending and user.id not in (closing or set())
+        if back:
+            user.sls_state = SlsState.opted_out
+            settle_user(s, user)
         audit.record(s, at=now, actor=actor, action="sharing.withdrawn",
-                     summary=f"Sharing request of {user.username} withdrawn: {why}", account_id=user.account_id,
+                     summary=f"Sharing request of {user.username} withdrawn: {why}"
+                             + ("; back to opted out" if back else ""), account_id=user.account_id,
                      user_id=user.id, device_id=request.device_id, details={"request_id": request.id})
     return ids
 
