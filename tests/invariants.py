@@ -68,9 +68,10 @@ def assert_invariants(ctx) -> None:
                 assert not live, f"{u.username}: account closed but {live[0].kind.label} still in use"
             if u.account.closed_at is not None:
                 assert u.sls_state is SlsState.closed, f"{u.username}: account closed, user {u.sls_state.name}"
-            if u.sls_state is SlsState.pending:  # restrictions are lifted only when the opt-in completes
-                missing = set(OPT_OUT_RESTRICTIONS) - restricted[u.id]
-                assert not missing, f"{u.username} pending without its restrictions: {missing}"
+            if u.sls_state is SlsState.pending:  # from opted out: all lifted only when the opt-in completes;
+                # from "no active device": none were in force
+                assert restricted[u.id] in (set(), set(OPT_OUT_RESTRICTIONS)), (
+                    f"{u.username} pending with some of its restrictions: {restricted[u.id]}")
 
             # SMS serves only until another device is active, and its holder's limits are the SMS limits.
             sms = [d for d in active if d.kind is DeviceKind.sms]

@@ -117,7 +117,7 @@ def withdraw_for_closing(s: Session, actor: str, user_ids: set[int], device_ids:
         now, f"account {number} closed", back_to_opted_out=True, closing=user_ids)
 
 
-def withdraw(s: Session, actor: str, requests: Select[tuple[SharingRequest]], now: dt.datetime,
+def withdraw(s: Session, actor: str, requests: Select[SharingRequest], now: dt.datetime,
              why: str, *, back_to_opted_out: bool = False, closing: set[int] | None = None) -> list[int]:
     ids = []
     for request in s.scalars(requests.order_by(SharingRequest.id)).all():
