@@ -139,7 +139,7 @@ class SharingQueueWindow(QMainWindow):
         row = next((i for i, r in enumerate(self.rows) if r.id == request_id), -1)
         if row >= 0:
             self.table.selectRow(row)
-            self.table.scrollToItem(self.table.item(row, 0))
+            self.table.scrollTo(self.table.model().index(row, 0))
             self.table.setFocus()
         return row >= 0
 
