@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.entities import Account, Charge, Reserve, SecurityDevice
 from console.models.enums import ChargeKind, ChargeStatus
@@ -144,8 +145,9 @@ class ChargeService:
         return out
 
     # --- changing --------------------------------------------------------------------------------
-    def waive(self, actor: Actor, charge_id: int, reason: str) -> ChargeRow:
-        """Waive a pending charge; a reason is required and recorded with who waived it and when."""
+    def waive(self, actor: Actor, charge_id: int, reason: str, *, expected_version: int | None = None) -> ChargeRow:
+        """Waive a pending charge; a reason is required and recorded with who waived it and when.
+        `expected_version`: the charge as the desk showed it (another desk's change since is refused)."""
         reason = " ".join((reason or "").split())
         if len(reason) < MIN_WAIVE_REASON:
             raise InvalidInput("Give the reason for waiving this charge (at least a few words); it is kept "
@@ -153,6 +155,8 @@ class ChargeService:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.waive_charges)
             charge = _charge(s, charge_id)
+            require_version(charge, expected_version, f"the charge of {money(charge.amount_cents, charge.currency)} "
+                                                      f"on {charge.account.number}")
             if charge.status is not ChargeStatus.pending:
                 raise RuleViolation(f"This charge is already {charge.status.value}"
                                     + (f" (by {charge.waived_by}: {charge.waived_reason})"

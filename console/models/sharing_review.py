@@ -26,6 +26,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.device_rules import device_label, enroll_if_waiting, holders_of, settle_user
 from console.models.entities import Person, SecurityDevice, SharingRequest, User
@@ -153,14 +154,15 @@ class SharingReviewService:
             return len(s.scalars(select(SharingRequest.id)
                                  .where(SharingRequest.state == SharingRequestState.pending)).all())
 
-    def approve(self, actor: Actor, request_id: int, reason: str) -> RequestRow:
+    def approve(self, actor: Actor, request_id: int, reason: str, *,
+                expected_version: int | None = None) -> RequestRow:
         """Make the share and enroll a pending requester; refused (nothing changed) if the sharing rules no
         longer hold."""
         why = _reason(reason, "approving")
         with self.ctx.db.write() as s:
             require(s, actor, Permission.review_sharing)
             now = self.ctx.clock.now()
-            request = _pending(s, request_id)
+            request = _pending(s, request_id, expected_version)
             user, device = request.user, request.device
             require_rights(s, user)
             try:
@@ -180,13 +182,14 @@ class SharingReviewService:
             s.flush()
             return _row(s, request)
 
-    def reject(self, actor: Actor, request_id: int, reason: str) -> RequestRow:
+    def reject(self, actor: Actor, request_id: int, reason: str, *,
+               expected_version: int | None = None) -> RequestRow:
         """Refuse the share; a pending requester goes back to opted out (its restrictions were never lifted)."""
         why = _reason(reason, "rejecting")
         with self.ctx.db.write() as s:
             require(s, actor, Permission.review_sharing)
             now = self.ctx.clock.now()
-            request = _pending(s, request_id)
+            request = _pending(s, request_id, expected_version)
             user, device = request.user, request.device
             request.state = SharingRequestState.rejected
             request.decided_at, request.decided_by, request.reason = now, actor.username, why
@@ -213,10 +216,11 @@ def _reason(reason: str, doing: str) -> str:
     return text
 
 
-def _pending(s: Session, request_id: int) -> SharingRequest:
+def _pending(s: Session, request_id: int, expected_version: int | None = None) -> SharingRequest:
     request = s.get(SharingRequest, request_id)
     if request is None:
         raise NotFound(f"Sharing request #{request_id} no longer exists; refresh the queue.")
+    require_version(request, expected_version, f"the sharing request of {request.user.username}")
     if request.state is not SharingRequestState.pending:
         raise RuleViolation(f"Sharing request #{request_id} was already {request.state.label.lower()} by "
                             f"{request.decided_by}; refresh the queue.")
