@@ -20,7 +20,7 @@ from console.models.sms import Outbox, SmsService
 from console.models.staff import StaffService
 from console.models.verification import VerificationService
 from tests.factories import add_device, add_same_person_username
-from tests.lifecycle import audit_count, enroll_primary, make_rich, replaced_card, shipped_card
+from tests.lifecycle import audit_count, enroll_primary, make_rich, replaced_card
 from tests.sls_helpers import lose_only_device
 
 BY_B = r"\(by Bob Office at \d\d:\d\d\)"
