@@ -41,6 +41,7 @@ class ChargeRow:
     waived_reason: str | None
     waived_by: str | None
     waived_at: dt.datetime | None
+    version: int = 0  # sent back with a waiver, so a change made at another desk since is refused
 
 
 def money(cents: int, currency: str = "USD") -> str:
@@ -201,4 +202,5 @@ def _charge(s: Session, charge_id: int) -> Charge:
 
 def _row(c: Charge, number: str, serial: str | None) -> ChargeRow:
     return ChargeRow(c.id, c.account_id, number, c.device_id, serial, c.kind, c.amount_cents, c.currency, c.status,
-                     c.description, c.created_at, c.created_by, c.waived_reason, c.waived_by, c.waived_at)
+                     c.description, c.created_at, c.created_by, c.waived_reason, c.waived_by, c.waived_at,
+                     c.version)

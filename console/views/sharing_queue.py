@@ -49,10 +49,10 @@ class DecisionDialog(ServiceDialog):
         self.reason.setTabChangesFocus(True)
 
     def submission(self) -> Submission:
-        reason, rid = self.reason.toPlainText(), self.request.id
+        reason, rid, shown = self.reason.toPlainText(), self.request.id, self.request.version
         review = self.services.sharing_review
-        work = (lambda: review.approve(self.actor, rid, reason)) if self.approve else (
-            lambda: review.reject(self.actor, rid, reason))
+        work = (lambda: review.approve(self.actor, rid, reason, expected_version=shown)) if self.approve else (
+            lambda: review.reject(self.actor, rid, reason, expected_version=shown))
         verb = "approved" if self.approve else "rejected"
         return Submission(work, Changes.of(kinds=[ChangeKind.users, ChangeKind.devices]),
                           lambda row: f"Sharing of {row.device_label} with {row.username} {verb}.")
