@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.charges import add_device_charge, money, release_reserve
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import holders_of, settle_user
 from console.models.entities import Account, Charge, DeviceHolding, Reserve, SecurityDevice, User
 from console.models.enums import ChargeKind, DeviceState, ReturnReason, SlsState
@@ -50,6 +51,7 @@ class ClosingResult:
     forced: bool
 
 
+@retries_conflicts
 class AccountService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import Account, Charge, Reserve, SecurityDevice
 from console.models.enums import ChargeKind, ChargeStatus
 from console.models.errors import InvalidInput, NotFound, RuleViolation
@@ -92,6 +93,7 @@ def release_reserve(s: Session, device: SecurityDevice, at: dt.datetime) -> Rese
     return reserve
 
 
+@retries_conflicts
 class ChargeService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -27,6 +27,7 @@ from console.models import audit, device_list
 from console.models.charges import add_device_charge, existing_charge, hold_reserve, money
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_list import DeviceQuery, DeviceRow  # noqa: F401  (re-exported for the views)
 from console.models.device_rules import (
     end_sms_after_activation,
@@ -126,6 +127,7 @@ def parse_serials(text_or_items: str | Iterable[str]) -> list[str]:
 
 
 # --- the service -----------------------------------------------------------------------------------
+@retries_conflicts
 class DeviceService:
     def __init__(self, ctx: ServiceContext, verification: VerificationService | None = None) -> None:
         self.ctx = ctx

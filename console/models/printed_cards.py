@@ -19,6 +19,7 @@ from console.models import audit
 from console.models.cards import new_card_device
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import end_sms_after_activation, enroll_if_waiting, settle_holders
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
@@ -44,6 +45,7 @@ class PrintedCard:
     activation_due_at: dt.datetime
 
 
+@retries_conflicts
 class PrintedCardService:
     def __init__(self, ctx: ServiceContext, verification: VerificationService | None = None) -> None:
         self.ctx = ctx

@@ -22,6 +22,7 @@ from console.models import audit
 from console.models.charges import add_device_charge, existing_charge, money, release_reserve
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import device_label
 from console.models.entities import Account, Charge, DeviceHolding, SecurityDevice, User
 from console.models.enums import ChargeKind, DeviceKind, DeviceState, ReturnReason
@@ -91,6 +92,7 @@ def _charged_already(s: Session, device_id: int) -> bool:
     return bool(s.scalar(select(exists().where(Charge.device_id == device_id))))
 
 
+@retries_conflicts
 class ReturnsService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

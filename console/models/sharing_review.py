@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import device_label, enroll_if_waiting, holders_of, settle_user
 from console.models.entities import Person, SecurityDevice, SharingRequest, User
 from console.models.enums import SharingRequestState, SlsState
@@ -137,6 +138,7 @@ def withdraw(s: Session, actor: str, requests: Select[SharingRequest], now: dt.d
     return ids
 
 
+@retries_conflicts
 class SharingReviewService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

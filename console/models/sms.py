@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import (
     end_sms,
     follow_devices,
@@ -94,6 +95,7 @@ def normalise_phone(raw: str) -> str:
     return phone
 
 
+@retries_conflicts
 class SmsService:
     def __init__(self, ctx: ServiceContext, gateway: SmsGateway | None = None) -> None:
         self.ctx = ctx

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.concurrency import last_change
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import AuditEntry, StaffMember
 from console.models.enums import StaffRole
 from console.models.errors import (
@@ -116,6 +117,7 @@ def validate_password(password: str, username: str) -> str:
     return password
 
 
+@retries_conflicts
 class StaffService:
     """Adds staff, signs them in (password + TOTP), unlocks and resets them. Returns plain results."""
 

@@ -18,7 +18,7 @@ from console.models import audit
 from console.models.cards import card_size, value_matches
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
-from console.models.db import is_row_id
+from console.models.db import is_row_id, retries_conflicts
 from console.models.device_rules import device_label
 from console.models.entities import Challenge, SecurityDevice
 from console.models.enums import DeviceKind, DeviceState
@@ -89,6 +89,7 @@ def _normalise_card_answer(answer: str) -> str:
     return "".join(answer.split()).upper()
 
 
+@retries_conflicts
 class VerificationService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import Account, DeviceHolding, SecurityDevice, SharingRequest, User
 from console.models.enums import DeviceState, SharingRequestState, SlsState
 from console.models.permissions import Permission, require
@@ -177,6 +178,7 @@ SOURCES: dict[str, tuple[str, Source]] = {
 }
 
 
+@retries_conflicts
 class WorkListService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
