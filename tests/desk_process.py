@@ -37,7 +37,6 @@ COMMIT_DELAY = 0.3
 
 
 def _operations(ctx: ServiceContext, actor: Actor, args: dict):
-    from console.models.charges import ChargeService
     from console.models.devices import DeviceService
     from console.models.enrollment import EnrollmentService
     from console.models.importing import ImportService
@@ -63,8 +62,6 @@ def _operations(ctx: ServiceContext, actor: Actor, args: dict):
                                                              expected_version=version).state.name,
         "reject": lambda: SharingReviewService(ctx).reject(actor, args["request_id"], args["reason"],
                                                            expected_version=version).state.name,
-        "waive": lambda: ChargeService(ctx).waive(actor, args["charge_id"], args["reason"],
-                                                  expected_version=version).status.name,
     }
 
 
