@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from console.app import run_startup_tasks
 from console.models import settings as figures
@@ -21,12 +21,20 @@ from console.models.devices import DeviceService
 from console.models.directory import UserDirectory, UserQuery
 from console.models.enrollment import EnrollmentService
 from console.models.entities import Account, Charge, DeviceHolding, SecurityDevice, SharingRequest, User
-from console.models.enums import DeviceKind, DeviceState, SharingRequestState, SlsState, StaffRole, UserRole
+from console.models.enums import (
+    ChargeStatus,
+    DeviceKind,
+    DeviceState,
+    SharingRequestState,
+    SlsState,
+    StaffRole,
+    UserRole,
+)
 from console.models.errors import ConsoleError, InvalidInput, NotFound, RuleViolation
 from console.models.import_format import COLUMNS as IMPORT_COLUMNS
 from console.models.importing import ImportService
 from console.models.printed_cards import PrintedCardService
-from console.models.returns import ReturnsService
+from console.models.returns import RECEIVABLE_STATES, ReturnsService
 from console.models.sealing import SecretBox, device_context
 from console.models.sharing_review import SharingReviewService
 from console.models.sms import Outbox, SmsService
@@ -327,8 +335,13 @@ class ServicesMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def unshare(self, data):
+        """Mostly a holding of a device others hold too (which can end), sometimes any holding."""
+        shared = select(DeviceHolding.device_id).group_by(DeviceHolding.device_id).having(func.count() > 1)
+        stmt = select(DeviceHolding.device_id, DeviceHolding.user_id)
         with self.ctx.db.read() as s:
-            pairs = sorted(tuple(r) for r in s.execute(select(DeviceHolding.device_id, DeviceHolding.user_id)))
+            pairs = sorted(tuple(r) for r in s.execute(stmt.where(DeviceHolding.device_id.in_(shared))))
+            if not pairs or not data.draw(st.integers(0, 3)):
+                pairs = sorted(tuple(r) for r in s.execute(stmt))
         if pairs:
             _try(self.devices.unshare, self.admin, *data.draw(st.sampled_from(pairs)))
 
@@ -434,7 +447,9 @@ class ServicesMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def receive_return(self, data):
-        _try(self.returns.receive_return, self.admin, self._device(data))
+        """Mostly a card that is due back or reported, sometimes any device."""
+        device_id = self._device(data, *RECEIVABLE_STATES) if data.draw(st.integers(0, 3)) else None
+        _try(self.returns.receive_return, self.admin, device_id or self._device(data))
 
     @rule()
     def overdue_run(self):
@@ -442,11 +457,17 @@ class ServicesMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def waive(self, data):
-        _try(self.charges.waive, self.admin, self._pick(data, select(Charge.id)), "goodwill after a call")
+        """Mostly a pending charge, sometimes any (a waived or billed one is refused)."""
+        pending = select(Charge.id).where(Charge.status == ChargeStatus.pending)
+        charge_id = self._pick(data, pending) if data.draw(st.integers(0, 3)) else None
+        _try(self.charges.waive, self.admin, charge_id or self._pick(data, select(Charge.id)), "goodwill after a call")
 
     @rule(data=st.data())
     def unlock(self, data):
-        _try(self.verification.unlock, self.admin, self._device(data))
+        """Mostly a locked device, sometimes any (one not locked is refused)."""
+        locked = select(SecurityDevice.id).where(SecurityDevice.locked.is_(True))
+        device_id = self._pick(data, locked) if data.draw(st.integers(0, 3)) else None
+        _try(self.verification.unlock, self.admin, device_id or self._device(data))
 
     @rule(data=st.data(), force=st.booleans())
     def close_account(self, data, force):
@@ -470,12 +491,13 @@ def _try(method, *args, **kwargs):
     """Call a service; a domain refusal is an expected outcome (and must have changed nothing)."""
     if any(a is None for a in args[1:2]):
         return None
+    name = f"{type(method.__self__).__name__}.{method.__name__}"  # e.g. SmsService.issue, not just "issue"
     try:
         result = method(*args, **kwargs)
     except ConsoleError as exc:
-        event(f"{method.__name__}: refused ({type(exc).__name__})")
+        event(f"{name}: refused ({type(exc).__name__})")
         return None
-    event(f"{method.__name__}: done")
+    event(f"{name}: done")
     return result
 
 
