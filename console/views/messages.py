@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from console.models.errors import ConcurrentChange, ConsoleError, RightsError
+from console.models.errors import ConcurrentChange, ConsoleError, RightsError, SessionEnded
+from console.views.session_events import session_events
 
 log = logging.getLogger("sls_console")
 
@@ -23,6 +24,12 @@ def message_box(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon =
 
 
 def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
+    if isinstance(exc, SessionEnded) and session_events().report(str(exc)):
+        # The desk locks and offers sign-in; this box is made for callers that keep it, never shown.
+        box = QMessageBox(QMessageBox.Icon.Information, "Session ended", str(exc), QMessageBox.StandardButton.Ok,
+                          parent)
+        box.setObjectName("sessionEndedReported")
+        return box
     if isinstance(exc, RightsError):
         return message_box(parent, "Security rights needed", str(exc), QMessageBox.Icon.Information,
                            "rightsNotice")
