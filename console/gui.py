@@ -164,8 +164,7 @@ class DeskSession(QObject):
         if self.on_window is not None:
             self.on_window(window)
         self.window = window
-        # Queued: the refusal's own report finishes first, then the desk locks (its runner can then go idle).
-        session_events().ended.connect(self.session_ended, Qt.ConnectionType.QueuedConnection)
+        session_events().listen(self._take_session_end)
         window.destroyed.connect(self._window_gone)
         window.show()
         return True
@@ -182,16 +181,24 @@ class DeskSession(QObject):
         if actor is not None and self.staff is not None:
             self.staff.sign_out(actor)
 
+    def _take_session_end(self, why: str) -> bool:
+        """Whether this desk takes on a "session ended" refusal: only while its window is the one in use. The
+        lock runs after the refusal's own report has finished (so the desk's runner can go idle)."""
+        if self.window is None or not (self.window.isVisible() or self._asking_again):
+            return False
+        if not self._asking_again:
+            QTimer.singleShot(0, lambda: self.session_ended(why))
+        return True
+
     def _window_gone(self) -> None:
         """The window was deleted without the desk closing it (tests, a crash): stop listening for it."""
-        if self.window is not None:
-            self.window = None
-            session_events().ended.disconnect(self.session_ended)
+        self.window = None
+        session_events().forget(self._take_session_end)
 
     def _close_desk(self) -> None:
         window, self.window = self.window, None
+        session_events().forget(self._take_session_end)
         if window is not None:
-            session_events().ended.disconnect(self.session_ended)
             window.destroyed.disconnect(self._window_gone)
         if self.live is not None:
             self.live.stop()

@@ -29,13 +29,13 @@ def db_error(message, orig_type=sqlite3.OperationalError):
     (PermissionError(errno.EACCES, "Permission denied", "/data/users.csv"), ("may not open", "permissions")),
     (FileNotFoundError(errno.ENOENT, "No such file", "/data/none.csv"), ("There is no file or folder",)),
     (EOFError(), ("input ended",)),
-    (KeyError("x"), ("unexpected fault (KeyError", "report it with the log")),
+    (KeyError("client jsmit123"), ("unexpected fault (KeyError)", "nothing was changed", "report it with the log")),
 ])
 def test_each_fault_is_one_sentence_saying_what_to_do(error, words):
     text = explain(error, FILE_URL)
     for word in words:
         assert word in text
-    assert "Traceback" not in text and "\n" not in text and text.endswith(".")
+    assert "Traceback" not in text and "\n" not in text and text.endswith(".") and "jsmit123" not in text
 
 
 def test_the_consoles_own_refusals_are_shown_as_written():

@@ -3,26 +3,31 @@ the timeout, deactivated, locked), so the desk locks and offers sign-in instead 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from collections.abc import Callable
+
+Handler = Callable[[str], bool]  # the service's message -> whether a desk took it on
 
 
-class SessionEvents(QObject):
-    ended = Signal(str)  # the service's message: why the session ended
+class SessionEvents:
+    def __init__(self) -> None:
+        self._handlers: list[Handler] = []
+
+    def listen(self, handler: Handler) -> None:
+        if handler not in self._handlers:
+            self._handlers.append(handler)
+
+    def forget(self, handler: Handler) -> None:
+        if handler in self._handlers:
+            self._handlers.remove(handler)
 
     def report(self, message: str) -> bool:
-        """Tell the desk; False when no desk listens (a window opened on its own, in a test), so the caller shows
-        the refusal itself."""
-        if not self.isSignalConnected(self.metaObject().method(self.metaObject().indexOfSignal("ended(QString)"))):
-            return False
-        self.ended.emit(message)
-        return True
+        """Tell the desk; False when no open desk takes it on (a window opened on its own, a test), so the caller
+        shows the refusal itself."""
+        return any([handler(message) for handler in list(self._handlers)])
 
 
-_events: SessionEvents | None = None
+_events = SessionEvents()
 
 
 def session_events() -> SessionEvents:
-    global _events
-    if _events is None:
-        _events = SessionEvents()
     return _events

@@ -18,8 +18,14 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def app(qapp):
+    opened.clear()
     yield qapp
+    for session in opened:  # each test's desk stops listening before the next test's desk ends a session
+        session._close_desk()
     qapp.setQuitOnLastWindowClosed(True)
+
+
+opened: list[DeskSession] = []
 
 
 @pytest.fixture
@@ -42,6 +48,7 @@ def open_desk(app, ctx, staff_service, people, clock):
                           ask_again=lambda notice, actor: ask_sign_in(staff_service, "test", notice=notice,
                                                                       resume=actor))
     assert session.sign_in()
+    opened.append(session)
     return session
 
 
@@ -115,3 +122,20 @@ def test_signed_out_elsewhere_then_another_member_starts_a_clean_desk(qtbot, app
     assert not window.isVisible() and fresh.isVisible()
     assert fresh.desk.actor.username == "bea" and fresh.filter_edit.text() == ""
     settle(qtbot, fresh.desk)
+
+
+def test_deactivated_member_desk_locks_at_the_next_action(qtbot, app, ctx, world, staff_service, people, clock,
+                                                          admin):
+    """Another administrator deactivates Alex; Alex's next action (the work list, read on the desk's worker
+    thread) is refused and the desk locks saying so; Alex could not sign in again, Bea signs in to a clean desk."""
+    session = open_desk(app, ctx, staff_service, people, clock)
+    window = session.window
+    staff_service.deactivate(admin, "alex")
+    seen = {}
+    answer_sign_in(qtbot, seen, "bea", PASSWORD, lambda: code(people["bea"], clock))
+    work_list_action(window).trigger()
+    qtbot.waitUntil(lambda: session.window is not None and session.window is not window, timeout=10_000)
+    assert "deactivated" in seen["notice"]
+    qtbot.addWidget(session.window)
+    assert session.window.desk.actor.username == "bea"
+    settle(qtbot, session.window.desk)
