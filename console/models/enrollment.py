@@ -25,7 +25,7 @@ from console.models.arguments import checked_arguments
 from console.models.cards import new_card_device
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
-from console.models.db import is_row_id
+from console.models.db import is_row_id, retries_conflicts
 from console.models.entities import (
     DeviceHolding,
     OptOutAcknowledgement,
@@ -150,6 +150,7 @@ class OptedOut:
 
 
 @checked_arguments
+@retries_conflicts
 class EnrollmentService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

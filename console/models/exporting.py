@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from console.models import audit
 from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.directory import UserQuery, filtered
 from console.models.entities import Account, AuditEntry, Charge, DeviceHolding, Person, SecurityDevice, User
 from console.models.errors import ConsoleError, InvalidInput
@@ -155,6 +156,7 @@ KIND_LABELS = {"users": "users", "devices": "devices", "charges": "charges", "au
 
 
 @checked_arguments
+@retries_conflicts
 class ExportService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import (
     Account,
     AuditEntry,
@@ -429,6 +430,7 @@ class _Planner:
 
 
 @checked_arguments
+@retries_conflicts
 class ImportService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -17,6 +17,7 @@ from pathlib import Path
 from console.models import audit
 from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import AuditHead
 from console.models.errors import InvalidInput
 from console.models.firm import firm_name
@@ -77,6 +78,7 @@ Renderer = Callable[[Report, Path], None]
 
 
 @checked_arguments
+@retries_conflicts
 class ReportService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from console.models.arguments import checked_arguments
 from console.models.context import ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import Account, User
 from console.models.enums import AccountKind, UserRole
 from console.models.errors import RightsError, RuleViolation
@@ -54,6 +55,7 @@ def name_rights_holder(session: Session, account: Account, user: User) -> None:
 
 
 @checked_arguments
+@retries_conflicts
 class RightsService:
     """The gate in front of every security-settings change."""
 

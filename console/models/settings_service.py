@@ -11,6 +11,7 @@ from console.models import audit
 from console.models.arguments import checked_arguments
 from console.models.concurrency import require_setting
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import Setting
 from console.models.errors import InvalidInput
 from console.models.permissions import Permission, require
@@ -29,6 +30,7 @@ class SettingValue:
 
 
 @checked_arguments
+@retries_conflicts
 class SettingsService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

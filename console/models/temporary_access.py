@@ -22,6 +22,7 @@ from console.models.arguments import checked_arguments
 from console.models.cards import ALPHABET, new_card_device
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import end_sms_after_activation, follow_devices, settle_holders
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
@@ -130,6 +131,7 @@ class IssuedCard:
 
 
 @checked_arguments
+@retries_conflicts
 class TemporaryAccessService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
