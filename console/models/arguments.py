@@ -33,6 +33,10 @@ def _label(name: str) -> str:
     return name.replace("_", " ")
 
 
+# Identifiers the operating system hands out, not rows: any whole number.
+SYSTEM_IDS = frozenset({"thread_id"})
+
+
 def _is_id(name: str) -> bool:
     return name == "id" or name.endswith("_id")
 
@@ -60,6 +64,8 @@ def check_value(name: str, value: object, hint: Any) -> None:
     elif hint is int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise InvalidInput(f"The {_label(name)} must be a whole number; nothing was changed.")
+        if name in SYSTEM_IDS:
+            return
         if _is_id(name) and not 0 < value <= MAX_ID:
             raise NotFound(f"Nothing has the {_label(name)} {value}; nothing was changed.")
         if not 0 <= value <= MAX_NUMBER:
