@@ -21,10 +21,10 @@ def test_a_2000_user_demo_keeps_every_invariant_after_the_start_up_run(ctx):
     assert SharingReviewService(ctx).pending_count() == 5  # one cross-entity twin per 400 users
 
 
-def test_a_fresh_demo_has_sharing_requests_for_compliance_that_can_be_decided(ctx, compliance):
+def test_a_fresh_demo_has_sharing_requests_for_compliance_that_can_be_decided(ctx, compliance, admin):
     """Demo data has the same person under usernames in different entities: their shares wait in the queue,
     each requester pending with its restrictions, and a reviewer can approve (enrolling it) or reject one."""
-    generate(ctx, Figures(), 800, seed=3)
+    generate(ctx, Figures(), 800, seed=3, actor=admin)  # the database has staff: an administrator adds demo data
     run_startup_tasks(ctx)
     review = SharingReviewService(ctx)
     queue = review.queue(compliance)

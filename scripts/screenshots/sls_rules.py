@@ -78,7 +78,8 @@ def main() -> None:
     global AGENT, REVIEWER
     AGENT = signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk)
     REVIEWER = signed_in(ctx, "comp01", "Carla Compliance", StaffRole.compliance)
-    generate(ctx, Figures(), 300, seed=5)
+    admin = signed_in(ctx, "admin01", "Alex Admin", StaffRole.administrator)
+    generate(ctx, Figures(), 300, seed=5, actor=admin)  # the database has staff: an administrator adds demo data
     services = Services.build(ctx, AGENT)
     desk = Desk.build(services)
     main_window = MainWindow(desk)
