@@ -59,12 +59,13 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from console.app import open_context
     from console.models.demo_staff import create_demo_staff, demo_sign_in_hint, sign_in_instructions
     from console.models.staff import StaffService
-    from console.views.style import allow_fractional_scaling, app_icon, apply_theme, follow_system_scheme
+    from console.views.preferences import apply_saved_theme
+    from console.views.style import allow_fractional_scaling, app_icon, follow_system_scheme
 
     log_path = _setup_logging()
     allow_fractional_scaling()
     app = QApplication.instance() or QApplication(sys.argv)
-    apply_theme(app)
+    apply_saved_theme(app)
     app.setApplicationName("SLS Console")
     app.setOrganizationName("SLS")
     app.setApplicationVersion(__version__)
@@ -88,7 +89,7 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from console.app import run_startup_tasks
 
     session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint))
-    follow_system_scheme(app, lambda: session.window.refresh_icons() if session.window is not None else None)
+    follow_system_scheme(app)  # windows redraw their icons and charts on the palette change
     if not session.sign_in():
         return 0
     logging.getLogger("sls_console").info(run_startup_tasks(ctx))

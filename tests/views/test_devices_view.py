@@ -283,7 +283,7 @@ def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_
         holders = set(s.scalars(select(DeviceHolding.user_id)
                                 .where(DeviceHolding.device_id == world.secondary_device_id)))
     assert holders == {world.secondary_id, twin["user_id"]}
-    assert "jsmit777" in main.detail.devices.item(0, 4).text()  # who shares which device
+    assert "Shared with jsmit777" in main.detail.devices.item(0, 1).text()  # who shares which device
 
     main.filter_edit.setText("jsmit777")
     main.apply_filter()
