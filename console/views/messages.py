@@ -22,6 +22,19 @@ def message_box(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon =
     return box
 
 
+UNEXPECTED = ("Something went wrong and nothing was changed. The details are in the console's log file; please pass "
+              "it to support.")
+
+
+def error_text(exc: BaseException) -> str:
+    """What to tell the agent about a refusal shown inline (a domain error as written; anything else a short
+    notice, its detail logged)."""
+    if isinstance(exc, ConsoleError):
+        return str(exc)
+    log.error("unexpected error", exc_info=exc)
+    return UNEXPECTED
+
+
 def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
     if isinstance(exc, RightsError):
         return message_box(parent, "Security rights needed", str(exc), QMessageBox.Icon.Information,
@@ -37,10 +50,7 @@ def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
         return message_box(parent, "Changed at another desk", str(exc), QMessageBox.Icon.Warning, "concurrentChange")
     if isinstance(exc, ConsoleError):
         return message_box(parent, "Not done", str(exc), QMessageBox.Icon.Warning, "errorBox")
-    log.exception("unexpected error", exc_info=exc)
-    return message_box(parent, "Unexpected problem", "Something went wrong and nothing was changed. The details "
-                       "are in the console's log file; please pass it to support.", QMessageBox.Icon.Critical,
-                       "errorBox")
+    return message_box(parent, "Unexpected problem", error_text(exc), QMessageBox.Icon.Critical, "errorBox")
 
 
 def rights_notice(parent: QWidget, exc: RightsError, open_holder: Callable[[], object]) -> QMessageBox:

@@ -20,8 +20,10 @@ def window(qtbot, ctx, world, agent):
 
 
 def click(qtbot, button):
+    """Press a button, then wait for what it asked of the services (they run off the GUI thread)."""
     assert button.isVisible() and button.isEnabled(), button.text()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    settle(qtbot, button.window().desk)
 
 
 def open_settings(qtbot, window, user_id):
