@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import segno
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence, QPixmap
+from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from console.models.enrollment import CardStart, IbKeyStart, SharedStart
 from console.models.enums import DeviceKind
 from console.models.firm import firm_name
+from console.models.permissions import Permission
 from console.views.documents import in_documents
 from console.views.printing import render_card, save_card_pdf
 from console.views.wizard_parts import PAGE_VERIFY, action_button, mono, refusal_line, wrap
@@ -135,14 +136,13 @@ class CardPage(QWizardPage):
         self.grid.setVerticalSpacing(2)
         layout.addWidget(self.grid_host)
         buttons = QHBoxLayout()
-        self.print_action = QAction("&Print card…", self)
-        self.print_action.setShortcut(QKeySequence.StandardKey.Print)
-        self.print_action.setStatusTip("Print the Online Security Code Card for the client")
-        self.print_action.triggered.connect(self.print_card)
-        self.pdf_action = QAction("Save as P&DF…", self)
-        self.pdf_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
-        self.pdf_action.setStatusTip("Save the Online Security Code Card as a PDF file for the client")
-        self.pdf_action.triggered.connect(self.save_pdf)
+        make = wizard.desk.actions.make
+        self.print_action = make(self, "&Print card…", QKeySequence.StandardKey.Print, "Print the Online Security "
+                                 "Code Card for the client", self.print_card, "printCardAction",
+                                 Permission.issue_temporary_access)
+        self.pdf_action = make(self, "Save as P&DF…", "Ctrl+Shift+S", "Save the Online Security Code Card as a PDF "
+                               "file for the client", lambda: self.save_pdf(), "saveCardPdfAction",
+                               Permission.issue_temporary_access)
         for action in (self.print_action, self.pdf_action):
             self.addAction(action)
         buttons.addWidget(action_button(self.print_action, "printCard"))
@@ -251,10 +251,9 @@ class SharePage(QWizardPage):
         self.username.textChanged.connect(self._username_changed)
         self.username.returnPressed.connect(self.find_devices)
         row.addWidget(self.username, 1)
-        self.find_action = QAction("&Find devices", self)
-        self.find_action.setShortcut(QKeySequence("Ctrl+F"))
-        self.find_action.setStatusTip("List the devices of the other username")
-        self.find_action.triggered.connect(self.find_devices)
+        self.find_action = wizard.desk.actions.make(self, "&Find devices", "Ctrl+F", "List the devices of the other "
+                                                    "username", self.find_devices, "findDevicesAction",
+                                                    Permission.assist_enrollment)
         self.addAction(self.find_action)
         row.addWidget(action_button(self.find_action, "findDevices"))
         username_label = QLabel("Other &username:")

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
@@ -24,6 +23,7 @@ from console.models.enrollment import AwaitingApproval
 from console.models.enums import DeviceKind
 from console.models.errors import VerificationFailed
 from console.models.opt_out_terms import RESTRICTION_EXPLANATIONS
+from console.models.permissions import Permission
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
@@ -116,10 +116,9 @@ class VerifyPage(QWizardPage):
         form.addRow("Code from the &client:", self.answer)
         layout.addLayout(form)
         row = QHBoxLayout()
-        self.new_challenge_action = QAction("&New challenge", self)
-        self.new_challenge_action.setShortcut(QKeySequence("Ctrl+N"))
-        self.new_challenge_action.setStatusTip("Draw a new challenge for the client's device")
-        self.new_challenge_action.triggered.connect(self.draw_challenge)
+        self.new_challenge_action = wizard.desk.actions.make(
+            self, "&New challenge", "Ctrl+N", "Draw a new challenge for the client's device",
+            lambda: self.draw_challenge(), "newChallengeAction", Permission.prove_possession)
         self.addAction(self.new_challenge_action)
         self.new_challenge_button = action_button(self.new_challenge_action, "newChallenge")
         row.addWidget(self.new_challenge_button)
