@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QGroupBox,
     QHeaderView,
@@ -21,6 +20,7 @@ from console.models.enums import DeviceState
 from console.models.limits import UserLimits
 from console.views.change_bus import ChangeKind, Changes
 from console.views.formatting import SLS_STATE_COLOURS, day, when
+from console.views.tables import item_table
 
 # Three columns that wrap rather than scroll sideways, so the pane stays readable at 1024×700: the serial on its own
 # line under the kind; the preferred mark and who shares it with the state; both dates in one cell.
@@ -29,15 +29,10 @@ AUDIT_COLUMNS = ("When", "Staff", "What")
 FIT = "fit"  # a column as wide as its contents; a sample text: a column as wide as that text; None: the rest, shared
 
 
-def _table(name: str, headers: tuple[str, ...], widths: tuple[str | None, ...]) -> QTableWidget:
+def _table(name: str, accessible_name: str, headers: tuple[str, ...], widths: tuple[str | None, ...]) -> QTableWidget:
     """A read-only table that never scrolls sideways: columns sized by `widths`, the others share the rest and wrap
     their words; each row is as tall as its text."""
-    t = QTableWidget(0, len(headers))
-    t.setObjectName(name)
-    t.setHorizontalHeaderLabels(list(headers))
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t = item_table(headers, name, accessible_name)
     t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     t.setWordWrap(True)
     t.setTextElideMode(Qt.TextElideMode.ElideRight)  # a word longer than its column: the tooltip has it whole
@@ -101,11 +96,12 @@ class UserDetailPane(QWidget):
         summary = QGroupBox("User")
         summary.setLayout(form)
 
-        self.devices = _table("detailDevices", DEVICE_COLUMNS, ("DSC000000000", None, None))
+        self.devices = _table("detailDevices", "The user's security devices", DEVICE_COLUMNS,
+                              ("DSC000000000", None, None))
         devices_box = QGroupBox("Security devices")
         QVBoxLayout(devices_box).addWidget(self.devices)
 
-        self.audit = _table("detailAudit", AUDIT_COLUMNS, (FIT, FIT, None))
+        self.audit = _table("detailAudit", "The user's recent audit entries", AUDIT_COLUMNS, (FIT, FIT, None))
         audit_box = QGroupBox("Recent audit entries")
         QVBoxLayout(audit_box).addWidget(self.audit)
 
