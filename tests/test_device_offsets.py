@@ -10,6 +10,7 @@ from console.models import demo, device_list
 from console.models.devices import DeviceQuery, DeviceService
 from console.models.entities import SecurityDevice
 from console.models.enums import DeviceKind, DeviceState
+from console.models.errors import NotFound
 from console.models.settings import Figures
 
 QUERIES = (DeviceQuery(), DeviceQuery(kind=DeviceKind.dsc_plus), DeviceQuery(state=DeviceState.active),
@@ -33,7 +34,9 @@ def test_offset_of_a_device_is_its_row_in_the_list(devices, query):
         every = set(s.scalars(select(SecurityDevice.id)))
     for device_id in sorted(every - set(listed))[:25]:
         assert devices.offset_of(query, device_id) is None
-    assert devices.offset_of(query, 0) is None and devices.offset_of(query, 2**70) is None
+    for impossible in (0, 2**70):  # an id no row can have: refused at the service boundary, never a crash
+        with pytest.raises(NotFound):
+            devices.offset_of(query, impossible)
 
 
 def test_offset_of_is_two_index_searches_on_sqlite(db, devices):

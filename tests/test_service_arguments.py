@@ -120,14 +120,13 @@ def test_checks_give_clear_domain_errors():
     for change, error, words in [
         ({"user_id": -1}, NotFound, "Nothing has the user id -1"),
         ({"user_id": 2**40}, NotFound, "user id"),
-        ({"count": -2}, InvalidInput, "count -2 is out of range"),
+        ({"count": -2}, InvalidInput, "count must be between 0 and 9,007,199,254,740,992, not -2"),
         ({"count": True}, InvalidInput, "whole number"),
         ({"note": "x" * (MAX_TEXT + 1)}, InvalidInput, "at most 10,000"),
         ({"note": None}, InvalidInput, "must be text"),
         ({"role": "boss"}, InvalidInput, "must be one of: help_desk"),
         ({"serials": "DSC1"}, InvalidInput, "must be a list"),
         ({"serials": ["ok", 5]}, InvalidInput, "serial must be text"),
-        ({"note": "a\x00b"}, InvalidInput, "NUL character"),
         ({"actor": "admin"}, PermissionDenied, "signed-in"),
     ]:
         with pytest.raises(error, match=words):

@@ -49,8 +49,13 @@ def check_value(name: str, value: object, hint: Any) -> None:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return
+        options = [a for a in args if a is not type(None)]
+        same_kind = [a for a in options if inspect.isclass(a) and isinstance(value, a)
+                     and not (a is int and isinstance(value, bool))]
+        if same_kind:  # judge the value by the option it is meant as: its message names the real problem
+            options = same_kind
         problem: Exception | None = None
-        for option in (a for a in args if a is not type(None)):
+        for option in options:
             try:
                 check_value(name, value, option)
                 return
@@ -69,15 +74,15 @@ def check_value(name: str, value: object, hint: Any) -> None:
         if _is_id(name) and not 0 < value <= MAX_ID:
             raise NotFound(f"Nothing has the {_label(name)} {value}; nothing was changed.")
         if not 0 <= value <= MAX_NUMBER:
-            raise InvalidInput(f"The {_label(name)} {value} is out of range (0 to {MAX_NUMBER:,}); nothing was "
-                               f"changed.")
+            raise InvalidInput(f"The {_label(name)} must be between 0 and {MAX_NUMBER:,}, not {value}; nothing "
+                               f"was changed.")
     elif hint is str:
         if not isinstance(value, str):
             raise InvalidInput(f"The {_label(name)} must be text; nothing was changed.")
         if len(value) > MAX_TEXT:
             raise InvalidInput(f"The {_label(name)} is {len(value):,} characters long; at most {MAX_TEXT:,} are "
                                f"accepted. Nothing was changed.")
-        if "\x00" in value:  # never part of a name, a reason or a path; databases and files refuse it too
+        if "\x00" in value and (name == "path" or name.endswith("_path")):  # no file system accepts one
             raise InvalidInput(f"The {_label(name)} contains a NUL character; nothing was changed.")
     elif inspect.isclass(hint) and issubclass(hint, enum.Enum):
         if not isinstance(value, hint):
