@@ -17,10 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.concurrency import last_change
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import AuditEntry, StaffMember
 from console.models.enums import StaffRole
 from console.models.errors import (
+    ConcurrentChange,
     ConsoleError,
     InvalidInput,
     NotFound,
@@ -78,6 +81,17 @@ class StaffRow:
     failed_signins: int
     locked: bool = False  # locked now after too many failures (not merely made to wait a few seconds)
 
+    @property
+    def as_shown(self) -> tuple[StaffRole, bool, bool]:
+        """What a staff screen shows of a member and decides on: another desk changing it makes a decision stale
+        (a sign-in, which also writes the row, does not)."""
+        return (self.role, self.active, self.locked)
+
+
+def _staff_row(m: StaffMember, now: dt.datetime, limit: int) -> StaffRow:
+    return StaffRow(m.username, m.full_name, m.role, m.active, m.locked_until, m.failed_signins,
+                    locked=bool(m.locked_until and m.locked_until > now and m.failed_signins >= limit))
+
 
 def normalize_username(username: str) -> str:
     return (username or "").strip().lower()
@@ -112,6 +126,7 @@ def validate_password(password: str, username: str) -> str:
     return password
 
 
+@retries_conflicts
 class StaffService:
     """Adds staff, signs them in (password + TOTP), unlocks and resets them. Returns plain results."""
 
@@ -334,9 +349,20 @@ class StaffService:
         with self.ctx.db.read() as s:
             require(s, actor, Permission.manage_staff)
             now, limit = self.ctx.clock.now(), load_figures(s).staff_signin_failures
-            return [StaffRow(m.username, m.full_name, m.role, m.active, m.locked_until, m.failed_signins,
-                             locked=bool(m.locked_until and m.locked_until > now and m.failed_signins >= limit))
-                    for m in s.scalars(select(StaffMember).order_by(StaffMember.username))]
+            return [_staff_row(m, now, limit) for m in s.scalars(select(StaffMember).order_by(StaffMember.username))]
+
+    def _member_as_shown(self, s: Session, username: str, shown: StaffRow | None) -> StaffMember:
+        """The member, refused (naming the change) when its role, activity or lock differ from `shown`, the row
+        the desk displayed."""
+        m = self._member(s, username)
+        if shown is not None:
+            now, limit = self.ctx.clock.now(), load_figures(s).staff_signin_failures
+            if _staff_row(m, now, limit).as_shown != shown.as_shown:
+                last = last_change(s, AuditEntry.details.contains(f'"staff":"{m.username}"'))
+                raise ConcurrentChange(f"Another desk changed {m.username} while you were working on it"
+                                       f"{f': {last}' if last else ''}. The list has been refreshed with the "
+                                       f"current state; check it and try again.")
+        return m
 
     def _member(self, s: Session, username: str) -> StaffMember:
         name = normalize_username(username)
@@ -346,20 +372,20 @@ class StaffService:
             raise NotFound(f"There is no staff member called {username!r}.")
         return member
 
-    def unlock(self, actor: Actor, username: str) -> None:
+    def unlock(self, actor: Actor, username: str, *, shown: StaffRow | None = None) -> None:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_staff)
-            m = self._member(s, username)
+            m = self._member_as_shown(s, username, shown)
             m.failed_signins, m.locked_until = 0, None
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.unlocked",
                          summary=f"Sign-in of {m.username} unlocked.", details={"staff": m.username})
 
-    def reset_second_factor(self, actor: Actor, username: str) -> StaffEnrollment:
+    def reset_second_factor(self, actor: Actor, username: str, *, shown: StaffRow | None = None) -> StaffEnrollment:
         """A new TOTP secret (old authenticator entries stop working); returns the new otpauth URI."""
         secret = pyotp.random_base32()
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_staff)
-            m = self._member(s, username)
+            m = self._member_as_shown(s, username, shown)
             m.sealed_totp_secret = self.ctx.box.seal(secret.encode(), staff_context(m.id))
             m.last_time_step = None
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.second_factor_reset",
@@ -379,10 +405,10 @@ class StaffService:
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.password_changed",
                          summary=f"Password of {m.username} changed.", details={"staff": m.username})
 
-    def deactivate(self, actor: Actor, username: str) -> None:
+    def deactivate(self, actor: Actor, username: str, *, shown: StaffRow | None = None) -> None:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_staff)
-            m = self._member(s, username)
+            m = self._member_as_shown(s, username, shown)
             if not m.active:
                 raise RuleViolation(f"{m.username} is already deactivated.")
             if m.role is StaffRole.administrator:
