@@ -8,8 +8,8 @@ import pyotp
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from sqlalchemy import select
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlalchemy import func, select
 
 from console.app import run_startup_tasks
 from console.models import settings as figures
@@ -21,12 +21,20 @@ from console.models.devices import DeviceService
 from console.models.directory import UserDirectory, UserQuery
 from console.models.enrollment import EnrollmentService
 from console.models.entities import Account, Charge, DeviceHolding, SecurityDevice, SharingRequest, User
-from console.models.enums import DeviceKind, DeviceState, SharingRequestState, SlsState, StaffRole, UserRole
+from console.models.enums import (
+    ChargeStatus,
+    DeviceKind,
+    DeviceState,
+    SharingRequestState,
+    SlsState,
+    StaffRole,
+    UserRole,
+)
 from console.models.errors import ConsoleError, InvalidInput, NotFound, RuleViolation
 from console.models.import_format import COLUMNS as IMPORT_COLUMNS
 from console.models.importing import ImportService
 from console.models.printed_cards import PrintedCardService
-from console.models.returns import ReturnsService
+from console.models.returns import RECEIVABLE_STATES, ReturnsService
 from console.models.sealing import SecretBox, device_context
 from console.models.sharing_review import SharingReviewService
 from console.models.sms import Outbox, SmsService
@@ -164,6 +172,18 @@ def test_verification_with_random_codes_and_ids(ctx, clock, devices, agent, whic
 # How many sequences and how long each is comes from the Hypothesis profile (tests/conftest.py): "ci" by
 # default, SLS_HYPOTHESIS_PROFILE=thorough for a longer search.
 REPORTS = ("lost", "stolen", "damaged", "battery_failure")
+# What a rule needs in the world to act at all; without it the rule is not drawn, so every step does something.
+ACTIVE_SMS = select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.sms,
+                                             SecurityDevice.state == DeviceState.active)
+MAILED_CARD = select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.code_card,
+                                              SecurityDevice.state == DeviceState.shipped)
+SHIPPED = select(SecurityDevice.id).where(SecurityDevice.state == DeviceState.shipped)
+REPORTED = select(SecurityDevice.id).where(SecurityDevice.state.in_(
+    (DeviceState.lost, DeviceState.stolen, DeviceState.damaged)))
+WAITING_REQUEST = select(SharingRequest.id).where(SharingRequest.state == SharingRequestState.pending)
+ANY_CHARGE = select(Charge.id)
+LOCKED = select(SecurityDevice.id).where(SecurityDevice.locked.is_(True))
+DUE_BACK = select(SecurityDevice.id).where(SecurityDevice.state.in_(RECEIVABLE_STATES))
 
 
 class ServicesMachine(RuleBasedStateMachine):
@@ -209,6 +229,10 @@ class ServicesMachine(RuleBasedStateMachine):
     def _ids(self, stmt) -> list[int]:
         with self.ctx.db.read() as s:
             return sorted(s.scalars(stmt))
+
+    def _exists(self, stmt) -> bool:
+        with self.ctx.db.read() as s:
+            return s.scalar(stmt.limit(1)) is not None
 
     def _pick(self, data, stmt):
         ids = self._ids(stmt)
@@ -327,8 +351,13 @@ class ServicesMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def unshare(self, data):
+        """Mostly a holding of a device others hold too (which can end), sometimes any holding."""
+        shared = select(DeviceHolding.device_id).group_by(DeviceHolding.device_id).having(func.count() > 1)
+        stmt = select(DeviceHolding.device_id, DeviceHolding.user_id)
         with self.ctx.db.read() as s:
-            pairs = sorted(tuple(r) for r in s.execute(select(DeviceHolding.device_id, DeviceHolding.user_id)))
+            pairs = sorted(tuple(r) for r in s.execute(stmt.where(DeviceHolding.device_id.in_(shared))))
+            if not pairs or not data.draw(st.integers(0, 3)):
+                pairs = sorted(tuple(r) for r in s.execute(stmt))
         if pairs:
             _try(self.devices.unshare, self.admin, *data.draw(st.sampled_from(pairs)))
 
@@ -336,6 +365,7 @@ class ServicesMachine(RuleBasedStateMachine):
     def ship(self, data):
         _try(self.devices.ship, self.admin, self._device(data, DeviceState.in_stock), self._user(data))
 
+    @precondition(lambda self: self._exists(SHIPPED))
     @rule(data=st.data(), wrong=st.booleans())
     def activate(self, data, wrong):
         device_id = self._device(data, DeviceState.shipped)
@@ -352,6 +382,7 @@ class ServicesMachine(RuleBasedStateMachine):
         _try(self.devices.report, self.agent, device_id, reason, user_id=user_id,
              issue_temporary_passcode=with_passcode, identity_verified=True)
 
+    @precondition(lambda self: self._exists(REPORTED))
     @rule(data=st.data())
     def replace(self, data):
         _try(self.devices.order_replacement, self.admin, self._device(data, DeviceState.lost, DeviceState.stolen,
@@ -386,6 +417,7 @@ class ServicesMachine(RuleBasedStateMachine):
         user_id = (self._pick(data, candidates) if data.draw(st.integers(0, 3)) else None) or self._user(data)
         _try(self.sms.issue, self.agent, user_id, phone, identity_verified=verified)
 
+    @precondition(lambda self: self._exists(ACTIVE_SMS))
     @rule(data=st.data(), wrong=st.booleans(), wait=st.booleans())
     def sms_code(self, data, wrong, wait):
         """Text a code (again: refused within the resend interval unless the clock has moved) and answer it."""
@@ -399,6 +431,7 @@ class ServicesMachine(RuleBasedStateMachine):
             _try(self.verification.verify, self.agent, sent.device_id,
                  "000000" if wrong and code != "000000" else code, challenge_id=sent.challenge_id)
 
+    @precondition(lambda self: self._exists(ACTIVE_SMS))
     @rule(data=st.data())
     def sms_end(self, data):
         _try(self.sms.end, self.agent, self._sms_device(data), "client found the IB Key")
@@ -409,6 +442,7 @@ class ServicesMachine(RuleBasedStateMachine):
         if card is not None:
             self.card_values[card.device_id] = card.values
 
+    @precondition(lambda self: self._exists(MAILED_CARD))
     @rule(data=st.data(), wrong=st.booleans())
     def printed_card_activate(self, data, wrong):
         device_id = self._pick(data, select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.code_card,
@@ -417,6 +451,7 @@ class ServicesMachine(RuleBasedStateMachine):
             answer, challenge = self._answer(device_id, wrong)
             _try(self.printed.activate, self.agent, device_id, challenge, answer)
 
+    @precondition(lambda self: self._exists(WAITING_REQUEST))
     @rule(data=st.data(), approve=st.booleans(), reason=st.sampled_from(["Passport and date of birth match", ""]))
     def sharing_decision(self, data, approve, reason):
         request_id = self._pick(data, select(SharingRequest.id).where(
@@ -432,21 +467,32 @@ class ServicesMachine(RuleBasedStateMachine):
     def expire(self):
         self.temporary.expire_due(self.admin)
 
+    @precondition(lambda self: self._exists(DUE_BACK))
     @rule(data=st.data())
     def receive_return(self, data):
-        _try(self.returns.receive_return, self.admin, self._device(data))
+        """Mostly a card that is due back or reported, sometimes any device."""
+        device_id = self._device(data, *RECEIVABLE_STATES) if data.draw(st.integers(0, 3)) else None
+        _try(self.returns.receive_return, self.admin, device_id or self._device(data))
 
     @rule()
     def overdue_run(self):
         self.returns.charge_overdue(self.admin)
 
+    @precondition(lambda self: self._exists(ANY_CHARGE))
     @rule(data=st.data())
     def waive(self, data):
-        _try(self.charges.waive, self.admin, self._pick(data, select(Charge.id)), "goodwill after a call")
+        """Mostly a pending charge, sometimes any (a waived or billed one is refused)."""
+        pending = select(Charge.id).where(Charge.status == ChargeStatus.pending)
+        charge_id = self._pick(data, pending) if data.draw(st.integers(0, 3)) else None
+        _try(self.charges.waive, self.admin, charge_id or self._pick(data, select(Charge.id)), "goodwill after a call")
 
+    @precondition(lambda self: self._exists(LOCKED))
     @rule(data=st.data())
     def unlock(self, data):
-        _try(self.verification.unlock, self.admin, self._device(data))
+        """Mostly a locked device, sometimes any (one not locked is refused)."""
+        locked = select(SecurityDevice.id).where(SecurityDevice.locked.is_(True))
+        device_id = self._pick(data, locked) if data.draw(st.integers(0, 3)) else None
+        _try(self.verification.unlock, self.admin, device_id or self._device(data))
 
     @rule(data=st.data(), force=st.booleans())
     def close_account(self, data, force):
@@ -470,12 +516,13 @@ def _try(method, *args, **kwargs):
     """Call a service; a domain refusal is an expected outcome (and must have changed nothing)."""
     if any(a is None for a in args[1:2]):
         return None
+    name = f"{type(method.__self__).__name__}.{method.__name__}"  # e.g. SmsService.issue, not just "issue"
     try:
         result = method(*args, **kwargs)
     except ConsoleError as exc:
-        event(f"{method.__name__}: refused ({type(exc).__name__})")
+        event(f"{name}: refused ({type(exc).__name__})")
         return None
-    event(f"{method.__name__}: done")
+    event(f"{name}: done")
     return result
 
 

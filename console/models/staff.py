@@ -33,7 +33,7 @@ from console.models.errors import (
 )
 from console.models.permissions import Permission, require
 from console.models.sealing import SealingError, staff_context
-from console.models.sessions import end_all_sessions, end_session, open_session
+from console.models.sessions import end_all_sessions, end_session, open_session, resume_session
 from console.models.settings import Figures, load_figures
 
 USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{2,31}")
@@ -180,8 +180,10 @@ class StaffService:
         return pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
 
     # ----- signing in ---------------------------------------------------------------------------------
-    def sign_in(self, username: str, password: str, code: str) -> Actor:
-        """The Actor for a staff member whose password and current TOTP code are right.
+    def sign_in(self, username: str, password: str, code: str, resume: Actor | None = None) -> Actor:
+        """The Actor for a staff member whose password and current TOTP code are right. With `resume` (the desk's
+        ended session) and the same member signing in, that session is reopened and returned instead of a new
+        one, so the desk goes on as it was; anyone else gets a new session (and a clean desk).
 
         Every refusal that could tell whether a username exists (unknown, wrong password or code, a wait, a
         lock) gets the same message and the same work: one Argon2 verification, one audit entry. Each failure
@@ -217,9 +219,11 @@ class StaffService:
                         member.last_time_step = step
                         if self.hasher.check_needs_rehash(member.password_hash):
                             member.password_hash = self.hasher.hash(password)
+                        actor = resume_session(s, resume, member, self.ctx.clock) if resume is not None else None
                         audit.record(s, at=now, actor=name, action="staff.signed_in",
-                                     summary=f"{name} signed in.", details={"staff": name})
-                        actor = open_session(s, member, self.ctx.clock)
+                                     summary=f"{name} signed in" + (" again; the desk's session goes on." if actor
+                                                                    else "."), details={"staff": name})
+                        actor = actor or open_session(s, member, self.ctx.clock)
         if refusal is not None:
             raise refusal
         assert actor is not None

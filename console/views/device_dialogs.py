@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from console.models.devices import REPORT_LABELS
 from console.models.enums import DeviceKind
 from console.models.errors import ConsoleError, RuleViolation, VerificationFailed
+from console.models.faults import explain
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
@@ -181,8 +182,7 @@ class ServiceDialog(QDialog):
             import logging
 
             logging.getLogger("sls_console").error("unexpected error", exc_info=exc)
-            text = ("Something went wrong and nothing was changed. The details are in the console's log file; "
-                    "please pass it to support.")
+            text = explain(exc)
         self.refusal.setText(text)
         self.refusal.setVisible(True)
         self.adjustSize()  # room for the whole message

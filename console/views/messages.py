@@ -7,7 +7,10 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from console.models.errors import ConcurrentChange, ConsoleError, RightsError
+from console.logs import log_path, where_details_are
+from console.models.errors import ConcurrentChange, ConsoleError, RightsError, SessionEnded
+from console.models.faults import explain
+from console.views.session_events import session_events
 
 log = logging.getLogger("sls_console")
 
@@ -22,20 +25,25 @@ def message_box(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon =
     return box
 
 
-UNEXPECTED = ("Something went wrong and nothing was changed. The details are in the console's log file; please pass "
-              "it to support.")
-
-
 def error_text(exc: BaseException) -> str:
-    """What to tell the agent about a refusal shown inline (a domain error as written; anything else a short
-    notice, its detail logged)."""
+    """What to tell the agent about a refusal shown inline: a domain error as written; an ended session as
+    written, and the desk is told (it locks and offers sign-in); any other fault the sentence the command line
+    prints, its detail logged."""
+    if isinstance(exc, SessionEnded):
+        session_events().report(str(exc))
     if isinstance(exc, ConsoleError):
         return str(exc)
     log.error("unexpected error", exc_info=exc)
-    return UNEXPECTED
+    return f"{explain(exc)} {where_details_are(log_path())}"
 
 
 def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
+    if isinstance(exc, SessionEnded) and session_events().report(str(exc)):
+        # The desk locks and offers sign-in; this box is made for callers that keep it, never shown.
+        box = QMessageBox(QMessageBox.Icon.Information, "Session ended", str(exc), QMessageBox.StandardButton.Ok,
+                          parent)
+        box.setObjectName("sessionEndedReported")
+        return box
     if isinstance(exc, RightsError):
         return message_box(parent, "Security rights needed", str(exc), QMessageBox.Icon.Information,
                            "rightsNotice")
@@ -50,7 +58,8 @@ def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
         return message_box(parent, "Changed at another desk", str(exc), QMessageBox.Icon.Warning, "concurrentChange")
     if isinstance(exc, ConsoleError):
         return message_box(parent, "Not done", str(exc), QMessageBox.Icon.Warning, "errorBox")
-    return message_box(parent, "Unexpected problem", error_text(exc), QMessageBox.Icon.Critical, "errorBox")
+    # A fault outside the console's rules (a full disk, a server gone): the same sentence the command line prints.
+    return message_box(parent, "Not done", error_text(exc), QMessageBox.Icon.Critical, "errorBox")
 
 
 def rights_notice(parent: QWidget, exc: RightsError, open_holder: Callable[[], object]) -> QMessageBox:
