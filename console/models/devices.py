@@ -158,8 +158,10 @@ class DeviceService:
     def find_by_serial(self, serial: str) -> int:
         """The device with this serial (as scanned at the returns desk); NotFound with a readable message."""
         wanted = (serial or "").strip().upper()
-        with self.ctx.db.read() as s:
-            device_id = s.scalar(select(SecurityDevice.id).where(SecurityDevice.serial == wanted))
+        device_id = None
+        if "\x00" not in wanted:  # no serial holds one (and PostgreSQL refuses it in a query)
+            with self.ctx.db.read() as s:
+                device_id = s.scalar(select(SecurityDevice.id).where(SecurityDevice.serial == wanted))
         if device_id is None:
             raise NotFound(f"There is no device with serial {wanted or '(blank)'} on record. Check the serial "
                            f"printed on the back of the card.")
