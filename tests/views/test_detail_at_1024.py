@@ -25,8 +25,8 @@ def busiest_user(ctx) -> int:
                          .order_by(active.desc(), func.count().desc(), DeviceHolding.user_id).limit(1)).scalar_one()
 
 
-def test_detail_pane_at_1024_by_700_shows_limits_whole_and_no_sideways_scrolling(qtbot, ctx, agent):
-    demo.generate(ctx, Figures(), 300, seed=11)
+def test_detail_pane_at_1024_by_700_shows_limits_whole_and_no_sideways_scrolling(qtbot, ctx, agent, admin):
+    demo.generate(ctx, Figures(), 300, seed=11, actor=admin)  # the database has staff: an administrator adds it
     user_id = busiest_user(ctx)
     w = MainWindow(desk_for(ctx, agent))
     qtbot.addWidget(w)
