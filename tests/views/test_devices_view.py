@@ -404,7 +404,7 @@ def test_select_device_asks_the_database_for_its_row_instead_of_reading_every_ro
     from console.models.settings import Figures
     from console.views import windowed_model
 
-    demo.generate(ctx, Figures(), 200, seed=5)
+    demo.generate(ctx, Figures(), 200, seed=5, actor=admin)  # the database has staff: an administrator adds it
     monkeypatch.setattr(windowed_model, "WINDOW", 10)
     w = DevicesWindow(desk_for(ctx, admin))
     qtbot.addWidget(w)

@@ -40,7 +40,7 @@ def choose(qtbot, dialog: SettingsDialog, theme: Theme) -> None:
 def test_theme_chosen_in_settings_applies_to_every_open_window_and_is_remembered(
         qtbot, ctx, admin, restore_look, monkeypatch):
     monkeypatch.delenv(style.THEME_ENV, raising=False)
-    demo.generate(ctx, Figures(), 60, seed=3)
+    demo.generate(ctx, Figures(), 60, seed=3, actor=admin)  # the database has staff: an administrator adds it
     style.apply_theme(restore_look, dark=False)
     w = MainWindow(desk_for(ctx, admin))
     qtbot.addWidget(w)
