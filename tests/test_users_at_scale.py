@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from console.models import demo, directory, user_index
+from console.models import bulk, demo, directory, user_index
 from console.models.directory import SORT_COLUMNS, UserDirectory, UserQuery, plain_window_statement
 from console.models.entities import Account, User, UserStateCount
 from console.models.enums import SlsState
@@ -186,6 +186,25 @@ def test_demo_load_leaves_counts_and_substring_index_consistent(people):
         if people.db.is_sqlite:
             assert s.scalar(text("SELECT count(*) FROM users_fts WHERE users_fts MATCH '\"a\"' OR 1")) is not None
             s.execute(text("INSERT INTO users_fts(users_fts) VALUES ('integrity-check')"))
+        # The load dropped the secondary indexes and built them again at the end.
+        assert bulk.missing_indexes(s.connection(), user_index.loaded_tables()) == []
+
+
+def test_a_load_interrupted_with_its_indexes_dropped_is_repaired_before_the_list_reads(ctx, world):
+    """A load that died after dropping the secondary indexes (both databases) would leave every search a scan;
+    the directory builds the missing indexes when it starts."""
+    declared = {index.name for table in user_index.loaded_tables() for index in table.indexes}
+    assert "ix_users_state_username" in declared
+    with ctx.db.write() as s:
+        user_index.suspend(s.connection())
+    with ctx.db.read() as s:
+        assert {i.name for i in bulk.missing_indexes(s.connection(), user_index.loaded_tables())} == declared
+        assert not user_index.is_current(s.connection())
+    d = UserDirectory(ctx)
+    assert [r.username for r in d.window(UserQuery(text="bbake"), 0, 10)] == ["bbake001"]
+    with ctx.db.read() as s:
+        assert bulk.missing_indexes(s.connection(), user_index.loaded_tables()) == []
+        assert user_index.is_current(s.connection())
 
 
 def _plan(db, stmt) -> list[str]:

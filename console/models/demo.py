@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit, bulk, user_index
-from console.models.cards import ALPHABET, card_hashes, new_card_values
+from console.models.cards import ALPHABET, HASH_BYTES
 from console.models.context import ServiceContext
 from console.models.db import Database
 from console.models.entities import (
@@ -199,9 +199,11 @@ class DemoBuilder:
             d["activation_due_at"] = d["shipped_at"] + dt.timedelta(days=self.fig.dsc_activation_window_days)
         if kind in (DeviceKind.code_card, DeviceKind.online_code_card):
             d["serial"] = f"CC{device_id:010d}"
-            salt = self.ctx.box.new_salt()
-            d["secret_salt"] = salt
-            d["secret_hash"] = card_hashes(self.ctx.box, salt, new_card_values(self.fig.code_card_size))
+            d["secret_salt"] = self.ctx.box.new_salt()
+            # Nobody ever sees a demo card's values (the training window keeps only cards made by the services),
+            # so the hash of each unknown random value is as good as random bytes: 100 HMACs a card less,
+            # a sixth of the build's time.
+            d["secret_hash"] = os.urandom(self.fig.code_card_size * HASH_BYTES)
             if kind is DeviceKind.online_code_card:
                 d["expires_at"] = since + dt.timedelta(days=self.fig.online_card_validity_days)
         self.t["devices"].append(d)
