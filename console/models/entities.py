@@ -162,6 +162,19 @@ class User(Base):
     )
 
 
+class UserWord(Base):
+    """Each word of a user's name with the username, kept by database triggers (migration 0011): Find reads the
+    users whose name has a word starting with the text from this key alone, already in username order."""
+
+    __tablename__ = "user_words"
+
+    word: Mapped[str] = mapped_column(String(200), primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class UserStateCount(Base):
     """Users per SLS state, kept by database triggers (migration 0003): the list's counts without a scan.
 

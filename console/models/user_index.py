@@ -28,18 +28,33 @@ from console.models.entities import (
     SecurityDevice,
     User,
     UserRestriction,
+    UserWord,
     table_of,
 )
 
-# The tables a bulk load fills, in the order their rows are inserted (foreign keys).
+# The tables a bulk load fills (user_words through the users triggers or their one refill).
 LOADED_ENTITIES = (Person, Account, User, SecurityDevice, DeviceHolding, UserRestriction, OptOutAcknowledgement,
-                   Reserve, Charge, AuditEntry)
+                   Reserve, Charge, AuditEntry, UserWord)
 
 
 def loaded_tables() -> list[Table]:
     return [table_of(entity) for entity in LOADED_ENTITIES]
 
-# Same statements as migration 0003 (tests/test_users_at_scale.py checks they stay identical).
+# SQLite has no split(): a name becomes a JSON array of its words for json_each (as in migration 0011).
+_JSON_WORDS = ("""'["' || replace(replace(replace(replace(replace(replace({name}, '\\', '\\\\'), '"', '\\"'), """
+               """char(9), ' '), char(10), ' '), char(13), ' '), ' ', '","') || '"]'""")
+
+
+def _words_of(name: str) -> str:
+    json = _JSON_WORDS.format(name=name)
+    return f"""json_each(CASE WHEN json_valid({json}) THEN {json} ELSE '[]' END)"""
+
+
+_FILL_WORDS = ("INSERT OR IGNORE INTO user_words(word, username, user_id) "
+               f"SELECT words.value, users.username, users.id FROM users, {_words_of('users.name_key')} AS words "
+               "WHERE words.value <> ''")
+
+# Same statements as migrations 0003 and 0011 (tests/test_users_at_scale.py checks they stay identical).
 SQLITE_TRIGGERS = {
     "users_fts_ai": """CREATE TRIGGER users_fts_ai AFTER INSERT ON users BEGIN
          INSERT INTO users_fts(rowid, username, name_key) VALUES (new.id, new.username, new.name_key);
@@ -65,6 +80,18 @@ SQLITE_TRIGGERS = {
          UPDATE user_state_counts SET users = users - 1 WHERE sls_state = old.sls_state;
          INSERT INTO user_state_counts(sls_state, users) VALUES (new.sls_state, 1)
          ON CONFLICT(sls_state) DO UPDATE SET users = users + 1;
+       END""",
+    "user_words_ai": f"""CREATE TRIGGER user_words_ai AFTER INSERT ON users BEGIN
+         INSERT OR IGNORE INTO user_words(word, username, user_id)
+         SELECT value, new.username, new.id FROM {_words_of('new.name_key')} WHERE value <> '';
+       END""",
+    "user_words_ad": """CREATE TRIGGER user_words_ad AFTER DELETE ON users BEGIN
+         DELETE FROM user_words WHERE user_id = old.id;
+       END""",
+    "user_words_au": f"""CREATE TRIGGER user_words_au AFTER UPDATE OF username, name_key ON users BEGIN
+         DELETE FROM user_words WHERE user_id = old.id;
+         INSERT OR IGNORE INTO user_words(word, username, user_id)
+         SELECT value, new.username, new.id FROM {_words_of('new.name_key')} WHERE value <> '';
        END""",
 }
 
@@ -98,19 +125,20 @@ def suspend(conn: Connection) -> None:
 
 
 def resume(conn: Connection) -> None:
-    """Build the missing indexes, rebuild the substring index and the counts from the users table, then
-    restore the triggers."""
+    """Rebuild the substring index, the counts and the name words from the users table, restore the
+    triggers, then build the missing indexes."""
+    if conn.dialect.name == "sqlite" and _has_fts(conn):
+        conn.exec_driver_sql("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
+        conn.exec_driver_sql("DELETE FROM user_state_counts")
+        conn.exec_driver_sql("INSERT INTO user_state_counts (sls_state, users) "
+                             "SELECT sls_state, count(*) FROM users GROUP BY sls_state")
+        conn.exec_driver_sql("DELETE FROM user_words")
+        conn.exec_driver_sql(_FILL_WORDS)
+        present = _present(conn)
+        for name, statement in SQLITE_TRIGGERS.items():
+            if name not in present:
+                conn.exec_driver_sql(statement)
     bulk.create_missing_indexes(conn, loaded_tables())
-    if conn.dialect.name != "sqlite" or not _has_fts(conn):
-        return
-    conn.exec_driver_sql("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
-    conn.exec_driver_sql("DELETE FROM user_state_counts")
-    conn.exec_driver_sql("INSERT INTO user_state_counts (sls_state, users) "
-                         "SELECT sls_state, count(*) FROM users GROUP BY sls_state")
-    present = _present(conn)
-    for name, statement in SQLITE_TRIGGERS.items():
-        if name not in present:
-            conn.exec_driver_sql(statement)
 
 
 def repair_if_needed(db: Database) -> bool:
