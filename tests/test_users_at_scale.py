@@ -294,11 +294,12 @@ def test_demo_load_failing_in_the_writer_process_is_reported_and_leaves_the_list
     """A batch the writer cannot store stops the load with a message; the derived data is rebuilt anyway."""
     monkeypatch.setattr(demo, "BATCH_USERS", 40)
     original = demo._Batch.write
-    calls = {"n": 0}
+    with ctx.db.read() as s:
+        first_id = (s.scalar(select(func.max(User.id))) or 0) + 1
 
-    def failing_write(self, session):
-        calls["n"] += 1
-        if calls["n"] == 2:
+    def failing_write(self, session):  # each batch is stored by a process of its own: the second one fails
+        users = next(rows for table, rows in self.tables if table.name == "users")
+        if users[0]["id"] > first_id:
             raise ValueError("disk full (simulated)")
         original(self, session)
 
@@ -471,3 +472,32 @@ def test_find_by_a_word_reads_index_ranges_only(people):
                 assert re.search(r"(Index (Only )?Scan using|Bitmap Index Scan on) user_words_pkey", plan), plan
                 windows += "LIMIT" in statement
     assert windows >= 12
+
+
+def test_demo_entries_chained_ahead_are_chained_again_when_another_entry_came_first(ctx, world, clock):
+    """The demo builder chains each batch's entries ahead of the writer; if another desk appended an entry in
+    between, the writer chains them again after it, so the trail still verifies (and the ahead-chained ones
+    are used as they are when nothing came between)."""
+    from console.models import audit
+    from console.models.entities import AuditEntry, AuditHead
+
+    def entries(n: int) -> list[dict]:
+        return [{"at": clock.now(), "actor": "demo", "action": "account.opened", "summary": f"demo {i}"}
+                for i in range(n)]
+
+    with ctx.db.read() as s:
+        head = s.get(AuditHead, 1)
+        after = (head.last_id, head.last_hash) if head else (0, audit.GENESIS_HASH)
+    first = audit.link(entries(3), *after)
+    with ctx.db.write() as s:
+        rows = audit.chain_rows(s, entries(3), first)
+        assert rows is first.rows
+        s.execute(AuditEntry.__table__.insert(), rows)
+    stale = audit.link(entries(2), *after)  # chained after the old head, not after `first`
+    with ctx.db.write() as s:
+        rows = audit.chain_rows(s, entries(2), stale)
+        assert rows is not stale.rows and rows[0]["prev_hash"] == first.last_hash
+        s.execute(AuditEntry.__table__.insert(), rows)
+    with ctx.db.read() as s:
+        result = audit.verify(s)
+    assert result.ok, result.problem

@@ -145,13 +145,21 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
     return VerifyResult(True, count, prev_hash)
 
 
-def chain_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Number and hash many new entries at once (bulk loads); updates the head in the caller's transaction.
+@dataclass
+class Linked:
+    """Entries numbered and hash-chained after a given head, ahead of their transaction (bulk loads)."""
 
-    Each row needs at, actor, action, summary and may carry account_id, user_id, device_id, details (dict).
-    """
-    head = _head(session)
-    last_id, last_hash = head.last_id, head.last_hash
+    after_id: int
+    after_hash: str
+    rows: list[dict[str, Any]]
+    last_id: int
+    last_hash: str
+
+
+def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
+    """Number and hash entries as the ones following (after_id, after_hash). Each row needs at, actor, action,
+    summary and may carry account_id, user_id, device_id, details (dict)."""
+    last_id, last_hash = after_id, after_hash
     out = []
     for row in rows:
         last_id += 1
@@ -165,7 +173,19 @@ def chain_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, A
             e["summary"], e["details"], e["prev_hash"])).hexdigest()
         last_hash = e["entry_hash"]
         out.append(e)
-    head.last_id, head.last_hash, head.count = last_id, last_hash, head.count + len(out)
+    return Linked(after_id, after_hash, out, last_id, last_hash)
+
+
+def chain_rows(session: Session, rows: list[dict[str, Any]], linked: Linked | None = None) -> list[dict[str, Any]]:
+    """Number and hash many new entries at once (bulk loads); updates the head in the caller's transaction.
+
+    `linked`: the same rows chained beforehand (by a builder in another process), used when they follow the
+    head as it is now; if another entry was appended meanwhile they are chained again here.
+    """
+    head = _head(session)
+    if linked is None or (linked.after_id, linked.after_hash) != (head.last_id, head.last_hash):
+        linked = link(rows, head.last_id, head.last_hash)
+    head.last_id, head.last_hash, head.count = linked.last_id, linked.last_hash, head.count + len(linked.rows)
     activity_counts.add(session, (activity_counts.key_of(r["at"], r["actor"], r["action"], r.get("details"))
                                   for r in rows))
-    return out
+    return linked.rows

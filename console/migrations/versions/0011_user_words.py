@@ -47,7 +47,7 @@ SQLITE_TRIGGERS = (
 )
 SQLITE_FILL = ("INSERT OR IGNORE INTO user_words(word, username, user_id) "
                f"SELECT words.value, users.username, users.id FROM users, {sqlite_words('users.name_key')} AS words "
-               "WHERE words.value <> ''")
+               "WHERE words.value <> '' ORDER BY 1, 2, 3")  # in key order: appended, not inserted at random
 
 POSTGRES_WORDS = (
     """CREATE FUNCTION user_words_maintain() RETURNS trigger LANGUAGE plpgsql AS $$
