@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+
+from console.logs import setup_logging, where_details_are
+from console.views.session_events import session_events
 
 DEMO_USERS_ON_FIRST_RUN = 10_000
-
-
-def _setup_logging() -> Path:
-    import platformdirs
-
-    log_dir = Path(platformdirs.user_log_dir("sls-console", "SLS"))
-    log_dir.mkdir(parents=True, exist_ok=True)
-    path = log_dir / "sls-console.log"
-    logging.basicConfig(filename=path, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return path
 
 
 def _database_is_empty(ctx) -> bool:
@@ -56,12 +47,9 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console import __version__
-    from console.app import open_context
-    from console.models.demo_staff import create_demo_staff, demo_sign_in_hint, sign_in_instructions
-    from console.models.staff import StaffService
     from console.views.style import allow_fractional_scaling, app_icon, apply_theme, follow_system_scheme
 
-    log_path = _setup_logging()
+    log_path = setup_logging()
     allow_fractional_scaling()
     app = QApplication.instance() or QApplication(sys.argv)
     apply_theme(app)
@@ -70,7 +58,40 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("sls-console")  # matches resources/sls-console.desktop (Wayland task bars)
     app.setWindowIcon(app_icon())
+    try:
+        ctx, staff, hint, live_hint = _open_desk(app, url, demo_if_empty, log_path)
+    except Exception as exc:  # a damaged, read-only, newer or unreachable database: one sentence, no crash
+        from console.models.faults import explain
+
+        logging.getLogger("sls_console").exception("the console could not start on %s", url)
+        show_start_fault(explain(exc, url), where_details_are(log_path))
+        return 2
+    from console.app import run_startup_tasks
+
+    session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint),
+                          ask_again=lambda notice, actor: ask_sign_in(staff, ctx.db.display_name, hint, live_hint,
+                                                                      notice=notice, resume=actor))
+    follow_system_scheme(app, lambda: session.window.refresh_icons() if session.window is not None else None)
+    if not session.sign_in():
+        return 0
+    try:
+        logging.getLogger("sls_console").info(run_startup_tasks(ctx))
+    except Exception:  # the desk works without them; they run again at the next start
+        logging.getLogger("sls_console").exception("the start-up tasks failed")
+    try:
+        return app.exec()
+    finally:
+        session.end()  # the session ends with the window
+
+
+def _open_desk(app, url: str, demo_if_empty: bool, log_path):
+    """The database, opened and checked, with demo data on a first run; the staff service and the sign-in hint."""
+    from console.app import open_context
+    from console.models.demo_staff import create_demo_staff, demo_sign_in_hint, sign_in_instructions
+    from console.models.staff import StaffService
+
     ctx = open_context(url)
+    ctx.db.check_writable()  # a read-only file is told now, not at the first sign-in
     logging.getLogger("sls_console").info("console started on %s (log %s)", ctx.db.display_name, log_path)
     staff = StaffService(ctx)
     hint = ""
@@ -85,27 +106,32 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
         hint = NO_STAFF_HINT
     elif demo_sign_in_hint(staff):
         hint, live_hint = demo_sign_in_hint(staff), lambda: demo_sign_in_hint(staff)
-    from console.app import run_startup_tasks
+    return ctx, staff, hint, live_hint
 
-    session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint))
-    follow_system_scheme(app, lambda: session.window.refresh_icons() if session.window is not None else None)
-    if not session.sign_in():
-        return 0
-    logging.getLogger("sls_console").info(run_startup_tasks(ctx))
-    try:
-        return app.exec()
-    finally:
-        session.end()  # the session ends with the window
+
+def show_start_fault(sentence: str, details: str) -> None:
+    """The one box a start-up fault shows: what happened and what to do, and where the log is."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Critical, "SLS Console cannot start", sentence, QMessageBox.StandardButton.Close)
+    box.setObjectName("startFault")
+    box.setInformativeText(details)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.exec()
 
 
 class DeskSession(QObject):
     """One desk after another: sign in, work, sign out or lock, and the next staff member signs in, without
     quitting. Each sign-in gets a new window (a clean desk: no previous search, no open dialogs)."""
 
-    def __init__(self, app, ctx, staff, ask, on_window=None) -> None:
+    def __init__(self, app, ctx, staff, ask, on_window=None, ask_again=None) -> None:
         super().__init__()
         self.app, self.ctx, self.staff = app, ctx, staff
         self.ask = ask  # () -> Actor | None: the sign-in dialog
+        # (why, the desk's Actor) -> Actor | None: the sign-in dialog after the session ended; the same member
+        # gets the desk's own session back (StaffService.sign_in(resume=...)).
+        self.ask_again = ask_again or (lambda notice, actor: self.ask())
+        self._asking_again = False
         self.on_window = on_window
         self.window = None
         self.actor = None
@@ -138,6 +164,8 @@ class DeskSession(QObject):
         if self.on_window is not None:
             self.on_window(window)
         self.window = window
+        session_events().listen(self._take_session_end)
+        window.destroyed.connect(self._window_gone)
         window.show()
         return True
 
@@ -153,8 +181,25 @@ class DeskSession(QObject):
         if actor is not None and self.staff is not None:
             self.staff.sign_out(actor)
 
+    def _take_session_end(self, why: str) -> bool:
+        """Whether this desk takes on a "session ended" refusal: only while its window is the one in use. The
+        lock runs after the refusal's own report has finished (so the desk's runner can go idle)."""
+        if self.window is None or not (self.window.isVisible() or self._asking_again):
+            return False
+        if not self._asking_again:
+            QTimer.singleShot(0, lambda: self.session_ended(why))
+        return True
+
+    def _window_gone(self) -> None:
+        """The window was deleted without the desk closing it (tests, a crash): stop listening for it."""
+        self.window = None
+        session_events().forget(self._take_session_end)
+
     def _close_desk(self) -> None:
         window, self.window = self.window, None
+        session_events().forget(self._take_session_end)
+        if window is not None:
+            window.destroyed.disconnect(self._window_gone)
         if self.live is not None:
             self.live.stop()
             self.live = None
@@ -196,13 +241,45 @@ class DeskSession(QObject):
             self.ask = original
 
 
+    def session_ended(self, why: str) -> None:
+        """A service refused because this desk's session ended (signed out elsewhere, idle, deactivated, locked):
+        the desk locks and asks for a sign-in. The same member gets the desk back as it was, on its own session
+        reopened; anyone else gets a clean desk; Cancel quits. Reports arriving meanwhile are the same news."""
+        if self._asking_again or self.window is None:
+            return
+        self._asking_again = True
+        try:
+            hidden = [w for w in self.app.topLevelWidgets() if w.isVisible()]
+            for w in hidden:
+                w.hide()
+            ended = self.actor
+            back = f"{ended.username} gets" if ended is not None else "The same staff member gets"
+            actor = self.ask_again(f"{why} {back} the desk back as it was; anyone else starts a clean desk.", ended)
+            if actor is not None and ended is not None and actor is ended:
+                for w in hidden:
+                    w.show()
+                return
+            self._close_desk()
+            self.end()
+            if actor is None:
+                self.app.quit()
+                return
+            original, self.ask = self.ask, lambda: actor
+            try:
+                self.sign_in()
+            finally:
+                self.ask = original
+        finally:
+            self._asking_again = False
+
+
 NO_STAFF_HINT = ("This database has no staff accounts yet. Create the first administrator in a terminal:\n"
                  "  sls-console staff add USERNAME --name \"Full Name\" --role administrator")
 
 
-def ask_sign_in(staff, database_name: str, hint: str = "", live_hint=None):
+def ask_sign_in(staff, database_name: str, hint: str = "", live_hint=None, notice: str = "", resume=None):
     """The sign-in dialog, modal; the signed-in Actor, or None when the person cancels."""
     from console.views.sign_in_dialog import SignInDialog
 
-    dialog = SignInDialog(staff, database_name, hint, live_hint=live_hint)
+    dialog = SignInDialog(staff, database_name, hint, live_hint=live_hint, notice=notice, resume=resume)
     return dialog.actor if dialog.exec() else None

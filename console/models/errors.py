@@ -56,9 +56,22 @@ class ConcurrentChange(ConsoleError):
     """Another desk changed the same record first; reload and try again."""
 
 
+class WriteConflict(ConcurrentChange):
+    """The server stopped the transaction to break a deadlock or a serialization failure: nothing was written,
+    and running the same request again is safe (db.retries_conflicts does, a few times, before saying so)."""
+
+
 class DatabaseBusy(ConsoleError):
     """The database did not answer in time (another desk's long write, or a slow query); nothing changed."""
 
 
 class DatabaseUnavailable(ConsoleError):
     """The database server cannot be reached (restarting, network); the console reconnects by itself."""
+
+
+class SchemaTooNew(ConsoleError):
+    """The database was upgraded by a newer console than this one; this one must not touch it."""
+
+
+class DatabaseDamaged(ConsoleError):
+    """SQLite's own integrity check finds the file malformed: what it holds can be neither trusted nor verified."""
