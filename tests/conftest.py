@@ -136,6 +136,27 @@ def admin(ctx) -> Actor:
 
 
 @pytest.fixture
+def desk_db(db):
+    """The test database as seen by its `<owner>_desk` role (created by .ci/postgres.sh), after `db grant`."""
+    if db.is_sqlite:
+        pytest.skip("roles and privileges are PostgreSQL's")
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from console.models.db_roles import grant_console_role
+
+    url = make_url(db.url)
+    role = f"{url.username}_desk"
+    with db.engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}):
+            pytest.skip(f"no role {role}: run .ci/postgres.sh to create it")
+    grant_console_role(db, role)
+    desk = Database(url.set(username=role, password=role).render_as_string(hide_password=False))
+    yield desk
+    desk.dispose()
+
+
+@pytest.fixture
 def fast_hasher():
     """Argon2id with the smallest cost: same algorithm and code path, milliseconds instead of ~50 ms."""
     from argon2 import PasswordHasher

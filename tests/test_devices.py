@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
 
 from console.models.devices import DeviceQuery, DeviceService, parse_serials
 from console.models.entities import Charge, DeviceHolding, Reserve, SecurityDevice, User, UserRestriction
@@ -56,7 +57,8 @@ def jane(ctx, world, svc, back_office):
 
 def _device(ctx, device_id) -> SecurityDevice:
     with ctx.db.read() as s:
-        d = s.get(SecurityDevice, device_id)
+        d = s.get(SecurityDevice, device_id, options=[undefer(SecurityDevice.sealed_secret),
+                                                      undefer(SecurityDevice.secret_hash)])
         s.expunge(d)
         return d
 

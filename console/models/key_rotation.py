@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from console.models import audit
@@ -27,6 +27,7 @@ from console.models.errors import RuleViolation
 from console.models.keys import KeyStore, write_lookup_row
 from console.models.permissions import Permission, require
 from console.models.sealing import SealingError, SecretBox, device_context, staff_context
+from console.models.vault import SERVER_MARK_BYTE
 
 BATCH = 2000
 
@@ -84,7 +85,9 @@ class KeyRotation:
         a desk holding the row from before the rotation is told to reload rather than write the old value."""
         done, last = 0, 0
         while True:
-            rows = s.execute(select(entity.id, column).where(entity.id > last, column.is_not(None))
+            # Seeds in the PostgreSQL vault are not sealed with the master key (console/models/vault.py).
+            rows = s.execute(select(entity.id, column).where(entity.id > last, column.is_not(None),
+                                                             func.substr(column, 1, 1) != SERVER_MARK_BYTE)
                              .order_by(entity.id).limit(BATCH)).all()
             if not rows:
                 return done
