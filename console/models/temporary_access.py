@@ -93,14 +93,15 @@ def issue_passcode_in(s: Session, ctx: ServiceContext, actor: Actor, user: User,
     fig = load_figures(s)
     now = ctx.clock.now()
     passcode = new_passcode()
+    salt = ctx.box.new_salt()
     full_until = now + dt.timedelta(days=fig.temp_passcode_full_access_days)
     expires = full_until + dt.timedelta(days=fig.temp_passcode_portal_days)
     device = SecurityDevice(kind=DeviceKind.temporary_passcode, state=DeviceState.active,
-                            account_id=user.account_id, secret_salt=ctx.box.new_salt(), issued_at=now,
+                            account_id=user.account_id, secret_salt=salt, issued_at=now,
                             activated_at=now, full_access_until=full_until, expires_at=expires)
     s.add(device)
     s.flush()
-    vault.store_hashes(s, device, ctx.box.lookup_hash(device.secret_salt, passcode), vault.PASSCODE_SLOT_BYTES)
+    vault.store_hashes(s, device, ctx.box.lookup_hash(salt, passcode), vault.PASSCODE_SLOT_BYTES)
     s.add(DeviceHolding(user=user, device=device, preferred=False, since=now))
     settle_holders(s, device)
     follow_devices(s, [user], actor=actor.username, at=now, why="temporary passcode issued")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+from typing import Any
 
 import pyotp
 from sqlalchemy import text
@@ -64,10 +65,11 @@ def otp_match(s: Session, box: SecretBox, device: SecurityDevice, code: str, fir
               digits: int) -> int | None:
     """The counter in [first, last] at which the device's HOTP code (RFC 4226) equals `code`, or None."""
     if on_server(s):
-        return _call(s, "SELECT sls_vault_otp_match(:d, :k, :code, :first, :last, :digits)",
+        step = _call(s, "SELECT sls_vault_otp_match(:d, :k, :code, :first, :last, :digits)",
                      d=device.id, k=vault_key(box), code=code, first=first, last=last, digits=digits)
+        return None if step is None else int(step)
     hotp = pyotp.HOTP(open_seed(s, box, device), digits=digits)
-    found = None
+    found: int | None = None
     for counter in range(first, last + 1):
         if hmac.compare_digest(hotp.at(counter), code):
             found = counter  # no early exit: the same work whatever the answer
@@ -106,7 +108,8 @@ def slot_matches(s: Session, device: SecurityDevice, slot: int, candidate: bytes
 
 def slot_count(s: Session, device: SecurityDevice, slot_bytes: int) -> int:
     if on_server(s):
-        return int(_call(s, "SELECT sls_vault_slot_count(:d, :n)", d=device.id, n=slot_bytes) or 0)
+        count = _call(s, "SELECT sls_vault_slot_count(:d, :n)", d=device.id, n=slot_bytes)
+        return int(count or 0)
     return len(device.secret_hash or b"") // slot_bytes
 
 
@@ -142,7 +145,7 @@ def adopt_sealed_seeds(s: Session, box: SecretBox) -> int:
     return moved
 
 
-def _call(s: Session, sql: str, **params: object) -> object:
+def _call(s: Session, sql: str, **params: object) -> Any:
     try:
         return s.scalar(text(sql), params)
     except DBAPIError as exc:
