@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from console.models import audit
+from console.models import audit, staff_states
 from console.models.context import Actor, ServiceContext
 from console.models.entities import SecurityDevice, StaffMember, table_of
 from console.models.errors import RuleViolation
@@ -69,7 +69,9 @@ class KeyRotation:
                              summary=f"Master key rotated: {devices} device seeds and {staff} staff secrets "
                                      f"re-sealed under key {new.key_id.hex()}.",
                              details={"old_key_id": old.key_id.hex(), "new_key_id": new.key_id.hex(),
-                                      "devices": devices, "staff": staff})
+                                      "devices": devices, "staff": staff,
+                                      # the staff secrets were re-sealed outside the ORM: their new states
+                                      staff_states.DETAILS_KEY: staff_states.all_states(s)})
         except BaseException:
             store.discard_pending()
             raise
