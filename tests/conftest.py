@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Passcode hashes at the smallest Argon2 cost: same code path, milliseconds (tests/test_passcode_hash.py checks
+# that real installs get the default cost).
+os.environ.setdefault("SLS_CONSOLE_PASSCODE_HASH_COST", "1,8,1")
 
 import shutil
 import tempfile

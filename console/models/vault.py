@@ -95,6 +95,8 @@ def store_hashes(s: Session, device: SecurityDevice, hashes: bytes, slot_bytes: 
 
 def slot_matches(s: Session, device: SecurityDevice, slot: int, candidate: bytes) -> bool:
     """Whether slot `slot` (1-based) holds `candidate`, the desk's hash of the value given."""
+    if not candidate:
+        return False
     if on_server(s):
         return bool(_call(s, "SELECT sls_vault_slot_matches(:d, :slot, :h)", d=device.id, slot=slot, h=candidate))
     stored = device.secret_hash

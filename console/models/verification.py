@@ -21,6 +21,7 @@ from console.models.db import is_row_id
 from console.models.entities import Challenge, SecurityDevice
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import DeviceLocked, InvalidInput, NotFound, RuleViolation, VerificationFailed
+from console.models.passcode_hash import passcode_hash
 from console.models.permissions import Permission, require
 from console.models.settings import Figures, load_figures
 
@@ -193,7 +194,7 @@ class VerificationService:
                 raise InvalidInput("A temporary passcode is 8 letters and digits.")
             if device.expires_at is not None and now >= device.expires_at:
                 raise VerificationFailed("This temporary passcode has expired.")
-            candidate = self.ctx.box.lookup_hash(stored_secret(device.secret_salt, device), normalised)
+            candidate = passcode_hash(self.ctx.box, stored_secret(device.secret_salt, device), normalised)
             if not vault.slot_matches(s, device, 1, candidate):
                 raise VerificationFailed("That temporary passcode is not correct.")
             full = device.full_access_until is None or now < device.full_access_until
