@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 import time
 
 from console import __version__
 from console.app import database_url, open_context
+from console.logs import setup_logging, where_details_are
 from console.models.enums import StaffRole
+from console.models.file_checks import readable_input, writable_output
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -212,6 +215,7 @@ def _phase_bar(phase: str, done: int, total: int) -> None:
 def cmd_import(args) -> int:
     from console.models.importing import ImportService
 
+    readable_input(args.file)  # before the password is asked for
     ctx = open_context(database_url(args.database))
     service = ImportService(ctx)
     with _signed_in(ctx, args.as_user) as actor:
@@ -249,6 +253,7 @@ def _import_as(actor, service, ctx, args) -> int:
 def cmd_export(args) -> int:
     from console.models.exporting import ExportService
 
+    writable_output(args.file)  # before the password is asked for
     ctx = open_context(database_url(args.database))
     with _signed_in(ctx, args.as_user) as actor:
         result = ExportService(ctx).export(actor, args.kind, args.file, _progress_bar)
@@ -275,6 +280,7 @@ def cmd_report(args) -> int:
 
     from console.models.reporting import ReportService
 
+    writable_output(args.file)  # before the password is asked for
     ctx = open_context(database_url(args.database))
     render = None
     if args.file.lower().endswith(".pdf"):
@@ -315,18 +321,14 @@ def cmd_db_grant(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
-    from console.models import audit
+    from console.models.audit_check import verify_database
     from console.models.db import Database
-    from console.models.schema import current_revision
 
     # Verification needs neither the master key nor a schema upgrade: an auditor's machine can run it.
+    # Exit 0 intact, 1 tampered (the chain names the entry), 2 unreadable (damaged file, not a console database).
     db = Database(database_url(args.database))
-    if current_revision(db) is None:
-        print(f"{db.display_name} is not an SLS Console database (no schema found).", file=sys.stderr)
-        return 2
     started = time.perf_counter()
-    with db.read() as s:
-        result = audit.verify(s)
+    result = verify_database(db)
     seconds = time.perf_counter() - started
     if result.ok:
         print(f"Audit trail intact: {result.count:,} entries, head {result.head_hash} "
@@ -351,41 +353,56 @@ def cmd_run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = args.command or "run"
+    log_path = setup_logging()
     try:
-        if command == "run":
-            return cmd_run(args)
-        if command == "demo":
-            return cmd_demo(args)
-        if command == "upgrade":
-            return cmd_upgrade(args)
-        if command == "doctor":
-            return cmd_doctor(args)
-        if command == "db" and args.db_command == "grant":
-            return cmd_db_grant(args)
-        if command == "import":
-            return cmd_import(args)
-        if command == "export":
-            return cmd_export(args)
-        if command == "report":
-            return cmd_report(args)
-        if command == "audit" and args.audit_command == "verify":
-            return cmd_audit_verify(args)
-        if command == "staff":
-            return cmd_staff(args)
-        if command == "account" and args.account_command == "close":
-            return cmd_account_close(args)
-        if command == "key" and args.key_command == "rotate":
-            return cmd_key_rotate(args)
+        return _dispatch(args)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a person reads this; the detail goes to the log
+    except Exception as exc:  # a person reads one sentence; the detail goes to the log
         from console.models.errors import ConsoleError
+        from console.models.faults import explain
 
-        if isinstance(exc, ConsoleError):
+        if isinstance(exc, ConsoleError):  # the console's own refusal, already written for a person
             print(str(exc), file=sys.stderr)
             return 2
-        raise
+        logging.getLogger("sls_console").exception("sls-console %s failed", args.command or "run")
+        print(f"{explain(exc, _url_for_messages(args))} {where_details_are(log_path)}", file=sys.stderr)
+        return 2
+
+
+def _url_for_messages(args) -> str | None:
+    try:
+        return database_url(args.database)
+    except Exception:  # the default data folder itself may be the fault
+        return args.database
+
+
+def _dispatch(args) -> int:
+    command = args.command or "run"
+    if command == "run":
+        return cmd_run(args)
+    if command == "demo":
+        return cmd_demo(args)
+    if command == "upgrade":
+        return cmd_upgrade(args)
+    if command == "doctor":
+        return cmd_doctor(args)
+    if command == "db" and args.db_command == "grant":
+        return cmd_db_grant(args)
+    if command == "import":
+        return cmd_import(args)
+    if command == "export":
+        return cmd_export(args)
+    if command == "report":
+        return cmd_report(args)
+    if command == "audit" and args.audit_command == "verify":
+        return cmd_audit_verify(args)
+    if command == "staff":
+        return cmd_staff(args)
+    if command == "account" and args.account_command == "close":
+        return cmd_account_close(args)
+    if command == "key" and args.key_command == "rotate":
+        return cmd_key_rotate(args)
     return 2
 
 

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+
+from console.logs import setup_logging, where_details_are
 
 DEMO_USERS_ON_FIRST_RUN = 10_000
-
-
-def _setup_logging() -> Path:
-    import platformdirs
-
-    log_dir = Path(platformdirs.user_log_dir("sls-console", "SLS"))
-    log_dir.mkdir(parents=True, exist_ok=True)
-    path = log_dir / "sls-console.log"
-    logging.basicConfig(filename=path, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return path
 
 
 def _database_is_empty(ctx) -> bool:
@@ -56,12 +46,9 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console import __version__
-    from console.app import open_context
-    from console.models.demo_staff import create_demo_staff, demo_sign_in_hint, sign_in_instructions
-    from console.models.staff import StaffService
     from console.views.style import allow_fractional_scaling, app_icon, apply_theme, follow_system_scheme
 
-    log_path = _setup_logging()
+    log_path = setup_logging()
     allow_fractional_scaling()
     app = QApplication.instance() or QApplication(sys.argv)
     apply_theme(app)
@@ -70,7 +57,38 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("sls-console")  # matches resources/sls-console.desktop (Wayland task bars)
     app.setWindowIcon(app_icon())
+    try:
+        ctx, staff, hint, live_hint = _open_desk(app, url, demo_if_empty, log_path)
+    except Exception as exc:  # a damaged, read-only, newer or unreachable database: one sentence, no crash
+        from console.models.faults import explain
+
+        logging.getLogger("sls_console").exception("the console could not start on %s", url)
+        show_start_fault(explain(exc, url), where_details_are(log_path))
+        return 2
+    from console.app import run_startup_tasks
+
+    session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint))
+    follow_system_scheme(app, lambda: session.window.refresh_icons() if session.window is not None else None)
+    if not session.sign_in():
+        return 0
+    try:
+        logging.getLogger("sls_console").info(run_startup_tasks(ctx))
+    except Exception:  # the desk works without them; they run again at the next start
+        logging.getLogger("sls_console").exception("the start-up tasks failed")
+    try:
+        return app.exec()
+    finally:
+        session.end()  # the session ends with the window
+
+
+def _open_desk(app, url: str, demo_if_empty: bool, log_path):
+    """The database, opened and checked, with demo data on a first run; the staff service and the sign-in hint."""
+    from console.app import open_context
+    from console.models.demo_staff import create_demo_staff, demo_sign_in_hint, sign_in_instructions
+    from console.models.staff import StaffService
+
     ctx = open_context(url)
+    ctx.db.check_writable()  # a read-only file is told now, not at the first sign-in
     logging.getLogger("sls_console").info("console started on %s (log %s)", ctx.db.display_name, log_path)
     staff = StaffService(ctx)
     hint = ""
@@ -85,17 +103,18 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
         hint = NO_STAFF_HINT
     elif demo_sign_in_hint(staff):
         hint, live_hint = demo_sign_in_hint(staff), lambda: demo_sign_in_hint(staff)
-    from console.app import run_startup_tasks
+    return ctx, staff, hint, live_hint
 
-    session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint))
-    follow_system_scheme(app, lambda: session.window.refresh_icons() if session.window is not None else None)
-    if not session.sign_in():
-        return 0
-    logging.getLogger("sls_console").info(run_startup_tasks(ctx))
-    try:
-        return app.exec()
-    finally:
-        session.end()  # the session ends with the window
+
+def show_start_fault(sentence: str, details: str) -> None:
+    """The one box a start-up fault shows: what happened and what to do, and where the log is."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Critical, "SLS Console cannot start", sentence, QMessageBox.StandardButton.Close)
+    box.setObjectName("startFault")
+    box.setInformativeText(details)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.exec()
 
 
 class DeskSession(QObject):

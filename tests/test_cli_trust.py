@@ -161,5 +161,6 @@ def test_audit_verify_needs_no_key(env, capsys, monkeypatch, tmp_path):
 
 def test_audit_verify_on_a_non_console_database(env, capsys, tmp_path):
     """Pointing verify at an empty file says so (exit 2), no traceback."""
+    (tmp_path / "empty.sqlite3").touch()
     assert cli.main(["--database", f"sqlite:///{tmp_path / 'empty.sqlite3'}", "audit", "verify"]) == 2
     assert "not an SLS Console database" in capsys.readouterr().err

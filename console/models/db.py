@@ -163,6 +163,26 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def integrity_problems(self, limit: int = 10) -> list[str]:
+        """SQLite's own check of the file (`PRAGMA integrity_check`): an empty list when it is sound, else up to
+        `limit` of its findings. PostgreSQL keeps its own files sound: always empty there."""
+        if not self.is_sqlite:
+            return []
+        with self.engine.connect() as conn:
+            rows = [str(r[0]) for r in conn.exec_driver_sql(f"PRAGMA integrity_check({int(limit)})")]
+        if rows == ["ok"]:
+            return []
+        lines = [line for row in rows for line in row.splitlines()]
+        return [line for line in lines if not line.startswith("*** in database")][:limit]
+
+    def check_writable(self) -> None:
+        """Fail now, with the database's own error, if this desk cannot write to it (a read-only SQLite file),
+        rather than at the first sign-in. Writes nothing: the header's user version is set to what it is."""
+        if self.is_sqlite:
+            with self.write() as s:
+                version = int(s.execute(text("PRAGMA user_version")).scalar() or 0)
+                s.execute(text(f"PRAGMA user_version = {version}"))
+
 
 def _plain(error: exc.DBAPIError) -> Exception:
     """A database fault a desk meets in normal work, as a message a person can act on; anything else as is."""

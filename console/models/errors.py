@@ -62,3 +62,11 @@ class DatabaseBusy(ConsoleError):
 
 class DatabaseUnavailable(ConsoleError):
     """The database server cannot be reached (restarting, network); the console reconnects by itself."""
+
+
+class SchemaTooNew(ConsoleError):
+    """The database was upgraded by a newer console than this one; this one must not touch it."""
+
+
+class DatabaseDamaged(ConsoleError):
+    """SQLite's own integrity check finds the file malformed: what it holds can be neither trusted nor verified."""

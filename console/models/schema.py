@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from console.models.db import Database
+from console.models.errors import SchemaTooNew
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -27,6 +28,7 @@ STAFF_STATES_FROM = "0011"
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
+    require_known_revision(db)
     before = current_revision(db) if revision == "head" else None
     cfg = alembic_config(db.url)
     with db.engine.begin() as conn:
@@ -43,6 +45,17 @@ def upgrade(db: Database, revision: str = "head") -> None:
 def current_revision(db: Database) -> str | None:
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def require_known_revision(db: Database) -> None:
+    """Refuse a database a newer console has upgraded: this one would misread (or damage) what it cannot know."""
+    current = current_revision(db)
+    if current is not None and current not in known_revisions():
+        from console import __version__
+
+        raise SchemaTooNew(f"{db.display_name} is at schema revision {current}, which this console (version "
+                           f"{__version__}, newest revision {head_revision()}) does not know: a newer SLS Console "
+                           f"upgraded it. Install that newer version on this desk; nothing was changed.")
 
 
 def known_revisions() -> list[str]:

@@ -42,6 +42,9 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("staff_signin_failures", 5, "Failed staff sign-ins before lock", 1, 100),
     SettingSpec("staff_lock_minutes", 15, "Staff sign-in lock", 1, 1440, "minutes"),
     SettingSpec("staff_idle_minutes", 30, "Staff session ends after idle", 1, 1440, "minutes"),
+    # The firm's own choice: failed sign-ins (any username) per minute before sign-in pauses for everyone.
+    SettingSpec("staff_signin_failures_per_minute", 20, "Failed staff sign-ins per minute (whole firm) before "
+                "sign-in pauses", 1, 10_000),
     # Withdrawal limits by protection level, whole USD; 0 means no limit (DSC+).
     *(SettingSpec(f"limit_{row}_{period}_usd", default, f"Withdrawal limit {who}, per {label}"
                   + (" (0 = no limit)" if not default else ""), 0, MAX_LIMIT_USD, "USD")
@@ -80,6 +83,7 @@ class Figures:
     staff_signin_failures: int = 5
     staff_lock_minutes: int = 15
     staff_idle_minutes: int = 30
+    staff_signin_failures_per_minute: int = 20
     limit_none_day_usd: int = 50_000
     limit_none_5days_usd: int = 100_000
     limit_sms_day_usd: int = 200_000

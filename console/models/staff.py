@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import re
+import secrets
+import socket
+from base64 import b64encode
 from dataclasses import dataclass
 
 import pyotp
@@ -15,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
-from console.models.entities import StaffMember
+from console.models.entities import AuditEntry, StaffMember
 from console.models.enums import StaffRole
 from console.models.errors import (
     ConsoleError,
@@ -39,8 +42,14 @@ TOTP_INTERVAL = 30
 # Before the lock, each failure makes the next attempt wait 1, 2, 4, ... seconds (at most a minute).
 MAX_THROTTLE_SECONDS = 60
 SIGN_IN_ACTOR = "(sign-in)"
-WRONG_CREDENTIALS = ("The username, password or code is not right. Check them and try again; "
-                     "repeated failures lock the sign-in for a while.")
+# One message for an unknown username, a wrong password or code, a wait and a lock: none of them may tell an
+# outsider whether the username exists (docs/trust.md, "Sign-in that leaks nothing").
+WRONG_CREDENTIALS = ("Sign-in refused: the username, password or code is not right, or this sign-in is paused "
+                     "after repeated failures. Check them and try again in a minute; an administrator can lift "
+                     "a pause at once.")
+FIRM_PAUSED = ("Sign-in is paused for everyone: there were too many failed sign-ins at this firm in the last "
+               "minute. Wait a minute and try again; administrators see the attempts in the audit trail.")
+FAILURE_ACTIONS = ("staff.signin_failed", "staff.locked", "staff.lock_withheld")
 
 
 def _default_hasher() -> PasswordHasher:
@@ -157,36 +166,45 @@ class StaffService:
 
     # ----- signing in ---------------------------------------------------------------------------------
     def sign_in(self, username: str, password: str, code: str) -> Actor:
-        """The Actor for a staff member whose password and current TOTP code are right. Wrong input counts
-        as a failure: each one delays the next attempt, and `staff_signin_failures` of them lock it."""
+        """The Actor for a staff member whose password and current TOTP code are right.
+
+        Every refusal that could tell whether a username exists (unknown, wrong password or code, a wait, a
+        lock) gets the same message and the same work: one Argon2 verification, one audit entry. Each failure
+        delays the member's next attempt, `staff_signin_failures` of them lock it, and more than
+        `staff_signin_failures_per_minute` failures at the whole firm pause every sign-in for a minute."""
         name = normalize_username(username)
         refusal: ConsoleError | None = None
         actor: Actor | None = None
         with self.ctx.db.write() as s:
-            member = (s.scalars(select(StaffMember).where(StaffMember.username == name)).first()
-                      if USERNAME_RE.fullmatch(name) else None)
-            if member is None:
-                self._check_password(self._dummy(), password)  # the same work, so timing tells nothing
-                raise VerificationFailed(WRONG_CREDENTIALS)
             now = self.ctx.clock.now()
             figures = load_figures(s)
-            refusal = self._still_locked(member, now, figures)
-            if refusal is None:
-                password_ok = self._check_password(member.password_hash, password)
-                step = self._accepted_step(member, code, now, figures) if password_ok else None
-                if step is None:
-                    refusal = self._record_failure(s, member, now, figures)
-                elif not member.active:
-                    refusal = PermissionDenied(f"The staff account {name} is deactivated. Ask an administrator.")
+            if self._failures_last_minute(s, now, figures) >= figures.staff_signin_failures_per_minute:
+                self._note_firm_pause(s, now, figures)
+                refusal = VerificationFailed(FIRM_PAUSED)
+            else:
+                member = (s.scalars(select(StaffMember).where(StaffMember.username == name)).first()
+                          if USERNAME_RE.fullmatch(name) else None)
+                # Always one verification with the current parameters: an unknown name costs what a known one does.
+                password_ok = self._check_password(member.password_hash if member else self._dummy(), password)
+                if member is None:
+                    refusal = self._record_unknown(s, now)
+                elif self._still_locked(member, now):
+                    refusal = self._record_paused(s, member, now)
                 else:
-                    member.failed_signins = 0
-                    member.locked_until = None
-                    member.last_time_step = step
-                    if self.hasher.check_needs_rehash(member.password_hash):
-                        member.password_hash = self.hasher.hash(password)
-                    audit.record(s, at=now, actor=name, action="staff.signed_in",
-                                 summary=f"{name} signed in.", details={"staff": name})
-                    actor = open_session(s, member, self.ctx.clock)
+                    step = self._accepted_step(member, code, now, figures) if password_ok else None
+                    if step is None:
+                        refusal = self._record_failure(s, member, now, figures)
+                    elif not member.active:  # told only to someone who knows the password and the code
+                        refusal = PermissionDenied(f"The staff account {name} is deactivated. Ask an administrator.")
+                    else:
+                        member.failed_signins = 0
+                        member.locked_until = None
+                        member.last_time_step = step
+                        if self.hasher.check_needs_rehash(member.password_hash):
+                            member.password_hash = self.hasher.hash(password)
+                        audit.record(s, at=now, actor=name, action="staff.signed_in",
+                                     summary=f"{name} signed in.", details={"staff": name})
+                        actor = open_session(s, member, self.ctx.clock)
         if refusal is not None:
             raise refusal
         assert actor is not None
@@ -200,8 +218,16 @@ class StaffService:
                              summary=f"{actor.username} signed out.", details={"staff": actor.username})
 
     def _dummy(self) -> str:
+        """An Argon2 hash string with the hasher's current parameters that matches no password. Verifying
+        against it costs what verifying a real hash costs; building it costs nothing (no hash is computed)."""
         if self._dummy_hash is None:
-            self._dummy_hash = self.hasher.hash("not a password of anyone")
+            h = self.hasher
+
+            def b64(raw: bytes) -> str:
+                return b64encode(raw).decode().rstrip("=")
+            self._dummy_hash = (f"$argon2{h.type.name.lower()}$v=19$m={h.memory_cost},t={h.time_cost},"
+                                f"p={h.parallelism}${b64(secrets.token_bytes(h.salt_len))}$"
+                                f"{b64(secrets.token_bytes(h.hash_len))}")
         return self._dummy_hash
 
     def _check_password(self, password_hash: str, password: str) -> bool:
@@ -230,38 +256,77 @@ class StaffService:
         return None
 
     @staticmethod
-    def _still_locked(member: StaffMember, now: dt.datetime, figures: Figures) -> ConsoleError | None:
-        if member.locked_until is None or member.locked_until <= now:
-            return None
-        wait = member.locked_until - now
-        if member.failed_signins >= figures.staff_signin_failures:
-            return VerificationFailed(
-                f"The sign-in of {member.username} is locked until {member.locked_until:%H:%M} UTC after "
-                f"{member.failed_signins} failed attempts. Wait, or ask an administrator to unlock it.")
-        seconds = max(1, -int(-wait.total_seconds() // 1))
-        return VerificationFailed(f"Too many failed sign-ins for {member.username}: wait {seconds} seconds and "
-                                  f"try again.")
+    def _still_locked(member: StaffMember, now: dt.datetime) -> bool:
+        return member.locked_until is not None and member.locked_until > now
+
+    @staticmethod
+    def _failures_last_minute(s: Session, now: dt.datetime, figures: Figures) -> int:
+        """Failed sign-ins at the whole firm in the last minute, read newest first from the audit trail's action
+        index (at most the limit's worth of rows per kind)."""
+        since, count = now - dt.timedelta(minutes=1), 0
+        for action in FAILURE_ACTIONS:
+            times = s.scalars(select(AuditEntry.at).where(AuditEntry.action == action)
+                              .order_by(AuditEntry.id.desc()).limit(figures.staff_signin_failures_per_minute))
+            count += sum(1 for at in times if at > since)
+        return count
+
+    @staticmethod
+    def _note_firm_pause(s: Session, now: dt.datetime, figures: Figures) -> None:
+        """Announce the pause once a minute (not once per refused attempt: a script would flood the trail)."""
+        last = s.scalar(select(AuditEntry.at).where(AuditEntry.action == "staff.signin_paused")
+                        .order_by(AuditEntry.id.desc()).limit(1))
+        if last is None or last <= now - dt.timedelta(minutes=1):
+            audit.record(s, at=now, actor=SIGN_IN_ACTOR, action="staff.signin_paused",
+                         summary=f"Sign-in paused for everyone for a minute: {figures.staff_signin_failures_per_minute}"
+                                 f" or more failed sign-ins at the firm in the last minute.",
+                         details={"limit": figures.staff_signin_failures_per_minute, "desk": _desk()})
+
+    @staticmethod
+    def _record_unknown(s: Session, now: dt.datetime) -> ConsoleError:
+        # The name typed is not kept: people type passwords into the username field.
+        audit.record(s, at=now, actor=SIGN_IN_ACTOR, action="staff.signin_failed",
+                     summary="Failed sign-in for a username that is not on the staff.",
+                     details={"staff": None, "desk": _desk()})
+        return VerificationFailed(WRONG_CREDENTIALS)
+
+    @staticmethod
+    def _record_paused(s: Session, member: StaffMember, now: dt.datetime) -> ConsoleError:
+        """An attempt while the member must wait or is locked: refused unchecked, counted for the firm only."""
+        audit.record(s, at=now, actor=SIGN_IN_ACTOR, action="staff.signin_failed",
+                     summary=f"Sign-in attempt for {member.username} while it is paused (until "
+                             f"{member.locked_until:%H:%M:%S} UTC); not checked.",
+                     details={"staff": member.username, "failures": member.failed_signins, "desk": _desk()})
+        return VerificationFailed(WRONG_CREDENTIALS)
 
     @staticmethod
     def _record_failure(s: Session, member: StaffMember, now: dt.datetime, figures: Figures) -> ConsoleError:
         if member.failed_signins >= figures.staff_signin_failures:
             member.failed_signins = 0  # an expired lock: a fresh round of attempts
         member.failed_signins += 1
-        if member.failed_signins >= figures.staff_signin_failures:
+        details = {"staff": member.username, "failures": member.failed_signins, "desk": _desk()}
+        if member.failed_signins >= figures.staff_signin_failures and _last_free_administrator(s, member, now,
+                                                                                                 figures):
+            # Nobody may lock every administrator out: the last one who can sign in only waits.
+            member.failed_signins = figures.staff_signin_failures - 1
+            member.locked_until = now + dt.timedelta(seconds=MAX_THROTTLE_SECONDS)
+            audit.record(s, at=now, actor=SIGN_IN_ACTOR, action="staff.lock_withheld",
+                         summary=f"Sign-in of {member.username} NOT locked after {figures.staff_signin_failures} "
+                                 f"failed attempts: the last administrator who can sign in is never locked, only "
+                                 f"made to wait {MAX_THROTTLE_SECONDS} seconds. Check who is trying.",
+                         details=details)
+        elif member.failed_signins >= figures.staff_signin_failures:
             member.locked_until = now + dt.timedelta(minutes=figures.staff_lock_minutes)
             audit.record(s, at=now, actor=SIGN_IN_ACTOR, action="staff.locked",
                          summary=f"Sign-in of {member.username} locked for {figures.staff_lock_minutes} minutes "
-                                 f"after {member.failed_signins} failed attempts.",
-                         details={"staff": member.username, "failures": member.failed_signins})
-            return VerificationFailed(
-                f"{WRONG_CREDENTIALS.split('.')[0]}. After {member.failed_signins} failed attempts the sign-in of "
-                f"{member.username} is locked for {figures.staff_lock_minutes} minutes; an administrator can "
-                f"unlock it sooner.")
-        delay = min(2 ** (member.failed_signins - 1), MAX_THROTTLE_SECONDS)
-        member.locked_until = now + dt.timedelta(seconds=delay)
-        audit.record(s, at=now, actor=SIGN_IN_ACTOR, action="staff.signin_failed",
-                     summary=f"Failed sign-in for {member.username} (attempt {member.failed_signins}).",
-                     details={"staff": member.username, "failures": member.failed_signins})
+                                 f"after {member.failed_signins} failed attempts. An administrator can unlock it "
+                                 f"(Tools → Staff, or sls-console staff unlock).",
+                         details=details)
+        else:
+            delay = min(2 ** (member.failed_signins - 1), MAX_THROTTLE_SECONDS)
+            member.locked_until = now + dt.timedelta(seconds=delay)
+            audit.record(s, at=now, actor=SIGN_IN_ACTOR, action="staff.signin_failed",
+                         summary=f"Failed sign-in for {member.username} (attempt {member.failed_signins}).",
+                         details=details)
         return VerificationFailed(WRONG_CREDENTIALS)
 
     # ----- administration ------------------------------------------------------------------------------
@@ -331,3 +396,18 @@ class StaffService:
             end_all_sessions(s, m, self.ctx.clock.now(), "deactivated")
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.deactivated",
                          summary=f"Staff member {m.username} deactivated.", details={"staff": m.username})
+
+
+def _desk() -> str:
+    """Which machine an attempt came from, for the administrator reading the trail (the caller could lie)."""
+    return socket.gethostname()[:64]
+
+
+def _last_free_administrator(s: Session, member: StaffMember, now: dt.datetime, figures: Figures) -> bool:
+    """Whether `member` is the only active administrator whose sign-in is not locked now."""
+    if member.role is not StaffRole.administrator or not member.active:
+        return False
+    others = s.scalars(select(StaffMember).where(StaffMember.role == StaffRole.administrator,
+                                                 StaffMember.active.is_(True), StaffMember.id != member.id))
+    return not any(not (o.locked_until is not None and o.locked_until > now
+                        and o.failed_signins >= figures.staff_signin_failures) for o in others)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from console.models.context import Actor
 from console.models.errors import ConsoleError
+from console.models.faults import explain
 from console.models.staff import StaffService
 from console.views.conventions import keyboard_conventions
 
@@ -104,8 +106,10 @@ class SignInDialog(QDialog):
         self.submit_requested.emit()
         try:
             self.actor = self.staff.sign_in(self.username.text(), self.password.text(), self.code.text())
-        except ConsoleError as exc:
-            self.error.setText(str(exc))
+        except Exception as exc:  # a refusal, or a fault of the database (read-only, full disk): one sentence
+            if not isinstance(exc, ConsoleError):
+                logging.getLogger("sls_console").exception("sign-in failed")
+            self.error.setText(explain(exc))
             self.error.show()
             self.adjustSize()  # room for the message
             self.password.clear()

@@ -1,0 +1,37 @@
+"""The console's log file: where the detail of every fault goes (the person reads one sentence)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+_path: Path | None = None
+
+
+def setup_logging() -> Path | None:
+    """Log to the user's log folder; the file's path, or None when it cannot be written (a full or read-only
+    disk must not turn into a second fault)."""
+    global _path
+    if _path is not None:
+        return _path
+    import platformdirs
+
+    try:
+        log_dir = Path(platformdirs.user_log_dir("sls-console", "SLS"))
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / "sls-console.log"
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        logging.getLogger().addHandler(logging.NullHandler())  # no traceback on stderr from "last resort"
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    _path = path
+    return path
+
+
+def where_details_are(path: Path | None) -> str:
+    return f"Details are in the log: {path}." if path is not None else "No log could be written."
