@@ -112,9 +112,6 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
     head_hash = head.last_hash if head else GENESIS_HASH
     recorded: dict[str, tuple[str, int]] = {}  # staff username -> (last audited state, its entry)
     for e in _entries(session, batch):
-        if _STATE_MARK in e.details:
-            for username, digest in json.loads(e.details).get(staff_states.DETAILS_KEY, {}).items():
-                recorded[username] = (digest, e.id)
         if e.id > head_count and e.id == expected_id:
             return VerifyResult(False, count, prev_hash,
                                 f"entry {e.id} was inserted after the recorded head of the chain", e.id)
@@ -136,6 +133,8 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
                                 f"entry {e.id - 1} was changed or inserted with a recomputed hash, or entry "
                                 f"{e.id}'s link was rewritten (entry {e.id} no longer links to entry {e.id - 1})",
                                 e.id - 1)
+        if _STATE_MARK in e.details:  # read only from an entry whose hash and link hold
+            _note_staff_states(recorded, e.details, e.id)
         prev_hash = e.entry_hash
         expected_id += 1
         count += 1
@@ -154,6 +153,14 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
 
 
 _STATE_MARK = f'"{staff_states.DETAILS_KEY}"'
+
+
+def _note_staff_states(recorded: dict[str, tuple[str, int]], details: str, entry_id: int) -> None:
+    parsed = json.loads(details)
+    states = parsed.get(staff_states.DETAILS_KEY) if isinstance(parsed, dict) else None
+    if isinstance(states, dict):
+        for username, digest in states.items():
+            recorded[username] = (digest, entry_id)
 
 
 def _staff_rows(session: Session, recorded: dict[str, tuple[str, int]], count: int, head: str) -> VerifyResult:
