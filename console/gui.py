@@ -8,6 +8,7 @@ import sys
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 
 from console.logs import setup_logging, where_details_are
+from console.views.session_events import session_events
 
 DEMO_USERS_ON_FIRST_RUN = 10_000
 
@@ -67,7 +68,9 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
         return 2
     from console.app import run_startup_tasks
 
-    session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint))
+    session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint),
+                          ask_again=lambda notice, actor: ask_sign_in(staff, ctx.db.display_name, hint, live_hint,
+                                                                      notice=notice, resume=actor))
     follow_system_scheme(app, lambda: session.window.refresh_icons() if session.window is not None else None)
     if not session.sign_in():
         return 0
@@ -121,10 +124,14 @@ class DeskSession(QObject):
     """One desk after another: sign in, work, sign out or lock, and the next staff member signs in, without
     quitting. Each sign-in gets a new window (a clean desk: no previous search, no open dialogs)."""
 
-    def __init__(self, app, ctx, staff, ask, on_window=None) -> None:
+    def __init__(self, app, ctx, staff, ask, on_window=None, ask_again=None) -> None:
         super().__init__()
         self.app, self.ctx, self.staff = app, ctx, staff
         self.ask = ask  # () -> Actor | None: the sign-in dialog
+        # (why, the desk's Actor) -> Actor | None: the sign-in dialog after the session ended; the same member
+        # gets the desk's own session back (StaffService.sign_in(resume=...)).
+        self.ask_again = ask_again or (lambda notice, actor: self.ask())
+        self._asking_again = False
         self.on_window = on_window
         self.window = None
         self.actor = None
@@ -157,6 +164,8 @@ class DeskSession(QObject):
         if self.on_window is not None:
             self.on_window(window)
         self.window = window
+        session_events().listen(self._take_session_end)
+        window.destroyed.connect(self._window_gone)
         window.show()
         return True
 
@@ -172,8 +181,25 @@ class DeskSession(QObject):
         if actor is not None and self.staff is not None:
             self.staff.sign_out(actor)
 
+    def _take_session_end(self, why: str) -> bool:
+        """Whether this desk takes on a "session ended" refusal: only while its window is the one in use. The
+        lock runs after the refusal's own report has finished (so the desk's runner can go idle)."""
+        if self.window is None or not (self.window.isVisible() or self._asking_again):
+            return False
+        if not self._asking_again:
+            QTimer.singleShot(0, lambda: self.session_ended(why))
+        return True
+
+    def _window_gone(self) -> None:
+        """The window was deleted without the desk closing it (tests, a crash): stop listening for it."""
+        self.window = None
+        session_events().forget(self._take_session_end)
+
     def _close_desk(self) -> None:
         window, self.window = self.window, None
+        session_events().forget(self._take_session_end)
+        if window is not None:
+            window.destroyed.disconnect(self._window_gone)
         if self.live is not None:
             self.live.stop()
             self.live = None
@@ -215,13 +241,45 @@ class DeskSession(QObject):
             self.ask = original
 
 
+    def session_ended(self, why: str) -> None:
+        """A service refused because this desk's session ended (signed out elsewhere, idle, deactivated, locked):
+        the desk locks and asks for a sign-in. The same member gets the desk back as it was, on its own session
+        reopened; anyone else gets a clean desk; Cancel quits. Reports arriving meanwhile are the same news."""
+        if self._asking_again or self.window is None:
+            return
+        self._asking_again = True
+        try:
+            hidden = [w for w in self.app.topLevelWidgets() if w.isVisible()]
+            for w in hidden:
+                w.hide()
+            ended = self.actor
+            back = f"{ended.username} gets" if ended is not None else "The same staff member gets"
+            actor = self.ask_again(f"{why} {back} the desk back as it was; anyone else starts a clean desk.", ended)
+            if actor is not None and ended is not None and actor is ended:
+                for w in hidden:
+                    w.show()
+                return
+            self._close_desk()
+            self.end()
+            if actor is None:
+                self.app.quit()
+                return
+            original, self.ask = self.ask, lambda: actor
+            try:
+                self.sign_in()
+            finally:
+                self.ask = original
+        finally:
+            self._asking_again = False
+
+
 NO_STAFF_HINT = ("This database has no staff accounts yet. Create the first administrator in a terminal:\n"
                  "  sls-console staff add USERNAME --name \"Full Name\" --role administrator")
 
 
-def ask_sign_in(staff, database_name: str, hint: str = "", live_hint=None):
+def ask_sign_in(staff, database_name: str, hint: str = "", live_hint=None, notice: str = "", resume=None):
     """The sign-in dialog, modal; the signed-in Actor, or None when the person cancels."""
     from console.views.sign_in_dialog import SignInDialog
 
-    dialog = SignInDialog(staff, database_name, hint, live_hint=live_hint)
+    dialog = SignInDialog(staff, database_name, hint, live_hint=live_hint, notice=notice, resume=resume)
     return dialog.actor if dialog.exec() else None

@@ -33,5 +33,10 @@ def setup_logging() -> Path | None:
     return path
 
 
+def log_path() -> Path | None:
+    """The log file set up in this process, if any."""
+    return _path
+
+
 def where_details_are(path: Path | None) -> str:
     return f"Details are in the log: {path}." if path is not None else "No log could be written."

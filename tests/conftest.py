@@ -30,7 +30,7 @@ TEST_KEY = bytes(range(32))
 # Hypothesis profiles. "ci" (the default) keeps the whole suite fast; "thorough" searches longer, e.g.
 # SLS_HYPOTHESIS_PROFILE=thorough scripts/test tests/test_fuzz_services.py. The stateful test's sequences and
 # steps per sequence come from here.
-settings.register_profile("ci", max_examples=25, stateful_step_count=40, deadline=None,
+settings.register_profile("ci", max_examples=50, stateful_step_count=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.register_profile("thorough", max_examples=300, stateful_step_count=80, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -41,6 +41,7 @@ def _operations(ctx: ServiceContext, actor: Actor, args: dict):
     from console.models.enrollment import EnrollmentService
     from console.models.importing import ImportService
     from console.models.settings_service import SettingsService
+    from console.models.sharing_review import SharingReviewService
     from console.models.staff import StaffService
     from console.models.temporary_access import TemporaryAccessService
 
@@ -57,6 +58,10 @@ def _operations(ctx: ServiceContext, actor: Actor, args: dict):
         "setting": lambda: SettingsService(ctx).update(actor, args["key"], args["value"], shown=args.get("shown")),
         "receive": lambda: DeviceService(ctx).receive_stock(actor, args["serials"]),
         "import": lambda: ImportService(ctx).apply(actor, args["path"]).users_created,
+        "approve": lambda: SharingReviewService(ctx).approve(actor, args["request_id"], args["reason"],
+                                                             expected_version=version).state.name,
+        "reject": lambda: SharingReviewService(ctx).reject(actor, args["request_id"], args["reason"],
+                                                           expected_version=version).state.name,
     }
 
 

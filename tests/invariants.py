@@ -13,10 +13,12 @@ from console.models.entities import (
     DeviceHolding,
     Reserve,
     SecurityDevice,
+    SharingRequest,
     User,
     UserRestriction,
 )
-from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, SlsState
+from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, SharingRequestState, SlsState
+from console.models.limits import limit_for, user_limits
 from console.models.returns import fee_for
 from console.models.settings import load_figures
 
@@ -66,11 +68,55 @@ def assert_invariants(ctx) -> None:
                 assert not live, f"{u.username}: account closed but {live[0].kind.label} still in use"
             if u.account.closed_at is not None:
                 assert u.sls_state is SlsState.closed, f"{u.username}: account closed, user {u.sls_state.name}"
+            if u.sls_state is SlsState.pending:  # from opted out: all lifted only when the opt-in completes;
+                # from "no active device": none were in force
+                assert restricted[u.id] in (set(), set(OPT_OUT_RESTRICTIONS)), (
+                    f"{u.username} pending with some of its restrictions: {restricted[u.id]}")
+
+            # SMS serves only until another device is active, and its holder's limits are the SMS limits.
+            sms = [d for d in active if d.kind is DeviceKind.sms]
+            if sms:
+                permanent = [d for d in active if not d.kind.is_temporary]
+                assert not permanent, f"{u.username} keeps SMS beside an active {permanent[0].kind.label}"
+                assert len(sms) == 1, f"{u.username} receives codes by SMS on {len(sms)} numbers"
+                if u.sls_state is SlsState.enrolled and not sms[0].locked:
+                    shown = {d.device_id: d.limit for d in user_limits(s, u, fig, now).per_device}
+                    assert shown.get(sms[0].id) == limit_for(DeviceKind.sms, fig), (
+                        f"{u.username}: SMS limits shown as {shown.get(sms[0].id)}")
 
         devices = list(s.scalars(select(SecurityDevice)))
         for d in devices:
             if d.state in OUT_STATES:
                 assert holders[d.id], f"{d.kind.label} #{d.id} ({d.state.name}) has no holder"
+            if d.kind is DeviceKind.sms:
+                assert len(holders[d.id]) <= 1 and d.phone, f"SMS #{d.id}: holders {holders[d.id]}, phone {d.phone!r}"
+            if d.kind is DeviceKind.code_card and d.state is DeviceState.shipped:
+                assert d.activation_due_at is not None, f"printed card {d.serial} mailed without an activation date"
+
+        # A sharing request that waits: its requester is opting in (pending, restrictions in force) or keeps its
+        # own devices (enrolled, or no active device), does not hold the device yet, and waits on one request.
+        waiting = defaultdict(list)
+        for r in s.scalars(select(SharingRequest).where(SharingRequest.state == SharingRequestState.pending)):
+            u = users[r.user_id]
+            waiting[u.id].append(r.id)
+            assert u.sls_state in (SlsState.pending, SlsState.enrolled, SlsState.no_device), (
+                f"sharing request #{r.id} waits for {u.username}, who is {u.sls_state.name}")
+            assert u.id not in holders[r.device_id], f"{u.username} already holds the device of request #{r.id}"
+        doubled_requests = {users[k].username: v for k, v in waiting.items() if len(v) > 1}
+        assert not doubled_requests, f"more than one sharing request waits: {doubled_requests}"
+
+        # A closed account holds nothing, and each of its unreturned cards is charged exactly once.
+        charges_of = defaultdict(list)
+        for c in s.scalars(select(Charge).where(Charge.device_id.is_not(None))):
+            charges_of[c.device_id].append(c.kind.name)
+        closed = {a.id for a in s.scalars(select(Account).where(Account.closed_at.is_not(None)))}
+        for d in devices:
+            if d.account_id in closed and d.kind.is_hardware and d.state in UNRETURNED_STATES:
+                assert len(charges_of[d.id]) == 1, (
+                    f"{d.kind.label} {d.serial} of a closed account, not returned: charges {charges_of[d.id]}")
+            if d.account_id in closed:
+                assert d.state not in (DeviceState.active, DeviceState.pending, DeviceState.shipped), (
+                    f"{d.kind.label} {d.serial} of a closed account still {d.state.name}")
 
         # No account gets two temporary passcodes in a row (an Online Security Code Card in between resets).
         temporary = defaultdict(list)

@@ -143,3 +143,39 @@ def test_legacy_device_charged_its_fee_at_closing(ctx, world, back_office):
     assert [(k, a) for k, a, _d in _charges(ctx, gold_id)] == [(ChargeKind.not_returned, 15000)]
     with ctx.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Reserve).where(Reserve.released_at.is_(None))) == 0
+
+
+def test_closing_withdraws_the_sharing_requests_it_leaves_undecidable(ctx, world, back_office, agent):
+    """Found by the stateful test: a share waiting for compliance outlived the requester's closed account. Closing
+    withdraws the requests of its users and those asking to share a device that closing ended, audited."""
+    import pyotp
+
+    from console.models.enrollment import EnrollmentService
+    from console.models.entities import SharingRequest
+    from console.models.enums import SharingRequestState
+
+    twin = add_same_person_username(ctx, world.primary_id, "jsmit456", "U2345678")
+    device_id, _, seed = twin["devices"][0]
+    enrollment = EnrollmentService(ctx)
+    enrollment.start_shared(agent, world.primary_id, "jsmit456")
+    request_id = enrollment.confirm(agent, world.primary_id, device_id, pyotp.TOTP(seed).at(ctx.clock.now())).request_id
+    AccountService(ctx).close(back_office, world.account_id)
+    with ctx.db.read() as s:
+        request = s.get(SharingRequest, request_id)
+        assert (request.state, request.decided_by, request.reason) == (
+            SharingRequestState.withdrawn, "boff01", "account U1234567 closed")
+    assert "sharing.withdrawn" in audit_actions(ctx, device_id)
+    assert_invariants(ctx)
+
+    # The other way round: the owner's account closes and its IB Key ends, so a request for it cannot be decided.
+    john_twin = add_same_person_username(ctx, world.org_holder_id, "bbake456", "U3456789")
+    enrollment.start_shared(agent, world.org_holder_id, "bbake456")
+    device_id, _, seed = john_twin["devices"][0]
+    ctx.clock.advance(seconds=31)
+    request_id = enrollment.confirm(agent, world.org_holder_id, device_id,
+                                    pyotp.TOTP(seed).at(ctx.clock.now())).request_id
+    AccountService(ctx).close(back_office, john_twin["account_id"])
+    with ctx.db.read() as s:
+        assert s.get(SharingRequest, request_id).state is SharingRequestState.withdrawn
+        assert s.get(User, world.org_holder_id).sls_state is SlsState.opted_out  # as on a rejection
+    assert_invariants(ctx)

@@ -8,8 +8,8 @@ import pyotp
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from sqlalchemy import select
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from sqlalchemy import func, select
 
 from console.app import run_startup_tasks
 from console.models import settings as figures
@@ -21,13 +21,24 @@ from console.models.context import ServiceContext
 from console.models.devices import DeviceService
 from console.models.directory import UserDirectory, UserQuery
 from console.models.enrollment import EnrollmentService
-from console.models.entities import Account, Charge, DeviceHolding, SecurityDevice, User
-from console.models.enums import DeviceKind, DeviceState, StaffRole, UserRole
+from console.models.entities import Account, Charge, DeviceHolding, SecurityDevice, SharingRequest, User
+from console.models.enums import (
+    ChargeStatus,
+    DeviceKind,
+    DeviceState,
+    SharingRequestState,
+    SlsState,
+    StaffRole,
+    UserRole,
+)
 from console.models.errors import ConsoleError, InvalidInput, NotFound, RuleViolation
 from console.models.import_format import COLUMNS as IMPORT_COLUMNS
 from console.models.importing import ImportService
-from console.models.returns import ReturnsService
+from console.models.printed_cards import PrintedCardService
+from console.models.returns import RECEIVABLE_STATES, ReturnsService
 from console.models.sealing import SecretBox
+from console.models.sharing_review import SharingReviewService
+from console.models.sms import Outbox, SmsService
 from console.models.temporary_access import TemporaryAccessService
 from console.models.verification import VerificationService, dsc_response
 from tests.conftest import TEST_KEY, fresh_database
@@ -166,8 +177,9 @@ REPORTS = ("lost", "stolen", "damaged", "battery_failure")
 
 
 class ServicesMachine(RuleBasedStateMachine):
-    """One small firm (tests/factories.World plus a second username of Jane Smith and DSC+ stock), driven
-    through every state-changing service in random order with right and wrong input."""
+    """One small firm (tests/factories.World plus second usernames of Jane and John Smith in accounts of their
+    own, so shares across entities wait for compliance, and DSC+ stock), driven through every state-changing
+    service in random order with right and wrong input."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -176,8 +188,12 @@ class ServicesMachine(RuleBasedStateMachine):
         self.ctx = ServiceContext(db=fresh_database(self.tmp), box=SecretBox(TEST_KEY), clock=self.clock)
         self.admin = signed_in(self.ctx, "admin01", "Alex Admin", StaffRole.administrator)
         self.agent = signed_in(self.ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk)
+        self.compliance = signed_in(self.ctx, "comp01", "Carla Compliance", StaffRole.compliance)
         self.world = build_world(self.ctx)
         add_same_person_username(self.ctx, self.world.primary_id, "jsmit456", "U2345678")
+        john = add_same_person_username(self.ctx, self.world.secondary_id, "jsmit789", "U3456789",
+                                        kinds=(DeviceKind.code_card,))
+        self.card_values: dict[int, dict[int, str]] = {d: seed for d, _, seed in john["devices"]}
         for account_id in (self.world.account_id, self.world.org_account_id):
             make_rich(self.ctx, account_id)
         self.enrollment = EnrollmentService(self.ctx)
@@ -188,8 +204,11 @@ class ServicesMachine(RuleBasedStateMachine):
         self.accounts = AccountService(self.ctx)
         self.importer = ImportService(self.ctx)
         self.verification = VerificationService(self.ctx)
+        self.outbox = Outbox()
+        self.sms = SmsService(self.ctx, self.outbox)
+        self.printed = PrintedCardService(self.ctx, self.verification)
+        self.review = SharingReviewService(self.ctx)
         self.devices.receive_stock(self.admin, "DSC000000001-DSC000000008")
-        self.card_values: dict[int, dict[int, str]] = {}
         self.imported = 0
 
     def teardown(self) -> None:
@@ -241,6 +260,25 @@ class ServicesMachine(RuleBasedStateMachine):
         if wrong:
             answer = "999999" if kind is DeviceKind.ib_key else "ZZZZZZ" if len(answer) == 6 else "99999999"
         return answer, challenge
+
+    @initialize(request=st.booleans(), card=st.booleans(), sms=st.booleans())
+    def start_with(self, request, card, sms):
+        """Sometimes start with what the newer rules act on, so short sequences reach them too: Jane's share of
+        her twin's IB Key waiting for compliance, a printed card mailed to the organization's rights holder,
+        John on SMS after losing his IB Key."""
+        if request:
+            device_id = self._ids(select(DeviceHolding.device_id).join(User).where(User.username == "jsmit456"))[0]
+            self.enrollment.start_shared(self.admin, self.world.primary_id, "jsmit456")
+            answer, _ = self._answer(device_id, False)
+            self.enrollment.confirm(self.admin, self.world.primary_id, device_id, answer)
+        if card:
+            mailed = self.printed.issue(self.agent, self.world.org_holder_id)
+            self.card_values[mailed.device_id] = mailed.values
+        if sms:
+            self.devices.report(self.agent, self.world.secondary_device_id, "lost", user_id=self.world.secondary_id,
+                                issue_temporary_passcode=True, identity_verified=True)
+            self.sms.issue(self.agent, self.world.secondary_id, "+41 79 123 45 67", identity_verified=True)
+        event(f"start: request={request} card={card} sms={sms}")
 
     # --- rules ---------------------------------------------------------------------------------------------
     @rule(data=st.data(), existing=st.booleans(), role=st.sampled_from(["primary", "secondary"]),
@@ -298,8 +336,13 @@ class ServicesMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def unshare(self, data):
+        """Mostly a holding of a device others hold too (which can end), sometimes any holding."""
+        shared = select(DeviceHolding.device_id).group_by(DeviceHolding.device_id).having(func.count() > 1)
+        stmt = select(DeviceHolding.device_id, DeviceHolding.user_id)
         with self.ctx.db.read() as s:
-            pairs = sorted(tuple(r) for r in s.execute(select(DeviceHolding.device_id, DeviceHolding.user_id)))
+            pairs = sorted(tuple(r) for r in s.execute(stmt.where(DeviceHolding.device_id.in_(shared))))
+            if not pairs or not data.draw(st.integers(0, 3)):
+                pairs = sorted(tuple(r) for r in s.execute(stmt))
         if pairs:
             _try(self.devices.unshare, self.admin, *data.draw(st.sampled_from(pairs)))
 
@@ -345,13 +388,69 @@ class ServicesMachine(RuleBasedStateMachine):
                 answer, challenge = self._answer(card.device_id, False)
                 _try(self.temporary.activate_online_card, self.agent, card.device_id, challenge, answer)
 
+    @rule(data=st.data(), verified=st.booleans(), phone=st.sampled_from(["+41 79 123 45 67", "0041791234567",
+                                                                          "079 123 45 67", ""]))
+    def sms_issue(self, data, verified, phone):
+        """Mostly an enrolled user without an active permanent device (who may get SMS), sometimes anyone."""
+        permanent = select(DeviceHolding.user_id).join(SecurityDevice).where(
+            SecurityDevice.state == DeviceState.active, SecurityDevice.kind.not_in(
+                [k for k in DeviceKind if k.is_temporary]))
+        candidates = select(User.id).where(User.sls_state.in_([SlsState.enrolled, SlsState.no_device]),
+                                           User.id.not_in(permanent))
+        user_id = (self._pick(data, candidates) if data.draw(st.integers(0, 3)) else None) or self._user(data)
+        _try(self.sms.issue, self.agent, user_id, phone, identity_verified=verified)
+
+    @rule(data=st.data(), wrong=st.booleans(), wait=st.booleans())
+    def sms_code(self, data, wrong, wait):
+        """Text a code (again: refused within the resend interval unless the clock has moved) and answer it."""
+        if wait:
+            self.clock.advance(minutes=2)
+        sent = _try(self.sms.send_code, self.agent, self._sms_device(data))
+        if sent is not None:
+            with self.ctx.db.read() as s:
+                phone = s.get(SecurityDevice, sent.device_id).phone
+            code = self.outbox.last_code(phone) or ""
+            _try(self.verification.verify, self.agent, sent.device_id,
+                 "000000" if wrong and code != "000000" else code, challenge_id=sent.challenge_id)
+
+    @rule(data=st.data())
+    def sms_end(self, data):
+        _try(self.sms.end, self.agent, self._sms_device(data), "client found the IB Key")
+
+    @rule(data=st.data())
+    def printed_card_issue(self, data):
+        card = _try(self.printed.issue, self.agent, self._user(data))
+        if card is not None:
+            self.card_values[card.device_id] = card.values
+
+    @rule(data=st.data(), wrong=st.booleans())
+    def printed_card_activate(self, data, wrong):
+        device_id = self._pick(data, select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.code_card,
+                                                                     SecurityDevice.state == DeviceState.shipped))
+        if device_id is not None:
+            answer, challenge = self._answer(device_id, wrong)
+            _try(self.printed.activate, self.agent, device_id, challenge, answer)
+
+    @rule(data=st.data(), approve=st.booleans(), reason=st.sampled_from(["Passport and date of birth match", ""]))
+    def sharing_decision(self, data, approve, reason):
+        request_id = self._pick(data, select(SharingRequest.id).where(
+            SharingRequest.state == SharingRequestState.pending))
+        decide = self.review.approve if approve else self.review.reject
+        _try(decide, self.compliance, request_id, reason)
+
+    def _sms_device(self, data):
+        return self._pick(data, select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.sms,
+                                                                SecurityDevice.state == DeviceState.active))
+
     @rule()
     def expire(self):
         self.temporary.expire_due(self.admin)
 
     @rule(data=st.data())
     def receive_return(self, data):
-        _try(self.returns.receive_return, self.admin, self._device(data))
+        """Mostly a card that is due back or reported, sometimes any device."""
+        device_id = self._device(data, *RECEIVABLE_STATES) if data.draw(st.integers(0, 3)) else None
+        _try(self.returns.receive_return, self.admin, device_id or self._device(data))
 
     @rule()
     def overdue_run(self):
@@ -359,11 +458,17 @@ class ServicesMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def waive(self, data):
-        _try(self.charges.waive, self.admin, self._pick(data, select(Charge.id)), "goodwill after a call")
+        """Mostly a pending charge, sometimes any (a waived or billed one is refused)."""
+        pending = select(Charge.id).where(Charge.status == ChargeStatus.pending)
+        charge_id = self._pick(data, pending) if data.draw(st.integers(0, 3)) else None
+        _try(self.charges.waive, self.admin, charge_id or self._pick(data, select(Charge.id)), "goodwill after a call")
 
     @rule(data=st.data())
     def unlock(self, data):
-        _try(self.verification.unlock, self.admin, self._device(data))
+        """Mostly a locked device, sometimes any (one not locked is refused)."""
+        locked = select(SecurityDevice.id).where(SecurityDevice.locked.is_(True))
+        device_id = self._pick(data, locked) if data.draw(st.integers(0, 3)) else None
+        _try(self.verification.unlock, self.admin, device_id or self._device(data))
 
     @rule(data=st.data(), force=st.booleans())
     def close_account(self, data, force):
@@ -387,12 +492,13 @@ def _try(method, *args, **kwargs):
     """Call a service; a domain refusal is an expected outcome (and must have changed nothing)."""
     if any(a is None for a in args[1:2]):
         return None
+    name = f"{type(method.__self__).__name__}.{method.__name__}"  # e.g. SmsService.issue, not just "issue"
     try:
         result = method(*args, **kwargs)
     except ConsoleError as exc:
-        event(f"{method.__name__}: refused ({type(exc).__name__})")
+        event(f"{name}: refused ({type(exc).__name__})")
         return None
-    event(f"{method.__name__}: done")
+    event(f"{name}: done")
     return result
 
 

@@ -19,10 +19,11 @@ from console.models.accounts import AccountService
 from console.models.devices import DeviceService
 from console.models.enrollment import EnrollmentService
 from console.models.entities import DeviceHolding, SecurityDevice, User
-from console.models.enums import DeviceKind, DeviceState, SlsState, UserRole
+from console.models.enums import DeviceKind, DeviceState, SlsState, StaffRole, UserRole
 from console.models.errors import RightsError
 from console.models.printed_cards import PrintedCardService
 from tests.factories import add_device, add_person, add_user, user_snapshot
+from tests.invariants import assert_invariants
 from tests.lifecycle import audit_count, challenge_and_response, make_rich
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
@@ -53,7 +54,6 @@ EXCEPTIONS = {
     "VerificationService.issue_challenge", "VerificationService.unlock", "ImportService.apply",
     "ImportService.preview",
     "SmsService.issue", "SmsService.send_code", "SmsService.end", "SharingReviewService.reject",
-    "SharingReviewService.approve", "PrintedCardService.activate",
 }
 
 
@@ -112,6 +112,55 @@ def _share(ctx, world, agent, back_office):
     DeviceService(ctx).share(agent, device_id, world.secondary_id, "123456")
 
 
+def _mailed_card_of_john(ctx, world) -> tuple[int, dict[int, str]]:
+    """A printed Security Code Card mailed to jsmit123 (no rights) before the rule held, waiting for activation."""
+    from console.models.cards import card_hashes, new_card_values
+
+    values = new_card_values(100)
+    with ctx.db.write() as s:
+        card, _ = add_device(s, ctx, s.get(User, world.secondary_id), DeviceKind.code_card, DeviceState.shipped,
+                             serial="SCC-00000777", preferred=False)
+        card.shipped_at = ctx.clock.now()
+        card.secret_salt = ctx.box.new_salt()
+        card.secret_hash = card_hashes(ctx.box, card.secret_salt, values)
+        return card.id, values
+
+
+def _activate_printed_card(ctx, world, agent, back_office):
+    from console.models.verification import VerificationService
+
+    card, values = _mailed_card_of_john(ctx, world)
+    ch = VerificationService(ctx).issue_challenge(back_office, card)
+    try:
+        PrintedCardService(ctx).activate(back_office, card, ch.id, "".join(values[p] for p in ch.positions))
+    finally:
+        with ctx.db.read() as s:
+            assert s.get(SecurityDevice, card).state is DeviceState.shipped
+
+
+def _approve_sharing(ctx, world, agent, back_office):
+    """A request of jsmit123 (no rights) to share the IB Key of its twin in another account, opened before the
+    rights moved (written directly: the opt-in refuses such a user), approved by compliance."""
+    from console.models.enums import SharingRequestState
+    from console.models.sharing_review import ACROSS_ENTITIES, SharingReviewService, open_request
+    from tests.factories import add_same_person_username
+    from tests.sessions import signed_in
+
+    twin = add_same_person_username(ctx, world.secondary_id, "jsmit778", "U2222778")
+    with ctx.db.write() as s:
+        john, device = s.get(User, world.secondary_id), s.get(SecurityDevice, twin["devices"][0][0])
+        request_id = open_request(s, "hdesk01", device, john, ACROSS_ENTITIES, ctx.clock.now()).id
+    compliance = signed_in(ctx, "comp01", "Carla Compliance", StaffRole.compliance)
+    try:
+        SharingReviewService(ctx).approve(compliance, request_id, "Passport and date of birth match")
+    finally:
+        with ctx.db.read() as s:
+            from console.models.entities import SharingRequest
+
+            assert s.get(SharingRequest, request_id).state is SharingRequestState.pending
+            assert [h.user_id for h in s.get(SecurityDevice, twin["devices"][0][0]).holdings] == [twin["user_id"]]
+
+
 DRIVERS = {
     "EnrollmentService.start_ib_key": lambda ctx, w, a, b: EnrollmentService(ctx).start_ib_key(a, w.secondary_id),
     "EnrollmentService.start_online_card":
@@ -136,7 +185,12 @@ DRIVERS = {
         lambda ctx, w, a, b: DeviceService(ctx).unshare(a, w.secondary_device_id, w.secondary_id),
     "DeviceService.revoke": lambda ctx, w, a, b: DeviceService(ctx).revoke(b, w.secondary_device_id),
     "PrintedCardService.issue": lambda ctx, w, a, b: PrintedCardService(ctx).issue(a, w.secondary_id),
+    "PrintedCardService.activate": _activate_printed_card,
+    "SharingReviewService.approve": _approve_sharing,
 }
+# Drivers that first set up what they act on (stock, a card, a request), which writes its own audit entries.
+SETS_UP_FIRST = {"DeviceService.ship", "DeviceService.activate_shipped", "PrintedCardService.activate",
+                 "SharingReviewService.approve"}
 
 
 def test_every_service_method_is_classified():
@@ -162,8 +216,11 @@ def test_path_refuses_a_user_without_the_rights(ctx, world, agent, back_office, 
     actor = agent if not method.startswith("DeviceService.ship") else back_office
     with pytest.raises(RightsError, match=r"Ask Jane Smith \(jsmit001\)"):
         DRIVERS[method](ctx, world, actor, back_office)
-    assert user_snapshot(ctx, world.secondary_id) == before_user
-    if method not in ("DeviceService.ship", "DeviceService.activate_shipped"):  # these add stock first
+    after_user = user_snapshot(ctx, world.secondary_id)
+    if method in SETS_UP_FIRST:  # the set-up may add a holding of its own; state, restrictions, count unchanged
+        assert (after_user[0], after_user[2:]) == (before_user[0], before_user[2:])
+    else:
+        assert after_user == before_user
         assert audit_count(ctx) == before_audit
 
 
@@ -200,3 +257,23 @@ def test_devices_with_legacy_kinds_ship_never(ctx, world, back_office):
         gold_id = gold.id
     with pytest.raises(RuleViolation, match="only a DSC\\+ in stock"):
         DeviceService(ctx).ship(back_office, gold_id, world.primary_id)
+
+
+def test_rejecting_a_request_of_a_user_without_rights_returns_it_to_opted_out(ctx, world, back_office, compliance):
+    """The documented exception: compliance can still reject a request whose requester lost the rights since;
+    the requester only goes back to where it was (opted out, restrictions in force)."""
+    from console.models.sharing_review import ACROSS_ENTITIES, SharingReviewService, open_request
+    from tests.factories import add_same_person_username
+
+    twin = add_same_person_username(ctx, world.secondary_id, "jsmit778", "U2222778")
+    with ctx.db.write() as s:
+        jim = add_user(s, ctx, s.get(User, world.primary_id).account, add_person(s, "Jim Smith"), "jsmit779",
+                       UserRole.secondary, SlsState.opted_out)
+        jim.sls_state = SlsState.pending  # opting in by sharing: restrictions still in force
+        request_id = open_request(s, "hdesk01", s.get(SecurityDevice, twin["devices"][0][0]), jim,
+                                  ACROSS_ENTITIES, ctx.clock.now()).id
+        jim_id = jim.id
+    SharingReviewService(ctx).reject(compliance, request_id, "Identification does not match")
+    state, held, restrictions, active = user_snapshot(ctx, jim_id)
+    assert (state, held, active) == (SlsState.opted_out, [], 0) and restrictions
+    assert_invariants(ctx)

@@ -163,7 +163,9 @@ def test_waiting_request_is_on_the_work_list(ctx, world, twin, agent, compliance
 
     result = request_share(ctx, world, twin, agent)
     [section] = [x for x in WorkListService(ctx).today(agent) if x.source == "sharing"]
-    assert section.total == 1 and section.items[0].username == "jsmit001" and section.items[0].opens == "user"
+    assert section.total == 1 and section.items[0].username == "jsmit001"
+    assert section.items[0].opens == "sharing_request"
+    assert section.items[0].request_id == result.request_id
     review.reject(compliance, result.request_id, "different people")
     [section] = [x for x in WorkListService(ctx).today(agent) if x.source == "sharing"]
     assert section.total == 0

@@ -143,3 +143,43 @@ def test_rows_added_after_the_demo_get_fresh_ids(ctx):
     with ctx.db.write() as s:
         person = add_person(s, "After Demo")
         assert person.id > s.scalar(select(func.min(Person.id)))
+
+
+def test_two_reviewers_decide_the_same_sharing_request(ctx, clock, tmp_path, world, agent):
+    """Two compliance reviewers had the same waiting request on screen; one approves, the other rejects. The
+    first to commit decides; the other is refused naming that decision, who made it and when; the requester's
+    state is the winner's."""
+    import pyotp
+
+    from console.models.enrollment import EnrollmentService
+    from console.models.entities import SharingRequest
+    from tests.factories import add_same_person_username
+    from tests.sessions import signed_in
+
+    twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
+    device_id, _, seed = twin["devices"][0]
+    svc = EnrollmentService(ctx)
+    svc.start_shared(agent, world.primary_id, "jsmit777")
+    request_id = svc.confirm(agent, world.primary_id, device_id, pyotp.TOTP(seed).at(clock.now())).request_id
+    signed_in(ctx, "comp01", "Carla Compliance", StaffRole.compliance)
+    signed_in(ctx, "comp02", "Chris Compliance", StaffRole.compliance)
+    with ctx.db.read() as s:
+        shown = s.get(SharingRequest, request_id).version
+    answers = run_desks(ctx.db, clock, tmp_path,
+                        ("approve", {"actor": "comp01", "actor_name": "Carla Compliance", "role": "compliance",
+                                     "request_id": request_id, "reason": "Passport matches",
+                                     "expected_version": shown}),
+                        ("reject", {"actor": "comp02", "actor_name": "Chris Compliance", "role": "compliance",
+                                    "request_id": request_id, "reason": "Could not confirm the ID",
+                                    "expected_version": shown}))
+    done, refused = one_winner(answers)
+    winner = "Carla Compliance" if done["result"] == "approved" else "Chris Compliance"
+    assert refused["error"] == "ConcurrentChange", refused
+    assert refused["message"].startswith("Another desk changed the sharing request of jsmit001 while you were "
+                                         "working on it: Sharing of IB Key"), refused
+    assert f"(by {winner} at " in refused["message"], refused
+    with ctx.db.read() as s:
+        assert s.get(SharingRequest, request_id).state.name == done["result"]
+        assert s.get(User, world.primary_id).sls_state is (
+            SlsState.enrolled if done["result"] == "approved" else SlsState.opted_out)
+        assert audit.verify(s).ok

@@ -20,10 +20,12 @@ def limits(ctx, user_id):
 @pytest.mark.parametrize("kind, day, five", [
     (DeviceKind.sms, 200_000, 600_000), (DeviceKind.ib_key, 1_000_000, 1_000_000),
     (DeviceKind.code_card, 200_000, 600_000), (DeviceKind.online_code_card, 200_000, 600_000),
-    (DeviceKind.dsc_plus, None, None), (DeviceKind.temporary_passcode, 50_000, 100_000)])
+    (DeviceKind.dsc_plus, None, None), (DeviceKind.temporary_passcode, 50_000, 100_000),
+    (DeviceKind.gold, 1_000_000, 1_000_000), (DeviceKind.platinum, 1_000_000, 1_000_000)])
 def test_each_kind_has_the_published_limit(kind, day, five):
     """The table of domain-facts: SMS and cards 200K/600K, IB Key 1M/1M, DSC+ no limit; a passcode proves no
-    device, so it has the limits of a user without one."""
+    device, so it has the limits of a user without one. Gold and Platinum (legacy, not in the table) get the
+    high row by our decision (docs/sls-rules.md), never "no device"."""
     assert limit_for(kind, Figures()) == Limit(day, five)
     assert no_device_limit(Figures()) == Limit(50_000, 100_000)
 
@@ -101,3 +103,21 @@ def test_limit_setting_refuses_bad_values(ctx, admin):
     with pytest.raises(InvalidInput, match="between 0 and"):
         SettingsService(ctx).update(admin, "limit_sms_day_usd", -1)
     assert SettingsService(ctx).figures().limit_sms_day_usd == 200_000
+
+
+def test_an_imported_legacy_card_gives_its_own_limits_which_are_settings(ctx, world, admin, back_office, tmp_path):
+    """A user imported with a Gold card is enrolled with the legacy row's limits, and the firm can change them."""
+    from console.models.import_format import COLUMNS
+    from console.models.importing import ImportService
+
+    path = tmp_path / "legacy.csv"
+    path.write_text(",".join((*COLUMNS, "legacy_device", "legacy_serial")) + "\n" + ",".join([
+        "U5550001", "individual", "Gold client", "goldc001", "Gail Gold", "primary", "1961-02-03", "US", "US",
+        "passport", "P5550001", "gold", "G-000123"]) + "\n", encoding="utf-8")
+    ImportService(ctx).apply(back_office, path)
+    user_id = UserDirectory(ctx).find_by_username("goldc001")
+    lim = limits(ctx, user_id)
+    assert [(d.label, d.limit) for d in lim.per_device] == [("Gold card (legacy) G-000123",
+                                                             Limit(1_000_000, 1_000_000))]
+    set_figure(ctx, "limit_legacy_day_usd", 750_000)
+    assert limits(ctx, user_id).best == Limit(750_000, 1_000_000)

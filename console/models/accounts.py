@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.charges import add_device_charge, money, release_reserve
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import holders_of, settle_user
 from console.models.entities import Account, Charge, DeviceHolding, Reserve, SecurityDevice, User
 from console.models.enums import ChargeKind, DeviceState, ReturnReason, SlsState
@@ -30,6 +31,7 @@ from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.returns import fee_for
 from console.models.settings import load_figures
+from console.models.sharing_review import withdraw_for_closing
 
 MIN_REASON = 5
 IN_USE = (DeviceState.active, DeviceState.pending, DeviceState.shipped)
@@ -49,6 +51,7 @@ class ClosingResult:
     forced: bool
 
 
+@retries_conflicts
 class AccountService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -107,6 +110,8 @@ class AccountService:
                         released += 1
                 elif device.account_id == account.id and release_reserve(s, device, now) is not None:
                     released += 1
+            ended_ids = {d.id for d in devices if d.state not in IN_USE}
+            withdraw_for_closing(s, actor.username, user_ids, ended_ids, now, account.number)
             for user in users:
                 was = user.sls_state
                 user.sls_state = SlsState.closed

@@ -9,7 +9,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import Account, Charge, Reserve, SecurityDevice
 from console.models.enums import ChargeKind, ChargeStatus
 from console.models.errors import InvalidInput, NotFound, RuleViolation
@@ -40,6 +42,7 @@ class ChargeRow:
     waived_reason: str | None
     waived_by: str | None
     waived_at: dt.datetime | None
+    version: int = 0  # sent back with a waiver, so a change made at another desk since is refused
 
 
 def money(cents: int, currency: str = "USD") -> str:
@@ -90,6 +93,7 @@ def release_reserve(s: Session, device: SecurityDevice, at: dt.datetime) -> Rese
     return reserve
 
 
+@retries_conflicts
 class ChargeService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -144,8 +148,9 @@ class ChargeService:
         return out
 
     # --- changing --------------------------------------------------------------------------------
-    def waive(self, actor: Actor, charge_id: int, reason: str) -> ChargeRow:
-        """Waive a pending charge; a reason is required and recorded with who waived it and when."""
+    def waive(self, actor: Actor, charge_id: int, reason: str, *, expected_version: int | None = None) -> ChargeRow:
+        """Waive a pending charge; a reason is required and recorded with who waived it and when.
+        `expected_version`: the charge as the desk showed it (another desk's change since is refused)."""
         reason = " ".join((reason or "").split())
         if len(reason) < MIN_WAIVE_REASON:
             raise InvalidInput("Give the reason for waiving this charge (at least a few words); it is kept "
@@ -153,6 +158,8 @@ class ChargeService:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.waive_charges)
             charge = _charge(s, charge_id)
+            require_version(charge, expected_version, f"the charge of {money(charge.amount_cents, charge.currency)} "
+                                                      f"on {charge.account.number}")
             if charge.status is not ChargeStatus.pending:
                 raise RuleViolation(f"This charge is already {charge.status.value}"
                                     + (f" (by {charge.waived_by}: {charge.waived_reason})"
@@ -197,4 +204,5 @@ def _charge(s: Session, charge_id: int) -> Charge:
 
 def _row(c: Charge, number: str, serial: str | None) -> ChargeRow:
     return ChargeRow(c.id, c.account_id, number, c.device_id, serial, c.kind, c.amount_cents, c.currency, c.status,
-                     c.description, c.created_at, c.created_by, c.waived_reason, c.waived_by, c.waived_at)
+                     c.description, c.created_at, c.created_by, c.waived_reason, c.waived_by, c.waived_at,
+                     c.version)

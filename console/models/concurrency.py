@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, object_session
 
-from console.models.entities import Account, AuditEntry, Charge, SecurityDevice, StaffMember, User
+from console.models.entities import Account, AuditEntry, Charge, SecurityDevice, SharingRequest, StaffMember, User
 from console.models.errors import ConcurrentChange
 
 
@@ -49,10 +49,19 @@ def _about(row: Versioned) -> ColumnElement[bool] | None:
     if isinstance(row, Account):
         return AuditEntry.account_id == row.id
     if isinstance(row, Charge):
-        return AuditEntry.details.contains(f'"charge_id":{row.id},')
+        return _detail_is(AuditEntry.details, "charge_id", row.id)
+    if isinstance(row, SharingRequest):
+        return _detail_is(AuditEntry.details, "request_id", row.id)
     if isinstance(row, StaffMember):
         return AuditEntry.details.contains(f'"staff":"{row.username}"')
     return None
+
+
+def _detail_is(details: Any, key: str, value: int) -> ColumnElement[bool]:
+    """An audit entry whose details carry key = value (written as compact JSON, keys sorted: the pair is followed
+    by "," or by the closing "}")."""
+    pair = f'"{key}":{value}'
+    return or_(details.contains(pair + ","), details.contains(pair + "}"))
 
 
 def last_change(session: Session, about: ColumnElement[bool] | None, action: str | None = None) -> str | None:

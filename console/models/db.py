@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+import inspect
+import random
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from console.models.errors import ConcurrentChange, DatabaseBusy, DatabaseUnavailable
+from console.models.errors import ConcurrentChange, DatabaseBusy, DatabaseUnavailable, WriteConflict
 
+_T = TypeVar("_T")
 BUSY_TIMEOUT_MS = 5000
 MAX_ID = 2**31 - 1  # primary keys are 32-bit integers on PostgreSQL
 # PostgreSQL: one stuck query never freezes a desk, and a desk waits at most this long for another's write.
@@ -28,7 +33,39 @@ WRITER_LOCK_KEY = 0x515C0E5  # an arbitrary constant, the same on every desk
 CHANGES_CHANNEL = "sls_changes"  # NOTIFY'd in each write transaction: other desks refresh (changes.py)
 # SQLSTATEs a writer may meet that mean "try again", not "wrong": serialization failure and deadlock.
 RETRY_SQLSTATES = {"40001", "40P01"}
-WRITE_ATTEMPTS = 3
+WRITE_ATTEMPTS = 4
+RETRY_FIRST_WAIT_S = 0.05  # then doubled each time, with jitter so two desks do not meet again in step
+
+
+def retries_conflicts(cls: type[_T]) -> type[_T]:
+    """Make every public method of a service class run again (at most WRITE_ATTEMPTS times in all, waiting a
+    little longer each time) when its write transaction was stopped by a deadlock or a serialization failure.
+    Such a transaction wrote nothing, and a service method is one request whose transactions each check what
+    they change, so running it again is safe. The writer lock keeps service writes from meeting at all; this is
+    for what it cannot cover (other sessions on the database, such as a DBA's script or a report job)."""
+    for name, method in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(method):
+            setattr(cls, name, _retrying(method))
+    cls.__retries_conflicts__ = True  # type: ignore[attr-defined]  # checked by tests/test_write_retry.py
+    return cls
+
+
+def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return method(self, *args, **kwargs)
+            except WriteConflict:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                db = getattr(getattr(self, "ctx", None), "db", None)
+                if db is not None:
+                    db.retried += 1
+                time.sleep(RETRY_FIRST_WAIT_S * 2 ** (attempt - 1) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def is_row_id(value: object) -> bool:
@@ -95,6 +132,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
+        self.retried = 0  # write requests run again after a deadlock or serialization failure (retries_conflicts)
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False}
@@ -188,8 +226,8 @@ def _plain(error: exc.DBAPIError) -> Exception:
     """A database fault a desk meets in normal work, as a message a person can act on; anything else as is."""
     state = _sqlstate(error)
     if state in RETRY_SQLSTATES:
-        return ConcurrentChange("Another desk was changing the same records at the same moment. Nothing was "
-                                "changed here; check the current state and try again.")
+        return WriteConflict("Another desk was changing the same records at the same moment, and trying again did "
+                             "not help. Nothing was changed here; check the current state and try again.")
     if state == "55P03" or "database is locked" in str(error.orig):
         return DatabaseBusy("The database stayed busy with other desks' changes (or one long change, such as an "
                             "import) for too long. Nothing was changed; try again in a moment.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import dataclasses
 import datetime as dt
 import gc
 import multiprocessing
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.models import audit, bulk, user_index, vault
+from console.models import audit, bulk, demo_twins, user_index, vault
 from console.models.cards import ALPHABET, card_hashes, new_card_values
 from console.models.context import ServiceContext
 from console.models.db import Database
@@ -270,6 +271,9 @@ class DemoBuilder:
         elif state is SlsState.pending:
             device_id = self._device(DeviceKind.ib_key, DeviceState.pending, account_id, self._past(2))
             self._hold(user_id, device_id, True, since)
+            for r in OPT_OUT_RESTRICTIONS:  # opting in from opted out: lifted only when the opt-in completes
+                self.t["restrictions"].append({"user_id": user_id, "restriction": r, "imposed_at": since,
+                                               "lifted_at": None})
         else:
             for r in OPT_OUT_RESTRICTIONS:
                 self.t["restrictions"].append({"user_id": user_id, "restriction": r, "imposed_at": since,
@@ -505,10 +509,13 @@ def generate(ctx: ServiceContext, figures: Figures, users: int, seed: int | None
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _generate(ctx, builder, users, parallel, progress, started, start_ids, audit_before)
+        summary = _generate(ctx, builder, users, parallel, progress, started, start_ids, audit_before)
     finally:
         if gc_was_enabled:
             gc.enable()
+    twins = demo_twins.add_twins(ctx, users, seed)  # a few shares across entities wait for compliance
+    return dataclasses.replace(summary, accounts=summary.accounts + twins, users=summary.users + twins,
+                               audit_entries=_audit_count(ctx) - audit_before, seconds=time.perf_counter() - started)
 
 
 def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: bool,

@@ -27,6 +27,7 @@ from console.models import audit, device_list, vault
 from console.models.charges import add_device_charge, existing_charge, hold_reserve, money
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_list import DeviceQuery, DeviceRow  # noqa: F401  (re-exported for the views)
 from console.models.device_rules import (
     end_sms_after_activation,
@@ -125,6 +126,7 @@ def parse_serials(text_or_items: str | Iterable[str]) -> list[str]:
 
 
 # --- the service -----------------------------------------------------------------------------------
+@retries_conflicts
 class DeviceService:
     def __init__(self, ctx: ServiceContext, verification: VerificationService | None = None) -> None:
         self.ctx = ctx
@@ -186,12 +188,16 @@ class DeviceService:
                 ids.append(device.id)
             return ids
 
-    def ship(self, actor: Actor, device_id: int, user_id: int) -> DeviceRow:
-        """Ship a card from stock to a user: activation window starts; a reserve equal to the fee is held."""
+    def ship(self, actor: Actor, device_id: int, user_id: int, *, expected_version: int | None = None,
+             user_version: int | None = None) -> DeviceRow:
+        """Ship a card from stock to a user: activation window starts; a reserve equal to the fee is held.
+        The versions are those of the card and the user as the desk showed them."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_stock)
             device = _device(s, device_id)
+            require_version(device, expected_version, _label(device))
             user = _user(s, user_id)
+            require_version(user, user_version, user.username)
             require_rights(s, user)
             fig = load_figures(s)
             if user.account.equity_cents < fig.dsc_min_equity_cents:
@@ -333,12 +339,14 @@ class DeviceService:
                                  permission=Permission.manage_devices, on_success=on_success)
         return requests[0] if requests else None
 
-    def unshare(self, actor: Actor, device_id: int, user_id: int) -> None:
+    def unshare(self, actor: Actor, device_id: int, user_id: int, *, expected_version: int | None = None) -> None:
         """Stop a user holding a shared device. The device keeps at least one holder, and an enrolled user
-        keeps at least one active device."""
+        keeps at least one active device. `expected_version`: the device as the desk showed it."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_devices)
             user = _user(s, user_id)
+            if expected_version is not None:
+                require_version(_device(s, device_id), expected_version, _label(_device(s, device_id)))
             require_rights(s, user)
             holding = _holding(s, user, device_id)
             device = holding.device
@@ -466,11 +474,13 @@ class DeviceService:
                                 "replacement.")
         return device
 
-    def revoke(self, actor: Actor, device_id: int, note: str = "") -> DeviceRow:
+    def revoke(self, actor: Actor, device_id: int, note: str = "", *,
+               expected_version: int | None = None) -> DeviceRow:
         """Take a device out of service because it is no longer needed; a DSC+ is then to be returned."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_devices)
             device = _device(s, device_id)
+            require_version(device, expected_version, _label(device))
             if device.state not in REVOCABLE_STATES:
                 raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()}; only a device in "
                                     f"service or on its way can be revoked.")

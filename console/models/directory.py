@@ -109,6 +109,7 @@ class DeviceSummary:
     activation_due_at: dt.datetime | None = None
     due_passed: bool = False  # the date in due_at is in the past (as the Devices window marks it)
     required_at_login_since: dt.datetime | None = None  # mailed, not activated in time: required at login
+    version: int = 0  # sent back with a write, so a change made at another desk since is refused
 
     @property
     def state_label(self) -> str:
@@ -585,4 +586,4 @@ def _device_summaries(s: Session, user: User, now: dt.datetime) -> Iterator[Devi
         serial = d.serial or (mask_phone(d.phone) if d.phone else None)
         yield DeviceSummary(d.id, d.kind.label, serial, d.state, h.preferred, d.locked, tuple(others),
                             d.activated_at, d.expires_at, d.return_due_at, d.activation_due_at,
-                            due is not None and due < now, d.required_at_login_since)
+                            due is not None and due < now, d.required_at_login_since, d.version)

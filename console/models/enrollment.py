@@ -24,7 +24,7 @@ from console.models import audit, opt_out_terms, vault
 from console.models.cards import new_card_device
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
-from console.models.db import is_row_id
+from console.models.db import is_row_id, retries_conflicts
 from console.models.entities import (
     DeviceHolding,
     OptOutAcknowledgement,
@@ -147,6 +147,7 @@ class OptedOut:
     limits_after: str = ""
 
 
+@retries_conflicts
 class EnrollmentService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -56,6 +56,11 @@ class ConcurrentChange(ConsoleError):
     """Another desk changed the same record first; reload and try again."""
 
 
+class WriteConflict(ConcurrentChange):
+    """The server stopped the transaction to break a deadlock or a serialization failure: nothing was written,
+    and running the same request again is safe (db.retries_conflicts does, a few times, before saying so)."""
+
+
 class DatabaseBusy(ConsoleError):
     """The database did not answer in time (another desk's long write, or a slow query); nothing changed."""
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.directory import UserQuery, filtered
 from console.models.entities import Account, AuditEntry, Charge, DeviceHolding, Person, SecurityDevice, User
 from console.models.errors import ConsoleError, InvalidInput
@@ -153,6 +154,7 @@ KINDS: dict[str, Callable[[Session], ExportSource]] = {
 KIND_LABELS = {"users": "users", "devices": "devices", "charges": "charges", "audit": "audit entries"}
 
 
+@retries_conflicts
 class ExportService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

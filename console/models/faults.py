@@ -52,9 +52,9 @@ def explain(error: BaseException, url: str | None = None) -> str:
                 "password and the code on two lines of its standard input.")
     if isinstance(error, MemoryError):
         return "The computer ran out of memory; nothing more was done. Close other programs or ask for less."
-    first_line = (str(error).splitlines() or [""])[0][:200]
-    return (f"The console stopped on an unexpected fault ({type(error).__name__}: {first_line}); nothing more was "
-            f"done. Please report it with the log.")
+    # The error's own text stays in the log: it may hold internals (or client data) a desk should not show.
+    return (f"The console met an unexpected fault ({type(error).__name__}) and stopped; nothing was changed by the "
+            f"step that failed. Please report it with the log.")
 
 
 def _database_fault(error: exc.DBAPIError, where: str) -> str:

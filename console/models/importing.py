@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import (
     Account,
     AuditEntry,
@@ -427,6 +428,7 @@ class _Planner:
         return out
 
 
+@retries_conflicts
 class ImportService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

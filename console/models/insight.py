@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from console.models.activity_counts import ENROLLED, OPTED_OUT, PATH_LABELS
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import AuditDayCount, Charge, DeviceCount, SecurityDevice, StaffMember, UserStateCount
 from console.models.enums import ChargeStatus, DeviceKind, DeviceState, SlsState
 from console.models.errors import InvalidInput, PermissionDenied
@@ -145,6 +146,7 @@ def _months(first: dt.date, last: dt.date) -> list[str]:
     return out
 
 
+@retries_conflicts
 class InsightService:
     """Dashboard panels for a period. Each figure is one small aggregate: summary tables kept in the writing
     transaction (user_state_counts, device_counts, audit_day_counts) or an indexed range."""

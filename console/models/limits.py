@@ -5,7 +5,9 @@ and for a user without one (opted out). Under M2FS the device used at login deci
 several active devices has several limits; the best of them is what the client can reach by logging in with
 its most protective device. Figures are settings; 0 means no limit (DSC+).
 
-A temporary passcode is not in the published table: it gives the "none" row (it proves no device). An Online
+Gold and Platinum (legacy hardware) are not in the published table either: they get a row of their own,
+the "high" figures by default (docs/sls-rules.md, "Legacy devices", says why). A temporary passcode is not in
+the published table: it gives the "none" row (it proves no device). An Online
 Security Code Card is a Security Code Card and gets that row. A pending or opted-out user, and an enrolled user
 whose devices are all out of use, gets the "none" row.
 """
@@ -25,7 +27,8 @@ from console.models.settings import Figures
 
 # The settings prefix of each kind's row; kinds missing here (temporary passcode) get the "none" row.
 _ROW_OF_KIND = {DeviceKind.sms: "sms", DeviceKind.ib_key: "ib_key", DeviceKind.code_card: "code_card",
-                DeviceKind.online_code_card: "code_card", DeviceKind.dsc_plus: "dsc_plus"}
+                DeviceKind.online_code_card: "code_card", DeviceKind.dsc_plus: "dsc_plus",
+                DeviceKind.gold: "legacy", DeviceKind.platinum: "legacy"}
 NO_DEVICE = "none"
 
 

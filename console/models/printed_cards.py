@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.cards import new_card_device
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import end_sms_after_activation, enroll_if_waiting, settle_holders
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
@@ -43,12 +45,13 @@ class PrintedCard:
     activation_due_at: dt.datetime
 
 
+@retries_conflicts
 class PrintedCardService:
     def __init__(self, ctx: ServiceContext, verification: VerificationService | None = None) -> None:
         self.ctx = ctx
         self.verification = verification or VerificationService(ctx)
 
-    def issue(self, actor: Actor, user_id: int) -> PrintedCard:
+    def issue(self, actor: Actor, user_id: int, *, expected_version: int | None = None) -> PrintedCard:
         """Print and mail a card to the user: shipped, to be activated within the activation window."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_devices)
@@ -57,6 +60,7 @@ class PrintedCardService:
             user = s.get(User, user_id)
             if user is None:
                 raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+            require_version(user, expected_version, user.username)
             require_rights(s, user)
             if user.sls_state is SlsState.pending:
                 raise RuleViolation(f"{user.username} has an opt-in in progress; finish or cancel it before a card "
@@ -85,7 +89,8 @@ class PrintedCardService:
             return PrintedCard(device.id, user.username, user.full_name, user.account.number, device.serial or "",
                                values, now, device.activation_due_at)
 
-    def activate(self, actor: Actor, device_id: int, challenge_id: int, answer: str) -> None:
+    def activate(self, actor: Actor, device_id: int, challenge_id: int, answer: str, *,
+                 expected_version: int | None = None) -> None:
         """Activate a mailed card with the values at the two index numbers of a challenge (see
         VerificationService.issue_challenge); a late activation is allowed and flagged in the audit entry."""
         with self.ctx.db.read() as s:
@@ -93,10 +98,10 @@ class PrintedCardService:
             device = s.get(SecurityDevice, device_id)
             if device is None:
                 raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
-            _require_waiting(device)
+            _require_waiting(device, expected_version)
 
         def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
-            _require_waiting(dev)
+            _require_waiting(dev, expected_version)
             now = self.ctx.clock.now()
             dev.state = DeviceState.active
             dev.activated_at = now
@@ -116,7 +121,11 @@ class PrintedCardService:
                                  permission=Permission.manage_devices, on_success=on_success)
 
 
-def _require_waiting(device: SecurityDevice) -> None:
+def _require_waiting(device: SecurityDevice, expected_version: int | None = None) -> None:
+    """Only a mailed card waiting for activation; one changed since the desk showed it waiting is refused naming
+    who changed it (a card still waiting is not: wrong answers move its version too)."""
+    if device.kind is not DeviceKind.code_card or device.state is not DeviceState.shipped:
+        require_version(device, expected_version, f"Security Code Card {device.serial}")
     if device.kind is not DeviceKind.code_card or device.state is not DeviceState.shipped:
         raise RuleViolation(f"This {device.kind.label} is {device.state.label.lower()}; only a mailed Security "
                             f"Code Card waiting for activation is activated here.")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from console.models import audit
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import AuditHead
 from console.models.errors import InvalidInput
 from console.models.firm import firm_name
@@ -74,6 +75,7 @@ def write_csv(report: Report, path: Path) -> None:
 Renderer = Callable[[Report, Path], None]
 
 
+@retries_conflicts
 class ReportService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -20,7 +20,10 @@ from sqlalchemy.orm import Session
 
 from console.models import audit
 from console.models.charges import add_device_charge, existing_charge, money, release_reserve
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
+from console.models.device_rules import device_label
 from console.models.entities import Account, Charge, DeviceHolding, SecurityDevice, User
 from console.models.enums import ChargeKind, DeviceKind, DeviceState, ReturnReason
 from console.models.errors import NotFound, RuleViolation
@@ -89,6 +92,7 @@ def _charged_already(s: Session, device_id: int) -> bool:
     return bool(s.scalar(select(exists().where(Charge.device_id == device_id))))
 
 
+@retries_conflicts
 class ReturnsService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -113,13 +117,14 @@ class ReturnsService:
     def overdue(self) -> list[ReturnRow]:
         return self.pending(overdue_only=True)
 
-    def receive_return(self, actor: Actor, device_id: int) -> SecurityDevice:
+    def receive_return(self, actor: Actor, device_id: int, *, expected_version: int | None = None) -> SecurityDevice:
         """The device is back: close the return, release the reserve, and say so in the audit trail."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.receive_returns)
             device = s.get(SecurityDevice, device_id)
             if device is None:
                 raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
+            require_version(device, expected_version, device_label(device))
             if not device.kind.is_hardware:
                 raise RuleViolation(f"A {device.kind.label} is not returned by mail; only DSC+ cards are.")
             if device.state not in RECEIVABLE_STATES:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models.context import ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import Account, User
 from console.models.enums import AccountKind, UserRole
 from console.models.errors import RightsError, RuleViolation
@@ -52,6 +53,7 @@ def name_rights_holder(session: Session, account: Account, user: User) -> None:
     account.rights_holder_id = user.id
 
 
+@retries_conflicts
 class RightsService:
     """The gate in front of every security-settings change."""
 

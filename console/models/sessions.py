@@ -55,6 +55,17 @@ def open_session(s: Session, member: StaffMember, clock: Clock) -> Actor:
     return Actor(member.username, member.full_name, member.role, session_id=row.id, token=token, clock=clock)
 
 
+def resume_session(s: Session, actor: Actor, member: StaffMember, clock: Clock) -> Actor | None:
+    """Reopen the session `actor` holds (ended or idle) for the same member who has just signed in again at that
+    desk, so its windows go on with the token they hold; None when it may not be resumed: another member, a
+    changed role (the desk was built for the old one), or an actor whose token does not match."""
+    row = _valid_row(s, actor)
+    if row is None or row.staff_id != member.id or actor.role is not member.role:
+        return None
+    row.ended_at, row.ended_reason, row.last_seen_at = None, None, clock.now()
+    return actor
+
+
 def end_session(s: Session, actor: Actor, reason: str) -> bool:
     """End the actor's session (sign-out); False when it was not a valid open session."""
     row = _valid_row(s, actor)

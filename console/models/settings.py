@@ -52,7 +52,9 @@ SPECS: tuple[SettingSpec, ...] = (
                                   ("sms", "with SMS", 200_000, 600_000),
                                   ("ib_key", "with IB Key", 1_000_000, 1_000_000),
                                   ("code_card", "with a Security Code Card", 200_000, 600_000),
-                                  ("dsc_plus", "with DSC+", 0, 0))
+                                  ("dsc_plus", "with DSC+", 0, 0),
+                                  # Not in the published table; docs/sls-rules.md gives the decision.
+                                  ("legacy", "with a Gold or Platinum card (legacy)", 1_000_000, 1_000_000))
       for period, label, default in (("day", "day", day), ("5days", "5 business days", five))),
     SettingSpec("sms_resend_minutes", 2, "SMS: a new code may be sent after", 1, 60, "minutes"),
     SettingSpec("sharing_review_across_entities", 1, "Sharing across entities waits for compliance approval "
@@ -94,6 +96,8 @@ class Figures:
     limit_code_card_5days_usd: int = 600_000
     limit_dsc_plus_day_usd: int = 0
     limit_dsc_plus_5days_usd: int = 0
+    limit_legacy_day_usd: int = 1_000_000
+    limit_legacy_5days_usd: int = 1_000_000
     sms_resend_minutes: int = 2
     sharing_review_across_entities: int = 1
     activation_warning_days: int = 3

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from console.models import audit
 from console.models.concurrency import require_setting
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import Setting
 from console.models.errors import InvalidInput
 from console.models.permissions import Permission, require
@@ -27,6 +28,7 @@ class SettingValue:
     updated_by: str | None
 
 
+@retries_conflicts
 class SettingsService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -22,11 +22,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import device_label, enroll_if_waiting, holders_of, settle_user
 from console.models.entities import Person, SecurityDevice, SharingRequest, User
 from console.models.enums import SharingRequestState, SlsState
@@ -101,18 +103,42 @@ def pending_request_of(s: Session, user: User) -> SharingRequest | None:
 
 def withdraw_pending(s: Session, actor: str, user: User, now: dt.datetime, why: str) -> list[int]:
     """The opt-in a waiting request belonged to was cancelled or replaced: the request ends, audited."""
+    return withdraw(s, actor, select(SharingRequest).where(SharingRequest.user_id == user.id,
+                                                           SharingRequest.state == SharingRequestState.pending),
+                    now, why)
+
+
+def withdraw_for_closing(s: Session, actor: str, user_ids: set[int], device_ids: set[int], now: dt.datetime,
+                         number: str) -> list[int]:
+    """An account closes: requests of its users, and requests to share a device that closing ended, end too
+    (nothing is left for compliance to decide). A requester elsewhere who was opting in by that share goes back
+    to opted out, as on a rejection."""
+    return withdraw(s, actor, select(SharingRequest).where(
+        SharingRequest.state == SharingRequestState.pending,
+        SharingRequest.user_id.in_(user_ids) | SharingRequest.device_id.in_(device_ids)),
+        now, f"account {number} closed", back_to_opted_out=True, closing=user_ids)
+
+
+def withdraw(s: Session, actor: str, requests: Select[SharingRequest], now: dt.datetime,
+             why: str, *, back_to_opted_out: bool = False, closing: set[int] | None = None) -> list[int]:
     ids = []
-    for request in s.scalars(select(SharingRequest).where(SharingRequest.user_id == user.id,
-                                                          SharingRequest.state == SharingRequestState.pending)):
+    for request in s.scalars(requests.order_by(SharingRequest.id)).all():
+        user = request.user
         request.state = SharingRequestState.withdrawn
         request.decided_at, request.decided_by, request.reason = now, actor, why
         ids.append(request.id)
+        back = back_to_opted_out and user.sls_state is SlsState.pending and user.id not in (closing or set())
+        if back:
+            user.sls_state = SlsState.opted_out
+            settle_user(s, user)
         audit.record(s, at=now, actor=actor, action="sharing.withdrawn",
-                     summary=f"Sharing request of {user.username} withdrawn: {why}", account_id=user.account_id,
+                     summary=f"Sharing request of {user.username} withdrawn: {why}"
+                             + ("; back to opted out" if back else ""), account_id=user.account_id,
                      user_id=user.id, device_id=request.device_id, details={"request_id": request.id})
     return ids
 
 
+@retries_conflicts
 class SharingReviewService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -130,14 +156,15 @@ class SharingReviewService:
             return len(s.scalars(select(SharingRequest.id)
                                  .where(SharingRequest.state == SharingRequestState.pending)).all())
 
-    def approve(self, actor: Actor, request_id: int, reason: str) -> RequestRow:
+    def approve(self, actor: Actor, request_id: int, reason: str, *,
+                expected_version: int | None = None) -> RequestRow:
         """Make the share and enroll a pending requester; refused (nothing changed) if the sharing rules no
         longer hold."""
         why = _reason(reason, "approving")
         with self.ctx.db.write() as s:
             require(s, actor, Permission.review_sharing)
             now = self.ctx.clock.now()
-            request = _pending(s, request_id)
+            request = _pending(s, request_id, expected_version)
             user, device = request.user, request.device
             require_rights(s, user)
             try:
@@ -157,13 +184,14 @@ class SharingReviewService:
             s.flush()
             return _row(s, request)
 
-    def reject(self, actor: Actor, request_id: int, reason: str) -> RequestRow:
+    def reject(self, actor: Actor, request_id: int, reason: str, *,
+               expected_version: int | None = None) -> RequestRow:
         """Refuse the share; a pending requester goes back to opted out (its restrictions were never lifted)."""
         why = _reason(reason, "rejecting")
         with self.ctx.db.write() as s:
             require(s, actor, Permission.review_sharing)
             now = self.ctx.clock.now()
-            request = _pending(s, request_id)
+            request = _pending(s, request_id, expected_version)
             user, device = request.user, request.device
             request.state = SharingRequestState.rejected
             request.decided_at, request.decided_by, request.reason = now, actor.username, why
@@ -190,10 +218,11 @@ def _reason(reason: str, doing: str) -> str:
     return text
 
 
-def _pending(s: Session, request_id: int) -> SharingRequest:
+def _pending(s: Session, request_id: int, expected_version: int | None = None) -> SharingRequest:
     request = s.get(SharingRequest, request_id)
     if request is None:
         raise NotFound(f"Sharing request #{request_id} no longer exists; refresh the queue.")
+    require_version(request, expected_version, f"the sharing request of {request.user.username}")
     if request.state is not SharingRequestState.pending:
         raise RuleViolation(f"Sharing request #{request_id} was already {request.state.label.lower()} by "
                             f"{request.decided_by}; refresh the queue.")

@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import (
     end_sms,
     follow_devices,
@@ -93,12 +95,14 @@ def normalise_phone(raw: str) -> str:
     return phone
 
 
+@retries_conflicts
 class SmsService:
     def __init__(self, ctx: ServiceContext, gateway: SmsGateway | None = None) -> None:
         self.ctx = ctx
         self.gateway = gateway if gateway is not None else Outbox()
 
-    def issue(self, actor: Actor, user_id: int, phone: str, *, identity_verified: bool) -> SmsIssued:
+    def issue(self, actor: Actor, user_id: int, phone: str, *, identity_verified: bool,
+              expected_version: int | None = None) -> SmsIssued:
         """SMS for an enrolled user without an active permanent device, active at once (the number was given by
         the verified caller); audited."""
         number = normalise_phone(phone)
@@ -109,6 +113,7 @@ class SmsService:
             require(s, actor, Permission.manage_sms)
             now = self.ctx.clock.now()
             user = _user(s, user_id)
+            require_version(user, expected_version, user.username)
             # "No active device": an enrolled user whose last device or temporary access ended; SMS brings it back.
             if user.sls_state not in (SlsState.enrolled, SlsState.no_device):
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}; SMS stands in for a device "
@@ -163,12 +168,12 @@ class SmsService:
         self.gateway.send(phone, f"{firm_name()} login code: {code}")
         return sent
 
-    def end(self, actor: Actor, device_id: int, reason: str = "") -> None:
+    def end(self, actor: Actor, device_id: int, reason: str = "", *, expected_version: int | None = None) -> None:
         """End an SMS device; refused when it is the last active device of an enrolled holder."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_sms)
             now = self.ctx.clock.now()
-            device = _sms(s, device_id)
+            device = _sms(s, device_id, expected_version)
             users = settle_holders(s, device)
             end_sms(device)
             require_keeps_active_device(s, users, f"Ending SMS to {mask_phone(device.phone)}")
@@ -187,10 +192,11 @@ def _live_devices(s: Session, user: User) -> list[SecurityDevice]:
                                  SecurityDevice.state.in_((DeviceState.active, DeviceState.pending)))))
 
 
-def _sms(s: Session, device_id: int) -> SecurityDevice:
+def _sms(s: Session, device_id: int, expected_version: int | None = None) -> SecurityDevice:
     device = s.get(SecurityDevice, device_id)
     if device is None:
         raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
+    require_version(device, expected_version, f"SMS to {mask_phone(device.phone)}")
     if device.kind is not DeviceKind.sms:
         raise RuleViolation(f"This is a {device.kind.label}, not an SMS device.")
     if device.state is not DeviceState.active:

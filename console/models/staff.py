@@ -17,10 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.models import audit
+from console.models.concurrency import last_change
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import AuditEntry, StaffMember
 from console.models.enums import StaffRole
 from console.models.errors import (
+    ConcurrentChange,
     ConsoleError,
     InvalidInput,
     NotFound,
@@ -30,7 +33,7 @@ from console.models.errors import (
 )
 from console.models.permissions import Permission, require
 from console.models.sealing import SealingError, staff_context
-from console.models.sessions import end_all_sessions, end_session, open_session
+from console.models.sessions import end_all_sessions, end_session, open_session, resume_session
 from console.models.settings import Figures, load_figures
 
 USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{2,31}")
@@ -78,6 +81,17 @@ class StaffRow:
     failed_signins: int
     locked: bool = False  # locked now after too many failures (not merely made to wait a few seconds)
 
+    @property
+    def as_shown(self) -> tuple[StaffRole, bool, bool]:
+        """What a staff screen shows of a member and decides on: another desk changing it makes a decision stale
+        (a sign-in, which also writes the row, does not)."""
+        return (self.role, self.active, self.locked)
+
+
+def _staff_row(m: StaffMember, now: dt.datetime, limit: int) -> StaffRow:
+    return StaffRow(m.username, m.full_name, m.role, m.active, m.locked_until, m.failed_signins,
+                    locked=bool(m.locked_until and m.locked_until > now and m.failed_signins >= limit))
+
 
 def normalize_username(username: str) -> str:
     return (username or "").strip().lower()
@@ -112,6 +126,7 @@ def validate_password(password: str, username: str) -> str:
     return password
 
 
+@retries_conflicts
 class StaffService:
     """Adds staff, signs them in (password + TOTP), unlocks and resets them. Returns plain results."""
 
@@ -165,8 +180,10 @@ class StaffService:
         return pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
 
     # ----- signing in ---------------------------------------------------------------------------------
-    def sign_in(self, username: str, password: str, code: str) -> Actor:
-        """The Actor for a staff member whose password and current TOTP code are right.
+    def sign_in(self, username: str, password: str, code: str, resume: Actor | None = None) -> Actor:
+        """The Actor for a staff member whose password and current TOTP code are right. With `resume` (the desk's
+        ended session) and the same member signing in, that session is reopened and returned instead of a new
+        one, so the desk goes on as it was; anyone else gets a new session (and a clean desk).
 
         Every refusal that could tell whether a username exists (unknown, wrong password or code, a wait, a
         lock) gets the same message and the same work: one Argon2 verification, one audit entry. Each failure
@@ -202,9 +219,11 @@ class StaffService:
                         member.last_time_step = step
                         if self.hasher.check_needs_rehash(member.password_hash):
                             member.password_hash = self.hasher.hash(password)
+                        actor = resume_session(s, resume, member, self.ctx.clock) if resume is not None else None
                         audit.record(s, at=now, actor=name, action="staff.signed_in",
-                                     summary=f"{name} signed in.", details={"staff": name})
-                        actor = open_session(s, member, self.ctx.clock)
+                                     summary=f"{name} signed in" + (" again; the desk's session goes on." if actor
+                                                                    else "."), details={"staff": name})
+                        actor = actor or open_session(s, member, self.ctx.clock)
         if refusal is not None:
             raise refusal
         assert actor is not None
@@ -334,9 +353,20 @@ class StaffService:
         with self.ctx.db.read() as s:
             require(s, actor, Permission.manage_staff)
             now, limit = self.ctx.clock.now(), load_figures(s).staff_signin_failures
-            return [StaffRow(m.username, m.full_name, m.role, m.active, m.locked_until, m.failed_signins,
-                             locked=bool(m.locked_until and m.locked_until > now and m.failed_signins >= limit))
-                    for m in s.scalars(select(StaffMember).order_by(StaffMember.username))]
+            return [_staff_row(m, now, limit) for m in s.scalars(select(StaffMember).order_by(StaffMember.username))]
+
+    def _member_as_shown(self, s: Session, username: str, shown: StaffRow | None) -> StaffMember:
+        """The member, refused (naming the change) when its role, activity or lock differ from `shown`, the row
+        the desk displayed."""
+        m = self._member(s, username)
+        if shown is not None:
+            now, limit = self.ctx.clock.now(), load_figures(s).staff_signin_failures
+            if _staff_row(m, now, limit).as_shown != shown.as_shown:
+                last = last_change(s, AuditEntry.details.contains(f'"staff":"{m.username}"'))
+                raise ConcurrentChange(f"Another desk changed {m.username} while you were working on it"
+                                       f"{f': {last}' if last else ''}. The list has been refreshed with the "
+                                       f"current state; check it and try again.")
+        return m
 
     def _member(self, s: Session, username: str) -> StaffMember:
         name = normalize_username(username)
@@ -346,20 +376,20 @@ class StaffService:
             raise NotFound(f"There is no staff member called {username!r}.")
         return member
 
-    def unlock(self, actor: Actor, username: str) -> None:
+    def unlock(self, actor: Actor, username: str, *, shown: StaffRow | None = None) -> None:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_staff)
-            m = self._member(s, username)
+            m = self._member_as_shown(s, username, shown)
             m.failed_signins, m.locked_until = 0, None
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.unlocked",
                          summary=f"Sign-in of {m.username} unlocked.", details={"staff": m.username})
 
-    def reset_second_factor(self, actor: Actor, username: str) -> StaffEnrollment:
+    def reset_second_factor(self, actor: Actor, username: str, *, shown: StaffRow | None = None) -> StaffEnrollment:
         """A new TOTP secret (old authenticator entries stop working); returns the new otpauth URI."""
         secret = pyotp.random_base32()
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_staff)
-            m = self._member(s, username)
+            m = self._member_as_shown(s, username, shown)
             m.sealed_totp_secret = self.ctx.box.seal(secret.encode(), staff_context(m.id))
             m.last_time_step = None
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.second_factor_reset",
@@ -379,10 +409,10 @@ class StaffService:
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.password_changed",
                          summary=f"Password of {m.username} changed.", details={"staff": m.username})
 
-    def deactivate(self, actor: Actor, username: str) -> None:
+    def deactivate(self, actor: Actor, username: str, *, shown: StaffRow | None = None) -> None:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_staff)
-            m = self._member(s, username)
+            m = self._member_as_shown(s, username, shown)
             if not m.active:
                 raise RuleViolation(f"{m.username} is already deactivated.")
             if m.role is StaffRole.administrator:

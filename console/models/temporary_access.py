@@ -21,6 +21,7 @@ from console.models import audit, passcode_hash, vault
 from console.models.cards import ALPHABET, new_card_device
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.device_rules import end_sms_after_activation, follow_devices, settle_holders
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
@@ -128,6 +129,7 @@ class IssuedCard:
     expires_at: dt.datetime
 
 
+@retries_conflicts
 class TemporaryAccessService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from console.models import vault
 from console.models.context import Actor, ServiceContext
-from console.models.db import is_row_id
+from console.models.db import is_row_id, retries_conflicts
 from console.models.demo_staff import DEMO_FLAG, DEMO_STAFF
 from console.models.entities import DeviceHolding, SecurityDevice, Setting, StaffMember, User
 from console.models.enums import DeviceKind, DeviceState
@@ -66,6 +66,7 @@ def keep_card_for_training(s: Session, ctx: ServiceContext, device: SecurityDevi
         device.sealed_secret = ctx.box.seal(_CARD_TAG + json.dumps(values).encode(), device_context(device.id))
 
 
+@retries_conflicts
 class TrainingService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from console.models import audit, vault
 from console.models.cards import card_size, value_matches
+from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
-from console.models.db import is_row_id
+from console.models.db import is_row_id, retries_conflicts
+from console.models.device_rules import device_label
 from console.models.entities import Challenge, SecurityDevice
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import DeviceLocked, InvalidInput, NotFound, RuleViolation, VerificationFailed
@@ -87,6 +89,7 @@ def _normalise_card_answer(answer: str) -> str:
     return "".join(answer.split()).upper()
 
 
+@retries_conflicts
 class VerificationService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -154,10 +157,11 @@ class VerificationService:
             failure += self._record_failure(s, actor, device, fig, now, failure, user_id)
         raise VerificationFailed(failure)
 
-    def unlock(self, actor: Actor, device_id: int, reason: str = "") -> None:
+    def unlock(self, actor: Actor, device_id: int, reason: str = "", *, expected_version: int | None = None) -> None:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.unlock_device)
             device = _device(s, device_id)
+            require_version(device, expected_version, device_label(device))
             if not device.locked:
                 raise RuleViolation(f"This {device.kind.label} is not locked.")
             device.locked = False

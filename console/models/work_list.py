@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from console.models.context import Actor, ServiceContext
+from console.models.db import retries_conflicts
 from console.models.entities import Account, DeviceHolding, SecurityDevice, SharingRequest, User
 from console.models.enums import DeviceState, SharingRequestState, SlsState
 from console.models.permissions import Permission, require
@@ -30,10 +31,14 @@ class WorkItem:
     device_id: int | None = None
     serial: str | None = None
     account_number: str | None = None
+    request_id: int | None = None  # a sharing request waiting for compliance
 
     @property
     def opens(self) -> str:
-        """The screen where the work is done: the device in the devices list, else the user."""
+        """The screen where the work is done: the request in the sharing queue, the device in the devices list,
+        else the user."""
+        if self.request_id is not None:
+            return "sharing_request"
         return "device" if self.device_id is not None else "user"
 
 
@@ -153,14 +158,14 @@ def sharing_awaiting_approval(s: Session, now: dt.datetime, fig: Figures) -> tup
     where = (SharingRequest.state == SharingRequestState.pending,)
     total = s.scalar(select(func.count()).select_from(SharingRequest).where(*where)) or 0
     rows = s.execute(select(SharingRequest.requested_at, SharingRequest.why_review, User.id, User.username,
-                            User.full_name, Account.number)
+                            User.full_name, Account.number, SharingRequest.id)
                      .join(User, User.id == SharingRequest.user_id).join(Account, Account.id == User.account_id)
                      .where(*where).order_by(SharingRequest.requested_at, SharingRequest.id)
                      .limit(ROWS_PER_SOURCE)).all()
     return total, [WorkItem("sharing", f"{username} ({name}) asks to share a device",
                             f"Waiting for compliance since {at:%Y-%m-%d %H:%M} ({why})", at, user_id, username, None,
-                            None, number)
-                   for at, why, user_id, username, name, number in rows]
+                            None, number, request_id)
+                   for at, why, user_id, username, name, number, request_id in rows]
 
 
 # One function per kind of work; later kinds are added here.
@@ -173,6 +178,7 @@ SOURCES: dict[str, tuple[str, Source]] = {
 }
 
 
+@retries_conflicts
 class WorkListService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

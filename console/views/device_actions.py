@@ -174,6 +174,7 @@ class DeviceActions(QObject):
         self._open(ConfirmDialog(
             self.desk, f"Stop sharing {label}",
             f"{user.username} will no longer use {label}; {others} keep(s) it.",
-            lambda: self.services.devices.unshare(self.actor, device.id, user.id), "unshareConfirm",
+            lambda: self.services.devices.unshare(self.actor, device.id, user.id, expected_version=device.version),
+            "unshareConfirm",
             "Stop sharing", self.parent_widget, changes=Changes.of(users=[user.id], devices=[device.id]),
             done=f"{user.username} no longer uses {label}; {others} keep(s) it."))

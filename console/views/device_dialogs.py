@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from console.models.devices import REPORT_LABELS
 from console.models.enums import DeviceKind
 from console.models.errors import ConsoleError, RuleViolation, VerificationFailed
+from console.models.faults import explain
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
@@ -181,8 +182,7 @@ class ServiceDialog(QDialog):
             import logging
 
             logging.getLogger("sls_console").error("unexpected error", exc_info=exc)
-            text = ("Something went wrong and nothing was changed. The details are in the console's log file; "
-                    "please pass it to support.")
+            text = explain(exc)
         self.refusal.setText(text)
         self.refusal.setVisible(True)
         self.adjustSize()  # room for the whole message
@@ -214,9 +214,10 @@ class ReceiveStockDialog(ServiceDialog):
 class ShipDialog(ServiceDialog):
     ok_text = "Ship"
 
-    def __init__(self, desk: Desk, device_id: int, serial: str, parent=None) -> None:
+    def __init__(self, desk: Desk, device_id: int, serial: str, parent=None, *, version: int | None = None) -> None:
         super().__init__(desk, f"Ship DSC+ {serial}", "shipDevice", parent)
         self.device_id = device_id
+        self.version = version  # the card as the row showed it: shipped or revoked at another desk since is refused
         self.serial = serial
         self.intro.setText(f"Ship DSC+ {serial} to a user. The client must activate it within the activation "
                            f"window; a reserve equal to the replacement fee is held on the account until the card "
@@ -243,7 +244,8 @@ class ShipDialog(ServiceDialog):
                     f"{user.account_number} until the card comes back.")
 
         def work():
-            return self.services.devices.ship(self.actor, self.device_id, seen["user"].id)
+            return self.services.devices.ship(self.actor, self.device_id, seen["user"].id,
+                                              expected_version=self.version, user_version=seen["user"].version)
 
         return Submission(work, lambda _: Changes.of(devices=[self.device_id], users=[seen["user"].id]),
                           lambda _: f"{self.serial} shipped to {seen['user'].username}; {seen['fee']} reserve held "
@@ -616,8 +618,9 @@ class ReplacementDialog(ServiceDialog):
 class ReceiveReturnDialog(ServiceDialog):
     ok_text = "Receive return"
 
-    def __init__(self, desk: Desk, serial: str = "", parent=None) -> None:
+    def __init__(self, desk: Desk, serial: str = "", parent=None, *, version: int | None = None) -> None:
         super().__init__(desk, "Receive a returned DSC+", "receiveReturn", parent)
+        self.shown = (serial, version)  # the row the agent opened it from, if any
         self.intro.setText("Scan or type the serial of the card that came back. Receiving it closes the return and "
                            "releases the reserve held on the account.")
         self.serial = self._field("&Serial:", QLineEdit(serial), "returnSerial", "Serial of the returned card")
@@ -626,9 +629,12 @@ class ReceiveReturnDialog(ServiceDialog):
         serial = self.serial.text()
         seen: dict[str, int] = {}
 
+        shown_serial, shown_version = self.shown
+        version = shown_version if serial.strip().upper() == shown_serial.upper() else None  # else scanned anew
+
         def work():
             seen["device"] = self.services.devices.find_by_serial(serial)
-            return self.services.returns.receive_return(self.actor, seen["device"])
+            return self.services.returns.receive_return(self.actor, seen["device"], expected_version=version)
 
         return Submission(work, lambda _: Changes.of(devices=[seen["device"]], kinds=[ChangeKind.charges,
                                                                                       ChangeKind.users]),
@@ -657,6 +663,7 @@ class WaiveDialog(ServiceDialog):
     def __init__(self, desk: Desk, charge, parent=None) -> None:
         super().__init__(desk, "Waive a charge", "waiveCharge", parent)
         self.charge_id = charge.id
+        self.version = charge.version  # as the agent saw it: another desk's change since is refused
         self.amount = money(charge.amount_cents, charge.currency)
         self.account = charge.account_number
         self.description = charge.description
@@ -669,17 +676,21 @@ class WaiveDialog(ServiceDialog):
     def submission(self) -> Submission:
         reason = self.reason.toPlainText()
         question = f"Waive {self.amount} on {self.account} ({self.description})?\n\nReason: {reason.strip()}"
-        return Submission(lambda: self.services.charges.waive(self.actor, self.charge_id, reason),
+        version = self.version
+        return Submission(lambda: self.services.charges.waive(self.actor, self.charge_id, reason,
+                                                              expected_version=version),
                           Changes.of(charges=[self.charge_id]),
                           lambda _: f"{self.amount} on {self.account} waived.", lambda: question, "Waive")
 
 
-def unlock_dialog(desk: Desk, device_id: int, label: str, holders: str, parent=None) -> ConfirmDialog:
+def unlock_dialog(desk: Desk, device_id: int, label: str, holders: str, parent=None, *,
+                  version: int | None = None) -> ConfirmDialog:
     """Unlock a device locked after wrong codes, once the agent has verified who is calling."""
     return ConfirmDialog(desk, f"Unlock {label}",
                          f"Unlock {label} (held by {holders})? It was locked after too many wrong codes. Unlock it "
                          f"only once you have verified the client's identity; the count of wrong codes starts again.",
-                         lambda: desk.services.verification.unlock(desk.actor, device_id, "identity verified by phone"),
+                         lambda: desk.services.verification.unlock(desk.actor, device_id, "identity verified by phone",
+                                                                   expected_version=version),
                          "unlockConfirm", "Unlock", parent,
                          changes=Changes.of(devices=[device_id], kinds=[ChangeKind.users]),
                          done=f"{label} unlocked; {holders} can use it again.")

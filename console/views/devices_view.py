@@ -279,7 +279,7 @@ class DevicesWindow(QMainWindow):
     def ship(self) -> None:
         row = self.current_row()
         if row is not None:
-            self._open(ShipDialog(self.desk, row.id, row.serial, self))
+            self._open(ShipDialog(self.desk, row.id, row.serial, self, version=row.version))
 
     def activate(self) -> None:
         row = self.current_row()
@@ -324,7 +324,8 @@ class DevicesWindow(QMainWindow):
         holders = ", ".join(row.holders) or "nobody"
         self._open(ConfirmDialog(self.desk, f"Revoke {label}",
                                  f"Take {label} (held by {holders}) out of service?{then}",
-                                 lambda: self.services.devices.revoke(self.actor, row.id), "revokeConfirm",
+                                 lambda: self.services.devices.revoke(self.actor, row.id,
+                                                                      expected_version=row.version), "revokeConfirm",
                                  "Revoke", self, changes=Changes.of(devices=[row.id], kinds=[ChangeKind.users]),
                                  done=f"{label} revoked; {holders} can no longer use it.{then}"))
 
@@ -332,12 +333,12 @@ class DevicesWindow(QMainWindow):
         row = self.current_row()
         if row is not None and row.locked:
             self._open(unlock_dialog(self.desk, row.id, f"{row.kind.label} {row.serial or ''}".strip(),
-                                     ", ".join(row.holders) or "nobody", self))
+                                     ", ".join(row.holders) or "nobody", self, version=row.version))
 
     def receive_return(self) -> None:
         row = self.current_row()
         serial = row.serial if row is not None and row.state in RECEIVABLE and row.serial else ""
-        self._open(ReceiveReturnDialog(self.desk, serial, self))
+        self._open(ReceiveReturnDialog(self.desk, serial, self, version=row.version if serial and row else None))
 
     def charge_overdue(self) -> None:
         """Ask first, naming how many devices are past their return date and the fee, then charge."""

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.errors import ConsoleError
+from console.models.faults import explain
 from console.models.importing import ImportCancelled, ImportPlan, ImportRefused, ImportResult
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
@@ -207,8 +207,7 @@ class ImportDialog(QDialog):
 
     def _refuse(self, exc: Exception) -> None:
         """A refusal is shown once, here in the dialog, in red; the dialog stays open to choose another file."""
-        text = str(exc) if isinstance(exc, ConsoleError) else ("Something went wrong and nothing was imported. "
-                                                               "The details are in the console's log file.")
+        text = explain(exc)  # a refusal as written, or a fault (full disk, server gone) in one sentence
         self.summary.setText(text if self.outcome != "refused" else f"{text}\n{self.summary.text()}")
         self.summary.setStyleSheet("color: #b3261e;")
 

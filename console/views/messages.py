@@ -7,7 +7,10 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from console.models.errors import ConcurrentChange, ConsoleError, RightsError
+from console.logs import log_path, where_details_are
+from console.models.errors import ConcurrentChange, ConsoleError, RightsError, SessionEnded
+from console.models.faults import explain
+from console.views.session_events import session_events
 
 log = logging.getLogger("sls_console")
 
@@ -23,6 +26,12 @@ def message_box(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon =
 
 
 def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
+    if isinstance(exc, SessionEnded) and session_events().report(str(exc)):
+        # The desk locks and offers sign-in; this box is made for callers that keep it, never shown.
+        box = QMessageBox(QMessageBox.Icon.Information, "Session ended", str(exc), QMessageBox.StandardButton.Ok,
+                          parent)
+        box.setObjectName("sessionEndedReported")
+        return box
     if isinstance(exc, RightsError):
         return message_box(parent, "Security rights needed", str(exc), QMessageBox.Icon.Information,
                            "rightsNotice")
@@ -37,10 +46,10 @@ def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
         return message_box(parent, "Changed at another desk", str(exc), QMessageBox.Icon.Warning, "concurrentChange")
     if isinstance(exc, ConsoleError):
         return message_box(parent, "Not done", str(exc), QMessageBox.Icon.Warning, "errorBox")
-    log.exception("unexpected error", exc_info=exc)
-    return message_box(parent, "Unexpected problem", "Something went wrong and nothing was changed. The details "
-                       "are in the console's log file; please pass it to support.", QMessageBox.Icon.Critical,
-                       "errorBox")
+    log.error("unexpected error", exc_info=exc)
+    # A fault outside the console's rules (a full disk, a server gone): the same sentence the command line prints.
+    return message_box(parent, "Not done", f"{explain(exc)} {where_details_are(log_path())}",
+                       QMessageBox.Icon.Critical, "errorBox")
 
 
 def rights_notice(parent: QWidget, exc: RightsError, open_holder: Callable[[], object]) -> QMessageBox:

@@ -151,6 +151,8 @@ class Operation(QObject):
         try:
             if error is not None:
                 self.error = error
+                if _session_ended(error):
+                    return  # the desk locks and offers sign-in (gui.DeskSession); no refusal box
                 self._announce_stale(error)
                 if self._failure is not None:
                     if not isinstance(error, _expected_errors()):
@@ -180,6 +182,13 @@ class Operation(QObject):
         if isinstance(error, ConcurrentChange) and self.is_write:
             stale = self._changes if isinstance(self._changes, Changes) else Changes.everything()
             self.runner.bus.publish(Changes(stale.items, Origin.other_desk, self.parent_widget))
+
+
+def _session_ended(error: Exception) -> bool:
+    from console.models.errors import SessionEnded
+    from console.views.session_events import session_events
+
+    return isinstance(error, SessionEnded) and session_events().report(str(error))
 
 
 def _expected_errors() -> tuple[type[Exception], ...]:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from console.models.enrollment import OptedOut
 from console.models.enums import OPT_OUT_RESTRICTIONS
-from console.models.errors import ConsoleError
+from console.models.faults import explain
 from console.models.opt_out_terms import RISKS
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
@@ -132,7 +132,6 @@ class OptOutDialog(QDialog):
 
     def _refused(self, exc: Exception) -> None:
         self.opt_out_button.setEnabled(True)
-        self.last_error = str(exc) if isinstance(exc, ConsoleError) else (
-            "Something went wrong and nothing was changed. The details are in the console's log file.")
+        self.last_error = explain(exc)  # a refusal as written, or a fault (full disk, server gone) in one sentence
         self.refusal.setText(self.last_error)
         self.refusal.setVisible(True)

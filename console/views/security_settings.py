@@ -78,7 +78,7 @@ class SecuritySettingsDialog(QDialog):
             return
         label = f"{device.kind_label} {device.serial or ''}".strip()
         holders = ", ".join((self.pane.details.username, *device.shared_with))
-        self.unlock_dialog = unlock_dialog(self.desk, device.id, label, holders, self)
+        self.unlock_dialog = unlock_dialog(self.desk, device.id, label, holders, self, version=device.version)
         self.unlock_dialog.open()
 
     def on_changes(self, changes: Changes) -> None:

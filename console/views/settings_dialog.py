@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from console.models.permissions import Permission
 from console.models.settings_service import SettingValue
-from console.views.change_bus import ChangeKind, Changes
+from console.views.change_bus import ChangeKind, Changes, Origin
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 from console.views.formatting import when
@@ -72,10 +72,18 @@ class SettingsDialog(QDialog):
         close.setObjectName("settingsClose")
         close.clicked.connect(self.reject)
 
+        # What another desk changed while this dialog was open (shown live, see on_changes).
+        self.note = QLabel()
+        self.note.setObjectName("settingsChangedElsewhere")
+        self.note.setWordWrap(True)
+        self.note.setVisible(False)
+
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.note)
         layout.addWidget(buttons)
+        desk.bus.changed.connect(self.on_changes)
         keyboard_conventions(self, self.save if self.editable else None)
         self.resize(620, 560)
 
@@ -125,6 +133,29 @@ class SettingsDialog(QDialog):
         """Put a value into a field, in stored units (tests and Restore defaults)."""
         box = self.fields[key]
         box.setValue(value / 100 if self.values[key].spec.unit == "cents" else value)
+
+    def on_changes(self, changes: Changes) -> None:
+        """Another desk saved figures: show them now, and say which changed (and whose entry here gave way)."""
+        if changes.origin is not Origin.other_desk or not changes.touches(ChangeKind.settings):
+            return
+        before, entered = dict(self.values), self.entered()
+        self.refresh()
+        lines = []
+        for key, value in self.values.items():
+            if value.value == before[key].value:
+                continue
+            line = (f"{value.spec.label}: {self._shown(key, before[key].value)} → {self._shown(key, value.value)} "
+                    f"(by {value.updated_by} at {when(value.updated_at)})")
+            if entered[key] not in (before[key].value, value.value):
+                line += f"; your entry {self._shown(key, entered[key])} was replaced, type it again to keep it"
+            lines.append(line)
+        if lines:
+            self.note.setText("Changed at another desk while this was open:\n" + "\n".join(lines))
+            self.note.setVisible(True)
+
+    def _shown(self, key: str, value: int) -> str:
+        spec = self.values[key].spec
+        return f"{value / 100:,.2f} USD" if spec.unit == "cents" else f"{value:,} {spec.unit}".strip()
 
     def refresh(self) -> None:
         """Show the values stored now (after another desk changed some): a field another desk changed takes the

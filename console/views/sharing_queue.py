@@ -49,10 +49,10 @@ class DecisionDialog(ServiceDialog):
         self.reason.setTabChangesFocus(True)
 
     def submission(self) -> Submission:
-        reason, rid = self.reason.toPlainText(), self.request.id
+        reason, rid, shown = self.reason.toPlainText(), self.request.id, self.request.version
         review = self.services.sharing_review
-        work = (lambda: review.approve(self.actor, rid, reason)) if self.approve else (
-            lambda: review.reject(self.actor, rid, reason))
+        work = (lambda: review.approve(self.actor, rid, reason, expected_version=shown)) if self.approve else (
+            lambda: review.reject(self.actor, rid, reason, expected_version=shown))
         verb = "approved" if self.approve else "rejected"
         return Submission(work, Changes.of(kinds=[ChangeKind.users, ChangeKind.devices]),
                           lambda row: f"Sharing of {row.device_label} with {row.username} {verb}.")
@@ -67,6 +67,7 @@ class SharingQueueWindow(QMainWindow):
         self.services = desk.services
         self.actor = desk.actor
         self.rows: list[RequestRow] = []
+        self.wanted: int | None = None  # a request to select once the queue is read (opened from the work list)
         self.dialog: DecisionDialog | None = None
         self.intro = QLabel("Requests to share a device between usernames of different entities whose identification "
                             "data match. The client has proven possession; decide whether the entities are one "
@@ -128,6 +129,20 @@ class SharingQueueWindow(QMainWindow):
     def refresh(self) -> None:
         self.desk.runner.query(self, lambda: self.services.sharing_review.queue(self.actor), success=self._show)
 
+    def show_request(self, request_id: int) -> None:
+        """Select this request (now, or when the reading under way arrives); the queue reads itself again."""
+        self.wanted = request_id
+        if not self._select(request_id):
+            self.refresh()
+
+    def _select(self, request_id: int) -> bool:
+        row = next((i for i, r in enumerate(self.rows) if r.id == request_id), -1)
+        if row >= 0:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.table.model().index(row, 0))
+            self.table.setFocus()
+        return row >= 0
+
     def _show(self, rows: list[RequestRow]) -> None:
         current = self.current_request()
         self.rows = rows
@@ -142,6 +157,11 @@ class SharingQueueWindow(QMainWindow):
             self.table.selectRow(keep)
         self.count_label.setText(f"{len(rows)} request(s) waiting." if rows else
                                  "No sharing request is waiting for approval.")
+        if self.wanted is not None:
+            if not self._select(self.wanted):  # decided meanwhile (here or at another desk)
+                self.count_label.setText(self.count_label.text() + " The request opened from the work list has "
+                                         "been decided or withdrawn meanwhile.")
+            self.wanted = None
         self._update()
 
     def current_request(self) -> RequestRow | None:

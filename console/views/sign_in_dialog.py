@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QRegularExpressionValidator
+from PySide6.QtGui import QFontDatabase, QRegularExpressionValidator, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -30,16 +30,24 @@ class SignInDialog(QDialog):
     submit_requested = Signal()
 
     def __init__(self, staff: StaffService, database_name: str = "", hint: str = "", parent: QWidget | None = None,
-                 live_hint: Callable[[], str] | None = None) -> None:
+                 live_hint: Callable[[], str] | None = None, notice: str = "", resume: Actor | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("signInDialog")
         self.setWindowTitle("Sign in — SLS Console")
         self.staff = staff
         self.actor: Actor | None = None
+        self.resume = resume  # the desk's ended session: the same member signing in gets it back
 
         intro = QLabel("Sign in with your staff account. The code is the 6-digit number your authenticator "
                        "app shows for SLS Console.")
         intro.setWordWrap(True)
+        if notice:
+            self.setWindowTitle("Session ended: sign in again — SLS Console")
+            self.notice = QLabel(notice)
+            self.notice.setObjectName("signInNotice")
+            self.notice.setWordWrap(True)
+            self.notice.setAccessibleName("Why sign-in is needed")
+            self.notice.setStyleSheet("font-weight: bold;")
         self.username = QLineEdit()
         self.username.setObjectName("signInUsername")
         self.username.setAccessibleName("Staff username")
@@ -73,6 +81,8 @@ class SignInDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
+        if notice:
+            layout.addWidget(self.notice)
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -100,12 +110,20 @@ class SignInDialog(QDialog):
         hint_width = self.hint.sizeHint().width() if hint else 0
         self.setMinimumWidth(max(420, hint_width + margins.left() + margins.right()))
         keyboard_conventions(self, self.try_sign_in)
+        if resume is not None:  # most often the same member comes back: their name is there, the password next
+            self.username.setText(resume.username)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self.resume is not None:  # after the first-input focus the conventions give
+            QTimer.singleShot(0, self.password.setFocus)
 
     def try_sign_in(self) -> None:
         # Before a desk exists there is no runner: one Argon2 check (~50 ms) runs here, behind a modal dialog.
         self.submit_requested.emit()
         try:
-            self.actor = self.staff.sign_in(self.username.text(), self.password.text(), self.code.text())
+            self.actor = self.staff.sign_in(self.username.text(), self.password.text(), self.code.text(),
+                                            resume=self.resume)
         except Exception as exc:  # a refusal, or a fault of the database (read-only, full disk): one sentence
             if not isinstance(exc, ConsoleError):
                 logging.getLogger("sls_console").exception("sign-in failed")

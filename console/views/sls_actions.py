@@ -79,7 +79,8 @@ class SlsActions(QObject):
     def issue_sms(self) -> QDialog | None:
         user = self.detail.details
         if user is not None:
-            return self._open(SmsIssueDialog(self.desk, user.id, user.username, self.parent_widget))
+            return self._open(SmsIssueDialog(self.desk, user.id, user.username, self.parent_widget,
+                                             version=user.version))
         return None
 
     def send_sms_code(self) -> None:
@@ -96,20 +97,22 @@ class SlsActions(QObject):
     def end_sms(self) -> QDialog | None:
         user, device = self.detail.details, self.detail.selected_device()
         if user is not None and device is not None:
-            return self._open(SmsEndDialog(self.desk, device.id, user.username, self.parent_widget))
+            return self._open(SmsEndDialog(self.desk, device.id, user.username, self.parent_widget,
+                                           version=device.version))
         return None
 
     def issue_printed_card(self) -> QDialog | None:
         user = self.detail.details
         if user is not None:
-            return self._open(PrintedCardDialog(self.desk, user.id, user.username, self.parent_widget))
+            return self._open(PrintedCardDialog(self.desk, user.id, user.username, self.parent_widget,
+                                                version=user.version))
         return None
 
     def activate_printed_card(self) -> QDialog | None:
         device = self.detail.selected_device()
         if device is not None:
             return self._open(PrintedCardActivateDialog(self.desk, device.id, device.serial or "",
-                                                        self.parent_widget))
+                                                        self.parent_widget, version=device.version))
         return None
 
     def show_queue(self) -> SharingQueueWindow:

@@ -25,9 +25,11 @@ from console.views.messages import report_done
 class SmsIssueDialog(ServiceDialog):
     ok_text = "Set up SMS"
 
-    def __init__(self, desk: Desk, user_id: int, username: str, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, user_id: int, username: str, parent: QWidget | None = None, *,
+                 version: int | None = None) -> None:
         super().__init__(desk, f"SMS for {username}", "smsIssue", parent)
         self.user_id = user_id
+        self.version = version  # of the user as the detail pane showed it
         self.username = username
         minutes = self.services.settings.figures().sms_resend_minutes
         self.intro.setText(f"Codes are texted to the client's mobile until another device of {username} is "
@@ -41,7 +43,8 @@ class SmsIssueDialog(ServiceDialog):
     def submission(self) -> Submission:
         phone, identity = self.phone.text(), self.identity.isChecked()
         return Submission(
-            lambda: self.services.sms.issue(self.actor, self.user_id, phone, identity_verified=identity),
+            lambda: self.services.sms.issue(self.actor, self.user_id, phone, identity_verified=identity,
+                                            expected_version=self.version),
             lambda issued: Changes.of(users=[self.user_id], devices=[issued.device_id]),
             lambda issued: f"SMS to {issued.phone_shown} set up for {self.username} until another device is "
                            f"activated.")
@@ -50,9 +53,11 @@ class SmsIssueDialog(ServiceDialog):
 class SmsEndDialog(ServiceDialog):
     ok_text = "End SMS"
 
-    def __init__(self, desk: Desk, device_id: int, username: str, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, device_id: int, username: str, parent: QWidget | None = None, *,
+                 version: int | None = None) -> None:
         super().__init__(desk, f"End SMS of {username}", "smsEnd", parent)
         self.device_id = device_id
+        self.version = version  # of the SMS device as the detail pane showed it
         self.username = username
         self.intro.setText(f"{username} will no longer receive codes by text. Refused if it is the last active "
                            f"device of an enrolled user.")
@@ -60,7 +65,8 @@ class SmsEndDialog(ServiceDialog):
 
     def submission(self) -> Submission:
         reason = self.reason.text()
-        return Submission(lambda: self.services.sms.end(self.actor, self.device_id, reason),
+        return Submission(lambda: self.services.sms.end(self.actor, self.device_id, reason,
+                                                        expected_version=self.version),
                           Changes.of(devices=[self.device_id], kinds=[ChangeKind.users]),
                           lambda _: f"SMS of {self.username} ended.",
                           lambda: f"End SMS of {self.username}? Codes are no longer texted to the client.", "End SMS")
@@ -71,9 +77,11 @@ class PrintedCardDialog(ServiceDialog):
 
     ok_text = "Issue and mail card"
 
-    def __init__(self, desk: Desk, user_id: int, username: str, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, user_id: int, username: str, parent: QWidget | None = None, *,
+                 version: int | None = None) -> None:
         super().__init__(desk, f"Printed Security Code Card for {username}", "printedCard", parent)
         self.user_id = user_id
+        self.version = version  # of the user as the detail pane showed it
         self.username = username
         self.card: PrintedCard | None = None
         window = self.services.settings.figures().dsc_activation_window_days
@@ -95,7 +103,8 @@ class PrintedCardDialog(ServiceDialog):
         self.setMinimumWidth(620)
 
     def submission(self) -> Submission:
-        return Submission(lambda: self.services.printed_cards.issue(self.actor, self.user_id),
+        return Submission(lambda: self.services.printed_cards.issue(self.actor, self.user_id,
+                                                                    expected_version=self.version),
                           lambda c: Changes.of(users=[self.user_id], devices=[c.device_id]),
                           question=lambda: f"Print and mail a Security Code Card to {self.username}?",
                           confirm_text="Issue and mail")
@@ -142,10 +151,12 @@ class PrintedCardDialog(ServiceDialog):
 class PrintedCardActivateDialog(ChallengeDialog):
     ok_text = "Activate"
 
-    def __init__(self, desk: Desk, device_id: int, serial: str, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, device_id: int, serial: str, parent: QWidget | None = None, *,
+                 version: int | None = None) -> None:
         super().__init__(desk, device_id, DeviceKind.code_card, f"Activate Security Code Card {serial}",
                          "activatePrintedCard", parent)
         self.serial = serial
+        self.version = version  # of the card as the detail pane showed it
         self.intro.setText(f"The client has received Security Code Card {serial} by mail. Activating it keeps their "
                            f"other devices active and ends an SMS stand-in.")
         self.draw_challenge()
@@ -155,6 +166,7 @@ class PrintedCardActivateDialog(ChallengeDialog):
         if challenge_id is None:
             raise InvalidInput("Draw a challenge first (New challenge), then type the two values.")
         return Submission(
-            lambda: self.services.printed_cards.activate(self.actor, self.device_id, challenge_id, answer),
+            lambda: self.services.printed_cards.activate(self.actor, self.device_id, challenge_id, answer,
+                                                         expected_version=self.version),
             Changes.of(devices=[self.device_id], kinds=[ChangeKind.users]),
             lambda _: f"Security Code Card {self.serial} activated.")

@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from console.models.enums import StaffRole
-from console.models.errors import ConsoleError, InvalidInput
+from console.models.errors import ConcurrentChange, ConsoleError, InvalidInput
 from console.models.permissions import Permission
-from console.models.staff import StaffEnrollment
-from console.views.change_bus import ChangeKind, Changes
+from console.models.staff import StaffEnrollment, StaffRow
+from console.views.change_bus import ChangeKind, Changes, Origin
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 from console.views.messages import report_done, show_error
@@ -50,6 +50,7 @@ class StaffDialog(QDialog):
         self.last_message = None
         self.confirm_box: QMessageBox | None = None
         self.enrollment_username: str | None = None
+        self.shown: dict[str, StaffRow] = {}  # each member as the table shows it, sent back with a decision
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("staffTable")
@@ -101,6 +102,7 @@ class StaffDialog(QDialog):
         layout.addWidget(self.enrollment)
         layout.addWidget(buttons)
         self.refresh()
+        desk.bus.changed.connect(self.on_changes)  # another window or desk changed staff: show it now
         self.add_button.setDefault(True)  # Enter in the form adds the staff member
         keyboard_conventions(self, self.add_staff)
         self.resize(760, 760)
@@ -145,6 +147,10 @@ class StaffDialog(QDialog):
         form.addRow("", self.add_button)
 
     # --- behaviour -------------------------------------------------------------------------------
+    def on_changes(self, changes: Changes) -> None:
+        if changes.touches(ChangeKind.staff) and changes.origin is Origin.other_desk:
+            self.refresh()  # this window's own writes refresh when they report
+
     def refresh(self) -> None:
         try:
             members = self.staff.members(self.actor)
@@ -152,6 +158,7 @@ class StaffDialog(QDialog):
             self.last_message = show_error(self, exc)
             members = []
         selected = self.selected_username()
+        self.shown = {m.username: m for m in members}
         self.table.setRowCount(len(members))
         for r, m in enumerate(members):
             lock = f"locked until {m.locked_until:%Y-%m-%d %H:%M} UTC" if m.locked else (
@@ -186,6 +193,8 @@ class StaffDialog(QDialog):
                 then(result)
 
         def refused(exc: Exception) -> None:
+            if isinstance(exc, ConcurrentChange):
+                self.refresh()  # decide again on what is true now
             self.last_message = show_error(self, exc)
 
         self.desk.runner.write(self, work, changes=Changes.of(kinds=[ChangeKind.staff]), success=done,
@@ -213,12 +222,14 @@ class StaffDialog(QDialog):
     def unlock_selected(self) -> None:
         name = self.selected_username()
         if name:
-            self._run(lambda: self.staff.unlock(self.actor, name))
+            shown = self.shown.get(name)
+            self._run(lambda: self.staff.unlock(self.actor, name, shown=shown))
 
     def reset_selected(self) -> None:
         name = self.selected_username()
         if name:
-            self._run(lambda: self.staff.reset_second_factor(self.actor, name), self.show_enrollment)
+            shown = self.shown.get(name)
+            self._run(lambda: self.staff.reset_second_factor(self.actor, name, shown=shown), self.show_enrollment)
 
     def deactivate_selected(self) -> None:
         name = self.selected_username()
@@ -230,7 +241,8 @@ class StaffDialog(QDialog):
         box.setObjectName("confirmBox")
         box.button(QMessageBox.StandardButton.Yes).setText(f"Deactivate {name}")
         box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.accepted.connect(lambda: self._run(lambda: self.staff.deactivate(self.actor, name),
+        shown = self.shown.get(name)
+        box.accepted.connect(lambda: self._run(lambda: self.staff.deactivate(self.actor, name, shown=shown),
                                                lambda _: report_done(self, f"{name} can no longer sign in.")))
         self.confirm_box = box
         box.open()

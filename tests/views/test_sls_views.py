@@ -219,3 +219,29 @@ def test_share_from_the_devices_menu_says_it_waits(qtbot, ctx, world, admin):
         assert twin["user_id"] not in set(s.scalars(select(DeviceHolding.user_id).where(
             DeviceHolding.device_id == world.secondary_device_id)))
         assert s.scalar(select(SharingRequest.state)) is SharingRequestState.pending
+
+
+def test_a_sharing_row_of_the_work_list_opens_the_queue_at_that_request(qtbot, ctx, world, agent, admin):
+    """Enter on a work-list row of a waiting share opens the compliance queue with that request selected (not
+    the user), ready to approve or reject."""
+    from console.models.work_list import WorkItem
+
+    _request(ctx, world, agent)
+    second = add_same_person_username(ctx, world.org_holder_id, "bbake777", "U3333333")
+    svc = EnrollmentService(ctx)
+    svc.start_shared(agent, world.org_holder_id, "bbake777")
+    device_id, _, seed = second["devices"][0]
+    ctx.clock.advance(minutes=5)
+    request_id = svc.confirm(agent, world.org_holder_id, device_id, pyotp.TOTP(seed).at(ctx.clock.now())).request_id
+    main = window_for(qtbot, ctx, admin)
+    main.insight.open_work_list()
+    work = main.insight.work_list
+    settle(qtbot, main.desk)
+    assert work.select_item(lambda item: isinstance(item, WorkItem) and item.username == "bbake001")
+    qtbot.keyClick(work.tree, Qt.Key.Key_Return)
+    settle(qtbot, main.desk)
+    queue = main.sls_actions.queue_window
+    assert queue is not None and queue.isVisible()
+    assert queue.current_request().id == request_id and queue.current_request().username == "bbake001"
+    assert queue.approve_action.isEnabled() and queue.table.rowCount() == 2
+    queue.grab().save("/tmp/sls-queue-from-work-list.png")
