@@ -40,6 +40,16 @@ settings.register_profile("debug", parent=settings.get_profile("ci"),
 settings.load_profile(os.environ.get("SLS_HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _desk_preferences_kept_apart(tmp_path_factory):
+    """Window layout and theme (QSettings) go to a folder of this run, never the tester's own preferences."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path_factory.mktemp("qsettings"))
+    for form in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(form, QSettings.Scope.UserScope, folder)
+
+
 def _database_url(tmp_path) -> str:
     # SLS_TEST_DATABASE_URL points the model suite at another server (CI runs it on PostgreSQL too).
     return os.environ.get("SLS_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"

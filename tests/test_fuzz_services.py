@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import func, select
 
 from console.app import run_startup_tasks
@@ -174,6 +174,18 @@ def test_verification_with_random_codes_and_ids(ctx, clock, devices, agent, whic
 # How many sequences and how long each is comes from the Hypothesis profile (tests/conftest.py): "ci" by
 # default, SLS_HYPOTHESIS_PROFILE=thorough for a longer search.
 REPORTS = ("lost", "stolen", "damaged", "battery_failure")
+# What a rule needs in the world to act at all; without it the rule is not drawn, so every step does something.
+ACTIVE_SMS = select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.sms,
+                                             SecurityDevice.state == DeviceState.active)
+MAILED_CARD = select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.code_card,
+                                              SecurityDevice.state == DeviceState.shipped)
+SHIPPED = select(SecurityDevice.id).where(SecurityDevice.state == DeviceState.shipped)
+REPORTED = select(SecurityDevice.id).where(SecurityDevice.state.in_(
+    (DeviceState.lost, DeviceState.stolen, DeviceState.damaged)))
+WAITING_REQUEST = select(SharingRequest.id).where(SharingRequest.state == SharingRequestState.pending)
+ANY_CHARGE = select(Charge.id)
+LOCKED = select(SecurityDevice.id).where(SecurityDevice.locked.is_(True))
+DUE_BACK = select(SecurityDevice.id).where(SecurityDevice.state.in_(RECEIVABLE_STATES))
 
 
 class ServicesMachine(RuleBasedStateMachine):
@@ -219,6 +231,10 @@ class ServicesMachine(RuleBasedStateMachine):
     def _ids(self, stmt) -> list[int]:
         with self.ctx.db.read() as s:
             return sorted(s.scalars(stmt))
+
+    def _exists(self, stmt) -> bool:
+        with self.ctx.db.read() as s:
+            return s.scalar(stmt.limit(1)) is not None
 
     def _pick(self, data, stmt):
         ids = self._ids(stmt)
@@ -350,6 +366,7 @@ class ServicesMachine(RuleBasedStateMachine):
     def ship(self, data):
         _try(self.devices.ship, self.admin, self._device(data, DeviceState.in_stock), self._user(data))
 
+    @precondition(lambda self: self._exists(SHIPPED))
     @rule(data=st.data(), wrong=st.booleans())
     def activate(self, data, wrong):
         device_id = self._device(data, DeviceState.shipped)
@@ -366,6 +383,7 @@ class ServicesMachine(RuleBasedStateMachine):
         _try(self.devices.report, self.agent, device_id, reason, user_id=user_id,
              issue_temporary_passcode=with_passcode, identity_verified=True)
 
+    @precondition(lambda self: self._exists(REPORTED))
     @rule(data=st.data())
     def replace(self, data):
         _try(self.devices.order_replacement, self.admin, self._device(data, DeviceState.lost, DeviceState.stolen,
@@ -400,6 +418,7 @@ class ServicesMachine(RuleBasedStateMachine):
         user_id = (self._pick(data, candidates) if data.draw(st.integers(0, 3)) else None) or self._user(data)
         _try(self.sms.issue, self.agent, user_id, phone, identity_verified=verified)
 
+    @precondition(lambda self: self._exists(ACTIVE_SMS))
     @rule(data=st.data(), wrong=st.booleans(), wait=st.booleans())
     def sms_code(self, data, wrong, wait):
         """Text a code (again: refused within the resend interval unless the clock has moved) and answer it."""
@@ -413,6 +432,7 @@ class ServicesMachine(RuleBasedStateMachine):
             _try(self.verification.verify, self.agent, sent.device_id,
                  "000000" if wrong and code != "000000" else code, challenge_id=sent.challenge_id)
 
+    @precondition(lambda self: self._exists(ACTIVE_SMS))
     @rule(data=st.data())
     def sms_end(self, data):
         _try(self.sms.end, self.agent, self._sms_device(data), "client found the IB Key")
@@ -423,6 +443,7 @@ class ServicesMachine(RuleBasedStateMachine):
         if card is not None:
             self.card_values[card.device_id] = card.values
 
+    @precondition(lambda self: self._exists(MAILED_CARD))
     @rule(data=st.data(), wrong=st.booleans())
     def printed_card_activate(self, data, wrong):
         device_id = self._pick(data, select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.code_card,
@@ -431,6 +452,7 @@ class ServicesMachine(RuleBasedStateMachine):
             answer, challenge = self._answer(device_id, wrong)
             _try(self.printed.activate, self.agent, device_id, challenge, answer)
 
+    @precondition(lambda self: self._exists(WAITING_REQUEST))
     @rule(data=st.data(), approve=st.booleans(), reason=st.sampled_from(["Passport and date of birth match", ""]))
     def sharing_decision(self, data, approve, reason):
         request_id = self._pick(data, select(SharingRequest.id).where(
@@ -446,6 +468,7 @@ class ServicesMachine(RuleBasedStateMachine):
     def expire(self):
         self.temporary.expire_due(self.admin)
 
+    @precondition(lambda self: self._exists(DUE_BACK))
     @rule(data=st.data())
     def receive_return(self, data):
         """Mostly a card that is due back or reported, sometimes any device."""
@@ -456,6 +479,7 @@ class ServicesMachine(RuleBasedStateMachine):
     def overdue_run(self):
         self.returns.charge_overdue(self.admin)
 
+    @precondition(lambda self: self._exists(ANY_CHARGE))
     @rule(data=st.data())
     def waive(self, data):
         """Mostly a pending charge, sometimes any (a waived or billed one is refused)."""
@@ -463,6 +487,7 @@ class ServicesMachine(RuleBasedStateMachine):
         charge_id = self._pick(data, pending) if data.draw(st.integers(0, 3)) else None
         _try(self.charges.waive, self.admin, charge_id or self._pick(data, select(Charge.id)), "goodwill after a call")
 
+    @precondition(lambda self: self._exists(LOCKED))
     @rule(data=st.data())
     def unlock(self, data):
         """Mostly a locked device, sometimes any (one not locked is refused)."""

@@ -32,6 +32,7 @@ READS = {
     "AccountService.returns_in_transit", "ChargeService.account_id_for", "ChargeService.count",
     "ChargeService.for_account", "ChargeService.totals", "ChargeService.window", "DeviceService.count",
     "DeviceService.find_by_serial", "DeviceService.get", "DeviceService.holders", "DeviceService.in_stock_count",
+    "DeviceService.offset_of",
     "DeviceService.window", "ReturnsService.overdue", "ReturnsService.pending", "RightsService.check",
     "TemporaryAccessService.can_issue", "ExportService.export", "DeviceService.dsc_eligibility",
     "DeviceService.oldest_in_stock", "DeviceService.replacement_fee", "EnrollmentService.other_usernames",

@@ -142,6 +142,11 @@ class DeviceService:
         with self.ctx.db.read() as s:
             return device_list.window(s, query, offset, limit, self.ctx.clock.now())
 
+    def offset_of(self, query: DeviceQuery, device_id: int) -> int | None:
+        """The row of a device in the list `query` shows (newest first), or None when it does not show it."""
+        with self.ctx.db.read() as s:
+            return device_list.offset_of(s, query, device_id, self.ctx.clock.now())
+
     def get(self, device_id: int) -> DeviceRow:
         with self.ctx.db.read() as s:
             _device(s, device_id)

@@ -41,7 +41,7 @@ from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.sls_actions import SlsActions
 from console.views.staff_dialog import StaffDialog
-from console.views.style import app_icon, icon
+from console.views.style import app_icon, icon, theme_signals
 from console.views.tables import list_table
 from console.views.user_detail import UserDetailPane
 from console.views.users_model import COLUMNS, UsersModel
@@ -93,8 +93,10 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.counts_label)
         splitter.addWidget(left)
         splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 11)
+        splitter.setStretchFactor(1, 9)
+        splitter.setSizes([5500, 4500])  # the pane keeps nearly half, at any window width (readable at 1024×700)
+        self.splitter = splitter
         self.setCentralWidget(splitter)
 
         self.device_actions = DeviceActions(desk, self.detail, self)
@@ -120,6 +122,7 @@ class MainWindow(QMainWindow):
         desk.bus.changed.connect(self.on_changes)
         self._update_counts()
         self._update_actions()
+        theme_signals.changed.connect(self.follow_theme)
         self.resize(1280, 800)
 
     # --- construction ----------------------------------------------------------------------------
@@ -294,6 +297,10 @@ class MainWindow(QMainWindow):
         self.status_identity = QLabel(f"{actor.full_name} ({actor.role.label})  ·  {self.services.database_name}")
         self.status_identity.setObjectName("statusIdentity")
         self.statusBar().addPermanentWidget(self.status_identity)
+
+    def follow_theme(self, _dark: bool) -> None:
+        """A theme chosen in Settings, or the desktop's switch: icons are drawn in the new text colour."""
+        self.refresh_icons()
 
     def refresh_icons(self) -> None:
         """After a light/dark switch: icons are drawn in the palette's text colour."""

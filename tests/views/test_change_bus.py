@@ -55,7 +55,7 @@ def shared_card(ctx, world, admin):
 
 
 def _row_of(pane, serial):
-    return next(r for r in range(pane.devices.rowCount()) if pane.devices.item(r, 1).text() == serial)
+    return next(r for r in range(pane.devices.rowCount()) if pane.devices.item(r, 0).text().endswith(serial))
 
 
 def test_revoking_in_the_devices_window_shows_everywhere_without_refresh(qtbot, ctx, world, admin, shared_card):
@@ -67,7 +67,7 @@ def test_revoking_in_the_devices_window_shows_everywhere_without_refresh(qtbot, 
     main.show()
     assert main.select_user(world.primary_id)
     row = _row_of(main.detail, "DSC000000077")
-    assert main.detail.devices.item(row, 2).text() == "Active"
+    assert main.detail.devices.item(row, 1).text().startswith("Active")
     settings = SecuritySettingsDialog(desk, world.primary_id, main)
     settings.show()
     charges = ChargesWindow(desk, "U1234567", main)
@@ -86,8 +86,8 @@ def test_revoking_in_the_devices_window_shows_everywhere_without_refresh(qtbot, 
         confirm.refusal.text()
 
     pending = DeviceState.return_pending.label
-    assert main.detail.devices.item(_row_of(main.detail, "DSC000000077"), 2).text() == pending
-    assert settings.pane.devices.item(_row_of(settings.pane, "DSC000000077"), 2).text() == pending
+    assert main.detail.devices.item(_row_of(main.detail, "DSC000000077"), 1).text().startswith(pending)
+    assert settings.pane.devices.item(_row_of(settings.pane, "DSC000000077"), 1).text().startswith(pending)
     assert main.current_user_id() == world.primary_id and refreshed
     assert devices.current_row().state is DeviceState.return_pending
     assert "Return pending" in devices.selected_label.text()

@@ -172,7 +172,7 @@ def test_wizard_says_the_share_waits_for_compliance(qtbot, ctx, world, agent):
     """With the review on, a good code from another entity's IB Key ends the wizard on the waiting page."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
     device_id, _, seed = twin["devices"][0]
-    w = OptInWizard(EnrollmentService(ctx), agent, world.primary_id, "jsmit001")
+    w = OptInWizard(desk_for(ctx, agent), world.primary_id, "jsmit001")
     qtbot.addWidget(w)
     w.show()
     from tests.views.test_opt_in_wizard import answer, choose, click, next_
