@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from console.models.directory import SUBSTRING_MIN, UserQuery
 from console.models.enums import SlsState
-from console.models.errors import ConsoleError, RightsError
+from console.models.errors import RightsError
 from console.models.permissions import Permission
 from console.views.audit_view import AuditView
 from console.views.back_office_actions import BackOfficeActions
@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         self._open_user: int | None = None  # opened once the list shows it (from the rights notice)
         self._build_filters()
         self._build_table()
-        self.detail = UserDetailPane(self.services.directory, self)
+        self.detail = UserDetailPane(self.services.directory, self, desk.runner)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.model.state_counts_changed.connect(self._update_counts)
         self.model.load_failed.connect(self._on_load_failed)
         self.detail.devices.itemSelectionChanged.connect(self._update_actions)
+        self.detail.shown.connect(self._update_actions)
         # Coalesce a burst of announcements (an import, another desk's flood) into one refresh.
         self._pending_changes: Changes | None = None
         self._change_timer = QTimer(self)
@@ -333,7 +334,6 @@ class MainWindow(QMainWindow):
             self.refresh()
         elif self.detail.shows_changed(changes):
             self.detail.reload()
-            self._update_actions()
 
     # --- behaviour -------------------------------------------------------------------------------
     def current_user_id(self) -> int | None:
@@ -433,11 +433,7 @@ class MainWindow(QMainWindow):
 
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         user_id = self.model.user_id_at(current.row()) if current.isValid() else None
-        try:
-            self.detail.show_user(user_id)
-        except ConsoleError as exc:
-            self.last_message = show_error(self, exc)
-        self._update_actions()
+        self.detail.show_user(user_id)  # read off the GUI thread; the actions follow when it is shown
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         """Down in the Find box moves into the list; Enter on a row opens the user (the rights gate)."""

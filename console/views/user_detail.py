@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -20,6 +22,8 @@ from console.models.enums import DeviceState
 from console.models.limits import UserLimits
 from console.views.change_bus import ChangeKind, Changes
 from console.views.formatting import SLS_STATE_COLOURS, day, when
+from console.views.messages import error_text
+from console.views.operations import OperationRunner
 from console.views.tables import item_table
 
 # Three columns that wrap rather than scroll sideways, so the pane stays readable at 1024×700: the serial on its own
@@ -69,10 +73,19 @@ def limits_text(limits: UserLimits | None) -> str:
 
 
 class UserDetailPane(QWidget):
-    def __init__(self, directory: UserDirectory, parent: QWidget | None = None) -> None:
+    """With a runner, the user is read off the GUI thread: the pane says it is reading, acts on nobody meanwhile
+    (`details` is None), and drops an answer the agent has moved on from. Without one it reads at once."""
+
+    shown = Signal()  # what the pane shows changed: a user's details arrived, or it shows none (or is reading)
+
+    def __init__(self, directory: UserDirectory, parent: QWidget | None = None,
+                 runner: OperationRunner | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("userDetail")
         self._directory = directory
+        self._runner = runner
+        self._asked = 0  # the newest read asked for; an older one's answer is dropped
+        self.loading = False
         self.details: UserDetails | None = None
 
         self.heading = QLabel("Select a user to see their SLS state and devices.")
@@ -127,11 +140,14 @@ class UserDetailPane(QWidget):
         row = self.devices.currentRow()
         device_id = self.details.devices[row].id if 0 <= row < len(self.details.devices) else None
         scroll = (self.devices.verticalScrollBar().value(), self.audit.verticalScrollBar().value())
-        self.show_user(self.details.id)
-        if device_id is not None:
-            self.select_device(device_id)
-        self.devices.verticalScrollBar().setValue(scroll[0])
-        self.audit.verticalScrollBar().setValue(scroll[1])
+
+        def restore() -> None:
+            if device_id is not None:
+                self.select_device(device_id)
+            self.devices.verticalScrollBar().setValue(scroll[0])
+            self.audit.verticalScrollBar().setValue(scroll[1])
+
+        self.show_user(self.details.id, then=restore)
 
     def selected_device(self) -> DeviceSummary | None:
         """The device selected in the devices table, or None."""
@@ -148,9 +164,44 @@ class UserDetailPane(QWidget):
                 return True
         return False
 
-    def show_user(self, user_id: int | None) -> None:
-        self.details = self._directory.details(user_id) if user_id is not None else None
-        d = self.details
+    def show_user(self, user_id: int | None, then: Callable[[], None] | None = None) -> None:
+        """Show a user (None: nobody); `then` runs once the user is on screen."""
+        self._asked += 1
+        if user_id is None or self._runner is None:
+            self.loading = False
+            self._show(self._directory.details(user_id) if user_id is not None else None)
+            if then is not None:
+                then()
+            self.shown.emit()
+            return
+        asked, directory = self._asked, self._directory
+        if self.details is None or self.details.id != user_id:
+            self._show(None)  # another user: nothing of the previous one stays to be acted on
+            self.heading.setText("Reading the user…")
+        self.loading = True
+        self.shown.emit()
+
+        def arrived(details: UserDetails) -> None:
+            if asked != self._asked:
+                return  # the agent moved on: the newer read answers
+            self.loading = False
+            self._show(details)
+            if then is not None:
+                then()
+            self.shown.emit()
+
+        def failed(exc: Exception) -> None:
+            if asked != self._asked:
+                return
+            self.loading = False
+            self._show(None)
+            self.heading.setText(error_text(exc))  # said once, where the user would have been shown
+            self.shown.emit()
+
+        self._runner.query(self, lambda: directory.details(user_id), success=arrived, failure=failed)
+
+    def _show(self, details: UserDetails | None) -> None:
+        self.details = d = details
         if d is None:
             self.heading.setText("Select a user to see their SLS state and devices.")
             for label in self.fields.values():

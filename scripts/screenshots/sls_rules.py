@@ -112,13 +112,15 @@ def main() -> None:
         main_window.refresh()
         desk.runner.wait_idle()
         main_window.select_user(lone_id)
+        desk.runner.wait_idle()  # the detail pane reads the user off the GUI thread
         dialog = main_window.sls_actions.issue_sms()
         dialog.phone.setText("+41 79 123 45 67")
         dialog.identity.setChecked(True)
         shot(app, dialog, "sms-issue.png")
         dialog.try_submit()
-        desk.runner.wait_idle()
-        app.processEvents()
+        for _ in range(3):  # the write, then the windows' refresh it announces (read off the GUI thread)
+            desk.runner.wait_idle()
+            app.processEvents()
         shot(app, main_window, "sms-detail.png")
 
     # A printed card for an opted-out user who holds the rights: issued (values shown once), then activated.
@@ -126,6 +128,7 @@ def main() -> None:
     main_window.refresh()
     desk.runner.wait_idle()
     main_window.select_user(first)
+    desk.runner.wait_idle()
     card_dialog = main_window.sls_actions.issue_printed_card()
     card_dialog.try_submit()
     desk.runner.wait_idle()
@@ -138,6 +141,7 @@ def main() -> None:
     card_dialog.try_submit()
     desk.runner.wait_idle()
     main_window.select_user(first)
+    desk.runner.wait_idle()
     main_window.detail.select_device(card_dialog.card.device_id)
     activate = main_window.sls_actions.activate_printed_card()
     desk.runner.wait_idle()

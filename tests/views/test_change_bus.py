@@ -66,6 +66,7 @@ def test_revoking_in_the_devices_window_shows_everywhere_without_refresh(qtbot, 
     qtbot.addWidget(main)
     main.show()
     assert main.select_user(world.primary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     row = _row_of(main.detail, "DSC000000077")
     assert main.detail.devices.item(row, 1).text().startswith("Active")
     settings = SecuritySettingsDialog(desk, world.primary_id, main)
@@ -102,6 +103,7 @@ def test_an_announcement_from_another_desk_refreshes_the_open_windows(qtbot, ctx
     qtbot.addWidget(main)
     main.show()
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     issued = TemporaryAccessService(ctx).issue_temporary_passcode(admin, world.secondary_id,
                                                                   identity_verified=True)  # the other desk
     assert main.detail.devices.rowCount() == 1  # not yet told

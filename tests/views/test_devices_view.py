@@ -218,6 +218,7 @@ def main(qtbot, desk):
 def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world, tmp_path):
     """jsmit123's only device is reported lost with a temporary passcode, shown once; the card is offered next."""
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     acts = main.device_actions
     assert acts.select_device(world.secondary_device_id)
     assert acts.report.isEnabled()
@@ -249,6 +250,7 @@ def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world
 def test_user_detail_issue_temporary_passcode_needs_identity_check(main, qtbot, ctx, world):
     """The passcode is refused until the identity box is ticked, then shown once."""
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     acts = main.device_actions
     assert acts.temporary.isEnabled()
     acts.temporary.trigger()
@@ -269,6 +271,7 @@ def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_
     twin = add_same_person_username(ctx, world.secondary_id, "jsmit777", "U2222222", (DeviceKind.code_card,))
     main.refresh()
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     acts = main.device_actions
     acts.select_device(world.secondary_device_id)
     acts.share.trigger()
@@ -287,7 +290,9 @@ def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_
 
     main.filter_edit.setText("jsmit777")
     main.apply_filter()
+    qtbot.waitUntil(lambda: not main.model.loading)  # the search runs in the background
     main.select_user(twin["user_id"])
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     assert acts.select_device(world.secondary_device_id) and acts.unshare.isEnabled()
     acts.unshare.trigger()
     submit(qtbot, acts.dialog)
@@ -297,9 +302,10 @@ def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_
     assert holders == {world.secondary_id}
 
 
-def test_devices_menu_opens_devices_and_charges_screens(main, world):
+def test_devices_menu_opens_devices_and_charges_screens(qtbot, main, world):
     """The Devices menu opens the devices list and the selected account's charges."""
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     main.device_actions.open_devices.trigger()
     assert main.device_actions.devices_window.isVisible()
     main.device_actions.open_charges.trigger()

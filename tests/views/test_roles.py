@@ -38,6 +38,7 @@ def every_window(qtbot, ctx, world, actor):
     qtbot.addWidget(main)
     main.show()
     main.select_user(world.primary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     windows = {"main": main, "devices": DevicesWindow(desk, main), "charges": ChargesWindow(desk, "U1234567", main),
                "audit": AuditView(desk, main), "staff": StaffDialog(desk, main), "settings": SettingsDialog(desk, main),
                "security settings": SecuritySettingsDialog(desk, world.primary_id, main),
@@ -95,6 +96,7 @@ def test_auditor_double_click_opens_nothing(qtbot, ctx, world, auditor):
     qtbot.addWidget(w)
     w.show()
     w.select_user(world.primary_id)
+    settle(qtbot, w.desk)  # the detail pane reads the user off the GUI thread
     w.table.doubleClicked.emit(w.table.currentIndex())
     settle(qtbot, w.desk)
     assert w.security_dialog is None

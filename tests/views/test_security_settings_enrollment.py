@@ -28,6 +28,7 @@ def click(qtbot, button):
 
 def open_settings(qtbot, window, user_id):
     assert window.select_user(user_id)
+    settle(qtbot, window.desk)  # the detail pane reads the user off the GUI thread
     window.change_security_action.trigger()
     settle(qtbot, window.desk)
     assert window.security_dialog is not None and window.security_dialog.isVisible()
@@ -95,6 +96,7 @@ def test_auditor_cannot_open_security_settings(qtbot, ctx, world, auditor):
     qtbot.addWidget(w)
     w.show()
     assert w.select_user(world.primary_id)
+    settle(qtbot, w.desk)  # the detail pane reads the user off the GUI thread
     assert not w.change_security_action.isEnabled() and not w.change_security_action.isVisible()
     w.change_security_settings()
     assert w.security_dialog is None
