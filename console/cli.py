@@ -310,9 +310,11 @@ def cmd_upgrade(args) -> int:
 def cmd_db_grant(args) -> int:
     from console.models.db import Database
     from console.models.db_roles import grant_console_role
+    from console.models.keys import default_store, unlock_box
 
     db = Database(database_url(args.database))
-    for statement in grant_console_role(db, args.role):
+    box = None if db.is_sqlite else unlock_box(db, default_store())
+    for statement in grant_console_role(db, args.role, box):
         print(statement + ";")
     print(f"{args.role} now holds the console's privileges on {db.display_name}.")
     return 0

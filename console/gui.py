@@ -47,12 +47,13 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console import __version__
-    from console.views.style import allow_fractional_scaling, app_icon, apply_theme, follow_system_scheme
+    from console.views.preferences import apply_saved_theme
+    from console.views.style import allow_fractional_scaling, app_icon, follow_system_scheme
 
     log_path = setup_logging()
     allow_fractional_scaling()
     app = QApplication.instance() or QApplication(sys.argv)
-    apply_theme(app)
+    apply_saved_theme(app)  # the theme this desk chose in Settings (the system's unless one was chosen)
     app.setApplicationName("SLS Console")
     app.setOrganizationName("SLS")
     app.setApplicationVersion(__version__)
@@ -71,7 +72,7 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     session = DeskSession(app, ctx, staff, lambda: ask_sign_in(staff, ctx.db.display_name, hint, live_hint),
                           ask_again=lambda notice, actor: ask_sign_in(staff, ctx.db.display_name, hint, live_hint,
                                                                       notice=notice, resume=actor))
-    follow_system_scheme(app, lambda: session.window.refresh_icons() if session.window is not None else None)
+    follow_system_scheme(app)  # windows redraw their icons and charts on the palette change
     if not session.sign_in():
         return 0
     try:

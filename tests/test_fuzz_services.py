@@ -8,11 +8,12 @@ import pyotp
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import func, select
 
 from console.app import run_startup_tasks
 from console.models import settings as figures
+from console.models import vault
 from console.models.accounts import AccountService
 from console.models.charges import ChargeService
 from console.models.clock import ManualClock
@@ -35,7 +36,7 @@ from console.models.import_format import COLUMNS as IMPORT_COLUMNS
 from console.models.importing import ImportService
 from console.models.printed_cards import PrintedCardService
 from console.models.returns import RECEIVABLE_STATES, ReturnsService
-from console.models.sealing import SecretBox, device_context
+from console.models.sealing import SecretBox
 from console.models.sharing_review import SharingReviewService
 from console.models.sms import Outbox, SmsService
 from console.models.temporary_access import TemporaryAccessService
@@ -44,6 +45,7 @@ from tests.conftest import TEST_KEY, fresh_database
 from tests.factories import add_same_person_username, build_world
 from tests.invariants import assert_invariants
 from tests.lifecycle import make_rich
+from tests.seeds import stored_seed
 from tests.sessions import signed_in
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -133,11 +135,11 @@ def devices(ctx, world):
         john = s.get(User, world.secondary_id)
         dsc, _ = add_device(s, ctx, john, DeviceKind.dsc_plus, serial="DSC-00000042", preferred=False)
         card, _ = add_device(s, ctx, john, DeviceKind.code_card, serial="SCC-00000042", preferred=False)
-        card.secret_salt = ctx.box.new_salt()
-        card.secret_hash = cards.card_hashes(ctx.box, card.secret_salt, cards.new_card_values(20))
+        cards.store_card(s, ctx.box, card, cards.new_card_values(20))
         passcode, _ = add_device(s, ctx, john, DeviceKind.temporary_passcode, preferred=False)
         passcode.secret_salt = ctx.box.new_salt()
-        passcode.secret_hash = ctx.box.lookup_hash(passcode.secret_salt, "K7Q2M9XP")
+        vault.store_hashes(s, passcode, ctx.box.lookup_hash(passcode.secret_salt, "K7Q2M9XP"),
+                           vault.PASSCODE_SLOT_BYTES)
         return [world.secondary_device_id, dsc.id, card.id, passcode.id]
 
 
@@ -172,6 +174,18 @@ def test_verification_with_random_codes_and_ids(ctx, clock, devices, agent, whic
 # How many sequences and how long each is comes from the Hypothesis profile (tests/conftest.py): "ci" by
 # default, SLS_HYPOTHESIS_PROFILE=thorough for a longer search.
 REPORTS = ("lost", "stolen", "damaged", "battery_failure")
+# What a rule needs in the world to act at all; without it the rule is not drawn, so every step does something.
+ACTIVE_SMS = select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.sms,
+                                             SecurityDevice.state == DeviceState.active)
+MAILED_CARD = select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.code_card,
+                                              SecurityDevice.state == DeviceState.shipped)
+SHIPPED = select(SecurityDevice.id).where(SecurityDevice.state == DeviceState.shipped)
+REPORTED = select(SecurityDevice.id).where(SecurityDevice.state.in_(
+    (DeviceState.lost, DeviceState.stolen, DeviceState.damaged)))
+WAITING_REQUEST = select(SharingRequest.id).where(SharingRequest.state == SharingRequestState.pending)
+ANY_CHARGE = select(Charge.id)
+LOCKED = select(SecurityDevice.id).where(SecurityDevice.locked.is_(True))
+DUE_BACK = select(SecurityDevice.id).where(SecurityDevice.state.in_(RECEIVABLE_STATES))
 
 
 class ServicesMachine(RuleBasedStateMachine):
@@ -218,6 +232,10 @@ class ServicesMachine(RuleBasedStateMachine):
         with self.ctx.db.read() as s:
             return sorted(s.scalars(stmt))
 
+    def _exists(self, stmt) -> bool:
+        with self.ctx.db.read() as s:
+            return s.scalar(stmt.limit(1)) is not None
+
     def _pick(self, data, stmt):
         ids = self._ids(stmt)
         return data.draw(st.sampled_from(ids)) if ids else None
@@ -240,9 +258,8 @@ class ServicesMachine(RuleBasedStateMachine):
         self.clock.advance(seconds=31)  # a fresh IB Key time step, never a replay
         with self.ctx.db.read() as s:
             d = s.get(SecurityDevice, device_id)
-            kind = d.kind
-            seed = (self.ctx.box.open(d.sealed_secret, device_context(d.id)).decode()
-                    if d.sealed_secret is not None else None)
+            kind, has_seed = d.kind, d.sealed_secret is not None
+        seed = stored_seed(self.ctx, device_id) if has_seed else None
         challenge = None
         if kind is DeviceKind.ib_key and seed:
             answer = pyotp.TOTP(seed).at(self.clock.now())
@@ -349,6 +366,7 @@ class ServicesMachine(RuleBasedStateMachine):
     def ship(self, data):
         _try(self.devices.ship, self.admin, self._device(data, DeviceState.in_stock), self._user(data))
 
+    @precondition(lambda self: self._exists(SHIPPED))
     @rule(data=st.data(), wrong=st.booleans())
     def activate(self, data, wrong):
         device_id = self._device(data, DeviceState.shipped)
@@ -365,6 +383,7 @@ class ServicesMachine(RuleBasedStateMachine):
         _try(self.devices.report, self.agent, device_id, reason, user_id=user_id,
              issue_temporary_passcode=with_passcode, identity_verified=True)
 
+    @precondition(lambda self: self._exists(REPORTED))
     @rule(data=st.data())
     def replace(self, data):
         _try(self.devices.order_replacement, self.admin, self._device(data, DeviceState.lost, DeviceState.stolen,
@@ -399,6 +418,7 @@ class ServicesMachine(RuleBasedStateMachine):
         user_id = (self._pick(data, candidates) if data.draw(st.integers(0, 3)) else None) or self._user(data)
         _try(self.sms.issue, self.agent, user_id, phone, identity_verified=verified)
 
+    @precondition(lambda self: self._exists(ACTIVE_SMS))
     @rule(data=st.data(), wrong=st.booleans(), wait=st.booleans())
     def sms_code(self, data, wrong, wait):
         """Text a code (again: refused within the resend interval unless the clock has moved) and answer it."""
@@ -412,6 +432,7 @@ class ServicesMachine(RuleBasedStateMachine):
             _try(self.verification.verify, self.agent, sent.device_id,
                  "000000" if wrong and code != "000000" else code, challenge_id=sent.challenge_id)
 
+    @precondition(lambda self: self._exists(ACTIVE_SMS))
     @rule(data=st.data())
     def sms_end(self, data):
         _try(self.sms.end, self.agent, self._sms_device(data), "client found the IB Key")
@@ -422,6 +443,7 @@ class ServicesMachine(RuleBasedStateMachine):
         if card is not None:
             self.card_values[card.device_id] = card.values
 
+    @precondition(lambda self: self._exists(MAILED_CARD))
     @rule(data=st.data(), wrong=st.booleans())
     def printed_card_activate(self, data, wrong):
         device_id = self._pick(data, select(SecurityDevice.id).where(SecurityDevice.kind == DeviceKind.code_card,
@@ -430,6 +452,7 @@ class ServicesMachine(RuleBasedStateMachine):
             answer, challenge = self._answer(device_id, wrong)
             _try(self.printed.activate, self.agent, device_id, challenge, answer)
 
+    @precondition(lambda self: self._exists(WAITING_REQUEST))
     @rule(data=st.data(), approve=st.booleans(), reason=st.sampled_from(["Passport and date of birth match", ""]))
     def sharing_decision(self, data, approve, reason):
         request_id = self._pick(data, select(SharingRequest.id).where(
@@ -445,6 +468,7 @@ class ServicesMachine(RuleBasedStateMachine):
     def expire(self):
         self.temporary.expire_due(self.admin)
 
+    @precondition(lambda self: self._exists(DUE_BACK))
     @rule(data=st.data())
     def receive_return(self, data):
         """Mostly a card that is due back or reported, sometimes any device."""
@@ -455,6 +479,7 @@ class ServicesMachine(RuleBasedStateMachine):
     def overdue_run(self):
         self.returns.charge_overdue(self.admin)
 
+    @precondition(lambda self: self._exists(ANY_CHARGE))
     @rule(data=st.data())
     def waive(self, data):
         """Mostly a pending charge, sometimes any (a waived or billed one is refused)."""
@@ -462,6 +487,7 @@ class ServicesMachine(RuleBasedStateMachine):
         charge_id = self._pick(data, pending) if data.draw(st.integers(0, 3)) else None
         _try(self.charges.waive, self.admin, charge_id or self._pick(data, select(Charge.id)), "goodwill after a call")
 
+    @precondition(lambda self: self._exists(LOCKED))
     @rule(data=st.data())
     def unlock(self, data):
         """Mostly a locked device, sometimes any (one not locked is refused)."""

@@ -11,7 +11,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from sqlalchemy import select
 
-from console.models import audit, cards
+from console.models import audit, cards, vault
 from console.models.entities import AuditEntry, SecurityDevice, StaffMember
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import PermissionDenied, RuleViolation
@@ -29,6 +29,7 @@ from console.models.keys import (
 from console.models.sealing import SealingError, SecretBox, device_context, staff_context
 from tests.conftest import TEST_KEY
 from tests.factories import add_device
+from tests.seeds import stored_seed
 
 
 class MemoryKeyring(KeyringBackend):
@@ -72,11 +73,11 @@ def secrets_world(ctx, world, staff_service):
     with ctx.db.write() as s:
         dsc, dsc_seed = add_device(s, ctx, None, DeviceKind.dsc_plus, DeviceState.in_stock, serial="DSC-0001")
         card, _ = add_device(s, ctx, None, DeviceKind.code_card, DeviceState.in_stock, serial="CARD-0001")
-        card.secret_salt = ctx.box.new_salt()
-        card.secret_hash = cards.card_hashes(ctx.box, card.secret_salt, values)
+        cards.store_card(s, ctx.box, card, values)
         passcode, _ = add_device(s, ctx, None, DeviceKind.temporary_passcode, DeviceState.active)
         passcode.secret_salt = ctx.box.new_salt()
-        passcode.secret_hash = ctx.box.lookup_hash(passcode.secret_salt, "K7Q2-M9XP")
+        vault.store_hashes(s, passcode, ctx.box.lookup_hash(passcode.secret_salt, "K7Q2-M9XP"),
+                           vault.PASSCODE_SLOT_BYTES)
         ids = {"dsc": dsc.id, "card": card.id, "passcode": passcode.id}
     staff = staff_service.add_first_administrator("alex", "Alex Admin", "correct horse battery")
     return {"ids": ids, "dsc_seed": dsc_seed, "values": values, "staff": staff}
@@ -87,24 +88,25 @@ def test_rotation_reseals_every_secret_and_keeps_hashes_valid(ctx, world, secret
     passcodes (hashes that cannot be recomputed) still match."""
     old_box = ctx.box
     result = KeyRotation(ctx).rotate(admin, key_file)
-    assert result.devices == 3 and result.staff == 1  # world's two IB Keys + the DSC+; one staff member
     new_box = ctx.box
     assert new_box.key_id != old_box.key_id and key_file.load() != TEST_KEY
     ids = secrets_world["ids"]
+    # On PostgreSQL the seeds are in the server's vault, keyed by the look-up key, which rotation keeps.
+    assert result.devices == (0 if not ctx.db.is_sqlite else 3) and result.staff == 1
+    assert stored_seed(ctx, ids["dsc"]) == secrets_world["dsc_seed"]
+    assert stored_seed(ctx, world.secondary_device_id) == world.secondary_seed
     with ctx.db.read() as s:
-        dsc = s.get(SecurityDevice, ids["dsc"])
-        assert new_box.open(dsc.sealed_secret, device_context(dsc.id)).decode() == secrets_world["dsc_seed"]
         ib = s.get(SecurityDevice, world.secondary_device_id)
-        assert new_box.open(ib.sealed_secret, device_context(ib.id)).decode() == world.secondary_seed
-        with pytest.raises(SealingError, match="another key"):
-            old_box.open(ib.sealed_secret, device_context(ib.id))
+        if ctx.db.is_sqlite:
+            with pytest.raises(SealingError, match="another key"):
+                old_box.open(ib.sealed_secret, device_context(ib.id))
         member = s.scalars(select(StaffMember).where(StaffMember.username == "alex")).one()
         assert new_box.open(member.sealed_totp_secret, staff_context(member.id)).decode() == \
             secrets_world["staff"].totp_secret
         card = s.get(SecurityDevice, ids["card"])
-        assert cards.value_matches(new_box, card.secret_salt, card.secret_hash, 7, secrets_world["values"][7])
+        assert cards.value_matches(s, new_box, card, 7, secrets_world["values"][7])
         passcode = s.get(SecurityDevice, ids["passcode"])
-        assert new_box.lookup_matches(passcode.secret_salt, "K7Q2-M9XP", passcode.secret_hash)
+        assert vault.slot_matches(s, passcode, 1, new_box.lookup_hash(passcode.secret_salt, "K7Q2-M9XP"))
         assert audit.verify(s).ok
         assert s.scalars(select(AuditEntry.action).order_by(AuditEntry.id.desc())).first() == "key.rotated"
 
@@ -126,7 +128,7 @@ def test_rotation_twice_keeps_hashes_valid(ctx, world, secrets_world, key_file, 
     KeyRotation(ctx).rotate(admin, key_file)
     with ctx.db.read() as s:
         passcode = s.get(SecurityDevice, secrets_world["ids"]["passcode"])
-        assert ctx.box.lookup_matches(passcode.secret_salt, "K7Q2-M9XP", passcode.secret_hash)
+        assert vault.slot_matches(s, passcode, 1, ctx.box.lookup_hash(passcode.secret_salt, "K7Q2-M9XP"))
 
 
 def test_failed_rotation_changes_nothing(ctx, world, secrets_world, key_file, admin, monkeypatch):
@@ -166,8 +168,10 @@ def test_rolled_back_rotation_discards_the_pending_key_on_next_start(ctx, db, wo
     assert key_file.load_pending() is None
 
 
-def test_wrong_key_refused_with_clear_message(ctx, db, world, tmp_path):
+def test_wrong_key_refused_with_clear_message(ctx, db, world, tmp_path, staff_service):
     """A console given another key says so, rather than failing on the first seed it opens."""
+    # A staff secret sealed with the key (device seeds on PostgreSQL are in the server's vault instead).
+    staff_service.add_first_administrator("alex", "Alex Admin", "correct horse battery")
     other = FileKeyStore(tmp_path / "other.key")
     other.create()
     with pytest.raises(SealingError, match="sealed with key .* holds key"):
@@ -235,8 +239,9 @@ def test_store_choice_env_then_file_then_keyring(monkeypatch, tmp_path, memory_k
     assert isinstance(default_store(), EnvKeyStore)
 
 
-def test_missing_key_for_sealed_database_creates_nothing(ctx, db, world, tmp_path):
+def test_missing_key_for_sealed_database_creates_nothing(ctx, db, world, tmp_path, staff_service):
     """A database with sealed secrets and no key anywhere: a clear refusal, and no new key file is made."""
+    staff_service.add_first_administrator("alex", "Alex Admin", "correct horse battery")  # as above
     store = FileKeyStore(tmp_path / "absent" / "master.key")
     with pytest.raises(SealingError, match="no master key was found"):
         unlock_box(db, store)

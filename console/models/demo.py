@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from console.models import audit, bulk, demo_twins, user_index
+from console.models import audit, bulk, demo_twins, user_index, vault
 from console.models.cards import ALPHABET, HASH_BYTES
 from console.models.context import ServiceContext
 from console.models.db import Database
@@ -543,6 +543,8 @@ def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: b
                     progress(min(made, users), users)
         finally:
             writer.close()
+    with ctx.db.write() as s:  # PostgreSQL: seeds sealed here go into the server's vault (vault.py)
+        vault.adopt_sealed_seeds(s, ctx.box)
     return DemoSummary(accounts=accounts, users=ids.next["user"] - start_ids["user"],
                        devices=ids.next["device"] - start_ids["device"],
                        charges=ids.next["charge"] - start_ids["charge"],

@@ -10,6 +10,7 @@ from typing import TypeVarTuple
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from console.models.db import is_row_id
 from console.models.entities import Account, DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, ReturnReason
 from console.models.errors import NotFound
@@ -88,6 +89,18 @@ def _filtered(stmt: Select[*_Ts], query: DeviceQuery, now: dt.datetime) -> Selec
 
 def count(s: Session, query: DeviceQuery, now: dt.datetime) -> int:
     return s.scalar(_filtered(select(func.count()).select_from(SecurityDevice), query, now)) or 0
+
+
+def offset_of(s: Session, query: DeviceQuery, device_id: int, now: dt.datetime) -> int | None:
+    """Where a device sits in the query's order, newest first (None when the query does not list it): one lookup
+    by primary key, then one count of the newer ones it lists, never a walk through the rows."""
+    if not is_row_id(device_id):
+        return None
+    ids = select(SecurityDevice.id).select_from(SecurityDevice)
+    if s.scalar(_filtered(ids, query, now).where(SecurityDevice.id == device_id)) is None:
+        return None
+    newer = _filtered(select(func.count()).select_from(SecurityDevice), query, now)
+    return s.scalar(newer.where(SecurityDevice.id > device_id)) or 0
 
 
 def window(s: Session, query: DeviceQuery, offset: int, limit: int, now: dt.datetime) -> list[DeviceRow]:

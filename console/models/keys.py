@@ -10,13 +10,14 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.models.clock import Clock, SystemClock
 from console.models.db import Database
 from console.models.entities import SecurityDevice, Setting, StaffMember
 from console.models.sealing import LOOKUP_KEY_CONTEXT, SealingError, SecretBox, key_id_of
+from console.models.vault import SERVER_MARK_BYTE
 
 KEY_ENV = "SLS_CONSOLE_KEY"
 KEY_FILE_ENV = "SLS_CONSOLE_KEY_FILE"
@@ -235,8 +236,10 @@ def write_lookup_row(session: Session, box: SecretBox, at: dt.datetime, by: str)
 
 
 def _first_sealed_key_id(session: Session) -> bytes | None:
-    for column in (SecurityDevice.sealed_secret, StaffMember.sealed_totp_secret):
-        sealed = session.scalars(select(column).where(column.is_not(None)).limit(1)).first()
+    for column in (StaffMember.sealed_totp_secret, SecurityDevice.sealed_secret):
+        # Seeds in the PostgreSQL vault are sealed by the server, not with a master key (vault.py).
+        sealed = session.scalars(select(column).where(column.is_not(None),
+                                                      func.substr(column, 1, 1) != SERVER_MARK_BYTE).limit(1)).first()
         if sealed:
             return SecretBox.sealed_key_id(sealed)
     return None

@@ -40,7 +40,7 @@ LOADED_ENTITIES = (Person, Account, User, SecurityDevice, DeviceHolding, UserRes
 def loaded_tables() -> list[Table]:
     return [table_of(entity) for entity in LOADED_ENTITIES]
 
-# SQLite has no split(): a name becomes a JSON array of its words for json_each (as in migration 0011).
+# SQLite has no split(): a name becomes a JSON array of its words for json_each (as in migration 0012).
 _JSON_WORDS = ("""'["' || replace(replace(replace(replace(replace(replace({name}, '\\', '\\\\'), '"', '\\"'), """
                """char(9), ' '), char(10), ' '), char(13), ' '), ' ', '","') || '"]'""")
 
@@ -54,7 +54,7 @@ _FILL_WORDS = ("INSERT OR IGNORE INTO user_words(word, username, user_id) "
                f"SELECT words.value, users.username, users.id FROM users, {_words_of('users.name_key')} AS words "
                "WHERE words.value <> '' ORDER BY 1, 2, 3")  # in key order: appended, not inserted at random
 
-# Same statements as migrations 0003 and 0011 (tests/test_users_at_scale.py checks they stay identical).
+# Same statements as migrations 0003 and 0012 (tests/test_users_at_scale.py checks they stay identical).
 SQLITE_TRIGGERS = {
     "users_fts_ai": """CREATE TRIGGER users_fts_ai AFTER INSERT ON users BEGIN
          INSERT INTO users_fts(rowid, username, name_key) VALUES (new.id, new.username, new.name_key);

@@ -50,8 +50,9 @@ class BackOfficeActions(QObject):
                 f"Export {KIND_LABELS[kind]}…", shortcut, f"Write every one of the {KIND_LABELS[kind]} to a CSV "
                 f"file", lambda _=False, k=kind: self.exporter.ask_and_export(k), f"export_{kind}",
                 Permission.export_data)
-        self.settings_action = self._action("Service &figures…", "Ctrl+,",
-                                            "Validity days, fees and limits the console applies",
+        self.settings_action = self._action("&Settings…", "Ctrl+,",
+                                            "This desk's theme; the validity days, fees and limits the console "
+                                            "applies",
                                             self.open_settings, "serviceFigures", Permission.view)
         self.help_action = self._action("&Help topics", QKeySequence.StandardKey.HelpContents,
                                         "Staff help: SLS, devices, sharing, returns, charges, temporary passcodes",

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.models.insight import Drill, Figure, Panel
+from console.views.style import is_dark, theme_signals
 
 # Colours that stay apart on a light and on a dark background (Okabe-Ito, for colour-blind readers too).
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
@@ -40,11 +41,6 @@ PIE_PANELS = ("states",)
 STACKED_PANELS = ("enrollment", "devices", "signins", "activity", "activity_by_staff")
 # Bars laid sideways where the category names are long (device states): each name gets a line of its own.
 HORIZONTAL_PANELS = ("devices",)
-
-
-def is_dark() -> bool:
-    app = QApplication.instance()
-    return app is not None and app.palette().color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def format_value(panel: Panel, value: int) -> str:
@@ -125,6 +121,7 @@ class ChartCard(QFrame):
 
     def __init__(self, panel: Panel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.dark = is_dark()
         self.setObjectName(f"panel_{panel.key}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.panel = panel
@@ -143,7 +140,7 @@ class ChartCard(QFrame):
         head = QHBoxLayout()
         head.addWidget(title, 1)
         head.addWidget(self.numbers_button)
-        self.view = QChartView(build_chart(panel))
+        self.view = QChartView(build_chart(panel, self.dark))
         self.view.setObjectName(f"chart_{panel.key}")
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.view.setMinimumHeight(self.fontMetrics().height() * 12)
@@ -161,6 +158,17 @@ class ChartCard(QFrame):
         layout.addLayout(head)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.note)
+        self._connect()
+        theme_signals.changed.connect(self.follow_theme)
+
+    def follow_theme(self, dark: bool) -> None:
+        """The theme changed (Settings or the desktop): the chart is drawn again in the new colours."""
+        if dark == self.dark:
+            return
+        self.dark = dark
+        old = self.view.chart()
+        self.view.setChart(build_chart(self.panel, dark))
+        old.deleteLater()
         self._connect()
 
     # --- numbers -----------------------------------------------------------------------------------

@@ -7,15 +7,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -27,6 +24,7 @@ from console.models.enums import DeviceKind
 from console.models.errors import ConsoleError
 from console.models.training import CARD_KINDS, ClientDevice, TrainingService
 from console.views.change_bus import Changes
+from console.views.tables import item_table
 
 COLUMNS = ("Device", "State", "Usernames")
 
@@ -60,16 +58,7 @@ class ClientDevicesWindow(QDialog):
         who.addWidget(self.username, 1)
         who.addWidget(show)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("clientDeviceList")
-        self.table.setAccessibleName("The client's devices")
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = item_table(COLUMNS, "clientDeviceList", "The client's devices")
         self.table.currentCellChanged.connect(lambda *_: self.show_device())
 
         self.reading = QLabel()

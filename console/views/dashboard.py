@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -19,10 +20,10 @@ from PySide6.QtWidgets import (
 
 from console.models.insight import Panel
 from console.models.permissions import Permission
-from console.views.change_bus import Changes
 from console.views.charts import ChartCard
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
+from console.views.kept_current import KeptCurrent
 
 PERIODS = ((1, "Last 7 days"), (4, "Last 4 weeks"), (12, "Last 12 weeks"), (26, "Last 26 weeks"), (52, "Last 52 weeks"))
 COLUMNS = 2
@@ -41,7 +42,6 @@ class DashboardWindow(QMainWindow):
         self.desk = desk
         self.services = desk.services
         self.only = only
-        self.loading = False
         self.last_message = None
         self.cards: dict[str, ChartCard] = {}
         self.period_combo = QComboBox()
@@ -80,13 +80,8 @@ class DashboardWindow(QMainWindow):
         menu.addAction(self.refresh_action)
         menu.addSeparator()
         menu.addAction(self.close_action)
-        # Any committed change may move a figure. Changes are gathered: in a busy firm something changes every
-        # second, and the charts follow within a few seconds rather than redrawing on each one.
-        self._change_timer = QTimer(self)
-        self._change_timer.setSingleShot(True)
-        self._change_timer.setInterval(3000)
-        self._change_timer.timeout.connect(self.refresh)
-        desk.bus.changed.connect(self.on_changes)
+        # Any committed change may move a figure; changes are gathered over a few seconds into one read.
+        self.reader = KeptCurrent(self, desk, self._work, self._show, self._failed, 3000)
         self.refresh()
         keyboard_conventions(self)  # Esc or Ctrl+W closes
         self.resize(1280, 900)
@@ -95,31 +90,26 @@ class DashboardWindow(QMainWindow):
         today = self.services.clock.now().date()
         return today - dt.timedelta(weeks=self.period_combo.currentData()) + dt.timedelta(days=1), today
 
-    def on_changes(self, _changes: Changes) -> None:
-        if self.isVisible() and not self._change_timer.isActive():
-            self._change_timer.start()
+    @property
+    def loading(self) -> bool:
+        return self.reader.loading
 
     def refresh(self) -> None:
         """Read the panels off the GUI thread; they replace the charts when they arrive."""
-        if self.loading:
-            self._again = True
-            return
-        self.loading, self._again = True, False
-        since, until = self.period()
         self.as_of.setText("Reading the figures…")
+        self.reader.refresh()
+
+    def _work(self) -> Callable[[], tuple[list[Panel], dt.date, dt.date]]:
+        """The read for the period chosen now (asked on the GUI thread; the read itself runs off it)."""
+        since, until = self.period()
         insight, actor, only = self.services.insight, self.services.actor, self.only
-        self.desk.runner.query(self, lambda: insight.panels(actor, since, until, only),
-                               success=lambda panels: self._show(panels, since, until), failure=self._failed)
+        return lambda: (insight.panels(actor, since, until, only), since, until)
 
     def _failed(self, exc: Exception) -> None:
-        self.loading = False
         self.as_of.setText(f"The figures could not be read: {exc}")
 
-    def _show(self, panels: list[Panel], since: dt.date, until: dt.date) -> None:
-        self.loading = False
-        if self._again:
-            self.refresh()
-            return
+    def _show(self, result: tuple[list[Panel], dt.date, dt.date]) -> None:
+        panels, since, until = result
         for card in self.cards.values():
             self.grid.removeWidget(card)
             card.deleteLater()

@@ -58,7 +58,9 @@ class DevicesModel(WindowedTableModel):
         return self._devices.window(self._query, offset, limit)
 
     def row_of_device(self, device_id: int) -> int | None:
-        return self.cached_row_of(device_id)
+        """The device's row: among the windows read so far, else asked of the database (one indexed count)."""
+        row = self.cached_row_of(device_id)
+        return row if row is not None else self._devices.offset_of(self._query, device_id)
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

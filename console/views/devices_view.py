@@ -193,13 +193,15 @@ class DevicesWindow(QMainWindow):
         return self.model.row_at(index.row()) if index.isValid() else None
 
     def select_device(self, device_id: int) -> bool:
-        for r in range(self.model.rowCount()):
-            row = self.model.row_at(r)
-            if row is not None and row.id == device_id:
-                self.table.selectRow(r)
-                self.table.setCurrentIndex(self.model.index(r, 0))
-                return True
-        return False
+        """Select a device if the list shows it: its row comes from a query, not from reading the rows in turn
+        (the list may hold a million devices)."""
+        r = self.model.row_of_device(device_id)
+        if r is None:
+            return False
+        self.table.selectRow(r)
+        self.table.setCurrentIndex(self.model.index(r, 0))
+        self.table.scrollTo(self.model.index(r, 0))
+        return True
 
     def show_query(self, query: DeviceQuery, device_id: int | None = None) -> None:
         """Show the devices of `query` (the filters follow), selecting `device_id` when it is among them."""

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from console.models.directory import SUBSTRING_MIN, UserQuery
 from console.models.enums import SlsState
-from console.models.errors import ConsoleError, RightsError
+from console.models.errors import RightsError
 from console.models.permissions import Permission
 from console.views.audit_view import AuditView
 from console.views.back_office_actions import BackOfficeActions
@@ -41,7 +41,7 @@ from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.sls_actions import SlsActions
 from console.views.staff_dialog import StaffDialog
-from console.views.style import app_icon, icon
+from console.views.style import app_icon, icon, theme_signals
 from console.views.tables import list_table
 from console.views.user_detail import UserDetailPane
 from console.views.users_model import COLUMNS, UsersModel
@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         self._open_user: int | None = None  # opened once the list shows it (from the rights notice)
         self._build_filters()
         self._build_table()
-        self.detail = UserDetailPane(self.services.directory, self)
+        self.detail = UserDetailPane(self.services.directory, self, desk.runner)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -93,8 +93,10 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.counts_label)
         splitter.addWidget(left)
         splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 11)
+        splitter.setStretchFactor(1, 9)
+        splitter.setSizes([5500, 4500])  # the pane keeps nearly half, at any window width (readable at 1024×700)
+        self.splitter = splitter
         self.setCentralWidget(splitter)
 
         self.device_actions = DeviceActions(desk, self.detail, self)
@@ -111,6 +113,7 @@ class MainWindow(QMainWindow):
         self.model.state_counts_changed.connect(self._update_counts)
         self.model.load_failed.connect(self._on_load_failed)
         self.detail.devices.itemSelectionChanged.connect(self._update_actions)
+        self.detail.shown.connect(self._update_actions)
         # Coalesce a burst of announcements (an import, another desk's flood) into one refresh.
         self._pending_changes: Changes | None = None
         self._change_timer = QTimer(self)
@@ -120,6 +123,7 @@ class MainWindow(QMainWindow):
         desk.bus.changed.connect(self.on_changes)
         self._update_counts()
         self._update_actions()
+        theme_signals.changed.connect(self.follow_theme)
         self.resize(1280, 800)
 
     # --- construction ----------------------------------------------------------------------------
@@ -295,6 +299,10 @@ class MainWindow(QMainWindow):
         self.status_identity.setObjectName("statusIdentity")
         self.statusBar().addPermanentWidget(self.status_identity)
 
+    def follow_theme(self, _dark: bool) -> None:
+        """A theme chosen in Settings, or the desktop's switch: icons are drawn in the new text colour."""
+        self.refresh_icons()
+
     def refresh_icons(self) -> None:
         """After a light/dark switch: icons are drawn in the palette's text colour."""
         self.back_office.refresh_icons()
@@ -326,7 +334,6 @@ class MainWindow(QMainWindow):
             self.refresh()
         elif self.detail.shows_changed(changes):
             self.detail.reload()
-            self._update_actions()
 
     # --- behaviour -------------------------------------------------------------------------------
     def current_user_id(self) -> int | None:
@@ -426,11 +433,7 @@ class MainWindow(QMainWindow):
 
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         user_id = self.model.user_id_at(current.row()) if current.isValid() else None
-        try:
-            self.detail.show_user(user_id)
-        except ConsoleError as exc:
-            self.last_message = show_error(self, exc)
-        self._update_actions()
+        self.detail.show_user(user_id)  # read off the GUI thread; the actions follow when it is shown
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         """Down in the Find box moves into the list; Enter on a row opens the user (the rights gate)."""

@@ -25,6 +25,18 @@ def message_box(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon =
     return box
 
 
+def error_text(exc: BaseException) -> str:
+    """What to tell the agent about a refusal shown inline: a domain error as written; an ended session as
+    written, and the desk is told (it locks and offers sign-in); any other fault the sentence the command line
+    prints, its detail logged."""
+    if isinstance(exc, SessionEnded):
+        session_events().report(str(exc))
+    if isinstance(exc, ConsoleError):
+        return str(exc)
+    log.error("unexpected error", exc_info=exc)
+    return f"{explain(exc)} {where_details_are(log_path())}"
+
+
 def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
     if isinstance(exc, SessionEnded) and session_events().report(str(exc)):
         # The desk locks and offers sign-in; this box is made for callers that keep it, never shown.
@@ -46,10 +58,8 @@ def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
         return message_box(parent, "Changed at another desk", str(exc), QMessageBox.Icon.Warning, "concurrentChange")
     if isinstance(exc, ConsoleError):
         return message_box(parent, "Not done", str(exc), QMessageBox.Icon.Warning, "errorBox")
-    log.error("unexpected error", exc_info=exc)
     # A fault outside the console's rules (a full disk, a server gone): the same sentence the command line prints.
-    return message_box(parent, "Not done", f"{explain(exc)} {where_details_are(log_path())}",
-                       QMessageBox.Icon.Critical, "errorBox")
+    return message_box(parent, "Not done", error_text(exc), QMessageBox.Icon.Critical, "errorBox")
 
 
 def rights_notice(parent: QWidget, exc: RightsError, open_holder: Callable[[], object]) -> QMessageBox:

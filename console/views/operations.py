@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
@@ -148,6 +149,9 @@ class Operation(QObject):
         self.done = True
         if self.progress_dialog is not None:
             self.progress_dialog.close()
+        if not self.is_write and not shiboken6.isValid(self.parent_widget):
+            self.runner._finished(self)  # the window that asked is gone (closed meanwhile): nobody to tell
+            return
         try:
             if error is not None:
                 self.error = error

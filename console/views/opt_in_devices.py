@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import segno
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence, QPixmap
+from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -26,9 +26,10 @@ from PySide6.QtWidgets import (
 from console.models.enrollment import CardStart, IbKeyStart, SharedStart
 from console.models.enums import DeviceKind
 from console.models.firm import firm_name
+from console.models.permissions import Permission
 from console.views.documents import in_documents
 from console.views.printing import render_card, save_card_pdf
-from console.views.wizard_parts import PAGE_VERIFY, action_button, mono, wrap
+from console.views.wizard_parts import PAGE_VERIFY, action_button, mono, refusal_line, wrap
 
 if TYPE_CHECKING:
     from console.views.opt_in_wizard import OptInWizard
@@ -76,6 +77,8 @@ class IbKeyPage(QWizardPage):
         right.addWidget(wrap("The key has only letters A-Z and digits 2-7 (no zero, no one). The spaces are only "
                               "for reading it out; the app ignores them. When the app shows a 6-digit code, "
                               "press Next."))
+        self.status = refusal_line("ibKeyStatus")
+        right.addWidget(self.status)
         right.addStretch(1)
         layout.addLayout(right, 1)
 
@@ -85,28 +88,27 @@ class IbKeyPage(QWizardPage):
         self.start = None
         self.qr.clear()
         self.key.clear()
-        try:
-            self.start = self.w.enrollment.start_ib_key(self.w.actor, self.w.user_id,
-                                                        expected_version=self.w.shown_version)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
-            self.w.show_error(exc)
-            return
-        self.w.begin(self.start.device_id, DeviceKind.ib_key, None)
+        w, version = self.w, self.w.shown_version
+        w.run(self, lambda: w.enrollment.start_ib_key(w.actor, w.user_id, expected_version=version), self._started,
+              self.status)
+
+    def _started(self, start: IbKeyStart) -> None:
+        self.start = start
+        self.w.begin(start.device_id, DeviceKind.ib_key, None)
         buffer = io.BytesIO()
-        segno.make(self.start.provisioning_uri, error="m").save(buffer, kind="png", scale=6, border=3)
+        segno.make(start.provisioning_uri, error="m").save(buffer, kind="png", scale=6, border=3)
         pixmap = QPixmap()
         pixmap.loadFromData(buffer.getvalue(), "PNG")
         self.qr.setPixmap(pixmap)
-        self.account.setText(self.start.username)
-        self.key.setText(self.start.secret_grouped)
-        self.completeChanged.emit()
+        self.account.setText(start.username)
+        self.key.setText(start.secret_grouped)
 
     @property
     def provisioning_uri(self) -> str | None:
         return self.start.provisioning_uri if self.start else None
 
     def isComplete(self) -> bool:
-        return self.start is not None
+        return self.start is not None and not self.w.busy
 
     def nextId(self) -> int:
         return PAGE_VERIFY
@@ -134,14 +136,13 @@ class CardPage(QWizardPage):
         self.grid.setVerticalSpacing(2)
         layout.addWidget(self.grid_host)
         buttons = QHBoxLayout()
-        self.print_action = QAction("&Print card…", self)
-        self.print_action.setShortcut(QKeySequence.StandardKey.Print)
-        self.print_action.setStatusTip("Print the Online Security Code Card for the client")
-        self.print_action.triggered.connect(self.print_card)
-        self.pdf_action = QAction("Save as P&DF…", self)
-        self.pdf_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
-        self.pdf_action.setStatusTip("Save the Online Security Code Card as a PDF file for the client")
-        self.pdf_action.triggered.connect(self.save_pdf)
+        make = wizard.desk.actions.make
+        self.print_action = make(self, "&Print card…", QKeySequence.StandardKey.Print, "Print the Online Security "
+                                 "Code Card for the client", self.print_card, "printCardAction",
+                                 Permission.issue_temporary_access)
+        self.pdf_action = make(self, "Save as P&DF…", "Ctrl+Shift+S", "Save the Online Security Code Card as a PDF "
+                               "file for the client", lambda: self.save_pdf(), "saveCardPdfAction",
+                               Permission.issue_temporary_access)
         for action in (self.print_action, self.pdf_action):
             self.addAction(action)
         buttons.addWidget(action_button(self.print_action, "printCard"))
@@ -149,20 +150,22 @@ class CardPage(QWizardPage):
         buttons.addStretch(1)
         layout.addLayout(buttons)
         layout.addWidget(wrap("When the client has the card in hand, press Next to check two of its values."))
+        self.status = refusal_line("cardStatus")
+        layout.addWidget(self.status)
 
     def initializePage(self) -> None:
         if self.card is not None and self.w.device_id == self.card.device_id:
             return  # Back to the options and forward again: the card the client may have printed stays valid
         self.card = None
         self._clear_grid()
-        try:
-            self.card = self.w.enrollment.start_online_card(self.w.actor, self.w.user_id,
-                                                            expected_version=self.w.shown_version)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
-            self.w.show_error(exc)
-            return
-        self.w.begin(self.card.device_id, DeviceKind.online_code_card, None)
-        c = self.card
+        self.header.clear()
+        w, version = self.w, self.w.shown_version
+        w.run(self, lambda: w.enrollment.start_online_card(w.actor, w.user_id, expected_version=version),
+              self._issued, self.status)
+
+    def _issued(self, card: CardStart) -> None:
+        self.card = c = card
+        self.w.begin(c.device_id, DeviceKind.online_code_card, None)
         self.header.setText(f"<b>Card {c.serial}</b> for <b>{c.username}</b> ({c.full_name}), "
                             f"valid until <b>{c.expires_at:%d %b %Y %H:%M} UTC</b>.")
         rows = (len(c.values) + self.COLUMNS - 1) // self.COLUMNS
@@ -174,7 +177,6 @@ class CardPage(QWizardPage):
             label.setObjectName(f"cardValue_{position}")
             label.setProperty("cardValue", c.values[position])
             self.grid.addWidget(label, row, col)
-        self.completeChanged.emit()
 
     def _clear_grid(self) -> None:
         while self.grid.count():
@@ -211,7 +213,7 @@ class CardPage(QWizardPage):
         return path
 
     def isComplete(self) -> bool:
-        return self.card is not None
+        return self.card is not None and not self.w.busy
 
     def nextId(self) -> int:
         return PAGE_VERIFY
@@ -224,6 +226,7 @@ class SharePage(QWizardPage):
         super().__init__()
         self.w = wizard
         self.start: SharedStart | None = None
+        self._started = False  # the share has started: the next validation lets the wizard move on
         self.setObjectName("sharePage")
         self.setTitle("Use a device the client already has under another username")
         self.setSubTitle("The person's other usernames (same identification data) are listed: pick the one the "
@@ -248,10 +251,9 @@ class SharePage(QWizardPage):
         self.username.textChanged.connect(self._username_changed)
         self.username.returnPressed.connect(self.find_devices)
         row.addWidget(self.username, 1)
-        self.find_action = QAction("&Find devices", self)
-        self.find_action.setShortcut(QKeySequence("Ctrl+F"))
-        self.find_action.setStatusTip("List the devices of the other username")
-        self.find_action.triggered.connect(self.find_devices)
+        self.find_action = wizard.desk.actions.make(self, "&Find devices", "Ctrl+F", "List the devices of the other "
+                                                    "username", self.find_devices, "findDevicesAction",
+                                                    Permission.assist_enrollment)
         self.addAction(self.find_action)
         row.addWidget(action_button(self.find_action, "findDevices"))
         username_label = QLabel("Other &username:")
@@ -267,26 +269,25 @@ class SharePage(QWizardPage):
                                "a temporary device (temporary passcode or Online Security Code Card), and the "
                                "device is the most protective one they have. The console checks these when you "
                                "press Next."))
-        self.status = wrap("", "shareStatus")
-        self.status.setStyleSheet("color: #a40000; font-weight: 600;")  # a refusal, as on the verify page
+        self.status = refusal_line("shareStatus")
         layout.addWidget(self.status)
         layout.addStretch(1)
 
     def initializePage(self) -> None:
         self.others.clear()
+        self.others.setEnabled(False)
         self._other_names: list[str] = []
-        try:
-            others = self.w.enrollment.other_usernames(self.w.actor, self.w.user_id)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
-            self.status.setText(self.w.show_error(exc))
-            others = []
+        w = self.w
+        w.run(self, lambda: w.enrollment.other_usernames(w.actor, w.user_id), self._list_others, self.status,
+              write=False)
+
+    def _list_others(self, others) -> None:
         for o in others:
             devices = ", ".join(o.active_devices) or "no active device"
             self.others.addItem(f"{o.username}  ·  {o.account_number}  ·  {o.sls_state.label}  ·  {devices}")
             self._other_names.append(o.username)
         if not others:
             self.others.addItem("No other username of this person is on record; type one if the client has it.")
-            self.others.setEnabled(False)
             self.username.setFocus()
             return
         self.others.setEnabled(True)
@@ -305,31 +306,40 @@ class SharePage(QWizardPage):
         self.completeChanged.emit()
 
     def find_devices(self) -> None:
+        """The other username's devices, read off the GUI thread; dropped if the agent typed another since."""
         self.devices.clear()
-        self.status.clear()
-        try:
-            found = self.w.enrollment.shareable_devices(self.w.actor, self.w.user_id, self.username.text())
-        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
-            self.status.setText(self.w.show_error(exc))
-            self.completeChanged.emit()
-            return
-        for d in found:
-            self.devices.addItem(d.label + ("  (most protective)" if d.most_protective else ""), d.device_id)
-        self.completeChanged.emit()
+        w, username = self.w, self.username.text()
+
+        def found(devices) -> None:
+            if self.username.text() != username:
+                return  # the agent moved on to another username: its own search answers
+            for d in devices:
+                self.devices.addItem(d.label + ("  (most protective)" if d.most_protective else ""), d.device_id)
+
+        w.run(self, lambda: w.enrollment.shareable_devices(w.actor, w.user_id, username), found, self.status,
+              write=False)
 
     def isComplete(self) -> bool:
-        return self.devices.currentData() is not None
+        return self.devices.currentData() is not None and not self.w.busy
 
     def validatePage(self) -> bool:
-        try:
-            self.start = self.w.enrollment.start_shared(self.w.actor, self.w.user_id, self.username.text(),
-                                                        self.devices.currentData(),
-                                                        expected_version=self.w.shown_version)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
-            self.status.setText(self.w.show_error(exc))
+        """Start the share off the GUI thread; the wizard moves on by itself once it has started."""
+        if self.start is not None and self._started:
+            self._started = False
+            return True
+        if self.w.busy:
             return False
-        self.w.begin(self.start.device_id, self.start.kind, self.start.challenge, self.start.owner_username)
-        return True
+        w, username, device_id = self.w, self.username.text(), self.devices.currentData()
+
+        def started(start: SharedStart) -> None:
+            self.start = start
+            w.begin(start.device_id, start.kind, start.challenge, start.owner_username)
+            self._started = True
+            w.next()
+
+        w.run(self, lambda: w.enrollment.start_shared(w.actor, w.user_id, username, device_id,
+                                                      expected_version=w.shown_version), started, self.status)
+        return False
 
     def nextId(self) -> int:
         return PAGE_VERIFY

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
@@ -17,13 +19,15 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from console.models.context import Actor
-from console.models.enrollment import AwaitingApproval, EnrollmentService
+from console.models.enrollment import AwaitingApproval
 from console.models.enums import DeviceKind
 from console.models.errors import VerificationFailed
 from console.models.opt_out_terms import RESTRICTION_EXPLANATIONS
+from console.models.permissions import Permission
+from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
-from console.views.messages import show_error
+from console.views.desk import Desk
+from console.views.messages import error_text
 from console.views.opt_in_devices import CardPage, IbKeyPage, SharePage
 from console.views.wizard_parts import (  # noqa: F401  (page ids are part of this module's interface)
     PAGE_CARD,
@@ -34,6 +38,7 @@ from console.views.wizard_parts import (  # noqa: F401  (page ids are part of th
     PAGE_VERIFY,
     action_button,
     mono,
+    refusal_line,
     wrap,
 )
 
@@ -111,20 +116,19 @@ class VerifyPage(QWizardPage):
         form.addRow("Code from the &client:", self.answer)
         layout.addLayout(form)
         row = QHBoxLayout()
-        self.new_challenge_action = QAction("&New challenge", self)
-        self.new_challenge_action.setShortcut(QKeySequence("Ctrl+N"))
-        self.new_challenge_action.setStatusTip("Draw a new challenge for the client's device")
-        self.new_challenge_action.triggered.connect(self.draw_challenge)
+        self.new_challenge_action = wizard.desk.actions.make(
+            self, "&New challenge", "Ctrl+N", "Draw a new challenge for the client's device",
+            lambda: self.draw_challenge(), "newChallengeAction", Permission.prove_possession)
         self.addAction(self.new_challenge_action)
         self.new_challenge_button = action_button(self.new_challenge_action, "newChallenge")
         row.addWidget(self.new_challenge_button)
         row.addStretch(1)
         layout.addLayout(row)
-        self.status = wrap("", "verifyStatus")
-        self.status.setStyleSheet("color: #a40000;")
+        self.status = refusal_line("verifyStatus")
         layout.addWidget(self.status)
         layout.addStretch(1)
         self.setButtonText(QWizard.WizardButton.NextButton, "&Check code")
+        self._accepted = False  # the code was accepted: the next validation lets the wizard move on
 
     def initializePage(self) -> None:
         self.answer.clear()
@@ -157,33 +161,47 @@ class VerifyPage(QWizardPage):
             self.challenge.setText(f"Index {a}   and   Index {b}")
             self.answer.setPlaceholderText("6 characters, e.g. A3DZ3V")
 
-    def draw_challenge(self) -> None:
-        try:
-            self.w.challenge = self.w.enrollment.new_challenge(self.w.actor, self.w.user_id, self.w.device_id)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
-            self.w.show_error(exc)
-            return
-        self.answer.clear()
-        self._show_prompt()
+    def draw_challenge(self, then: Callable[[], None] | None = None) -> None:
+        """A new challenge for the client's device (recorded, so a write); `then` once it is shown."""
+        w = self.w
+
+        def drawn(challenge) -> None:
+            w.challenge = challenge
+            self.answer.clear()
+            self._show_prompt()
+            if then is not None:
+                then()
+
+        w.run(self, lambda: w.enrollment.new_challenge(w.actor, w.user_id, w.device_id), drawn, self.status)
 
     def isComplete(self) -> bool:
-        return bool(self.answer.text().strip())
+        return bool(self.answer.text().strip()) and not self.w.busy
 
     def validatePage(self) -> bool:
-        ch = self.w.challenge
-        try:
-            self.w.result = self.w.enrollment.confirm(self.w.actor, self.w.user_id, self.w.device_id,
-                                                      self.answer.text(), challenge_id=ch.id if ch else None)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
-            self.status.setText(self.w.show_error(exc))
+        """Check the code off the GUI thread; the wizard moves on by itself once it is accepted."""
+        if self._accepted:
+            self._accepted = False
+            return True
+        if self.w.busy:
+            return False
+        w, ch, code = self.w, self.w.challenge, self.answer.text()
+
+        def accepted(result) -> None:
+            w.result = result
+            self._accepted = True
+            w.next()
+
+        def refused(exc: Exception) -> None:
             # A card or DSC+ challenge is answered once, right or wrong: the next try needs a new one.
             if isinstance(exc, VerificationFailed) and self.new_challenge_action.isEnabled():
                 message = self.status.text()
-                self.draw_challenge()
-                self.status.setText(message + " A new challenge is shown.")
+                self.draw_challenge(lambda: self.status.setText(message + " A new challenge is shown."))
             self.answer.selectAll()
-            return False
-        return True
+
+        w.run(self, lambda: w.enrollment.confirm(w.actor, w.user_id, w.device_id, code,
+                                                 challenge_id=ch.id if ch else None),
+              accepted, self.status, refused=refused)
+        return False
 
     def nextId(self) -> int:
         return PAGE_DONE
@@ -229,23 +247,24 @@ class DonePage(QWizardPage):
 class OptInWizard(QWizard):
     """Opt an opted-out (or pending) user back in. Cancelling at any page leaves everything as it was."""
 
-    def __init__(self, enrollment: EnrollmentService, actor: Actor, user_id: int, username: str,
-                 parent: QWidget | None = None, *, version: int | None = None) -> None:
+    def __init__(self, desk: Desk, user_id: int, username: str, parent: QWidget | None = None, *,
+                 version: int | None = None) -> None:
         super().__init__(parent)
-        self.enrollment = enrollment
-        self.actor = actor
+        self.desk = desk
+        self.enrollment = desk.services.enrollment
+        self.actor = desk.actor
         self.user_id = user_id
         # The user's version as the agent saw it: the first start is refused if another desk changed the user
         # since. Once this wizard has started a path, the pending opt-in is its own and may be replaced.
         self.shown_version = version
+        self.busy = False  # a service call of this wizard is under way: Next waits for it
         self.username = username
         self.device_id: int | None = None
         self.kind: DeviceKind | None = None
         self.challenge = None
         self.owner_username: str | None = None
         self.result = None
-        self.last_error: str | None = None
-        self.last_message = None  # the latest message box shown (open, not blocking)
+        self.last_error: str | None = None  # the latest refusal, as shown on its page
         self.setObjectName("optInWizard")
         self.setWindowTitle(f"Opt {username} back into the Secure Login System")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
@@ -274,18 +293,41 @@ class OptInWizard(QWizard):
     def enrolled(self) -> bool:
         return self.result is not None
 
-    def show_error(self, exc: Exception) -> str:
-        """Domain errors are shown as they are, in a box that does not block the call with the client; anything
-        else as a short notice (its detail goes to the log). Returns the text shown."""
-        self.last_message = show_error(self, exc)
-        self.last_error = self.last_message.text()
-        return self.last_error
+    def run(self, page: QWizardPage, work: Callable[[], Any], success: Callable[[Any], None], status: QLabel, *,
+            write: bool = True, refused: Callable[[Exception], None] | None = None) -> None:
+        """One service call of the wizard, off the GUI thread through the desk's runner. While it runs the page is
+        not complete (Next waits). A refusal is shown once, inline in `status` on the page that asked: never a box.
+        A write announces the user (and devices) changed, so the windows behind the wizard follow."""
+        self.busy = True
+        status.clear()
+        page.completeChanged.emit()
+
+        def done(result) -> None:
+            self.busy = False
+            success(result)
+            page.completeChanged.emit()
+
+        def failed(exc: Exception) -> None:
+            self.busy = False
+            self.last_error = error_text(exc)
+            status.setText(self.last_error)
+            if refused is not None:
+                refused(exc)
+            page.completeChanged.emit()
+
+        if write:
+            self.desk.runner.write(self, work, success=done, failure=failed, changes=Changes.of(
+                users=[self.user_id], kinds=[ChangeKind.devices]))
+        else:
+            self.desk.runner.query(self, work, success=done, failure=failed)
 
     def reject(self) -> None:
         """Cancel at any page: undo the unfinished opt-in so the user is opted out exactly as before."""
+        self.desk.runner.wait_idle()  # a start under way ends first, so its device is the one undone
         if self.device_id is not None and not self.enrolled:  # only what this wizard started
-            try:
-                self.enrollment.cancel(self.actor, self.user_id, self.device_id)
-            except Exception as exc:  # noqa: BLE001 - every failure is shown (and an unexpected one logged)
-                self.show_error(exc)
+            device_id, enrollment, actor, user_id = self.device_id, self.enrollment, self.actor, self.user_id
+            # The wizard closes at once; a refusal (rare: the user changed meanwhile) is said in one box over
+            # the window that opened it.
+            self.desk.runner.write(self.parentWidget() or self, lambda: enrollment.cancel(actor, user_id, device_id),
+                                   changes=Changes.of(users=[user_id], devices=[device_id]))
         super().reject()

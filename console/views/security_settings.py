@@ -86,15 +86,9 @@ class SecuritySettingsDialog(QDialog):
         if self.pane.shows_changed(changes) or changes.touches(ChangeKind.users, self.user_id):
             self.refresh()
 
-    def _announce(self) -> None:
-        # The wizard and the opt-out dialog call their services themselves; what they changed is announced here.
-        self.desk.bus.publish(Changes.of(users=[self.user_id], kinds=[ChangeKind.devices, ChangeKind.audit]))
-
     def open_opt_in(self) -> None:
         d = self.pane.details
-        self.opt_in_wizard = OptInWizard(self.services.enrollment, self.services.actor, self.user_id, d.username,
-                                         self, version=d.version)
-        self.opt_in_wizard.finished.connect(lambda _: self._announce())
+        self.opt_in_wizard = OptInWizard(self.desk, self.user_id, d.username, self, version=d.version)
         self.opt_in_wizard.open()
 
     def open_opt_out(self) -> None:

@@ -1,14 +1,17 @@
-"""The settings dialog: the service figures of docs/domain-facts.md (validity days, fees, limits), saved and audited."""
+"""The settings dialog: this desk's theme (applied at once, remembered on this computer), and the service figures
+of docs/domain-facts.md (validity days, fees, limits), saved and audited."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QMessageBox,
     QScrollArea,
@@ -24,6 +27,7 @@ from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 from console.views.formatting import when
 from console.views.messages import report_done, show_error
+from console.views.preferences import Theme, choose_theme, saved_theme
 
 
 class SettingsDialog(QDialog):
@@ -32,7 +36,7 @@ class SettingsDialog(QDialog):
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
-        self.setWindowTitle("Service figures")
+        self.setWindowTitle("Settings")
         self.desk = desk
         service = self.service = desk.services.settings
         self.actor = desk.actor
@@ -41,6 +45,23 @@ class SettingsDialog(QDialog):
         self.last_message: QMessageBox | None = None
         self.fields: dict[str, QSpinBox | QDoubleSpinBox] = {}
         self.values: dict[str, SettingValue] = {}
+
+        desk_box = QGroupBox("This desk")
+        desk_form = QFormLayout(desk_box)
+        self.theme_combo = QComboBox()
+        self.theme_combo.setObjectName("themeChoice")
+        self.theme_combo.setAccessibleName("Theme of this desk")
+        self.theme_combo.setToolTip("Light, dark, or as the system is set; applied at once to every window and "
+                                    "remembered on this computer")
+        for theme in Theme:
+            self.theme_combo.addItem(theme.label, theme)
+        self.theme_combo.setCurrentIndex(list(Theme).index(saved_theme()))
+        self.theme_combo.currentIndexChanged.connect(lambda _: choose_theme(self.theme_combo.currentData()))
+        theme_label = QLabel("&Theme:")
+        theme_label.setBuddy(self.theme_combo)
+        desk_form.addRow(theme_label, self.theme_combo)
+        figures_box = QGroupBox("Service figures")
+        figures_layout = QVBoxLayout(figures_box)
 
         intro = QLabel("The figures the console applies: validity periods, fees and limits. They start from the "
                        "brokerage's published values; every change is recorded in the audit trail."
@@ -78,14 +99,16 @@ class SettingsDialog(QDialog):
         self.note.setWordWrap(True)
         self.note.setVisible(False)
 
+        figures_layout.addWidget(intro)
+        figures_layout.addWidget(scroll, 1)
+        figures_layout.addWidget(self.note)
         layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(scroll, 1)
-        layout.addWidget(self.note)
+        layout.addWidget(desk_box)
+        layout.addWidget(figures_box, 1)
         layout.addWidget(buttons)
         desk.bus.changed.connect(self.on_changes)
         keyboard_conventions(self, self.save if self.editable else None)
-        self.resize(620, 560)
+        self.resize(620, 620)
 
     def _add_row(self, value: SettingValue) -> None:
         spec = value.spec

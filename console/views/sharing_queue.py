@@ -7,12 +7,9 @@ from typing import Any
 
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QPlainTextEdit,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -26,6 +23,7 @@ from console.views.desk import Desk
 from console.views.device_dialogs import ServiceDialog, Submission
 from console.views.formatting import when
 from console.views.permitted import PermittedAction, hide_empty_menus
+from console.views.tables import item_table
 
 COLUMNS = ("Requested", "Username", "Name", "Account", "Device", "Held by", "Matching data", "Asked by")
 
@@ -73,16 +71,7 @@ class SharingQueueWindow(QMainWindow):
                             "data match. The client has proven possession; decide whether the entities are one "
                             "person. Approve or reject with a reason.")
         self.intro.setWordWrap(True)
-        t = QTableWidget(0, len(COLUMNS))
-        t.setObjectName("sharingQueueTable")
-        t.setAccessibleName("Sharing requests awaiting approval")
-        t.setHorizontalHeaderLabels(list(COLUMNS))
-        t.verticalHeader().setVisible(False)
-        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        t.horizontalHeader().setStretchLastSection(True)
+        t = item_table(COLUMNS, "sharingQueueTable", "Sharing requests awaiting approval")
         t.itemSelectionChanged.connect(self._update)
         self.table = t
         self.count_label = QLabel()

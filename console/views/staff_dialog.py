@@ -8,19 +8,16 @@ import segno
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
@@ -34,6 +31,7 @@ from console.views.change_bus import ChangeKind, Changes, Origin
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 from console.views.messages import report_done, show_error
+from console.views.tables import item_table
 
 COLUMNS = ("Username", "Full name", "Role", "Active", "Sign-in")
 
@@ -52,16 +50,7 @@ class StaffDialog(QDialog):
         self.enrollment_username: str | None = None
         self.shown: dict[str, StaffRow] = {}  # each member as the table shows it, sent back with a decision
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("staffTable")
-        self.table.setAccessibleName("Staff members")
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = item_table(COLUMNS, "staffTable", "Staff members")
         self.table.itemSelectionChanged.connect(self._update_actions)
         self.table.setMinimumHeight(self.table.fontMetrics().height() * 12)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
@@ -15,6 +15,21 @@ from console.resources import app_icon_path, icon_path, resource_path
 THEME_ENV = "SLS_CONSOLE_THEME"  # "dark" or "light" overrides the system (screenshots, preferences)
 ICON_SIZES = (16, 20, 24, 32, 48)
 _icon_cache: dict[tuple[str, str], QIcon] = {}
+
+
+class ThemeSignals(QObject):
+    """`changed(dark)` after the theme is applied: open windows redraw what the palette does not reach by itself
+    (icons drawn in the text colour, charts)."""
+
+    changed = Signal(bool)
+
+
+theme_signals = ThemeSignals()
+
+
+def is_dark() -> bool:
+    app = QApplication.instance()
+    return isinstance(app, QApplication) and app.palette().color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def allow_fractional_scaling() -> None:
@@ -69,20 +84,24 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> bool:
         app.setStyleSheet("")
         app.setStyle("Fusion")
         app.setProperty("slsFusion", True)
+    app.setProperty("slsFollowsSystem", dark is None)
     dark = system_prefers_dark(app) if dark is None else dark
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
-    sheet = resource_path("style.qss").read_text(encoding="utf-8")
+    # The stylesheet keeps the colours it polished widgets with: naming the scheme in it makes a switch re-polish
+    # every open window (otherwise they keep painting the old colours).
+    sheet = resource_path("style.qss").read_text(encoding="utf-8") + f"\n/* {'dark' if dark else 'light'} */\n"
     if app.styleSheet() != sheet:
         app.setStyleSheet(sheet)
     app.setProperty("slsDark", dark)
     _icon_cache.clear()
+    theme_signals.changed.emit(dark)
     return dark
 
 
 def follow_system_scheme(app: QApplication, on_change: Callable[[], None] | None = None) -> None:
-    """Re-apply the theme when the desktop switches between light and dark."""
+    """Re-apply the theme when the desktop switches between light and dark (unless this desk chose one)."""
     def changed(_scheme: Qt.ColorScheme) -> None:
-        if os.environ.get(THEME_ENV):
+        if os.environ.get(THEME_ENV) or app.property("slsFollowsSystem") is False:
             return
         apply_theme(app)
         if on_change is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractItemModel
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QTableWidget
 
 # Column widths are given in pixels at this average character width, and scaled to the real font.
 REFERENCE_CHAR_WIDTH = 7
@@ -30,3 +30,19 @@ def set_column_widths(table: QTableView, widths: tuple[int, ...]) -> None:
     scale = table.fontMetrics().averageCharWidth() / REFERENCE_CHAR_WIDTH
     for i, width in enumerate(widths):
         table.setColumnWidth(i, round(width * max(scale, 1.0)))
+
+
+def item_table(columns: tuple[str, ...], name: str, accessible_name: str) -> QTableWidget:
+    """A short read-only list of a few rows (staff, a client's devices, requests): whole-row single selection,
+    columns as wide as their contents, the last one taking the rest."""
+    t = QTableWidget(0, len(columns))
+    t.setObjectName(name)
+    t.setAccessibleName(accessible_name)
+    t.setHorizontalHeaderLabels(list(columns))
+    t.verticalHeader().setVisible(False)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    t.horizontalHeader().setStretchLastSection(True)
+    return t

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QGroupBox,
     QHeaderView,
@@ -21,21 +22,42 @@ from console.models.enums import DeviceState
 from console.models.limits import UserLimits
 from console.views.change_bus import ChangeKind, Changes
 from console.views.formatting import SLS_STATE_COLOURS, day, when
+from console.views.messages import error_text
+from console.views.operations import OperationRunner
+from console.views.tables import item_table
 
-DEVICE_COLUMNS = ("Device", "Serial", "State", "Preferred", "Shared with", "Activated", "Due / expires")
+# Three columns that wrap rather than scroll sideways, so the pane stays readable at 1024×700: the serial on its own
+# line under the kind; the preferred mark and who shares it with the state; both dates in one cell.
+DEVICE_COLUMNS = ("Device", "State", "Dates")
 AUDIT_COLUMNS = ("When", "Staff", "What")
+FIT = "fit"  # a column as wide as its contents; a sample text: a column as wide as that text; None: the rest, shared
 
 
-def _table(name: str, headers: tuple[str, ...]) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setObjectName(name)
-    t.setHorizontalHeaderLabels(list(headers))
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.horizontalHeader().setStretchLastSection(True)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+def _table(name: str, accessible_name: str, headers: tuple[str, ...], widths: tuple[str | None, ...]) -> QTableWidget:
+    """A read-only table that never scrolls sideways: columns sized by `widths`, the others share the rest and wrap
+    their words; each row is as tall as its text."""
+    t = item_table(headers, name, accessible_name)
+    t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    t.setWordWrap(True)
+    t.setTextElideMode(Qt.TextElideMode.ElideRight)  # a word longer than its column: the tooltip has it whole
+    header = t.horizontalHeader()
+    metrics = t.fontMetrics()
+    for column, width in enumerate(widths):
+        if width == FIT:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        elif width is not None:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            t.setColumnWidth(column, metrics.horizontalAdvance(width) + 3 * metrics.averageCharWidth())
+        else:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+    t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     return t
+
+
+def _cell(text: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setToolTip(text)
+    return item
 
 
 def limits_text(limits: UserLimits | None) -> str:
@@ -51,10 +73,19 @@ def limits_text(limits: UserLimits | None) -> str:
 
 
 class UserDetailPane(QWidget):
-    def __init__(self, directory: UserDirectory, parent: QWidget | None = None) -> None:
+    """With a runner, the user is read off the GUI thread: the pane says it is reading, acts on nobody meanwhile
+    (`details` is None), and drops an answer the agent has moved on from. Without one it reads at once."""
+
+    shown = Signal()  # what the pane shows changed: a user's details arrived, or it shows none (or is reading)
+
+    def __init__(self, directory: UserDirectory, parent: QWidget | None = None,
+                 runner: OperationRunner | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("userDetail")
         self._directory = directory
+        self._runner = runner
+        self._asked = 0  # the newest read asked for; an older one's answer is dropped
+        self.loading = False
         self.details: UserDetails | None = None
 
         self.heading = QLabel("Select a user to see their SLS state and devices.")
@@ -64,6 +95,8 @@ class UserDetailPane(QWidget):
 
         self.fields: dict[str, QLabel] = {}
         form = QFormLayout()
+        # Narrow pane (1024×700): a long value (the withdrawal limits) goes under its label, using the full width.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         for key, label in (("account", "Account"), ("role", "Role"), ("state", "SLS state"),
                            ("rights", "Security rights"), ("restrictions", "Restrictions"),
                            ("limits", "Withdrawal limits")):
@@ -76,18 +109,19 @@ class UserDetailPane(QWidget):
         summary = QGroupBox("User")
         summary.setLayout(form)
 
-        self.devices = _table("detailDevices", DEVICE_COLUMNS)
+        self.devices = _table("detailDevices", "The user's security devices", DEVICE_COLUMNS,
+                              ("DSC000000000", None, None))
         devices_box = QGroupBox("Security devices")
         QVBoxLayout(devices_box).addWidget(self.devices)
 
-        self.audit = _table("detailAudit", AUDIT_COLUMNS)
+        self.audit = _table("detailAudit", "The user's recent audit entries", AUDIT_COLUMNS, (FIT, FIT, None))
         audit_box = QGroupBox("Recent audit entries")
         QVBoxLayout(audit_box).addWidget(self.audit)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(summary)
-        layout.addWidget(devices_box, 2)
+        layout.addWidget(devices_box, 3)
         layout.addWidget(audit_box, 2)
         self.show_user(None)
 
@@ -106,11 +140,14 @@ class UserDetailPane(QWidget):
         row = self.devices.currentRow()
         device_id = self.details.devices[row].id if 0 <= row < len(self.details.devices) else None
         scroll = (self.devices.verticalScrollBar().value(), self.audit.verticalScrollBar().value())
-        self.show_user(self.details.id)
-        if device_id is not None:
-            self.select_device(device_id)
-        self.devices.verticalScrollBar().setValue(scroll[0])
-        self.audit.verticalScrollBar().setValue(scroll[1])
+
+        def restore() -> None:
+            if device_id is not None:
+                self.select_device(device_id)
+            self.devices.verticalScrollBar().setValue(scroll[0])
+            self.audit.verticalScrollBar().setValue(scroll[1])
+
+        self.show_user(self.details.id, then=restore)
 
     def selected_device(self) -> DeviceSummary | None:
         """The device selected in the devices table, or None."""
@@ -127,9 +164,44 @@ class UserDetailPane(QWidget):
                 return True
         return False
 
-    def show_user(self, user_id: int | None) -> None:
-        self.details = self._directory.details(user_id) if user_id is not None else None
-        d = self.details
+    def show_user(self, user_id: int | None, then: Callable[[], None] | None = None) -> None:
+        """Show a user (None: nobody); `then` runs once the user is on screen."""
+        self._asked += 1
+        if user_id is None or self._runner is None:
+            self.loading = False
+            self._show(self._directory.details(user_id) if user_id is not None else None)
+            if then is not None:
+                then()
+            self.shown.emit()
+            return
+        asked, directory = self._asked, self._directory
+        if self.details is None or self.details.id != user_id:
+            self._show(None)  # another user: nothing of the previous one stays to be acted on
+            self.heading.setText("Reading the user…")
+        self.loading = True
+        self.shown.emit()
+
+        def arrived(details: UserDetails) -> None:
+            if asked != self._asked:
+                return  # the agent moved on: the newer read answers
+            self.loading = False
+            self._show(details)
+            if then is not None:
+                then()
+            self.shown.emit()
+
+        def failed(exc: Exception) -> None:
+            if asked != self._asked:
+                return
+            self.loading = False
+            self._show(None)
+            self.heading.setText(error_text(exc))  # said once, where the user would have been shown
+            self.shown.emit()
+
+        self._runner.query(self, lambda: directory.details(user_id), success=arrived, failure=failed)
+
+    def _show(self, details: UserDetails | None) -> None:
+        self.details = d = details
         if d is None:
             self.heading.setText("Select a user to see their SLS state and devices.")
             for label in self.fields.values():
@@ -154,11 +226,14 @@ class UserDetailPane(QWidget):
         self.devices.setRowCount(len(d.devices))
         history = QColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
         for i, dev in enumerate(d.devices):  # in use first, then the device history (lost, revoked, returned…)
-            state = dev.state_label + (" (locked)" if dev.locked else "")
-            cells = (dev.kind_label, dev.serial or "—", state, "Yes" if dev.preferred and dev.in_use else "",
-                     ", ".join(dev.shared_with) or "—", day(dev.activated_at), _due_text(dev))
+            state = dev.state_label + (" (locked)" if dev.locked else "") + (
+                " · preferred" if dev.preferred and dev.in_use else "") + (
+                f"\nShared with {', '.join(dev.shared_with)}" if dev.shared_with else "")
+            dates = "\n".join(t for t in (f"Activated {day(dev.activated_at)}" if dev.activated_at else "",
+                                           _due_text(dev)) if t) or "—"
+            cells = (f"{dev.kind_label}\n{dev.serial}" if dev.serial else dev.kind_label, state, dates)
             for j, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+                item = _cell(text)
                 if not dev.in_use:  # device history: greyed, below the devices in use
                     item.setForeground(history)
                     item.setToolTip("Device history: no longer in use")
@@ -169,7 +244,7 @@ class UserDetailPane(QWidget):
         self.audit.setRowCount(len(d.recent_audit))
         for i, entry in enumerate(d.recent_audit):
             for j, text in enumerate((when(entry.at), entry.actor, entry.summary)):
-                self.audit.setItem(i, j, QTableWidgetItem(text))
+                self.audit.setItem(i, j, _cell(text))
 
 
 def _due_text(dev: DeviceSummary) -> str:

@@ -35,3 +35,10 @@ def action_button(action: QAction, name: str) -> QToolButton:
     button.setObjectName(name)
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     return button
+
+
+def refusal_line(name: str) -> QLabel:
+    """Where a page says why the console refused what it asked (the only place the refusal is shown)."""
+    label = wrap("", name)
+    label.setStyleSheet("color: #a40000; font-weight: 600;")
+    return label

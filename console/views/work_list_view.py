@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from console.models.permissions import Permission
 from console.models.work_list import ROWS_PER_SOURCE, WorkItem, WorkSection
-from console.views.change_bus import Changes
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
+from console.views.kept_current import KeptCurrent
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole
 
@@ -26,8 +26,6 @@ class WorkListWindow(QMainWindow):
         self.setWindowTitle("Work list — SLS Console")
         self.desk = desk
         self.services = desk.services
-        self.loading = False
-        self._again = False
         self.last_message = None
         self.tree = QTreeWidget()
         self.tree.setObjectName("workListTree")
@@ -56,38 +54,25 @@ class WorkListWindow(QMainWindow):
             menu.addAction(a)
         menu.addSeparator()
         menu.addAction(self.close_action)
-        # Changes are gathered: a burst of changes (an import, another desk) reads the list once.
-        self._change_timer = QTimer(self)
-        self._change_timer.setSingleShot(True)
-        self._change_timer.setInterval(1000)
-        self._change_timer.timeout.connect(self.refresh)
-        desk.bus.changed.connect(self.on_changes)  # work done elsewhere leaves the list
+        # Work done elsewhere leaves the list; a burst of changes (an import, another desk) reads it once.
+        work_list, actor = self.services.work_list, self.services.actor
+        self.reader = KeptCurrent(self, desk, lambda: lambda: work_list.today(actor), self._show, self._failed, 1000)
         self.refresh()
         keyboard_conventions(self)  # Esc or Ctrl+W closes
         self.resize(1100, 640)
 
-    def on_changes(self, _changes: Changes) -> None:
-        if self.isVisible() and not self._change_timer.isActive():
-            self._change_timer.start()
+    @property
+    def loading(self) -> bool:
+        return self.reader.loading
 
     def refresh(self) -> None:
         """Read the work list off the GUI thread, keeping the row the agent was on when it is still there."""
-        if self.loading:
-            self._again = True
-            return
-        self.loading, self._again = True, False
-        work_list, actor = self.services.work_list, self.services.actor
-        self.desk.runner.query(self, lambda: work_list.today(actor), success=self._show, failure=self._failed)
+        self.reader.refresh()
 
     def _failed(self, exc: Exception) -> None:
-        self.loading = False
         self.summary.setText(f"The work list could not be read: {exc}")
 
     def _show(self, sections: list[WorkSection]) -> None:
-        self.loading = False
-        if self._again:
-            self.refresh()
-            return
         current = self.tree.currentItem()
         was = current.data(0, ITEM_ROLE) if current is not None else None
         self.tree.clear()

@@ -46,6 +46,7 @@ def main() -> None:
         desk.runner.wait_idle() if hasattr(desk.runner, "wait_idle") else None
     first = window.services.directory.without_active_device(0, 1)[0]
     window.select_user(first.id)
+    desk.runner.wait_idle()  # the detail pane reads the user off the GUI thread
     for _ in range(50):
         app.processEvents()
     window.grab().save(str(OUT / "users-no-active-device.png"))

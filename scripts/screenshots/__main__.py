@@ -27,6 +27,7 @@ SCENES = {
     "desk": "a ship confirmation naming card, client and reserve, then its report; help desk's Devices menu",
     "insight": "dashboard (light, dark), work list, staff activity, monthly report page",
     "sls_rules": "withdrawal limits in the detail pane, SMS, printed card, compliance queue and decision",
+    "look": "the theme chosen in Settings (light, dark) and the detail pane at 1024×700",
     "gallery": "main window, import, service figures, help and the passcode letter in both themes and scales",
     "users_at_scale": "a million users: the last row and a substring search",
 }

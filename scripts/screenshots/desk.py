@@ -84,6 +84,7 @@ def main() -> None:
     main_window.show()
     main_window.move(20, 20)
     main_window.select_user(1)
+    main_window.desk.runner.wait_idle()  # the detail pane reads the user off the GUI thread
     main_window.devices_menu.popup(main_window.mapToGlobal(main_window.menuBar().actionGeometry(
         main_window.devices_menu.menuAction()).bottomLeft()))
     grab_screen(main_window, "desk-help-desk-devices-menu.png")

@@ -71,17 +71,34 @@ def make_screenshots() -> None:
         twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222",
                                         (DeviceKind.dsc_plus, DeviceKind.ib_key))
         svc = EnrollmentService(ctx)
+        from console.app import Services
+        from console.views.security_settings import SecuritySettingsDialog
 
-        def wizard() -> OptInWizard:
-            w = OptInWizard(svc, AGENT, world.primary_id, "jsmit001")
+        desk = Desk.build(Services.build(ctx, AGENT))
+
+        class Wizard(OptInWizard):
+            """The wizard calls its services off the GUI thread: each step waits for them here, as the agent does."""
+
+            def next(self) -> None:
+                super().next()
+                self.settle()
+
+            def reject(self) -> None:
+                super().reject()
+                self.settle()
+
+            def settle(self) -> None:
+                desk.runner.wait_idle()
+                for _ in range(5):
+                    QApplication.processEvents()
+
+        def wizard() -> Wizard:
+            w = Wizard(desk, world.primary_id, "jsmit001")
             w.resize(860, 640)
             w.show()
             return w
 
-        from console.app import Services
-        from console.views.security_settings import SecuritySettingsDialog
-
-        settings = SecuritySettingsDialog(Desk.build(Services.build(ctx, AGENT)), world.primary_id)
+        settings = SecuritySettingsDialog(desk, world.primary_id)
         settings.show()
         _grab(settings, "security_settings_opted_out")
 
@@ -128,6 +145,7 @@ def make_screenshots() -> None:
         w.next()
         w.findChild(QLineEdit, "otherUsername").setText("jsmit777")
         w.share_page.find_devices()
+        w.settle()
         _grab(w, "opt_in_4_share")
         w.next()
         _grab(w, "opt_in_6_verify_dsc")
@@ -137,6 +155,7 @@ def make_screenshots() -> None:
         w.next()
         w.findChild(QLineEdit, "otherUsername").setText("jsmit123")
         w.share_page.find_devices()
+        w.settle()
         _grab(w, "opt_in_4_share_refused")
         w.reject()
         ctx.db.dispose()

@@ -19,11 +19,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from console.app import Services, open_context  # noqa: E402
+from console.models import vault  # noqa: E402
 from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
 from console.models.entities import Account, DeviceHolding, Person, SecurityDevice, User  # noqa: E402
 from console.models.enums import AccountKind, DeviceKind, DeviceState, SlsState, StaffRole, UserRole  # noqa: E402
-from console.models.sealing import device_context  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
@@ -52,7 +52,7 @@ def second_entity(ctx, user_id: int, number: str, username: str) -> tuple[int, s
                                 activated_at=now)
         s.add_all([twin, acct, other, device])
         s.flush()
-        device.sealed_secret = ctx.box.seal(seed.encode(), device_context(device.id))
+        vault.store_seed(s, ctx.box, device, seed)
         s.add(DeviceHolding(user=other, device=device, preferred=True, since=now))
         return device.id, seed
 
@@ -112,13 +112,15 @@ def main() -> None:
         main_window.refresh()
         desk.runner.wait_idle()
         main_window.select_user(lone_id)
+        desk.runner.wait_idle()  # the detail pane reads the user off the GUI thread
         dialog = main_window.sls_actions.issue_sms()
         dialog.phone.setText("+41 79 123 45 67")
         dialog.identity.setChecked(True)
         shot(app, dialog, "sms-issue.png")
         dialog.try_submit()
-        desk.runner.wait_idle()
-        app.processEvents()
+        for _ in range(3):  # the write, then the windows' refresh it announces (read off the GUI thread)
+            desk.runner.wait_idle()
+            app.processEvents()
         shot(app, main_window, "sms-detail.png")
 
     # A printed card for an opted-out user who holds the rights: issued (values shown once), then activated.
@@ -126,6 +128,7 @@ def main() -> None:
     main_window.refresh()
     desk.runner.wait_idle()
     main_window.select_user(first)
+    desk.runner.wait_idle()
     card_dialog = main_window.sls_actions.issue_printed_card()
     card_dialog.try_submit()
     desk.runner.wait_idle()
@@ -138,6 +141,7 @@ def main() -> None:
     card_dialog.try_submit()
     desk.runner.wait_idle()
     main_window.select_user(first)
+    desk.runner.wait_idle()
     main_window.detail.select_device(card_dialog.card.device_id)
     activate = main_window.sls_actions.activate_printed_card()
     desk.runner.wait_idle()

@@ -15,6 +15,7 @@ def test_concurrent_change_refreshes_the_window_and_says_so(qtbot, ctx, world, a
     w = MainWindow(desk_for(ctx, agent))
     qtbot.addWidget(w)
     w.select_user(world.primary_id)
+    settle(qtbot, w.desk)  # the detail pane reads the user off the GUI thread
     shown = w.detail.details.version
     with ctx.db.write() as s:  # desk B
         s.get(User, world.primary_id).full_name = "Jane B. Smith"

@@ -218,6 +218,7 @@ def main(qtbot, desk):
 def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world, tmp_path):
     """jsmit123's only device is reported lost with a temporary passcode, shown once; the card is offered next."""
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     acts = main.device_actions
     assert acts.select_device(world.secondary_device_id)
     assert acts.report.isEnabled()
@@ -249,6 +250,7 @@ def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world
 def test_user_detail_issue_temporary_passcode_needs_identity_check(main, qtbot, ctx, world):
     """The passcode is refused until the identity box is ticked, then shown once."""
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     acts = main.device_actions
     assert acts.temporary.isEnabled()
     acts.temporary.trigger()
@@ -269,6 +271,7 @@ def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_
     twin = add_same_person_username(ctx, world.secondary_id, "jsmit777", "U2222222", (DeviceKind.code_card,))
     main.refresh()
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     acts = main.device_actions
     acts.select_device(world.secondary_device_id)
     acts.share.trigger()
@@ -283,11 +286,13 @@ def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_
         holders = set(s.scalars(select(DeviceHolding.user_id)
                                 .where(DeviceHolding.device_id == world.secondary_device_id)))
     assert holders == {world.secondary_id, twin["user_id"]}
-    assert "jsmit777" in main.detail.devices.item(0, 4).text()  # who shares which device
+    assert "Shared with jsmit777" in main.detail.devices.item(0, 1).text()  # who shares which device
 
     main.filter_edit.setText("jsmit777")
     main.apply_filter()
+    qtbot.waitUntil(lambda: not main.model.loading)  # the search runs in the background
     main.select_user(twin["user_id"])
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     assert acts.select_device(world.secondary_device_id) and acts.unshare.isEnabled()
     acts.unshare.trigger()
     submit(qtbot, acts.dialog)
@@ -297,9 +302,10 @@ def test_user_detail_share_then_stop_sharing(main, qtbot, ctx, world, immediate_
     assert holders == {world.secondary_id}
 
 
-def test_devices_menu_opens_devices_and_charges_screens(main, world):
+def test_devices_menu_opens_devices_and_charges_screens(qtbot, main, world):
     """The Devices menu opens the devices list and the selected account's charges."""
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     main.device_actions.open_devices.trigger()
     assert main.device_actions.devices_window.isVisible()
     main.device_actions.open_charges.trigger()
@@ -388,3 +394,29 @@ def test_card_past_its_window_shows_required_at_login_and_is_filtered(window, qt
     assert window.model.rowCount() == 1
     assert window.model.data(window.model.index(0, 2)) == "Shipped · required at login"
     window.grab().save("/tmp/sls-inv-required.png")
+
+
+def test_select_device_asks_the_database_for_its_row_instead_of_reading_every_row(qtbot, ctx, admin, monkeypatch):
+    """With small windows (so the list spans many), selecting the oldest device reads one count and the window it
+    is shown in, never the windows before it: the same holds at a million devices."""
+    from console.models import demo
+    from console.models.devices import DeviceQuery
+    from console.models.settings import Figures
+    from console.views import windowed_model
+
+    demo.generate(ctx, Figures(), 200, seed=5)
+    monkeypatch.setattr(windowed_model, "WINDOW", 10)
+    w = DevicesWindow(desk_for(ctx, admin))
+    qtbot.addWidget(w)
+    w.show()
+    total = w.model.rowCount()
+    assert total > 10 * windowed_model.CACHED_WINDOWS * 2
+    oldest = DeviceService(ctx).window(DeviceQuery(), total - 1, 1)[0].id
+    reads = []
+    original = w.model._read_window
+    monkeypatch.setattr(w.model, "_read_window", lambda offset, limit: reads.append(offset) or original(offset, limit))
+    assert w.select_device(oldest)
+    qtbot.wait(10)  # the table paints the rows around the selection
+    assert w.current_row().id == oldest and w.table.currentIndex().row() == total - 1
+    assert len(reads) <= 3 and min(reads) >= total - 3 * 10, reads
+    assert not w.select_device(10**9)  # not listed: no row, nothing read for it

@@ -9,7 +9,7 @@ from console.models.settings import Figures
 from console.views.live_changes import LiveChanges
 from console.views.main_window import MainWindow
 from tests.desk_process import run_desks
-from tests.views.desks import desk_for
+from tests.views.desks import desk_for, settle
 
 
 def test_another_desks_opt_in_shows_in_the_open_window_keeping_selection_and_scroll(qtbot, ctx, clock, world,
@@ -24,6 +24,7 @@ def test_another_desks_opt_in_shows_in_the_open_window_keeping_selection_and_scr
     window.show()
     qtbot.waitUntil(lambda: not window.model.loading and window.model.rowCount() > 300, timeout=15000)
     assert window.select_user(world.primary_id)
+    settle(qtbot, window.desk)  # the detail pane reads the user off the GUI thread
     scroll = window.table.verticalScrollBar().value()
     assert scroll > 0 and window.detail.details.sls_state is SlsState.opted_out
     live = LiveChanges(ChangeWatcher(ctx.db), desk.bus)

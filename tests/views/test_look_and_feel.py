@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
 from console.resources import RESOURCES
 from console.views import style
-
-
-@pytest.fixture
-def restore_look(qapp):
-    """Put the application's style, palette and stylesheet back for the tests that follow."""
-    name, palette, sheet = qapp.style().name(), QPalette(qapp.palette()), qapp.styleSheet()
-    yield qapp
-    qapp.setStyleSheet("")  # the style changes only with no stylesheet active
-    if name:
-        qapp.setStyle(name)
-    qapp.setProperty("slsFusion", None)
-    qapp.setPalette(palette)
-    qapp.setStyleSheet(sheet)
-    style._icon_cache.clear()
 
 
 def test_dark_theme_gives_a_dark_window_and_light_text(restore_look, monkeypatch):

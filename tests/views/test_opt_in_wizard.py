@@ -9,40 +9,57 @@ import segno
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QRadioButton, QToolButton, QWizard
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QRadioButton,
+    QToolButton,
+    QWizard,
+)
 from sqlalchemy import select
 
 from console.models import audit
-from console.models.enrollment import EnrollmentService
 from console.models.entities import AuditEntry, SecurityDevice, User
 from console.models.enums import OPT_OUT_RESTRICTIONS, DeviceKind, DeviceState, SlsState
 from console.models.verification import VerificationService, dsc_response
 from console.views.opt_in_wizard import PAGE_CARD, PAGE_DONE, PAGE_IB_KEY, PAGE_SHARE, PAGE_VERIFY, OptInWizard
 from console.views.printing import render_card
 from tests.factories import add_device, add_same_person_username, user_snapshot
+from tests.views.desks import desk_for, settle
+
+STATUS = {PAGE_IB_KEY: "ibKeyStatus", PAGE_CARD: "cardStatus", PAGE_SHARE: "shareStatus", PAGE_VERIFY: "verifyStatus"}
 
 
-def take_message(w):
-    """The text of the message box the wizard has open, closed afterwards as the agent would."""
-    box = w.last_message
-    assert box is not None and box.isVisible(), "no message is open"
-    text = box.text()
-    box.accept()
-    w.last_message = None
-    return text
+def no_box_open():
+    """No message box anywhere: a refusal is said once, on the wizard's page."""
+    return not [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+
+
+def refusal(w):
+    """The refusal as the current page shows it (inline), after checking that no box repeats it."""
+    assert no_box_open(), "a message box repeats the refusal"
+    status = w.currentPage().findChild(QLabel, STATUS[w.currentId()])
+    assert status.isVisible() and status.text().startswith(w.last_error)
+    return status.text()
 
 
 @pytest.fixture
 def wizard(qtbot, ctx, world, agent):
-    w = OptInWizard(EnrollmentService(ctx), agent, world.primary_id, "jsmit001")
+    w = OptInWizard(desk_for(ctx, agent), world.primary_id, "jsmit001")
     qtbot.addWidget(w)
     w.show()
     return w
 
 
 def click(qtbot, button):
+    """Press a button as the agent would, then wait for what it asked of the services (off the GUI thread)."""
     assert button.isEnabled(), f"{button.text()} is disabled"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    settle(qtbot, button.window().desk)
 
 
 def next_(qtbot, w):
@@ -111,7 +128,7 @@ def test_ib_key_path_enrolls_with_code_from_the_manual_key(qtbot, ctx, world, wi
     next_(qtbot, wizard)
     assert wizard.currentId() == PAGE_VERIFY
     answer(qtbot, wizard, pyotp.TOTP(key).at(ctx.clock.now()))
-    assert wizard.currentId() == PAGE_DONE and wizard.last_message is None
+    assert wizard.currentId() == PAGE_DONE and no_box_open()
     assert "jsmit001</b> is now enrolled" in wizard.findChild(QLabel, "doneSummary").text()
     assert_enrolled(ctx, world.primary_id, wizard.device_id, ["device.activated", "user.enrolled"])
     click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
@@ -135,7 +152,7 @@ def test_card_path_enrolls_with_printed_values(qtbot, ctx, world, wizard, tmp_pa
     next_(qtbot, wizard)
     a, b = challenge_positions(wizard)
     answer(qtbot, wizard, values[a] + values[b])
-    assert wizard.currentId() == PAGE_DONE and wizard.last_message is None
+    assert wizard.currentId() == PAGE_DONE and no_box_open()
     assert_enrolled(ctx, world.primary_id, wizard.device_id, ["device.activated", "user.enrolled"])
 
 
@@ -163,7 +180,7 @@ def test_shared_path_enrolls_with_code_from_the_other_usernames_device(qtbot, ct
         a, b = challenge_positions(wizard)
         code = secret[a] + secret[b]
     answer(qtbot, wizard, code)
-    assert wizard.currentId() == PAGE_DONE and wizard.last_message is None
+    assert wizard.currentId() == PAGE_DONE and no_box_open()
     assert_enrolled(ctx, world.primary_id, device_id, ["device.shared", "user.enrolled"])
     assert user_snapshot(ctx, twin["user_id"])[3] == 1
 
@@ -177,8 +194,7 @@ def test_wrong_code_refused_with_message_and_cancel_restores(qtbot, ctx, world, 
     good = pyotp.TOTP(key).at(ctx.clock.now())
     answer(qtbot, wizard, "000000" if good != "000000" else "111111")
     assert wizard.currentId() == PAGE_VERIFY
-    assert "not correct" in take_message(wizard)
-    assert "not correct" in wizard.findChild(QLabel, "verifyStatus").text()
+    assert "not correct" in refusal(wizard)
     assert user_snapshot(ctx, world.primary_id)[0] is SlsState.pending
     click(qtbot, wizard.button(QWizard.WizardButton.CancelButton))
     assert user_snapshot(ctx, world.primary_id) == before
@@ -193,7 +209,7 @@ def test_replayed_code_refused(qtbot, ctx, world, wizard, agent, immediate_shari
     choose(qtbot, wizard, "shared")  # jsmit777 is listed and chosen
     next_(qtbot, wizard)
     answer(qtbot, wizard, code)
-    assert wizard.currentId() == PAGE_VERIFY and "already used" in take_message(wizard)
+    assert wizard.currentId() == PAGE_VERIFY and "already used" in refusal(wizard)
     with ctx.db.read() as s:
         assert s.get(User, world.primary_id).sls_state is SlsState.pending
         assert s.get(User, world.primary_id).active_devices == 0
@@ -207,7 +223,7 @@ def test_expired_card_refused(qtbot, ctx, world, wizard):
     next_(qtbot, wizard)
     a, b = challenge_positions(wizard)
     answer(qtbot, wizard, values[a] + values[b])
-    assert wizard.currentId() == PAGE_VERIFY and "expired" in take_message(wizard)
+    assert wizard.currentId() == PAGE_VERIFY and "expired" in refusal(wizard)
     assert user_snapshot(ctx, world.primary_id)[0] is SlsState.pending
 
 
@@ -218,8 +234,8 @@ def test_wrong_card_values_draw_a_new_challenge(qtbot, ctx, world, wizard):
     next_(qtbot, wizard)
     a, b = challenge_positions(wizard)
     answer(qtbot, wizard, "ZZZZZZ" if values[a] + values[b] != "ZZZZZZ" else "YYYYYY")
-    assert "not correct" in take_message(wizard) and "A new challenge is shown" in \
-        wizard.findChild(QLabel, "verifyStatus").text()
+    shown = refusal(wizard)
+    assert "not correct" in shown and shown.endswith("A new challenge is shown.")
     a, b = challenge_positions(wizard)
     answer(qtbot, wizard, values[a] + values[b])
     assert wizard.currentId() == PAGE_DONE
@@ -244,21 +260,21 @@ def test_each_refused_share_is_explained_and_changes_nothing(qtbot, ctx, world, 
     status = wizard.findChild(QLabel, "shareStatus")
 
     _find(qtbot, wizard, "jsmit123")
-    assert "are not the same person" in take_message(wizard) and "not the same person" in status.text()
+    assert "are not the same person" in refusal(wizard) and status.text().count("not the same person") == 1
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
 
     _find(qtbot, wizard, "jsmit778")
-    assert "jsmit778 has a temporary device" in take_message(wizard)
+    assert "jsmit778 has a temporary device" in refusal(wizard)
 
     _find(qtbot, wizard, "nobod999")
-    assert "no username nobod999" in take_message(wizard)
+    assert "no username nobod999" in refusal(wizard)
 
     _find(qtbot, wizard, "jsmit777")
     combo = wizard.findChild(QComboBox, "sharedDevice")
     assert combo.count() == 2 and "most protective" in combo.currentText()
     combo.setCurrentIndex(combo.findData(twin["devices"][1][0]))  # the IB Key, less secure than the DSC+
     next_(qtbot, wizard)
-    assert wizard.currentId() == PAGE_SHARE and "Less secure device" in take_message(wizard)
+    assert wizard.currentId() == PAGE_SHARE and "Less secure device" in refusal(wizard)
     assert user_snapshot(ctx, world.primary_id) == before
 
 
@@ -277,7 +293,7 @@ def test_cancel_at_any_page_leaves_everything_as_it_was(qtbot, ctx, world, wizar
             next_(qtbot, wizard)
             assert wizard.currentId() == PAGE_VERIFY
     click(qtbot, wizard.button(QWizard.WizardButton.CancelButton))
-    assert not wizard.isVisible() and wizard.last_message is None
+    assert not wizard.isVisible() and no_box_open()
     assert (user_snapshot(ctx, world.primary_id), user_snapshot(ctx, twin["user_id"])) == before
 
 
@@ -317,11 +333,11 @@ def test_repeated_wrong_codes_lock_the_new_device(qtbot, ctx, world, wizard):
     wrong = "000000" if pyotp.TOTP(key).at(ctx.clock.now()) != "000000" else "111111"
     for _ in range(4):
         answer(qtbot, wizard, wrong)
-        assert "not correct" in take_message(wizard)
+        assert "not correct" in refusal(wizard)
     answer(qtbot, wizard, wrong)
-    assert "now locked" in take_message(wizard)
+    assert "now locked" in refusal(wizard)
     answer(qtbot, wizard, pyotp.TOTP(key).at(ctx.clock.now()))
-    assert "locked" in take_message(wizard) and wizard.currentId() == PAGE_VERIFY
+    assert "locked" in refusal(wizard) and wizard.currentId() == PAGE_VERIFY
     with ctx.db.read() as s:
         assert s.get(SecurityDevice, wizard.device_id).locked
         assert s.get(User, world.primary_id).sls_state is SlsState.pending
@@ -334,9 +350,86 @@ def test_unexpected_failure_is_shown_without_crashing(qtbot, ctx, world, wizard,
 
     monkeypatch.setattr(wizard.enrollment, "start_online_card", broken)
     choose(qtbot, wizard, "card")
-    text = take_message(wizard)
+    text = refusal(wizard)
     assert "nothing was changed" in text and "connection reset" not in text
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
     click(qtbot, wizard.button(QWizard.WizardButton.BackButton))
     choose(qtbot, wizard, "ib_key")
-    assert wizard.currentId() == PAGE_IB_KEY and wizard.last_message is None
+    assert wizard.currentId() == PAGE_IB_KEY and no_box_open()
+
+
+def _version(ctx, user_id):
+    with ctx.db.read() as s:
+        return s.get(User, user_id).version
+
+
+@pytest.mark.parametrize("option, page", [("ib_key", PAGE_IB_KEY), ("card", PAGE_CARD)])
+def test_a_start_refused_because_another_desk_changed_the_user_is_said_once_on_its_page(
+        qtbot, ctx, world, agent, option, page):
+    """The wizard was opened on what the agent saw; another desk changed the user since: the set-up page says so,
+    inline, with no box; nothing starts and Next stays off."""
+    before = user_snapshot(ctx, world.primary_id)
+    w = OptInWizard(desk_for(ctx, agent), world.primary_id, "jsmit001", version=_version(ctx, world.primary_id) - 1)
+    qtbot.addWidget(w)
+    w.show()
+    choose(qtbot, w, option)
+    assert w.currentId() == page
+    assert "Another desk changed jsmit001" in refusal(w)
+    assert not w.button(QWizard.WizardButton.NextButton).isEnabled() and w.device_id is None
+    assert user_snapshot(ctx, world.primary_id) == before
+
+
+def test_a_refused_share_start_and_challenge_are_said_once_on_their_pages(qtbot, ctx, world, agent, monkeypatch,
+                                                                         immediate_sharing):
+    """Start the share on a stale screen: refused on the share page. Then a new challenge the service refuses:
+    said on the verify page. Never a box."""
+    from console.models.errors import InvalidInput
+
+    add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222", (DeviceKind.dsc_plus,))
+    w = OptInWizard(desk_for(ctx, agent), world.primary_id, "jsmit001", version=_version(ctx, world.primary_id) - 1)
+    qtbot.addWidget(w)
+    w.show()
+    choose(qtbot, w, "shared")
+    next_(qtbot, w)
+    assert w.currentId() == PAGE_SHARE and "Another desk changed jsmit001" in refusal(w)
+    w.shown_version = _version(ctx, world.primary_id)  # the agent looks again
+    next_(qtbot, w)
+    assert w.currentId() == PAGE_VERIFY and w.last_error.startswith("Another desk")  # the earlier one, not new
+
+    def refuse(*_args, **_kwargs):
+        raise InvalidInput("No new challenge now: the device is locked.")
+
+    monkeypatch.setattr(w.enrollment, "new_challenge", refuse)
+    click(qtbot, w.findChild(QToolButton, "newChallenge"))
+    assert refusal(w) == "No new challenge now: the device is locked."
+
+
+def test_a_slow_service_call_does_not_block_the_window(qtbot, ctx, world, wizard, monkeypatch):
+    """While the IB Key is being set up (here held back until the test lets it go) the window keeps answering:
+    timers fire, typing works, and Next waits; then the key shows."""
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    release = threading.Event()
+    original = wizard.enrollment.start_ib_key
+
+    def slow(*args, **kwargs):
+        assert release.wait(10), "the test never released the call"
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(wizard.enrollment, "start_ib_key", slow)
+    click(qtbot, wizard.findChild(QRadioButton, "option_ib_key"))
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.NextButton), Qt.MouseButton.LeftButton)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=3000)  # the event loop runs while the call waits
+    assert wizard.currentId() == PAGE_IB_KEY and wizard.busy
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    assert wizard.findChild(QLabel, "manualKey").text() == ""
+    release.set()
+    settle(qtbot, wizard.desk)
+    timer.stop()
+    assert wizard.findChild(QLabel, "manualKey").text() and wizard.button(QWizard.WizardButton.NextButton).isEnabled()

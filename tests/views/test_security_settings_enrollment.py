@@ -20,12 +20,15 @@ def window(qtbot, ctx, world, agent):
 
 
 def click(qtbot, button):
+    """Press a button, then wait for what it asked of the services (they run off the GUI thread)."""
     assert button.isVisible() and button.isEnabled(), button.text()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    settle(qtbot, button.window().desk)
 
 
 def open_settings(qtbot, window, user_id):
     assert window.select_user(user_id)
+    settle(qtbot, window.desk)  # the detail pane reads the user off the GUI thread
     window.change_security_action.trigger()
     settle(qtbot, window.desk)
     assert window.security_dialog is not None and window.security_dialog.isVisible()
@@ -47,7 +50,7 @@ def test_opt_back_in_then_opt_out_from_security_settings(qtbot, ctx, world, wind
     click(qtbot, wizard.button(QWizard.WizardButton.NextButton))
     click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
     assert dialog.pane.fields["state"].text() == "Enrolled"
-    assert dialog.pane.devices.rowCount() == 1 and dialog.pane.devices.item(0, 2).text() == "Active"
+    assert dialog.pane.devices.rowCount() == 1 and dialog.pane.devices.item(0, 1).text().startswith("Active")
     assert not dialog.findChild(QPushButton, "optInButton").isVisible()
 
     ctx.clock.advance(minutes=2)
@@ -93,6 +96,7 @@ def test_auditor_cannot_open_security_settings(qtbot, ctx, world, auditor):
     qtbot.addWidget(w)
     w.show()
     assert w.select_user(world.primary_id)
+    settle(qtbot, w.desk)  # the detail pane reads the user off the GUI thread
     assert not w.change_security_action.isEnabled() and not w.change_security_action.isVisible()
     w.change_security_settings()
     assert w.security_dialog is None
@@ -122,4 +126,4 @@ def test_locked_device_is_unlocked_from_security_settings_with_a_confirmation(qt
     with ctx.db.read() as s:
         assert not s.get(SecurityDevice, world.secondary_device_id).locked
         assert s.scalar(select(AuditEntry.actor).where(AuditEntry.action == "device.unlocked")) == agent.username
-    qtbot.waitUntil(lambda: "(locked)" not in dialog.pane.devices.item(0, 2).text())
+    qtbot.waitUntil(lambda: "(locked)" not in dialog.pane.devices.item(0, 1).text())

@@ -48,9 +48,11 @@ def test_detail_pane_shows_limits_per_device(qtbot, ctx, world, agent):
     """Opted out: the lowest row, no device; enrolled with an IB Key: that device's limit."""
     main = window_for(qtbot, ctx, agent)
     main.select_user(world.primary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     text = main.detail.fields["limits"].text()
     assert text == "USD 50,000 / day · USD 100,000 / 5 business days (no security device)"
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     assert main.detail.fields["limits"].text() == "IB Key: USD 1,000,000 / day · USD 1,000,000 / 5 business days"
 
 
@@ -59,6 +61,7 @@ def test_sms_issued_code_sent_then_ended(qtbot, ctx, world, agent):
     lose_only_device(ctx, agent, world)
     main = window_for(qtbot, ctx, agent)
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     acts = main.sls_actions
     assert acts.sms_issue.isEnabled() and not acts.sms_send.isEnabled()
     acts.sms_issue.trigger()
@@ -102,6 +105,7 @@ def test_printed_card_mailed_then_activated(qtbot, ctx, world, agent, tmp_path):
     activates it and enrolls the user."""
     main = window_for(qtbot, ctx, agent)
     main.select_user(world.primary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     acts = main.sls_actions
     acts.card_issue.trigger()
     dialog = acts.dialog
@@ -172,7 +176,7 @@ def test_wizard_says_the_share_waits_for_compliance(qtbot, ctx, world, agent):
     """With the review on, a good code from another entity's IB Key ends the wizard on the waiting page."""
     twin = add_same_person_username(ctx, world.primary_id, "jsmit777", "U2222222")
     device_id, _, seed = twin["devices"][0]
-    w = OptInWizard(EnrollmentService(ctx), agent, world.primary_id, "jsmit001")
+    w = OptInWizard(desk_for(ctx, agent), world.primary_id, "jsmit001")
     qtbot.addWidget(w)
     w.show()
     from tests.views.test_opt_in_wizard import answer, choose, click, next_
@@ -206,6 +210,7 @@ def test_share_from_the_devices_menu_says_it_waits(qtbot, ctx, world, admin):
     twin = add_same_person_username(ctx, world.secondary_id, "jsmit777", "U2222222", (DeviceKind.code_card,))
     main = window_for(qtbot, ctx, admin)
     main.select_user(world.secondary_id)
+    settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     acts = main.device_actions
     acts.select_device(world.secondary_device_id)
     acts.share.trigger()

@@ -1,7 +1,7 @@
 """Find by any word of the name at a million users: the user_words table
 
-Revision ID: 0011
-Revises: 0007
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30
 
 Find matches the start of any word of a person's name. Through the substring index that meant reading every
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0011'
-down_revision: str | None = '0007'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
