@@ -49,9 +49,9 @@ from console.models.entities import (  # noqa: E402
 from console.models.enums import ChargeStatus, DeviceKind, DeviceState, SlsState, StaffRole, UserRole  # noqa: E402
 from console.models.errors import ConsoleError  # noqa: E402
 from console.models.keys import KEY_ENV  # noqa: E402
-from console.models.sealing import device_context  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
 from console.models.verification import dsc_response  # noqa: E402
+from tests.seeds import stored_seed  # noqa: E402
 from tests.sessions import signed_in  # noqa: E402
 
 # The mix a desk draws from (weights).
@@ -121,9 +121,7 @@ class Desk:
                                                       expected_version=self._version(user_id))
         if start.kind not in (DeviceKind.ib_key, DeviceKind.dsc_plus):
             raise LookupError(f"the shared device is a {start.kind.label}, not answered here")
-        with self.ctx.db.read() as s:
-            sealed = s.scalar(select(SecurityDevice.sealed_secret).where(SecurityDevice.id == start.device_id))
-        seed = self.ctx.box.open(sealed, device_context(start.device_id)).decode()
+        seed = stored_seed(self.ctx, start.device_id)  # the client's own device, read here as the owner
         if start.challenge is None:  # IB Key: the code the app shows now
             answer, challenge = pyotp.TOTP(seed).at(self.ctx.clock.now()), None
         else:  # DSC+: the card's answer to the challenge number

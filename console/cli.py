@@ -98,7 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+_stop_requested: list[int] = []  # signals received by _stop_on_sigterm's handler
+
+
 def _progress_bar(done: int, total: int) -> None:
+    if _stop_requested:  # the handler's KeyboardInterrupt was swallowed (it struck inside a __del__): again
+        raise KeyboardInterrupt
     width = 40
     filled = int(width * done / max(total, 1))
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}")
@@ -108,13 +113,23 @@ def _progress_bar(done: int, total: int) -> None:
 
 
 def _stop_on_sigterm() -> None:
-    """SIGTERM (kill, a service manager) ends a long command like Ctrl+C does: through its clean-up."""
+    """SIGTERM (kill, a service manager) ends a long command like Ctrl+C does: through its clean-up. The
+    signal is also remembered, because an exception raised by a handler while Python runs a __del__ (the demo
+    writer's pipes) is printed and ignored; the progress bar raises it again."""
     import signal
 
     def stop(signum, frame):
+        _stop_requested.append(signum)
         raise KeyboardInterrupt
 
+    def unraisable(info) -> None:  # the swallowed stop: no "Exception ignored" traceback on the terminal
+        if not (_stop_requested and isinstance(info.exc_value, KeyboardInterrupt)):
+            default_hook(info)
+
+    default_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 def cmd_demo(args) -> int:
@@ -327,9 +342,11 @@ def cmd_upgrade(args) -> int:
 def cmd_db_grant(args) -> int:
     from console.models.db import Database
     from console.models.db_roles import grant_console_role
+    from console.models.keys import default_store, unlock_box
 
     db = Database(database_url(args.database))
-    for statement in grant_console_role(db, args.role):
+    box = None if db.is_sqlite else unlock_box(db, default_store())
+    for statement in grant_console_role(db, args.role, box):
         print(statement + ";")
     print(f"{args.role} now holds the console's privileges on {db.display_name}.")
     return 0

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Passcode hashes at the smallest Argon2 cost: same code path, milliseconds (tests/test_passcode_hash.py checks
+# that real installs get the default cost).
+os.environ.setdefault("SLS_CONSOLE_PASSCODE_HASH_COST", "1,8,1")
 
 import shutil
 import tempfile
@@ -143,6 +146,27 @@ def auditor(ctx) -> Actor:
 @pytest.fixture
 def admin(ctx) -> Actor:
     return signed_in(ctx, "admin01", "Alex Admin", StaffRole.administrator)
+
+
+@pytest.fixture
+def desk_db(db):
+    """The test database as seen by its `<owner>_desk` role (created by .ci/postgres.sh), after `db grant`."""
+    if db.is_sqlite:
+        pytest.skip("roles and privileges are PostgreSQL's")
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from console.models.db_roles import grant_console_role
+
+    url = make_url(db.url)
+    role = f"{url.username}_desk"
+    with db.engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}):
+            pytest.skip(f"no role {role}: run .ci/postgres.sh to create it")
+    grant_console_role(db, role)
+    desk = Database(url.set(username=role, password=role).render_as_string(hide_password=False))
+    yield desk
+    desk.dispose()
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 
+from console.models import vault
 from console.models.context import ServiceContext
 from console.models.entities import Account, DeviceHolding, Person, Reserve, SecurityDevice, User, UserRestriction
 from console.models.enums import OPT_OUT_RESTRICTIONS, AccountKind, DeviceKind, DeviceState, SlsState, UserRole
-from console.models.sealing import device_context
 
 
 def add_person(s, name: str, **identity) -> Person:
@@ -54,7 +54,7 @@ def add_device(s, ctx: ServiceContext, user: User | None, kind: DeviceKind = Dev
     s.flush()
     if kind in (DeviceKind.ib_key, DeviceKind.dsc_plus):
         seed = seed or base64.b32encode(os.urandom(20)).decode()
-        d.sealed_secret = ctx.box.seal(s, seed.encode(), device_context(d.id))
+        vault.store_seed(s, ctx.box, d, seed)
     if user is not None:
         s.add(DeviceHolding(user=user, device=d, preferred=preferred, since=ctx.clock.now()))
         if state is DeviceState.active:
@@ -121,11 +121,10 @@ def add_same_person_username(ctx: ServiceContext, user_id: int, username: str, a
             d, seed = add_device(s, ctx, other, kind, serial=f"{kind.name.upper()}-{username}-{i}",
                                  preferred=i == 0)
             if kind in (DeviceKind.code_card, DeviceKind.online_code_card):
-                from console.models.cards import card_hashes, new_card_values
+                from console.models.cards import new_card_values, store_card
 
                 seed = new_card_values(100)  # the printed values, for answering challenges in tests
-                d.secret_salt = ctx.box.new_salt()
-                d.secret_hash = card_hashes(ctx.box, d.secret_salt, seed)
+                store_card(s, ctx.box, d, seed)
             devices.append((d.id, kind, seed))
         return {"user_id": other.id, "account_id": acct.id, "devices": devices}
 

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from console.models.context import Actor
 from console.models.devices import DeviceService
 from console.models.entities import Account, AuditEntry, User
-from console.models.sealing import device_context
 from console.models.verification import VerificationService, dsc_response
+from tests.seeds import stored_seed
 
 RICH_CENTS = 1_000_000_00  # above the DSC+ equity threshold
 
@@ -20,11 +20,7 @@ def make_rich(ctx, account_id: int) -> None:
 
 
 def card_seed(ctx, device_id: int) -> str:
-    from console.models.entities import SecurityDevice
-
-    with ctx.db.read() as s:
-        d = s.get(SecurityDevice, device_id)
-        return ctx.box.open(d.sealed_secret, device_context(d.id)).decode()
+    return stored_seed(ctx, device_id)
 
 
 def challenge_and_response(ctx, actor, device_id: int) -> tuple[int, str]:

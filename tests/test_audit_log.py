@@ -12,7 +12,8 @@ from console.models.errors import InvalidInput, PermissionDenied
 
 
 @pytest.fixture
-def log(ctx, world, clock):
+def log(ctx, world, clock, auditor, agent):
+    """Entries 1 and 2 add the auditor and the agent (staff.added); then 30 entries by two others."""
     with ctx.db.write() as s:
         for n in range(30):
             clock.advance(minutes=10)
@@ -27,7 +28,7 @@ def test_newest_first_in_keyset_pages(log, auditor):
     first = log.window(auditor, AuditFilter(), limit=12)
     second = log.window(auditor, AuditFilter(), before_id=first[-1].id, limit=12)
     ids = [r.id for r in first + second]
-    assert ids == list(range(30, 6, -1))
+    assert ids == list(range(32, 8, -1))
 
 
 def test_filters_by_staff_action_client_and_period(log, auditor, clock):
@@ -62,7 +63,7 @@ def test_help_desk_reads_but_cannot_export_or_verify(log, agent, auditor):
     with pytest.raises(PermissionDenied, match="may not verify the audit trail"):
         log.verify(agent)
     result = log.verify(auditor)
-    assert result.ok and result.count == 30
+    assert result.ok and result.count == 32
 
 
 def test_entries_name_devices_by_serial_not_internal_id(ctx, world, auditor, back_office):

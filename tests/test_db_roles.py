@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from console.models import audit
 from console.models.context import ServiceContext
-from console.models.db import Database
-from console.models.db_roles import console_role_grants, grant_console_role
+from console.models.db_roles import console_role_grants
 from console.models.enrollment import EnrollmentService
 from console.models.errors import InvalidInput
 
@@ -20,22 +18,6 @@ def test_role_names_are_checked_before_any_sql():
     for bad in ("", "desk; DROP TABLE users", "Desk", "1desk"):
         with pytest.raises(InvalidInput, match="not a PostgreSQL role name"):
             console_role_grants(bad)
-
-
-@pytest.fixture
-def desk_db(db):
-    """The test database as seen by its `<owner>_desk` role (created by .ci/postgres.sh), after the grant."""
-    if db.is_sqlite:
-        pytest.skip("roles and privileges are PostgreSQL's")
-    url = make_url(db.url)
-    role = f"{url.username}_desk"
-    with db.engine.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}):
-            pytest.skip(f"no role {role}: run .ci/postgres.sh to create it")
-    grant_console_role(db, role)
-    desk = Database(url.set(username=role, password=role).render_as_string(hide_password=False))
-    yield desk
-    desk.dispose()
 
 
 def test_the_desk_role_works_the_console_and_only_appends_to_the_audit_trail(desk_db, box, clock, world, agent):

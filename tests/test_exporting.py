@@ -58,7 +58,8 @@ def test_charges_export_writes_amounts_in_currency_units(service, ctx, world, ba
 
 
 def test_audit_export_reads_in_keyset_batches(service, ctx, world, auditor, tmp_path, monkeypatch):
-    """More entries than one batch are all exported, in order, and the export itself is audited."""
+    """More entries than one batch are all exported, in order, and the export itself is audited. (Entry 1 adds
+    the auditor to the staff.)"""
     from console.models import audit as audit_trail
 
     monkeypatch.setattr(exporting, "BATCH", 3)
@@ -68,8 +69,8 @@ def test_audit_export_reads_in_keyset_batches(service, ctx, world, auditor, tmp_
     reports = []
     service.export(auditor, "audit", tmp_path / "audit.csv", lambda done, total: reports.append((done, total)))
     rows = read(tmp_path / "audit.csv")
-    assert [int(r["id"]) for r in rows] == list(range(1, 11))
-    assert reports[0] == (3, 10) and reports[-1] == (10, 10)
+    assert [int(r["id"]) for r in rows] == list(range(1, 12))
+    assert reports[0] == (3, 11) and reports[-1] == (11, 11)
     with ctx.db.read() as s:
         last = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
         assert last.action == "data.exported" and last.actor == "audit01"

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from console.app import run_startup_tasks
 from console.models import settings as figures
+from console.models import vault
 from console.models.accounts import AccountService
 from console.models.charges import ChargeService
 from console.models.clock import ManualClock
@@ -35,7 +36,7 @@ from console.models.import_format import COLUMNS as IMPORT_COLUMNS
 from console.models.importing import ImportService
 from console.models.printed_cards import PrintedCardService
 from console.models.returns import RECEIVABLE_STATES, ReturnsService
-from console.models.sealing import SecretBox, device_context
+from console.models.sealing import SecretBox
 from console.models.sharing_review import SharingReviewService
 from console.models.sms import Outbox, SmsService
 from console.models.temporary_access import TemporaryAccessService
@@ -44,6 +45,7 @@ from tests.conftest import TEST_KEY, fresh_database
 from tests.factories import add_same_person_username, build_world
 from tests.invariants import assert_invariants
 from tests.lifecycle import make_rich
+from tests.seeds import stored_seed
 from tests.sessions import signed_in
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -133,11 +135,11 @@ def devices(ctx, world):
         john = s.get(User, world.secondary_id)
         dsc, _ = add_device(s, ctx, john, DeviceKind.dsc_plus, serial="DSC-00000042", preferred=False)
         card, _ = add_device(s, ctx, john, DeviceKind.code_card, serial="SCC-00000042", preferred=False)
-        card.secret_salt = ctx.box.new_salt()
-        card.secret_hash = cards.card_hashes(ctx.box, card.secret_salt, cards.new_card_values(20))
+        cards.store_card(s, ctx.box, card, cards.new_card_values(20))
         passcode, _ = add_device(s, ctx, john, DeviceKind.temporary_passcode, preferred=False)
         passcode.secret_salt = ctx.box.new_salt()
-        passcode.secret_hash = ctx.box.lookup_hash(passcode.secret_salt, "K7Q2M9XP")
+        vault.store_hashes(s, passcode, ctx.box.lookup_hash(passcode.secret_salt, "K7Q2M9XP"),
+                           vault.PASSCODE_SLOT_BYTES)
         return [world.secondary_device_id, dsc.id, card.id, passcode.id]
 
 
@@ -256,9 +258,8 @@ class ServicesMachine(RuleBasedStateMachine):
         self.clock.advance(seconds=31)  # a fresh IB Key time step, never a replay
         with self.ctx.db.read() as s:
             d = s.get(SecurityDevice, device_id)
-            kind = d.kind
-            seed = (self.ctx.box.open(d.sealed_secret, device_context(d.id)).decode()
-                    if d.sealed_secret is not None else None)
+            kind, has_seed = d.kind, d.sealed_secret is not None
+        seed = stored_seed(self.ctx, device_id) if has_seed else None
         challenge = None
         if kind is DeviceKind.ib_key and seed:
             answer = pyotp.TOTP(seed).at(self.clock.now())

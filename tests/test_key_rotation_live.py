@@ -15,11 +15,13 @@ import pyotp
 from sqlalchemy import select
 
 from console.app import open_context
+from console.models import vault
 from console.models.entities import SecurityDevice, StaffMember
 from console.models.enums import StaffRole
 from console.models.key_rotation import KeyRotation
 from console.models.keys import FileKeyStore, unlock_box
 from console.models.sealing import device_context, staff_context
+from tests.seeds import stored_seed
 from tests.sessions import signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,13 +74,16 @@ def test_rotation_while_another_desk_seals_loses_nothing(db, tmp_path, monkeypat
         serials = [m["serial"] for m in made if m["kind"] == "device"]
         devices = s.scalars(select(SecurityDevice).where(SecurityDevice.serial.in_(serials))).all()
         assert len(devices) == len(serials) >= 4
-        for device in devices:
-            assert len(final.open(device.sealed_secret, device_context(device.id))) == 32
+        for device in devices:  # on PostgreSQL the seeds are in the server's vault, which rotation skips
+            if not vault.is_server_sealed(device.sealed_secret):
+                assert len(final.open(device.sealed_secret, device_context(device.id))) == 32
+            else:
+                assert len(stored_seed(ctx, device.id)) == 32
         for m in (m for m in made if m["kind"] == "staff"):
             member = s.scalars(select(StaffMember).where(StaffMember.username == m["username"])).one()
             assert final.open(member.sealed_totp_secret, staff_context(member.id)).decode() == m["secret"]
             assert pyotp.TOTP(m["secret"]).now()  # a usable authenticator secret
         every = [*s.scalars(select(SecurityDevice.sealed_secret).where(SecurityDevice.sealed_secret.is_not(None))),
                  *s.scalars(select(StaffMember.sealed_totp_secret).where(StaffMember.sealed_totp_secret.is_not(None)))]
-    assert {v[1:5].hex() for v in every} == {final.key_id.hex()}
+    assert {v[1:5].hex() for v in every if not vault.is_server_sealed(v)} == {final.key_id.hex()}
     assert len(key_path.read_text().split()) == 1  # both old keys retired

@@ -11,7 +11,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from sqlalchemy import select
 
-from console.models import audit, cards
+from console.models import audit, cards, vault
 from console.models.entities import AuditEntry, SecurityDevice, StaffMember
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import PermissionDenied, RuleViolation
@@ -38,6 +38,7 @@ from console.models.sealing import (
 )
 from tests.conftest import TEST_KEY
 from tests.factories import add_device
+from tests.seeds import stored_seed
 
 
 class MemoryKeyring(KeyringBackend):
@@ -81,11 +82,11 @@ def secrets_world(ctx, world, staff_service):
     with ctx.db.write() as s:
         dsc, dsc_seed = add_device(s, ctx, None, DeviceKind.dsc_plus, DeviceState.in_stock, serial="DSC-0001")
         card, _ = add_device(s, ctx, None, DeviceKind.code_card, DeviceState.in_stock, serial="CARD-0001")
-        card.secret_salt = ctx.box.new_salt()
-        card.secret_hash = cards.card_hashes(ctx.box, card.secret_salt, values)
+        cards.store_card(s, ctx.box, card, values)
         passcode, _ = add_device(s, ctx, None, DeviceKind.temporary_passcode, DeviceState.active)
         passcode.secret_salt = ctx.box.new_salt()
-        passcode.secret_hash = ctx.box.lookup_hash(passcode.secret_salt, "K7Q2-M9XP")
+        vault.store_hashes(s, passcode, ctx.box.lookup_hash(passcode.secret_salt, "K7Q2-M9XP"),
+                           vault.PASSCODE_SLOT_BYTES)
         ids = {"dsc": dsc.id, "card": card.id, "passcode": passcode.id}
     staff = staff_service.add_first_administrator("alex", "Alex Admin", "correct horse battery")
     return {"ids": ids, "dsc_seed": dsc_seed, "values": values, "staff": staff}
@@ -96,7 +97,7 @@ def sealed_ids(db) -> set[bytes]:
     with db.read() as s:
         values = [*s.scalars(select(SecurityDevice.sealed_secret).where(SecurityDevice.sealed_secret.is_not(None))),
                   *s.scalars(select(StaffMember.sealed_totp_secret))]
-    return {sealed_key_id(v) for v in values if v}
+    return {sealed_key_id(v) for v in values if v and not vault.is_server_sealed(v)}
 
 
 def test_rotation_reseals_every_secret_and_keeps_hashes_valid(ctx, world, secrets_world, key_file, admin):
@@ -105,30 +106,32 @@ def test_rotation_reseals_every_secret_and_keeps_hashes_valid(ctx, world, secret
     cannot be recomputed) still match."""
     old_id = ctx.box.key_id
     result = KeyRotation(ctx).rotate(admin, key_file)
-    assert result.devices == 3 and result.staff == 1  # world's two IB Keys + the DSC+; alex
     new_box = ctx.box
     assert new_box.key_id != old_id and new_box.key_ids == {new_box.key_id}
     assert [key_id_of(k) for k in key_file.load()] == [new_box.key_id]
     assert result.retired == (old_id.hex(),) and sealed_ids(ctx.db) == {new_box.key_id}
     old_only = SecretBox(TEST_KEY)
     ids = secrets_world["ids"]
+    # On PostgreSQL the seeds are in the server's vault, keyed by the look-up key, which rotation keeps.
+    assert result.devices == (0 if not ctx.db.is_sqlite else 3) and result.staff == 1
+    assert stored_seed(ctx, ids["dsc"]) == secrets_world["dsc_seed"]
+    assert stored_seed(ctx, world.secondary_device_id) == world.secondary_seed
     with ctx.db.read() as s:
-        dsc = s.get(SecurityDevice, ids["dsc"])
-        assert new_box.open(dsc.sealed_secret, device_context(dsc.id)).decode() == secrets_world["dsc_seed"]
         ib = s.get(SecurityDevice, world.secondary_device_id)
-        assert new_box.open(ib.sealed_secret, device_context(ib.id)).decode() == world.secondary_seed
-        with pytest.raises(SealingError, match=f"master key {new_box.key_id.hex()}, which .* does not hold"):
-            old_only.open(ib.sealed_secret, device_context(ib.id))
+        if ctx.db.is_sqlite:  # on PostgreSQL the seeds are sealed by the server's vault
+            assert new_box.open(ib.sealed_secret, device_context(ib.id)).decode() == world.secondary_seed
+            with pytest.raises(SealingError, match=f"master key {new_box.key_id.hex()}, which .* does not hold"):
+                old_only.open(ib.sealed_secret, device_context(ib.id))
         member = s.scalars(select(StaffMember).where(StaffMember.username == "alex")).one()
         assert new_box.open(member.sealed_totp_secret, staff_context(member.id)).decode() == \
             secrets_world["staff"].totp_secret
         card = s.get(SecurityDevice, ids["card"])
-        assert cards.value_matches(new_box, card.secret_salt, card.secret_hash, 7, secrets_world["values"][7])
+        assert cards.value_matches(s, new_box, card, 7, secrets_world["values"][7])
         passcode = s.get(SecurityDevice, ids["passcode"])
-        assert new_box.lookup_matches(passcode.secret_salt, "K7Q2-M9XP", passcode.secret_hash)
+        assert vault.slot_matches(s, passcode, 1, new_box.lookup_hash(passcode.secret_salt, "K7Q2-M9XP"))
         assert audit.verify(s).ok
-        actions = list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.id.desc()).limit(2)))
-        assert actions == ["key.rotated", "key.added"]
+        actions = list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.id.desc()).limit(3)))
+        assert actions == ["key.rotated", "key.resealed", "key.added"]  # alex's secret: one staff batch
 
 
 def test_console_restarted_after_rotation_opens_with_the_new_key(ctx, db, world, secrets_world, key_file, admin,
@@ -148,7 +151,7 @@ def test_rotation_twice_keeps_hashes_valid(ctx, world, secrets_world, key_file, 
     KeyRotation(ctx).rotate(admin, key_file)
     with ctx.db.read() as s:
         passcode = s.get(SecurityDevice, secrets_world["ids"]["passcode"])
-        assert ctx.box.lookup_matches(passcode.secret_salt, "K7Q2-M9XP", passcode.secret_hash)
+        assert vault.slot_matches(s, passcode, 1, ctx.box.lookup_hash(passcode.secret_salt, "K7Q2-M9XP"))
     assert len(key_file.load()) == 1
 
 
@@ -185,10 +188,12 @@ def test_rotation_stopped_half_way_loses_nothing_and_finishes_when_run_again(ctx
     with db.read() as s:
         assert current_key_id(s) == key_id_of(key_file.load()[1])  # new seals at every desk use the new key
     box = unlock_box(db, key_file)
-    with db.read() as s:
-        ib = s.get(SecurityDevice, world.secondary_device_id)
-        assert box.open(ib.sealed_secret, device_context(ib.id)).decode() == world.secondary_seed
     ctx.box = box
+    assert stored_seed(ctx, world.secondary_device_id) == world.secondary_seed  # PostgreSQL: the vault's
+    with db.read() as s:
+        member = s.scalars(select(StaffMember).where(StaffMember.username == "alex")).one()
+        assert box.open(member.sealed_totp_secret, staff_context(member.id)).decode() == \
+            secrets_world["staff"].totp_secret
     result = KeyRotation(ctx).rotate(admin, key_file)
     assert len(result.retired) == 2 and len(key_file.load()) == 1
     assert sealed_ids(db) == {ctx.box.key_id}
@@ -211,8 +216,10 @@ def test_key_file_left_by_an_older_console_mid_rotation_still_opens(ctx, db, wor
     assert unlock_box(db, key_file).key_id == key_id_of(new_key)
 
 
-def test_wrong_key_refused_with_clear_message(ctx, db, world, tmp_path):
+def test_wrong_key_refused_with_clear_message(ctx, db, world, tmp_path, staff_service):
     """A console given another key says so, rather than failing on the first seed it opens."""
+    # A staff secret sealed with the key (device seeds on PostgreSQL are in the server's vault instead).
+    staff_service.add_first_administrator("alex", "Alex Admin", "correct horse battery")
     other = FileKeyStore(tmp_path / "other.key")
     other.create()
     with pytest.raises(SealingError, match="sealed with key .* holds key"):
@@ -281,8 +288,9 @@ def test_store_choice_env_then_file_then_keyring(monkeypatch, tmp_path, memory_k
     assert isinstance(default_store(), EnvKeyStore)
 
 
-def test_missing_key_for_sealed_database_creates_nothing(ctx, db, world, tmp_path):
+def test_missing_key_for_sealed_database_creates_nothing(ctx, db, world, tmp_path, staff_service):
     """A database with sealed secrets and no key anywhere: a clear refusal, and no new key file is made."""
+    staff_service.add_first_administrator("alex", "Alex Admin", "correct horse battery")  # as above
     store = FileKeyStore(tmp_path / "absent" / "master.key")
     with pytest.raises(SealingError, match="no master key was found"):
         unlock_box(db, store)
@@ -380,3 +388,24 @@ def test_desk_sharing_the_store_follows_a_rotation_made_elsewhere(ctx, db, world
         sealed = other_desk.seal(s, b"new seed", device_context(world.secondary_device_id))
     assert sealed_key_id(sealed) == ctx.box.key_id
     assert ctx.box.open(sealed, device_context(world.secondary_device_id)) == b"new seed"
+
+
+def test_rotation_stopped_after_the_staff_batch_leaves_the_audit_trail_clean(ctx, db, world, secrets_world,
+                                                                              key_file, admin, monkeypatch):
+    """Staff secrets re-sealed by a batch that committed are recorded with their new states, so a rotation
+    stopped right after it does not make `audit verify` name every staff member."""
+    original = KeyRotation._reseal_all
+
+    def staff_then_dies(self, actor, box, entity, *rest):
+        done = original(self, actor, box, entity, *rest)
+        if entity is StaffMember:
+            raise OSError("connection lost")
+        return done
+
+    monkeypatch.setattr(KeyRotation, "_reseal_all", staff_then_dies)
+    with pytest.raises(OSError):
+        KeyRotation(ctx).rotate(admin, key_file)
+    with db.read() as s:
+        member = s.scalars(select(StaffMember).where(StaffMember.username == "alex")).one()
+        assert sealed_key_id(member.sealed_totp_secret) == key_id_of(key_file.load()[1])
+        assert audit.verify(s).ok

@@ -18,9 +18,9 @@ def wait_for_notice(watcher: ChangeWatcher, seconds: float = 20):
     return None
 
 
-def test_another_desks_opt_in_is_announced_with_the_user_and_device(ctx, clock, tmp_path, world):
+def test_another_desks_opt_in_is_announced_with_the_user_and_device(ctx, clock, tmp_path, world, admin):
     """Desk B (another process) starts an opt-in for jsmit001: this desk's watcher says users {jsmit001} and
-    devices {the new IB Key} changed, by whom, and the audit trail grew."""
+    devices {the new IB Key} changed, by whom, and the audit trail grew. (`admin` is on the staff before.)"""
     watcher = ChangeWatcher(ctx.db)
     try:
         [answer] = run_desks(ctx.db, clock, tmp_path, ("start_ib_key", {"user_id": world.primary_id}))

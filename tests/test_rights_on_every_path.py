@@ -115,15 +115,14 @@ def _share(ctx, world, agent, back_office):
 
 def _mailed_card_of_john(ctx, world) -> tuple[int, dict[int, str]]:
     """A printed Security Code Card mailed to jsmit123 (no rights) before the rule held, waiting for activation."""
-    from console.models.cards import card_hashes, new_card_values
+    from console.models.cards import new_card_values, store_card
 
     values = new_card_values(100)
     with ctx.db.write() as s:
         card, _ = add_device(s, ctx, s.get(User, world.secondary_id), DeviceKind.code_card, DeviceState.shipped,
                              serial="SCC-00000777", preferred=False)
         card.shipped_at = ctx.clock.now()
-        card.secret_salt = ctx.box.new_salt()
-        card.secret_hash = card_hashes(ctx.box, card.secret_salt, values)
+        store_card(s, ctx.box, card, values)
         return card.id, values
 
 

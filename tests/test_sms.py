@@ -3,6 +3,7 @@ when another device is activated, and a temporary device for the sharing rule.""
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from console.models.entities import AuditEntry, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState
@@ -37,7 +38,8 @@ def after_loss(ctx, world, agent):
 
 def device(ctx, device_id):
     with ctx.db.read() as s:
-        d = s.get(SecurityDevice, device_id)
+        d = s.get(SecurityDevice, device_id, options=[undefer(SecurityDevice.sealed_secret),
+                                                      undefer(SecurityDevice.secret_hash)])
         s.expunge(d)
         return d
 

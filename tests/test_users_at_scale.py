@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from console.models import demo, directory, user_index
+from console.models import bulk, demo, directory, user_index
 from console.models.directory import SORT_COLUMNS, UserDirectory, UserQuery, plain_window_statement
 from console.models.entities import Account, User, UserStateCount
 from console.models.enums import SlsState
@@ -186,6 +187,25 @@ def test_demo_load_leaves_counts_and_substring_index_consistent(people):
         if people.db.is_sqlite:
             assert s.scalar(text("SELECT count(*) FROM users_fts WHERE users_fts MATCH '\"a\"' OR 1")) is not None
             s.execute(text("INSERT INTO users_fts(users_fts) VALUES ('integrity-check')"))
+        # The load dropped the secondary indexes and built them again at the end.
+        assert bulk.missing_indexes(s.connection(), user_index.loaded_tables()) == []
+
+
+def test_a_load_interrupted_with_its_indexes_dropped_is_repaired_before_the_list_reads(ctx, world):
+    """A load that died after dropping the secondary indexes (both databases) would leave every search a scan;
+    the directory builds the missing indexes when it starts."""
+    declared = {index.name for table in user_index.loaded_tables() for index in table.indexes}
+    assert "ix_users_state_username" in declared
+    with ctx.db.write() as s:
+        user_index.suspend(s.connection())
+    with ctx.db.read() as s:
+        assert {i.name for i in bulk.missing_indexes(s.connection(), user_index.loaded_tables())} == declared
+        assert not user_index.is_current(s.connection())
+    d = UserDirectory(ctx)
+    assert [r.username for r in d.window(UserQuery(text="bbake"), 0, 10)] == ["bbake001"]
+    with ctx.db.read() as s:
+        assert bulk.missing_indexes(s.connection(), user_index.loaded_tables()) == []
+        assert user_index.is_current(s.connection())
 
 
 def _plan(db, stmt) -> list[str]:
@@ -274,11 +294,12 @@ def test_demo_load_failing_in_the_writer_process_is_reported_and_leaves_the_list
     """A batch the writer cannot store stops the load with a message; the derived data is rebuilt anyway."""
     monkeypatch.setattr(demo, "BATCH_USERS", 40)
     original = demo._Batch.write
-    calls = {"n": 0}
+    with ctx.db.read() as s:
+        first_id = (s.scalar(select(func.max(User.id))) or 0) + 1
 
-    def failing_write(self, session):
-        calls["n"] += 1
-        if calls["n"] == 2:
+    def failing_write(self, session):  # each batch is stored by a process of its own: the second one fails
+        users = next(rows for table, rows in self.tables if table.name == "users")
+        if users[0]["id"] > first_id:
             raise ValueError("disk full (simulated)")
         original(self, session)
 
@@ -336,3 +357,147 @@ def test_a_superseded_read_can_be_interrupted_from_another_thread(ctx, world):
     assert not reader.is_alive()
     assert "interrupt" in str(outcome["error"]).lower()
     assert d.count(UserQuery()) == 4  # the directory reads on as before
+
+
+def _find_texts(ctx) -> list[str]:
+    """A surname's prefix and whole surname, a first name, a username stem, an account number with and without
+    its U: Find's default search through each of its index ranges."""
+    with ctx.db.read() as s:
+        username, name_key, number = s.execute(
+            select(User.username, User.name_key, Account.number).join(Account, Account.id == User.account_id)
+            .order_by(User.id).limit(1).offset(40)).one()
+    surname = name_key.split()[-1]
+    return [surname[:3], surname, name_key.split()[0], username[:4], number[:3].lower(), number[1:4]]
+
+
+def test_find_windows_by_username_equal_the_plain_query_at_every_offset(people, monkeypatch):
+    """Find's default search, read from user_words and the other index ranges in username order, returns
+    exactly the plain query's rows and count, scrolling down, up and jumping, in both directions."""
+    monkeypatch.setattr(directory, "_SKIP_DIRECT", 4)
+    rng = random.Random(3)
+    for t in _find_texts(people):
+        for descending in (False, True):
+            query = UserQuery(text=t, descending=descending)
+            assert directory._found_by_name(query) is not None
+            expected = _plain(people, query)
+            assert expected, t
+            d = UserDirectory(people)
+            n = len(expected)
+            assert d.count(query) == n
+            offsets = list(range(0, n + 2, 3)) + list(range(n - 1, -1, -4)) + rng.sample(range(n), min(n, 10))
+            for offset in offsets:
+                limit = rng.choice((1, 3, 20))
+                assert _ours(d, query, offset, limit) == expected[offset:offset + limit], (t, descending, offset)
+            assert sum(d.counts_by_state(query).values()) == n
+
+
+def test_find_follows_renames_and_removals_through_the_word_triggers(people):
+    """user_words is kept by the database on every insert, rename and delete (both databases)."""
+    from console.models.entities import UserWord
+
+    d = UserDirectory(people)
+    with people.db.write() as s:
+        user = s.scalars(select(User).order_by(User.id).limit(1).offset(10)).one()
+        user.full_name, user.name_key = "Ada Quimby-Lovelace  Byron", "ada quimby-lovelace  byron"
+        user.username = "zzada001"
+        s.flush()
+        uid = user.id
+    assert [r.id for r in d.window(UserQuery(text="quimby"), 0, 5)] == [uid]
+    assert [r.username for r in d.window(UserQuery(text="byr"), 0, 5)] == ["zzada001"]
+    with people.db.read() as s:
+        assert sorted(s.scalars(select(UserWord.word).where(UserWord.user_id == uid))) == [
+            "ada", "byron", "quimby-lovelace"]
+        assert set(s.scalars(select(UserWord.username).where(UserWord.user_id == uid))) == {"zzada001"}
+    with people.db.write() as s:
+        s.execute(text("DELETE FROM user_restrictions WHERE user_id = :u"), {"u": uid})
+        s.execute(text("DELETE FROM opt_out_acknowledgements WHERE user_id = :u"), {"u": uid})
+        s.execute(text("DELETE FROM device_holdings WHERE user_id = :u"), {"u": uid})
+        s.execute(text("UPDATE accounts SET rights_holder_id = NULL WHERE rights_holder_id = :u"), {"u": uid})
+        s.execute(delete(User).where(User.id == uid))
+    d.invalidate()
+    assert d.window(UserQuery(text="quimby"), 0, 5) == []
+    with people.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(UserWord).where(UserWord.user_id == uid)) == 0
+        # Every user's words, as the load's refill makes them, equal what the triggers kept.
+        words = {(w, u, i) for w, u, i in s.execute(select(UserWord.word, UserWord.username, UserWord.user_id))}
+        users = s.execute(select(User.id, User.username, User.name_key)).all()
+    assert words == {(w, u.username, u.id) for u in users for w in u.name_key.split()}
+
+
+def _statements_of_find(ctx, texts: list[str]) -> list[tuple[str, Any]]:
+    from sqlalchemy import event
+
+    executed: list[tuple[str, Any]] = []
+    listener = lambda conn, cursor, statement, params, context, many: executed.append((statement, params))  # noqa
+    event.listen(ctx.db.engine, "before_cursor_execute", listener)
+    try:
+        for t in texts:
+            d = UserDirectory(ctx)
+            for descending in (False, True):
+                query = UserQuery(text=t, descending=descending)
+                n = d.count(query)
+                d.window(query, 0, 20)
+                d.window(query, 20, 20)  # from a known position
+                d.window(query, max(n - 20, 0), 20)  # from the end
+            d.counts_by_state(UserQuery(text=t))
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", listener)
+    return [(st, p) for st, p in executed if "user_words" in st]
+
+
+def test_find_by_a_word_reads_index_ranges_only(people):
+    """Find's default search (a surname, a first name, an account number) never scans users or user_words:
+    on SQLite every step is a SEARCH and the username order is a merge of the ranges, each sorted only up to
+    the window's LIMIT; on PostgreSQL (sequential scans disabled, as the table is small here) each table is
+    read through an index."""
+    statements = _statements_of_find(people, _find_texts(people) + ["tanaka", "smi"])
+    assert len(statements) >= 20
+    windows = 0
+    with people.db.engine.connect() as conn:
+        if people.db.is_sqlite:
+            for statement, params in statements:
+                plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)]
+                steps = [p for p in plan if re.search(r"\b(users|user_words)\b", p)]
+                assert steps and all(p.startswith("SEARCH") for p in steps), (statement, plan)
+                assert any(re.match(r"SEARCH user_words USING PRIMARY KEY \(word>\? AND word<\?", p)
+                           for p in plan), plan
+                if "LIMIT" in statement:
+                    windows += 1
+                    assert plan[0] == "MERGE (UNION)", plan
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            for statement, params in statements:
+                plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", params))
+                assert "Seq Scan" not in plan, (statement, plan)
+                assert re.search(r"(Index (Only )?Scan using|Bitmap Index Scan on) user_words_pkey", plan), plan
+                windows += "LIMIT" in statement
+    assert windows >= 12
+
+
+def test_demo_entries_chained_ahead_are_chained_again_when_another_entry_came_first(ctx, world, clock):
+    """The demo builder chains each batch's entries ahead of the writer; if another desk appended an entry in
+    between, the writer chains them again after it, so the trail still verifies (and the ahead-chained ones
+    are used as they are when nothing came between)."""
+    from console.models import audit
+    from console.models.entities import AuditEntry, AuditHead
+
+    def entries(n: int) -> list[dict]:
+        return [{"at": clock.now(), "actor": "demo", "action": "account.opened", "summary": f"demo {i}"}
+                for i in range(n)]
+
+    with ctx.db.read() as s:
+        head = s.get(AuditHead, 1)
+        after = (head.last_id, head.last_hash) if head else (0, audit.GENESIS_HASH)
+    first = audit.link(entries(3), *after)
+    with ctx.db.write() as s:
+        rows = audit.chain_rows(s, entries(3), first)
+        assert rows is first.rows
+        s.execute(AuditEntry.__table__.insert(), rows)
+    stale = audit.link(entries(2), *after)  # chained after the old head, not after `first`
+    with ctx.db.write() as s:
+        rows = audit.chain_rows(s, entries(2), stale)
+        assert rows is not stale.rows and rows[0]["prev_hash"] == first.last_hash
+        s.execute(AuditEntry.__table__.insert(), rows)
+    with ctx.db.read() as s:
+        result = audit.verify(s)
+    assert result.ok, result.problem

@@ -7,7 +7,7 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from console.models.cards import card_hashes
+from console.models.cards import store_card
 from console.models.entities import AuditEntry, SecurityDevice
 from console.models.enums import DeviceKind
 from console.models.errors import DeviceLocked, InvalidInput, VerificationFailed
@@ -99,8 +99,7 @@ def test_card_values_checked_against_that_card_only(ctx, world, agent, box):
     other = {p: f"Z{p % 10}{chr(66 + p % 24)}" for p in range(1, 101)}
     with ctx.db.write() as s:
         device, _ = add_device(s, ctx, None, DeviceKind.code_card, serial="CC1")
-        device.secret_salt = box.new_salt()
-        device.secret_hash = card_hashes(box, device.secret_salt, values)
+        store_card(s, box, device, values)
         device_id = device.id
     svc = VerificationService(ctx)
     ch = svc.issue_challenge(agent, device_id)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.models import activity_counts
+from console.models import activity_counts, staff_states
 from console.models.entities import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -52,6 +52,9 @@ def record(session: Session, *, at: dt.datetime, actor: str, action: str, summar
            details: dict[str, Any] | None = None) -> AuditEntry:
     """Append one entry in the caller's transaction: it commits or rolls back with the change it records."""
     session.flush()  # ids of new rows the entry refers to
+    changed_staff = staff_states.take_pending(session)
+    if changed_staff:  # staff rows changed in this transaction: their new states go under the chain
+        details = {**(details or {}), staff_states.DETAILS_KEY: changed_staff}
     head = _head(session)
     entry = AuditEntry(
         id=head.last_id + 1, at=at, actor=actor, action=action, account_id=account_id, user_id=user_id,
@@ -78,6 +81,7 @@ class VerifyResult:
     head_hash: str
     problem: str | None = None
     bad_entry_id: int | None = None
+    staff_member: str | None = None  # a staff row that differs from its last audited state
 
 
 _ENTRY_COLUMNS = (AuditEntry.id, AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.account_id,
@@ -106,6 +110,7 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
     head = session.get(AuditHead, 1)
     head_count = head.count if head else 0
     head_hash = head.last_hash if head else GENESIS_HASH
+    recorded: dict[str, tuple[str, int]] = {}  # staff username -> (last audited state, its entry)
     for e in _entries(session, batch):
         if e.id > head_count and e.id == expected_id:
             return VerifyResult(False, count, prev_hash,
@@ -128,6 +133,8 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
                                 f"entry {e.id - 1} was changed or inserted with a recomputed hash, or entry "
                                 f"{e.id}'s link was rewritten (entry {e.id} no longer links to entry {e.id - 1})",
                                 e.id - 1)
+        if _STATE_MARK in e.details:  # read only from an entry whose hash and link hold
+            _note_staff_states(recorded, e.details, e.id)
         prev_hash = e.entry_hash
         expected_id += 1
         count += 1
@@ -142,16 +149,55 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
     if head_hash != prev_hash:
         return VerifyResult(False, count, prev_hash, f"entry {count} does not match the recorded chain head",
                             count)
-    return VerifyResult(True, count, prev_hash)
+    return _staff_rows(session, recorded, count, prev_hash)
 
 
-def chain_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Number and hash many new entries at once (bulk loads); updates the head in the caller's transaction.
+_STATE_MARK = f'"{staff_states.DETAILS_KEY}"'
 
-    Each row needs at, actor, action, summary and may carry account_id, user_id, device_id, details (dict).
-    """
-    head = _head(session)
-    last_id, last_hash = head.last_id, head.last_hash
+
+def _note_staff_states(recorded: dict[str, tuple[str, int]], details: str, entry_id: int) -> None:
+    parsed = json.loads(details)
+    states = parsed.get(staff_states.DETAILS_KEY) if isinstance(parsed, dict) else None
+    if isinstance(states, dict):
+        for username, digest in states.items():
+            recorded[username] = (digest, entry_id)
+
+
+def _staff_rows(session: Session, recorded: dict[str, tuple[str, int]], count: int, head: str) -> VerifyResult:
+    """Each staff row as the chain last recorded it; the first that differs, is missing or unknown is named."""
+    current = staff_states.all_states(session)
+    for username, digest in current.items():
+        if username not in recorded:
+            return VerifyResult(False, count, head, f"staff member {username} is not in the audit trail: the row "
+                                                    f"was added outside the console", staff_member=username)
+        audited, entry_id = recorded[username]
+        if digest != audited:
+            return VerifyResult(False, count, head,
+                                f"staff member {username} was changed outside the console: the row (role, active, "
+                                f"password, second factor or lock) differs from its state at entry {entry_id}",
+                                entry_id, username)
+    for username, (_digest, entry_id) in recorded.items():
+        if username not in current:
+            return VerifyResult(False, count, head, f"staff member {username} was removed outside the console "
+                                                    f"(last recorded at entry {entry_id})", entry_id, username)
+    return VerifyResult(True, count, head)
+
+
+@dataclass
+class Linked:
+    """Entries numbered and hash-chained after a given head, ahead of their transaction (bulk loads)."""
+
+    after_id: int
+    after_hash: str
+    rows: list[dict[str, Any]]
+    last_id: int
+    last_hash: str
+
+
+def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
+    """Number and hash entries as the ones following (after_id, after_hash). Each row needs at, actor, action,
+    summary and may carry account_id, user_id, device_id, details (dict)."""
+    last_id, last_hash = after_id, after_hash
     out = []
     for row in rows:
         last_id += 1
@@ -165,7 +211,19 @@ def chain_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, A
             e["summary"], e["details"], e["prev_hash"])).hexdigest()
         last_hash = e["entry_hash"]
         out.append(e)
-    head.last_id, head.last_hash, head.count = last_id, last_hash, head.count + len(out)
+    return Linked(after_id, after_hash, out, last_id, last_hash)
+
+
+def chain_rows(session: Session, rows: list[dict[str, Any]], linked: Linked | None = None) -> list[dict[str, Any]]:
+    """Number and hash many new entries at once (bulk loads); updates the head in the caller's transaction.
+
+    `linked`: the same rows chained beforehand (by a builder in another process), used when they follow the
+    head as it is now; if another entry was appended meanwhile they are chained again here.
+    """
+    head = _head(session)
+    if linked is None or (linked.after_id, linked.after_hash) != (head.last_id, head.last_hash):
+        linked = link(rows, head.last_id, head.last_hash)
+    head.last_id, head.last_hash, head.count = linked.last_id, linked.last_hash, head.count + len(linked.rows)
     activity_counts.add(session, (activity_counts.key_of(r["at"], r["actor"], r["action"], r.get("details"))
                                   for r in rows))
-    return out
+    return linked.rows

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import re
 import secrets
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
+
+from console.models import vault
 from console.models.enums import DeviceKind, DeviceState
 from console.models.sealing import SecretBox
 
@@ -31,36 +33,47 @@ def new_card_values(size: int) -> dict[int, str]:
     return {p: chars[(p - 1) * VALUE_LENGTH: p * VALUE_LENGTH] for p in range(1, size + 1)}
 
 
+def value_hash(box: SecretBox, salt: bytes, position: int, value: str) -> bytes:
+    """The desk's keyed, salted hash of one card value at its position (what a slot holds, before the server's
+    own key on PostgreSQL: console/models/vault.py)."""
+    return box.lookup_hash(salt + position.to_bytes(2, "big"), value)[:HASH_BYTES]
+
+
 def card_hashes(box: SecretBox, salt: bytes, values: dict[int, str]) -> bytes:
     """Every value's hash, position order, one fixed-size slot each: the only form kept in the database."""
-    return b"".join(box.lookup_hash(salt + p.to_bytes(2, "big"), values[p])[:HASH_BYTES]
-                    for p in range(1, len(values) + 1))
+    return b"".join(value_hash(box, salt, p, values[p]) for p in range(1, len(values) + 1))
 
 
-def card_size(hashes: bytes) -> int:
-    return len(hashes) // HASH_BYTES
+def card_size(s: Session, device: SecurityDevice) -> int:
+    return vault.slot_count(s, device, HASH_BYTES)
 
 
-def value_matches(box: SecretBox, salt: bytes, hashes: bytes, position: int, value: str) -> bool:
-    if not 1 <= position <= card_size(hashes):
+def value_matches(s: Session, box: SecretBox, device: SecurityDevice, position: int, value: str) -> bool:
+    if device.secret_salt is None:
         return False
-    slot = hashes[(position - 1) * HASH_BYTES: position * HASH_BYTES]
-    return hmac.compare_digest(box.lookup_hash(salt + position.to_bytes(2, "big"), value)[:HASH_BYTES], slot)
+    return vault.slot_matches(s, device, position, value_hash(box, device.secret_salt, position, value))
+
+
+def store_card(s: Session, box: SecretBox, device: SecurityDevice, values: dict[int, str]) -> None:
+    """Keep a flushed card device's values as hashes (salt included); the values themselves are not kept."""
+    device.secret_salt = box.new_salt()
+    vault.store_hashes(s, device, card_hashes(box, device.secret_salt, values), HASH_BYTES)
 
 
 # Serial prefixes: an Online Security Code Card is shown on screen, a printed one is mailed.
 SERIAL_PREFIX = {"online_code_card": "OSC", "code_card": "SCC"}
 
 
-def new_card_device(box: SecretBox, kind: DeviceKind, state: DeviceState, account_id: int, size: int,
+def new_card_device(s: Session, box: SecretBox, kind: DeviceKind, state: DeviceState, account_id: int, size: int,
                     now: dt.datetime) -> tuple[SecurityDevice, dict[int, str]]:
-    """A new code card device (online or printed, not yet added to a session) and its values, returned once for
+    """A new code card device (online or printed, added to the session) and its values, returned once for
     showing or printing; the device keeps only their hashes. The one place a card is made."""
     from console.models.entities import SecurityDevice
 
     values = new_card_values(size)
-    salt = box.new_salt()
     device = SecurityDevice(kind=kind, state=state, serial=f"{SERIAL_PREFIX[kind.name]}-{secrets.token_hex(5).upper()}",
-                            account_id=account_id, secret_salt=salt, secret_hash=card_hashes(box, salt, values),
-                            issued_at=now, failed_attempts=0, locked=False)
+                            account_id=account_id, issued_at=now, failed_attempts=0, locked=False)
+    s.add(device)
+    s.flush()
+    store_card(s, box, device, values)
     return device, values

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.models import audit, device_list
+from console.models import audit, device_list, vault
 from console.models.arguments import checked_arguments
 from console.models.charges import add_device_charge, existing_charge, hold_reserve, money
 from console.models.concurrency import require_version
@@ -44,7 +44,6 @@ from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
 from console.models.returns import fee_for, start_return
 from console.models.rights import require_rights
-from console.models.sealing import device_context
 from console.models.settings import Figures, load_figures
 from console.models.sharing_review import open_request, review_reason
 from console.models.temporary_access import IssuedPasscode, issue_passcode_in
@@ -191,7 +190,7 @@ class DeviceService:
                 s.flush()
                 # The card's secret, sealed and bound to this row (the manufacturer's seed file in production).
                 seed = base64.b32encode(os.urandom(20)).decode()
-                device.sealed_secret = self.ctx.box.seal(s, seed.encode(), device_context(device.id))
+                vault.store_seed(s, self.ctx.box, device, seed)
                 audit.record(s, at=now, actor=actor.username, action="device.received_into_stock",
                              summary=f"DSC+ {serial} received into stock", device_id=device.id,
                              details={"serial": serial, "batch_size": len(wanted)})

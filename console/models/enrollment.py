@@ -20,7 +20,7 @@ import pyotp
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from console.models import audit, opt_out_terms
+from console.models import audit, opt_out_terms, vault
 from console.models.arguments import checked_arguments
 from console.models.cards import new_card_device
 from console.models.concurrency import require_version
@@ -40,7 +40,6 @@ from console.models.holdings import refresh_active_devices, refresh_holders
 from console.models.limits import user_limits
 from console.models.permissions import Permission, require
 from console.models.rights import require_rights
-from console.models.sealing import device_context
 from console.models.settings import load_figures
 from console.models.sharing import LIVE_STATES, check_share, same_person_users, share
 from console.models.sharing_review import open_request, pending_request_of, review_reason, withdraw_pending
@@ -166,7 +165,7 @@ class EnrollmentService:
             user = self._user_for_opt_in(s, user_id, expected_version)
             self._abandon_unfinished(s, actor, user, now)
             device = self._new_device(s, user, DeviceKind.ib_key, now)
-            device.sealed_secret = self.ctx.box.seal(s, secret.encode(), device_context(device.id))
+            vault.store_seed(s, self.ctx.box, device, secret)
             self._hold(s, user, device, now)
             audit.record(s, at=now, actor=actor.username, action="device.issued",
                          summary=f"IB Key issued to {user.username}, waiting for its first code",
@@ -183,7 +182,7 @@ class EnrollmentService:
             fig = load_figures(s)
             user = self._user_for_opt_in(s, user_id, expected_version)
             self._abandon_unfinished(s, actor, user, now)
-            device, values = new_card_device(self.ctx.box, DeviceKind.online_code_card, DeviceState.pending,
+            device, values = new_card_device(s, self.ctx.box, DeviceKind.online_code_card, DeviceState.pending,
                                              user.account_id, fig.code_card_size, now)
             expires_at = now + dt.timedelta(days=fig.online_card_validity_days)
             device.expires_at = expires_at

@@ -162,6 +162,19 @@ class User(Base):
     )
 
 
+class UserWord(Base):
+    """Each word of a user's name with the username, kept by database triggers (migration 0012): Find reads the
+    users whose name has a word starting with the text from this key alone, already in username order."""
+
+    __tablename__ = "user_words"
+
+    word: Mapped[str] = mapped_column(String(200), primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class UserStateCount(Base):
     """Users per SLS state, kept by database triggers (migration 0003): the list's counts without a scan.
 
@@ -207,10 +220,10 @@ class SecurityDevice(Base):
     kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind, "device_kind"), index=True)
     serial: Mapped[str | None] = mapped_column(String(64), unique=True)
     state: Mapped[DeviceState] = mapped_column(_enum(DeviceState, "device_state"), index=True)
-    # AES-GCM sealed seed (IB Key, DSC+); never the plain seed.
-    sealed_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # Keyed salted hash of a temporary passcode, or of every value of a code card (see cards.py).
-    secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The seed (IB Key, DSC+) and the hashes of a card's values or a passcode: never in clear, kept and checked
+    # only through console/models/vault.py. Deferred: on PostgreSQL the desks' role may not read them.
+    sealed_secret: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     secret_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Last accepted TOTP time step: a code at or before it is a replay.
     last_time_step: Mapped[int | None] = mapped_column(BigInteger)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from console.models import audit
+from console.models import audit, staff_states
 from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.entities import SecurityDevice, StaffMember, table_of
@@ -44,6 +44,7 @@ from console.models.sealing import (
     key_id_of,
     staff_context,
 )
+from console.models.vault import SERVER_MARK_BYTE
 
 BATCH = 2000
 Sealed = type[SecurityDevice] | type[StaffMember]
@@ -65,6 +66,11 @@ class RotationResult:
 def _key_part(column: InstrumentedAttribute[bytes | None]):  # type: ignore[no-untyped-def]
     """The key id inside a sealed value, as SQL (bytes 2-5; substr works on BLOB and bytea alike)."""
     return func.substr(column, 2, KEY_ID_BYTES)
+
+
+def _master_sealed(column: InstrumentedAttribute[bytes | None]):  # type: ignore[no-untyped-def]
+    """Sealed with a master key, as SQL: seeds in the PostgreSQL vault are sealed by the server (vault.py)."""
+    return func.substr(column, 1, 1) != SERVER_MARK_BYTE
 
 
 @checked_arguments
@@ -118,7 +124,9 @@ class KeyRotation:
                          summary=f"Master key rotated: {devices} device seeds and {staff} staff secrets re-sealed "
                                  f"under key {new_id.hex()}; key {', '.join(retired) or 'none'} retired.",
                          details={"old_key_id": old_id.hex(), "new_key_id": new_id.hex(), "devices": devices,
-                                  "staff": staff, "retired": list(retired)})
+                                  "staff": staff, "retired": list(retired),
+                                  # staff secrets are re-sealed outside the ORM: their new states
+                                  staff_states.DETAILS_KEY: staff_states.all_states(s)})
         store.keep_only({new_id})
         box.keep_only({new_id})
         return RotationResult(old_id.hex(), new_id.hex(), devices, staff, retired)
@@ -127,7 +135,8 @@ class KeyRotation:
     def _check_opens(s: Session, box: SecretBox, entity: Sealed, column: InstrumentedAttribute[bytes | None],
                      context_of: Callable[[int], str]) -> None:
         last = 0
-        while rows := s.execute(select(entity.id, column).where(entity.id > last, column.is_not(None))
+        while rows := s.execute(select(entity.id, column).where(entity.id > last, column.is_not(None),
+                                                           _master_sealed(column))
                                 .order_by(entity.id).limit(BATCH)).all():
             for row_id, sealed in rows:
                 assert sealed is not None  # the query selects sealed rows only
@@ -145,6 +154,11 @@ class KeyRotation:
             with self.ctx.db.write() as s:
                 require(s, actor, Permission.rotate_key)
                 count, last = self._reseal_batch(s, box, entity, column, context_of, new_id, last, limit=BATCH)
+                if count and entity is StaffMember:  # a rotation stopped after this batch leaves it recorded
+                    audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="key.resealed",
+                                 summary=f"{count} staff secrets re-sealed under master key {new_id.hex()}.",
+                                 details={"new_key_id": new_id.hex(), "staff": count,
+                                          staff_states.DETAILS_KEY: staff_states.all_states(s)})
             if count == 0:
                 return done
             done += count
@@ -155,7 +169,7 @@ class KeyRotation:
                       limit: int | None) -> tuple[int, int]:
         """Re-seal rows (after id `after`) not yet under `new_id`, with executemany. Bumps each row's version
         so a desk holding the row from before the rotation is told to reload rather than write the old value."""
-        query = (select(entity.id, column).where(entity.id > after, column.is_not(None),
+        query = (select(entity.id, column).where(entity.id > after, column.is_not(None), _master_sealed(column),
                                                  _key_part(column) != new_id).order_by(entity.id))
         rows = s.execute(query.limit(limit) if limit else query).all()
         if not rows:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.models.clock import Clock, SystemClock
@@ -29,6 +29,7 @@ from console.models.sealing import (
     key_id_of,
     sealed_key_id,
 )
+from console.models.vault import SERVER_MARK_BYTE
 
 KEY_ENV = "SLS_CONSOLE_KEY"
 KEY_FILE_ENV = "SLS_CONSOLE_KEY_FILE"
@@ -280,8 +281,10 @@ def write_lookup_row(session: Session, box: SecretBox, key_id: bytes, at: dt.dat
 
 
 def _first_sealed_key_id(session: Session) -> bytes | None:
-    for column in (SecurityDevice.sealed_secret, StaffMember.sealed_totp_secret):
-        sealed = session.scalars(select(column).where(column.is_not(None)).limit(1)).first()
+    for column in (StaffMember.sealed_totp_secret, SecurityDevice.sealed_secret):
+        # Seeds in the PostgreSQL vault are sealed by the server, not with a master key (vault.py).
+        sealed = session.scalars(select(column).where(column.is_not(None),
+                                                      func.substr(column, 1, 1) != SERVER_MARK_BYTE).limit(1)).first()
         if sealed:
             return sealed_key_id(sealed)
     return None

@@ -73,7 +73,7 @@ class PrintedCardService:
             if waiting is not None:
                 raise RuleViolation(f"{user.username} already has Security Code Card {waiting}. Report it lost or "
                                     f"damaged first if a new one is needed.")
-            device, values = new_card_device(self.ctx.box, DeviceKind.code_card, DeviceState.shipped,
+            device, values = new_card_device(s, self.ctx.box, DeviceKind.code_card, DeviceState.shipped,
                                              user.account_id, fig.code_card_size, now)
             device.shipped_at = now
             device.activation_due_at = now + dt.timedelta(days=fig.dsc_activation_window_days)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from alembic import command
@@ -22,12 +23,23 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# From this revision on, staff rows are covered by the audit trail (console/models/staff_states.py).
+STAFF_STATES_FROM = "0011"
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     require_known_revision(db)
+    before = current_revision(db) if revision == "head" else None
     cfg = alembic_config(db.url)
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+    known = known_revisions()
+    if before is not None and before in known[known.index(STAFF_STATES_FROM) + 1:]:
+        from console.models.staff_states import record_baseline
+
+        with db.write() as s:
+            record_baseline(s, dt.datetime.now(dt.UTC))
 
 
 def current_revision(db: Database) -> str | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.models import audit
+from console.models import audit, passcode_hash, vault
 from console.models.arguments import checked_arguments
 from console.models.cards import ALPHABET, new_card_device
 from console.models.concurrency import require_version
@@ -95,15 +95,15 @@ def issue_passcode_in(s: Session, ctx: ServiceContext, actor: Actor, user: User,
     fig = load_figures(s)
     now = ctx.clock.now()
     passcode = new_passcode()
-    salt = ctx.box.new_salt()
+    salt = passcode_hash.new_salt()
     full_until = now + dt.timedelta(days=fig.temp_passcode_full_access_days)
     expires = full_until + dt.timedelta(days=fig.temp_passcode_portal_days)
     device = SecurityDevice(kind=DeviceKind.temporary_passcode, state=DeviceState.active,
-                            account_id=user.account_id, secret_salt=salt,
-                            secret_hash=ctx.box.lookup_hash(salt, passcode), issued_at=now, activated_at=now,
-                            full_access_until=full_until, expires_at=expires)
+                            account_id=user.account_id, secret_salt=salt, issued_at=now,
+                            activated_at=now, full_access_until=full_until, expires_at=expires)
     s.add(device)
     s.flush()
+    vault.store_hashes(s, device, passcode_hash.passcode_hash(ctx.box, salt, passcode), vault.PASSCODE_SLOT_BYTES)
     s.add(DeviceHolding(user=user, device=device, preferred=False, since=now))
     settle_holders(s, device)
     follow_devices(s, [user], actor=actor.username, at=now, why="temporary passcode issued")
@@ -168,7 +168,7 @@ class TemporaryAccessService:
                                     f"Code Card through the opt-in instead.")
             fig = load_figures(s)
             now = self.ctx.clock.now()
-            device, values = new_card_device(self.ctx.box, DeviceKind.online_code_card, DeviceState.pending,
+            device, values = new_card_device(s, self.ctx.box, DeviceKind.online_code_card, DeviceState.pending,
                                              user.account_id, fig.code_card_size, now)
             serial = device.serial or ""
             expires_at = now + dt.timedelta(days=fig.online_card_validity_days)

@@ -16,6 +16,7 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.models import vault
 from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.db import is_row_id, retries_conflicts
@@ -26,7 +27,7 @@ from console.models.errors import InvalidInput, NotFound, PermissionDenied
 from console.models.permissions import Permission, require
 from console.models.sealing import device_context
 from console.models.sharing import same_person_users
-from console.models.verification import TOTP_STEP_SECONDS, dsc_response, stored_secret
+from console.models.verification import TOTP_STEP_SECONDS, dsc_response
 
 NOT_A_DEMO = ("The client's devices are shown only on a demo database, for training. This database has real staff "
               "or real clients: ask the client to read from their own device.")
@@ -45,7 +46,13 @@ class ClientDevice:
 
 
 def training_allowed(s: Session) -> bool:
-    """A demo database: marked as such, and every active staff member is one of the demo staff."""
+    """A demo database on SQLite (a shared PostgreSQL database keeps seeds where no desk can read them:
+    console/models/vault.py)."""
+    return not vault.on_server(s) and _demo_database(s)
+
+
+def _demo_database(s: Session) -> bool:
+    """Marked as a demo, and every active staff member is one of the demo staff."""
     if s.get(Setting, DEMO_FLAG) is None:
         return False
     demo_names = {name for name, _, _ in DEMO_STAFF}
@@ -93,7 +100,7 @@ class TrainingService:
         """The code the IB Key app shows now, and the seconds until it changes."""
         with self._demo(actor) as s:
             device = self._device(s, device_id, (DeviceKind.ib_key,))
-            seed = self.ctx.box.open(stored_secret(device.sealed_secret, device), device_context(device.id)).decode()
+            seed = vault.open_seed(s, self.ctx.box, device)
         now = self.ctx.clock.now()
         left = TOTP_STEP_SECONDS - int(now.timestamp()) % TOTP_STEP_SECONDS
         return pyotp.TOTP(seed).at(now), left
@@ -105,7 +112,7 @@ class TrainingService:
             raise InvalidInput("A DSC+ challenge is the 6-digit number the console shows; type it as shown.")
         with self._demo(actor) as s:
             device = self._device(s, device_id, (DeviceKind.dsc_plus,))
-            seed = self.ctx.box.open(stored_secret(device.sealed_secret, device), device_context(device.id)).decode()
+            seed = vault.open_seed(s, self.ctx.box, device)
         return dsc_response(seed, challenge)
 
     def card_values(self, actor: Actor, device_id: int) -> dict[int, str]:
@@ -126,7 +133,7 @@ class TrainingService:
         with self.ctx.db.read() as s:
             require(s, actor, Permission.view)
             if not training_allowed(s):
-                raise PermissionDenied(NOT_A_DEMO)
+                raise PermissionDenied(vault.NOT_ON_THIS_DESK if _demo_database(s) else NOT_A_DEMO)
             yield s
 
     @staticmethod

@@ -1,8 +1,10 @@
-"""Data derived from the users table and kept by triggers: the substring index and the counts per state.
+"""Data derived from the loaded tables: the substring index and the counts per state (kept by triggers), and
+the secondary indexes.
 
-Migration 0003 creates them. A bulk load may suspend the triggers and rebuild once at the end: upkeep row by
-row costs ~50 s per million users on SQLite, a rebuild ~5 s. Missing triggers mark the derived data as stale,
-so an interrupted load is repaired the next time the directory or a bulk load starts.
+Migration 0003 creates the first two. A bulk load may suspend the triggers and drop the secondary indexes,
+then rebuild each once at the end: upkeep row by row costs ~50 s per million users on SQLite for the triggers
+and about as much for the indexes, a rebuild a few seconds. Missing triggers or indexes mark the derived data
+as stale, so an interrupted load is repaired the next time the directory or a bulk load starts.
 """
 
 from __future__ import annotations
@@ -10,11 +12,49 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
+from console.models import bulk
 from console.models.db import Database
+from console.models.entities import (
+    Account,
+    AuditEntry,
+    Charge,
+    DeviceHolding,
+    OptOutAcknowledgement,
+    Person,
+    Reserve,
+    SecurityDevice,
+    User,
+    UserRestriction,
+    UserWord,
+    table_of,
+)
 
-# Same statements as migration 0003 (tests/test_users_at_scale.py checks they stay identical).
+# The tables a bulk load fills (user_words through the users triggers or their one refill).
+LOADED_ENTITIES = (Person, Account, User, SecurityDevice, DeviceHolding, UserRestriction, OptOutAcknowledgement,
+                   Reserve, Charge, AuditEntry, UserWord)
+
+
+def loaded_tables() -> list[Table]:
+    return [table_of(entity) for entity in LOADED_ENTITIES]
+
+# SQLite has no split(): a name becomes a JSON array of its words for json_each (as in migration 0012).
+_JSON_WORDS = ("""'["' || replace(replace(replace(replace(replace(replace({name}, '\\', '\\\\'), '"', '\\"'), """
+               """char(9), ' '), char(10), ' '), char(13), ' '), ' ', '","') || '"]'""")
+
+
+def _words_of(name: str) -> str:
+    json = _JSON_WORDS.format(name=name)
+    return f"""json_each(CASE WHEN json_valid({json}) THEN {json} ELSE '[]' END)"""
+
+
+_FILL_WORDS = ("INSERT OR IGNORE INTO user_words(word, username, user_id) "
+               f"SELECT words.value, users.username, users.id FROM users, {_words_of('users.name_key')} AS words "
+               "WHERE words.value <> '' ORDER BY 1, 2, 3")  # in key order: appended, not inserted at random
+
+# Same statements as migrations 0003 and 0012 (tests/test_users_at_scale.py checks they stay identical).
 SQLITE_TRIGGERS = {
     "users_fts_ai": """CREATE TRIGGER users_fts_ai AFTER INSERT ON users BEGIN
          INSERT INTO users_fts(rowid, username, name_key) VALUES (new.id, new.username, new.name_key);
@@ -41,6 +81,18 @@ SQLITE_TRIGGERS = {
          INSERT INTO user_state_counts(sls_state, users) VALUES (new.sls_state, 1)
          ON CONFLICT(sls_state) DO UPDATE SET users = users + 1;
        END""",
+    "user_words_ai": f"""CREATE TRIGGER user_words_ai AFTER INSERT ON users BEGIN
+         INSERT OR IGNORE INTO user_words(word, username, user_id)
+         SELECT value, new.username, new.id FROM {_words_of('new.name_key')} WHERE value <> '';
+       END""",
+    "user_words_ad": """CREATE TRIGGER user_words_ad AFTER DELETE ON users BEGIN
+         DELETE FROM user_words WHERE user_id = old.id;
+       END""",
+    "user_words_au": f"""CREATE TRIGGER user_words_au AFTER UPDATE OF username, name_key ON users BEGIN
+         DELETE FROM user_words WHERE user_id = old.id;
+         INSERT OR IGNORE INTO user_words(word, username, user_id)
+         SELECT value, new.username, new.id FROM {_words_of('new.name_key')} WHERE value <> '';
+       END""",
 }
 
 
@@ -54,14 +106,18 @@ def _has_fts(conn: Connection) -> bool:
 
 
 def is_current(conn: Connection) -> bool:
-    """True when every trigger is in place (always on PostgreSQL, whose upkeep is never suspended)."""
+    """True when every trigger (SQLite; PostgreSQL never suspends them) and every users index is in place
+    (a load drops all the loaded tables' indexes in one transaction, so the users table tells for all)."""
+    if bulk.missing_indexes(conn, [table_of(User)]):
+        return False
     if conn.dialect.name != "sqlite" or not _has_fts(conn):
         return True
     return set(SQLITE_TRIGGERS) <= _present(conn)
 
 
 def suspend(conn: Connection) -> None:
-    """Stop row-by-row upkeep (SQLite only); the derived data is stale until resume()."""
+    """Stop row-by-row upkeep and drop the loaded tables' secondary indexes; stale until resume()."""
+    bulk.drop_indexes(conn, loaded_tables())
     if conn.dialect.name != "sqlite" or not _has_fts(conn):
         return
     for name in SQLITE_TRIGGERS:
@@ -69,17 +125,20 @@ def suspend(conn: Connection) -> None:
 
 
 def resume(conn: Connection) -> None:
-    """Rebuild the substring index and the counts from the users table, then restore the triggers."""
-    if conn.dialect.name != "sqlite" or not _has_fts(conn):
-        return
-    conn.exec_driver_sql("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
-    conn.exec_driver_sql("DELETE FROM user_state_counts")
-    conn.exec_driver_sql("INSERT INTO user_state_counts (sls_state, users) "
-                         "SELECT sls_state, count(*) FROM users GROUP BY sls_state")
-    present = _present(conn)
-    for name, statement in SQLITE_TRIGGERS.items():
-        if name not in present:
-            conn.exec_driver_sql(statement)
+    """Rebuild the substring index, the counts and the name words from the users table, restore the
+    triggers, then build the missing indexes."""
+    if conn.dialect.name == "sqlite" and _has_fts(conn):
+        conn.exec_driver_sql("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
+        conn.exec_driver_sql("DELETE FROM user_state_counts")
+        conn.exec_driver_sql("INSERT INTO user_state_counts (sls_state, users) "
+                             "SELECT sls_state, count(*) FROM users GROUP BY sls_state")
+        conn.exec_driver_sql("DELETE FROM user_words")
+        conn.exec_driver_sql(_FILL_WORDS)
+        present = _present(conn)
+        for name, statement in SQLITE_TRIGGERS.items():
+            if name not in present:
+                conn.exec_driver_sql(statement)
+    bulk.create_missing_indexes(conn, loaded_tables())
 
 
 def repair_if_needed(db: Database) -> bool:

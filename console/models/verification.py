@@ -14,7 +14,7 @@ from typing import Any
 import pyotp
 from sqlalchemy.orm import Session
 
-from console.models import audit
+from console.models import audit, vault
 from console.models.arguments import checked_arguments
 from console.models.cards import card_size, value_matches
 from console.models.concurrency import require_version
@@ -24,8 +24,8 @@ from console.models.device_rules import device_label
 from console.models.entities import Challenge, SecurityDevice
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import DeviceLocked, InvalidInput, NotFound, RuleViolation, VerificationFailed
+from console.models.passcode_hash import passcode_hash
 from console.models.permissions import Permission, require
-from console.models.sealing import device_context
 from console.models.settings import Figures, load_figures
 
 TOTP_STEP_SECONDS = 30
@@ -105,7 +105,10 @@ class VerificationService:
             device = _device(s, device_id)
             fig = load_figures(s)
             if device.kind in (DeviceKind.code_card, DeviceKind.online_code_card):
-                positions = tuple(sorted(rng.sample(range(1, card_size(device.secret_hash or b"") + 1), 2)))
+                size = card_size(s, device)
+                if size < 2:
+                    raise RuleViolation(f"{_named(device)} has no stored values to check against. Replace the card.")
+                positions = tuple(sorted(rng.sample(range(1, size + 1), 2)))
                 text = f"{positions[0]},{positions[1]}"
             elif device.kind is DeviceKind.dsc_plus:
                 positions, text = (), f"{rng.randrange(0, 1_000_000):06d}"
@@ -180,8 +183,9 @@ class VerificationService:
         if kind is DeviceKind.ib_key:
             if not TOTP_CODE.fullmatch(answer):
                 raise InvalidInput("An IB Key code is 6 digits (0-9). Ask the client to read it again.")
-            seed = self.ctx.box.open(stored_secret(device.sealed_secret, device), device_context(device.id)).decode()
-            step = totp_match(seed, answer, now, fig.totp_window_steps)
+            now_step = totp_step(now)
+            step = vault.otp_match(s, self.ctx.box, device, answer, now_step - fig.totp_window_steps,
+                                   now_step + fig.totp_window_steps, 6)
             if step is None:
                 raise VerificationFailed("That IB Key code is not correct. Ask the client to read the current code "
                                          "from the app; codes change every 30 seconds.")
@@ -196,8 +200,8 @@ class VerificationService:
                 raise InvalidInput("A temporary passcode is 8 letters and digits.")
             if device.expires_at is not None and now >= device.expires_at:
                 raise VerificationFailed("This temporary passcode has expired.")
-            if not self.ctx.box.lookup_matches(stored_secret(device.secret_salt, device), normalised,
-                                             stored_secret(device.secret_hash, device)):
+            candidate = passcode_hash(self.ctx.box, stored_secret(device.secret_salt, device), normalised)
+            if not vault.slot_matches(s, device, 1, candidate):
                 raise VerificationFailed("That temporary passcode is not correct.")
             full = device.full_access_until is None or now < device.full_access_until
             return VerificationResult(device.id, access="full" if full else "portal")
@@ -215,8 +219,8 @@ class VerificationService:
             if not DSC_RESPONSE.fullmatch(answer):
                 raise InvalidInput("A DSC+ response is 8 digits. Ask the client to read it from the card again.")
             challenge.answered_at = now  # one answer per challenge, right or wrong
-            seed = self.ctx.box.open(stored_secret(device.sealed_secret, device), device_context(device.id)).decode()
-            if not hmac.compare_digest(dsc_response(seed, challenge.text), answer):
+            counter = int(challenge.text)
+            if vault.otp_match(s, self.ctx.box, device, answer, counter, counter, 8) is None:
                 raise VerificationFailed("That DSC+ response is not correct. Check the challenge was typed into the "
                                          "card exactly; a new challenge is needed for the next try.")
             return VerificationResult(device.id)
@@ -229,9 +233,9 @@ class VerificationService:
             raise VerificationFailed("This Online Security Code Card has expired. Issue a new card.")
         challenge.answered_at = now
         a, b = (int(p) for p in challenge.text.split(","))
-        salt, digest = stored_secret(device.secret_salt, device), stored_secret(device.secret_hash, device)
-        ok_a = value_matches(self.ctx.box, salt, digest, a, normalised[:3])
-        ok_b = value_matches(self.ctx.box, salt, digest, b, normalised[3:])
+        stored_secret(device.secret_salt, device)
+        ok_a = value_matches(s, self.ctx.box, device, a, normalised[:3])
+        ok_b = value_matches(s, self.ctx.box, device, b, normalised[3:])
         if not (ok_a and ok_b):
             raise VerificationFailed(f"The values for index numbers {a} and {b} are not correct for this card. "
                                      f"A new pair of index numbers is needed for the next try.")

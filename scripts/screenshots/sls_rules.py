@@ -19,11 +19,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from console.app import Services, open_context  # noqa: E402
+from console.models import vault  # noqa: E402
 from console.models.context import Actor  # noqa: E402
 from console.models.demo import generate  # noqa: E402
 from console.models.entities import Account, DeviceHolding, Person, SecurityDevice, User  # noqa: E402
 from console.models.enums import AccountKind, DeviceKind, DeviceState, SlsState, StaffRole, UserRole  # noqa: E402
-from console.models.sealing import device_context  # noqa: E402
 from console.models.settings import Figures  # noqa: E402
 from console.views.desk import Desk  # noqa: E402
 from console.views.main_window import MainWindow  # noqa: E402
@@ -52,7 +52,7 @@ def second_entity(ctx, user_id: int, number: str, username: str) -> tuple[int, s
                                 activated_at=now)
         s.add_all([twin, acct, other, device])
         s.flush()
-        device.sealed_secret = ctx.box.seal(s, seed.encode(), device_context(device.id))
+        vault.store_seed(s, ctx.box, device, seed)
         s.add(DeviceHolding(user=other, device=device, preferred=True, since=now))
         return device.id, seed
 

@@ -14,7 +14,8 @@ from tests.views.desks import desk_for
 
 
 @pytest.fixture
-def trail(ctx, world, clock):
+def trail(ctx, world, clock, auditor, agent):
+    """Entries 1 and 2 add the auditor and the agent (staff.added), then 12 changes (entries 3 to 14)."""
     with ctx.db.write() as s:
         for n in range(1, 13):
             clock.advance(minutes=5)
@@ -34,10 +35,10 @@ def view_for(qtbot, ctx, actor):
 def test_lists_newest_first_with_client_and_details(qtbot, ctx, trail, auditor):
     """The newest entry is first; selecting it shows its details and hashes."""
     v = view_for(qtbot, ctx, auditor)
-    assert v.model.rowCount() == 12
-    assert v.model.data(v.model.index(0, 0)) == 12
+    assert v.model.rowCount() == 14
+    assert v.model.data(v.model.index(0, 0)) == 14
     assert v.model.data(v.model.index(0, 5)) == "jsmit123" and v.model.data(v.model.index(0, 6)) == "U1234567"
-    assert "Entry 12" in v.details.toPlainText() and "Entry hash:" in v.details.toPlainText()
+    assert "Entry 14" in v.details.toPlainText() and "Entry hash:" in v.details.toPlainText()
 
 
 def test_filters_by_staff_action_and_client(qtbot, ctx, trail, auditor):
@@ -48,9 +49,9 @@ def test_filters_by_staff_action_and_client(qtbot, ctx, trail, auditor):
     qtbot.keyClicks(v.findChild(QLineEdit, "auditUserFilter"), "jsmit123")
     v.apply_action.trigger()
     rows = v.model.rows
-    assert [r.id for r in rows] == [12]
+    assert [r.id for r in rows] == [14]
     v.clear_action.trigger()
-    assert v.model.rowCount() == 12
+    assert v.model.rowCount() == 14
 
 
 def test_pages_are_fetched_as_the_list_scrolls(qtbot, ctx, trail, auditor, monkeypatch):
@@ -60,7 +61,7 @@ def test_pages_are_fetched_as_the_list_scrolls(qtbot, ctx, trail, auditor, monke
     assert v.model.rowCount() == 5 and v.model.canFetchMore()
     v.model.fetchMore()
     v.model.fetchMore()
-    assert [r.id for r in v.model.rows] == list(range(12, 0, -1)) and not v.model.canFetchMore()
+    assert [r.id for r in v.model.rows] == list(range(14, 0, -1)) and not v.model.canFetchMore()
 
 
 def test_export_writes_filtered_csv(qtbot, ctx, trail, auditor, tmp_path, monkeypatch):
@@ -80,7 +81,7 @@ def test_verify_button_reports_intact_chain(qtbot, ctx, trail, auditor):
     """Verify shows the entry count and head hash when the chain is intact."""
     v = view_for(qtbot, ctx, auditor)
     v.verify_action.trigger()
-    assert v.verify_result.text().startswith("Audit trail intact: 12 entries; head hash ")
+    assert v.verify_result.text().startswith("Audit trail intact: 14 entries; head hash ")
     assert v.last_message.objectName() == "auditVerifyBox"
 
 
@@ -98,7 +99,7 @@ def test_verify_button_names_and_selects_the_changed_entry(qtbot, ctx, trail, au
 def test_help_desk_sees_no_export_or_verify(qtbot, ctx, trail, agent):
     """Help-desk may read the trail; export and verify are hidden and stay disabled."""
     v = view_for(qtbot, ctx, agent)
-    assert v.model.rowCount() == 12
+    assert v.model.rowCount() == 14
     for name in ("exportAuditCsv", "verifyAudit"):
         action = v.findChild(QAction, name)
         assert not action.isVisible() and not action.isEnabled()
@@ -115,4 +116,4 @@ def test_bad_period_refused_with_message(qtbot, ctx, trail, auditor):
     v.to_date.setDate(v.from_date.date().addDays(-2))
     v.apply_filters()
     assert "start of the period must be before its end" in v.last_message.text()
-    assert v.model.rowCount() == 12
+    assert v.model.rowCount() == 14
