@@ -32,12 +32,16 @@ def test_another_desks_opt_in_shows_in_the_open_window_keeping_selection_and_scr
     try:
         [answer] = run_desks(ctx.db, clock, tmp_path, ("start_ib_key", {"user_id": world.primary_id}))
         assert answer["outcome"] == "done", answer
+
+        def listed_pending() -> bool:  # the list reloads its rows on its own loader, after or before the detail
+            row = window.model.row_of_user(world.primary_id)
+            listed = window.model.row_at(row) if row is not None and row >= 0 else None
+            return listed is not None and listed.sls_state is SlsState.pending
+
         qtbot.waitUntil(lambda: window.detail.details is not None
-                        and window.detail.details.sls_state is SlsState.pending, timeout=15000)
+                        and window.detail.details.sls_state is SlsState.pending and listed_pending(), timeout=15000)
     finally:
         live.stop()
-    row = window.model.row_of_user(world.primary_id)
-    assert window.model.row_at(row).sls_state is SlsState.pending
     assert window.current_user_id() == world.primary_id
     assert window.table.verticalScrollBar().value() == scroll
     assert "changes made at another desk" in window.statusBar().currentMessage()
