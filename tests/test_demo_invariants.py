@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 from console.app import run_startup_tasks
 from console.models.demo import generate
+from console.models.demo_twins import _free
 from console.models.directory import UserDirectory, UserQuery
+from console.models.entities import User
 from console.models.enums import SlsState
 from console.models.settings import Figures
 from console.models.sharing_review import ACROSS_ENTITIES, SharingReviewService
@@ -33,3 +37,13 @@ def test_a_fresh_demo_has_sharing_requests_for_compliance_that_can_be_decided(ct
     assert review.approve(compliance, queue[0].id, "Passport and date of birth match").sls_state is SlsState.enrolled
     assert review.reject(compliance, queue[1].id, "Could not confirm the ID").sls_state is SlsState.opted_out
     assert_invariants(ctx)
+
+
+def test_a_twin_username_grows_a_digit_when_every_short_one_of_its_stem_is_taken(ctx):
+    """At a million demo users every smith000-smith999 is taken; the twin then gets a longer number, never a
+    failed demo."""
+    rng = random.Random(1)
+    taken = {f"smith{n:03d}" for n in range(1000)}
+    with ctx.db.write() as s:
+        name = _free(s, rng, lambda width: f"smith{rng.randrange(10 ** width):0{width}d}", User.username, taken)
+    assert name.startswith("smith") and len(name) >= 9 and name in taken

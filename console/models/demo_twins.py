@@ -75,13 +75,14 @@ def _twin_asks_to_share(ctx: ServiceContext, s: Session, rng: random.Random, own
     twin = Person(full_name=p.full_name, date_of_birth=p.date_of_birth, citizenship=p.citizenship,
                   country_of_residence=p.country_of_residence, id_document_type=p.id_document_type,
                   id_document_number=p.id_document_number, ssn=p.ssn)
-    account = Account(number=_free(s, rng, lambda: f"U{rng.randrange(1_000_000, 10_000_000)}", Account.number, taken),
+    account = Account(number=_free(s, rng, lambda _: f"U{rng.randrange(1_000_000, 10_000_000)}", Account.number, taken),
                       kind=AccountKind.individual, title=f"{p.full_name} (second account)", created_at=now,
                       equity_cents=rng.randrange(10_000, 5_000_000) * 100)
     s.add_all([twin, account])
     s.flush()
     stem = owner.username[:5]
-    user = User(username=_free(s, rng, lambda: f"{stem}{rng.randrange(1000):03d}", User.username, taken),
+    user = User(username=_free(s, rng, lambda width: f"{stem}{rng.randrange(10 ** width):0{width}d}", User.username,
+                               taken),
                 full_name=p.full_name, name_key=p.full_name.lower(), account=account, person=twin,
                 role=UserRole.primary, sls_state=SlsState.pending, active_devices=0, created_at=now)
     s.add(user)
@@ -98,10 +99,12 @@ def _twin_asks_to_share(ctx: ServiceContext, s: Session, rng: random.Random, own
     open_request(s, "demo", device, user, ACROSS_ENTITIES, now)
 
 
-def _free(s: Session, rng: random.Random, make: Callable[[], str], column: InstrumentedAttribute[str],
+def _free(s: Session, rng: random.Random, make: Callable[[int], str], column: InstrumentedAttribute[str],
           taken: set[str]) -> str:
-    for _ in range(50):
-        value = make()
+    """A value of `column` no row holds yet. `make(width)` draws one with a number part `width` digits wide: 3 at
+    first, one more every 10 tries, since at a million users every stem000-stem999 of a common stem is taken."""
+    for attempt in range(50):
+        value = make(3 + attempt // 10)
         if value not in taken and s.scalar(select(column).where(column == value)) is None:
             taken.add(value)
             return value
