@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 
 from console.logs import setup_logging, where_details_are
 from console.views.session_events import session_events
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from console.models.context import Actor
 
 DEMO_USERS_ON_FIRST_RUN = 10_000
 
@@ -220,13 +226,24 @@ class DeskSession(QObject):
         window = self.window
         if window is None:
             return
+        hidden = self._hide_windows()
+        actor = self.ask()
+        same = actor is not None and self.actor is not None and actor.username == self.actor.username
+        if same and self.staff is not None:
+            self.staff.sign_out(actor)  # the desk goes on with its own session; this one is not needed
+        self._hand_over(actor, same, hidden)
+
+
+    def _hide_windows(self) -> list[QWidget]:
         hidden = [w for w in self.app.topLevelWidgets() if w.isVisible()]
         for w in hidden:
             w.hide()
-        actor = self.ask()
-        if actor is not None and self.actor is not None and actor.username == self.actor.username:
-            if self.staff is not None:
-                self.staff.sign_out(actor)  # the desk goes on with its own session; this one is not needed
+        return hidden
+
+    def _hand_over(self, actor: Actor | None, same: bool, hidden: list[QWidget]) -> None:
+        """After a lock or an ended session: the same member gets the hidden windows back as they were, anyone
+        else a clean desk signed in as `actor`; nobody (Cancel) quits."""
+        if same:
             for w in hidden:
                 w.show()
             return
@@ -241,7 +258,6 @@ class DeskSession(QObject):
         finally:
             self.ask = original
 
-
     def session_ended(self, why: str) -> None:
         """A service refused because this desk's session ended (signed out elsewhere, idle, deactivated, locked):
         the desk locks and asks for a sign-in. The same member gets the desk back as it was, on its own session
@@ -250,26 +266,11 @@ class DeskSession(QObject):
             return
         self._asking_again = True
         try:
-            hidden = [w for w in self.app.topLevelWidgets() if w.isVisible()]
-            for w in hidden:
-                w.hide()
+            hidden = self._hide_windows()
             ended = self.actor
             back = f"{ended.username} gets" if ended is not None else "The same staff member gets"
             actor = self.ask_again(f"{why} {back} the desk back as it was; anyone else starts a clean desk.", ended)
-            if actor is not None and ended is not None and actor is ended:
-                for w in hidden:
-                    w.show()
-                return
-            self._close_desk()
-            self.end()
-            if actor is None:
-                self.app.quit()
-                return
-            original, self.ask = self.ask, lambda: actor
-            try:
-                self.sign_in()
-            finally:
-                self.ask = original
+            self._hand_over(actor, actor is not None and ended is not None and actor is ended, hidden)
         finally:
             self._asking_again = False
 
