@@ -29,7 +29,7 @@ from tests.lifecycle import audit_count, challenge_and_response, make_rich
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
 READS = {
-    "AccountService.returns_in_transit", "ChargeService.account_id_for", "ChargeService.count",
+    "AccountService.closing_preview", "ChargeService.account_id_for", "ChargeService.count",
     "ChargeService.for_account", "ChargeService.totals", "ChargeService.window", "DeviceService.count",
     "DeviceService.find_by_serial", "DeviceService.get", "DeviceService.holders", "DeviceService.in_stock_count",
     "DeviceService.offset_of",

@@ -208,3 +208,80 @@ def test_staff_decisions_on_a_stale_screen(ctx, admin):
     staff.deactivate(bob, "hdesk02", shown=shown)
     refused(ctx, lambda: staff.reset_second_factor(admin, "hdesk02", shown=shown), "hdesk02")
     refused(ctx, lambda: staff.deactivate(admin, "hdesk02", shown=shown), "hdesk02")
+
+
+def test_sending_an_sms_code_on_a_stale_screen(ctx, world, agent):
+    """B ended jsmit123's SMS after A's detail pane showed it active: A's "Send SMS code now" is refused naming
+    B's change, and nothing is texted; with the current version a code goes out."""
+    outbox = Outbox()
+    sms = SmsService(ctx, outbox)
+    lose_only_device(ctx, agent, world)
+    issued = sms.issue(agent, world.secondary_id, "+41 79 123 45 67", identity_verified=True)
+    shown = version(ctx, SecurityDevice, issued.device_id)
+    sms.send_code(agent, issued.device_id, expected_version=shown)  # nothing changed: goes through
+    assert len(outbox.sent) == 1
+    ctx.clock.advance(minutes=5)
+    shown = version(ctx, SecurityDevice, issued.device_id)
+    sms.end(admin_b(ctx), issued.device_id, "client found the phone")
+    refused(ctx, lambda: sms.send_code(agent, issued.device_id, expected_version=shown), r"SMS to \S+")
+    assert len(outbox.sent) == 1
+
+
+def _return_on_its_way(ctx, world, admin) -> int:
+    """jsmit001's DSC+ revoked as no longer needed: a return on its way for U1234567."""
+    from tests.lifecycle import challenge_and_response
+
+    make_rich(ctx, world.account_id)
+    enroll_primary(ctx, world)
+    devices = DeviceService(ctx)
+    [card] = devices.receive_stock(admin, "DSC000000931")
+    devices.ship(admin, card, world.primary_id)
+    ch, resp = challenge_and_response(ctx, admin, card)
+    devices.activate_shipped(admin, card, ch, resp)
+    devices.revoke(admin, card)
+    return card
+
+
+def test_closing_an_account_on_a_stale_screen(ctx, world, back_office, admin):
+    """A was asked to close U1234567 with a DSC+ on its way back; B received the card meanwhile (so nothing would
+    be charged for it): A's closing is refused naming B's receipt, and the account stays open."""
+    from console.models.accounts import AccountService
+    from console.models.entities import Account
+
+    card = _return_on_its_way(ctx, world, admin)
+    accounts = AccountService(ctx)
+    shown = accounts.closing_preview(world.account_id)
+    assert shown.number == "U1234567" and shown.in_transit == ["DSC+ DSC000000931"]
+    ReturnsService(ctx).receive_return(admin_b(ctx), card)
+    refused(ctx, lambda: accounts.close(back_office, world.account_id, force_reason="client moved abroad",
+                                        expected_version=shown.version), "account U1234567")
+    with ctx.db.read() as s:
+        assert s.get(Account, world.account_id).closed_at is None
+
+
+def test_closing_an_account_another_desk_closed_names_who(ctx, world, back_office):
+    """B closed the account while A's question was open: A is told B closed it, not that it is unchanged."""
+    from console.models.accounts import AccountService
+
+    accounts = AccountService(ctx)
+    shown = accounts.closing_preview(world.account_id)
+    accounts.close(admin_b(ctx), world.account_id)
+    refused(ctx, lambda: accounts.close(back_office, world.account_id, expected_version=shown.version),
+            "account U1234567")
+
+
+def test_closing_version_moves_with_a_user_of_the_account_and_not_with_others(ctx, world, back_office, agent):
+    """The version covers the account's users and devices: enrolling its primary user moves it; an opt-in started
+    for another account's user does not. Closing with the version shown after the change goes through."""
+    from console.models.accounts import AccountService
+    from console.models.enrollment import EnrollmentService
+
+    accounts = AccountService(ctx)
+    before = accounts.closing_preview(world.account_id).version
+    EnrollmentService(ctx).start_ib_key(agent, world.org_holder_id)  # a user of another account
+    assert accounts.closing_preview(world.account_id).version == before
+    enroll_primary(ctx, world)
+    after = accounts.closing_preview(world.account_id).version
+    assert after != before
+    result = accounts.close(back_office, world.account_id, expected_version=after)
+    assert result.account_number == "U1234567"

@@ -15,6 +15,7 @@ Rules (docs/rules.md):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import Select, exists, select
@@ -23,10 +24,11 @@ from sqlalchemy.orm import Session
 from console.models import audit
 from console.models.arguments import checked_arguments
 from console.models.charges import add_device_charge, money, release_reserve
+from console.models.concurrency import require_unchanged
 from console.models.context import Actor, ServiceContext
 from console.models.db import retries_conflicts
 from console.models.device_rules import holders_of, settle_user
-from console.models.entities import Account, Charge, DeviceHolding, Reserve, SecurityDevice, User
+from console.models.entities import Account, AuditEntry, Charge, DeviceHolding, Reserve, SecurityDevice, User
 from console.models.enums import ChargeKind, DeviceState, ReturnReason, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.permissions import Permission, require
@@ -52,19 +54,35 @@ class ClosingResult:
     forced: bool
 
 
+@dataclass(frozen=True)
+class ClosingPreview:
+    """What the closing dialog asks about: the account, the returns on their way, and the version of everything
+    closing acts on (sent back with the decision, so a change made meanwhile by another desk refuses it)."""
+
+    account_id: int
+    number: str
+    in_transit: list[str]
+    version: int
+
+
 @checked_arguments
 @retries_conflicts
 class AccountService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def returns_in_transit(self, account_id: int) -> list[str]:
-        """Serials (or kinds) of the account's devices on their way back: closing waits for them."""
+    def closing_preview(self, account_id: int) -> ClosingPreview:
+        """The account as the closing question shows it: serials (or kinds) of its devices on their way back
+        (closing waits for them) and the version of what closing would act on."""
         with self.ctx.db.read() as s:
-            return [_label(d) for d in s.scalars(_in_transit(account_id))]
+            account = _account(s, account_id)
+            return ClosingPreview(account.id, account.number, [_label(d) for d in s.scalars(_in_transit(account_id))],
+                                  closing_version(s, account))
 
-    def close(self, actor: Actor, account_id: int, *, force_reason: str | None = None) -> ClosingResult:
-        """Close the account (rules in the module docstring); one transaction, audited."""
+    def close(self, actor: Actor, account_id: int, *, force_reason: str | None = None,
+              expected_version: int | None = None) -> ClosingResult:
+        """Close the account (rules in the module docstring); one transaction, audited. `expected_version` is the
+        ClosingPreview's version the agent was shown; a change made since is refused, naming it."""
         forced = force_reason is not None
         reason = " ".join((force_reason or "").split())
         if forced and len(reason) < MIN_REASON:
@@ -72,9 +90,9 @@ class AccountService:
                                "is kept in the audit trail. Nothing was changed.")
         with self.ctx.db.write() as s:
             require(s, actor, Permission.close_accounts)
-            account = s.get(Account, account_id)
-            if account is None:
-                raise NotFound(f"Account #{account_id} no longer exists; refresh the view.")
+            account = _account(s, account_id)
+            require_unchanged(s, AuditEntry.account_id == account.id, closing_version(s, account), expected_version,
+                              f"account {account.number}")
             if account.closed_at is not None:
                 raise RuleViolation(f"Account {account.number} was already closed on {account.closed_at:%Y-%m-%d} "
                                     f"by {account.closed_by}.")
@@ -152,6 +170,24 @@ class AccountService:
                      summary=f"{_label(device)} stays in service for {', '.join(u.username for u in others)} "
                              f"(account closing)", account_id=device.account_id, device_id=device.id)
         return True
+
+
+def _account(s: Session, account_id: int) -> Account:
+    account = s.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"Account #{account_id} no longer exists; refresh the view.")
+    return account
+
+
+def closing_version(s: Session, account: Account) -> int:
+    """One number for everything closing acts on: the account, its users, the devices it would end or charge
+    and its charges. Any write to one of them bumps that row's version, and so changes this number."""
+    users = sorted((i, v) for i, v in s.execute(select(User.id, User.version).where(User.account_id == account.id)))
+    devices = [(d.id, d.version) for d in _devices_of(s, account.id, {u for u, _ in users})]
+    charges = sorted((i, v) for i, v in s.execute(select(Charge.id, Charge.version)
+                                                  .where(Charge.account_id == account.id)))
+    digest = hashlib.sha256(repr((account.version, users, devices, charges)).encode()).digest()
+    return int.from_bytes(digest[:6], "big")  # fits a JSON number and a Qt int exactly
 
 
 def _in_transit(account_id: int) -> Select[SecurityDevice]:

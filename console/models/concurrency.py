@@ -25,7 +25,19 @@ def require_version(row: Versioned, expected_version: int | None, what: str) -> 
     if expected_version is None or row.version == expected_version:
         return
     session = object_session(row)
-    last = last_change(session, _about(row)) if session is not None else None
+    _refuse(last_change(session, _about(row)) if session is not None else None, what)
+
+
+def require_unchanged(session: Session, about: ColumnElement[bool] | None, current: int,
+                      shown: int | None, what: str) -> None:
+    """The same refusal for a version computed over several rows (e.g. an account with its users and devices);
+    `about` selects the audit entries that may name the change."""
+    if shown is None or shown == current:
+        return
+    _refuse(last_change(session, about), what)
+
+
+def _refuse(last: str | None, what: str) -> None:
     raise ConcurrentChange(
         f"Another desk changed {what} while you were working on it{f': {last}' if last else ''}. The view has "
         f"been refreshed with the current state; check it and try again.")

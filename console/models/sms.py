@@ -142,15 +142,16 @@ class SmsService:
                          details={"phone": mask_phone(number), "identity_verified": True})
             return SmsIssued(device.id, user.id, user.username, mask_phone(number))
 
-    def send_code(self, actor: Actor, device_id: int) -> CodeSent:
+    def send_code(self, actor: Actor, device_id: int, *, expected_version: int | None = None) -> CodeSent:
         """Text a fresh 6-digit code (answerable once, for the challenge validity) to the SMS device's number;
-        refused until the resend interval has passed since the last one."""
+        refused until the resend interval has passed since the last one, and when the device changed since the
+        agent was shown it (`expected_version`)."""
         code = f"{secrets.randbelow(1_000_000):06d}"
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_sms)
             fig = load_figures(s)
             now = self.ctx.clock.now()
-            device = _sms(s, device_id)
+            device = _sms(s, device_id, expected_version)
             last = s.scalar(select(func.max(Challenge.issued_at)).where(Challenge.device_id == device.id))
             if last is not None:
                 last = last if last.tzinfo else last.replace(tzinfo=dt.UTC)

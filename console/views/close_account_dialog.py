@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QWidget
 
-from console.models.accounts import ClosingResult
+from console.models.accounts import ClosingPreview, ClosingResult
 from console.views.change_bus import ChangeKind, Changes
 from console.views.desk import Desk
 from console.views.device_dialogs import ServiceDialog, Submission
@@ -39,18 +39,23 @@ class CloseAccountDialog(ServiceDialog):
         number = self.number.text().strip().upper()
         reason = self.reason.toPlainText().strip()
         accounts, charges = self.services.accounts, self.services.charges
+        shown: list[ClosingPreview] = []  # what the question showed; its version goes back with the decision
 
         def question() -> str:
-            transit = accounts.returns_in_transit(charges.account_id_for(number))
-            text = f"Close account {number}? Its users lose every device they hold; unreturned devices are charged."
-            if transit:
-                text += (f"\n\nOn its way back: {', '.join(transit)}. "
+            preview = accounts.closing_preview(charges.account_id_for(number))
+            shown[:] = [preview]
+            text = (f"Close account {preview.number}? Its users lose every device they hold; unreturned devices are "
+                    f"charged.")
+            if preview.in_transit:
+                text += (f"\n\nOn its way back: {', '.join(preview.in_transit)}. "
                          + (f"Closing anyway, for this reason: {reason}" if reason else
                             "Give a reason to close anyway, or wait until it arrives."))
             return text
 
         def work() -> ClosingResult:
-            return accounts.close(self.actor, charges.account_id_for(number), force_reason=reason or None)
+            [preview] = shown
+            return accounts.close(self.actor, preview.account_id, force_reason=reason or None,
+                                  expected_version=preview.version)
 
         def done(result: ClosingResult) -> str:
             return (f"{result.account_number} closed: {result.users_closed} user(s), {result.devices_ended} "

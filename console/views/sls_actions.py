@@ -88,7 +88,8 @@ class SlsActions(QObject):
         if user is None or device is None:
             return
         self.desk.runner.write(
-            self.parent_widget, lambda: self.services.sms.send_code(self.actor, device.id),
+            self.parent_widget, lambda: self.services.sms.send_code(self.actor, device.id,
+                                                                    expected_version=device.version),
             changes=Changes.of(devices=[device.id]),
             success=lambda sent: report_done(self.parent_widget, f"Code texted to {sent.phone_shown} for "
                                              f"{user.username}; a new one can be sent from {when(sent.next_send_at)}."),

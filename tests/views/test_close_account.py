@@ -1,6 +1,7 @@
 """Closing an account from the main window, and the new SLS states in the list and the detail."""
 
 import pytest
+from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from console.app import run_startup_tasks
@@ -89,3 +90,39 @@ def test_no_active_device_shown_and_filtered(qtbot, ctx, world, admin):
     settle(qtbot, w.desk)
     assert w.detail.fields["state"].text() == "No active device"
     w.grab().save("/tmp/sls-inv-no-device.png")
+
+
+def test_close_account_on_a_stale_screen_is_refused_naming_the_change_then_decided_again(
+        qtbot, ctx, world, back_office, card_on_its_way_back):
+    """The question named the DSC+ on its way back; while it was open another desk received the card. Yes is
+    refused inline, naming the receipt and who made it, and the account stays open. Asked again, the question no
+    longer names a card on its way, and Yes closes the account (the card is not charged: it is back)."""
+    from console.models.enums import StaffRole
+    from console.models.returns import ReturnsService
+    from tests.sessions import signed_in
+
+    w = _main(qtbot, ctx, back_office)
+    w.select_user(world.primary_id)
+    settle(qtbot, w.desk)
+    w.back_office.close_account_action.trigger()
+    dialog = w.back_office.close_account_dialog
+    qtbot.keyClicks(dialog.reason, "client moved abroad")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, w.desk)
+    assert "DSC000000801" in dialog.confirm_box.text()
+    bob = signed_in(ctx, "boff03", "Bob Office", StaffRole.administrator)
+    ReturnsService(ctx).receive_return(bob, card_on_its_way_back)  # another desk, while the question is open
+    dialog.confirm_box.button(dialog.confirm_box.StandardButton.Yes).click()
+    settle(qtbot, w.desk)
+    assert dialog.isVisible()
+    text = dialog.last_message.text()
+    assert "Another desk changed account U1234567" in text and "DSC000000801 received back" in text
+    assert "(by Bob Office at" in text
+    with ctx.db.read() as s:
+        assert s.scalar(select(Account.closed_at).where(Account.id == world.account_id)) is None
+    dialog.grab().save("/tmp/sls-close-account-stale.png")
+    submit(qtbot, dialog, confirm=False)
+    assert "on its way" not in dialog.confirm_box.text()
+    submit(qtbot, dialog)
+    assert not dialog.isVisible()
+    assert "U1234567 closed: 2 user(s)" in w.property("lastReport") and "0 charged" in w.property("lastReport")
