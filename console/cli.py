@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     unlock = staff_sub.add_parser("unlock", help="lift a staff member's sign-in lock")
     unlock.add_argument("username")
     unlock.add_argument("--as", dest="as_user", metavar="ADMIN", required=True)
+    role = staff_sub.add_parser("role", help="give a staff member another role; their open desks are refused at "
+                                             "the next action and sign in again with the new role")
+    role.add_argument("username")
+    role.add_argument("role", choices=[r.name.replace("_", "-") for r in StaffRole])
+    role.add_argument("--as", dest="as_user", metavar="ADMIN", required=True)
 
     key = sub.add_parser("key", help="master key commands")
     key_sub = key.add_subparsers(dest="key_command", required=True)
@@ -197,6 +202,13 @@ def cmd_staff(args) -> int:
         with _signed_in(ctx, args.as_user) as actor:
             service.unlock(actor, args.username)
         print(f"Sign-in of {args.username} unlocked.")
+        return 0
+    if args.staff_command == "role":
+        with _signed_in(ctx, args.as_user) as actor:
+            change = service.change_role(actor, args.username, StaffRole[args.role.replace("-", "_")])
+        print(f"{change.username} ({change.full_name}) is now {change.new_role.label} (was {change.old_role.label})"
+              + (f"; {change.sessions_ended} open session(s) ended, to sign in again." if change.sessions_ended
+                 else "."))
         return 0
     role = StaffRole[args.role.replace("-", "_")]
     if not service.has_staff():

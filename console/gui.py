@@ -269,7 +269,9 @@ class DeskSession(QObject):
             hidden = self._hide_windows()
             ended = self.actor
             back = f"{ended.username} gets" if ended is not None else "The same staff member gets"
-            actor = self.ask_again(f"{why} {back} the desk back as it was; anyone else starts a clean desk.", ended)
+            # A member whose role changed starts a clean desk (sessions.resume_session): its menus were the old role's.
+            actor = self.ask_again(f"{why} {back} the desk back as it was, unless the role changed; anyone else "
+                                   f"starts a clean desk.", ended)
             self._hand_over(actor, actor is not None and ended is not None and actor is ended, hidden)
         finally:
             self._asking_again = False

@@ -48,6 +48,8 @@ def _operations(ctx: ServiceContext, actor: Actor, args: dict):
     version = args.get("expected_version")
     return {
         "deactivate": lambda: StaffService(ctx).deactivate(actor, args["username"]),
+        "change_role": lambda: StaffService(ctx).change_role(actor, args["username"],
+                                                             StaffRole[args["role_to"]]).new_role.name,
         "opt_out": lambda: EnrollmentService(ctx).opt_out(
             actor, args["user_id"], "The client accepts the risks of logging in without a second factor.", True,
             expected_version=version).user_id,

@@ -206,3 +206,21 @@ def test_demo_on_a_database_with_staff_needs_an_administrator(env, capsys, first
     env.answers[:] = [PASSWORD, env.code(first_admin)]
     assert env.run("demo", "--users", "5", "--seed", "2", "--as", "alex") == 0
     assert "Added" in capsys.readouterr().out
+
+
+def test_staff_role_changes_a_role_for_an_administrator_only(env, capsys, first_admin):
+    """`staff role USERNAME ROLE --as ADMIN` changes the role and says from what to what; a help-desk member may
+    not (exit 2, role unchanged); the last administrator keeps the role (exit 2); the trail verifies."""
+    env.answers[:] = [PASSWORD, env.code(first_admin), "desk passphrase 42", "desk passphrase 42"]
+    assert env.run("staff", "add", "harriet", "--name", "Harriet Desk", "--role", "help-desk", "--as", "alex") == 0
+    harriet = _secret(capsys.readouterr().out)
+    env.answers[:] = ["desk passphrase 42", env.code(harriet)]
+    assert env.run("staff", "role", "harriet", "administrator", "--as", "harriet") == 2
+    assert "may not add and change staff accounts" in capsys.readouterr().err
+    env.answers[:] = [PASSWORD, env.code(first_admin)]
+    assert env.run("staff", "role", "alex", "auditor", "--as", "alex") == 2
+    assert "alex is the last active administrator" in capsys.readouterr().err
+    env.answers[:] = [PASSWORD, env.code(first_admin)]
+    assert env.run("staff", "role", "harriet", "back-office", "--as", "alex") == 0
+    assert "harriet (Harriet Desk) is now Back office (was Help-desk)." in capsys.readouterr().out
+    assert env.run("audit", "verify") == 0

@@ -67,6 +67,23 @@ def test_two_administrators_deactivating_each_other_leave_one(ctx, clock, tmp_pa
             StaffMember.role == StaffRole.administrator, StaffMember.active.is_(True))) == 1
 
 
+def test_two_administrators_demoting_each_other_leave_one(ctx, clock, tmp_path, staff_service):
+    """Each of the last two administrators makes the other a help-desk member: one succeeds, the other is refused
+    (it would leave no administrator, or its own session ended with its role), and one administrator remains."""
+    add_staff(staff_service, ("admin01", "Alex Admin", StaffRole.administrator),
+              ("admin02", "Avery Admin", StaffRole.administrator))
+    answers = run_desks(ctx.db, clock, tmp_path,
+                        ("change_role", {"actor": "admin01", "username": "admin02", "role_to": "help_desk"}),
+                        ("change_role", {"actor": "admin02", "actor_name": "Avery Admin", "username": "admin01",
+                                         "role_to": "help_desk"}))
+    _, refused = one_winner(answers)
+    assert "last active administrator" in refused["message"] or "role changed" in refused["message"], refused
+    with ctx.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(StaffMember).where(
+            StaffMember.role == StaffRole.administrator, StaffMember.active.is_(True))) == 1
+        assert audit.verify(s).ok
+
+
 def test_opt_out_against_temporary_passcode_for_the_same_user(ctx, clock, tmp_path, world, staff_service):
     """Both desks saw jsmit001 enrolled: one opts out, the other issues a temporary passcode. The first to
     commit wins; the other is refused naming what changed, who changed it and when, and changes nothing."""

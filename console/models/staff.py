@@ -73,6 +73,17 @@ class StaffEnrollment:
 
 
 @dataclass(frozen=True)
+class RoleChange:
+    """A role changed: whose, from what to what, and how many open sessions of theirs ended."""
+
+    username: str
+    full_name: str
+    old_role: StaffRole
+    new_role: StaffRole
+    sessions_ended: int
+
+
+@dataclass(frozen=True)
 class StaffRow:
     username: str
     full_name: str
@@ -417,17 +428,49 @@ class StaffService:
             m = self._member_as_shown(s, username, shown)
             if not m.active:
                 raise RuleViolation(f"{m.username} is already deactivated.")
-            if m.role is StaffRole.administrator:
-                others = s.scalar(select(func.count()).select_from(StaffMember).where(
-                    StaffMember.role == StaffRole.administrator, StaffMember.active.is_(True),
-                    StaffMember.id != m.id))
-                if not others:
-                    raise RuleViolation(f"{m.username} is the last active administrator; add another "
-                                        f"administrator first.")
+            _require_another_administrator(s, m, "add another administrator first")
             m.active = False
             end_all_sessions(s, m, self.ctx.clock.now(), "deactivated")
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="staff.deactivated",
                          summary=f"Staff member {m.username} deactivated.", details={"staff": m.username})
+
+
+    def change_role(self, actor: Actor, username: str, role: StaffRole, *,
+                    shown: StaffRow | None = None) -> RoleChange:
+        """Give a staff member another role (administrators only). The member's open sessions end, so every desk
+        they have open is refused at its next action and signs in again with the new role's menus. Refused when it
+        would leave no active administrator, and when the member changed since `shown` (the row the desk showed)."""
+        if not isinstance(role, StaffRole):
+            raise InvalidInput(f"{role!r} is not a staff role; choose one of "
+                               f"{', '.join(r.label for r in StaffRole)}.")
+        with self.ctx.db.write() as s:
+            require(s, actor, Permission.manage_staff)
+            m = self._member_as_shown(s, username, shown)
+            old = m.role
+            if role is old:
+                raise RuleViolation(f"{m.username} is already {old.label}. Nothing was changed.")
+            if old is StaffRole.administrator and m.active:
+                _require_another_administrator(s, m, "make another member an administrator first")
+            now = self.ctx.clock.now()
+            m.role = role
+            ended = end_all_sessions(s, m, now, f"role changed from {old.label} to {role.label} by "
+                                                f"{actor.full_name}")
+            audit.record(s, at=now, actor=actor.username, action="staff.role_changed",
+                         summary=f"Role of {m.username} ({m.full_name}) changed from {old.label} to {role.label}"
+                                 + (f"; {ended} open session(s) ended" if ended else "") + ".",
+                         details={"staff": m.username, "from": old.name, "to": role.name, "sessions_ended": ended})
+            return RoleChange(m.username, m.full_name, old, role, ended)
+
+
+def _require_another_administrator(s: Session, member: StaffMember, advice: str) -> None:
+    """Refuse taking `member`, an administrator, away from the administrators when no other active one is left:
+    the firm would have nobody to add, unlock or reset staff."""
+    if member.role is not StaffRole.administrator:
+        return
+    others = s.scalar(select(func.count()).select_from(StaffMember).where(
+        StaffMember.role == StaffRole.administrator, StaffMember.active.is_(True), StaffMember.id != member.id))
+    if not others:
+        raise RuleViolation(f"{member.username} is the last active administrator; {advice}.")
 
 
 def _desk() -> str:

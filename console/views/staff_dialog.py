@@ -1,4 +1,5 @@
-"""Staff administration for administrators: list, add (with the authenticator QR code), unlock, reset, deactivate."""
+"""Staff administration for administrators: list, add (with the authenticator QR code), unlock, reset, change the
+role, deactivate."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from console.views.change_bus import ChangeKind, Changes, Origin
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 from console.views.messages import report_done, show_error
+from console.views.staff_role_dialog import StaffRoleDialog
 from console.views.tables import item_table
 
 COLUMNS = ("Username", "Full name", "Role", "Active", "Sign-in")
@@ -59,10 +61,13 @@ class StaffDialog(QDialog):
         self.reset_action = self._action("&Reset second factor", "Ctrl+R",
                                          "Give the selected staff member a new authenticator secret (old codes stop "
                                          "working)", self.reset_selected, "resetStaffSecondFactor")
+        self.role_action = self._action("Change ro&le…", "Ctrl+L", "Give the selected staff member another role (their "
+                                        "open desks sign in again)", self.change_role_selected, "changeStaffRole")
         self.deactivate_action = self._action("&Deactivate", "Ctrl+D", "Stop the selected staff member signing in",
                                               self.deactivate_selected, "deactivateStaff")
+        self.role_dialog: StaffRoleDialog | None = None
         row_buttons = QHBoxLayout()
-        for action in (self.unlock_action, self.reset_action, self.deactivate_action):
+        for action in (self.unlock_action, self.reset_action, self.role_action, self.deactivate_action):
             button = QToolButton()
             button.setDefaultAction(action)
             row_buttons.addWidget(button)
@@ -171,7 +176,7 @@ class StaffDialog(QDialog):
 
     def _update_actions(self) -> None:
         has = self.selected_username() is not None
-        for action in (self.unlock_action, self.reset_action, self.deactivate_action):
+        for action in (self.unlock_action, self.reset_action, self.role_action, self.deactivate_action):
             action.setEnabled(has)
 
     def _run(self, work, then=None) -> None:
@@ -233,6 +238,36 @@ class StaffDialog(QDialog):
         shown = self.shown.get(name)
         box.accepted.connect(lambda: self._run(lambda: self.staff.deactivate(self.actor, name, shown=shown),
                                                lambda _: report_done(self, f"{name} can no longer sign in.")))
+        self.confirm_box = box
+        box.open()
+
+    def change_role_selected(self) -> StaffRoleDialog | None:
+        """Choose the new role, confirm naming the member, the old and the new role, then change it."""
+        name = self.selected_username()
+        shown = self.shown.get(name) if name else None
+        if shown is None:
+            return None
+        dialog = StaffRoleDialog(shown, self)
+        dialog.accepted.connect(lambda: self._confirm_role(shown, dialog.chosen()))
+        self.role_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _confirm_role(self, shown: StaffRow, role: StaffRole) -> None:
+        name = shown.username
+        box = QMessageBox(QMessageBox.Icon.Question, "Change staff role",
+                          f"Change the role of {shown.full_name} ({name}) from {shown.role.label} to {role.label}? "
+                          f"Their open desks are refused at the next action and sign in again as {role.label}.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("confirmBox")
+        box.button(QMessageBox.StandardButton.Yes).setText(f"&Make {name} {role.label}")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.accepted.connect(lambda: self._run(
+            lambda: self.staff.change_role(self.actor, name, role, shown=shown),
+            lambda change: report_done(self, f"{change.username} is now {change.new_role.label} (was "
+                                             f"{change.old_role.label})" + (
+                                                 f"; {change.sessions_ended} open session(s) ended"
+                                                 if change.sessions_ended else "") + ".")))
         self.confirm_box = box
         box.open()
 

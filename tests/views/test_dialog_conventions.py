@@ -132,6 +132,7 @@ OPENERS = {
     "SettingsDialog": lambda w: _cls("SettingsDialog")(w.desk, w.parent),
     "SignInDialog": lambda w: _cls("SignInDialog")(_staff(w), "test database", "", w.parent),
     "StaffDialog": lambda w: _cls("StaffDialog")(w.desk, w.parent),
+    "StaffRoleDialog": lambda w: _cls("StaffRoleDialog")(_staff(w).members(w.admin)[0], w.parent),
     "DashboardWindow": lambda w: _cls("DashboardWindow")(w.desk, w.parent),
     "WorkListWindow": lambda w: _cls("WorkListWindow")(w.desk, w.parent),
     "ClientDevicesWindow": lambda w: _cls("ClientDevicesWindow")(w.desk.services.training, w.desk.actor,

@@ -141,3 +141,32 @@ def test_deactivated_member_desk_locks_at_the_next_action(qtbot, app, ctx, world
     qtbot.addWidget(session.window)
     assert session.window.desk.actor.username == "bea"
     settle(qtbot, session.window.desk)
+
+
+def test_member_given_another_role_signs_in_again_to_the_new_roles_desk(qtbot, app, ctx, world, staff_service,
+                                                                          people, clock, admin, tmp_path):
+    """Bea's help-desk window is open when an administrator makes her back office. Her next action is refused and
+    the desk locks saying her role changed; she signs in again and gets a clean desk whose menus follow the new
+    role: Close account appears, SMS is gone."""
+    session = DeskSession(app, ctx, staff_service, lambda: staff_service.sign_in("bea", PASSWORD,
+                                                                                 code(people["bea"], clock)),
+                          ask_again=lambda notice, actor: ask_sign_in(staff_service, "test", notice=notice,
+                                                                      resume=actor))
+    assert session.sign_in()
+    opened.append(session)
+    window = session.window
+    assert not window.back_office.close_account_action.isVisible()
+    assert window.findChild(QAction, "issueSms").isVisible()
+    staff_service.change_role(admin, "bea", StaffRole.back_office)
+    seen = {}
+    answer_sign_in(qtbot, seen, "bea", PASSWORD, lambda: code(people["bea"], clock),
+                   shot=tmp_path / "role-changed.png")
+    work_list_action(window).trigger()
+    qtbot.waitUntil(lambda: session.window is not None and session.window is not window, timeout=10_000)
+    assert "role changed from Help-desk to Back office by Alex Admin" in seen["notice"]
+    fresh = session.window
+    qtbot.addWidget(fresh)
+    assert fresh.desk.actor.username == "bea" and fresh.desk.actor.role is StaffRole.back_office
+    assert fresh.back_office.close_account_action.isVisible()
+    assert not fresh.findChild(QAction, "issueSms").isVisible()
+    settle(qtbot, fresh.desk)

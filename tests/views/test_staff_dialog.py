@@ -100,3 +100,59 @@ def test_administrator_opens_staff_from_tools(qtbot, ctx, world, admin):
     qtbot.addWidget(w)
     w.findChild(QAction, "manageStaff").trigger()
     assert w.staff_dialog.isVisible()
+
+
+def test_change_role_from_the_keyboard_ends_the_members_open_desk(qtbot, ctx, dialog, staff_service, admin):
+    """Ctrl+L on harriet opens the role choice at her role now; Down, Down, Enter chooses Auditor; the confirmation
+    names her, the old and the new role, and No is the default. Yes changes it: the table shows Auditor, the
+    change is reported once, and harriet's open desk is refused at its next action."""
+    from PySide6.QtCore import Qt
+
+    from console.models.errors import SessionEnded
+
+    staff_service.add(admin, "harriet", "Harriet Desk", StaffRole.help_desk, PASSWORD)
+    harriet_desk = signed_in(ctx, "harriet", "Harriet Desk", StaffRole.help_desk)
+    dialog.refresh()
+    assert dialog.select("harriet")
+    assert dialog.role_action.shortcut().toString() == "Ctrl+L" and dialog.role_action.isEnabled()
+    dialog.role_action.trigger()
+    choice = dialog.role_dialog
+    assert choice.isVisible() and choice.role.currentData() is StaffRole.help_desk
+    qtbot.keyClick(choice.role, Qt.Key.Key_Return)  # the same role: nothing to change
+    assert choice.isVisible() and "harriet is Help-desk already" in choice.note.text() and dialog.confirm_box is None
+    qtbot.keyClick(choice.role, Qt.Key.Key_Down)
+    qtbot.keyClick(choice.role, Qt.Key.Key_Down)
+    assert choice.chosen() is StaffRole.auditor and choice.note.isHidden()
+    choice.grab().save("/tmp/sls-staff-role-choice.png")
+    qtbot.keyClick(choice.role, Qt.Key.Key_Return)
+    assert not choice.isVisible()
+    box = dialog.confirm_box
+    assert "Harriet Desk (harriet) from Help-desk to Auditor" in box.text()
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)
+    box.grab().save("/tmp/sls-staff-role-confirm.png")
+    box.button(QMessageBox.StandardButton.Yes).click()
+    settle(qtbot, dialog.desk)
+    row = next(r for r in range(dialog.table.rowCount()) if dialog.table.item(r, 0).text() == "harriet")
+    assert dialog.table.item(row, 2).text() == "Auditor"
+    dialog.grab().save("/tmp/sls-staff-role-done.png")
+    reports = [b for b in dialog.findChildren(QMessageBox) if b.objectName() == "doneBox"]
+    assert len(reports) == 1 and "harriet is now Auditor (was Help-desk); 1 open session(s) ended." == reports[
+        0].text()
+    with pytest.raises(SessionEnded, match="role changed from Help-desk to Auditor by Alex Admin"):
+        staff_service.members(harriet_desk)
+
+
+def test_change_role_of_the_last_administrator_refused_once(qtbot, dialog, admin):
+    """The only administrator choosing another role for himself is refused in one box, and stays administrator."""
+    from PySide6.QtCore import Qt
+
+    assert dialog.select("admin01")
+    dialog.role_action.trigger()
+    qtbot.keyClick(dialog.role_dialog.role, Qt.Key.Key_Up)  # Auditor, just above Administrator
+    qtbot.keyClick(dialog.role_dialog.role, Qt.Key.Key_Return)
+    dialog.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+    settle(qtbot, dialog.desk)
+    assert "admin01 is the last active administrator" in dialog.last_message.text()
+    assert [b.objectName() for b in dialog.findChildren(QMessageBox) if b.isVisible()] == ["errorBox"]
+    row = next(r for r in range(dialog.table.rowCount()) if dialog.table.item(r, 0).text() == "admin01")
+    assert dialog.table.item(row, 2).text() == "Administrator"
