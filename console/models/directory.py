@@ -254,6 +254,9 @@ class _Arm(NamedTuple):
 
     rows: Select[str, int]
     username: SQLColumnExpression[str]
+    # PostgreSQL: the range may be cut to its first rows in username order on its own (a join may not: the
+    # planner then walks every username and looks up each one's account, a second at a million users).
+    cut_alone: bool = True
 
 
 def _found_by_name(query: UserQuery) -> list[_Arm] | None:
@@ -271,24 +274,31 @@ def _found_by_name(query: UserQuery) -> list[_Arm] | None:
     number = account_number_prefix(text)
     if number is not None:
         arms.append(_Arm(select(User.username, User.id).join(Account, Account.id == User.account_id)
-                         .where(prefix_range(Account.number, number)), User.username))
+                         .where(prefix_range(Account.number, number)), User.username, cut_alone=False))
     return arms
 
 
-def _found_count(arms: list[_Arm]) -> Select[int]:
+def _found_count(arms: list[_Arm], dialect: str = "sqlite") -> Select[int]:
+    if dialect == "postgresql":  # duplicates removed on the ids alone: half the hashing of (username, id)
+        ids = union(*(arm.rows.with_only_columns(arm.rows.selected_columns[1]) for arm in arms))
+        return select(func.count()).select_from(ids.subquery())
     return select(func.count()).select_from(union(*(arm.rows for arm in arms)).subquery())
 
 
-def _found_window(arms: list[_Arm], after: str | None, ascending: bool, skip: int, limit: int
-                  ) -> CompoundSelect[str, int]:
+def _found_window(arms: list[_Arm], after: str | None, ascending: bool, skip: int, limit: int,
+                  dialect: str = "sqlite") -> CompoundSelect[str, int]:
     """(username, id) in username order from `after` (included; usernames are unique), as one compound
     SELECT whose ORDER BY and LIMIT each range serves itself: SQLite keeps only the first rows of each while
-    merging (a tenth of sorting the whole union)."""
+    merging (a tenth of sorting the whole union). PostgreSQL hashes the whole union before sorting it, so
+    there each range is cut to its own first skip + limit rows first (the union's first rows are among them)."""
     rows = [arm.rows if after is None else arm.rows.where(arm.username >= after if ascending
                                                           else arm.username <= after) for arm in arms]
     name: ColumnElement[str] = literal_column("username")
     user_id: ColumnElement[int] = literal_column("id")
     order: list[ColumnElement[Any]] = [name, user_id] if ascending else [name.desc(), user_id.desc()]
+    if dialect == "postgresql":
+        rows = [r.order_by(*(c if ascending else c.desc() for c in r.selected_columns)).limit(skip + limit)
+                if arm.cut_alone else r for r, arm in zip(rows, arms, strict=True)]
     return union(*rows).order_by(*order).offset(skip).limit(limit)
 
 
@@ -435,7 +445,7 @@ class UserDirectory:
             substring = key.contains and len(key.text) >= SUBSTRING_MIN
             found = _found_by_name(query)
             if counts is None and found is not None:
-                total = s.scalar(_found_count(found))
+                total = s.scalar(_found_count(found, self._dialect))
             elif counts is None and substring and query.state is None and self._dialect == "sqlite":
                 # Counted in the substring index alone: ~3 ms where joining the users takes ~40 ms.
                 total = s.scalar(_fts_matches(select(func.count()).select_from(_FTS), key.text))
@@ -546,7 +556,8 @@ class UserDirectory:
         found = _found_by_name(query) if query.sort == "username" else None
         if found is not None:  # Find's default search, read from its index ranges alone
             after = str(anchor.key) if anchor is not None else None
-            return [_Position(*r) for r in s.execute(_found_window(found, after, ascending, skip, limit))]
+            return [_Position(*r) for r in s.execute(_found_window(found, after, ascending, skip, limit,
+                                                                    self._dialect))]
         base = select(key, User.id)
         if query.sort == "account":
             base = base.join(Account, Account.id == User.account_id)

@@ -158,7 +158,8 @@ class User(Base):
         Index("ix_users_state_name", "sls_state", "name_key"),
         Index("ix_users_state_role", "sls_state", "role"),
         Index("ix_users_state_devices", "sls_state", "active_devices"),
-        Index("ix_users_account_username", "account_id", "username"),
+        # With the id on PostgreSQL (migration 0014), Find's account-number range reads no users rows.
+        Index("ix_users_account_username", "account_id", "username", postgresql_include=["id"]),
     )
 
 
