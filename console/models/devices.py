@@ -136,21 +136,21 @@ class DeviceService:
 
     # reading ---------------------------------------------------------------------------------------
     def count(self, query: DeviceQuery = DeviceQuery()) -> int:
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return device_list.count(s, query, self.ctx.clock.now())
 
     def window(self, query: DeviceQuery, offset: int, limit: int) -> list[DeviceRow]:
         """One window of devices, newest first, filtered in SQL (device_list.py)."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return device_list.window(s, query, offset, limit, self.ctx.clock.now())
 
     def offset_of(self, query: DeviceQuery, device_id: int) -> int | None:
         """The row of a device in the list `query` shows (newest first), or None when it does not show it."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return device_list.offset_of(s, query, device_id, self.ctx.clock.now())
 
     def get(self, device_id: int) -> DeviceRow:
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             _device(s, device_id)
             return device_list.one(s, device_id, self.ctx.clock.now())
 
@@ -159,7 +159,7 @@ class DeviceService:
         wanted = (serial or "").strip().upper()
         device_id = None
         if "\x00" not in wanted:  # no serial holds one (and PostgreSQL refuses it in a query)
-            with self.ctx.db.read() as s:
+            with self.ctx.read() as s:
                 device_id = s.scalar(select(SecurityDevice.id).where(SecurityDevice.serial == wanted))
         if device_id is None:
             raise NotFound(f"There is no device with serial {wanted or '(blank)'} on record. Check the serial "
@@ -514,7 +514,7 @@ class DeviceService:
 
     def oldest_in_stock(self) -> str | None:
         """The serial the stock would give first (offered in the replacement dialog, never chosen silently)."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return s.scalar(select(SecurityDevice.serial).where(SecurityDevice.kind == DeviceKind.dsc_plus,
                                                                 SecurityDevice.state == DeviceState.in_stock)
                             .order_by(SecurityDevice.received_at, SecurityDevice.id).limit(1))
@@ -522,7 +522,7 @@ class DeviceService:
     def replacement_fee(self, device_id: int) -> int:
         """What ordering a replacement for this card would charge, in cents (0 when the battery failed or the
         fee was already charged)."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             old = _device(s, device_id)
             if old.return_reason is ReturnReason.battery_failure or existing_charge(s, old.id, ChargeKind.replacement):
                 return 0
@@ -530,7 +530,7 @@ class DeviceService:
 
     def dsc_eligibility(self, user_id: int) -> DscEligibility:
         """The account's equity against the DSC+ minimum, shown before shipping."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             user = _user(s, user_id)
             fig = load_figures(s)
             equity = user.account.equity_cents
@@ -539,7 +539,7 @@ class DeviceService:
 
     def holders(self, device_id: int) -> list[tuple[int, str]]:
         """(user id, username) of each holder, for choosing who unshares or receives a replacement."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return [(u.id, u.username) for u in holders_of(s, _device(s, device_id))]
 
 

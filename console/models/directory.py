@@ -363,7 +363,7 @@ class UserDirectory:
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Session]:
         """A read session whose running statement interrupt_reads() can stop from another thread."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             self._check_fresh(s)
             me = threading.get_ident()
             with self._lock:
@@ -601,7 +601,7 @@ class UserDirectory:
             pos.anchors[at] = key
 
     def details(self, user_id: int, audit_limit: int = 15) -> UserDetails:
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             user = s.get(User, user_id) if is_row_id(user_id) else None
             if user is None:
                 raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
@@ -625,7 +625,7 @@ class UserDirectory:
         name = (username or "").strip().lower()
         if not name or searchable(name) != name or len(name) > 64:
             return None  # no username holds such characters
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return s.scalar(select(User.id).where(User.username == name))
 
 

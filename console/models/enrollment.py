@@ -405,12 +405,12 @@ class EnrollmentService:
 
     def opt_out_statement(self) -> str:
         """The acknowledgement the client hears, stating the withdrawal limits as currently set."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return opt_out_terms.statement(load_figures(s))
 
     def opt_out_explanations(self) -> dict[Restriction, str]:
         """What each opt-out restriction means, the withdrawal limits in figures."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return opt_out_terms.restriction_explanations(load_figures(s))
 
     # --- internals -------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ class RightsService:
         """Raise RightsError naming the holder when `user_id` may not change security settings."""
         from console.models.errors import NotFound
 
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             user = s.get(User, user_id)
             if user is None:
                 raise NotFound(f"User #{user_id} no longer exists; refresh the list.")

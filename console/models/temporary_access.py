@@ -138,7 +138,7 @@ class TemporaryAccessService:
 
     def can_issue(self, user_id: int) -> str | None:
         """None when a passcode may be issued to the user now, else the reason it would be refused."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             user = _user(s, user_id)
             try:
                 refuse_temporary_access(user)

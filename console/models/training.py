@@ -74,7 +74,7 @@ class TrainingService:
         self.ctx = ctx
 
     def available(self) -> bool:
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return training_allowed(s)
 
     def devices_of(self, actor: Actor, user_id: int) -> list[ClientDevice]:
