@@ -41,6 +41,7 @@ from console.models.device_rules import (
 from console.models.entities import DeviceHolding, SecurityDevice, User, UserRestriction
 from console.models.enums import ChargeKind, DeviceKind, DeviceState, ReturnReason, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
+from console.models.lookups import existing_user
 from console.models.permissions import Permission, require
 from console.models.returns import fee_for, start_return
 from console.models.rights import require_rights
@@ -205,7 +206,7 @@ class DeviceService:
             require(s, actor, Permission.manage_stock)
             device = _device(s, device_id)
             require_version(device, expected_version, _label(device))
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             require_version(user, user_version, user.username)
             require_rights(s, user)
             fig = load_figures(s)
@@ -298,7 +299,7 @@ class DeviceService:
         """The device the user is offered first at login; one per user, among active devices."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_devices)
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             require_rights(s, user)
             holding = _holding(s, user, device_id)
             device = holding.device
@@ -322,7 +323,7 @@ class DeviceService:
 
         with self.ctx.db.read() as s:
             require(s, actor, Permission.manage_devices)
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             require_rights(s, user)
             if user.sls_state not in (SlsState.enrolled, SlsState.no_device):
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: share a device with them "
@@ -333,7 +334,7 @@ class DeviceService:
         requests: list[int] = []
 
         def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
-            user = _user(session, user_id)
+            user = existing_user(session, user_id)
             now = self.ctx.clock.now()
             why = review_reason(session, dev, user, load_figures(session))
             if why is not None:  # possession proven; the share itself waits for compliance
@@ -353,7 +354,7 @@ class DeviceService:
         keeps at least one active device. `expected_version`: the device as the desk showed it."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_devices)
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             if expected_version is not None:
                 require_version(_device(s, device_id), expected_version, _label(_device(s, device_id)))
             require_rights(s, user)
@@ -402,7 +403,7 @@ class DeviceService:
             users = holders_of(s, device)
             issued = None
             if issue_temporary_passcode and user_id is not None:
-                user = _user(s, user_id)
+                user = existing_user(s, user_id)
                 if user.id not in {u.id for u in users}:
                     raise RuleViolation(f"{user.username} does not hold this device; choose one of its holders.")
                 issued = issue_passcode_in(s, self.ctx, actor, user, identity_verified=identity_verified,
@@ -442,7 +443,7 @@ class DeviceService:
                     raise InvalidInput("This card has several holders; choose who receives the replacement.")
                 user = holders[0]
             else:
-                user = _user(s, user_id)
+                user = existing_user(s, user_id)
                 if user.id not in {u.id for u in holders}:
                     raise RuleViolation(f"{user.username} does not hold DSC+ {old.serial}; the replacement goes to "
                                         f"one of its holders.")
@@ -531,7 +532,7 @@ class DeviceService:
     def dsc_eligibility(self, user_id: int) -> DscEligibility:
         """The account's equity against the DSC+ minimum, shown before shipping."""
         with self.ctx.read() as s:
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             fig = load_figures(s)
             equity = user.account.equity_cents
             return DscEligibility(user.account.number, equity, fig.dsc_min_equity_cents,
@@ -570,12 +571,6 @@ def _device(s: Session, device_id: int) -> SecurityDevice:
         raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
     return device
 
-
-def _user(s: Session, user_id: int) -> User:
-    user = s.get(User, user_id)
-    if user is None:
-        raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
-    return user
 
 
 def _holding(s: Session, user: User, device_id: int) -> DeviceHolding:

@@ -47,8 +47,8 @@ from console.models.entities import (
     UserWord,
 )
 from console.models.enums import DeviceState, Restriction, SlsState, UserRole
-from console.models.errors import NotFound
 from console.models.limits import UserLimits, user_limits
+from console.models.lookups import existing_user
 from console.models.rights import rights_holder
 from console.models.settings import load_figures
 
@@ -602,9 +602,7 @@ class UserDirectory:
 
     def details(self, user_id: int, audit_limit: int = 15) -> UserDetails:
         with self.ctx.read() as s:
-            user = s.get(User, user_id) if is_row_id(user_id) else None
-            if user is None:
-                raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+            user = existing_user(s, user_id)
             account = user.account
             holder = rights_holder(s, account)
             devices = tuple(_device_summaries(s, user, self.ctx.clock.now()))
