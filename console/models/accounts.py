@@ -74,7 +74,7 @@ class AccountService:
     def closing_preview(self, account_id: int) -> ClosingPreview:
         """The account as the closing question shows it: serials (or kinds) of its devices on their way back
         (closing waits for them) and the version of what closing would act on."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             account = _account(s, account_id)
             return ClosingPreview(account.id, account.number, [_label(d) for d in s.scalars(_in_transit(account_id))],
                                   closing_version(s, account))
