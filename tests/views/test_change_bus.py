@@ -71,6 +71,7 @@ def test_revoking_in_the_devices_window_shows_everywhere_without_refresh(qtbot, 
     assert main.detail.devices.item(row, 1).text().startswith("Active")
     settings = SecuritySettingsDialog(desk, world.primary_id, main)
     settings.show()
+    settle(qtbot, desk)  # the dialog reads its user off the GUI thread
     charges = ChargesWindow(desk, "U1234567", main)
     charges.show()
     devices = DevicesWindow(desk, main)

@@ -72,6 +72,7 @@ def test_settings_saved_over_another_desks_change_are_refused_and_refreshed(qtbo
     service = SettingsService(ctx)
     dialog = SettingsDialog(desk_for(ctx, admin))
     qtbot.addWidget(dialog)
+    settle(qtbot, dialog.desk)  # the figures are read off the GUI thread
     service.update(admin, "online_card_validity_days", 30)  # desk B
     dialog.set_value("online_card_validity_days", 45)
     dialog.set_value("return_due_days", 40)

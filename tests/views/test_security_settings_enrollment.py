@@ -108,7 +108,7 @@ def test_locked_device_is_unlocked_from_security_settings_with_a_confirmation(qt
 
     from console.models.entities import AuditEntry, SecurityDevice
     from console.views.security_settings import SecuritySettingsDialog
-    from tests.views.desks import desk_for, submit
+    from tests.views.desks import desk_for, settle, submit
 
     with ctx.db.write() as s:
         s.get(SecurityDevice, world.secondary_device_id).locked = True
@@ -116,6 +116,7 @@ def test_locked_device_is_unlocked_from_security_settings_with_a_confirmation(qt
     dialog = SecuritySettingsDialog(desk, world.secondary_id)
     qtbot.addWidget(dialog)
     dialog.show()
+    settle(qtbot, desk)  # the user is read off the GUI thread
     assert not dialog.unlock_action.isEnabled()
     dialog.pane.devices.setCurrentCell(0, 0)
     assert dialog.unlock_action.isEnabled() and dialog.unlock_button.isVisible()

@@ -41,6 +41,7 @@ def test_console_rides_out_a_server_restart(qtbot, ctx, world, admin):
     live.start()
     dialog = SettingsDialog(desk, window)
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.loading, timeout=10000)  # the figures are read off the GUI thread
     dialog.set_value("online_card_validity_days", 33)  # what the agent typed
     try:
         server("stop")
