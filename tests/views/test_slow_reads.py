@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from console.models.enums import StaffRole
+from console.views.audit_view import AuditView
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.settings_dialog import SettingsDialog
 from console.views.staff_dialog import StaffDialog
@@ -60,3 +61,35 @@ def test_settings_open_at_once_and_fill_the_figures_when_read(qtbot, desk, monke
     assert not dialog.loading and not dialog.reading.isVisible()
     assert dialog.fields["online_card_validity_days"].value() == 21
     assert dialog.fields["online_card_validity_days"].isEnabled()
+
+
+def test_audit_trail_filters_verifies_and_exports_while_the_window_answers(qtbot, desk, monkeypatch, tmp_path):
+    release = slow_reads(monkeypatch, desk.services.audit_log, "window", "staff_names", "actions", "verify",
+                         "export_csv")
+    view = AuditView(desk)
+    qtbot.addWidget(view)
+    view.show()
+    answers_meanwhile(qtbot)
+    assert view.model.rowCount() == 0 and view.statusBar().currentMessage() == "Reading the audit trail…"
+    release.set()
+    settle(qtbot, view.desk)
+    shown = view.model.rowCount()
+    assert shown > 0 and view.staff_filter.count() > 1
+    assert view.statusBar().currentMessage() == f"{shown} entries shown"
+
+    release.clear()
+    view.verify_action.trigger()
+    answers_meanwhile(qtbot)
+    assert view.verify_result.text() == "Chain not verified in this session."
+    release.set()
+    settle(qtbot, desk)
+    assert view.verify_result.text().startswith(f"Audit trail intact: {shown} entries")
+
+    release.clear()
+    path = tmp_path / "trail.csv"
+    view.export_to(str(path))
+    answers_meanwhile(qtbot)
+    release.set()
+    settle(qtbot, desk)
+    assert view.statusBar().currentMessage() == f"Exported {shown} entries to {path}"
+    assert len(path.read_text().splitlines()) == shown + 1
