@@ -22,7 +22,8 @@ with its outcome; the runner does the rest.
 - A write refused because another desk changed the record first (``ConcurrentChange``) announces its
   ``changes`` (all kinds, when they depend on the result) as another desk's, so every window shows what is
   true now and the agent decides again.
-- ``runner.is_idle()`` says whether nothing is queued or running (tests wait on it; so does closing).
+- ``runner.is_idle()`` says whether nothing is queued or running, counting the desk's other readers (the users
+  list's own loader, see ``also_wait_for``): tests wait on it. ``wait_idle()`` (closing) waits for operations.
 """
 
 from __future__ import annotations
@@ -214,6 +215,7 @@ class OperationRunner(QObject):
         self.pool.setMaxThreadCount(1)
         self.pool.setExpiryTimeout(-1)
         self._running: list[Operation] = []
+        self._readers: list[Callable[[], bool]] = []
         self.last: Operation | None = None
 
     def write(self, parent: QWidget, work: Callable[..., Any], *, changes: Changes | Callable[[Any], Changes],
@@ -241,8 +243,13 @@ class OperationRunner(QObject):
         if not self._running:
             self.idle.emit()
 
+    def also_wait_for(self, idle: Callable[[], bool]) -> None:
+        """Another reader of this desk with a thread of its own (the users list's loader): is_idle() is False while
+        `idle()` is."""
+        self._readers.append(idle)
+
     def is_idle(self) -> bool:
-        return not self._running
+        return not self._running and all(idle() for idle in self._readers)
 
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
         """Block until every operation has run and reported (closing the console, tests)."""

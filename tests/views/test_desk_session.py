@@ -39,6 +39,7 @@ def test_sign_out_then_next_staff_member_starts_with_a_clean_desk(qtbot, app, ct
     second = session.window
     assert second is not first and second.isVisible() and not first.isVisible()
     assert second.services.actor == back_office
+    qtbot.waitUntil(lambda: not second.model.loading)  # the list is read off the GUI thread
     assert second.filter_edit.text() == "" and second.model.rowCount() == 4
     qtbot.addWidget(second)
 

@@ -18,6 +18,7 @@ def make_window(qtbot, ctx, actor):
     w = MainWindow(desk_for(ctx, actor))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     return w
 
 
