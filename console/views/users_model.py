@@ -181,10 +181,6 @@ class UsersModel(QAbstractTableModel):
         text query's counts are still being made (state_counts_changed follows)."""
         return None if self._state_counts is None else dict(self._state_counts)
 
-    def _read(self, query: UserQuery) -> tuple[int, list[UserRow]]:
-        d = self._directory
-        return d.count(query), d.window(query, 0, WINDOW)
-
     def is_idle(self) -> bool:
         """Nothing asked of the database is still to arrive: rows, windows or counts (tests wait on it)."""
         return not (self._loading or self._counting or self._requested) and self._loader.idle()
@@ -195,11 +191,13 @@ class UsersModel(QAbstractTableModel):
         self._query = query
         self._loading = self._counting = True
 
+        directory = self._directory
+
         def job() -> tuple:
-            return ("query", generation, query, *self._read(query), None)
+            return ("query", generation, query, directory.count(query), directory.window(query, 0, WINDOW), None)
 
         def counts_job() -> tuple:
-            return ("counts", generation, self._directory.counts_by_state(query))
+            return ("counts", generation, directory.counts_by_state(query))
 
         job.generation = counts_job.generation = generation  # type: ignore[attr-defined]
         job.kind = counts_job.kind = "query"  # type: ignore[attr-defined]

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from console.models.enums import StaffRole
+from console.models.enums import SlsState
 from console.views.audit_view import AuditView
+from console.views.main_window import MainWindow
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.settings_dialog import SettingsDialog
 from console.views.staff_dialog import StaffDialog
@@ -93,3 +95,23 @@ def test_audit_trail_filters_verifies_and_exports_while_the_window_answers(qtbot
     settle(qtbot, desk)
     assert view.statusBar().currentMessage() == f"Exported {shown} entries to {path}"
     assert len(path.read_text().splitlines()) == shown + 1
+
+
+def test_users_list_and_its_counts_without_text_are_read_while_the_window_answers(qtbot, desk, monkeypatch):
+    release = slow_reads(monkeypatch, desk.services.directory, "count", "window", "counts_by_state")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    answers_meanwhile(qtbot)
+    assert window.model.rowCount() == 0 and window.counts_label.text() == "Reading the users…"
+    release.set()
+    settle(qtbot, desk)
+    assert window.model.rowCount() == 4 and "Opted out: 2" in window.counts_label.text()
+
+    release.clear()  # a state filter, no text typed
+    window.state_combo.setCurrentIndex(window.state_combo.findData(SlsState.opted_out))
+    answers_meanwhile(qtbot)
+    assert window.model.rowCount() == 4  # the rows shown stay until the new ones land: no flicker
+    release.set()
+    settle(qtbot, desk)
+    assert window.model.rowCount() == 2 and window.counts_label.text().startswith("2 users shown")
