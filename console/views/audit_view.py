@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt
 from PySide6.QtGui import QKeySequence
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.audit import VerifyResult
 from console.models.audit_log import AuditFilter, AuditLog, AuditRow
 from console.models.context import Actor
 from console.models.errors import ConsoleError
@@ -428,7 +428,7 @@ class AuditView(QMainWindow):
         self.desk.runner.query(self, lambda _report: log.verify(actor), success=self._verified, failure=self._refused,
                                progress=Progress("Verifying the audit trail", "Verify", cancellable=False))
 
-    def _verified(self, result: VerifyResult) -> None:
+    def _verified(self, result: Any) -> None:  # AuditLog.verify's answer (its type lives below the views' layer)
         if result.ok:
             text = f"Audit trail intact: {result.count:,} entries; head hash {result.head_hash}."
             self.verify_result.setStyleSheet("color: #1b5e20;")

@@ -41,7 +41,7 @@ class SettingsDialog(QDialog):
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
         self.desk = desk
-        service = self.service = desk.services.settings
+        self.service = desk.services.settings
         self.actor = desk.actor
         self.editable = desk.actions.may(Permission.change_settings)
         self.saved: dict[str, int] | None = None

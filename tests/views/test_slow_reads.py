@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.models.enums import StaffRole
-from console.models.enums import SlsState
+from console.models.enums import SlsState, StaffRole
 from console.views.audit_view import AuditView
 from console.views.main_window import MainWindow
 from console.views.security_settings import SecuritySettingsDialog
