@@ -23,7 +23,7 @@ with its outcome; the runner does the rest.
   ``changes`` (all kinds, when they depend on the result) as another desk's, so every window shows what is
   true now and the agent decides again.
 - ``runner.is_idle()`` says whether nothing is queued or running, counting the desk's other readers (the users
-  list's own loader, see ``also_wait_for``): tests wait on it. ``wait_idle()`` (closing) waits for operations.
+  list's own loader, see ``also_wait_for``): tests wait on it; so does closing (``wait_idle()``).
 """
 
 from __future__ import annotations
@@ -252,11 +252,12 @@ class OperationRunner(QObject):
         return not self._running and all(idle() for idle in self._readers)
 
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
-        """Block until every operation has run and reported (closing the console, tests)."""
+        """Block until every operation has run and reported, and the other readers have answered (closing the
+        console, screenshots)."""
         from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop
 
         deadline = QDeadlineTimer(timeout_ms)
-        while self._running and not deadline.hasExpired():
+        while not self.is_idle() and not deadline.hasExpired():
             self.pool.waitForDone(20)
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        return not self._running
+        return self.is_idle()
