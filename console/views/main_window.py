@@ -526,6 +526,14 @@ class MainWindow(QMainWindow):
         self._select_first_match = True
         self.apply_filter()
 
+    def present(self) -> None:
+        """Show the window after sign-in, on top and active, with the keyboard in Find: the agent types a name at
+        once (no window manager needed: Qt asks the X server for the focus itself)."""
+        self.filter_edit.setFocus()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()
         self.filter_edit.selectAll()

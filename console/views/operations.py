@@ -157,7 +157,12 @@ class Operation(QObject):
             if error is not None:
                 self.error = error
                 if _session_ended(error):
-                    return  # the desk locks and offers sign-in (gui.DeskSession); no refusal box
+                    # The desk locked and asked for a sign-in (gui.DeskSession). A window that says refusals
+                    # itself is told too, so it is ready to try again (its buttons back) when the desk returns;
+                    # never a box: the sign-in said why.
+                    if self._failure is not None and shiboken6.isValid(self.parent_widget):
+                        self._failure(error)
+                    return
                 self._announce_stale(error)
                 if self._failure is not None:
                     if not isinstance(error, _expected_errors()):
@@ -193,7 +198,7 @@ def _session_ended(error: Exception) -> bool:
     from console.models.errors import SessionEnded
     from console.views.session_events import session_events
 
-    return isinstance(error, SessionEnded) and session_events().report(str(error))
+    return isinstance(error, SessionEnded) and session_events().report_once(error)
 
 
 def _expected_errors() -> tuple[type[Exception], ...]:

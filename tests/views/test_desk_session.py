@@ -65,3 +65,16 @@ def test_lock_then_another_staff_member_gets_a_clean_desk(qtbot, app, ctx, world
     assert session.window.filter_edit.text() == ""
     assert [w for w in QApplication.topLevelWidgets() if w.isVisible()] == [session.window]
     qtbot.addWidget(session.window)
+
+
+def test_after_sign_in_the_keyboard_is_in_find(qtbot, app, ctx, world, agent):
+    """The main window opens active with the keyboard in Find, chosen by the window itself (not left to which
+    widget happens to come first): typed text lands there without Ctrl+F."""
+    session = _session(app, ctx, agent)
+    window = session.window
+    qtbot.addWidget(window)
+    assert window.focusWidget() is window.filter_edit  # set before it shows, not left to the platform
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.filter_edit, timeout=5000)
+    assert QApplication.activeWindow() is window
+    qtbot.keyClicks(QApplication.focusWidget(), "jsmit")
+    assert window.filter_edit.text() == "jsmit"
