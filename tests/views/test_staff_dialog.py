@@ -29,6 +29,7 @@ def dialog(qtbot, staff_service, admin):
     d = StaffDialog(desk)
     qtbot.addWidget(d)
     d.show()
+    settle(qtbot, desk)  # the staff are read off the GUI thread
     return d
 
 
@@ -68,6 +69,7 @@ def test_unlock_and_deactivate_selected(qtbot, dialog, staff_service, admin, clo
             staff_service.sign_in("harriet", "wrong", "000000")
         clock.advance(seconds=60)
     dialog.refresh()
+    settle(qtbot, dialog.desk)
     dialog.select("harriet")
     assert "locked" in dialog.table.item(dialog.table.currentRow(), 4).text()
     dialog.unlock_action.trigger()
@@ -113,6 +115,7 @@ def test_change_role_from_the_keyboard_ends_the_members_open_desk(qtbot, ctx, di
     staff_service.add(admin, "harriet", "Harriet Desk", StaffRole.help_desk, PASSWORD)
     harriet_desk = signed_in(ctx, "harriet", "Harriet Desk", StaffRole.help_desk)
     dialog.refresh()
+    settle(qtbot, dialog.desk)
     assert dialog.select("harriet")
     assert dialog.role_action.shortcut().toString() == "Ctrl+L" and dialog.role_action.isEnabled()
     dialog.role_action.trigger()
