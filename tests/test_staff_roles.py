@@ -80,7 +80,7 @@ def test_the_last_active_administrator_keeps_the_role(ctx, staff_service, staff)
     staff_service.change_role(staff["alex"], "harriet", StaffRole.administrator)
     change = staff_service.change_role(staff["alex"], "alex", StaffRole.back_office)
     assert change.sessions_ended == 1 and role_of(ctx, "alex") is StaffRole.back_office
-    with pytest.raises(SessionEnded, match="role changed from Administrator to Back office by Alex Admin"):
+    with pytest.raises(SessionEnded, match="role changed to Back office"):
         staff_service.members(staff["alex"])
 
 
@@ -122,7 +122,7 @@ def test_the_demoted_members_open_desk_is_refused_at_its_next_action(ctx, world,
 
     staff_service.change_role(staff["alex"], "harriet", StaffRole.auditor)
     before = audit_count(ctx)
-    with pytest.raises(SessionEnded, match="role changed from Help-desk to Auditor by Alex Admin"):
+    with pytest.raises(SessionEnded, match="role changed to Auditor"):
         TemporaryAccessService(ctx).issue_temporary_passcode(staff["harriet"], world.secondary_id,
                                                              identity_verified=True)
     assert audit_count(ctx) == before

@@ -453,8 +453,8 @@ class StaffService:
                 _require_another_administrator(s, m, "make another member an administrator first")
             now = self.ctx.clock.now()
             m.role = role
-            ended = end_all_sessions(s, m, now, f"role changed from {old.label} to {role.label} by "
-                                                f"{actor.full_name}")
+            # The session row keeps a short reason (40 characters); the audit entry says who and from what.
+            ended = end_all_sessions(s, m, now, f"role changed to {role.label}")
             audit.record(s, at=now, actor=actor.username, action="staff.role_changed",
                          summary=f"Role of {m.username} ({m.full_name}) changed from {old.label} to {role.label}"
                                  + (f"; {ended} open session(s) ended" if ended else "") + ".",
