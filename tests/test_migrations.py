@@ -11,9 +11,10 @@ from console.models.schema import alembic_config, current_revision, head_revisio
 
 def _search_objects(obj, name, type_, reflected, compare_to) -> bool:
     """False for the users list's search structures, which migration 0003 builds outside the ORM: the FTS5
-    table and its shadow tables on SQLite, the pg_trgm indexes on PostgreSQL; and the vault's server key
-    (migration 0011, PostgreSQL), which the console never maps: only the vault's functions read it."""
-    if type_ == "table" and name and (name.startswith("users_fts") or name == "vault_keys"):
+    table and its shadow tables on SQLite, the pg_trgm indexes on PostgreSQL; and the vault's server key and
+    failure counts (migrations 0011 and 0013, PostgreSQL), which the console never maps: only the vault's
+    functions read them."""
+    if type_ == "table" and name and (name.startswith("users_fts") or name in ("vault_keys", "vault_failures")):
         return False
     return not (type_ == "index" and name and name.endswith("_trgm"))
 
