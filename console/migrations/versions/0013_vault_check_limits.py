@@ -20,6 +20,7 @@ sls_vault_slot_matches. Roles that could call the old check functions may call t
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from alembic import op
 
@@ -181,7 +182,7 @@ def downgrade() -> None:
     op.execute("DROP TABLE vault_failures")
 
 
-def _revision_0011():
+def _revision_0011() -> ModuleType:
     path = Path(__file__).with_name("0011_second_factor_vault.py")
     spec = importlib.util.spec_from_file_location("sls_revision_0011", path)
     assert spec is not None and spec.loader is not None
