@@ -50,9 +50,15 @@ def test_the_comparison_sees_a_missing_column(db):
     assert [(d[0], d[3].name) for d in diff] == [("add_column", "shoe_size")]
 
 
-def _downgrade(db, revision: str) -> None:
+def _downgrade(db, revision: str, discard_vault: bool = True) -> None:
+    """Down to `revision`. On PostgreSQL the vault's secrets are discarded first (`discard_vault`): the vault's
+    own downgrade refuses while it holds any, and these tests are about older revisions' data."""
     from alembic import command
+    from sqlalchemy import text
 
+    if discard_vault and not db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE devices SET sealed_secret = NULL, secret_hash = NULL"))
     cfg = alembic_config(db.url)
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -106,3 +112,22 @@ def test_a_return_reason_no_member_means_stops_the_upgrade(db, world):
     with db.engine.connect() as conn:
         assert conn.scalar(text("SELECT return_reason FROM devices WHERE id = :id"),
                            {"id": other}) == "opt-out"
+
+
+def test_the_vault_is_not_taken_down_while_it_holds_secrets(db, world):
+    """0011's downgrade would drop the server key every seed in the vault is encrypted with: it refuses, in one
+    sentence, and nothing changes; with the vault emptied it goes down and up again."""
+    import pytest
+
+    from console.models.schema import upgrade
+
+    if db.is_sqlite:
+        pytest.skip("the vault is PostgreSQL's")
+    with pytest.raises(RuntimeError, match=r"Migration 0011 cannot be undone: \d+ device secret\(s\) are kept in "
+                                           r"the vault"):
+        _downgrade(db, "0010", discard_vault=False)
+    assert current_revision(db) == head_revision()
+    _downgrade(db, "0010")
+    assert current_revision(db) == "0010"
+    upgrade(db)
+    assert current_revision(db) == head_revision()
