@@ -69,12 +69,14 @@ def exposed_data_files(db: Database) -> list[str]:
 
 
 def warn_exposed_files(db: Database) -> None:
-    """At start-up: say (on the terminal and in the log) which data files others may read, and the fix."""
+    """At start-up: say which data files others may read, and the fix: in the log always, and on the terminal
+    when a person watches it (a script reading the output gets only the command's own lines)."""
     import sys
 
     for sentence in exposed_data_files(db):
         log.warning(sentence)
-        print(f"Warning: {sentence}", file=sys.stderr)
+        if sys.stderr is not None and sys.stderr.isatty():
+            print(f"Warning: {sentence}", file=sys.stderr)
 
 
 @dataclass

@@ -68,11 +68,17 @@ def test_doctor_is_quiet_about_owner_only_files(env, shared_database):
     assert line.startswith("[ ok ]") and "chmod" not in line
 
 
-def test_start_up_warns_about_a_readable_database(env, shared_database):
+def test_start_up_warns_about_a_readable_database(env, shared_database, tmp_path):
+    """In the log always; on the terminal only when a person watches it (a script gets the command's lines)."""
     done = console(env, "--database", f"sqlite:///{shared_database}", "upgrade")
     assert done.returncode == 0, done.stderr
-    assert f"Warning: The file {shared_database} can be read by other users" in done.stderr
-    assert f"run `chmod 600 {shared_database}`" in done.stderr
+    assert "Warning" not in done.stderr
+    logged = (tmp_path / "state" / "sls-console" / "log" / "sls-console.log").read_text()
+    assert f"The file {shared_database} can be read by other users" in logged
+    assert f"run `chmod 600 {shared_database}`" in logged
+    watched = subprocess.run(["script", "-qec", f"{sys.executable} -m console --database sqlite:///{shared_database} "
+                              f"upgrade", "/dev/null"], env=env, capture_output=True, text=True, timeout=120)
+    assert f"Warning: The file {shared_database} can be read by other users" in watched.stdout
 
 
 def test_the_log_is_created_owner_only_and_an_older_wider_one_narrowed(tmp_path, monkeypatch):
