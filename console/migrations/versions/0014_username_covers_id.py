@@ -1,7 +1,7 @@
 """PostgreSQL: the username indexes carry the user id, so Find's ranges are read from the indexes alone
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-01
 
 The users list and Find read (username, id) pairs in username order: the list's windows, the username range of
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0014'
-down_revision: str | None = '0012'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
