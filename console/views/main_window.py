@@ -12,6 +12,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -94,7 +96,15 @@ class MainWindow(QMainWindow):
         left_layout.addLayout(hint)
         left_layout.addWidget(self.counts_label)
         splitter.addWidget(left)
-        splitter.addWidget(self.detail)
+        # A short window (1024×700 at 150 % scaling holds 683×467 units) scrolls the pane downwards, never sideways
+        # and never cuts it: the window stays as small as the screen.
+        detail_scroll = QScrollArea()
+        detail_scroll.setObjectName("detailScroll")
+        detail_scroll.setWidgetResizable(True)
+        detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        detail_scroll.setWidget(self.detail)
+        splitter.addWidget(detail_scroll)
         splitter.setStretchFactor(0, 11)
         splitter.setStretchFactor(1, 9)
         splitter.setSizes([5500, 4500])  # the pane keeps nearly half, at any window width (readable at 1024×700)
@@ -167,6 +177,7 @@ class MainWindow(QMainWindow):
         self.filter_bar.addWidget(self.state_combo)
         self.counts_label = QLabel()
         self.counts_label.setObjectName("stateCounts")
+        self.counts_label.setWordWrap(True)  # a narrow window (1024×700 at 150 %) wraps the counts, never widens
         self.empty_hint = QLabel()
         self.empty_hint.setObjectName("emptyResult")
         self.empty_hint.setWordWrap(True)
