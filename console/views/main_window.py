@@ -50,6 +50,7 @@ from console.views.users_model import COLUMNS, UsersModel
 
 FILTER_DELAY_MS = 250
 # What the users list shows depends on these kinds of change.
+NARROW = 900  # device-independent pixels: a narrower window shows the detail pane under the list
 LIST_KINDS = (ChangeKind.users, ChangeKind.devices, ChangeKind.accounts)
 
 
@@ -585,6 +586,15 @@ class MainWindow(QMainWindow):
             self, "About SLS Console",
             "SLS Console — the staff side of the Secure Login System.\n\n"
             f"Database: {self.services.database_name}", QMessageBox.Icon.Information, "aboutBox")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Narrower than NARROW (1024×700 at 125 % or 150 % scaling) the detail pane goes under the list: side by
+        side its device table would have no room for a date."""
+        super().resizeEvent(event)
+        wanted = Qt.Orientation.Vertical if self.width() < NARROW else Qt.Orientation.Horizontal
+        if self.splitter.orientation() != wanted:
+            self.splitter.setOrientation(wanted)
+            self.splitter.setSizes([5500, 4500])
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.desk.runner.wait_idle()  # a write under way finishes and is reported before the window goes
