@@ -34,7 +34,7 @@ HANDOFF = {"query", "write", "load_query", "load_window", "KeptCurrent", "Submis
 NOT_YET = {
     # Not a read: forgets the directory's remembered positions and counts (memory only).
     ("users_model.py", "refresh", "self._directory.invalidate"),
-    # Before sign-in there is no desk and no runner; the dialog shows the wait (sign-in is slow on purpose).
+    # Before sign-in there is no desk and no runner: one password check, behind the modal sign-in dialog.
     ("sign_in_dialog.py", "try_sign_in", "self.staff.sign_in"),
     # The row of a selected user or device: almost always in a cached window (it is on screen); else one indexed
     # look-up or window, read at once because the action needs it now.
