@@ -196,22 +196,40 @@ class Linked:
 
 def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
     """Number and hash entries as the ones following (after_id, after_hash). Each row needs at, actor, action,
-    summary and may carry account_id, user_id, device_id, details (dict)."""
+    summary and may carry account_id, user_id, device_id, details (dict).
+
+    The same hashes as canonical_bytes() gives, with the per-entry work cut down for millions of entries:
+    UTC times formatted in one call, and each distinct details value encoded once."""
     last_id, last_hash = after_id, after_hash
     out = []
+    encode, sha256, utc = _CANONICAL.encode, hashlib.sha256, dt.UTC
+    details_text: dict[tuple[tuple[str, Any], ...], str] = {}
     for row in rows:
         last_id += 1
-        e = {"id": last_id, "account_id": None, "user_id": None, "device_id": None, **row,
-             "prev_hash": last_hash}
         details = row.get("details")
-        e["details"] = json.dumps(details, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                                  default=str) if details else "{}"
-        e["entry_hash"] = hashlib.sha256(canonical_bytes(
-            e["id"], e["at"], e["actor"], e["action"], e["account_id"], e["user_id"], e["device_id"],
-            e["summary"], e["details"], e["prev_hash"])).hexdigest()
-        last_hash = e["entry_hash"]
-        out.append(e)
+        if not details:
+            text = "{}"
+        else:
+            try:
+                key = tuple(details.items())
+                text = details_text.get(key) or details_text.setdefault(key, _details_json(details))
+            except TypeError:  # an unhashable value (a list, a dict): encoded each time
+                text = _details_json(details)
+        at = row["at"]
+        at_text = (at if at.tzinfo is utc else at.astimezone(utc)).isoformat(timespec="microseconds")[:26]
+        account_id, user_id, device_id = row.get("account_id"), row.get("user_id"), row.get("device_id")
+        actor, action, summary = row["actor"], row["action"], row["summary"]
+        entry_hash = sha256(encode([last_id, at_text, actor, action, account_id, user_id, device_id, summary,
+                                    text, last_hash]).encode("utf-8")).hexdigest()
+        out.append({"id": last_id, "at": at, "actor": actor, "action": action, "summary": summary,
+                    "account_id": account_id, "user_id": user_id, "device_id": device_id, "details": text,
+                    "prev_hash": last_hash, "entry_hash": entry_hash})
+        last_hash = entry_hash
     return Linked(after_id, after_hash, out, last_id, last_hash)
+
+
+def _details_json(details: dict[str, Any]) -> str:
+    return json.dumps(details, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def chain_rows(session: Session, rows: list[dict[str, Any]], linked: Linked | None = None) -> list[dict[str, Any]]:

@@ -511,6 +511,7 @@ def _write_batch(url: str, batch: _Batch, pipe: ProcessConnection, parent_end: P
         return
     gc.disable()  # as in the parent: acyclic rows, freed by reference counting
     db = Database(url)
+    bulk.load_faster(db.engine)
     try:
         with db.write() as s:
             batch.write(s)
