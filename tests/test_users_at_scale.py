@@ -333,6 +333,34 @@ def test_demo_load_in_a_writer_process_stores_every_batch_and_a_sound_audit_chai
     assert sum(UserDirectory(ctx).counts_by_state().values()) == summary.users
 
 
+def test_demo_seeds_open_and_check_where_the_database_keeps_them(ctx, monkeypatch):
+    """The bulk load keeps each IB Key and DSC+ seed as the services would: sealed with the master key on SQLite,
+    in the server's vault on PostgreSQL (written set-based with each batch). Either way the seed reads back
+    and the console's code check accepts its code; unknown card values are stored in their finished form."""
+    import pyotp
+
+    from console.models import vault
+    from console.models.enums import DeviceKind
+    from tests.seeds import stored_seed
+
+    monkeypatch.setattr(demo, "BATCH_USERS", 40)
+    demo.generate(ctx, Figures(), 120, seed=5, parallel=True)
+    with ctx.db.read() as s:
+        seeded = list(s.scalars(select(SecurityDevice).where(
+            SecurityDevice.kind.in_([DeviceKind.ib_key, DeviceKind.dsc_plus]))))
+        seeded_ids = [d.id for d in seeded]
+        cards = list(s.scalars(select(SecurityDevice).where(SecurityDevice.kind == DeviceKind.code_card)))
+        assert len(seeded) > 50
+        assert all(vault.is_server_sealed(d.sealed_secret) == vault.on_server(s) for d in seeded)
+        for card in cards:
+            assert vault.slot_count(s, card, vault.CARD_SLOT_BYTES) == Figures().code_card_size
+    for device_id in seeded_ids[:: max(1, len(seeded_ids) // 10)]:
+        seed = stored_seed(ctx, device_id)
+        with ctx.db.read() as s:
+            found = vault.otp_match(s, ctx.box, s.get(SecurityDevice, device_id), pyotp.HOTP(seed).at(7), 5, 9, 6)
+        assert found == 7
+
+
 def test_a_superseded_read_can_be_interrupted_from_another_thread(ctx, world):
     """interrupt_reads() stops the statement a thread's read is running; a thread with no read is untouched."""
     import threading

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import hashlib
 import json
@@ -192,6 +193,7 @@ class Linked:
     rows: list[dict[str, Any]]
     last_id: int
     last_hash: str
+    day_counts: dict[activity_counts.Key, int]  # the entries counted as activity_counts.key_of() counts them
 
 
 def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
@@ -204,6 +206,7 @@ def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
     out = []
     encode, sha256, utc = _CANONICAL.encode, hashlib.sha256, dt.UTC
     details_text: dict[tuple[tuple[str, Any], ...], str] = {}
+    counted: collections.Counter[tuple[str, str, str, str]] = collections.Counter()
     for row in rows:
         last_id += 1
         details = row.get("details")
@@ -219,13 +222,18 @@ def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
         at_text = (at if at.tzinfo is utc else at.astimezone(utc)).isoformat(timespec="microseconds")[:26]
         account_id, user_id, device_id = row.get("account_id"), row.get("user_id"), row.get("device_id")
         actor, action, summary = row["actor"], row["action"], row["summary"]
+        counted[at_text[:10], action, actor, activity_counts.path_of(action, details) if
+                action == activity_counts.ENROLLED else ""] += 1
         entry_hash = sha256(encode([last_id, at_text, actor, action, account_id, user_id, device_id, summary,
                                     text, last_hash]).encode("utf-8")).hexdigest()
         out.append({"id": last_id, "at": at, "actor": actor, "action": action, "summary": summary,
                     "account_id": account_id, "user_id": user_id, "device_id": device_id, "details": text,
                     "prev_hash": last_hash, "entry_hash": entry_hash})
         last_hash = entry_hash
-    return Linked(after_id, after_hash, out, last_id, last_hash)
+    day_counts: collections.Counter[activity_counts.Key] = collections.Counter()
+    for (day, action, actor, path), n in counted.items():
+        day_counts[dt.date.fromisoformat(day), action[:64], actor[:64], path] += n
+    return Linked(after_id, after_hash, out, last_id, last_hash, dict(day_counts))
 
 
 def _details_json(details: dict[str, Any]) -> str:
@@ -242,6 +250,5 @@ def chain_rows(session: Session, rows: list[dict[str, Any]], linked: Linked | No
     if linked is None or (linked.after_id, linked.after_hash) != (head.last_id, head.last_hash):
         linked = link(rows, head.last_id, head.last_hash)
     head.last_id, head.last_hash, head.count = linked.last_id, linked.last_hash, head.count + len(linked.rows)
-    activity_counts.add(session, (activity_counts.key_of(r["at"], r["actor"], r["action"], r.get("details"))
-                                  for r in rows))
+    activity_counts.add_counted(session, linked.day_counts)
     return linked.rows
