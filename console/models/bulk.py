@@ -114,7 +114,7 @@ def sorting_in_parallel(conn: Connection) -> Iterator[None]:
         return
     before = [(name, conn.exec_driver_sql(f"PRAGMA {name}").scalar()) for name in ("threads", "cache_size")]
     conn.exec_driver_sql(f"PRAGMA threads = {max(1, min(4, os.cpu_count() or 1))}")
-    conn.exec_driver_sql("PRAGMA cache_size = -262144")
+    conn.exec_driver_sql("PRAGMA cache_size = -65536")
     try:
         yield
     finally:
