@@ -86,6 +86,7 @@ class Services:
 
     @classmethod
     def build(cls, ctx: ServiceContext, actor: Actor) -> Services:
+        ctx = ctx.for_desk(actor)  # the desk's reads check its session, as its writes do
         verification = VerificationService(ctx)
         return cls(actor=actor, database_name=ctx.db.display_name, clock=ctx.clock, directory=UserDirectory(ctx),
                    rights=RightsService(ctx),

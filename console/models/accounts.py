@@ -60,7 +60,7 @@ class AccountService:
 
     def returns_in_transit(self, account_id: int) -> list[str]:
         """Serials (or kinds) of the account's devices on their way back: closing waits for them."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return [_label(d) for d in s.scalars(_in_transit(account_id))]
 
     def close(self, actor: Actor, account_id: int, *, force_reason: str | None = None) -> ClosingResult:

@@ -106,7 +106,7 @@ class ChargeService:
         number = (number or "").strip().upper()
         account_id = None
         if "\x00" not in number:  # no number holds one (and PostgreSQL refuses it in a query)
-            with self.ctx.db.read() as s:
+            with self.ctx.read() as s:
                 account_id = s.scalar(select(Account.id).where(Account.number == number))
         if account_id is None:
             raise NotFound(f"There is no account {number or '(blank)'}. Check the number (e.g. U1234567).")
@@ -123,7 +123,7 @@ class ChargeService:
         return stmt
 
     def count(self, account_id: int | None = None, status: ChargeStatus | None = None) -> int:
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             stmt = select(func.count()).select_from(Charge)
             if account_id is not None:
                 stmt = stmt.where(Charge.account_id == account_id)
@@ -136,7 +136,7 @@ class ChargeService:
         """Charges newest first, filtered in SQL by account and status."""
         stmt = (self._stmt(account_id, status).order_by(Charge.created_at.desc(), Charge.id.desc())
                 .offset(offset).limit(limit))
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return [_row(c, number, serial) for c, number, serial in s.execute(stmt)]
 
     def for_account(self, account_id: int, status: ChargeStatus | None = None) -> list[ChargeRow]:
@@ -144,7 +144,7 @@ class ChargeService:
 
     def totals(self, account_id: int) -> dict[ChargeStatus, int]:
         """Sum of amounts per status for one account, in cents."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             rows = s.execute(select(Charge.status, func.sum(Charge.amount_cents))
                              .where(Charge.account_id == account_id).group_by(Charge.status)).all()
         out = {st: 0 for st in ChargeStatus}

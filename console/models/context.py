@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
 
 from console.models.clock import Clock, SystemClock
 from console.models.db import Database
@@ -28,6 +33,26 @@ class Actor:
 
 @dataclass
 class ServiceContext:
+    """`reader` is the desk's signed-in Actor: the services a desk is built with (app.Services) check it in
+    every read as writes check theirs. A context without one (the command line's own commands, tests of the
+    rules) reads unchecked: whoever runs it holds the database and its key already."""
+
     db: Database
     box: SecretBox
     clock: Clock = SystemClock()
+    reader: Actor | None = None
+
+    def for_desk(self, actor: Actor) -> ServiceContext:
+        """The same database, key and clock, with reads checked against `actor`'s session."""
+        return dataclasses.replace(self, reader=actor)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read transaction that first refuses (SessionEnded, PermissionDenied) when the desk's session may no
+        longer view: signed out, idle, deactivated, locked, or a role without the view permission."""
+        from console.models.permissions import Permission, require
+
+        with self.db.read() as s:
+            if self.reader is not None:
+                require(s, self.reader, Permission.view)
+            yield s

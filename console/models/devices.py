@@ -41,6 +41,7 @@ from console.models.device_rules import (
 from console.models.entities import DeviceHolding, SecurityDevice, User, UserRestriction
 from console.models.enums import ChargeKind, DeviceKind, DeviceState, ReturnReason, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
+from console.models.lookups import existing_user
 from console.models.permissions import Permission, require
 from console.models.returns import fee_for, start_return
 from console.models.rights import require_rights
@@ -136,21 +137,21 @@ class DeviceService:
 
     # reading ---------------------------------------------------------------------------------------
     def count(self, query: DeviceQuery = DeviceQuery()) -> int:
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return device_list.count(s, query, self.ctx.clock.now())
 
     def window(self, query: DeviceQuery, offset: int, limit: int) -> list[DeviceRow]:
         """One window of devices, newest first, filtered in SQL (device_list.py)."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return device_list.window(s, query, offset, limit, self.ctx.clock.now())
 
     def offset_of(self, query: DeviceQuery, device_id: int) -> int | None:
         """The row of a device in the list `query` shows (newest first), or None when it does not show it."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return device_list.offset_of(s, query, device_id, self.ctx.clock.now())
 
     def get(self, device_id: int) -> DeviceRow:
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             _device(s, device_id)
             return device_list.one(s, device_id, self.ctx.clock.now())
 
@@ -159,7 +160,7 @@ class DeviceService:
         wanted = (serial or "").strip().upper()
         device_id = None
         if "\x00" not in wanted:  # no serial holds one (and PostgreSQL refuses it in a query)
-            with self.ctx.db.read() as s:
+            with self.ctx.read() as s:
                 device_id = s.scalar(select(SecurityDevice.id).where(SecurityDevice.serial == wanted))
         if device_id is None:
             raise NotFound(f"There is no device with serial {wanted or '(blank)'} on record. Check the serial "
@@ -205,7 +206,7 @@ class DeviceService:
             require(s, actor, Permission.manage_stock)
             device = _device(s, device_id)
             require_version(device, expected_version, _label(device))
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             require_version(user, user_version, user.username)
             require_rights(s, user)
             fig = load_figures(s)
@@ -298,7 +299,7 @@ class DeviceService:
         """The device the user is offered first at login; one per user, among active devices."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_devices)
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             require_rights(s, user)
             holding = _holding(s, user, device_id)
             device = holding.device
@@ -322,7 +323,7 @@ class DeviceService:
 
         with self.ctx.db.read() as s:
             require(s, actor, Permission.manage_devices)
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             require_rights(s, user)
             if user.sls_state not in (SlsState.enrolled, SlsState.no_device):
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: share a device with them "
@@ -333,7 +334,7 @@ class DeviceService:
         requests: list[int] = []
 
         def on_success(session: Session, dev: SecurityDevice, _result: VerificationResult) -> None:
-            user = _user(session, user_id)
+            user = existing_user(session, user_id)
             now = self.ctx.clock.now()
             why = review_reason(session, dev, user, load_figures(session))
             if why is not None:  # possession proven; the share itself waits for compliance
@@ -353,7 +354,7 @@ class DeviceService:
         keeps at least one active device. `expected_version`: the device as the desk showed it."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_devices)
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             if expected_version is not None:
                 require_version(_device(s, device_id), expected_version, _label(_device(s, device_id)))
             require_rights(s, user)
@@ -402,7 +403,7 @@ class DeviceService:
             users = holders_of(s, device)
             issued = None
             if issue_temporary_passcode and user_id is not None:
-                user = _user(s, user_id)
+                user = existing_user(s, user_id)
                 if user.id not in {u.id for u in users}:
                     raise RuleViolation(f"{user.username} does not hold this device; choose one of its holders.")
                 issued = issue_passcode_in(s, self.ctx, actor, user, identity_verified=identity_verified,
@@ -442,7 +443,7 @@ class DeviceService:
                     raise InvalidInput("This card has several holders; choose who receives the replacement.")
                 user = holders[0]
             else:
-                user = _user(s, user_id)
+                user = existing_user(s, user_id)
                 if user.id not in {u.id for u in holders}:
                     raise RuleViolation(f"{user.username} does not hold DSC+ {old.serial}; the replacement goes to "
                                         f"one of its holders.")
@@ -514,7 +515,7 @@ class DeviceService:
 
     def oldest_in_stock(self) -> str | None:
         """The serial the stock would give first (offered in the replacement dialog, never chosen silently)."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return s.scalar(select(SecurityDevice.serial).where(SecurityDevice.kind == DeviceKind.dsc_plus,
                                                                 SecurityDevice.state == DeviceState.in_stock)
                             .order_by(SecurityDevice.received_at, SecurityDevice.id).limit(1))
@@ -522,7 +523,7 @@ class DeviceService:
     def replacement_fee(self, device_id: int) -> int:
         """What ordering a replacement for this card would charge, in cents (0 when the battery failed or the
         fee was already charged)."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             old = _device(s, device_id)
             if old.return_reason is ReturnReason.battery_failure or existing_charge(s, old.id, ChargeKind.replacement):
                 return 0
@@ -530,8 +531,8 @@ class DeviceService:
 
     def dsc_eligibility(self, user_id: int) -> DscEligibility:
         """The account's equity against the DSC+ minimum, shown before shipping."""
-        with self.ctx.db.read() as s:
-            user = _user(s, user_id)
+        with self.ctx.read() as s:
+            user = existing_user(s, user_id)
             fig = load_figures(s)
             equity = user.account.equity_cents
             return DscEligibility(user.account.number, equity, fig.dsc_min_equity_cents,
@@ -539,7 +540,7 @@ class DeviceService:
 
     def holders(self, device_id: int) -> list[tuple[int, str]]:
         """(user id, username) of each holder, for choosing who unshares or receives a replacement."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return [(u.id, u.username) for u in holders_of(s, _device(s, device_id))]
 
 
@@ -570,12 +571,6 @@ def _device(s: Session, device_id: int) -> SecurityDevice:
         raise NotFound(f"Device #{device_id} no longer exists; refresh the view.")
     return device
 
-
-def _user(s: Session, user_id: int) -> User:
-    user = s.get(User, user_id)
-    if user is None:
-        raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
-    return user
 
 
 def _holding(s: Session, user: User, device_id: int) -> DeviceHolding:

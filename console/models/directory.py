@@ -47,8 +47,8 @@ from console.models.entities import (
     UserWord,
 )
 from console.models.enums import DeviceState, Restriction, SlsState, UserRole
-from console.models.errors import NotFound
 from console.models.limits import UserLimits, user_limits
+from console.models.lookups import existing_user
 from console.models.rights import rights_holder
 from console.models.settings import load_figures
 
@@ -363,7 +363,7 @@ class UserDirectory:
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Session]:
         """A read session whose running statement interrupt_reads() can stop from another thread."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             self._check_fresh(s)
             me = threading.get_ident()
             with self._lock:
@@ -601,10 +601,8 @@ class UserDirectory:
             pos.anchors[at] = key
 
     def details(self, user_id: int, audit_limit: int = 15) -> UserDetails:
-        with self.ctx.db.read() as s:
-            user = s.get(User, user_id) if is_row_id(user_id) else None
-            if user is None:
-                raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+        with self.ctx.read() as s:
+            user = existing_user(s, user_id)
             account = user.account
             holder = rights_holder(s, account)
             devices = tuple(_device_summaries(s, user, self.ctx.clock.now()))
@@ -625,7 +623,7 @@ class UserDirectory:
         name = (username or "").strip().lower()
         if not name or searchable(name) != name or len(name) > 64:
             return None  # no username holds such characters
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return s.scalar(select(User.id).where(User.username == name))
 
 

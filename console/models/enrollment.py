@@ -25,7 +25,7 @@ from console.models.arguments import checked_arguments
 from console.models.cards import new_card_device
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
-from console.models.db import is_row_id, retries_conflicts
+from console.models.db import retries_conflicts
 from console.models.entities import (
     DeviceHolding,
     OptOutAcknowledgement,
@@ -38,6 +38,7 @@ from console.models.errors import InvalidInput, NotFound, RuleViolation, Verific
 from console.models.firm import firm_name
 from console.models.holdings import refresh_active_devices, refresh_holders
 from console.models.limits import user_limits
+from console.models.lookups import existing_user
 from console.models.permissions import Permission, require
 from console.models.rights import require_rights
 from console.models.settings import load_figures
@@ -203,9 +204,7 @@ class EnrollmentService:
         """The person's other usernames, for the sharing page: each with its active devices. Changes nothing."""
         with self.ctx.db.read() as s:
             require(s, actor, Permission.assist_enrollment)
-            user = s.get(User, user_id) if is_row_id(user_id) else None
-            if user is None:
-                raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+            user = existing_user(s, user_id)
             return [OtherUsername(u.username, u.account.number, u.sls_state,
                                   tuple(ShareableDevice(d.id, d.kind, d.serial, False).label
                                         for d in _active_devices(s, u)))
@@ -338,7 +337,7 @@ class EnrollmentService:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.assist_enrollment)
             now = self.ctx.clock.now()
-            user = self._user(s, user_id)
+            user = existing_user(s, user_id)
             require_version(user, expected_version, user.username)
             require_rights(s, user)
             if user.sls_state is not SlsState.pending:
@@ -372,7 +371,7 @@ class EnrollmentService:
             require(s, actor, Permission.assist_enrollment)
             now = self.ctx.clock.now()
             fig = load_figures(s)
-            user = self._user(s, user_id)
+            user = existing_user(s, user_id)
             require_version(user, expected_version, user.username)
             require_rights(s, user)
             if user.sls_state is SlsState.opted_out:
@@ -405,24 +404,18 @@ class EnrollmentService:
 
     def opt_out_statement(self) -> str:
         """The acknowledgement the client hears, stating the withdrawal limits as currently set."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return opt_out_terms.statement(load_figures(s))
 
     def opt_out_explanations(self) -> dict[Restriction, str]:
         """What each opt-out restriction means, the withdrawal limits in figures."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return opt_out_terms.restriction_explanations(load_figures(s))
 
     # --- internals -------------------------------------------------------------------------------
-    def _user(self, s: Session, user_id: int) -> User:
-        user = s.get(User, user_id)
-        if user is None:
-            raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
-        return user
-
     def _user_for_opt_in(self, s: Session, user_id: int, expected_version: int | None = None) -> User:
         """The user, as the desk saw it (`expected_version`, the version on its screen, when it has one)."""
-        user = self._user(s, user_id)
+        user = existing_user(s, user_id)
         require_version(user, expected_version, user.username)
         require_rights(s, user)
         if user.sls_state is SlsState.enrolled:
@@ -431,7 +424,7 @@ class EnrollmentService:
         return user
 
     def _user_for_confirm(self, s: Session, user_id: int) -> User:
-        user = self._user(s, user_id)
+        user = existing_user(s, user_id)
         require_rights(s, user)
         if user.sls_state is not SlsState.pending:
             state = "already enrolled" if user.sls_state is SlsState.enrolled else "not waiting for a code"

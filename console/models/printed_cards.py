@@ -22,9 +22,10 @@ from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.db import retries_conflicts
 from console.models.device_rules import end_sms_after_activation, enroll_if_waiting, settle_holders
-from console.models.entities import DeviceHolding, SecurityDevice, User
+from console.models.entities import DeviceHolding, SecurityDevice
 from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.errors import NotFound, RuleViolation
+from console.models.lookups import existing_user
 from console.models.permissions import Permission, require
 from console.models.rights import require_rights
 from console.models.settings import load_figures
@@ -59,9 +60,7 @@ class PrintedCardService:
             require(s, actor, Permission.manage_devices)
             now = self.ctx.clock.now()
             fig = load_figures(s)
-            user = s.get(User, user_id)
-            if user is None:
-                raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+            user = existing_user(s, user_id)
             require_version(user, expected_version, user.username)
             require_rights(s, user)
             if user.sls_state is SlsState.pending:

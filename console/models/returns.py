@@ -105,7 +105,7 @@ class ReturnsService:
         stmt = (_overdue_stmt(now) if overdue_only else
                 select(SecurityDevice).where(SecurityDevice.state == DeviceState.return_pending)
                 .order_by(SecurityDevice.return_due_at, SecurityDevice.id))
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             out = []
             for d in s.scalars(stmt.limit(limit)):
                 holders = tuple(s.scalars(select(User.username).join(DeviceHolding, DeviceHolding.user_id == User.id)

@@ -11,6 +11,7 @@ from console.models.db import retries_conflicts
 from console.models.entities import Account, User
 from console.models.enums import AccountKind, UserRole
 from console.models.errors import RightsError, RuleViolation
+from console.models.lookups import existing_user
 
 
 def rights_holder(session: Session, account: Account) -> User | None:
@@ -64,10 +65,7 @@ class RightsService:
 
     def check(self, user_id: int) -> None:
         """Raise RightsError naming the holder when `user_id` may not change security settings."""
-        from console.models.errors import NotFound
 
-        with self.ctx.db.read() as s:
-            user = s.get(User, user_id)
-            if user is None:
-                raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+        with self.ctx.read() as s:
+            user = existing_user(s, user_id)
             require_rights(s, user)

@@ -18,17 +18,18 @@ import hmac
 import logging
 import secrets
 from collections.abc import Iterator
+from typing import Protocol, cast
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from console.models.clock import Clock
 from console.models.context import Actor
-from console.models.entities import StaffMember, StaffSession
+from console.models.entities import Setting, StaffMember, StaffSession
 from console.models.enums import StaffRole
 from console.models.errors import SessionEnded
-from console.models.settings import load_figures
+from console.models.settings import figure, load_figures
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,13 @@ def end_all_sessions(s: Session, member: StaffMember, now: dt.datetime, reason: 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _well_formed(actor: Actor) -> bool:
+    return (isinstance(actor, Actor) and isinstance(actor.token, str) and isinstance(actor.session_id, int)
+            and not isinstance(actor.session_id, bool) and actor.session_id > 0)
+
+
 def _valid_row(s: Session, actor: Actor) -> StaffSession | None:
-    if not isinstance(actor, Actor) or actor.session_id is None or not isinstance(actor.token, str):
-        return None
-    if not isinstance(actor.session_id, int) or isinstance(actor.session_id, bool) or actor.session_id <= 0:
+    if not _well_formed(actor):
         return None
     row = s.get(StaffSession, actor.session_id)
     if row is None or not hmac.compare_digest(bytes(row.token_hash), _digest(actor.token)):
@@ -100,39 +104,82 @@ def is_automatic_run(actor: Actor) -> bool:
             and isinstance(actor.token, str) and hmac.compare_digest(actor.token, token))
 
 
-def check_session(s: Session, actor: Actor) -> StaffMember | None:
+class Holder(Protocol):
+    """What a checked session tells about the member acting: a staff row, or the read check's one row."""
+
+    @property
+    def username(self) -> str: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def role(self) -> StaffRole: ...
+
+
+def check_session(s: Session, actor: Actor) -> Holder | None:
     """The acting staff member's current row, after checking the session in this transaction; None for the
     automatic run. Raises SessionEnded, changing nothing, for anything else."""
     if is_automatic_run(actor):
         return None
+    if not s.info.get("sls_write"):
+        return _check_for_read(s, actor)
     row = _valid_row(s, actor)
     if row is None:
         raise SessionEnded(NOT_SIGNED_IN)
-    if row.ended_at is not None:
-        raise SessionEnded(f"The session of {actor.username} has ended ({row.ended_reason or 'signed out'}). "
-                           f"{SIGN_IN_AGAIN}")
-    writing = bool(s.info.get("sls_write"))
     # In a write, hold the staff row (PostgreSQL FOR SHARE) so a deactivation waits for this work to finish.
-    member = s.get(StaffMember, row.staff_id, with_for_update={"read": True} if writing else None)
+    member = s.get(StaffMember, row.staff_id, with_for_update={"read": True})
     if member is None or member.username != actor.username:
         raise SessionEnded(NOT_SIGNED_IN)
-    now = actor.clock.now()
     figures = load_figures(s)
-    if not member.active:
-        raise SessionEnded(f"The staff account {member.username} has been deactivated; its open sessions can do "
-                           f"nothing more. Ask an administrator.")
-    if member.locked_until is not None and member.locked_until > now \
-            and member.failed_signins >= figures.staff_signin_failures:
-        raise SessionEnded(f"The sign-in of {member.username} is locked after failed attempts. "
-                           f"Wait, or ask an administrator to unlock it; then sign in again.")
-    if now - row.last_seen_at > dt.timedelta(minutes=figures.staff_idle_minutes):
-        raise SessionEnded(f"The session of {member.username} ended after {figures.staff_idle_minutes} minutes "
-                           f"without activity. {SIGN_IN_AGAIN}")
-    if writing:
-        row.last_seen_at = now
-    elif now - row.last_seen_at > dt.timedelta(seconds=TOUCH_SECONDS):
-        _touch(s, row.id, now)
+    _judge(actor, row.ended_at, row.ended_reason, row.last_seen_at, member.active, member.locked_until,
+           member.failed_signins, figures.staff_idle_minutes, figures.staff_signin_failures)
+    row.last_seen_at = actor.clock.now()
     return member
+
+
+_READ_CHECK = (
+    select(StaffSession.token_hash, StaffSession.ended_at, StaffSession.ended_reason, StaffSession.last_seen_at,
+           StaffMember.username, StaffMember.full_name, StaffMember.role, StaffMember.active,
+           StaffMember.locked_until, StaffMember.failed_signins,
+           select(Setting.value).where(Setting.key == "staff_idle_minutes").scalar_subquery().label("idle"),
+           select(Setting.value).where(Setting.key == "staff_signin_failures").scalar_subquery().label("fails"))
+    .join(StaffMember, StaffMember.id == StaffSession.staff_id))
+
+
+def _check_for_read(s: Session, actor: Actor) -> Holder:
+    """The read's check: one statement by primary key (the session, its member and the two figures), so the
+    users list pays well under a millisecond per window for it."""
+    if not _well_formed(actor):
+        raise SessionEnded(NOT_SIGNED_IN)
+    session_id = int(actor.session_id or 0)
+    row = s.execute(_READ_CHECK.where(StaffSession.id == session_id)).first()
+    if row is None or not hmac.compare_digest(bytes(row.token_hash), _digest(actor.token)) \
+            or row.username != actor.username:
+        raise SessionEnded(NOT_SIGNED_IN)
+    _judge(actor, row.ended_at, row.ended_reason, row.last_seen_at, row.active, row.locked_until,
+           row.failed_signins, figure("staff_idle_minutes", row.idle), figure("staff_signin_failures", row.fails))
+    now = actor.clock.now()
+    if now - row.last_seen_at > dt.timedelta(seconds=TOUCH_SECONDS):
+        _touch(s, session_id, now)
+    return cast(Holder, row)
+
+
+def _judge(actor: Actor, ended_at: dt.datetime | None, ended_reason: str | None, last_seen_at: dt.datetime,
+           active: bool, locked_until: dt.datetime | None, failed_signins: int, idle_minutes: int,
+           lock_failures: int) -> None:
+    """Raise SessionEnded when the session or its member's current row no longer lets it act."""
+    name = actor.username
+    if ended_at is not None:
+        raise SessionEnded(f"The session of {name} has ended ({ended_reason or 'signed out'}). {SIGN_IN_AGAIN}")
+    if not active:
+        raise SessionEnded(f"The staff account {name} has been deactivated; its open sessions can do "
+                           f"nothing more. Ask an administrator.")
+    now = actor.clock.now()
+    if locked_until is not None and locked_until > now and failed_signins >= lock_failures:
+        raise SessionEnded(f"The sign-in of {name} is locked after failed attempts. "
+                           f"Wait, or ask an administrator to unlock it; then sign in again.")
+    if now - last_seen_at > dt.timedelta(minutes=idle_minutes):
+        raise SessionEnded(f"The session of {name} ended after {idle_minutes} minutes "
+                           f"without activity. {SIGN_IN_AGAIN}")
 
 
 def _touch(s: Session, session_id: int, now: dt.datetime) -> None:

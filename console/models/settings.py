@@ -111,11 +111,12 @@ def load_figures(session: Session) -> Figures:
     from console.models.entities import Setting
 
     stored = {row.key: row.value for row in session.scalars(select(Setting))}
-    values = {}
-    for spec in SPECS:
-        raw = stored.get(spec.key)
-        values[spec.key] = int(raw) if raw is not None and raw.lstrip("-").isdigit() else spec.default
-    return Figures(**values)
+    return Figures(**{spec.key: figure(spec.key, stored.get(spec.key)) for spec in SPECS})
+
+
+def figure(key: str, raw: str | None) -> int:
+    """A stored figure's value (its default when none or not a number is stored)."""
+    return int(raw) if raw is not None and raw.lstrip("-").isdigit() else SPEC_BY_KEY[key].default
 
 
 def validate(key: str, raw: str | int) -> int:

@@ -36,12 +36,12 @@ class SettingsService:
         self.ctx = ctx
 
     def figures(self) -> Figures:
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return load_figures(s)
 
     def current(self) -> list[SettingValue]:
         """Every figure, in SPECS order, with who last changed it."""
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             stored = {row.key: (row.updated_at, row.updated_by) for row in s.scalars(select(Setting))}
             figures = load_figures(s)
         out = []

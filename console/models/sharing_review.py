@@ -154,7 +154,7 @@ class SharingReviewService:
             return [_row(s, r) for r in rows]
 
     def pending_count(self) -> int:
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return len(s.scalars(select(SharingRequest.id)
                                  .where(SharingRequest.state == SharingRequestState.pending)).all())
 

@@ -36,6 +36,7 @@ from console.models.entities import Challenge, DeviceHolding, SecurityDevice, Us
 from console.models.enums import DeviceKind, DeviceState, SlsState
 from console.models.errors import InvalidInput, NotFound, RuleViolation
 from console.models.firm import firm_name
+from console.models.lookups import existing_user
 from console.models.permissions import Permission, require
 from console.models.settings import load_figures
 
@@ -114,7 +115,7 @@ class SmsService:
         with self.ctx.db.write() as s:
             require(s, actor, Permission.manage_sms)
             now = self.ctx.clock.now()
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             require_version(user, expected_version, user.username)
             # "No active device": an enrolled user whose last device or temporary access ended; SMS brings it back.
             if user.sls_state not in (SlsState.enrolled, SlsState.no_device):
@@ -206,8 +207,3 @@ def _sms(s: Session, device_id: int, expected_version: int | None = None) -> Sec
     return device
 
 
-def _user(s: Session, user_id: int) -> User:
-    user = s.get(User, user_id)
-    if user is None:
-        raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
-    return user

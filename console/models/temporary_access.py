@@ -26,7 +26,8 @@ from console.models.db import retries_conflicts
 from console.models.device_rules import end_sms_after_activation, follow_devices, settle_holders
 from console.models.entities import DeviceHolding, SecurityDevice, User
 from console.models.enums import DeviceKind, DeviceState, SlsState
-from console.models.errors import NotFound, RuleViolation
+from console.models.errors import RuleViolation
+from console.models.lookups import existing_user
 from console.models.permissions import Permission, require
 from console.models.settings import load_figures
 from console.models.training import keep_card_for_training
@@ -138,8 +139,8 @@ class TemporaryAccessService:
 
     def can_issue(self, user_id: int) -> str | None:
         """None when a passcode may be issued to the user now, else the reason it would be refused."""
-        with self.ctx.db.read() as s:
-            user = _user(s, user_id)
+        with self.ctx.read() as s:
+            user = existing_user(s, user_id)
             try:
                 refuse_temporary_access(user)
                 check_not_consecutive(s, user)
@@ -152,7 +153,7 @@ class TemporaryAccessService:
         """A new passcode for the user: full access for the configured days, then portal only, then expired."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.issue_temporary_access)
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             require_version(user, expected_version, user.username)
             return issue_passcode_in(s, self.ctx, actor, user, identity_verified=identity_verified, reason=reason)
 
@@ -161,7 +162,7 @@ class TemporaryAccessService:
         (activate_online_card), valid the configured days. Ends a run of temporary passcodes."""
         with self.ctx.db.write() as s:
             require(s, actor, Permission.issue_temporary_access)
-            user = _user(s, user_id)
+            user = existing_user(s, user_id)
             require_version(user, expected_version, user.username)
             if user.sls_state not in (SlsState.enrolled, SlsState.no_device):
                 raise RuleViolation(f"{user.username} is {user.sls_state.label.lower()}: issue the Online Security "
@@ -228,8 +229,3 @@ class TemporaryAccessService:
             return len(due)
 
 
-def _user(s: Session, user_id: int) -> User:
-    user = s.get(User, user_id)
-    if user is None:
-        raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
-    return user

@@ -24,6 +24,7 @@ from console.models.demo_staff import DEMO_FLAG, DEMO_STAFF
 from console.models.entities import DeviceHolding, SecurityDevice, Setting, StaffMember, User
 from console.models.enums import DeviceKind, DeviceState
 from console.models.errors import InvalidInput, NotFound, PermissionDenied
+from console.models.lookups import existing_user
 from console.models.permissions import Permission, require
 from console.models.sealing import device_context
 from console.models.sharing import same_person_users
@@ -74,15 +75,13 @@ class TrainingService:
         self.ctx = ctx
 
     def available(self) -> bool:
-        with self.ctx.db.read() as s:
+        with self.ctx.read() as s:
             return training_allowed(s)
 
     def devices_of(self, actor: Actor, user_id: int) -> list[ClientDevice]:
         """The devices the person behind `user_id` holds under any of their usernames (not revoked)."""
         with self._demo(actor) as s:
-            user = s.get(User, user_id) if is_row_id(user_id) else None
-            if user is None:
-                raise NotFound(f"User #{user_id} no longer exists; refresh the list.")
+            user = existing_user(s, user_id)
             same = [user, *same_person_users(s, user)]
             rows = s.execute(select(SecurityDevice, User.username)
                              .join(DeviceHolding, DeviceHolding.device_id == SecurityDevice.id)

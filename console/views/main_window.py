@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from console.models.directory import SUBSTRING_MIN, UserQuery
 from console.models.enums import SlsState
-from console.models.errors import RightsError
+from console.models.errors import ConsoleError, RightsError
 from console.models.permissions import Permission
 from console.views.audit_view import AuditView
 from console.views.back_office_actions import BackOfficeActions
@@ -486,7 +486,11 @@ class MainWindow(QMainWindow):
 
     def open_user(self, username: str) -> None:
         """Find a user by username, select it and open its security settings (the holder, from the notice)."""
-        user_id = self.services.directory.find_by_username(username)
+        try:
+            user_id = self.services.directory.find_by_username(username)
+        except ConsoleError as exc:  # an ended session: the desk locks and offers sign-in
+            self.last_message = show_error(self, exc)
+            return
         if user_id is None:
             return
         self._open_user = user_id

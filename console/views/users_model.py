@@ -12,7 +12,9 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from console.models.directory import UserDirectory, UserQuery, UserRow
 from console.models.enums import SlsState
+from console.models.errors import SessionEnded
 from console.views.formatting import SLS_STATE_COLOURS
+from console.views.session_events import session_events
 
 log = logging.getLogger("sls_console")
 
@@ -116,9 +118,12 @@ class _Loader:
             except Exception as exc:  # shown by the model's owner; the list stays as it was
                 with self._lock:
                     cancelled = self._cancelled
-                if not cancelled:
-                    log.exception("loading the users list failed")
-                result = ("error", getattr(job, "generation", -1), str(exc))
+                if isinstance(exc, SessionEnded):  # not a fault: the desk locks and offers sign-in
+                    result = ("ended", getattr(job, "generation", -1), str(exc))
+                else:
+                    if not cancelled:
+                        log.exception("loading the users list failed")
+                    result = ("error", getattr(job, "generation", -1), str(exc))
             try:
                 self._deliver(result)
             except RuntimeError:  # the model is gone (window closed)
@@ -185,7 +190,10 @@ class UsersModel(QAbstractTableModel):
         generation = self._generation
         self._query = query
         if not query.normalized_text():
-            self._apply(generation, query, *self._read(query), self._directory.counts_by_state(query))
+            try:
+                self._apply(generation, query, *self._read(query), self._directory.counts_by_state(query))
+            except SessionEnded as exc:
+                self._session_ended(generation, str(exc))
             return
         self._loading = True
 
@@ -272,6 +280,8 @@ class UsersModel(QAbstractTableModel):
             if generation == self._generation == self._shown_generation:
                 self._state_counts = result[2]
                 self.state_counts_changed.emit()
+        elif kind == "ended":
+            self._session_ended(generation, result[2])
         elif kind == "error":
             if generation == self._shown_generation:
                 self._requested.clear()  # let the view ask again
@@ -279,13 +289,28 @@ class UsersModel(QAbstractTableModel):
                 self._loading = False
                 self.load_failed.emit(result[2])
 
+    def _session_ended(self, generation: int, message: str) -> None:
+        """A read refused because the desk's session ended: the list stays as it was and the desk locks and
+        offers sign-in (or, with no desk to take it on, the refusal shows like any failed read)."""
+        if generation == self._shown_generation:
+            self._requested.clear()  # read again once the member is back
+        if generation == self._generation:
+            self._loading = False
+        if not session_events().report(message):
+            self.load_failed.emit(message)
+
     def row_at(self, row: int) -> UserRow | None:
         """The row, read now if its window is not cached (for actions on a row, not for painting)."""
         cached = self._cached(row)
         if cached is not None or not 0 <= row < self._count:
             return cached
         number = row // WINDOW
-        self._store(number, self._directory.window(self._shown, number * WINDOW, WINDOW))
+        try:
+            rows = self._directory.window(self._shown, number * WINDOW, WINDOW)
+        except SessionEnded as exc:
+            self._session_ended(self._shown_generation, str(exc))
+            return None
+        self._store(number, rows)
         self._requested.discard(number)
         window = self._windows[number]
         offset = row - number * WINDOW
@@ -301,7 +326,11 @@ class UsersModel(QAbstractTableModel):
             for i, r in enumerate(window):
                 if r.id == user_id:
                     return number * WINDOW + i
-        return self._directory.offset_of(self._shown, user_id)
+        try:
+            return self._directory.offset_of(self._shown, user_id)
+        except SessionEnded as exc:
+            self._session_ended(self._shown_generation, str(exc))
+            return None
 
     # --- Qt model interface ----------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:

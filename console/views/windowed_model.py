@@ -7,6 +7,9 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
+from console.models.errors import SessionEnded
+from console.views.session_events import session_events
+
 WINDOW = 200
 CACHED_WINDOWS = 8
 
@@ -29,10 +32,21 @@ class WindowedTableModel(QAbstractTableModel):
 
     def reload(self) -> None:
         """Forget every window and count again (after the filter or the data changed)."""
+        try:
+            count = self._read_count()
+        except SessionEnded as exc:
+            self._session_ended(exc)
+            return
         self.beginResetModel()
         self._windows.clear()
-        self._count = self._read_count()
+        self._count = count
         self.endResetModel()
+
+    @staticmethod
+    def _session_ended(exc: SessionEnded) -> None:
+        """The desk's session ended: the table stays as it was; the desk locks and offers sign-in."""
+        if not session_events().report(str(exc)):
+            raise exc
 
     def row_at(self, row: int) -> Any | None:
         if not 0 <= row < self._count:
@@ -40,7 +54,11 @@ class WindowedTableModel(QAbstractTableModel):
         number = row // WINDOW
         window = self._windows.get(number)
         if window is None:
-            window = self._read_window(number * WINDOW, WINDOW)
+            try:
+                window = self._read_window(number * WINDOW, WINDOW)
+            except SessionEnded as exc:
+                self._session_ended(exc)
+                return None
             self._windows[number] = window
             if len(self._windows) > CACHED_WINDOWS:
                 self._windows.popitem(last=False)

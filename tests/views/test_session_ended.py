@@ -141,3 +141,39 @@ def test_deactivated_member_desk_locks_at_the_next_action(qtbot, app, ctx, world
     qtbot.addWidget(session.window)
     assert session.window.desk.actor.username == "bea"
     settle(qtbot, session.window.desk)
+
+
+def test_deactivated_members_desk_can_no_longer_search(qtbot, app, ctx, world, staff_service, people, clock, admin):
+    """Reads check the session too: after Alex is deactivated, typing in Find (read on the list's loader thread)
+    finds nothing for Alex; the desk locks saying why, and Bea signs in to a clean desk."""
+    session = open_desk(app, ctx, staff_service, people, clock)
+    window = session.window
+    staff_service.deactivate(admin, "alex")
+    seen = {}
+    answer_sign_in(qtbot, seen, "bea", PASSWORD, lambda: code(people["bea"], clock))
+    qtbot.keyClicks(window.filter_edit, "smith")
+    window.apply_filter()
+    qtbot.waitUntil(lambda: session.window is not None and session.window is not window, timeout=10_000)
+    assert "deactivated" in seen["notice"]
+    assert not [w for w in QApplication.topLevelWidgets() if w.objectName() == "errorBox" and w.isVisible()]
+    qtbot.addWidget(session.window)
+    assert session.window.desk.actor.username == "bea"
+    settle(qtbot, session.window.desk)
+
+
+def test_deactivated_members_desk_can_no_longer_open_a_user(qtbot, app, ctx, world, staff_service, people, clock,
+                                                            admin):
+    """Opening a user (the detail pane, read on the desk's worker thread) is refused once Alex is deactivated:
+    the pane never shows the user and the desk locks saying why."""
+    session = open_desk(app, ctx, staff_service, people, clock)
+    window = session.window
+    settle(qtbot, window.desk)
+    staff_service.deactivate(admin, "alex")
+    seen = {}
+    answer_sign_in(qtbot, seen, "bea", PASSWORD, lambda: code(people["bea"], clock))
+    window.table.selectRow(1)
+    qtbot.waitUntil(lambda: session.window is not None and session.window is not window, timeout=10_000)
+    assert "deactivated" in seen["notice"]
+    assert "visible" in seen and window not in seen["visible"]
+    qtbot.addWidget(session.window)
+    settle(qtbot, session.window.desk)
