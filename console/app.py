@@ -46,12 +46,37 @@ def database_url(cli_value: str | None) -> str:
 def open_context(url: str, *, clock: Clock | None = None, box: SecretBox | None = None,
                  migrate: bool = True) -> ServiceContext:
     db = Database(url)
+    warn_exposed_files(db)
     if migrate:
         upgrade(db)
     clock = clock or SystemClock()
     # The key that seals this database: from the environment, the OS keyring or the owner-only key file,
     # checked against the key id the database records (and finishing an interrupted rotation).
     return ServiceContext(db=db, box=box or unlock_box(db, default_store(), clock), clock=clock)
+
+
+def exposed_data_files(db: Database) -> list[str]:
+    """Sentences for the database's files (and the console's data folder) that other users may read."""
+    from pathlib import Path
+
+    import platformdirs
+
+    from console.models.file_checks import database_files, exposed_files
+
+    name = db.engine.url.database
+    database = Path(name) if db.is_sqlite and name not in (None, "", ":memory:") else None
+    return exposed_files([*database_files(database), Path(platformdirs.user_data_dir("sls-console", "SLS"))])
+
+
+def warn_exposed_files(db: Database) -> None:
+    """At start-up: say which data files others may read, and the fix: in the log always, and on the terminal
+    when a person watches it (a script reading the output gets only the command's own lines)."""
+    import sys
+
+    for sentence in exposed_data_files(db):
+        log.warning(sentence)
+        if sys.stderr is not None and sys.stderr.isatty():
+            print(f"Warning: {sentence}", file=sys.stderr)
 
 
 @dataclass

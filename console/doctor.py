@@ -263,7 +263,7 @@ def check_data_directory(dirs: list[Path], probe: dict[Path, float]) -> Check:
     name = "Data directory"
     for d in dirs:
         try:
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)  # the console's own folder is the owner's alone
             path = d / f".sls-console-doctor-{os.getpid()}"
             with open(path, "w") as f:
                 f.write("probe")
@@ -275,6 +275,17 @@ def check_data_directory(dirs: list[Path], probe: dict[Path, float]) -> Check:
             return Check(name, Status.fail, f"cannot write in {d}: {exc.strerror or exc}.",
                          f"give your user write access to {d} (or point --database / XDG_DATA_HOME elsewhere).")
     return Check(name, Status.ok, f"writable: {', '.join(str(d) for d in dirs)}")
+
+
+def check_file_modes(db: Database) -> Check:
+    """The database file, its -wal and -shm, and the console's data folder: the owner's alone."""
+    from console.app import exposed_data_files
+
+    name = "File permissions"
+    exposed = exposed_data_files(db)
+    if exposed:
+        return Check(name, Status.note, " ".join(exposed))
+    return Check(name, Status.ok, "the database's files and the data folder are the owner's alone")
 
 
 def _ntp_synchronised() -> bool | None:
@@ -341,6 +352,7 @@ def run(url: str, out: Callable[[str], None] = print) -> int:
         probe: dict[Path, float] = {}
         rest = [check_master_key(db, database_ok), check_keyring(), check_data_directory(data_directories(db), probe)]
         rest.append(check_clock(db, database_ok, probe))
+        rest.append(check_file_modes(db))
         for check in rest:
             out(check.line())
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 _path: Path | None = None
@@ -18,8 +19,8 @@ def setup_logging() -> Path | None:
 
     try:
         log_dir = Path(platformdirs.user_log_dir("sls-console", "SLS"))
-        log_dir.mkdir(parents=True, exist_ok=True)
         path = log_dir / "sls-console.log"
+        _owner_only(log_dir, path)
         handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
     except OSError:
         logging.getLogger().addHandler(logging.NullHandler())  # no traceback on stderr from "last resort"
@@ -31,6 +32,16 @@ def setup_logging() -> Path | None:
         root.setLevel(logging.INFO)
     _path = path
     return path
+
+
+def _owner_only(folder: Path, path: Path) -> None:
+    """The log names staff, clients and faults: its folder 0700 and the file 0600 from the first byte (an
+    older, wider file or folder is narrowed)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    if os.name == "posix":
+        os.chmod(folder, 0o700)
+        os.chmod(path, 0o600)
 
 
 def log_path() -> Path | None:

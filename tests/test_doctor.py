@@ -15,7 +15,8 @@ from console.models.db import Database
 from console.models.keys import FileKeyStore, unlock_box
 from console.models.schema import head_revision, upgrade
 
-CHECKS = ("Qt platform plugin", "Display", "Database", "Master key", "OS keyring", "Data directory", "Clock")
+CHECKS = ("Qt platform plugin", "Display", "Database", "Master key", "OS keyring", "Data directory", "Clock",
+          "File permissions")
 
 
 @pytest.fixture

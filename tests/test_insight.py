@@ -111,10 +111,13 @@ def test_device_count_triggers_are_the_migrations(db):
 def test_migration_fills_the_summary_tables_from_existing_rows(demo_ctx):
     """Upgrading a database that already holds entries and devices counts them all (the backfill)."""
     from alembic import command
+    from sqlalchemy import text
 
     db = demo_ctx.db
     cfg = alembic_config(db.url)
     with db.engine.begin() as conn:
+        if not db.is_sqlite:  # the vault's downgrade refuses while it holds secrets; this test counts rows only
+            conn.execute(text("UPDATE devices SET sealed_secret = NULL, secret_hash = NULL"))
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0003")
         command.upgrade(cfg, "head")

@@ -11,9 +11,10 @@ from console.models.schema import alembic_config, current_revision, head_revisio
 
 def _search_objects(obj, name, type_, reflected, compare_to) -> bool:
     """False for the users list's search structures, which migration 0003 builds outside the ORM: the FTS5
-    table and its shadow tables on SQLite, the pg_trgm indexes on PostgreSQL; and the vault's server key
-    (migration 0011, PostgreSQL), which the console never maps: only the vault's functions read it."""
-    if type_ == "table" and name and (name.startswith("users_fts") or name == "vault_keys"):
+    table and its shadow tables on SQLite, the pg_trgm indexes on PostgreSQL; and the vault's server key and
+    failure counts (migrations 0011 and 0013, PostgreSQL), which the console never maps: only the vault's
+    functions read them."""
+    if type_ == "table" and name and (name.startswith("users_fts") or name in ("vault_keys", "vault_failures")):
         return False
     return not (type_ == "index" and name and name.endswith("_trgm"))
 
@@ -49,9 +50,15 @@ def test_the_comparison_sees_a_missing_column(db):
     assert [(d[0], d[3].name) for d in diff] == [("add_column", "shoe_size")]
 
 
-def _downgrade(db, revision: str) -> None:
+def _downgrade(db, revision: str, discard_vault: bool = True) -> None:
+    """Down to `revision`. On PostgreSQL the vault's secrets are discarded first (`discard_vault`): the vault's
+    own downgrade refuses while it holds any, and these tests are about older revisions' data."""
     from alembic import command
+    from sqlalchemy import text
 
+    if discard_vault and not db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE devices SET sealed_secret = NULL, secret_hash = NULL"))
     cfg = alembic_config(db.url)
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -105,3 +112,22 @@ def test_a_return_reason_no_member_means_stops_the_upgrade(db, world):
     with db.engine.connect() as conn:
         assert conn.scalar(text("SELECT return_reason FROM devices WHERE id = :id"),
                            {"id": other}) == "opt-out"
+
+
+def test_the_vault_is_not_taken_down_while_it_holds_secrets(db, world):
+    """0011's downgrade would drop the server key every seed in the vault is encrypted with: it refuses, in one
+    sentence, and nothing changes; with the vault emptied it goes down and up again."""
+    import pytest
+
+    from console.models.schema import upgrade
+
+    if db.is_sqlite:
+        pytest.skip("the vault is PostgreSQL's")
+    with pytest.raises(RuntimeError, match=r"Migration 0011 cannot be undone: \d+ device secret\(s\) are kept in "
+                                           r"the vault"):
+        _downgrade(db, "0010", discard_vault=False)
+    assert current_revision(db) == head_revision()
+    _downgrade(db, "0010")
+    assert current_revision(db) == "0010"
+    upgrade(db)
+    assert current_revision(db) == head_revision()

@@ -187,3 +187,24 @@ def test_a_helpdesk_member_is_still_locked_when_only_one_administrator_is_free(c
     with ctx.db.read() as s:
         member = s.scalars(select(StaffMember).where(StaffMember.username == "harriet")).one()
         assert member.failed_signins == 5 and member.locked_until > clock.now()
+
+
+def test_a_desk_without_the_key_tells_the_key_fault_and_counts_nothing(ctx, clock, hasher, harriet):
+    """Harriet's second factor is sealed with a master key this desk does not hold (a rotation elsewhere, a
+    wrong key file): with her right password and code she is told the key fault, not "sign-in failed", and
+    nothing is counted against her."""
+    from console.models.context import ServiceContext
+    from console.models.sealing import SealingError, SecretBox
+
+    before = actions(ctx)
+    other_desk = StaffService(ServiceContext(ctx.db, SecretBox(bytes(range(1, 33))), clock), hasher=hasher)
+    clock.advance(seconds=30)
+    for _ in range(6):  # more than the lock's count: none of them counts
+        with pytest.raises(SealingError, match="does not hold") as fault:
+            other_desk.sign_in("harriet", PASSWORD, code(harriet, clock))
+        assert WRONG_CREDENTIALS not in str(fault.value) and "Nothing was counted against harriet" in str(fault.value)
+    with ctx.db.read() as s:
+        member = s.scalars(select(StaffMember).where(StaffMember.username == "harriet")).one()
+        assert member.failed_signins == 0 and member.locked_until is None
+    assert actions(ctx) == before
+    StaffService(ctx, hasher=hasher).sign_in("harriet", PASSWORD, code(harriet, clock))  # her own desk still works

@@ -49,9 +49,16 @@ def card_size(s: Session, device: SecurityDevice) -> int:
 
 
 def value_matches(s: Session, box: SecretBox, device: SecurityDevice, position: int, value: str) -> bool:
+    return values_match(s, box, device, {position: value})
+
+
+def values_match(s: Session, box: SecretBox, device: SecurityDevice, answer: dict[int, str]) -> bool:
+    """Whether the card holds every value of one answer (index number -> value), checked and counted as one."""
     if device.secret_salt is None:
         return False
-    return vault.slot_matches(s, device, position, value_hash(box, device.secret_salt, position, value))
+    salt = device.secret_salt
+    return vault.slots_match(s, device, [(position, value_hash(box, salt, position, value))
+                                         for position, value in answer.items()])
 
 
 def store_card(s: Session, box: SecretBox, device: SecurityDevice, values: dict[int, str]) -> None:

@@ -24,14 +24,16 @@ from console.models.sealing import SecretBox
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 APPEND_ONLY_TABLES = ("audit_entries",)
 READ_ONLY_TABLES = ("alembic_version",)
-OWNER_ONLY_TABLES = ("vault_keys",)
+OWNER_ONLY_TABLES = ("vault_keys", "vault_failures")
+OWNER_ONLY_SEQUENCES = ("vault_checks",)  # counts every code check the vault answers
 # Columns of devices the desks may not read: seeds and the hashes of card values and passcodes.
 SECRET_DEVICE_COLUMNS = ("sealed_secret", "secret_hash")
 VAULT_FUNCTIONS = (
     "sls_vault_store_seed(bigint, bytea, bytea)",
     "sls_vault_otp_match(bigint, bytea, text, bigint, bigint, integer)",
     "sls_vault_store_hashes(bigint, bytea, integer)",
-    "sls_vault_slot_matches(bigint, integer, bytea)",
+    "sls_vault_slots_match(bigint, integer[], bytea[])",
+    "sls_vault_unlock(bigint)",
     "sls_vault_slot_count(bigint, integer)",
 )
 
@@ -52,6 +54,7 @@ def console_role_grants(role: str) -> list[str]:
         *(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}" for table in APPEND_ONLY_TABLES),
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
         *(f"REVOKE ALL ON {table} FROM {role}" for table in OWNER_ONLY_TABLES),
+        *(f"REVOKE ALL ON SEQUENCE {sequence} FROM {role}" for sequence in OWNER_ONLY_SEQUENCES),
         f"REVOKE SELECT ON devices FROM {role}",
         f"GRANT SELECT ({', '.join(readable)}) ON devices TO {role}",
         *(f"GRANT EXECUTE ON FUNCTION {function} TO {role}" for function in VAULT_FUNCTIONS),

@@ -31,3 +31,28 @@ def writable_output(path: str | Path) -> Path:
         raise InvalidInput(f"This user may not write in {folder}; choose a folder you may write to. Nothing was "
                            f"written.")
     return p
+
+
+def exposed_files(paths: list[Path]) -> list[str]:
+    """One sentence for each existing file or folder that users other than its owner may read (group or others),
+    naming the `chmod` that fixes it: files holding client data must be the owner's alone (docs/trust.md)."""
+    out = []
+    for p in paths:
+        try:
+            mode = p.stat().st_mode
+        except OSError:
+            continue
+        if os.name != "posix" or not mode & 0o044:
+            continue
+        fix = "700" if p.is_dir() else "600"
+        kind = "folder" if p.is_dir() else "file"
+        out.append(f"The {kind} {p} can be read by other users of this machine (mode {mode & 0o777:04o}); "
+                   f"run `chmod {fix} {p}`.")
+    return out
+
+
+def database_files(database_file: Path | None) -> list[Path]:
+    """A SQLite database's file, its write-ahead log and its shared-memory index."""
+    if database_file is None:
+        return []
+    return [database_file, Path(f"{database_file}-wal"), Path(f"{database_file}-shm")]

@@ -56,6 +56,9 @@ SPECS: tuple[SettingSpec, ...] = (
                                   # Not in the published table; docs/sls-rules.md gives the decision.
                                   ("legacy", "with a Gold or Platinum card (legacy)", 1_000_000, 1_000_000))
       for period, label, default in (("day", "day", day), ("5days", "5 business days", five))),
+    # The firm's own choice: code checks per minute the PostgreSQL vault answers (all desks together), a cap
+    # on guessing through the desks' database role (docs/trust.md).
+    SettingSpec("vault_checks_per_minute", 600, "Code checks per minute on the server (whole firm)", 10, 100_000),
     SettingSpec("sms_resend_minutes", 2, "SMS: a new code may be sent after", 1, 60, "minutes"),
     SettingSpec("sharing_review_across_entities", 1, "Sharing across entities waits for compliance approval "
                 "(1 = yes, 0 = no)", 0, 1),
@@ -86,6 +89,7 @@ class Figures:
     staff_lock_minutes: int = 15
     staff_idle_minutes: int = 30
     staff_signin_failures_per_minute: int = 20
+    vault_checks_per_minute: int = 600
     limit_none_day_usd: int = 50_000
     limit_none_5days_usd: int = 100_000
     limit_sms_day_usd: int = 200_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import re
 import secrets
 import socket
@@ -37,6 +38,7 @@ from console.models.sealing import SealingError, staff_context
 from console.models.sessions import end_all_sessions, end_session, open_session, resume_session
 from console.models.settings import Figures, load_figures
 
+log = logging.getLogger(__name__)
 USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{2,31}")
 CODE_RE = re.compile(r"[0-9]{6}")  # pyotp alone accepts full-width digits (docs/platform-notes.md)
 MIN_PASSWORD = 12
@@ -265,8 +267,10 @@ class StaffService:
             return None
         try:
             secret = self.ctx.box.open(member.sealed_totp_secret, staff_context(member.id)).decode()
-        except SealingError:
-            return None
+        except SealingError as exc:  # the desk's key, not the person: told as the fault it is, nothing counted
+            log.error("sign-in of %s: the second-factor secret cannot be opened: %s", member.username, exc)
+            raise SealingError(f"The sign-in could not be checked: {exc} Nothing was counted against "
+                               f"{member.username}.") from None
         totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
         current = int(now.timestamp()) // TOTP_INTERVAL
         for step in range(current - figures.totp_window_steps, current + figures.totp_window_steps + 1):

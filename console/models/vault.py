@@ -19,11 +19,12 @@ from typing import Any
 
 import pyotp
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from console.models.entities import SecurityDevice
-from console.models.errors import PermissionDenied, RuleViolation
+from console.models.errors import DeviceLocked, PermissionDenied, RuleViolation
 from console.models.sealing import SecretBox, device_context
 
 # First byte of a seed or hash string kept by the server (Python-sealed values start with a format byte < 16).
@@ -61,6 +62,26 @@ def store_seed(s: Session, box: SecretBox, device: SecurityDevice, seed_b32: str
         device.sealed_secret = box.seal(s, seed_b32.encode(), device_context(device.id))
 
 
+def store_seeds_in_bulk(conn: Connection, seeds: list[tuple[int, bytes]], key: bytes) -> None:
+    """Bulk loads: keep many new devices' seeds (rows inserted in this transaction, with no seed yet) at once,
+    in the form sls_vault_store_seed() gives one (migration 0011): one COPY and one UPDATE instead of a
+    function call, a row lock and an update per device. Run as the schema's owner, like adopt_sealed_seeds."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS bulk_seeds (device_id bigint, seed bytea) "
+                       "ON COMMIT DELETE ROWS")
+        with cursor.copy("COPY bulk_seeds (device_id, seed) FROM STDIN") as copy:
+            for row in seeds:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+    conn.exec_driver_sql(
+        "UPDATE devices SET sealed_secret = '\\x56'::bytea || pgp_sym_encrypt_bytea("
+        "    b.seed, sls_vault_seed_key(b.device_id, %(k)s), 'cipher-algo=aes256, s2k-mode=1') "
+        "FROM bulk_seeds AS b WHERE devices.id = b.device_id AND devices.sealed_secret IS NULL",
+        {"k": key})
+
+
 def otp_match(s: Session, box: SecretBox, device: SecurityDevice, code: str, first: int, last: int,
               digits: int) -> int | None:
     """The counter in [first, last] at which the device's HOTP code (RFC 4226) equals `code`, or None."""
@@ -95,10 +116,26 @@ def store_hashes(s: Session, device: SecurityDevice, hashes: bytes, slot_bytes: 
 
 def slot_matches(s: Session, device: SecurityDevice, slot: int, candidate: bytes) -> bool:
     """Whether slot `slot` (1-based) holds `candidate`, the desk's hash of the value given."""
-    if not candidate:
+    return slots_match(s, device, [(slot, candidate)])
+
+
+def slots_match(s: Session, device: SecurityDevice, wanted: list[tuple[int, bytes]]) -> bool:
+    """Whether every (slot, candidate) holds: one answer (a card's two values), counted once by the server."""
+    if not wanted or not all(candidate for _slot, candidate in wanted):
         return False
     if on_server(s):
-        return bool(_call(s, "SELECT sls_vault_slot_matches(:d, :slot, :h)", d=device.id, slot=slot, h=candidate))
+        return bool(_call(s, "SELECT sls_vault_slots_match(:d, CAST(:slots AS integer[]), CAST(:h AS bytea[]))",
+                          d=device.id, slots=[slot for slot, _c in wanted], h=[c for _s, c in wanted]))
+    return all([_slot_holds(device, slot, candidate) for slot, candidate in wanted])  # no early exit
+
+
+def unlock_checks(s: Session, device: SecurityDevice) -> None:
+    """Staff unlocked the device: the server's own count of its wrong codes starts again as well."""
+    if on_server(s):
+        _call(s, "SELECT sls_vault_unlock(:d)", d=device.id)
+
+
+def _slot_holds(device: SecurityDevice, slot: int, candidate: bytes) -> bool:
     stored = device.secret_hash
     if stored is None:
         raise _no_secret(device)
@@ -156,6 +193,12 @@ def _call(s: Session, sql: str, **params: object) -> Any:
             raise RuleViolation("This device has no stored secret to check against. Replace the device.") from None
         if state == "42501":
             raise RuleViolation("This device's secret is already stored; a new secret needs a new device.") from None
+        if state == "SL001":
+            raise DeviceLocked("This device is locked after too many wrong codes (counted by the server). A staff "
+                               "member must unlock it before it can be used again.") from None
+        if state == "SL002":
+            raise RuleViolation("The server has answered as many code checks as the firm allows per minute "
+                                "(setting vault_checks_per_minute). Try again in a minute.") from None
         raise
 
 

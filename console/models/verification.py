@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from console.models import audit, vault
 from console.models.arguments import checked_arguments
-from console.models.cards import card_size, value_matches
+from console.models.cards import card_size, values_match
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
 from console.models.db import is_row_id, retries_conflicts
@@ -168,6 +168,7 @@ class VerificationService:
                 raise RuleViolation(f"This {device.kind.label} is not locked.")
             device.locked = False
             device.failed_attempts = 0
+            vault.unlock_checks(s, device)
             audit.record(s, at=self.ctx.clock.now(), actor=actor.username, action="device.unlocked",
                          summary=f"{_named(device)} unlocked" + (f": {reason}" if reason else ""),
                          account_id=device.account_id, device_id=device.id)
@@ -234,9 +235,7 @@ class VerificationService:
         challenge.answered_at = now
         a, b = (int(p) for p in challenge.text.split(","))
         stored_secret(device.secret_salt, device)
-        ok_a = value_matches(s, self.ctx.box, device, a, normalised[:3])
-        ok_b = value_matches(s, self.ctx.box, device, b, normalised[3:])
-        if not (ok_a and ok_b):
+        if a == b or not values_match(s, self.ctx.box, device, {a: normalised[:3], b: normalised[3:]}):
             raise VerificationFailed(f"The values for index numbers {a} and {b} are not correct for this card. "
                                      f"A new pair of index numbers is needed for the next try.")
         return VerificationResult(device.id)

@@ -17,6 +17,7 @@ the server never sees) are moved in by `sls-console db grant`, which runs with t
 from collections.abc import Sequence
 
 from alembic import op
+from sqlalchemy import text
 
 revision: str = '0011'
 down_revision: str | None = '0007'
@@ -150,6 +151,11 @@ _PEPPER_EXISTING = """UPDATE devices SET secret_hash = sls_vault_pepper_all(
   WHERE secret_hash IS NOT NULL AND length(secret_hash) % 2 = 0"""
 
 
+_HELD_BY_THE_VAULT = """SELECT count(*) FROM devices
+    WHERE (sealed_secret IS NOT NULL AND get_byte(sealed_secret, 0) = 86)
+       OR (secret_hash IS NOT NULL AND length(secret_hash) % 2 = 1)"""
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
@@ -165,8 +171,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
+    """Refused while the vault holds a secret: seeds are encrypted, and hashes keyed, with the server key this
+    would drop (and the desks' half of a seed's key is not here to decrypt it with), so they would never open
+    or match again. An empty vault is taken down."""
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
         return
+    held = bind.execute(text(_HELD_BY_THE_VAULT)).scalar()
+    if held:
+        raise RuntimeError(f"Migration 0011 cannot be undone: {held} device secret(s) are kept in the vault, "
+                           f"sealed with a server key this downgrade would drop, and would never open again; "
+                           f"stay at this revision, or restore the backup taken before the upgrade.")
     for signature in DESK_FUNCTIONS + OWNER_FUNCTIONS:
         op.execute(f"DROP FUNCTION {signature}")
     op.execute("DROP TABLE vault_keys")
