@@ -38,7 +38,11 @@ def key_of(at: dt.datetime, actor: str, action: str, details: Mapping[str, Any] 
 
 def add(session: Session, keys: Iterable[Key]) -> None:
     """Add one to each key's count (a batch is folded first: one upsert per distinct key)."""
-    counts = Counter(keys)
+    add_counted(session, Counter(keys))
+
+
+def add_counted(session: Session, counts: Mapping[Key, int]) -> None:
+    """Add each key's number to its count (one upsert per key)."""
     if not counts:
         return
     dialect = session.get_bind().dialect.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import hashlib
 import json
@@ -192,26 +193,51 @@ class Linked:
     rows: list[dict[str, Any]]
     last_id: int
     last_hash: str
+    day_counts: dict[activity_counts.Key, int]  # the entries counted as activity_counts.key_of() counts them
 
 
 def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
     """Number and hash entries as the ones following (after_id, after_hash). Each row needs at, actor, action,
-    summary and may carry account_id, user_id, device_id, details (dict)."""
+    summary and may carry account_id, user_id, device_id, details (dict).
+
+    The same hashes as canonical_bytes() gives, with the per-entry work cut down for millions of entries:
+    UTC times formatted in one call, and each distinct details value encoded once."""
     last_id, last_hash = after_id, after_hash
     out = []
+    encode, sha256, utc = _CANONICAL.encode, hashlib.sha256, dt.UTC
+    details_text: dict[tuple[tuple[str, Any], ...], str] = {}
+    counted: collections.Counter[tuple[str, str, str, str]] = collections.Counter()
     for row in rows:
         last_id += 1
-        e = {"id": last_id, "account_id": None, "user_id": None, "device_id": None, **row,
-             "prev_hash": last_hash}
         details = row.get("details")
-        e["details"] = json.dumps(details, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                                  default=str) if details else "{}"
-        e["entry_hash"] = hashlib.sha256(canonical_bytes(
-            e["id"], e["at"], e["actor"], e["action"], e["account_id"], e["user_id"], e["device_id"],
-            e["summary"], e["details"], e["prev_hash"])).hexdigest()
-        last_hash = e["entry_hash"]
-        out.append(e)
-    return Linked(after_id, after_hash, out, last_id, last_hash)
+        if not details:
+            text = "{}"
+        else:
+            try:
+                key = tuple(details.items())
+                text = details_text.get(key) or details_text.setdefault(key, _details_json(details))
+            except TypeError:  # an unhashable value (a list, a dict): encoded each time
+                text = _details_json(details)
+        at = row["at"]
+        at_text = (at if at.tzinfo is utc else at.astimezone(utc)).isoformat(timespec="microseconds")[:26]
+        account_id, user_id, device_id = row.get("account_id"), row.get("user_id"), row.get("device_id")
+        actor, action, summary = row["actor"], row["action"], row["summary"]
+        counted[at_text[:10], action, actor, activity_counts.path_of(action, details) if
+                action == activity_counts.ENROLLED else ""] += 1
+        entry_hash = sha256(encode([last_id, at_text, actor, action, account_id, user_id, device_id, summary,
+                                    text, last_hash]).encode("utf-8")).hexdigest()
+        out.append({"id": last_id, "at": at, "actor": actor, "action": action, "summary": summary,
+                    "account_id": account_id, "user_id": user_id, "device_id": device_id, "details": text,
+                    "prev_hash": last_hash, "entry_hash": entry_hash})
+        last_hash = entry_hash
+    day_counts: collections.Counter[activity_counts.Key] = collections.Counter()
+    for (day, action, actor, path), n in counted.items():
+        day_counts[dt.date.fromisoformat(day), action[:64], actor[:64], path] += n
+    return Linked(after_id, after_hash, out, last_id, last_hash, dict(day_counts))
+
+
+def _details_json(details: dict[str, Any]) -> str:
+    return json.dumps(details, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def chain_rows(session: Session, rows: list[dict[str, Any]], linked: Linked | None = None) -> list[dict[str, Any]]:
@@ -224,6 +250,5 @@ def chain_rows(session: Session, rows: list[dict[str, Any]], linked: Linked | No
     if linked is None or (linked.after_id, linked.after_hash) != (head.last_id, head.last_hash):
         linked = link(rows, head.last_id, head.last_hash)
     head.last_id, head.last_hash, head.count = linked.last_id, linked.last_hash, head.count + len(linked.rows)
-    activity_counts.add(session, (activity_counts.key_of(r["at"], r["actor"], r["action"], r.get("details"))
-                                  for r in rows))
+    activity_counts.add_counted(session, linked.day_counts)
     return linked.rows

@@ -138,6 +138,8 @@ class DemoBuilder:
         self.audit_head = audit_head  # (last id, last hash) the next batch's entries follow
         self.now = ctx.clock.now()
         self.key_id = ctx.box.key_id  # the database's current key: generate() follows it first
+        # PostgreSQL: seeds go straight into the server's vault with the batch (vault.store_seeds_in_bulk).
+        self.vault_key = vault.vault_key(ctx.box) if ctx.db.engine.dialect.name == "postgresql" else None
         self.serial_counter = self._int(10_000_000, 20_000_000)
         self.reset()
         self.person_pool: collections.deque[Record] = collections.deque(maxlen=5000)
@@ -148,6 +150,7 @@ class DemoBuilder:
         self.t: dict[str, list[Record]] = {k: [] for k in (
             "persons", "accounts", "users", "devices", "holdings", "restrictions", "acks", "charges", "reserves",
             "audit")}
+        self.seeds: list[tuple[int, bytes]] = []  # (device id, seed) for the server's vault (PostgreSQL)
         self.rights_holders: list[tuple[int, int]] = []
 
     # --- names and identifiers -------------------------------------------------------------------
@@ -197,8 +200,7 @@ class DemoBuilder:
         d: Record = dict(DEVICE_ROW, id=device_id, kind=kind, state=state, account_id=account_id, issued_at=since,
                  activated_at=since if state is DeviceState.active else None)
         if kind in (DeviceKind.ib_key, DeviceKind.dsc_plus):
-            seed = base64.b32encode(os.urandom(20)).decode()
-            d["sealed_secret"] = self.ctx.box.seal_with(self.key_id, seed.encode(), device_context(device_id))
+            self._keep_seed(d)
         if kind is DeviceKind.dsc_plus:
             d["serial"] = self._serial()
             d["received_at"] = since - dt.timedelta(days=20)
@@ -210,11 +212,26 @@ class DemoBuilder:
             # Nobody ever sees a demo card's values (the training window keeps only cards made by the services),
             # so the hash of each unknown random value is as good as random bytes: 100 HMACs a card less,
             # a sixth of the build's time.
-            d["secret_hash"] = os.urandom(self.fig.code_card_size * HASH_BYTES)
+            d["secret_hash"] = self._unknown_hashes(self.fig.code_card_size * HASH_BYTES)
             if kind is DeviceKind.online_code_card:
                 d["expires_at"] = since + dt.timedelta(days=self.fig.online_card_validity_days)
         self.t["devices"].append(d)
         return device_id
+
+    def _keep_seed(self, device: Record) -> None:
+        """A new seed: sealed with the master key (SQLite), or kept for the server's vault (PostgreSQL)."""
+        seed = os.urandom(20)
+        if self.vault_key is None:
+            device["sealed_secret"] = self.ctx.box.seal_with(self.key_id, base64.b32encode(seed),
+                                                             device_context(device["id"]))
+        else:
+            self.seeds.append((device["id"], seed))
+
+    def _unknown_hashes(self, size: int) -> bytes:
+        """Stored hashes of values nobody knows (discarded at once): random bytes are as good. On PostgreSQL in
+        the vault's finished form (its mark in front): keying random bytes with the server key would only give
+        other random bytes, a function call per value (vault.adopt_sealed_seeds)."""
+        return os.urandom(size) if self.vault_key is None else vault.SERVER_MARK_BYTE + os.urandom(size)
 
     def _hold(self, user_id: int, device_id: int, preferred: bool, since: dt.datetime) -> None:
         self.t["holdings"].append({"id": self.ids.take("holding"), "user_id": user_id, "device_id": device_id,
@@ -375,7 +392,8 @@ class DemoBuilder:
         self.t["devices"].append(dict(
             DEVICE_ROW, id=device_id, kind=DeviceKind.temporary_passcode, state=DeviceState.active,
             account_id=account_id, issued_at=when, activated_at=when, secret_salt=salt,
-            secret_hash=self.ctx.box.lookup_hash(salt, passcode),
+            secret_hash=(self.ctx.box.lookup_hash(salt, passcode) if self.vault_key is None
+                         else self._unknown_hashes(vault.PASSCODE_SLOT_BYTES)),
             full_access_until=when + dt.timedelta(days=self.fig.temp_passcode_full_access_days),
             expires_at=when + dt.timedelta(days=self.fig.temp_passcode_full_access_days
                                            + self.fig.temp_passcode_portal_days)))
@@ -389,8 +407,7 @@ class DemoBuilder:
                                           serial=self._serial(), state=DeviceState.in_stock,
                                           received_at=self._past(60)))
         for d in self.t["devices"][-count:]:
-            seed = base64.b32encode(os.urandom(20)).decode()
-            d["sealed_secret"] = self.ctx.box.seal_with(self.key_id, seed.encode(), device_context(d["id"]))
+            self._keep_seed(d)
 
     # --- writing ---------------------------------------------------------------------------------
     def take_batch(self) -> _Batch:
@@ -400,7 +417,7 @@ class DemoBuilder:
         linked = audit.link(entries, *self.audit_head)
         self.audit_head = (linked.last_id, linked.last_hash)
         batch = _Batch([(table_of(entity), self.t[name]) for entity, name in _TABLES], entries, linked,
-                       self.rights_holders, self.key_id)
+                       self.rights_holders, self.key_id, self.seeds, self.vault_key)
         self.reset()
         return batch
 
@@ -412,6 +429,8 @@ class _Batch:
     linked: audit.Linked  # the same, chained by the builder; the writer checks it under the chain-head lock
     rights_holders: list[tuple[int, int]]
     key_id: bytes  # the master key the batch's seeds are sealed with
+    seeds: list[tuple[int, bytes]]  # PostgreSQL: (device id, seed) for the server's vault
+    vault_key: bytes | None
 
     def write(self, session: Session) -> None:
         """One driver executemany per table (the ORM's per-row work made the load 5x slower)."""
@@ -422,6 +441,8 @@ class _Batch:
         conn = session.connection()
         for table, rows in self.tables:
             bulk.insert_rows(conn, table, rows)
+        if self.seeds and self.vault_key is not None:
+            vault.store_seeds_in_bulk(conn, self.seeds, self.vault_key)
         if self.rights_holders:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             conn.exec_driver_sql(f"UPDATE accounts SET rights_holder_id = {mark} WHERE id = {mark}",
@@ -511,6 +532,7 @@ def _write_batch(url: str, batch: _Batch, pipe: ProcessConnection, parent_end: P
         return
     gc.disable()  # as in the parent: acyclic rows, freed by reference counting
     db = Database(url)
+    bulk.load_faster(db.engine)
     try:
         with db.write() as s:
             batch.write(s)
@@ -563,10 +585,12 @@ def generate(ctx: ServiceContext, figures: Figures, users: int, seed: int | None
     gc.disable()
     try:
         summary = _generate(ctx, builder, users, parallel, progress, started, start_ids, audit_before)
+        # Still without the cycle collector: while the builder's millions of objects live, every collection
+        # the twins' ORM objects set off would walk them all (5 s at a million users).
+        twins = demo_twins.add_twins(ctx, users, seed)  # a few shares across entities wait for compliance
     finally:
         if gc_was_enabled:
             gc.enable()
-    twins = demo_twins.add_twins(ctx, users, seed)  # a few shares across entities wait for compliance
     return dataclasses.replace(summary, accounts=summary.accounts + twins, users=summary.users + twins,
                                audit_entries=_audit_count(ctx) - audit_before, seconds=time.perf_counter() - started)
 

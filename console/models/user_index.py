@@ -96,9 +96,41 @@ SQLITE_TRIGGERS = {
 }
 
 
+# The device counts' insert and delete upkeep (same statements as migration 0010; tests/test_insight.py
+# checks the devices table holds exactly the migration's triggers).
+SQLITE_DEVICE_TRIGGERS = {
+    "device_counts_ai": """CREATE TRIGGER device_counts_ai AFTER INSERT ON devices BEGIN
+         INSERT INTO device_counts(kind, state, locked, devices) VALUES (new.kind, new.state, new.locked, 1)
+         ON CONFLICT(kind, state, locked) DO UPDATE SET devices = devices + 1;
+       END""",
+    "device_counts_ad": """CREATE TRIGGER device_counts_ad AFTER DELETE ON devices BEGIN
+         UPDATE device_counts SET devices = devices - 1
+         WHERE kind = old.kind AND state = old.state AND locked = old.locked;
+       END""",
+}
+# PostgreSQL: the row-by-row triggers a COPY would fire, switched off for the load (ALTER TABLE … DISABLE).
+POSTGRES_TRIGGERS = (("users", "user_words_aid"), ("users", "user_state_counts_ai"), ("devices", "device_counts_aid"))
+
+_REFILL_COUNTS = (
+    "DELETE FROM user_state_counts",
+    "INSERT INTO user_state_counts (sls_state, users) SELECT sls_state, count(*) FROM users GROUP BY sls_state",
+    "DELETE FROM device_counts",
+    "INSERT INTO device_counts (kind, state, locked, devices) "
+    "SELECT kind, state, locked, count(*) FROM devices GROUP BY kind, state, locked",
+)
+_POSTGRES_FILL_WORDS = ("INSERT INTO user_words(word, username, user_id) SELECT DISTINCT w, username, id "
+                        "FROM users, regexp_split_to_table(name_key, '\\s+') AS w WHERE w <> '' ORDER BY 1, 2, 3")
+
+
 def _present(conn: Connection) -> set[str]:
     return {name for (name,) in conn.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'users'")}
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('users', 'devices')")}
+
+
+def _postgres_disabled(conn: Connection) -> set[str]:
+    return {name for (name,) in conn.exec_driver_sql(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid IN ('users'::regclass, 'devices'::regclass) "
+        "AND NOT tgisinternal AND tgenabled = 'D'")}
 
 
 def _has_fts(conn: Connection) -> bool:
@@ -106,36 +138,56 @@ def _has_fts(conn: Connection) -> bool:
 
 
 def is_current(conn: Connection) -> bool:
-    """True when every trigger (SQLite; PostgreSQL never suspends them) and every users index is in place
+    """True when every upkeep trigger is in place (SQLite) or enabled (PostgreSQL) and every users index is
     (a load drops all the loaded tables' indexes in one transaction, so the users table tells for all)."""
     if bulk.missing_indexes(conn, [table_of(User)]):
         return False
+    if conn.dialect.name == "postgresql":
+        return not _postgres_disabled(conn)
     if conn.dialect.name != "sqlite" or not _has_fts(conn):
         return True
-    return set(SQLITE_TRIGGERS) <= _present(conn)
+    return set(SQLITE_TRIGGERS) | set(SQLITE_DEVICE_TRIGGERS) <= _present(conn)
 
 
 def suspend(conn: Connection) -> None:
     """Stop row-by-row upkeep and drop the loaded tables' secondary indexes; stale until resume()."""
     bulk.drop_indexes(conn, loaded_tables())
+    if conn.dialect.name == "postgresql":
+        for table, name in POSTGRES_TRIGGERS:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
+        return
     if conn.dialect.name != "sqlite" or not _has_fts(conn):
         return
-    for name in SQLITE_TRIGGERS:
+    for name in (*SQLITE_TRIGGERS, *SQLITE_DEVICE_TRIGGERS):
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
 
 
 def resume(conn: Connection) -> None:
     """Rebuild the substring index, the counts and the name words from the users table, restore the
     triggers, then build the missing indexes."""
-    if conn.dialect.name == "sqlite" and _has_fts(conn):
+    with bulk.sorting_in_parallel(conn):
+        _rebuild(conn)
+
+
+def _rebuild(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        disabled = _postgres_disabled(conn)
+        if disabled:  # set-based refills, then the row-by-row upkeep again
+            for statement in _REFILL_COUNTS:
+                conn.exec_driver_sql(statement)
+            conn.exec_driver_sql("DELETE FROM user_words")
+            conn.exec_driver_sql(_POSTGRES_FILL_WORDS)
+            for table, name in POSTGRES_TRIGGERS:
+                if name in disabled:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
+    elif conn.dialect.name == "sqlite" and _has_fts(conn):
         conn.exec_driver_sql("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
-        conn.exec_driver_sql("DELETE FROM user_state_counts")
-        conn.exec_driver_sql("INSERT INTO user_state_counts (sls_state, users) "
-                             "SELECT sls_state, count(*) FROM users GROUP BY sls_state")
+        for statement in _REFILL_COUNTS:
+            conn.exec_driver_sql(statement)
         conn.exec_driver_sql("DELETE FROM user_words")
         conn.exec_driver_sql(_FILL_WORDS)
         present = _present(conn)
-        for name, statement in SQLITE_TRIGGERS.items():
+        for name, statement in (SQLITE_TRIGGERS | SQLITE_DEVICE_TRIGGERS).items():
             if name not in present:
                 conn.exec_driver_sql(statement)
     bulk.create_missing_indexes(conn, loaded_tables())
