@@ -34,7 +34,7 @@ HANDOFF = {"query", "write", "load_query", "load_window", "KeptCurrent", "Submis
 NOT_YET = {
     # Not a read: forgets the directory's remembered positions and counts (memory only).
     ("users_model.py", "refresh", "self._directory.invalidate"),
-    # Before sign-in there is no desk and no runner; the dialog shows the wait (sign-in is slow on purpose).
+    # Before sign-in there is no desk and no runner: one password check, behind the modal sign-in dialog.
     ("sign_in_dialog.py", "try_sign_in", "self.staff.sign_in"),
     # The row of a selected user or device: almost always in a cached window (it is on screen); else one indexed
     # look-up or window, read at once because the action needs it now.
@@ -57,12 +57,8 @@ NOT_YET = {
     ("device_dialogs.py", "_user_id", "services.directory.find_by_username"),
     ("device_dialogs.py", "__init__", "self.services.devices.get"),
     ("device_dialogs.py", "__init__", "self.services.directory.details"),
-    ("devices_model.py", "_read_count", "self._devices.count"),
-    ("devices_model.py", "_read_window", "self._devices.window"),
-    ("devices_model.py", "row_of_device", "self._devices.offset_of"),
     ("devices_view.py", "_fee_note", "self.services.devices.replacement_fee"),
     ("devices_view.py", "replace", "self.services.devices.holders"),
-    ("devices_view.py", "_update", "self.services.devices.in_stock_count"),
     ("devices_view.py", "report", "self.services.devices.holders"),
     ("main_window.py", "open_user", "self.services.directory.find_by_username"),
     ("main_window.py", "_build_actions", "self.services.training.available"),

@@ -1,6 +1,9 @@
-"""The devices list as a Qt table model over windows of a SQL query (filtered in SQL, never all rows)."""
+"""The devices list as a Qt table model over windows of a SQL query (filtered in SQL, never all rows, read off the
+GUI thread)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor
@@ -8,6 +11,8 @@ from PySide6.QtGui import QColor
 from console.models.devices import DeviceQuery, DeviceRow, DeviceService
 from console.models.enums import ReturnReason
 from console.views.formatting import day
+from console.views.messages import error_text
+from console.views.operations import OperationRunner
 from console.views.windowed_model import WindowedTableModel
 
 COLUMNS = ("Kind", "Serial", "State", "Holders", "Account", "Received", "Issued", "Activated", "Due", "Returned")
@@ -32,42 +37,61 @@ def _cell(row: DeviceRow, column: int) -> str:
 
 
 class DevicesModel(WindowedTableModel):
+    """With the desk's runner (the Devices window) every count and window is read off the GUI thread."""
+
     headers = COLUMNS
 
-    def __init__(self, devices: DeviceService, parent=None) -> None:
-        super().__init__(parent)
+    def __init__(self, devices: DeviceService, parent=None, runner: OperationRunner | None = None) -> None:
+        super().__init__(parent, runner)
         self._devices = devices
         self._query = DeviceQuery()
-        self._count = self._read_count()
+        self.in_stock: int | None = None  # DSC+ cards in stock, read with the count
+        self.reload()
 
     @property
     def query(self) -> DeviceQuery:
         return self._query
 
-    def set_query(self, query: DeviceQuery) -> None:
+    def set_query(self, query: DeviceQuery, then: Callable[[], None] | None = None) -> None:
         self._query = query
-        self.reload()
+        self.reload(then)
 
-    def refresh(self) -> None:
-        self.reload()
+    def refresh(self, then: Callable[[], None] | None = None) -> None:
+        self.reload(then)
 
-    def _read_count(self) -> int:
-        return self._devices.count(self._query)
+    def _reader(self) -> tuple[Callable[[], int], Callable[[int, int], list[DeviceRow]]]:
+        devices, query = self._devices, self._query
+        return (lambda: devices.count(query)), (lambda offset, limit: devices.window(query, offset, limit))
 
-    def _read_window(self, offset: int, limit: int) -> list[DeviceRow]:
-        return self._devices.window(self._query, offset, limit)
+    def _read_extra(self) -> Callable[[], int]:
+        devices = self._devices
+        return lambda: devices.in_stock_count()
 
-    def row_of_device(self, device_id: int) -> int | None:
-        """The device's row: among the windows read so far, else asked of the database (one indexed count)."""
+    def _extra_arrived(self, extra) -> None:
+        self.in_stock = extra
+
+    def find_row_of_device(self, device_id: int, then: Callable[[int | None], None]) -> None:
+        """The device's row, to `then`: among the windows read so far at once, else one indexed count off the GUI
+        thread (never a scan of the rows)."""
         row = self.cached_row_of(device_id)
-        return row if row is not None else self._devices.offset_of(self._query, device_id)
+        if row is not None or self._runner is None:
+            then(row)
+            return
+        devices, query, generation = self._devices, self._query, self._generation
+
+        def arrived(found: int | None) -> None:
+            if generation == self._generation:  # else the list changed meanwhile: its own reload answers
+                then(found)
+
+        self._runner.query(self._owner, lambda: devices.offset_of(query, device_id), success=arrived,
+                           failure=lambda exc: self.load_failed.emit(error_text(exc)))
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             row = self.row_at(index.row())
-            return None if row is None else _cell(row, index.column())
+            return self.placeholder(index) if row is None else _cell(row, index.column())
         if index.column() == 8 and role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole):
             row = self.row_at(index.row())
             if row is None or row.due_at is None:

@@ -3,6 +3,8 @@ activation, loss, replacement, returns and the overdue run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QModelIndex, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
@@ -57,7 +59,7 @@ class DevicesWindow(QMainWindow):
         self.dialog = None  # the dialog last opened (tests drive it)
         self.last_message = None
         self.confirm_box: QMessageBox | None = None
-        self.model = DevicesModel(services.devices, self)
+        self.model = DevicesModel(services.devices, self, desk.runner)  # read off the GUI thread
 
         self.kind_combo = QComboBox()
         self.kind_combo.setObjectName("deviceKindFilter")
@@ -108,9 +110,14 @@ class DevicesWindow(QMainWindow):
         set_column_widths(t, (150, 120, 200, 160, 90, 90, 90, 90, 90, 90))
         t.selectionModel().currentRowChanged.connect(self._on_current)
         self.table = t
+        self.model.reloaded.connect(self._update)
+        self.model.dataChanged.connect(lambda *_: self._update())  # the selected row's window arrived
+        self.model.load_failed.connect(lambda text: self.statusBar().showMessage(
+            f"The devices could not be read: {text}", 15000))
 
         self.summary = QLabel()
         self.summary.setObjectName("devicesSummary")
+        self.summary.setText("Reading the devices…")
         self.selected_label = QLabel("Select a device to act on it.")
         self.selected_label.setObjectName("selectedDevice")
         self.selected_label.setWordWrap(True)
@@ -192,16 +199,24 @@ class DevicesWindow(QMainWindow):
         index = self.table.currentIndex()
         return self.model.row_at(index.row()) if index.isValid() else None
 
-    def select_device(self, device_id: int) -> bool:
+    def select_device(self, device_id: int, then: Callable[[bool], None] | None = None) -> bool:
         """Select a device if the list shows it: its row comes from a query, not from reading the rows in turn
-        (the list may hold a million devices)."""
-        r = self.model.row_of_device(device_id)
-        if r is None:
-            return False
-        self.table.selectRow(r)
-        self.table.setCurrentIndex(self.model.index(r, 0))
-        self.table.scrollTo(self.model.index(r, 0))
-        return True
+        (the list may hold a million devices). Among the rows read so far it is selected at once (True); else its
+        row is asked off the GUI thread and selected when the answer comes (False now). `then` is told whether it
+        was found."""
+        done = []
+
+        def found(r: int | None) -> None:
+            if r is not None:
+                self.table.selectRow(r)
+                self.table.setCurrentIndex(self.model.index(r, 0))
+                self.table.scrollTo(self.model.index(r, 0))
+            done.append(r is not None)
+            if then is not None:
+                then(r is not None)
+
+        self.model.find_row_of_device(device_id, found)
+        return bool(done and done[0])
 
     def show_query(self, query: DeviceQuery, device_id: int | None = None) -> None:
         """Show the devices of `query` (the filters follow), selecting `device_id` when it is among them."""
@@ -214,33 +229,38 @@ class DevicesWindow(QMainWindow):
             widget.blockSignals(True)
             apply()
             widget.blockSignals(False)
-        self.apply_filter()
-        if device_id is not None:
-            self.select_device(device_id)
+        self.apply_filter(None if device_id is None else lambda: self.select_device(device_id))
 
-    def apply_filter(self) -> None:
+    def apply_filter(self, then: Callable[[], None] | None = None) -> None:
+        """Show the devices of the filters (read off the GUI thread: the rows shown stay until the new ones land);
+        `then` runs once they are there."""
         self._timer.stop()
+        self.summary.setText("Reading the devices…")
         self.model.set_query(DeviceQuery(self.kind_combo.currentData(), self.state_combo.currentData(),
                                          self.serial_edit.text(), self.overdue_check.isChecked(),
-                                         self.required_check.isChecked()))
-        self._update()
+                                         self.required_check.isChecked()), then)
 
     def _go_to_first_match(self) -> None:
         """Enter in the serial box: find now (a query, not a scan of the rows) and put the agent on the first."""
-        self.apply_filter()
-        if self.model.rowCount():
-            self.table.setFocus()
-            self.table.selectRow(0)
-            self.table.setCurrentIndex(self.model.index(0, 0))
+        def first() -> None:
+            if self.model.rowCount():
+                self.table.setFocus()
+                self.table.selectRow(0)
+                self.table.setCurrentIndex(self.model.index(0, 0))
+
+        self.apply_filter(first)
 
     def refresh(self) -> None:
+        """Read the list again off the GUI thread, keeping the selected device and the scroll position."""
         row = self.current_row()
         scroll = self.table.verticalScrollBar().value()
-        self.model.refresh()
-        if row is not None:
-            self.select_device(row.id)
-        self.table.verticalScrollBar().setValue(scroll)
-        self._update()
+
+        def restore() -> None:
+            if row is not None:
+                self.select_device(row.id)
+            self.table.verticalScrollBar().setValue(scroll)
+
+        self.model.refresh(restore)
 
     def _on_current(self, _current: QModelIndex, _previous: QModelIndex) -> None:
         self._update()
@@ -260,8 +280,9 @@ class DevicesWindow(QMainWindow):
         }
         for action in self.findChildren(PermittedAction):
             action.setEnabled(rules.get(action.objectName(), True))
-        shown = self.model.rowCount()
-        self.summary.setText(f"{shown:,} devices shown   ·   DSC+ in stock: {self.services.devices.in_stock_count():,}")
+        if self.model.in_stock is not None:  # else still reading: the summary says so
+            self.summary.setText(f"{self.model.rowCount():,} devices shown   ·   DSC+ in stock: "
+                                 f"{self.model.in_stock:,}")
         if row is None:
             self.selected_label.setText("Select a device to act on it.")
         else:

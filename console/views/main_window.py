@@ -12,6 +12,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -48,6 +50,7 @@ from console.views.users_model import COLUMNS, UsersModel
 
 FILTER_DELAY_MS = 250
 # What the users list shows depends on these kinds of change.
+NARROW = 900  # device-independent pixels: a narrower window shows the detail pane under the list
 LIST_KINDS = (ChangeKind.users, ChangeKind.devices, ChangeKind.accounts)
 
 
@@ -94,7 +97,15 @@ class MainWindow(QMainWindow):
         left_layout.addLayout(hint)
         left_layout.addWidget(self.counts_label)
         splitter.addWidget(left)
-        splitter.addWidget(self.detail)
+        # A short window (1024×700 at 150 % scaling holds 683×467 units) scrolls the pane downwards, never sideways
+        # and never cuts it: the window stays as small as the screen.
+        detail_scroll = QScrollArea()
+        detail_scroll.setObjectName("detailScroll")
+        detail_scroll.setWidgetResizable(True)
+        detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        detail_scroll.setWidget(self.detail)
+        splitter.addWidget(detail_scroll)
         splitter.setStretchFactor(0, 11)
         splitter.setStretchFactor(1, 9)
         splitter.setSizes([5500, 4500])  # the pane keeps nearly half, at any window width (readable at 1024×700)
@@ -167,6 +178,7 @@ class MainWindow(QMainWindow):
         self.filter_bar.addWidget(self.state_combo)
         self.counts_label = QLabel()
         self.counts_label.setObjectName("stateCounts")
+        self.counts_label.setWordWrap(True)  # a narrow window (1024×700 at 150 %) wraps the counts, never widens
         self.empty_hint = QLabel()
         self.empty_hint.setObjectName("emptyResult")
         self.empty_hint.setWordWrap(True)
@@ -574,6 +586,15 @@ class MainWindow(QMainWindow):
             self, "About SLS Console",
             "SLS Console — the staff side of the Secure Login System.\n\n"
             f"Database: {self.services.database_name}", QMessageBox.Icon.Information, "aboutBox")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Narrower than NARROW (1024×700 at 125 % or 150 % scaling) the detail pane goes under the list: side by
+        side its device table would have no room for a date."""
+        super().resizeEvent(event)
+        wanted = Qt.Orientation.Vertical if self.width() < NARROW else Qt.Orientation.Horizontal
+        if self.splitter.orientation() != wanted:
+            self.splitter.setOrientation(wanted)
+            self.splitter.setSizes([5500, 4500])
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.desk.runner.wait_idle()  # a write under way finishes and is reported before the window goes

@@ -54,8 +54,10 @@ def main() -> None:
     window.state_combo.setCurrentIndex(window.state_combo.findData(DeviceState.in_stock))
     window.show()
     window.move(20, 20)
+    desk.runner.wait_idle()  # the devices are read off the GUI thread
     card = services.devices.window(DeviceQuery(DeviceKind.dsc_plus, DeviceState.in_stock, "DSC900000002"), 0, 1)[0]
     window.select_device(card.id)
+    desk.runner.wait_idle()  # its row, when it is not among the rows read yet
     from sqlalchemy import select
 
     from console.models.entities import Account, User

@@ -58,6 +58,7 @@ def main() -> None:
     window.kind_combo.setCurrentIndex(window.kind_combo.findData(DeviceKind.dsc_plus))
     window.state_combo.setCurrentIndex(window.state_combo.findData(DeviceState.shipped))
     window.show()
+    window.desk.runner.wait_idle()  # the devices are read off the GUI thread
     window.table.selectRow(0)
     window.table.setCurrentIndex(window.model.index(0, 0))
     app.processEvents()

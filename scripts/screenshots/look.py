@@ -1,11 +1,13 @@
 """Render the desk's look to docs/screenshots/: the theme chosen in Settings (light, then dark applied at once to
-the open windows, charts included) and the main window at 1024×700 with a client holding several devices.
+the open windows, charts included) and the main window at 1024×700 with a client holding several devices, also
+at 125 % and 150 % desktop scaling (detail-1024x700-125.png, -150.png).
 
 Run: .venv/bin/python scripts/screenshots look   (offscreen; or --platform xcb under Xvfb)
 """
 
 import base64
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -59,7 +61,8 @@ def main() -> None:
     staff = signed_in(ctx, "admin01", "Ada Admin", StaffRole.administrator)
     desk = Desk.build(Services.build(ctx, staff))
     window = MainWindow(desk)
-    window.resize(1024, 700)
+    scale = float(os.environ.get("QT_SCALE_FACTOR") or 1)
+    window.resize(round(1024 / scale), round(700 / scale))  # a 1024×700 screen at this desktop scaling
     window.show()
     settle(app, desk)
     user_id = busiest_user(ctx)
@@ -68,7 +71,12 @@ def main() -> None:
     while window.current_user_id() != user_id or window.detail.details is None:  # the list's search, then the pane
         app.processEvents()
     settle(app, desk)
+    if scale != 1:  # run by the unscaled scene for 125 % and 150 %: only the detail pane
+        window.grab().save(str(OUT / f"detail-1024x700-{round(scale * 100)}.png"))
+        return
     window.grab().save(str(OUT / "detail-1024x700.png"))
+    for factor in ("1.25", "1.5"):  # Qt reads the scale once, at start: a process each
+        subprocess.run([sys.executable, __file__], env=dict(os.environ, QT_SCALE_FACTOR=factor), check=True)
 
     window.insight.open_dashboard()
     dashboard = window.insight.dashboard

@@ -77,6 +77,7 @@ def test_revoking_in_the_devices_window_shows_everywhere_without_refresh(qtbot, 
     charges.show()
     devices = DevicesWindow(desk, main)
     devices.show()
+    settle(qtbot, desk)  # the windows read off the GUI thread
     refreshed = []
     main.model.query_changed.connect(lambda: refreshed.append(True))
 

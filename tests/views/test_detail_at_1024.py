@@ -1,8 +1,13 @@
-"""At 1024×700 the main window's detail pane stays readable: the withdrawal limits are shown whole and the
-devices table wraps instead of scrolling sideways."""
+"""At 1024×700 the main window's detail pane stays readable, also at 125 % and 150 % desktop scaling: the withdrawal
+limits are shown whole and the devices table wraps instead of scrolling sideways."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import pytest
 from PySide6.QtCore import QRect, Qt
 from sqlalchemy import case, func, select
 
@@ -26,11 +31,37 @@ def busiest_user(ctx) -> int:
 
 
 def test_detail_pane_at_1024_by_700_shows_limits_whole_and_no_sideways_scrolling(qtbot, ctx, agent, admin):
+    check_pane(qtbot, ctx, agent, admin, 1024, 700)
+
+
+@pytest.mark.skipif(not os.environ.get("SLS_TEST_SCALED"), reason="runs in a process of its own, started by "
+                    "test_detail_pane_at_1024_by_700_scaled")
+def test_detail_pane_at_this_process_scale(qtbot, ctx, agent, admin):
+    factor = float(os.environ["QT_SCALE_FACTOR"])
+    w = check_pane(qtbot, ctx, agent, admin, round(1024 / factor), round(700 / factor))
+    assert w.devicePixelRatio() == pytest.approx(factor)  # the scale really applied
+    if os.environ.get("SLS_TEST_SCALED_SHOT"):
+        w.grab().save(os.environ["SLS_TEST_SCALED_SHOT"])
+
+
+@pytest.mark.parametrize("factor", ["1.25", "1.5"])
+def test_detail_pane_at_1024_by_700_scaled(factor):
+    """At 125 % and 150 % desktop scaling a 1024×700 screen holds a window of 819×560 or 683×467 device-independent
+    pixels: the pane stays readable there too. Qt reads the scale once, when it starts: a process of its own."""
+    env = dict(os.environ, QT_SCALE_FACTOR=factor, SLS_TEST_SCALED="1")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           f"{__file__}::test_detail_pane_at_this_process_scale"], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-4000:]
+
+
+def check_pane(qtbot, ctx, agent, admin, width: int, height: int) -> MainWindow:
+    """The fullest pane in a main window of `width`×`height`: limits whole, no sideways scrolling, every word fits."""
     demo.generate(ctx, Figures(), 300, seed=11, actor=admin)  # the database has staff: an administrator adds it
     user_id = busiest_user(ctx)
     w = MainWindow(desk_for(ctx, agent))
     qtbot.addWidget(w)
-    w.resize(1024, 700)
+    w.resize(width, height)
     w.show()
     settle(qtbot, w.desk)  # the list is read off the GUI thread
     qtbot.waitExposed(w)
@@ -38,7 +69,7 @@ def test_detail_pane_at_1024_by_700_shows_limits_whole_and_no_sideways_scrolling
     w.show_users(username, user_id=user_id)
     qtbot.waitUntil(lambda: w.detail.details is not None and w.detail.details.id == user_id, timeout=10_000)
     settle(qtbot, w.desk)
-    assert w.width() == 1024 and w.height() == 700
+    assert w.width() == width and w.height() == height
     pane = w.detail
     assert len(pane.details.devices) >= 2 and len(pane.details.limits.per_device) >= 2  # a full pane
 
@@ -62,3 +93,4 @@ def test_detail_pane_at_1024_by_700_shows_limits_whole_and_no_sideways_scrolling
             assert all(metrics.horizontalAdvance(word) <= width for word in text.split()), (row, column, text)
             needed = metrics.boundingRect(QRect(0, 0, width, 10_000), Qt.TextFlag.TextWordWrap, text).height()
             assert table.rowHeight(row) >= needed, (row, column, text)
+    return w

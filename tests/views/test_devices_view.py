@@ -28,6 +28,7 @@ def window(qtbot, desk):
     w = DevicesWindow(desk)
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # read off the GUI thread
     return w
 
 
@@ -59,10 +60,13 @@ def test_list_shows_devices_and_filters_by_kind_and_state(window, qtbot):
     _receive(window, qtbot, "DSC000000001-DSC000000003")
     assert window.model.rowCount() == 5
     window.kind_combo.setCurrentIndex(window.kind_combo.findData(DeviceKind.ib_key))
+    settle(qtbot, window.desk)  # read off the GUI thread
     assert window.model.rowCount() == 2
     assert {window.model.data(window.model.index(r, 3)) for r in range(2)} == {"jsmit123", "aarch001"}
     window.kind_combo.setCurrentIndex(0)
+    settle(qtbot, window.desk)  # read off the GUI thread
     window.state_combo.setCurrentIndex(window.state_combo.findData(DeviceState.in_stock))
+    settle(qtbot, window.desk)  # read off the GUI thread
     assert window.model.rowCount() == 3
     assert "DSC+ in stock: 3" in window.summary.text()
 
@@ -117,6 +121,7 @@ def test_wrong_activation_response_draws_a_new_challenge(window, qtbot, ctx, wor
     enroll_primary(ctx, world)  # jsmit001 holds the rights
     devices.ship(admin, device_id, world.primary_id)
     window.refresh()
+    settle(qtbot, window.desk)  # read off the GUI thread
     window.select_device(device_id)
     window.activate_action.trigger()
     dialog = window.dialog
@@ -140,6 +145,7 @@ def test_report_loss_with_passcode_then_replace_and_receive_return(window, qtbot
     devices.activate_shipped(admin, card, ch, resp)
     devices.receive_stock(admin, "DSC000000051")
     window.refresh()
+    settle(qtbot, window.desk)  # read off the GUI thread
 
     window.select_device(card)
     window.report_action.trigger()
@@ -182,6 +188,7 @@ def test_overdue_run_from_the_gui_reports_what_it_charged(window, qtbot, ctx, wo
     devices.revoke(admin, card)
     ctx.clock.advance(days=31)
     window.overdue_check.setChecked(True)
+    settle(qtbot, window.desk)  # read off the GUI thread
     assert window.model.rowCount() == 1
     window.overdue_action.trigger()
     settle(qtbot, window.desk)
@@ -201,6 +208,7 @@ def test_help_desk_cannot_receive_or_ship_stock(qtbot, ctx, world, agent):
     """Stock actions are disabled for a help-desk agent; reporting stays available."""
     w = DevicesWindow(desk_for(ctx, agent))
     qtbot.addWidget(w)
+    settle(qtbot, w.desk)  # read off the GUI thread
     assert not w.receive_stock_action.isEnabled()
     w.select_device(world.secondary_device_id)
     assert not w.ship_action.isEnabled() and w.report_action.isEnabled()
@@ -326,22 +334,28 @@ def test_passed_due_date_is_flagged(window, qtbot, ctx, world, admin):
     devices.ship(admin, card, world.primary_id)
     ctx.clock.advance(days=15)
     window.refresh()
+    settle(qtbot, window.desk)  # read off the GUI thread
     window.select_device(card)
     index = window.model.index(window.table.currentIndex().row(), 8)
     assert window.model.data(index, Qt.ItemDataRole.ForegroundRole) == QColor("#b3261e")
     assert window.model.data(index, Qt.ItemDataRole.ToolTipRole) == "Activation due — date passed"
 
 
-def test_devices_model_reads_windows_not_the_whole_table(window, ctx, admin):
+def test_devices_model_reads_windows_not_the_whole_table(window, qtbot, ctx, admin):
     """With more devices than one window, only the windows looked at are read from SQL."""
     from console.views.windowed_model import WINDOW
 
     DeviceService(ctx).receive_stock(admin, "DSC000001000-DSC000001449")
     window.refresh()
+    settle(qtbot, window.desk)  # read off the GUI thread
     window.model._windows.clear()
     assert window.model.rowCount() == 452
+    assert window.model.data(window.model.index(0, 0)) == "…"  # its window is asked for, off the GUI thread
+    settle(qtbot, window.desk)
     assert window.model.data(window.model.index(0, 1)) == "DSC000001449"
     assert list(window.model._windows) == [0]
+    window.model.data(window.model.index(451, 3))
+    settle(qtbot, window.desk)
     assert window.model.data(window.model.index(451, 3)) in ("jsmit123", "aarch001")
     assert sorted(window.model._windows) == [0, 451 // WINDOW]
 
@@ -353,6 +367,7 @@ def test_ship_refused_before_asking_when_the_account_is_not_eligible(qtbot, ctx,
     qtbot.addWidget(window)
     [card] = DeviceService(ctx).receive_stock(admin, "DSC000000043")
     window.refresh()
+    settle(qtbot, window.desk)  # read off the GUI thread
     window.select_device(card)
     window.ship_action.trigger()
     ship = window.dialog
@@ -369,6 +384,7 @@ def test_locked_device_is_unlocked_from_the_devices_window(window, qtbot, ctx, w
     with ctx.db.write() as s:
         s.get(SecurityDevice, world.secondary_device_id).locked = True
     window.refresh()
+    settle(qtbot, window.desk)  # read off the GUI thread
     assert window.select_device(world.secondary_device_id) and window.unlock_action.isEnabled()
     window.unlock_action.trigger()
     submit(qtbot, window.dialog)
@@ -410,14 +426,22 @@ def test_select_device_asks_the_database_for_its_row_instead_of_reading_every_ro
     w = DevicesWindow(desk_for(ctx, admin))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # read off the GUI thread
     total = w.model.rowCount()
     assert total > 10 * windowed_model.CACHED_WINDOWS * 2
     oldest = DeviceService(ctx).window(DeviceQuery(), total - 1, 1)[0].id
+    devices = w.services.devices
     reads = []
-    original = w.model._read_window
-    monkeypatch.setattr(w.model, "_read_window", lambda offset, limit: reads.append(offset) or original(offset, limit))
-    assert w.select_device(oldest)
-    qtbot.wait(10)  # the table paints the rows around the selection
+    original = devices.window
+    monkeypatch.setattr(devices, "window",
+                        lambda query, offset, limit: reads.append(offset) or original(query, offset, limit))
+    assert not w.select_device(oldest)  # not among the rows read: its row is asked off the GUI thread
+    settle(qtbot, w.desk)
+    qtbot.wait(10)  # the table paints the rows around the selection: their window is read
+    settle(qtbot, w.desk)
     assert w.current_row().id == oldest and w.table.currentIndex().row() == total - 1
     assert len(reads) <= 3 and min(reads) >= total - 3 * 10, reads
-    assert not w.select_device(10**9)  # not listed: no row, nothing read for it
+    found = []
+    w.select_device(10**9, found.append)
+    settle(qtbot, w.desk)
+    assert found == [False]  # not listed: no row

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from console.models.enums import SlsState, StaffRole
+from console.models.enums import DeviceKind, SlsState, StaffRole
 from console.views.audit_view import AuditView
+from console.views.devices_view import DevicesWindow
 from console.views.main_window import MainWindow
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.settings_dialog import SettingsDialog
@@ -114,3 +115,24 @@ def test_users_list_and_its_counts_without_text_are_read_while_the_window_answer
     release.set()
     settle(qtbot, desk)
     assert window.model.rowCount() == 2 and window.counts_label.text().startswith("2 users shown")
+
+
+def test_devices_window_counts_and_windows_are_read_while_it_answers(qtbot, desk, world, monkeypatch):
+    release = slow_reads(monkeypatch, desk.services.devices, "count", "window", "in_stock_count", "offset_of")
+    window = DevicesWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    answers_meanwhile(qtbot)
+    assert window.model.rowCount() == 0 and window.summary.text() == "Reading the devices…"
+    release.set()
+    settle(qtbot, desk)
+    assert window.model.rowCount() == 2 and window.summary.text() == "2 devices shown   ·   DSC+ in stock: 0"
+    assert window.select_device(world.secondary_device_id)  # among the rows read: selected at once
+
+    release.clear()  # a filter: the rows shown stay until the new ones land
+    window.kind_combo.setCurrentIndex(window.kind_combo.findData(DeviceKind.dsc_plus))
+    answers_meanwhile(qtbot)
+    assert window.model.rowCount() == 2 and window.summary.text() == "Reading the devices…"
+    release.set()
+    settle(qtbot, desk)
+    assert window.model.rowCount() == 0 and window.summary.text().startswith("0 devices shown")
