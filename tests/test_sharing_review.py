@@ -157,6 +157,25 @@ def test_enrolled_user_share_waits_and_stays_enrolled(ctx, world, agent, complia
     assert user_snapshot(ctx, other["user_id"])[0] is SlsState.enrolled
 
 
+def test_opting_out_withdraws_the_users_waiting_share(ctx, world, agent, review):
+    """Found by the stateful test: an enrolled user's share waited for compliance, the user opted out, and the
+    request kept waiting, so an approval would have handed a device to an opted-out user. Opting out withdraws
+    it, audited, and says so in the result."""
+    other = add_same_person_username(ctx, world.secondary_id, "jsmit888", "U3333333", (DeviceKind.code_card,))
+    code = pyotp.TOTP(world.secondary_seed).at(ctx.clock.now())
+    request_id = DeviceService(ctx).share(agent, world.secondary_device_id, other["user_id"], code)
+    assert request_id is not None
+    result = EnrollmentService(ctx).opt_out(agent, other["user_id"], "I accept the risks.", True)
+    assert result.withdrawn_requests == (request_id,)
+    with ctx.db.read() as s:
+        request = s.get(SharingRequest, request_id)
+        assert (request.state, request.decided_by, request.reason) == (
+            SharingRequestState.withdrawn, "hdesk01", "user opted out")
+    assert user_snapshot(ctx, other["user_id"])[0] is SlsState.opted_out
+    assert actions(ctx, other["user_id"])[-2:] == ["sharing.withdrawn", "user.opted_out"]
+    assert review.queue(agent) == []
+
+
 def test_waiting_request_is_on_the_work_list(ctx, world, twin, agent, compliance, review):
     """The work list names the requester while the request waits, and drops it once decided."""
     from console.models.work_list import WorkListService

@@ -147,6 +147,7 @@ class OptedOut:
     devices: tuple[DeviceOutcome, ...]
     limits_before: str = ""
     limits_after: str = ""
+    withdrawn_requests: tuple[int, ...] = ()  # sharing requests that waited for compliance and ended with the opt-out
 
 
 @checked_arguments
@@ -388,6 +389,8 @@ class EnrollmentService:
             for r in imposed:
                 s.add(UserRestriction(user=user, restriction=r, imposed_at=now))
             outcomes = tuple(self._release_devices(s, actor, user, now, fig.return_due_days))
+            # A share waiting for compliance would otherwise give an opted-out user a device on approval.
+            withdrawn = tuple(withdraw_pending(s, actor.username, user, now, "user opted out"))
             user.sls_state = SlsState.opted_out
             refresh_active_devices(s, user)
             s.flush()
@@ -399,8 +402,9 @@ class EnrollmentService:
                          details={"acknowledgement_id": ack.id, "statement": statement,
                                   "restrictions_imposed": [r.name for r in imposed],
                                   "devices": [{"id": o.device_id, "outcome": o.outcome} for o in outcomes],
-                                  "limits_before": before.text, "limits_after": after.best.text})
-            return OptedOut(user.id, ack.id, imposed, outcomes, before.text, after.best.text)
+                                  "limits_before": before.text, "limits_after": after.best.text,
+                                  "sharing_requests_withdrawn": list(withdrawn)})
+            return OptedOut(user.id, ack.id, imposed, outcomes, before.text, after.best.text, withdrawn)
 
     def opt_out_statement(self) -> str:
         """The acknowledgement the client hears, stating the withdrawal limits as currently set."""

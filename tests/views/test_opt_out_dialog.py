@@ -98,3 +98,21 @@ def test_cancel_changes_nothing(qtbot, ctx, world, agent, enrolled_jane):
     assert user_snapshot(ctx, enrolled_jane) == before
     with ctx.db.read() as s:
         assert s.get(User, enrolled_jane).sls_state is SlsState.enrolled
+
+
+def test_opt_out_says_a_waiting_share_was_withdrawn(qtbot, ctx, world, agent):
+    """An enrolled user whose share waits for compliance opts out: the report says the request was withdrawn."""
+    from console.models.devices import DeviceService
+    from console.models.enums import DeviceKind
+    from tests.factories import add_same_person_username
+
+    other = add_same_person_username(ctx, world.secondary_id, "jsmit888", "U3333333", (DeviceKind.code_card,))
+    code = pyotp.TOTP(world.secondary_seed).at(ctx.clock.now())
+    assert DeviceService(ctx).share(agent, world.secondary_device_id, other["user_id"], code) is not None
+    d = make_dialog(qtbot, ctx, agent, other["user_id"], "jsmit888", "John Smith")
+    qtbot.mouseClick(d.findChild(QCheckBox, "acknowledged"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(d.findChild(QPushButton, "optOutButton"), Qt.MouseButton.LeftButton)
+    settle(qtbot, d.desk)
+    assert d.last_error is None and d.result is not None
+    assert d.report == ("jsmit888 opted out of the Secure Login System; the opt-out restrictions now apply. "
+                        "The request to share a device that waited for compliance was withdrawn.")
