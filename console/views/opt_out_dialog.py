@@ -127,7 +127,7 @@ class OptOutDialog(QDialog):
         self.result = result
         parent = self.parentWidget()
         self.accept()
-        withdrawn = (f" The request to share a device that waited for compliance was withdrawn."
+        withdrawn = (" The request to share a device that waited for compliance was withdrawn."
                      if result.withdrawn_requests else "")
         self.report = report_done(parent or self, f"{self.username} opted out of the Secure Login System; the "
                                                   f"opt-out restrictions now apply.{withdrawn}")
