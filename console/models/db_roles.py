@@ -58,8 +58,9 @@ def console_role_grants(role: str) -> list[str]:
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
         *(f"REVOKE ALL ON {table} FROM {role}" for table in OWNER_ONLY_TABLES),
         *(f"REVOKE ALL ON SEQUENCE {sequence} FROM {role}" for sequence in OWNER_ONLY_SEQUENCES),
-        f"REVOKE SELECT ON devices FROM {role}",
-        f"GRANT SELECT ({', '.join(readable)}) ON devices TO {role}",
+        f"REVOKE SELECT, UPDATE ON devices FROM {role}",
+        # Neither read nor cleared by a desk: a seed or hash cleared could be stored again with one it knows.
+        f"GRANT SELECT ({', '.join(readable)}), UPDATE ({', '.join(readable)}) ON devices TO {role}",
         # A texted code's hash: neither read nor replaced by a desk (only the vault's functions touch it).
         f"REVOKE SELECT, UPDATE ON challenges FROM {role}",
         f"GRANT SELECT ({', '.join(challenge_columns)}), UPDATE ({', '.join(challenge_columns)}) ON challenges "

@@ -8,6 +8,8 @@ Both databases get `challenges.secret_hash` (the ORM maps it). On SQLite nothing
 keyed hash stays in `challenges.text`, as the desk holds every key anyway. On PostgreSQL a texted code's
 hash (the desk's keyed hash of the six digits) is keyed again with the server key and stored by a SECURITY
 DEFINER function in `secret_hash`, which `db grant` withholds from the desks' role (no SELECT, no UPDATE);
+the desks' role also loses UPDATE on the devices' seed and hash columns (it could clear a seed, then store
+one it knows through sls_vault_store_seed);
 checking it goes through the vault's admission and failure count (migration 0013). Codes waiting for an
 answer when this runs are moved in the same way.
 """
@@ -66,6 +68,11 @@ _GRANT_TO_CHECKERS = """DO $$ DECLARE r record; BEGIN
     EXECUTE format('GRANT SELECT (id, device_id, text, issued_at, expires_at, answered_at), '
                    'UPDATE (id, device_id, text, issued_at, expires_at, answered_at) ON challenges TO %I',
                    r.grantee);
+    EXECUTE format('REVOKE UPDATE ON devices FROM %I', r.grantee);
+    EXECUTE format('GRANT UPDATE (%s) ON devices TO %I', (
+      SELECT string_agg(quote_ident(column_name), ', ') FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = 'devices'
+        AND column_name NOT IN ('sealed_secret', 'secret_hash')), r.grantee);
   END LOOP;
 END $$"""
 
