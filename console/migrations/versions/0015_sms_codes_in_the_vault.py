@@ -1,6 +1,6 @@
 """SMS codes in the vault on PostgreSQL: a texted code's hash kept where the desks' role cannot read it
 
-Revision ID: 0014
+Revision ID: 0015
 Revises: 0013
 Create Date: 2026-12-01
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0014'
+revision: str = '0015'
 down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -97,7 +97,7 @@ def downgrade() -> None:
         waiting = bind.execute(sa.text("SELECT count(*) FROM challenges WHERE secret_hash IS NOT NULL "
                                        "AND answered_at IS NULL AND expires_at > now()")).scalar()
         if waiting:
-            raise RuntimeError(f"Migration 0014 cannot be undone while {waiting} texted code(s) wait for an answer "
+            raise RuntimeError(f"Migration 0015 cannot be undone while {waiting} texted code(s) wait for an answer "
                                f"in the vault; wait until they expire, then try again.")
         for signature in DESK_FUNCTIONS:
             op.execute(f"DROP FUNCTION {signature}")
