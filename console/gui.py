@@ -173,7 +173,7 @@ class DeskSession(QObject):
         self.window = window
         session_events().listen(self._take_session_end)
         window.destroyed.connect(self._window_gone)
-        window.show()
+        window.present()
         return True
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
@@ -236,6 +236,10 @@ class DeskSession(QObject):
 
     def _hide_windows(self) -> list[QWidget]:
         hidden = [w for w in self.app.topLevelWidgets() if w.isVisible()]
+        active = self.app.activeWindow()
+        if active in hidden:  # shown last, so it is on top and active again when the desk comes back
+            hidden.remove(active)
+            hidden.append(active)
         for w in hidden:
             w.hide()
         return hidden
@@ -246,6 +250,9 @@ class DeskSession(QObject):
         if same:
             for w in hidden:
                 w.show()
+            if hidden:  # the keyboard goes back where it was: the window the agent was in, on top
+                hidden[-1].raise_()
+                hidden[-1].activateWindow()
             return
         self._close_desk()
         self.end()

@@ -111,7 +111,6 @@ def test_device_count_triggers_are_the_migrations(db):
 def test_migration_fills_the_summary_tables_from_existing_rows(demo_ctx):
     """Upgrading a database that already holds entries and devices counts them all (the backfill)."""
     from alembic import command
-
     from sqlalchemy import text
 
     db = demo_ctx.db

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt
-from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +35,7 @@ from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 from console.views.documents import in_documents
 from console.views.messages import message_box, show_error
+from console.views.operations import OperationRunner, Progress, Report
 from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.tables import list_table, set_column_widths
 
@@ -48,23 +51,81 @@ def when(value: dt.datetime) -> str:
 
 
 class AuditModel(QAbstractTableModel):
-    """Entries newest first, fetched a page at a time as the view scrolls (never the whole trail)."""
+    """Entries newest first, fetched a page at a time as the view scrolls (never the whole trail). Every page is
+    read off the GUI thread through the desk's runner; an answer for a filter no longer shown is dropped."""
 
-    def __init__(self, log: AuditLog, actor: Actor, parent=None) -> None:
-        super().__init__(parent)
-        self.log, self.actor = log, actor
+    def __init__(self, log: AuditLog, actor: Actor, runner: OperationRunner, owner: QWidget) -> None:
+        super().__init__(owner)
+        self.log, self.actor, self._runner, self._owner = log, actor, runner, owner
         self.filter = AuditFilter()
         self.rows: list[AuditRow] = []
         self._more = True
+        self._generation = 0  # of the newest filter asked for: older answers are dropped
+        self.fetching = False
 
-    def set_filter(self, f: AuditFilter) -> None:
-        first = self.log.window(self.actor, f, None, PAGE)  # raises before the view changes
-        self.beginResetModel()
-        self.filter, self.rows, self._more = f, first, len(first) == PAGE
-        self.endResetModel()
+    def set_filter(self, f: AuditFilter, success: Callable[[], None], failure: Callable[[Exception], None]) -> None:
+        """Read the first page of `f`; the list changes only when it arrives (a refusal leaves it as it was)."""
+        self._generation += 1
+        generation, log, actor = self._generation, self.log, self.actor
 
-    def refresh(self) -> None:
-        self.set_filter(self.filter)
+        def arrived(first: list[AuditRow]) -> None:
+            if generation != self._generation:
+                return
+            self.beginResetModel()
+            self.filter, self.rows, self._more, self.fetching = f, first, len(first) == PAGE, False
+            self.endResetModel()
+            success()
+
+        def refused(exc: Exception) -> None:
+            if generation == self._generation:
+                failure(exc)
+
+        self._runner.query(self._owner, lambda: log.window(actor, f, None, PAGE), success=arrived, failure=refused)
+
+    def fetchMore(self, parent=QModelIndex()) -> None:
+        if parent.isValid() or not self._more or not self.rows or self.fetching:
+            return
+        self._fetch(lambda log, actor, f, last: log.window(actor, f, last, PAGE))
+
+    def fetch_down_to(self, entry_id: int, then: Callable[[], None]) -> None:
+        """Read the pages down to `entry_id` (no further), then `then()`: to show an entry far down the list."""
+        def pages(log: AuditLog, actor: Actor, f: AuditFilter, last: int) -> list[AuditRow]:
+            out: list[AuditRow] = []
+            while True:
+                page = log.window(actor, f, last, PAGE)
+                out += page
+                if len(page) < PAGE or page[-1].id <= entry_id:
+                    return out
+                last = page[-1].id
+
+        if self.rows and self._more and self.rows[-1].id > entry_id and not self.fetching:
+            self._fetch(pages, then)
+        else:
+            then()
+
+    def _fetch(self, read: Callable[[AuditLog, Actor, AuditFilter, int], list[AuditRow]],
+               then: Callable[[], None] | None = None) -> None:
+        self.fetching = True
+        generation, log, actor, f, last = self._generation, self.log, self.actor, self.filter, self.rows[-1].id
+
+        def arrived(more: list[AuditRow]) -> None:
+            if generation != self._generation:
+                return
+            self.fetching = False
+            self._more = len(more) >= PAGE and len(more) % PAGE == 0
+            if more:
+                self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(more) - 1)
+                self.rows.extend(more)
+                self.endInsertRows()
+            if then is not None:
+                then()
+
+        def refused(exc: Exception) -> None:
+            if generation == self._generation:
+                self.fetching = False
+                show_error(self._owner, exc)
+
+        self._runner.query(self._owner, lambda: read(log, actor, f, last), success=arrived, failure=refused)
 
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
@@ -74,16 +135,6 @@ class AuditModel(QAbstractTableModel):
 
     def canFetchMore(self, parent=QModelIndex()) -> bool:
         return not parent.isValid() and self._more
-
-    def fetchMore(self, parent=QModelIndex()) -> None:
-        if parent.isValid() or not self._more or not self.rows:
-            return
-        more = self.log.window(self.actor, self.filter, self.rows[-1].id, PAGE)
-        self._more = len(more) == PAGE
-        if more:
-            self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(more) - 1)
-            self.rows.extend(more)
-            self.endInsertRows()
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
@@ -117,7 +168,7 @@ class AuditView(QMainWindow):
         self.desk = desk
         log, actor = self.log, self.actor = desk.services.audit_log, desk.actor
         self.last_message = None
-        self.model = AuditModel(log, actor, self)
+        self.model = AuditModel(log, actor, desk.runner, self)
         self._build_filters()
         self._build_table()
         self.details = QPlainTextEdit()
@@ -141,6 +192,7 @@ class AuditView(QMainWindow):
         layout.addWidget(self.verify_result)
         self.setCentralWidget(central)
         self._build_actions()
+        self._fill_filter_choices()
         self.apply_filters()
         desk.bus.changed.connect(self.on_changes)
         self.statusBar()  # where the window says what was done
@@ -183,7 +235,6 @@ class AuditView(QMainWindow):
             d.setEnabled(False)
         self.period_check.toggled.connect(self.from_date.setEnabled)
         self.period_check.toggled.connect(self.to_date.setEnabled)
-        self._fill_filter_choices()
 
         bar = QHBoxLayout()
         for text, widget in (("S&taff:", self.staff_filter), ("Act&ion:", self.action_filter),
@@ -196,20 +247,30 @@ class AuditView(QMainWindow):
         bar.addWidget(self.from_date)
         bar.addWidget(QLabel("and"))
         bar.addWidget(self.to_date)
+        self.staff_filter.lineEdit().setPlaceholderText("any staff member")
+        self.action_filter.lineEdit().setPlaceholderText("any action (e.g. user. for all user actions)")
         self.filter_bar = bar
         self.user_filter.returnPressed.connect(self.apply_filters)
         self.staff_filter.lineEdit().returnPressed.connect(self.apply_filters)
         self.action_filter.lineEdit().returnPressed.connect(self.apply_filters)
 
     def _fill_filter_choices(self) -> None:
-        self.staff_filter.clear()
-        self.staff_filter.addItem("")
-        self.staff_filter.addItems(self.log.staff_names(self.actor))
-        self.staff_filter.lineEdit().setPlaceholderText("any staff member")
-        self.action_filter.clear()
-        self.action_filter.addItem("")
-        self.action_filter.addItems(list(ACTION_GROUPS) + self.log.actions(self.actor))
-        self.action_filter.lineEdit().setPlaceholderText("any action (e.g. user. for all user actions)")
+        """The staff and action choices, read off the GUI thread; what the agent typed in either box stays."""
+        log, actor = self.log, self.actor
+
+        def arrived(found: tuple[list[str], list[str]]) -> None:
+            names, actions = found
+            for combo, items in ((self.staff_filter, names), (self.action_filter, list(ACTION_GROUPS) + actions)):
+                typed = combo.currentText()
+                combo.blockSignals(True)
+                combo.clear()
+                combo.addItem("")
+                combo.addItems(items)
+                combo.setEditText(typed)
+                combo.blockSignals(False)
+
+        self.desk.runner.query(self, lambda: (log.staff_names(actor), log.actions(actor)), success=arrived,
+                               failure=self._refused)
 
     def _build_table(self) -> None:
         t = list_table(self.model, "auditTable", "Audit entries, newest first")
@@ -262,17 +323,38 @@ class AuditView(QMainWindow):
                            username=self.user_filter.text(), since=since, until=until)
 
     def apply_filters(self) -> None:
-        try:
-            self.model.set_filter(self.current_filter())
-        except ConsoleError as exc:
-            self.last_message = show_error(self, exc)
-            return
-        self.statusBar().showMessage(f"{self.model.rowCount():,} entries shown"
-                                     f"{' (more load as you scroll)' if self.model.canFetchMore() else ''}")
-        if self.model.rowCount():
-            self.table.setCurrentIndex(self.model.index(0, 0))
-        else:
-            self.details.setPlainText("")
+        self._apply()
+
+    def _apply(self, then: Callable[[], None] | None = None) -> None:
+        """Show the entries matching the filters, read off the GUI thread; the entry selected stays selected when it
+        still matches (else the newest is), and `then` runs once the list shows them."""
+        current = self.table.currentIndex()
+        keep = self.model.rows[current.row()].id if current.isValid() and current.row() < len(self.model.rows) else None
+        scroll = self.table.verticalScrollBar().value()
+        self.statusBar().showMessage("Reading the audit trail…")
+
+        def arrived() -> None:
+            self.statusBar().showMessage(f"{self.model.rowCount():,} entries shown"
+                                         f"{' (more load as you scroll)' if self.model.canFetchMore() else ''}")
+            row = self.model.row_of_entry(keep) if keep is not None else None
+            if row is not None:
+                self.table.setCurrentIndex(self.model.index(row, 0))
+                self.table.verticalScrollBar().setValue(scroll)
+            elif self.model.rowCount():
+                self.table.setCurrentIndex(self.model.index(0, 0))
+            else:
+                self.details.setPlainText("")
+            if then is not None:
+                then()
+
+        def refused(exc: Exception) -> None:
+            self.statusBar().clearMessage()
+            self._refused(exc)
+
+        self.model.set_filter(self.current_filter(), arrived, refused)
+
+    def _refused(self, exc: Exception) -> None:
+        self.last_message = show_error(self, exc)
 
     def show_filter(self, f: AuditFilter) -> None:
         """Show the entries of `f` (the filter bar follows; the period is whole UTC days)."""
@@ -287,11 +369,14 @@ class AuditView(QMainWindow):
         self.apply_filters()
 
     def clear_filters(self) -> None:
+        self._clear()
+
+    def _clear(self, then: Callable[[], None] | None = None) -> None:
         self.staff_filter.setCurrentIndex(0)
         self.action_filter.setCurrentIndex(0)
         self.user_filter.clear()
         self.period_check.setChecked(False)
-        self.apply_filters()
+        self._apply(then)
 
     def refresh(self) -> None:
         self._fill_filter_choices()
@@ -321,26 +406,29 @@ class AuditView(QMainWindow):
         if path:
             self.export_to(path)
 
-    def export_to(self, path: str) -> int | None:
-        try:
-            with open(path, "w", newline="", encoding="utf-8") as out:
-                n = self.log.export_csv(self.actor, self.model.filter, out)
-        except (ConsoleError, OSError) as exc:
-            self.last_message = show_error(self, exc if isinstance(exc, ConsoleError) else
-                                           ConsoleError(f"Could not write {path}: {exc.strerror or exc}."))
-            return None
-        self.statusBar().showMessage(f"Exported {n:,} entries to {path}")
-        return n
+    def export_to(self, path: str) -> None:
+        """Write the entries of the filter shown to `path`, off the GUI thread with progress; said in the status bar
+        (or a refusal in one box)."""
+        log, actor, f = self.log, self.actor, self.model.filter
+
+        def work(_report: Report) -> int:
+            try:
+                with open(path, "w", newline="", encoding="utf-8") as out:
+                    return log.export_csv(actor, f, out)
+            except OSError as exc:
+                raise ConsoleError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+
+        self.desk.runner.query(
+            self, work, success=lambda n: self.statusBar().showMessage(f"Exported {n:,} entries to {path}"),
+            failure=self._refused, progress=Progress("Exporting audit entries", "Export", cancellable=False))
 
     def verify_chain(self) -> None:
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            result = self.log.verify(self.actor)
-        except ConsoleError as exc:
-            self.last_message = show_error(self, exc)
-            return
-        finally:
-            QGuiApplication.restoreOverrideCursor()
+        """Check every entry's hash and link off the GUI thread (the window shows progress and keeps painting)."""
+        log, actor = self.log, self.actor
+        self.desk.runner.query(self, lambda _report: log.verify(actor), success=self._verified, failure=self._refused,
+                               progress=Progress("Verifying the audit trail", "Verify", cancellable=False))
+
+    def _verified(self, result: Any) -> None:  # AuditLog.verify's answer (its type lives below the views' layer)
         if result.ok:
             text = f"Audit trail intact: {result.count:,} entries; head hash {result.head_hash}."
             self.verify_result.setStyleSheet("color: #1b5e20;")
@@ -353,21 +441,23 @@ class AuditView(QMainWindow):
         self.verify_result.setStyleSheet("color: #b00020; font-weight: bold;")
         self.verify_result.setText(text)
         self.last_message = message_box(self, "Audit trail broken", text, name="auditVerifyBox")
-        if result.bad_entry_id is not None:
-            self.clear_filters()
-            self.show_entry(result.bad_entry_id)
+        bad = result.bad_entry_id
+        if bad is not None:
+            self._clear(lambda: self.show_entry(bad))
 
-    def show_entry(self, entry_id: int) -> bool:
-        """Scroll to an entry (fetching pages down to its id, no further); False when it is not in the list."""
-        while (self.model.row_of_entry(entry_id) is None and self.model.canFetchMore()
-               and self.model.rows and self.model.rows[-1].id > entry_id):
-            self.model.fetchMore()
-        row = self.model.row_of_entry(entry_id)
-        if row is None:
-            return False
-        self.table.setCurrentIndex(self.model.index(row, 0))
-        self.table.scrollTo(self.model.index(row, 0))
-        return True
+    def show_entry(self, entry_id: int) -> None:
+        """Scroll to an entry and select it, reading pages down to its id (no further) off the GUI thread when it is
+        not among the rows read so far; nothing is selected when the list does not hold it."""
+        def select() -> None:
+            row = self.model.row_of_entry(entry_id)
+            if row is not None:
+                self.table.setCurrentIndex(self.model.index(row, 0))
+                self.table.scrollTo(self.model.index(row, 0))
+
+        if self.model.row_of_entry(entry_id) is not None:
+            select()
+        else:
+            self.model.fetch_down_to(entry_id, select)
 
 
 def can_open_audit(actor: Actor) -> bool:

@@ -73,9 +73,11 @@ class MainWindow(QMainWindow):
         self.client_devices: ClientDevicesWindow | None = None
 
         self.model = UsersModel(self.services.directory, self)
+        desk.runner.also_wait_for(self.model.is_idle)
         self._select_first_match = False
         self._reselect_user: int | None = None
         self._keep_scroll: int | None = None
+        self._refreshing = False  # a refresh is being read: the selection is kept when it lands
         self._open_user: int | None = None  # opened once the list shows it (from the rights notice)
         self._build_filters()
         self._build_table()
@@ -109,6 +111,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
+        self.model.modelAboutToBeReset.connect(self._remember_position)
         self.model.query_changed.connect(self._on_query_changed)
         self.model.state_counts_changed.connect(self._update_counts)
         self.model.load_failed.connect(self._on_load_failed)
@@ -393,7 +396,10 @@ class MainWindow(QMainWindow):
 
     def _update_counts(self) -> None:
         if self.model.loading:
-            self.counts_label.setText("Searching…")
+            # A new filter says so; the same one read again (a change elsewhere) keeps its line until it lands.
+            if self.model.query != self.model.shown_query or not self.counts_label.text():
+                self.counts_label.setText("Searching…" if self.model.query.normalized_text() else
+                                          "Reading the users…")
             return
         counts = self.model.state_counts
         shown = self.model.rowCount()
@@ -505,17 +511,32 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> None:
         """Read the list and the selected user again, keeping the selection and the scroll position."""
-        self._reselect_user = self.current_user_id()
-        self._keep_scroll = self.table.verticalScrollBar().value()
-        self.model.refresh()  # query_changed (now, or when a text search is done) reselects the user
+        self._refreshing = True  # the user selected and the scroll position when the rows arrive are kept
+        self.model.refresh()  # read off the GUI thread; query_changed reselects the user
         self._update_counts()
-        if self._reselect_user is None:
-            self._keep_scroll = None
+
+    def _remember_position(self) -> None:
+        """The rows are about to be replaced: after a refresh, the user selected then is selected again, where it
+        was on screen (the agent may have moved while the rows were being read)."""
+        if not self._refreshing:
+            return
+        self._refreshing = False
+        if self._reselect_user is None:  # else a user asked for (show_users) is selected
+            self._reselect_user = self.current_user_id()
+            self._keep_scroll = self.table.verticalScrollBar().value() if self._reselect_user is not None else None
 
     def _go_to_first_match(self) -> None:
         """Enter in the find box: filter now and put the agent on the first matching user."""
         self._select_first_match = True
         self.apply_filter()
+
+    def present(self) -> None:
+        """Show the window after sign-in, on top and active, with the keyboard in Find: the agent types a name at
+        once (no window manager needed: Qt asks the X server for the focus itself)."""
+        self.filter_edit.setFocus()
+        self.show()
+        self.raise_()
+        self.activateWindow()
 
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()

@@ -30,7 +30,7 @@ def error_text(exc: BaseException) -> str:
     written, and the desk is told (it locks and offers sign-in); any other fault the sentence the command line
     prints, its detail logged."""
     if isinstance(exc, SessionEnded):
-        session_events().report(str(exc))
+        session_events().report_once(exc)
     if isinstance(exc, ConsoleError):
         return str(exc)
     log.error("unexpected error", exc_info=exc)
@@ -38,7 +38,7 @@ def error_text(exc: BaseException) -> str:
 
 
 def show_error(parent: QWidget, exc: BaseException) -> QMessageBox:
-    if isinstance(exc, SessionEnded) and session_events().report(str(exc)):
+    if isinstance(exc, SessionEnded) and session_events().report_once(exc):
         # The desk locks and offers sign-in; this box is made for callers that keep it, never shown.
         box = QMessageBox(QMessageBox.Icon.Information, "Session ended", str(exc), QMessageBox.StandardButton.Ok,
                           parent)

@@ -22,7 +22,8 @@ with its outcome; the runner does the rest.
 - A write refused because another desk changed the record first (``ConcurrentChange``) announces its
   ``changes`` (all kinds, when they depend on the result) as another desk's, so every window shows what is
   true now and the agent decides again.
-- ``runner.is_idle()`` says whether nothing is queued or running (tests wait on it; so does closing).
+- ``runner.is_idle()`` says whether nothing is queued or running, counting the desk's other readers (the users
+  list's own loader, see ``also_wait_for``): tests wait on it; so does closing (``wait_idle()``).
 """
 
 from __future__ import annotations
@@ -156,7 +157,12 @@ class Operation(QObject):
             if error is not None:
                 self.error = error
                 if _session_ended(error):
-                    return  # the desk locks and offers sign-in (gui.DeskSession); no refusal box
+                    # The desk locked and asked for a sign-in (gui.DeskSession). A window that says refusals
+                    # itself is told too, so it is ready to try again (its buttons back) when the desk returns;
+                    # never a box: the sign-in said why.
+                    if self._failure is not None and shiboken6.isValid(self.parent_widget):
+                        self._failure(error)
+                    return
                 self._announce_stale(error)
                 if self._failure is not None:
                     if not isinstance(error, _expected_errors()):
@@ -192,7 +198,7 @@ def _session_ended(error: Exception) -> bool:
     from console.models.errors import SessionEnded
     from console.views.session_events import session_events
 
-    return isinstance(error, SessionEnded) and session_events().report(str(error))
+    return isinstance(error, SessionEnded) and session_events().report_once(error)
 
 
 def _expected_errors() -> tuple[type[Exception], ...]:
@@ -214,6 +220,7 @@ class OperationRunner(QObject):
         self.pool.setMaxThreadCount(1)
         self.pool.setExpiryTimeout(-1)
         self._running: list[Operation] = []
+        self._readers: list[Callable[[], bool]] = []
         self.last: Operation | None = None
 
     def write(self, parent: QWidget, work: Callable[..., Any], *, changes: Changes | Callable[[Any], Changes],
@@ -241,15 +248,21 @@ class OperationRunner(QObject):
         if not self._running:
             self.idle.emit()
 
+    def also_wait_for(self, idle: Callable[[], bool]) -> None:
+        """Another reader of this desk with a thread of its own (the users list's loader): is_idle() is False while
+        `idle()` is."""
+        self._readers.append(idle)
+
     def is_idle(self) -> bool:
-        return not self._running
+        return not self._running and all(idle() for idle in self._readers)
 
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
-        """Block until every operation has run and reported (closing the console, tests)."""
+        """Block until every operation has run and reported, and the other readers have answered (closing the
+        console, screenshots)."""
         from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop
 
         deadline = QDeadlineTimer(timeout_ms)
-        while self._running and not deadline.hasExpired():
+        while not self.is_idle() and not deadline.hasExpired():
             self.pool.waitForDone(20)
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        return not self._running
+        return self.is_idle()

@@ -24,10 +24,10 @@ class SecuritySettingsDialog(QDialog):
         self.user_id = user_id
         self.opt_in_wizard: OptInWizard | None = None
         self.opt_out_dialog: OptOutDialog | None = None
-        self.pane = UserDetailPane(self.services.directory, self)
-        self.pane.show_user(user_id)
-        d = self.pane.details
-        self.setWindowTitle(f"Security settings — {d.full_name} ({d.username})")
+        # The user is read off the GUI thread: the dialog opens at once, says it is reading, and offers nothing to
+        # act on until the user is there.
+        self.pane = UserDetailPane(self.services.directory, self, desk.runner)
+        self.setWindowTitle("Security settings — reading the user…")
 
         make = desk.actions.make
         self.opt_in_action = make(self, "Opt back &in…", "Ctrl+I", "Enroll this user in the Secure Login System "
@@ -47,6 +47,7 @@ class SecuritySettingsDialog(QDialog):
         self.opt_out_button = self._button(self.opt_out_action, "optOutButton")
         self.unlock_button = self._button(self.unlock_action, "unlockButton")
         self.pane.devices.itemSelectionChanged.connect(self._update_actions)
+        self.pane.shown.connect(self._on_shown)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.pane)
@@ -55,6 +56,13 @@ class SecuritySettingsDialog(QDialog):
         self._update_actions()
         desk.bus.changed.connect(self.on_changes)
         keyboard_conventions(self)
+        self.pane.show_user(user_id)
+
+    def _on_shown(self) -> None:
+        d = self.pane.details
+        if d is not None:
+            self.setWindowTitle(f"Security settings — {d.full_name} ({d.username})")
+        self._update_actions()
 
     def _button(self, action, name: str) -> QPushButton:
         button = QPushButton(action.text())
@@ -88,15 +96,18 @@ class SecuritySettingsDialog(QDialog):
 
     def open_opt_in(self) -> None:
         d = self.pane.details
+        if d is None:
+            return  # still reading the user
         self.opt_in_wizard = OptInWizard(self.desk, self.user_id, d.username, self, version=d.version)
         self.opt_in_wizard.open()
 
     def open_opt_out(self) -> None:
         d = self.pane.details
+        if d is None:
+            return
         self.opt_out_dialog = OptOutDialog(self.desk, self.user_id, d.username, d.full_name, self,
                                            version=d.version)
         self.opt_out_dialog.open()
 
     def refresh(self) -> None:
-        self.pane.reload()
-        self._update_actions()
+        self.pane.reload()  # the actions follow when the user's new state arrives (_on_shown)

@@ -25,6 +25,16 @@ class SessionEvents:
         shows the refusal itself."""
         return any([handler(message) for handler in list(self._handlers)])
 
+    def report_once(self, error: Exception) -> bool:
+        """Report the refusal `error` unless a desk took it on already: the window that asked may then say it
+        inline (and get its buttons back) without the desk locking a second time for the same news."""
+        if getattr(error, "_taken_on_by_desk", False):
+            return True
+        taken = self.report(str(error))
+        if taken:
+            error._taken_on_by_desk = True  # type: ignore[attr-defined]
+        return taken
+
 
 _events = SessionEvents()
 

@@ -3,7 +3,9 @@ of docs/domain-facts.md (validity days, fees, limits), saved and audited."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -21,12 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from console.models.permissions import Permission
+from console.models.settings import SPEC_BY_KEY, SPECS, SettingSpec
 from console.models.settings_service import SettingValue
 from console.views.change_bus import ChangeKind, Changes, Origin
 from console.views.conventions import keyboard_conventions
 from console.views.desk import Desk
 from console.views.formatting import when
-from console.views.messages import report_done, show_error
+from console.views.messages import error_text, report_done, show_error
 from console.views.preferences import Theme, choose_theme, saved_theme
 
 
@@ -38,7 +41,7 @@ class SettingsDialog(QDialog):
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
         self.desk = desk
-        service = self.service = desk.services.settings
+        self.service = desk.services.settings
         self.actor = desk.actor
         self.editable = desk.actions.may(Permission.change_settings)
         self.saved: dict[str, int] | None = None
@@ -68,13 +71,20 @@ class SettingsDialog(QDialog):
                        + ("" if self.editable else "\n\nYour role may read these figures but not change them."))
         intro.setObjectName("settingsIntro")
         intro.setWordWrap(True)
+        # One field per figure at once; the values are read off the GUI thread and fill the fields when they come.
+        self.reading = QLabel("Reading the figures…")
+        self.reading.setObjectName("settingsReading")
         form_widget = QWidget()
         self.form = QFormLayout(form_widget)
-        for value in service.current():
-            self._add_row(value)
+        for spec in SPECS:
+            self._add_row(spec)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(form_widget)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # As wide as the longest label and value, so every figure shows whole (only the list scrolls, downwards).
+        scroll.setMinimumWidth(form_widget.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                               + 2 * scroll.frameWidth())
 
         buttons = QDialogButtonBox()
         make = desk.actions.make
@@ -100,6 +110,7 @@ class SettingsDialog(QDialog):
         self.note.setVisible(False)
 
         figures_layout.addWidget(intro)
+        figures_layout.addWidget(self.reading)
         figures_layout.addWidget(scroll, 1)
         figures_layout.addWidget(self.note)
         layout = QVBoxLayout(self)
@@ -109,63 +120,73 @@ class SettingsDialog(QDialog):
         desk.bus.changed.connect(self.on_changes)
         keyboard_conventions(self, self.save if self.editable else None)
         self.resize(620, 620)
+        self._asked = 0  # the newest read of the figures asked for; an older answer is dropped
+        self.refresh()
 
-    def _add_row(self, value: SettingValue) -> None:
-        spec = value.spec
+    def _add_row(self, spec: SettingSpec) -> None:
+        """A field for the figure, empty and disabled until its stored value arrives (_show_value)."""
+        box: QSpinBox | QDoubleSpinBox
         if spec.unit == "cents":
             box = QDoubleSpinBox()
             box.setDecimals(2)
             box.setRange(spec.minimum / 100, spec.maximum / 100)
             box.setSuffix(" USD")
-            box.setGroupSeparatorShown(True)
-            box.setValue(value.value / 100)
         else:
             box = QSpinBox()
             box.setRange(spec.minimum, spec.maximum)
-            box.setGroupSeparatorShown(True)
             if spec.unit:
                 box.setSuffix(f" {spec.unit}")
-            box.setValue(value.value)
+        box.setGroupSeparatorShown(True)
         box.setObjectName(f"setting_{spec.key}")
         box.setAccessibleName(spec.label)
         box.setReadOnly(not self.editable)
+        box.setEnabled(False)
         if not self.editable:
             box.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
-        changed = ("default value" if value.is_default
-                   else f"changed by {value.updated_by} on {when(value.updated_at)}")
-        shown_default = f"{spec.default / 100:,.2f} USD" if spec.unit == "cents" else f"{spec.default} {spec.unit}"
-        box.setToolTip(f"{spec.label}. Allowed: {spec.minimum}–{spec.maximum}"
-                       f"{' ' + spec.unit if spec.unit else ''}. Default {shown_default.strip()}; {changed}.")
         label = QLabel(spec.label + ":")
         label.setBuddy(box)
         self.form.addRow(label, box)
         self.fields[spec.key] = box
-        self.values[spec.key] = value
+
+    def _show_value(self, value: SettingValue) -> None:
+        spec = value.spec
+        changed = ("default value" if value.is_default
+                   else f"changed by {value.updated_by} on {when(value.updated_at)}")
+        shown_default = f"{spec.default / 100:,.2f} USD" if spec.unit == "cents" else f"{spec.default} {spec.unit}"
+        self.fields[spec.key].setToolTip(f"{spec.label}. Allowed: {spec.minimum}–{spec.maximum}"
+                                         f"{' ' + spec.unit if spec.unit else ''}. Default {shown_default.strip()}; "
+                                         f"{changed}.")
+
+    @property
+    def loading(self) -> bool:
+        """The figures have not arrived yet: nothing to show, change or save."""
+        return not self.values
 
     def entered(self) -> dict[str, int]:
         """What the fields hold now, in stored units (cents for money)."""
         out = {}
         for key, box in self.fields.items():
-            out[key] = round(box.value() * 100) if self.values[key].spec.unit == "cents" else box.value()
+            out[key] = round(box.value() * 100) if SPEC_BY_KEY[key].unit == "cents" else int(box.value())
         return out
 
     def changes(self) -> dict[str, int]:
-        return {k: v for k, v in self.entered().items() if v != self.values[k].value}
+        return {k: v for k, v in self.entered().items() if k in self.values and v != self.values[k].value}
 
     def set_value(self, key: str, value: int) -> None:
         """Put a value into a field, in stored units (tests and Restore defaults)."""
         box = self.fields[key]
-        box.setValue(value / 100 if self.values[key].spec.unit == "cents" else value)
+        box.setValue(value / 100 if SPEC_BY_KEY[key].unit == "cents" else value)
 
     def on_changes(self, changes: Changes) -> None:
         """Another desk saved figures: show them now, and say which changed (and whose entry here gave way)."""
         if changes.origin is not Origin.other_desk or not changes.touches(ChangeKind.settings):
             return
-        before, entered = dict(self.values), self.entered()
-        self.refresh()
+        self.refresh(self._say_what_changed)
+
+    def _say_what_changed(self, before: dict[str, SettingValue], entered: dict[str, int]) -> None:
         lines = []
         for key, value in self.values.items():
-            if value.value == before[key].value:
+            if key not in before or value.value == before[key].value:
                 continue
             line = (f"{value.spec.label}: {self._shown(key, before[key].value)} → {self._shown(key, value.value)} "
                     f"(by {value.updated_by} at {when(value.updated_at)})")
@@ -177,26 +198,45 @@ class SettingsDialog(QDialog):
             self.note.setVisible(True)
 
     def _shown(self, key: str, value: int) -> str:
-        spec = self.values[key].spec
+        spec = SPEC_BY_KEY[key]
         return f"{value / 100:,.2f} USD" if spec.unit == "cents" else f"{value:,} {spec.unit}".strip()
 
-    def refresh(self) -> None:
-        """Show the values stored now (after another desk changed some): a field another desk changed takes the
-        new value, a field the agent edited and nobody else changed keeps the agent's entry."""
-        entered = self.entered()
-        for value in self.service.current():
-            key = value.spec.key
-            old = self.values[key].value
-            self.values[key] = value
-            if value.value != old or entered[key] == old:
-                self.set_value(key, value.value)
+    def refresh(self, then: Callable[[dict[str, SettingValue], dict[str, int]], None] | None = None) -> None:
+        """Read the values stored now, off the GUI thread. When they come, a field another desk changed takes the
+        new value and a field the agent edited that nobody else changed keeps the agent's entry; `then` is told
+        the values shown before and what the fields held."""
+        self._asked += 1
+        asked, service = self._asked, self.service
 
+        def arrived(current: list[SettingValue]) -> None:
+            if asked != self._asked:
+                return  # a newer read answers
+            before, entered = dict(self.values), self.entered()
+            for value in current:
+                key = value.spec.key
+                old = before.get(key)
+                self.values[key] = value
+                if old is None or value.value != old.value or entered[key] == old.value:
+                    self.set_value(key, value.value)
+                self._show_value(value)
+                self.fields[key].setEnabled(True)
+            self.reading.setVisible(False)
+            if then is not None:
+                then(before, entered)
+
+        def refused(exc: Exception) -> None:
+            if asked == self._asked:
+                self.reading.setText(f"The figures could not be read: {error_text(exc)}")
+
+        self.desk.runner.query(self, service.current, success=arrived, failure=refused)
     def restore_defaults(self) -> None:
         for key, value in self.values.items():
             self.set_value(key, value.spec.default)
 
     def save(self) -> None:
         self.submit_requested.emit()
+        if self.loading:
+            return  # nothing shown yet, so nothing to save
         changes = self.changes()
         if not changes:
             self.accept()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import segno
 from PySide6.QtCore import Qt, Signal
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.models.enums import StaffRole
-from console.models.errors import ConcurrentChange, ConsoleError, InvalidInput
+from console.models.errors import ConcurrentChange, InvalidInput
 from console.models.permissions import Permission
 from console.models.staff import StaffEnrollment, StaffRow
 from console.views.change_bus import ChangeKind, Changes, Origin
@@ -49,6 +50,7 @@ class StaffDialog(QDialog):
         self.confirm_box: QMessageBox | None = None
         self.enrollment_username: str | None = None
         self.shown: dict[str, StaffRow] = {}  # each member as the table shows it, sent back with a decision
+        self._asked = 0  # the newest read of the staff asked for
 
         self.table = item_table(COLUMNS, "staffTable", "Staff members")
         self.table.itemSelectionChanged.connect(self._update_actions)
@@ -140,13 +142,27 @@ class StaffDialog(QDialog):
         if changes.touches(ChangeKind.staff) and changes.origin is Origin.other_desk:
             self.refresh()  # this window's own writes refresh when they report
 
-    def refresh(self) -> None:
-        try:
-            members = self.staff.members(self.actor)
-        except ConsoleError as exc:
-            self.last_message = show_error(self, exc)
-            members = []
+    def refresh(self, then: Callable[[], object] | None = None) -> None:
+        """Read the staff off the GUI thread; the table changes in place when the answer comes (selection and scroll
+        kept), and `then` runs once it shows. An answer older than the newest asked for is dropped."""
+        self._asked += 1
+        asked, staff, actor = self._asked, self.staff, self.actor
+
+        def arrived(members: list[StaffRow]) -> None:
+            if asked == self._asked:
+                self._show_members(members)
+                if then is not None:
+                    then()
+
+        def refused(exc: Exception) -> None:
+            if asked == self._asked:
+                self.last_message = show_error(self, exc)
+
+        self.desk.runner.query(self, lambda: staff.members(actor), success=arrived, failure=refused)
+
+    def _show_members(self, members: list[StaffRow]) -> None:
         selected = self.selected_username()
+        scroll = self.table.verticalScrollBar().value()
         self.shown = {m.username: m for m in members}
         self.table.setRowCount(len(members))
         for r, m in enumerate(members):
@@ -156,6 +172,7 @@ class StaffDialog(QDialog):
                 self.table.setItem(r, c, QTableWidgetItem(text))
             if m.username == selected:
                 self.table.selectRow(r)
+        self.table.verticalScrollBar().setValue(scroll)
         self._update_actions()
 
     def selected_username(self) -> str | None:
@@ -177,9 +194,7 @@ class StaffDialog(QDialog):
     def _run(self, work, then=None) -> None:
         """Run a staff change through the runner; a refusal is shown once, in one box."""
         def done(result) -> None:
-            self.refresh()
-            if then is not None:
-                then(result)
+            self.refresh(None if then is None else lambda: then(result))  # e.g. select the member once listed
 
         def refused(exc: Exception) -> None:
             if isinstance(exc, ConcurrentChange):

@@ -73,13 +73,12 @@ def limits_text(limits: UserLimits | None) -> str:
 
 
 class UserDetailPane(QWidget):
-    """With a runner, the user is read off the GUI thread: the pane says it is reading, acts on nobody meanwhile
-    (`details` is None), and drops an answer the agent has moved on from. Without one it reads at once."""
+    """The user is read off the GUI thread: the pane says it is reading, acts on nobody meanwhile (`details` is
+    None), and drops an answer the agent has moved on from."""
 
     shown = Signal()  # what the pane shows changed: a user's details arrived, or it shows none (or is reading)
 
-    def __init__(self, directory: UserDirectory, parent: QWidget | None = None,
-                 runner: OperationRunner | None = None) -> None:
+    def __init__(self, directory: UserDirectory, parent: QWidget | None, runner: OperationRunner) -> None:
         super().__init__(parent)
         self.setObjectName("userDetail")
         self._directory = directory
@@ -167,9 +166,9 @@ class UserDetailPane(QWidget):
     def show_user(self, user_id: int | None, then: Callable[[], None] | None = None) -> None:
         """Show a user (None: nobody); `then` runs once the user is on screen."""
         self._asked += 1
-        if user_id is None or self._runner is None:
+        if user_id is None:
             self.loading = False
-            self._show(self._directory.details(user_id) if user_id is not None else None)
+            self._show(None)
             if then is not None:
                 then()
             self.shown.emit()

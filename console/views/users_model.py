@@ -1,5 +1,5 @@
 """The users list as a Qt table model over windows of a SQL query: never all rows in memory, never a query
-on the GUI thread for a text filter or a window that is not cached yet."""
+on the GUI thread to show the list, its counts or a window that is not cached yet."""
 
 from __future__ import annotations
 
@@ -93,6 +93,10 @@ class _Loader:
         for generation, number in dropped:
             self._deliver(("dropped", generation, number))
 
+    def idle(self) -> bool:
+        with self._lock:
+            return self._thread is None
+
     def _start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="users-list-loader", daemon=True)
@@ -134,10 +138,10 @@ class UsersModel(QAbstractTableModel):
     """Rows come from UserDirectory.window() a window at a time, kept in a small LRU cache.
 
     data() answers only from cached windows; a missing window is read in the background and the rows
-    appear when it arrives (dataChanged). set_query() with a text filter runs in the background too:
-    the list keeps showing the previous result until the new one is ready (`loading` tells), and a query
-    superseded by a newer one is dropped. Queries without text (state filter, sort) are served by indexes
-    and the kept counts in a few milliseconds, so they apply at once.
+    appear when it arrives (dataChanged). set_query() runs in the background too, with or without text
+    (the first query, at construction, as well): the list keeps showing the previous result until the new
+    one is ready (`loading` tells), and a query superseded by a newer one is dropped. The counts per state
+    follow the rows.
     """
 
     query_changed = Signal()
@@ -157,9 +161,10 @@ class UsersModel(QAbstractTableModel):
         self._requested: set[int] = set()
         self._loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
         self._loader = _Loader(self._loaded.emit, directory.interrupt_reads)
-        self._count, first = self._read(self._query)
-        self._state_counts: dict[SlsState, int] | None = directory.counts_by_state(self._query)
-        self._windows[0] = first
+        self._count = 0
+        self._state_counts: dict[SlsState, int] | None = None
+        self._counting = False  # the newest query's counts are still to arrive
+        self.set_query(self._query)  # the first rows arrive from the loader: nothing is read on the GUI thread
 
     # --- the query -------------------------------------------------------------------------------
     @property
@@ -181,27 +186,23 @@ class UsersModel(QAbstractTableModel):
         text query's counts are still being made (state_counts_changed follows)."""
         return None if self._state_counts is None else dict(self._state_counts)
 
-    def _read(self, query: UserQuery) -> tuple[int, list[UserRow]]:
-        d = self._directory
-        return d.count(query), d.window(query, 0, WINDOW)
+    def is_idle(self) -> bool:
+        """Nothing asked of the database is still to arrive: rows, windows or counts (tests wait on it)."""
+        return not (self._loading or self._counting or self._requested) and self._loader.idle()
 
     def set_query(self, query: UserQuery) -> None:
         self._generation += 1
         generation = self._generation
         self._query = query
-        if not query.normalized_text():
-            try:
-                self._apply(generation, query, *self._read(query), self._directory.counts_by_state(query))
-            except SessionEnded as exc:
-                self._session_ended(generation, str(exc))
-            return
-        self._loading = True
+        self._loading = self._counting = True
+
+        directory = self._directory
 
         def job() -> tuple:
-            return ("query", generation, query, *self._read(query), None)
+            return ("query", generation, query, directory.count(query), directory.window(query, 0, WINDOW), None)
 
         def counts_job() -> tuple:
-            return ("counts", generation, self._directory.counts_by_state(query))
+            return ("counts", generation, directory.counts_by_state(query))
 
         job.generation = counts_job.generation = generation  # type: ignore[attr-defined]
         job.kind = counts_job.kind = "query"  # type: ignore[attr-defined]
@@ -277,6 +278,8 @@ class UsersModel(QAbstractTableModel):
             if kind == "window":
                 self._store(result[2], result[3])
         elif kind == "counts":
+            if generation == self._generation:
+                self._counting = False
             if generation == self._generation == self._shown_generation:
                 self._state_counts = result[2]
                 self.state_counts_changed.emit()
@@ -286,7 +289,7 @@ class UsersModel(QAbstractTableModel):
             if generation == self._shown_generation:
                 self._requested.clear()  # let the view ask again
             if generation == self._generation:
-                self._loading = False
+                self._loading = self._counting = False
                 self.load_failed.emit(result[2])
 
     def _session_ended(self, generation: int, message: str) -> None:
@@ -295,7 +298,7 @@ class UsersModel(QAbstractTableModel):
         if generation == self._shown_generation:
             self._requested.clear()  # read again once the member is back
         if generation == self._generation:
-            self._loading = False
+            self._loading = self._counting = False
         if not session_events().report(message):
             self.load_failed.emit(message)
 

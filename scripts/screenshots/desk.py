@@ -83,6 +83,7 @@ def main() -> None:
     main_window.resize(1280, 760)
     main_window.show()
     main_window.move(20, 20)
+    main_window.desk.runner.wait_idle()  # the list is read off the GUI thread
     main_window.select_user(1)
     main_window.desk.runner.wait_idle()  # the detail pane reads the user off the GUI thread
     main_window.devices_menu.popup(main_window.mapToGlobal(main_window.menuBar().actionGeometry(

@@ -100,6 +100,7 @@ def make_screenshots() -> None:
 
         settings = SecuritySettingsDialog(desk, world.primary_id)
         settings.show()
+        desk.runner.wait_idle()  # the user is read off the GUI thread
         _grab(settings, "security_settings_opted_out")
 
         # 1. Choose, then the IB Key set-up, a wrong code, and the done page.
@@ -118,6 +119,7 @@ def make_screenshots() -> None:
         _grab(w, "opt_in_7_done")
         w.close()
         settings.refresh()
+        desk.runner.wait_idle()
         _grab(settings, "security_settings_enrolled")
         settings.close()
 

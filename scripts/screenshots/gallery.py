@@ -55,6 +55,7 @@ def render(theme: str, scale: str) -> list[Path]:
     window = MainWindow(Desk.build(services))
     window.resize(1280, 800)
     window.show()
+    window.desk.runner.wait_idle()  # the list is read off the GUI thread
     window.filter_edit.setText("smith")
     window.apply_filter()
     while window.model.loading or window.model.state_counts is None:  # a text search runs in the background
@@ -65,6 +66,7 @@ def render(theme: str, scale: str) -> list[Path]:
     shot(window, "main-window")
 
     settings = window.back_office.open_settings()
+    window.desk.runner.wait_idle()  # the figures are read off the GUI thread
     shot(settings, "settings")
     settings.reject()
     help_browser = window.back_office.open_help("temporary-passcode")

@@ -75,7 +75,7 @@ def main() -> None:
     dashboard.resize(1024, 700)
     settle(app, desk)
     settings = window.back_office.open_settings()
-    settle(app, desk)
+    settle(app, desk)  # the figures are read off the GUI thread
     settings.grab().save(str(OUT / "settings-theme-light.png"))
     settings.theme_combo.setCurrentIndex(list(Theme).index(Theme.dark))
     settle(app, desk)

@@ -34,6 +34,7 @@ def main() -> None:
     generate(ctx, Figures(), 5000, seed=11)
     window = MainWindow(Desk.build(Services.build(ctx, signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk))))
     window.show()
+    window.desk.runner.wait_idle()  # the list is read off the GUI thread
     window.filter_edit.setText("smith")
     window.apply_filter()
     while window.model.loading or window.model.state_counts is None:  # a text search runs in the background

@@ -84,6 +84,7 @@ def main() -> None:
     desk = Desk.build(services)
     main_window = MainWindow(desk)
     main_window.show()
+    desk.runner.wait_idle()  # the list is read off the GUI thread
 
     # Limits: a user with an active DSC+ and another device (M2FS), the best one named first.
     with ctx.db.read() as s:

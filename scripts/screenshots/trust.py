@@ -48,7 +48,9 @@ def main() -> None:
 
     view = AuditView(Desk.build(Services.build(ctx, signed_in(ctx, "auditor", "Ada Auditor", StaffRole.auditor))))
     view.show()
+    view.desk.runner.wait_idle()  # the entries are read off the GUI thread
     view.verify_chain()
+    view.desk.runner.wait_idle()
     view.last_message.close()
     app.processEvents()
     view.grab().save(str(OUT / "audit-trail.png"))
@@ -56,8 +58,10 @@ def main() -> None:
     admin = signed_in(ctx, "admin", "Alex Admin", StaffRole.administrator)
     staff_dialog = StaffDialog(Desk.build(Services.build(ctx, admin)))
     staff_dialog.show()
+    staff_dialog.desk.runner.wait_idle()  # the staff are read off the GUI thread
     staff_dialog.select("helpdesk")
     staff_dialog.reset_selected()
+    staff_dialog.desk.runner.wait_idle()
     app.processEvents()
     staff_dialog.grab().save(str(OUT / "staff.png"))
     print("wrote", OUT / "sign-in.png", OUT / "audit-trail.png", OUT / "staff.png", sign_in_demo(OUT))

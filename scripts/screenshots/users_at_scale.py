@@ -50,6 +50,7 @@ def main() -> None:
     ctx = ServiceContext(db=Database(f"sqlite:///{path}"), box=SecretBox(bytes(range(32))))
     window = MainWindow(Desk.build(Services.build(ctx, signed_in(ctx, "hdesk01", "Harriet Desk", StaffRole.help_desk))))
     window.show()
+    window.desk.runner.wait_idle()  # the list is read off the GUI thread
     window.table.scrollToBottom()
     last = window.model.rowCount() - 1
     window.table.selectRow(last)

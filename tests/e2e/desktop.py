@@ -79,7 +79,9 @@ class Console:
     def type(self, text: str) -> None:
         type_text(self.env, text)
 
-    def sign_in(self, username: str, secret: str) -> None:
+    def sign_in(self, username: str, secret: str, *, focus: bool = True) -> None:
+        """Sign in from the keyboard; with focus=False the main window is only waited for, not focused by xdotool
+        (there is no window manager: the console must take the keyboard itself)."""
         self.window("^Sign in — SLS Console$", timeout=90)  # a cold start on a busy machine
         self.type(username)
         self.keys("Tab")
@@ -87,7 +89,10 @@ class Console:
         self.keys("Tab")
         self.type(pyotp.TOTP(secret).now())
         self.keys("Return")
-        self.window("^SLS Console$")
+        if focus:
+            self.window("^SLS Console$")
+        else:
+            wait_for_window(self.env, "^SLS Console$")
 
     def clipboard(self) -> str:
         """The X clipboard, read by a separate Qt client on the same display."""

@@ -11,6 +11,21 @@ from tests.e2e.desktop import PASSWORD, Console
 pytestmark = pytest.mark.e2e
 
 
+def test_typing_right_after_sign_in_goes_to_find(display, ctx, world, tmp_path):
+    """Right after sign-in the keyboard is in Find, with no Ctrl+F and nothing focusing the window from outside
+    (Xvfb has no window manager): the agent types a username and Enter, then Ctrl+E opens that user."""
+    staff = StaffService(ctx).add_first_administrator("alex", "Alex Admin", PASSWORD)
+    console = Console(display, ctx, tmp_path)
+    try:
+        console.sign_in("alex", staff.totp_secret, focus=False)
+        console.type("jsmit001")
+        console.keys("Return", "ctrl+e")
+        console.window(r"Security settings — Jane Smith \(jsmit001\)")
+    finally:
+        output = console.close()
+    assert "Traceback" not in output, output
+
+
 def test_agent_is_stopped_with_notice_then_holder_opens_settings(display, ctx, world, tmp_path):
     """In the real window: a secondary user gets the rights notice; the holder gets the settings dialog;
     nothing in the database changes."""

@@ -13,9 +13,13 @@ def desk_for(ctx, actor) -> Desk:
 
 
 def settle(qtbot, desk: Desk) -> None:
-    """Wait until every operation asked for has run and reported (and the change bus has been heard)."""
-    qtbot.waitUntil(desk.runner.is_idle, timeout=10_000)
-    qtbot.wait(1)  # the windows' coalesced refresh (a zero-delay timer) runs
+    """Wait until every operation asked for has run and reported, the change bus has been heard, and the reads
+    the windows asked for on hearing it have answered too."""
+    for _ in range(5):
+        qtbot.waitUntil(desk.runner.is_idle, timeout=10_000)
+        qtbot.wait(1)  # the windows' coalesced refresh (a zero-delay timer) runs
+        if desk.runner.is_idle():
+            return
 
 
 def submit(qtbot, dialog, *, confirm: bool = True) -> None:
@@ -31,3 +35,36 @@ def submit(qtbot, dialog, *, confirm: bool = True) -> None:
         else:
             box.button(QMessageBox.StandardButton.No).click()
         settle(qtbot, dialog.desk)
+
+
+def slow_reads(monkeypatch, service, *names: str):
+    """Make these reads of the real `service` wait until the returned event is set, as a slow database would.
+    A read made on the GUI thread fails at once: there it would freeze every window of the desk."""
+    import threading
+
+    release = threading.Event()
+    for name in names:
+        original = getattr(service, name)
+
+        def slow(*args, _original=original, _name=name, **kwargs):
+            if threading.current_thread() is threading.main_thread():
+                raise AssertionError(f"{type(service).__name__}.{_name} was read on the GUI thread")
+            assert release.wait(10), "the test never released the read"
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(service, name, slow)
+    return release
+
+
+def answers_meanwhile(qtbot) -> None:
+    """The window answers: its event loop runs (a 10 ms timer fires again and again)."""
+    from PySide6.QtCore import QTimer
+
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    try:
+        qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=3000)
+    finally:
+        timer.stop()

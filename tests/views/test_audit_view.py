@@ -10,7 +10,7 @@ from console.models import audit
 from console.views import audit_view as av
 from console.views.audit_view import AuditView
 from tests import rawsql
-from tests.views.desks import desk_for
+from tests.views.desks import desk_for, settle
 
 
 @pytest.fixture
@@ -29,6 +29,7 @@ def view_for(qtbot, ctx, actor):
     v = AuditView(desk_for(ctx, actor))
     qtbot.addWidget(v)
     v.show()
+    settle(qtbot, v.desk)  # the entries are read off the GUI thread
     return v
 
 
@@ -48,20 +49,35 @@ def test_filters_by_staff_action_and_client(qtbot, ctx, trail, auditor):
     v.action_filter.setCurrentText("device.")
     qtbot.keyClicks(v.findChild(QLineEdit, "auditUserFilter"), "jsmit123")
     v.apply_action.trigger()
+    settle(qtbot, v.desk)
     rows = v.model.rows
     assert [r.id for r in rows] == [14]
     v.clear_action.trigger()
+    settle(qtbot, v.desk)
     assert v.model.rowCount() == 14
 
 
 def test_pages_are_fetched_as_the_list_scrolls(qtbot, ctx, trail, auditor, monkeypatch):
-    """Only a page is read at first; scrolling fetches the next (keyset, never the whole trail)."""
+    """A page is read at a time, off the GUI thread, each after the last row shown (keyset, never the whole trail);
+    a fetch asked while one is under way is not asked again."""
+    from console.models.audit_log import AuditLog
+
     monkeypatch.setattr(av, "PAGE", 5)
-    v = view_for(qtbot, ctx, auditor)
-    assert v.model.rowCount() == 5 and v.model.canFetchMore()
-    v.model.fetchMore()
-    v.model.fetchMore()
-    assert [r.id for r in v.model.rows] == list(range(14, 0, -1)) and not v.model.canFetchMore()
+    asked = []
+    original = AuditLog.window
+
+    def window(self, actor, f, before_id=None, limit=200):
+        asked.append((before_id, limit))
+        return original(self, actor, f, before_id, limit)
+
+    monkeypatch.setattr(AuditLog, "window", window)
+    v = view_for(qtbot, ctx, auditor)  # the table asks for pages until its rows fill it
+    while v.model.canFetchMore():
+        v.model.fetchMore()
+        v.model.fetchMore()  # while the first is under way: asked once
+        settle(qtbot, v.desk)
+    assert [r.id for r in v.model.rows] == list(range(14, 0, -1))
+    assert asked == [(None, 5), (10, 5), (5, 5)]
 
 
 def test_export_writes_filtered_csv(qtbot, ctx, trail, auditor, tmp_path, monkeypatch):
@@ -69,9 +85,11 @@ def test_export_writes_filtered_csv(qtbot, ctx, trail, auditor, tmp_path, monkey
     v = view_for(qtbot, ctx, auditor)
     v.staff_filter.setCurrentText("hdesk01")
     v.apply_filters()
+    settle(qtbot, v.desk)
     path = tmp_path / "audit.csv"
     monkeypatch.setattr(v, "ask_export_path", lambda: str(path))
     v.export_action.trigger()
+    settle(qtbot, v.desk)
     rows = list(csv.DictReader(path.open()))
     assert len(rows) == 6 and {r["actor"] for r in rows} == {"hdesk01"} and len(rows[0]["entry_hash"]) == 64
     assert "Exported 6 entries" in v.statusBar().currentMessage()
@@ -81,6 +99,7 @@ def test_verify_button_reports_intact_chain(qtbot, ctx, trail, auditor):
     """Verify shows the entry count and head hash when the chain is intact."""
     v = view_for(qtbot, ctx, auditor)
     v.verify_action.trigger()
+    settle(qtbot, v.desk)
     assert v.verify_result.text().startswith("Audit trail intact: 14 entries; head hash ")
     assert v.last_message.objectName() == "auditVerifyBox"
 
@@ -91,6 +110,7 @@ def test_verify_button_names_and_selects_the_changed_entry(qtbot, ctx, trail, au
     rawsql.run(ctx.db, "UPDATE audit_entries SET summary = 'nothing happened' WHERE id = 5")
     ctx.db.engine.dispose()
     v.verify_action.trigger()
+    settle(qtbot, v.desk)
     assert "BROKEN: entry 5 was changed" in v.verify_result.text()
     assert "entry 5" in v.last_message.text()
     assert v.model.rows[v.table.currentIndex().row()].id == 5
@@ -106,6 +126,7 @@ def test_help_desk_sees_no_export_or_verify(qtbot, ctx, trail, agent):
         action.setEnabled(True)  # a screen re-enabling it by mistake
         assert not action.isEnabled()
     v.verify_chain()  # even called directly, the model layer refuses
+    settle(qtbot, v.desk)
     assert v.last_message.objectName() == "errorBox" and "may not verify the audit trail" in v.last_message.text()
 
 
@@ -115,5 +136,6 @@ def test_bad_period_refused_with_message(qtbot, ctx, trail, auditor):
     v.period_check.setChecked(True)
     v.to_date.setDate(v.from_date.date().addDays(-2))
     v.apply_filters()
+    settle(qtbot, v.desk)
     assert "start of the period must be before its end" in v.last_message.text()
     assert v.model.rowCount() == 14

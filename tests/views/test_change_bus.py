@@ -65,12 +65,14 @@ def test_revoking_in_the_devices_window_shows_everywhere_without_refresh(qtbot, 
     main = MainWindow(desk)
     qtbot.addWidget(main)
     main.show()
+    settle(qtbot, main.desk)  # the list is read off the GUI thread
     assert main.select_user(world.primary_id)
     settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     row = _row_of(main.detail, "DSC000000077")
     assert main.detail.devices.item(row, 1).text().startswith("Active")
     settings = SecuritySettingsDialog(desk, world.primary_id, main)
     settings.show()
+    settle(qtbot, desk)  # the dialog reads its user off the GUI thread
     charges = ChargesWindow(desk, "U1234567", main)
     charges.show()
     devices = DevicesWindow(desk, main)
@@ -102,6 +104,7 @@ def test_an_announcement_from_another_desk_refreshes_the_open_windows(qtbot, ctx
     main = MainWindow(desk)
     qtbot.addWidget(main)
     main.show()
+    settle(qtbot, main.desk)  # the list is read off the GUI thread
     main.select_user(world.secondary_id)
     settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     issued = TemporaryAccessService(ctx).issue_temporary_passcode(admin, world.secondary_id,

@@ -16,6 +16,7 @@ def _main(qtbot, ctx, actor):
     w = MainWindow(desk_for(ctx, actor))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     return w
 
 

@@ -14,6 +14,7 @@ def test_concurrent_change_refreshes_the_window_and_says_so(qtbot, ctx, world, a
     """Desk A shows jsmit001; desk B renames her; A's write is refused and A's list shows B's change."""
     w = MainWindow(desk_for(ctx, agent))
     qtbot.addWidget(w)
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     w.select_user(world.primary_id)
     settle(qtbot, w.desk)  # the detail pane reads the user off the GUI thread
     shown = w.detail.details.version
@@ -27,6 +28,7 @@ def test_concurrent_change_refreshes_the_window_and_says_so(qtbot, ctx, world, a
     except ConcurrentChange as exc:
         box = show_error(w, exc)
     assert box.objectName() == "concurrentChange" and "refreshed" in box.text()
+    settle(qtbot, w.desk)  # the list is read again off the GUI thread
     names = [w.model.row_at(r).full_name for r in range(w.model.rowCount())]
     assert "Jane B. Smith" in names
     with ctx.db.read() as s:
@@ -72,6 +74,7 @@ def test_settings_saved_over_another_desks_change_are_refused_and_refreshed(qtbo
     service = SettingsService(ctx)
     dialog = SettingsDialog(desk_for(ctx, admin))
     qtbot.addWidget(dialog)
+    settle(qtbot, dialog.desk)  # the figures are read off the GUI thread
     service.update(admin, "online_card_validity_days", 30)  # desk B
     dialog.set_value("online_card_validity_days", 45)
     dialog.set_value("return_due_days", 40)

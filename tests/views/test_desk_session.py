@@ -39,6 +39,7 @@ def test_sign_out_then_next_staff_member_starts_with_a_clean_desk(qtbot, app, ct
     second = session.window
     assert second is not first and second.isVisible() and not first.isVisible()
     assert second.services.actor == back_office
+    qtbot.waitUntil(lambda: not second.model.loading)  # the list is read off the GUI thread
     assert second.filter_edit.text() == "" and second.model.rowCount() == 4
     qtbot.addWidget(second)
 
@@ -64,3 +65,16 @@ def test_lock_then_another_staff_member_gets_a_clean_desk(qtbot, app, ctx, world
     assert session.window.filter_edit.text() == ""
     assert [w for w in QApplication.topLevelWidgets() if w.isVisible()] == [session.window]
     qtbot.addWidget(session.window)
+
+
+def test_after_sign_in_the_keyboard_is_in_find(qtbot, app, ctx, world, agent):
+    """The main window opens active with the keyboard in Find, chosen by the window itself (not left to which
+    widget happens to come first): typed text lands there without Ctrl+F."""
+    session = _session(app, ctx, agent)
+    window = session.window
+    qtbot.addWidget(window)
+    assert window.focusWidget() is window.filter_edit  # set before it shows, not left to the platform
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.filter_edit, timeout=5000)
+    assert QApplication.activeWindow() is window
+    qtbot.keyClicks(QApplication.focusWidget(), "jsmit")
+    assert window.filter_edit.text() == "jsmit"

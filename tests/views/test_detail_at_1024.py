@@ -32,6 +32,7 @@ def test_detail_pane_at_1024_by_700_shows_limits_whole_and_no_sideways_scrolling
     qtbot.addWidget(w)
     w.resize(1024, 700)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     qtbot.waitExposed(w)
     username = w.services.directory.details(user_id).username
     w.show_users(username, user_id=user_id)

@@ -212,6 +212,7 @@ def main(qtbot, desk):
     w = MainWindow(desk)
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     return w
 
 

@@ -15,7 +15,7 @@ from console.models.import_format import COLUMNS
 from console.views.main_window import MainWindow
 from console.views.messages import last_report
 from tests.test_importing import MARIA, SAMPLE, write_csv
-from tests.views.desks import desk_for
+from tests.views.desks import desk_for, settle
 
 
 def user_count(ctx) -> int:
@@ -28,6 +28,7 @@ def window(qtbot, ctx, world, back_office):
     w = MainWindow(desk_for(ctx, back_office))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     return w
 
 

@@ -14,6 +14,7 @@ def window(qtbot, ctx, world, admin):
     w = MainWindow(desk_for(ctx, admin))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     return w
 
 
@@ -44,10 +45,11 @@ def test_text_filter_is_debounced_then_filters_by_username_name_and_account(wind
     qtbot.waitUntil(lambda: _usernames(window) == ["aarch001", "bbake001"])
 
 
-def test_state_filter_and_counts(window):
+def test_state_filter_and_counts(window, qtbot):
     """Choosing a state shows only its users; the counts line gives users per state."""
     assert "Enrolled: 2" in window.counts_label.text() and "Opted out: 2" in window.counts_label.text()
     window.state_combo.setCurrentIndex(window.state_combo.findText("Opted out"))
+    settle(qtbot, window.desk)  # read off the GUI thread
     assert _usernames(window) == ["bbake001", "jsmit001"]
     assert window.counts_label.text().startswith("2 users shown")
 
@@ -55,9 +57,11 @@ def test_state_filter_and_counts(window):
 def test_sort_by_clicking_state_header(window, qtbot):
     """Sorting by SLS state puts enrolled users first, descending puts them last."""
     window.table.sortByColumn(4, Qt.SortOrder.AscendingOrder)
+    settle(qtbot, window.desk)
     states = [window.model.data(window.model.index(r, 4)) for r in range(4)]
     assert states == ["Enrolled", "Enrolled", "Opted out", "Opted out"]
     window.table.sortByColumn(4, Qt.SortOrder.DescendingOrder)
+    settle(qtbot, window.desk)
     states = [window.model.data(window.model.index(r, 4)) for r in range(4)]
     assert states == ["Opted out", "Opted out", "Enrolled", "Enrolled"]
 
@@ -157,6 +161,7 @@ def test_counts_follow_the_filter_with_plurals(window, qtbot):
     window.filter_edit.clear()
     window.state_combo.setCurrentIndex(window.state_combo.findText("Opted out"))
     qtbot.waitUntil(lambda: window.counts_label.text().startswith("2 users shown"))
+    settle(qtbot, window.desk)  # the counts per state follow the rows
     assert "Opted out: 2" in window.counts_label.text() and "Enrolled" not in window.counts_label.text()
 
 

@@ -39,6 +39,7 @@ def every_window(qtbot, ctx, world, actor):
     main = MainWindow(desk)
     qtbot.addWidget(main)
     main.show()
+    settle(qtbot, main.desk)  # the list is read off the GUI thread
     main.select_user(world.primary_id)
     settle(qtbot, main.desk)  # the detail pane reads the user off the GUI thread
     windows = {"main": main, "devices": DevicesWindow(desk, main), "charges": ChargesWindow(desk, "U1234567", main),
@@ -97,6 +98,7 @@ def test_auditor_double_click_opens_nothing(qtbot, ctx, world, auditor):
     w = MainWindow(desk_for(ctx, auditor))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     w.select_user(world.primary_id)
     settle(qtbot, w.desk)  # the detail pane reads the user off the GUI thread
     w.table.doubleClicked.emit(w.table.currentIndex())

@@ -16,6 +16,7 @@ def window(qtbot, ctx, world, agent):
     w = MainWindow(desk_for(ctx, agent))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     return w
 
 
@@ -83,6 +84,7 @@ def test_opt_buttons_hidden_for_role_without_permission(qtbot, ctx, world, back_
     w = MainWindow(desk_for(ctx, back_office))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     dialog = open_settings(qtbot, w, world.primary_id)
     button = dialog.findChild(QPushButton, "optInButton")
     assert not button.isVisible() and not dialog.opt_in_action.isEnabled()
@@ -95,6 +97,7 @@ def test_auditor_cannot_open_security_settings(qtbot, ctx, world, auditor):
     w = MainWindow(desk_for(ctx, auditor))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     assert w.select_user(world.primary_id)
     settle(qtbot, w.desk)  # the detail pane reads the user off the GUI thread
     assert not w.change_security_action.isEnabled() and not w.change_security_action.isVisible()
@@ -108,7 +111,7 @@ def test_locked_device_is_unlocked_from_security_settings_with_a_confirmation(qt
 
     from console.models.entities import AuditEntry, SecurityDevice
     from console.views.security_settings import SecuritySettingsDialog
-    from tests.views.desks import desk_for, submit
+    from tests.views.desks import desk_for, settle, submit
 
     with ctx.db.write() as s:
         s.get(SecurityDevice, world.secondary_device_id).locked = True
@@ -116,6 +119,7 @@ def test_locked_device_is_unlocked_from_security_settings_with_a_confirmation(qt
     dialog = SecuritySettingsDialog(desk, world.secondary_id)
     qtbot.addWidget(dialog)
     dialog.show()
+    settle(qtbot, desk)  # the user is read off the GUI thread
     assert not dialog.unlock_action.isEnabled()
     dialog.pane.devices.setCurrentCell(0, 0)
     assert dialog.unlock_action.isEnabled() and dialog.unlock_button.isVisible()

@@ -16,7 +16,7 @@ from console.models.settings_service import SettingsService
 from console.views.live_changes import LiveChanges
 from console.views.main_window import MainWindow
 from console.views.settings_dialog import SettingsDialog
-from tests.views.desks import desk_for
+from tests.views.desks import desk_for, settle
 
 PG_CTL = os.environ.get("SLS_TEST_PG_CTL", "")
 pytestmark = pytest.mark.skipif(not PG_CTL, reason="needs a PostgreSQL server this test may restart "
@@ -36,11 +36,13 @@ def test_console_rides_out_a_server_restart(qtbot, ctx, world, admin):
     window = MainWindow(desk)
     qtbot.addWidget(window)
     window.show()
+    settle(qtbot, window.desk)  # the list is read off the GUI thread
     live = LiveChanges(ChangeWatcher(ctx.db), desk.bus)
     live.connection.connect(window.show_connection)
     live.start()
     dialog = SettingsDialog(desk, window)
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.loading, timeout=10000)  # the figures are read off the GUI thread
     dialog.set_value("online_card_validity_days", 33)  # what the agent typed
     try:
         server("stop")

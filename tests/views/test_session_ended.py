@@ -143,6 +143,46 @@ def test_deactivated_member_desk_locks_at_the_next_action(qtbot, app, ctx, world
     settle(qtbot, session.window.desk)
 
 
+def test_the_opt_in_wizard_can_check_the_code_again_once_the_desk_is_back(qtbot, app, ctx, world, staff_service,
+                                                                          people, clock):
+    """Alex is checking the client's IB Key code when the session ends (idle): the desk locks, Alex signs in again,
+    and the wizard is back on the same page with Check code enabled and the reason said there (no box); pressing
+    it again enrolls the user. Before, Next stayed disabled until the wizard was opened again."""
+    from PySide6.QtWidgets import QLabel, QRadioButton, QWizard
+
+    from console.views.opt_in_wizard import PAGE_DONE, PAGE_VERIFY, OptInWizard
+
+    session = open_desk(app, ctx, staff_service, people, clock)
+    window = session.window
+    qtbot.addWidget(window)
+    wizard = OptInWizard(window.desk, world.primary_id, "jsmit001", window)
+    wizard.show()
+    wizard.findChild(QRadioButton, "option_ib_key").setChecked(True)
+    wizard.next()
+    settle(qtbot, window.desk)
+    key = wizard.findChild(QLabel, "manualKey").text().replace(" ", "")
+    wizard.next()
+    assert wizard.currentId() == PAGE_VERIFY
+    check = wizard.button(QWizard.WizardButton.NextButton)
+
+    clock.advance(minutes=31)  # Alex talked to the client a long while
+    seen: dict = {}
+    answer_sign_in(qtbot, seen, "alex", PASSWORD, lambda: code(people["alex"], clock))
+    wizard.verify_page.answer.setText(pyotp.TOTP(key).at(clock.now()))
+    check.click()
+    qtbot.waitUntil(lambda: "notice" in seen and wizard.isVisible(), timeout=10_000)
+    settle(qtbot, window.desk)
+    assert session.window is window and wizard.currentId() == PAGE_VERIFY and not wizard.busy
+    assert check.isEnabled(), "Check code stays disabled after the desk came back"
+    assert "ended after 30 minutes without activity" in wizard.verify_page.status.text()
+    assert not [w for w in QApplication.topLevelWidgets() if w.objectName() == "errorBox" and w.isVisible()]
+
+    wizard.verify_page.answer.setText(pyotp.TOTP(key).at(clock.now()))
+    check.click()
+    settle(qtbot, window.desk)
+    assert wizard.currentId() == PAGE_DONE
+
+
 def test_deactivated_members_desk_can_no_longer_search(qtbot, app, ctx, world, staff_service, people, clock, admin):
     """Reads check the session too: after Alex is deactivated, typing in Find (read on the list's loader thread)
     finds nothing for Alex; the desk locks saying why, and Bea signs in to a clean desk."""

@@ -18,6 +18,7 @@ def make_window(qtbot, ctx, actor):
     w = MainWindow(desk_for(ctx, actor))
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     return w
 
 
@@ -26,9 +27,10 @@ def window(qtbot, ctx, world, admin):
     return make_window(qtbot, ctx, admin)
 
 
-def test_dialog_lists_every_figure_with_its_current_value(window):
+def test_dialog_lists_every_figure_with_its_current_value(window, qtbot):
     """Each figure of docs/domain-facts.md has a labelled field showing its value; fees show in USD."""
     dialog = window.back_office.open_settings()
+    settle(qtbot, window.desk)  # the figures are read off the GUI thread
     assert set(dialog.fields) == {s.key for s in SPECS}
     assert dialog.fields["online_card_validity_days"].value() == 21
     fee = dialog.fields["dsc_plus_fee_cents"]
@@ -39,6 +41,7 @@ def test_dialog_lists_every_figure_with_its_current_value(window):
 def test_saving_a_change_stores_and_audits_it(window, qtbot, ctx):
     """Changing the card validity to 28 days and a fee to 25.00 USD stores both and audits old → new."""
     dialog = window.back_office.open_settings()
+    settle(qtbot, window.desk)
     box = dialog.fields["online_card_validity_days"]
     box.selectAll()
     qtbot.keyClicks(box, "28")
@@ -74,6 +77,7 @@ def test_restore_defaults_then_save_returns_to_published_values(window, ctx, qtb
     """Restore defaults puts back the domain-facts values; saving records the change back."""
     window.services.settings.update(window.services.actor, "lockout_failures", 3)
     dialog = window.back_office.open_settings()
+    settle(qtbot, window.desk)
     assert dialog.fields["lockout_failures"].value() == 3
     dialog.restore_defaults()
     dialog.save()

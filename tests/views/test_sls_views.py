@@ -25,6 +25,7 @@ def window_for(qtbot, ctx, actor):
     w = MainWindow(desk)
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the list is read off the GUI thread
     return w
 
 

@@ -29,6 +29,7 @@ def dialog(qtbot, staff_service, admin):
     d = StaffDialog(desk)
     qtbot.addWidget(d)
     d.show()
+    settle(qtbot, desk)  # the staff are read off the GUI thread
     return d
 
 
@@ -68,6 +69,7 @@ def test_unlock_and_deactivate_selected(qtbot, dialog, staff_service, admin, clo
             staff_service.sign_in("harriet", "wrong", "000000")
         clock.advance(seconds=60)
     dialog.refresh()
+    settle(qtbot, dialog.desk)
     dialog.select("harriet")
     assert "locked" in dialog.table.item(dialog.table.currentRow(), 4).text()
     dialog.unlock_action.trigger()

@@ -69,6 +69,7 @@ def test_staff_list_shows_another_desks_change_and_refuses_a_stale_decision(qtbo
     dialog = StaffDialog(desk)
     qtbot.addWidget(dialog)
     dialog.show()
+    settle(qtbot, desk)  # the staff are read off the GUI thread
     assert dialog.select("hdesk02")
     stale = dialog.shown["hdesk02"]
     StaffService(ctx).deactivate(bob(ctx), "hdesk02", shown=stale)  # desk B
@@ -95,6 +96,7 @@ def test_settings_dialog_shows_another_desks_change_live_and_says_whose_entry_ga
     dialog = SettingsDialog(desk)
     qtbot.addWidget(dialog)
     dialog.show()
+    settle(qtbot, desk)  # the figures are read off the GUI thread
     dialog.set_value("return_due_days", 45)
     dialog.set_value("lockout_failures", 7)
     b = bob(ctx)

@@ -15,7 +15,7 @@ from console.models.enums import SlsState
 from console.models.settings import Figures
 from console.views import users_model
 from console.views.users_model import UsersModel
-from tests.views.desks import desk_for
+from tests.views.desks import desk_for, settle
 
 
 @pytest.fixture
@@ -62,6 +62,7 @@ def test_data_answers_from_cache_and_reads_missing_windows_in_the_background(cro
     """A row outside the cached windows shows a placeholder at once; its window is read off the GUI thread."""
     directory = _Recording(crowd)
     model = UsersModel(directory)
+    qtbot.waitUntil(model.is_idle, timeout=5000)  # the first rows come from the loader
     gui = threading.get_ident()
     directory.window_threads.clear()
     last = model.rowCount() - 1
@@ -76,6 +77,7 @@ def test_text_filter_loads_in_the_background_and_keeps_old_rows_until_ready(crow
     """A text query returns at once with `loading` set and the previous rows still shown; then the new rows."""
     directory = _Recording(crowd)
     model = UsersModel(directory)
+    qtbot.waitUntil(model.is_idle, timeout=5000)  # the first rows come from the loader
     before = model.rowCount()
     directory.hold, directory.hold_text = threading.Event(), "smi"
     with qtbot.waitSignal(model.query_changed, timeout=5000):
@@ -93,6 +95,7 @@ def test_superseded_text_query_is_ignored(crowd, qtbot):
     """Typing on: a slower earlier query finishing late never replaces the newest one's rows."""
     directory = _Recording(crowd)
     model = UsersModel(directory)
+    qtbot.waitUntil(model.is_idle, timeout=5000)  # the first rows come from the loader
     directory.hold, directory.hold_text = threading.Event(), "s"
     emitted: list[UserQuery] = []
     model.query_changed.connect(lambda: emitted.append(model.shown_query))
@@ -105,20 +108,25 @@ def test_superseded_text_query_is_ignored(crowd, qtbot):
     assert _all_usernames(qtbot, model) == _plain_usernames(crowd, UserQuery(text="smi"))
 
 
-def test_state_filter_and_sort_apply_at_once_and_equal_plain_sql(crowd, qtbot):
-    """Queries without text are served by indexes and kept counts: applied immediately, rows as plain SQL."""
+def test_state_filter_and_sort_apply_off_the_gui_thread_and_equal_plain_sql(crowd, qtbot):
+    """Queries without text are read by the loader too (the GUI thread never waits); rows as plain SQL."""
     model = UsersModel(UserDirectory(crowd))
+    qtbot.waitUntil(model.is_idle, timeout=5000)  # the first rows come from the loader
     query = UserQuery(state=SlsState.opted_out, sort="account", descending=True)
     model.set_query(query)
-    assert not model.loading and model.shown_query == query
+    assert model.loading and model.shown_query == UserQuery()
+    qtbot.waitUntil(model.is_idle, timeout=5000)
+    assert model.shown_query == query
     assert _all_usernames(qtbot, model) == _plain_usernames(crowd, query)
     model.sort(4, Qt.SortOrder.AscendingOrder)
+    qtbot.waitUntil(model.is_idle, timeout=5000)
     assert model.shown_query.sort == "sls_state" and model.shown_query.state is SlsState.opted_out
 
 
 def test_view_scrolled_to_the_bottom_shows_the_last_users(crowd, qtbot):
     """A table view jumping to its last row gets the plain query's last users once the window arrives."""
     model = UsersModel(UserDirectory(crowd))
+    qtbot.waitUntil(model.is_idle, timeout=5000)  # the first rows come from the loader
     view = QTableView()
     qtbot.addWidget(view)
     view.setModel(model)
@@ -130,10 +138,11 @@ def test_view_scrolled_to_the_bottom_shows_the_last_users(crowd, qtbot):
     assert model.data(model.index(last, 0)) == _plain_usernames(crowd, UserQuery())[-1]
 
 
-def test_row_of_an_uncached_user_comes_from_sql(crowd):
+def test_row_of_an_uncached_user_comes_from_sql(crowd, qtbot):
     """Finding a user's row does not read the list page by page: one indexed count."""
     directory = _Recording(crowd)
     model = UsersModel(directory)
+    qtbot.waitUntil(model.is_idle, timeout=5000)  # the first rows come from the loader
     target = _plain_usernames(crowd, UserQuery())[-3]
     user_id = directory.find_by_username(target)
     directory.window_threads.clear()
@@ -145,6 +154,7 @@ def test_old_rows_read_while_a_search_runs_never_show_in_its_result(crowd, qtbot
     """Scrolling the old list while a text search runs: those windows are never taken for the search's rows."""
     directory = _Recording(crowd)
     model = UsersModel(directory)
+    qtbot.waitUntil(model.is_idle, timeout=5000)  # the first rows come from the loader
     directory.hold, directory.hold_text = threading.Event(), "u"
     new = UserQuery(text="u", sort="full_name")  # every account number starts with U: all users, other order
     model.set_query(new)
@@ -165,6 +175,7 @@ def test_main_window_shows_a_new_filter_from_its_first_users(crowd, qtbot, admin
     window = MainWindow(desk_for(crowd, admin))
     qtbot.addWidget(window)
     window.show()
+    settle(qtbot, window.desk)  # the list is read off the GUI thread
     window.table.scrollToBottom()
     qtbot.waitUntil(lambda: window.table.rowAt(0) > 0)
     window.contains_check.setChecked(True)
@@ -201,6 +212,7 @@ def test_a_search_still_running_is_interrupted_by_the_next_one(crowd, qtbot):
         pytest.skip("SQLite interrupt")
     directory = _SlowSearch(crowd)
     model = UsersModel(directory)
+    qtbot.waitUntil(model.is_idle, timeout=5000)  # the first rows come from the loader
     failures: list[str] = []
     model.load_failed.connect(failures.append)
     model.set_query(UserQuery(text="slow"))

@@ -1,0 +1,116 @@
+"""Every window reads the database off the GUI thread: with the database slow (a real service whose read waits
+until the test lets it go), the window opens and answers meanwhile, says it is reading, and shows the answer
+when it lands. A read made on the GUI thread fails these tests at once (tests/views/desks.py slow_reads)."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.models.enums import SlsState, StaffRole
+from console.views.audit_view import AuditView
+from console.views.main_window import MainWindow
+from console.views.security_settings import SecuritySettingsDialog
+from console.views.settings_dialog import SettingsDialog
+from console.views.staff_dialog import StaffDialog
+from tests.sessions import signed_in
+from tests.views.desks import answers_meanwhile, desk_for, settle, slow_reads
+
+
+@pytest.fixture
+def desk(ctx, world, admin):
+    return desk_for(ctx, admin)
+
+
+def test_security_settings_open_at_once_and_show_the_user_when_read(qtbot, desk, world, monkeypatch):
+    release = slow_reads(monkeypatch, desk.services.directory, "details")
+    dialog = SecuritySettingsDialog(desk, world.primary_id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    answers_meanwhile(qtbot)
+    assert dialog.pane.heading.text() == "Reading the user…" and "reading" in dialog.windowTitle()
+    assert not dialog.opt_in_action.isVisible() and not dialog.opt_out_action.isVisible()  # nobody to act on yet
+    release.set()
+    settle(qtbot, desk)
+    assert dialog.windowTitle() == "Security settings — Jane Smith (jsmit001)"
+    assert dialog.pane.fields["state"].text() == "Opted out" and dialog.opt_in_action.isVisible()
+
+
+def test_staff_window_opens_at_once_and_lists_the_staff_when_read(qtbot, ctx, desk, monkeypatch):
+    signed_in(ctx, "hdesk02", "Hank Desk", StaffRole.help_desk)
+    release = slow_reads(monkeypatch, desk.services.staff, "members")
+    dialog = StaffDialog(desk)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    answers_meanwhile(qtbot)
+    assert dialog.table.rowCount() == 0
+    release.set()
+    settle(qtbot, desk)
+    assert dialog.select("hdesk02")
+
+
+def test_settings_open_at_once_and_fill_the_figures_when_read(qtbot, desk, monkeypatch):
+    release = slow_reads(monkeypatch, desk.services.settings, "current")
+    dialog = SettingsDialog(desk)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    answers_meanwhile(qtbot)
+    assert dialog.loading and dialog.reading.isVisible()
+    assert not dialog.fields["online_card_validity_days"].isEnabled()
+    dialog.save()  # nothing shown yet: nothing is saved, nothing breaks
+    release.set()
+    settle(qtbot, desk)
+    assert not dialog.loading and not dialog.reading.isVisible()
+    assert dialog.fields["online_card_validity_days"].value() == 21
+    assert dialog.fields["online_card_validity_days"].isEnabled()
+
+
+def test_audit_trail_filters_verifies_and_exports_while_the_window_answers(qtbot, desk, monkeypatch, tmp_path):
+    release = slow_reads(monkeypatch, desk.services.audit_log, "window", "staff_names", "actions", "verify",
+                         "export_csv")
+    view = AuditView(desk)
+    qtbot.addWidget(view)
+    view.show()
+    answers_meanwhile(qtbot)
+    assert view.model.rowCount() == 0 and view.statusBar().currentMessage() == "Reading the audit trail…"
+    release.set()
+    settle(qtbot, view.desk)
+    shown = view.model.rowCount()
+    assert shown > 0 and view.staff_filter.count() > 1
+    assert view.statusBar().currentMessage() == f"{shown} entries shown"
+
+    release.clear()
+    view.verify_action.trigger()
+    answers_meanwhile(qtbot)
+    assert view.verify_result.text() == "Chain not verified in this session."
+    release.set()
+    settle(qtbot, desk)
+    assert view.verify_result.text().startswith(f"Audit trail intact: {shown} entries")
+
+    release.clear()
+    path = tmp_path / "trail.csv"
+    view.export_to(str(path))
+    answers_meanwhile(qtbot)
+    release.set()
+    settle(qtbot, desk)
+    assert view.statusBar().currentMessage() == f"Exported {shown} entries to {path}"
+    assert len(path.read_text().splitlines()) == shown + 1
+
+
+def test_users_list_and_its_counts_without_text_are_read_while_the_window_answers(qtbot, desk, monkeypatch):
+    release = slow_reads(monkeypatch, desk.services.directory, "count", "window", "counts_by_state")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    answers_meanwhile(qtbot)
+    assert window.model.rowCount() == 0 and window.counts_label.text() == "Reading the users…"
+    release.set()
+    settle(qtbot, desk)
+    assert window.model.rowCount() == 4 and "Opted out: 2" in window.counts_label.text()
+
+    release.clear()  # a state filter, no text typed
+    window.state_combo.setCurrentIndex(window.state_combo.findData(SlsState.opted_out))
+    answers_meanwhile(qtbot)
+    assert window.model.rowCount() == 4  # the rows shown stay until the new ones land: no flicker
+    release.set()
+    settle(qtbot, desk)
+    assert window.model.rowCount() == 2 and window.counts_label.text().startswith("2 users shown")
