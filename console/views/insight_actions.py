@@ -111,8 +111,9 @@ class InsightActions(QObject):
     def open_work_item(self, item: WorkItem) -> None:
         if item.opens == "staff":
             self.window.open_staff()
-            self.window.staff_dialog.select(item.staff_username or "")
-            self.window.staff_dialog.table.setFocus()
+            dialog, name = self.window.staff_dialog, item.staff_username or ""
+            # The staff are read off the GUI thread: the member is selected once the table shows them.
+            dialog.refresh(then=lambda: (dialog.select(name), dialog.table.setFocus()))
         elif item.opens == "sharing_request" and item.request_id is not None:
             self.window.sls_actions.show_queue().show_request(item.request_id)
         elif item.opens == "device":
