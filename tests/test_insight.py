@@ -22,7 +22,7 @@ from console.models.entities import (
     SecurityDevice,
     User,
 )
-from console.models.enums import ChargeStatus, DeviceKind, DeviceState, SlsState
+from console.models.enums import ChargeStatus, DeviceKind, DeviceState, SlsState, StaffRole
 from console.models.errors import InvalidInput, PermissionDenied
 from console.models.insight import PANEL_PERMISSIONS, InsightService, kind_short, visible_panels, week_start
 from console.models.reporting import ReportService
@@ -338,3 +338,24 @@ def test_work_list_and_dashboard_read_indexes_not_tables(ctx, world, admin):
             assert not re.search(r"SCAN (users|devices)(?! USING (COVERING )?INDEX ix_devices_locked)", plan), \
                 (statement, plan)
             assert "ix_users_state_username" not in plan, (statement, plan)
+
+
+def test_work_list_tells_administrators_of_a_locked_staff_member(ctx, clock, agent, admin, staff_service):
+    """Harriet locks her sign-in with failed attempts: administrators see her in their work list, with the lock's
+    time and count and where to unlock; a help-desk member's work list does not name staff."""
+    from console.models.errors import ConsoleError
+
+    staff_service.add(admin, "harriet", "Harriet Desk", StaffRole.help_desk, "correct horse battery")
+    locked_at = clock.now()
+    for _ in range(5):
+        with pytest.raises(ConsoleError):
+            staff_service.sign_in("harriet", "wrong password!", "000000")
+        clock.advance(seconds=61)
+    sections = {x.source: x for x in WorkListService(ctx).today(admin)}
+    [item] = sections["staff_locked"].items
+    assert item.title.startswith("Staff member harriet locked at ") and "after 5 failed sign-ins" in item.title
+    assert item.title.endswith("— unlock in Staff") and item.opens == "staff" and item.staff_username == "harriet"
+    assert locked_at <= item.due_at <= clock.now()
+    assert "staff_locked" not in {x.source for x in WorkListService(ctx).today(agent)}
+    staff_service.unlock(admin, "harriet")
+    assert {x.source: x for x in WorkListService(ctx).today(admin)}["staff_locked"].total == 0

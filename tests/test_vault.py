@@ -58,6 +58,8 @@ def test_the_desks_role_and_key_file_open_no_seed_and_no_hash(desk, world, agent
 
 def test_a_seed_in_the_vault_is_never_replaced_by_a_desk(desk, ctx, world, box):
     """Storing a seed the desk knows over a client's seed is refused: the desk could then make its codes."""
+    for sql in ("UPDATE devices SET sealed_secret = NULL", "UPDATE devices SET secret_hash = NULL"):
+        _refused(desk.db, sql)  # clearing it first, to store one it knows, is refused too
     with pytest.raises(RuleViolation, match="already stored"):
         with desk.db.write() as s:
             device = s.get(SecurityDevice, world.secondary_device_id)

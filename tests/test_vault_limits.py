@@ -128,3 +128,42 @@ def test_rolled_back_guesses_still_meet_the_firms_cap(desk, ctx, world, box, clo
     with pytest.raises(DBAPIError) as refused:
         check(desk, box, world.secondary_device_id, "000000", step)
     assert sqlstate(refused.value) == "SL002"
+
+
+def test_a_texted_code_is_kept_where_the_desks_role_cannot_read_or_replace_it(desk, ctx, world, agent, box):
+    """SMS on PostgreSQL: the code's hash is in the vault (nothing in the challenge's text), the desks' role can
+    neither read it nor clear it to store one of its own, and the console still checks codes as that role;
+    direct guesses meet the same per-device count."""
+    from console.models.sms import Outbox, SmsService
+    from tests.sls_helpers import lose_only_device
+
+    lose_only_device(desk, agent, world)
+    outbox = Outbox()
+    sms = SmsService(desk, outbox)
+    issued = sms.issue(agent, world.secondary_id, "+41 79 123 45 67", identity_verified=True)
+    sent = sms.send_code(agent, issued.device_id)
+    code = outbox.last_code("+41791234567")
+    with desk.db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT text FROM challenges WHERE id = :c"), {"c": sent.challenge_id}) == ""
+    for sql in ("SELECT secret_hash FROM challenges", "SELECT * FROM challenges",
+                "UPDATE challenges SET secret_hash = NULL"):
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            with desk.db.engine.begin() as conn:
+                conn.execute(text(sql))
+    with pytest.raises(DBAPIError):  # a code is stored once
+        with desk.db.engine.begin() as conn:
+            conn.execute(text("SELECT sls_vault_store_code(:c, :h)"), {"c": sent.challenge_id, "h": bytes(32)})
+    set_figure(ctx, "lockout_failures", 3)
+    answers = []
+    for guess in range(5):  # straight at the function, as the desks' role
+        try:
+            with desk.db.engine.begin() as conn:
+                answers.append(conn.scalar(text("SELECT sls_vault_code_matches(:c, :h)"),
+                                           {"c": sent.challenge_id, "h": bytes([guess]) * 32}))
+        except DBAPIError as exc:
+            answers.append(sqlstate(exc))
+    assert answers == [False, False, False, "SL001", "SL001"]
+    with ctx.db.write() as s:  # an administrator unlocks it through the console
+        s.get(SecurityDevice, issued.device_id).locked = True
+    VerificationService(desk).unlock(agent, issued.device_id, "client called")
+    VerificationService(desk).verify(agent, issued.device_id, code, challenge_id=sent.challenge_id)

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from console.models import vault
 from console.models.db import Database
-from console.models.entities import SecurityDevice
+from console.models.entities import Challenge, SecurityDevice
 from console.models.errors import InvalidInput
 from console.models.sealing import SecretBox
 
@@ -34,6 +34,8 @@ VAULT_FUNCTIONS = (
     "sls_vault_store_hashes(bigint, bytea, integer)",
     "sls_vault_slots_match(bigint, integer[], bytea[])",
     "sls_vault_unlock(bigint)",
+    "sls_vault_store_code(bigint, bytea)",
+    "sls_vault_code_matches(bigint, bytea)",
     "sls_vault_slot_count(bigint, integer)",
 )
 
@@ -44,6 +46,7 @@ def console_role_grants(role: str) -> list[str]:
         raise InvalidInput(f"{role!r} is not a PostgreSQL role name this command accepts: lower-case letters, "
                            f"digits and '_', starting with a letter or '_'.")
     readable = [c.name for c in SecurityDevice.__table__.columns if c.name not in SECRET_DEVICE_COLUMNS]
+    challenge_columns = [c.name for c in Challenge.__table__.columns if c.name != "secret_hash"]
     return [
         f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}",
         f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}",
@@ -55,8 +58,13 @@ def console_role_grants(role: str) -> list[str]:
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
         *(f"REVOKE ALL ON {table} FROM {role}" for table in OWNER_ONLY_TABLES),
         *(f"REVOKE ALL ON SEQUENCE {sequence} FROM {role}" for sequence in OWNER_ONLY_SEQUENCES),
-        f"REVOKE SELECT ON devices FROM {role}",
-        f"GRANT SELECT ({', '.join(readable)}) ON devices TO {role}",
+        f"REVOKE SELECT, UPDATE ON devices FROM {role}",
+        # Neither read nor cleared by a desk: a seed or hash cleared could be stored again with one it knows.
+        f"GRANT SELECT ({', '.join(readable)}), UPDATE ({', '.join(readable)}) ON devices TO {role}",
+        # A texted code's hash: neither read nor replaced by a desk (only the vault's functions touch it).
+        f"REVOKE SELECT, UPDATE ON challenges FROM {role}",
+        f"GRANT SELECT ({', '.join(challenge_columns)}), UPDATE ({', '.join(challenge_columns)}) ON challenges "
+        f"TO {role}",
         *(f"GRANT EXECUTE ON FUNCTION {function} TO {role}" for function in VAULT_FUNCTIONS),
     ]
 

@@ -287,6 +287,8 @@ class Challenge(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # PostgreSQL: a texted code's hash, kept by the vault where the desks' role cannot read it (migration 0015).
+    secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class SharingRequest(Base):

@@ -19,7 +19,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.models import audit
+from console.models import audit, vault
 from console.models.arguments import checked_arguments
 from console.models.concurrency import require_version
 from console.models.context import Actor, ServiceContext
@@ -161,10 +161,11 @@ class SmsService:
                     raise RuleViolation(f"A code was texted to {mask_phone(device.phone)} at {last:%H:%M:%S} UTC; "
                                         f"a new one can be sent from {next_at:%H:%M:%S} UTC (every "
                                         f"{fig.sms_resend_minutes} minutes).")
-            ch = Challenge(device_id=device.id, text=self.ctx.box.lookup_hash(device.secret_salt or b"", code).hex(),
-                           issued_at=now, expires_at=now + dt.timedelta(minutes=fig.challenge_validity_minutes))
+            ch = Challenge(device_id=device.id, text="", issued_at=now,
+                           expires_at=now + dt.timedelta(minutes=fig.challenge_validity_minutes))
             s.add(ch)
             s.flush()
+            vault.store_code(s, ch, self.ctx.box.lookup_hash(device.secret_salt or b"", code))
             phone = device.phone or ""
             sent = CodeSent(device.id, ch.id, mask_phone(phone), now, ch.expires_at,
                             now + dt.timedelta(minutes=fig.sms_resend_minutes))

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from console.models.entities import SecurityDevice
+from console.models.entities import Challenge, SecurityDevice
 from console.models.errors import DeviceLocked, PermissionDenied, RuleViolation
 from console.models.sealing import SecretBox, device_context
 
@@ -127,6 +127,27 @@ def slots_match(s: Session, device: SecurityDevice, wanted: list[tuple[int, byte
         return bool(_call(s, "SELECT sls_vault_slots_match(:d, CAST(:slots AS integer[]), CAST(:h AS bytea[]))",
                           d=device.id, slots=[slot for slot, _c in wanted], h=[c for _s, c in wanted]))
     return all([_slot_holds(device, slot, candidate) for slot, candidate in wanted])  # no early exit
+
+
+def store_code(s: Session, challenge: Challenge, code_hash: bytes) -> None:
+    """Keep a texted code's hash for its (flushed) challenge: in the vault on PostgreSQL, in its text on SQLite."""
+    if on_server(s):
+        challenge.text = ""
+        s.flush()
+        _call(s, "SELECT sls_vault_store_code(:c, :h)", c=challenge.id, h=code_hash)
+    else:
+        challenge.text = code_hash.hex()
+
+
+def code_matches(s: Session, challenge: Challenge, candidate: bytes) -> bool:
+    """Whether `candidate` (the desk's hash of the digits given) is the texted code; counted by the vault."""
+    if on_server(s):
+        return bool(_call(s, "SELECT sls_vault_code_matches(:c, :h)", c=challenge.id, h=candidate))
+    try:
+        expected = bytes.fromhex(challenge.text)
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, candidate)
 
 
 def unlock_checks(s: Session, device: SecurityDevice) -> None:

@@ -211,8 +211,7 @@ class VerificationService:
             if not TOTP_CODE.fullmatch(answer):
                 raise InvalidInput("An SMS code is 6 digits (0-9). Ask the client to read the text again.")
             challenge.answered_at = now  # each texted code is answered once
-            expected = bytes.fromhex(challenge.text)
-            if not self.ctx.box.lookup_matches(device.secret_salt or b"", answer, expected):
+            if not vault.code_matches(s, challenge, self.ctx.box.lookup_hash(device.secret_salt or b"", answer)):
                 raise VerificationFailed("That SMS code is not correct. Send a new code once the resend interval "
                                          "has passed.")
             return VerificationResult(device.id)

@@ -13,9 +13,9 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from console.models.arguments import checked_arguments
 from console.models.context import Actor, ServiceContext
 from console.models.db import retries_conflicts
-from console.models.entities import Account, DeviceHolding, SecurityDevice, SharingRequest, User
+from console.models.entities import Account, DeviceHolding, SecurityDevice, SharingRequest, StaffMember, User
 from console.models.enums import DeviceState, SharingRequestState, SlsState
-from console.models.permissions import Permission, require
+from console.models.permissions import ROLE_PERMISSIONS, Permission, current_role, require
 from console.models.settings import Figures, load_figures
 
 ROWS_PER_SOURCE = 200  # the most urgent rows of each kind; the count says how many there are in all
@@ -33,11 +33,14 @@ class WorkItem:
     serial: str | None = None
     account_number: str | None = None
     request_id: int | None = None  # a sharing request waiting for compliance
+    staff_username: str | None = None  # a staff member whose sign-in is locked (administrators only)
 
     @property
     def opens(self) -> str:
-        """The screen where the work is done: the request in the sharing queue, the device in the devices list,
-        else the user."""
+        """The screen where the work is done: the Staff window, the request in the sharing queue, the device in
+        the devices list, else the user."""
+        if self.staff_username is not None:
+            return "staff"
         if self.request_id is not None:
             return "sharing_request"
         return "device" if self.device_id is not None else "user"
@@ -169,6 +172,23 @@ def sharing_awaiting_approval(s: Session, now: dt.datetime, fig: Figures) -> tup
                    for at, why, user_id, username, name, number, request_id in rows]
 
 
+def locked_staff(s: Session, now: dt.datetime, fig: Figures) -> tuple[int, list[WorkItem]]:
+    """Staff members whose sign-in is locked after failed attempts (the staff table is small), locked first
+    first: an administrator unlocks them in the Staff window once the member is known to be who tried."""
+    rows = s.execute(select(StaffMember.username, StaffMember.full_name, StaffMember.failed_signins,
+                            StaffMember.locked_until)
+                     .where(StaffMember.locked_until > now, StaffMember.failed_signins >= fig.staff_signin_failures)
+                     .order_by(StaffMember.locked_until, StaffMember.username)).all()
+    items = []
+    for username, name, failures, until in rows:
+        assert until is not None  # the query selects locked members
+        since = until - dt.timedelta(minutes=fig.staff_lock_minutes)
+        items.append(WorkItem("staff_locked", f"Staff member {username} locked at {since:%H:%M} UTC after {failures} "
+                              f"failed sign-ins — unlock in Staff",
+                              f"{name}; the lock ends by itself at {until:%H:%M} UTC", since, staff_username=username))
+    return len(items), items
+
+
 # One function per kind of work; later kinds are added here.
 SOURCES: dict[str, tuple[str, Source]] = {
     "shipped": ("Shipped DSC+ near or past the activation date", shipped_near_deadline),
@@ -176,6 +196,10 @@ SOURCES: dict[str, tuple[str, Source]] = {
     "no_device": ("Users with no active device", users_without_device),
     "locked": ("Locked devices", locked_devices),
     "sharing": ("Sharing requests awaiting compliance approval", sharing_awaiting_approval),
+}
+# Kinds of work only some roles see: the permission each needs (the role read at the time, not at sign-in).
+RESTRICTED_SOURCES: dict[str, tuple[str, Source, Permission]] = {
+    "staff_locked": ("Staff members locked out", locked_staff, Permission.manage_staff),
 }
 
 
@@ -191,8 +215,13 @@ class WorkListService:
         with self.ctx.db.read() as s:
             require(s, actor, Permission.view)
             fig = load_figures(s)
+            granted = ROLE_PERMISSIONS[current_role(s, actor)]
             sections = []
             for key, (title, source) in SOURCES.items():
                 total, items = source(s, now, fig)
                 sections.append(WorkSection(key, title, total, tuple(items)))
+            for key, (title, source, needs) in RESTRICTED_SOURCES.items():
+                if needs in granted:
+                    total, items = source(s, now, fig)
+                    sections.insert(0, WorkSection(key, title, total, tuple(items)))
             return sections

@@ -109,7 +109,12 @@ class InsightActions(QObject):
             self.show_audit(f.get("staff", ""), f.get("action", ""), f.get("since"), f.get("until"))
 
     def open_work_item(self, item: WorkItem) -> None:
-        if item.opens == "sharing_request" and item.request_id is not None:
+        if item.opens == "staff":
+            self.window.open_staff()
+            dialog, name = self.window.staff_dialog, item.staff_username or ""
+            # The staff are read off the GUI thread: the member is selected once the table shows them.
+            dialog.refresh(then=lambda: (dialog.select(name), dialog.table.setFocus()))
+        elif item.opens == "sharing_request" and item.request_id is not None:
             self.window.sls_actions.show_queue().show_request(item.request_id)
         elif item.opens == "device":
             self.show_devices(serial=item.serial or "", device_id=item.device_id)

@@ -15,6 +15,9 @@ from console.views.kept_current import KeptCurrent
 ITEM_ROLE = Qt.ItemDataRole.UserRole
 
 
+OPENS = {"device": "device", "staff": "Staff window", "sharing_request": "sharing request", "user": "user"}
+
+
 class WorkListWindow(QMainWindow):
     """`open_item` asks for the screen of a row (Enter or double-click): the device, or the user."""
 
@@ -88,15 +91,15 @@ class WorkListWindow(QMainWindow):
             for item in section.items:
                 row = QTreeWidgetItem([item.title, item.username or "", item.account_number or "", item.detail])
                 row.setData(0, ITEM_ROLE, item)
-                row.setToolTip(0, "Enter or double-click opens the device" if item.opens == "device"
-                               else "Enter or double-click opens the user")
+                row.setToolTip(0, f"Enter or double-click opens the {OPENS.get(item.opens, 'user')}")
                 head.addChild(row)
                 first = first or row
             head.setExpanded(True)
-        for col, width in enumerate((420, 110, 100)):
+        for col, width in enumerate((540, 110, 100)):  # room for a locked staff member's whole line
             self.tree.setColumnWidth(col, width)
         total = sum(x.total for x in sections)
-        self.summary.setText(f"{total:,} things need someone today" if total else "Nothing needs anyone today.")
+        self.summary.setText("Nothing needs anyone today." if not total else "1 thing needs someone today"
+                             if total == 1 else f"{total:,} things need someone today")
         if was is None or not self.select_item(lambda i: (i.source, i.device_id, i.user_id)
                                                == (was.source, was.device_id, was.user_id)):
             if first is not None:

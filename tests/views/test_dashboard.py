@@ -276,3 +276,31 @@ def test_work_list_follows_changes_announced_on_the_bus(qtbot, ctx, world, agent
         s.get(SecurityDevice, world.secondary_device_id).locked = False
     w.desk.bus.publish(Changes.of(devices=[world.secondary_device_id]))
     qtbot.waitUntil(lambda: not any(i.source == "locked" for i in work.items()), timeout=5000)
+
+
+def test_an_administrators_work_list_opens_the_staff_window_on_a_locked_member(qtbot, ctx, world, clock, admin,
+                                                                               staff_service, tmp_path):
+    """Harriet is locked out after failed sign-ins: the administrator's work list names her first; Enter on the
+    row opens the Staff window with her selected, ready for Unlock."""
+    from PySide6.QtCore import Qt
+
+    from console.models.enums import StaffRole
+    from console.models.errors import ConsoleError
+
+    staff_service.add(admin, "harriet", "Harriet Desk", StaffRole.help_desk, "correct horse battery")
+    for _ in range(5):
+        with pytest.raises(ConsoleError):
+            staff_service.sign_in("harriet", "wrong password!", "000000")
+        clock.advance(seconds=61)
+    w = main_window(qtbot, ctx, admin)
+    trigger(qtbot, w, "openWorkList")
+    work = w.insight.work_list
+    assert work.select_item(lambda i: i.source == "staff_locked")
+    current = work.tree.currentItem()
+    assert "Staff member harriet locked at" in current.text(0) and "unlock in Staff" in current.text(0)
+    work.grab().save(str(tmp_path / "work-list-staff-locked.png"))
+    qtbot.keyClick(work.tree, Qt.Key.Key_Return)
+    settle(qtbot, w.desk)
+    qtbot.waitUntil(lambda: getattr(w, "staff_dialog", None) is not None and w.staff_dialog.isVisible())
+    assert w.staff_dialog.selected_username() == "harriet"
+    assert w.staff_dialog.unlock_action.isEnabled()
