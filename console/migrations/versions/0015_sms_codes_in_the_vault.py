@@ -1,7 +1,7 @@
 """SMS codes in the vault on PostgreSQL: a texted code's hash kept where the desks' role cannot read it
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-01
 
 Both databases get `challenges.secret_hash` (the ORM maps it). On SQLite nothing else changes: the code's
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0015'
-down_revision: str | None = '0013'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
