@@ -42,10 +42,6 @@ NOT_YET = {
     ("users_model.py", "row_of_user", "self._directory.offset_of"),
     # Not yet moved (windows outside this change): each reads once when it opens or when asked.
     ("back_office_actions.py", "open_help", "self.services.settings.figures"),
-    ("charges_view.py", "_read_count", "self._charges.count"),
-    ("charges_view.py", "_read_window", "self._charges.window"),
-    ("charges_view.py", "_update", "self.services.charges.totals"),
-    ("charges_view.py", "apply_filter", "self.services.charges.account_id_for"),
     ("client_devices.py", "reload", "self.directory.find_by_username"),
     ("client_devices.py", "reload", "self.training.devices_of"),
     ("client_devices.py", "_reading", "self.training.ib_key_code"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
@@ -24,6 +27,7 @@ from console.views.desk import Desk
 from console.views.device_dialogs import ConfirmDialog, WaiveDialog
 from console.views.formatting import day, money
 from console.views.messages import show_error
+from console.views.operations import OperationRunner
 from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.tables import list_table, set_column_widths
 from console.views.windowed_model import WindowedTableModel
@@ -32,29 +36,38 @@ COLUMNS = ("Date", "Account", "Device", "What", "Amount", "Status", "By", "Waive
 
 
 class ChargesModel(WindowedTableModel):
-    """Charges of one account (or all), newest first, a window at a time, filtered in SQL."""
+    """Charges of one account (or all), newest first, a window at a time, filtered in SQL; with the desk's runner
+    the count, the account's totals and every window are read off the GUI thread."""
 
     headers = COLUMNS
 
-    def __init__(self, charges: ChargeService, parent=None) -> None:
-        super().__init__(parent)
+    def __init__(self, charges: ChargeService, parent=None, runner: OperationRunner | None = None) -> None:
+        super().__init__(parent, runner)
         self._charges = charges
         self.account_id: int | None = None
         self.status: ChargeStatus | None = None
+        self.totals: dict[ChargeStatus, int] | None = None  # of the account shown, read with the count
         self.refresh()
 
-    def set_filter(self, account_id: int | None, status: ChargeStatus | None) -> None:
+    def set_filter(self, account_id: int | None, status: ChargeStatus | None,
+                   then: Callable[[], None] | None = None) -> None:
         self.account_id, self.status = account_id, status
-        self.refresh()
+        self.refresh(then)
 
-    def refresh(self) -> None:
-        self.reload()
+    def refresh(self, then: Callable[[], None] | None = None) -> None:
+        self.reload(then)
 
-    def _read_count(self) -> int:
-        return self._charges.count(self.account_id, self.status)
+    def _reader(self) -> tuple[Callable[[], int], Callable[[int, int], list[ChargeRow]]]:
+        charges, account_id, status = self._charges, self.account_id, self.status
+        return ((lambda: charges.count(account_id, status)),
+                (lambda offset, limit: charges.window(account_id, status, offset, limit)))
 
-    def _read_window(self, offset: int, limit: int) -> list[ChargeRow]:
-        return self._charges.window(self.account_id, self.status, offset, limit)
+    def _read_extra(self) -> Callable[[], Any]:
+        charges, account_id = self._charges, self.account_id
+        return (lambda: None) if account_id is None else (lambda: charges.totals(account_id))
+
+    def _extra_arrived(self, extra: Any) -> None:
+        self.totals = extra
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -62,7 +75,7 @@ class ChargesModel(WindowedTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             c = self.row_at(index.row())
             if c is None:
-                return None
+                return self.placeholder(index)
             by = c.waived_by if c.status is ChargeStatus.waived else c.created_by
             return (day(c.created_at), c.account_number, c.device_serial or "—", c.description,
                     money(c.amount_cents, c.currency), c.status.value.capitalize(), by,
@@ -82,7 +95,7 @@ class ChargesWindow(QMainWindow):
         self.actor = desk.actor
         self.dialog = None
         self.last_message = None
-        self.model = ChargesModel(services.charges, self)
+        self.model = ChargesModel(services.charges, self, desk.runner)  # read off the GUI thread
 
         self.account_edit = QLineEdit(account_number)
         self.account_edit.setObjectName("chargesAccount")
@@ -91,7 +104,7 @@ class ChargesWindow(QMainWindow):
         self.account_edit.returnPressed.connect(self._go_to_first_charge)
         self.show_button = QPushButton("&Show")
         self.show_button.setObjectName("chargesShow")
-        self.show_button.clicked.connect(self.apply_filter)
+        self.show_button.clicked.connect(lambda: self.apply_filter())
         self.status_combo = QComboBox()
         self.status_combo.setObjectName("chargesStatus")
         self.status_combo.setAccessibleName("Filter charges by status")
@@ -114,8 +127,12 @@ class ChargesWindow(QMainWindow):
         set_column_widths(t, (90, 90, 120, 300, 100, 80, 80))
         t.selectionModel().currentRowChanged.connect(lambda *_: self._update())
         self.table = t
-        self.totals = QLabel()
+        self.totals = QLabel("Reading the charges…")
         self.totals.setObjectName("chargesTotals")
+        self._asked = 0  # account look-ups asked for: an older answer is dropped
+        self.model.reloaded.connect(self._update)
+        self.model.dataChanged.connect(lambda *_: self._update())  # the selected row's window arrived
+        self.model.load_failed.connect(lambda text: self.statusBar().showMessage(text))
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -174,34 +191,53 @@ class ChargesWindow(QMainWindow):
         index = self.table.currentIndex()
         return self.model.row_at(index.row()) if index.isValid() else None
 
-    def apply_filter(self) -> None:
+    def apply_filter(self, then: Callable[[], None] | None = None) -> None:
+        """Show the charges of the account typed and the status chosen, read off the GUI thread (the rows shown stay
+        until the new ones land); `then` runs once they are there. An unknown account is said once and changes
+        nothing."""
         text = self.account_edit.text().strip()
-        try:
-            account_id = self.services.charges.account_id_for(text) if text else None
-        except Exception as exc:  # a refusal (unknown account) or a fault, shown once
-            self.last_message = show_error(self, exc)
+        status = self.status_combo.currentData()
+        self._asked += 1
+        asked = self._asked
+        self.totals.setText("Reading the charges…")
+
+        def filter_by(account_id: int | None) -> None:
+            if asked == self._asked:  # else a newer filter answers
+                self.model.set_filter(account_id, status, then)
+
+        def refused(exc: Exception) -> None:
+            if asked == self._asked:
+                self._update()
+                self.last_message = show_error(self, exc)
+
+        if not text:
+            filter_by(None)
             return
-        self.model.set_filter(account_id, self.status_combo.currentData())
-        self._update()
+        charges = self.services.charges
+        self.desk.runner.query(self, lambda: charges.account_id_for(text), success=filter_by, failure=refused)
 
     def _go_to_first_charge(self) -> None:
         """Enter in the account box: show its charges and put the agent on the first one."""
-        self.apply_filter()
-        if self.model.rowCount():
-            self.table.setFocus()
-            self.select_row(0)
+        def first() -> None:
+            if self.model.rowCount():
+                self.table.setFocus()
+                self.select_row(0)
+
+        self.apply_filter(first)
 
     def refresh(self) -> None:
-        """Read the charges again, keeping the selected charge and the scroll position."""
+        """Read the charges again off the GUI thread, keeping the selected charge and the scroll position."""
         current = self.current_charge()
         scroll = self.table.verticalScrollBar().value()
-        self.model.refresh()
-        if current is not None:
-            row = self.model.cached_row_of(current.id)
-            if row is not None:
-                self.select_row(row)
-        self.table.verticalScrollBar().setValue(scroll)
-        self._update()
+
+        def restore() -> None:
+            if current is not None:
+                row = self.model.cached_row_of(current.id)
+                if row is not None:
+                    self.select_row(row)
+            self.table.verticalScrollBar().setValue(scroll)
+
+        self.model.refresh(restore)
 
     def select_row(self, row: int) -> None:
         self.table.selectRow(row)
@@ -212,11 +248,13 @@ class ChargesWindow(QMainWindow):
         pending = c is not None and c.status is ChargeStatus.pending
         self.waive_action.setEnabled(pending)
         self.bill_action.setEnabled(pending)
-        if self.model.account_id is None:
+        if self.model.loading:
+            self.totals.setText("Reading the charges…")
+        elif self.model.account_id is None:
             self.totals.setText(f"{self.model.rowCount():,} charges shown (all accounts). Enter an account number "
                                 f"to see its totals.")
-        else:
-            totals = self.services.charges.totals(self.model.account_id)
+        elif self.model.totals is not None:
+            totals = self.model.totals
             self.totals.setText(f"{self.model.rowCount():,} charges shown   ·   " + "   ·   ".join(
                 f"{status.value.capitalize()}: {money(totals[status])}" for status in ChargeStatus))
 

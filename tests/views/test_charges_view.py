@@ -8,7 +8,7 @@ from console.models.entities import AuditEntry, Charge
 from console.models.enums import ChargeStatus
 from console.views.charges_view import ChargesWindow
 from tests.lifecycle import enroll_primary, replaced_card
-from tests.views.desks import desk_for, submit
+from tests.views.desks import desk_for, settle, submit
 
 
 @pytest.fixture
@@ -23,6 +23,7 @@ def window(qtbot, ctx, charged, back_office):
     w = ChargesWindow(desk_for(ctx, back_office), "U1234567")
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the charges are read off the GUI thread
     return w
 
 
@@ -31,13 +32,14 @@ def _status(ctx):
         return s.scalar(select(Charge.status))
 
 
-def test_account_charges_listed_with_totals_and_status_filter(window):
+def test_account_charges_listed_with_totals_and_status_filter(window, qtbot):
     """The account's charge shows amount and status; totals per status; filtering by waived hides it."""
     assert window.model.rowCount() == 1
     assert window.model.data(window.model.index(0, 4)) == "20.00 USD"
     assert window.model.data(window.model.index(0, 5)) == "Pending"
     assert "Pending: 20.00 USD" in window.totals.text()
     window.status_combo.setCurrentIndex(window.status_combo.findData(ChargeStatus.waived))
+    settle(qtbot, window.desk)
     assert window.model.rowCount() == 0
 
 
@@ -45,6 +47,7 @@ def test_unknown_account_is_explained(window, qtbot):
     """A mistyped account number gets a clear message and the list stays as it was."""
     window.account_edit.setText("U999")
     qtbot.mouseClick(window.show_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, window.desk)
     assert "no account U999" in window.last_message.text()
     assert window.model.rowCount() == 1
 
@@ -81,5 +84,13 @@ def test_help_desk_cannot_waive(qtbot, ctx, charged, agent):
     """Waiving is not offered to a help-desk agent."""
     w = ChargesWindow(desk_for(ctx, agent), "U1234567")
     qtbot.addWidget(w)
+    settle(qtbot, w.desk)
     w.select_row(0)
     assert not w.waive_action.isEnabled()
+
+
+def test_enter_in_the_account_box_puts_the_agent_on_the_first_charge(window, qtbot):
+    window.account_edit.setFocus()
+    qtbot.keyClick(window.account_edit, Qt.Key.Key_Return)
+    settle(qtbot, window.desk)
+    assert window.table.currentIndex().row() == 0 and window.current_charge().status is ChargeStatus.pending

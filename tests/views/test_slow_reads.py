@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from console.models.enums import DeviceKind, SlsState, StaffRole
+from console.models.enums import ChargeStatus, DeviceKind, SlsState, StaffRole
 from console.views.audit_view import AuditView
+from console.views.charges_view import ChargesWindow
 from console.views.devices_view import DevicesWindow
 from console.views.main_window import MainWindow
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.settings_dialog import SettingsDialog
 from console.views.staff_dialog import StaffDialog
+from tests.lifecycle import enroll_primary, replaced_card
 from tests.sessions import signed_in
 from tests.views.desks import answers_meanwhile, desk_for, settle, slow_reads
 
@@ -136,3 +138,27 @@ def test_devices_window_counts_and_windows_are_read_while_it_answers(qtbot, desk
     release.set()
     settle(qtbot, desk)
     assert window.model.rowCount() == 0 and window.summary.text().startswith("0 devices shown")
+
+
+def test_charges_window_reads_the_account_its_charges_and_totals_while_it_answers(qtbot, ctx, world, admin,
+                                                                                  monkeypatch):
+    enroll_primary(ctx, world)
+    replaced_card(ctx, admin, world.primary_id, world.account_id, "DSC000000701", "DSC000000702")
+    desk = desk_for(ctx, admin)
+    release = slow_reads(monkeypatch, desk.services.charges, "count", "window", "totals", "account_id_for")
+    window = ChargesWindow(desk, "U1234567")
+    qtbot.addWidget(window)
+    window.show()
+    answers_meanwhile(qtbot)
+    assert window.model.rowCount() == 0 and window.totals.text() == "Reading the charges…"
+    release.set()
+    settle(qtbot, desk)
+    assert window.model.rowCount() == 1 and "Pending: 20.00 USD" in window.totals.text()
+
+    release.clear()  # another status: the rows shown stay until the new ones land
+    window.status_combo.setCurrentIndex(window.status_combo.findData(ChargeStatus.waived))
+    answers_meanwhile(qtbot)
+    assert window.model.rowCount() == 1 and window.totals.text() == "Reading the charges…"
+    release.set()
+    settle(qtbot, desk)
+    assert window.model.rowCount() == 0 and window.totals.text().startswith("0 charges shown")
