@@ -106,3 +106,26 @@ def test_the_server_computes_the_same_codes_as_the_client_app(ctx, world, clock)
                 code = pyotp.HOTP(seed, digits=digits).at(counter)
                 assert vault.otp_match(s, ctx.box, device, code, counter - 1, counter + 1, digits) == counter
         assert vault.otp_match(s, ctx.box, device, "12345678", 5, 5, 8) in (None, 5)
+
+
+def test_moving_seeds_into_the_vault_is_not_stopped_by_the_desks_statement_timeout(ctx, world, clock):
+    """`db grant` and the demo move every desk-sealed seed in one administrator's step; the desks' statement
+    timeout (there so one stuck query never freezes a desk) stopped it halfway at a million demo users. Here the
+    timeout is 1 ms, and the seed still moves and answers through the server."""
+    if ctx.db.is_sqlite:
+        pytest.skip("the vault is PostgreSQL's")
+    from console.models.sealing import device_context
+
+    seed = pyotp.random_base32()
+    with ctx.db.write() as s:
+        device = s.get(SecurityDevice, world.secondary_device_id)
+        device.sealed_secret = ctx.box.seal(s, seed.encode(), device_context(device.id))
+    with ctx.db.write() as s:
+        s.execute(text("SET LOCAL statement_timeout = 1"))
+        assert vault.adopt_sealed_seeds(s, ctx.box) == 1
+        # A million devices take minutes; on this small world only the setting shows it would not be stopped.
+        assert s.execute(text("SHOW statement_timeout")).scalar() == "0"
+    step = int(clock.now().timestamp()) // 30
+    with ctx.db.read() as s:
+        device = s.get(SecurityDevice, world.secondary_device_id)
+        assert vault.otp_match(s, ctx.box, device, pyotp.HOTP(seed).at(step), step - 1, step + 1, 6) == step
