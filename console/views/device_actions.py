@@ -143,8 +143,7 @@ class DeviceActions(QObject):
         if device is None:
             return
         label = f"{device.kind_label} {device.serial or ''}".strip()
-        self._open(ReportDialog(self.desk, device.id, label, self.services.devices.holders(device.id),
-                                user.id, self.parent_widget))
+        self._open(ReportDialog(self.desk, device.id, label, user.id, self.parent_widget))
 
     def make_preferred(self) -> None:
         user, device = self.selected_user(), self.selected_device()

@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.devices import REPORT_LABELS
-from console.models.enums import DeviceKind
+from console.models.devices import REPORT_LABELS, DeviceRow
+from console.models.enums import DeviceKind, DeviceState, ReturnReason
 from console.models.errors import ConsoleError, RuleViolation, VerificationFailed
 from console.models.faults import explain
 from console.views.change_bus import ChangeKind, Changes
-from console.views.conventions import keyboard_conventions
+from console.views.conventions import first_input, keyboard_conventions
 from console.views.desk import Desk
 from console.views.documents import in_documents
 from console.views.formatting import money, when
@@ -88,6 +88,9 @@ class ServiceDialog(QDialog):
         self.refusal.setStyleSheet(REFUSAL_STYLE)
         self.refusal.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.refusal.setVisible(False)
+        self.reading = QLabel("Reading…")
+        self.reading.setObjectName(f"{name}Reading")
+        self.reading.setVisible(False)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText(self.ok_text)
@@ -96,6 +99,7 @@ class ServiceDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
+        layout.addWidget(self.reading)
         layout.addLayout(self.form)
         layout.addWidget(self.refusal)
         layout.addWidget(self.buttons)
@@ -115,6 +119,39 @@ class ServiceDialog(QDialog):
 
     def submission(self) -> Submission:
         raise NotImplementedError
+
+    def read_first(self, work: Callable[[], Any], arrived: Callable[[Any], None]) -> None:
+        """What the form needs before OK (holders, a fee, the version the agent acts on) is read off the GUI thread:
+        the dialog opens at once saying "Reading…", its fields and OK disabled; when the answer lands they are
+        enabled and the keyboard goes to the first input. A refusal is shown inline and OK stays disabled."""
+        fields = [item.widget() for i in range(self.form.count())
+                  if (item := self.form.itemAt(i)) is not None and item.widget() is not None
+                  and not isinstance(item.widget(), QLabel)]
+        title = self.windowTitle()
+        self.setWindowTitle(f"{title} — reading…")  # the title says when the form is there, as for the agent
+        self.reading.setVisible(True)
+        self.ok_button.setEnabled(False)
+        for field in fields:
+            field.setEnabled(False)
+
+        def landed(result: Any) -> None:
+            self.setWindowTitle(title)
+            self.reading.setVisible(False)
+            for field in fields:
+                field.setEnabled(True)
+            arrived(result)
+            self.ok_button.setEnabled(True)
+            first = first_input(self)
+            if first is not None:
+                first.setFocus(Qt.FocusReason.OtherFocusReason)
+
+        def failed(exc: Exception) -> None:
+            self.setWindowTitle(title)
+            self.reading.setVisible(False)
+            self.refuse(exc)
+            self.ok_button.setEnabled(False)  # nothing to act on
+
+        self.desk.runner.query(self, work, success=landed, failure=failed)
 
     def busy(self) -> bool:
         return not self.ok_button.isEnabled()
@@ -230,7 +267,8 @@ class ShipDialog(ServiceDialog):
         seen: dict[str, Any] = {}
 
         def question() -> str:
-            user = self.services.directory.details(_user_id(self.services, name))
+            user = self.services.directory.details(_known(name, self.services.directory.find_by_username(
+                _plain(name))))
             fee = money(self.services.settings.figures().dsc_plus_fee_cents)
             e = self.services.devices.dsc_eligibility(user.id)
             equity = f"Account {e.account_number} has equity of {money(e.equity_cents)}"
@@ -337,7 +375,7 @@ class ShareDialog(ChallengeDialog):
         seen: dict[str, int] = {}
 
         def work():
-            seen["user"] = _user_id(self.services, name)
+            seen["user"] = _known(name, self.services.directory.find_by_username(_plain(name)))
             return self.services.devices.share(self.actor, self.device_id, seen["user"], answer, challenge_id)
 
         def done(request_id) -> str:
@@ -353,13 +391,12 @@ class ShareDialog(ChallengeDialog):
 class ReportDialog(ServiceDialog):
     ok_text = "Report"
 
-    def __init__(self, desk: Desk, device_id: int, label: str, holders: list[tuple[int, str]],
-                 user_id: int | None = None, parent=None) -> None:
+    def __init__(self, desk: Desk, device_id: int, label: str, user_id: int | None = None, parent=None) -> None:
         super().__init__(desk, f"Report {label}", "reportDevice", parent)
         self.device_id = device_id
-        self.version = self.services.devices.get(device_id).version  # the device as the agent sees it now
+        self.version: int | None = None  # the device as the agent sees it when the dialog opens
         self.label = label
-        self.holder_ids = [uid for uid, _ in holders]
+        self.holder_ids: list[int] = []
         self.passcode_dialog: PasscodeDialog | None = None
         self.intro.setText(f"Report what happened to {label}. It stops working at once. If it was the client's "
                            f"only device, issue a temporary passcode with the report so they keep access.")
@@ -367,15 +404,22 @@ class ReportDialog(ServiceDialog):
         for key, text in REPORT_LABELS.items():
             self.reason.addItem(text, key.value)
         self.user = self._field("&Caller:", QComboBox(), "reportUser", "Username of the caller")
-        for uid, username in holders:
-            self.user.addItem(username, uid)
-        if user_id is not None and self.user.findData(user_id) >= 0:
-            self.user.setCurrentIndex(self.user.findData(user_id))
         self.issue_passcode = self._field("", QCheckBox("Issue a &temporary passcode to the caller"),
                                           "reportIssuePasscode", "Issue a temporary passcode with the report")
         self.identity = self._field("", QCheckBox("Caller's &identity verified with the security question"),
                                     "reportIdentityVerified", "Caller's identity verified")
         self.note = self._field("&Note:", QLineEdit(), "reportNote", "Note for the audit trail")
+        devices = self.services.devices
+        self.read_first(lambda: (devices.get(device_id).version, devices.holders(device_id)),
+                        lambda read: self._holders_read(*read, user_id))
+
+    def _holders_read(self, version: int, holders: list[tuple[int, str]], user_id: int | None) -> None:
+        self.version = version
+        self.holder_ids = [uid for uid, _ in holders]
+        for uid, username in holders:
+            self.user.addItem(username, uid)
+        if user_id is not None and self.user.findData(user_id) >= 0:
+            self.user.setCurrentIndex(self.user.findData(user_id))
 
     def submission(self) -> Submission:
         reason, reason_text = self.reason.currentData(), self.reason.currentText().lower()
@@ -412,17 +456,25 @@ class TemporaryPasscodeDialog(ServiceDialog):
         super().__init__(desk, f"Temporary passcode for {username}", "temporaryPasscode", parent)
         self.user_id = user_id
         self.username = username
-        self.version = self.services.directory.details(user_id, audit_limit=0).version  # as the agent sees it now
+        self.version: int | None = None  # the user as the agent sees it when the dialog opens
         self.passcode_dialog: PasscodeDialog | None = None
-        refusal = self.services.temporary_access.can_issue(user_id)
-        self.intro.setText("Issued by phone only, after the caller's identity has been verified. Full access for a "
-                           "short period, then portal only (to print an Online Security Code Card), then it "
-                           "expires. Two are never issued in a row for one account."
-                           + (f"\n\nThis will be refused: {refusal}" if refusal else ""))
+        self.intro.setText(self.ABOUT)
         self.identity = self._field("", QCheckBox("Caller's &identity verified with the security question"),
                                     "temporaryIdentityVerified", "Caller's identity verified")
         self.reason = self._field("&Reason:", QLineEdit(), "temporaryReason", "Why the passcode is needed")
         self.reason.setPlaceholderText("e.g. phone left at home")
+        directory, access = self.services.directory, self.services.temporary_access
+        self.read_first(lambda: (directory.details(user_id, audit_limit=0).version, access.can_issue(user_id)),
+                        lambda read: self._user_read(*read))
+
+    ABOUT = ("Issued by phone only, after the caller's identity has been verified. Full access for a short period, "
+             "then portal only (to print an Online Security Code Card), then it expires. Two are never issued in a "
+             "row for one account.")
+
+    def _user_read(self, version: int, refusal: str | None) -> None:
+        self.version = version
+        if refusal:
+            self.intro.setText(f"{self.ABOUT}\n\nThis will be refused: {refusal}")
 
     def submission(self) -> Submission:
         identity, reason, version = self.identity.isChecked(), self.reason.text(), self.version
@@ -582,19 +634,26 @@ class OnlineCardDialog(ServiceDialog):
 class ReplacementDialog(ServiceDialog):
     ok_text = "Order replacement"
 
-    def __init__(self, desk: Desk, device_id: int, serial: str, holders: list[tuple[int, str]], fee_note: str,
-                 parent=None) -> None:
+    def __init__(self, desk: Desk, device_id: int, serial: str, parent=None) -> None:
         super().__init__(desk, f"Replace DSC+ {serial}", "orderReplacement", parent)
         self.device_id = device_id
         self.old_serial = serial
-        self.fee_note = fee_note
-        self.intro.setText(f"Ship a DSC+ from stock to replace {serial}. {fee_note}")
+        self.fee_note = ""  # what the replacement charges, once read
+        self.intro.setText(f"Ship a DSC+ from stock to replace {serial}.")
         self.user = self._field("Ship &to:", QComboBox(), "replacementUser", "Username receiving the replacement")
-        for uid, username in holders:
-            self.user.addItem(username, uid)
         self.serial = self._field("Card from &stock:", QLineEdit(), "replacementSerial",
                                   "Serial of the card from stock to ship")
         self.serial.setPlaceholderText("scan or type the serial of the card you ship, e.g. DSC000012345")
+        devices = self.services.devices
+        self.read_first(lambda: (devices.get(device_id), devices.holders(device_id),
+                                 devices.replacement_fee(device_id)),
+                        lambda read: self._card_read(*read))
+
+    def _card_read(self, row: DeviceRow, holders: list[tuple[int, str]], fee_cents: int) -> None:
+        self.fee_note = fee_note(row, fee_cents)
+        self.intro.setText(f"Ship a DSC+ from stock to replace {self.old_serial}. {self.fee_note}")
+        for uid, username in holders:
+            self.user.addItem(username, uid)
 
     def submission(self) -> Submission:
         from console.models.errors import InvalidInput
@@ -696,12 +755,26 @@ def unlock_dialog(desk: Desk, device_id: int, label: str, holders: str, parent=N
                          done=f"{label} unlocked; {holders} can use it again.")
 
 
-def _user_id(services, username: str) -> int:
+def fee_note(row: DeviceRow, fee_cents: int) -> str:
+    """What ordering a replacement for the card of `row` charges, in words."""
+    if row.return_reason is ReturnReason.battery_failure:
+        return "No fee: the battery failed. The old card must come back by its due date, or the fee is charged."
+    back = " The damaged card is still to be returned." if row.state is DeviceState.damaged else ""
+    if not fee_cents:
+        return f"No fee: it was already charged for this card.{back}"
+    return f"The replacement fee is charged to account {row.account_number}: {money(fee_cents)}.{back}"
+
+
+def _plain(username: str) -> str:
+    return (username or "").strip().lower()
+
+
+def _known(username: str, user_id: int | None) -> int:
+    """The user found for `username` (read off the GUI thread), or a refusal naming what was typed."""
     from console.models.errors import NotFound
 
-    name = (username or "").strip().lower()
-    user_id = services.directory.find_by_username(name) if name else None
-    if user_id is None:
+    name = _plain(username)
+    if user_id is None or not name:
         raise NotFound(f"There is no username {name or '(blank)'}. Check the spelling with the client.")
     return user_id
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from console.models.charges import money
 from console.models.devices import DeviceQuery, DeviceRow
-from console.models.enums import DeviceKind, DeviceState, ReturnReason
+from console.models.enums import DeviceKind, DeviceState
 from console.models.permissions import Permission
 from console.views.change_bus import ChangeKind, Changes
 from console.views.conventions import keyboard_conventions
@@ -318,25 +318,13 @@ class DevicesWindow(QMainWindow):
     def report(self) -> None:
         row = self.current_row()
         if row is not None:
-            self._open(ReportDialog(self.desk, row.id, f"{row.kind.label} {row.serial or ''}".strip(),
-                                    self.services.devices.holders(row.id), parent=self))
+            self._open(ReportDialog(self.desk, row.id, f"{row.kind.label} {row.serial or ''}".strip(), parent=self))
 
     def replace(self) -> None:
         row = self.current_row()
         if row is None:
             return
-        fee = self._fee_note(row)
-        self._open(ReplacementDialog(self.desk, row.id, row.serial, self.services.devices.holders(row.id), fee,
-                                     self))
-
-    def _fee_note(self, row: DeviceRow) -> str:
-        if row.return_reason is ReturnReason.battery_failure:
-            return "No fee: the battery failed. The old card must come back by its due date, or the fee is charged."
-        back = " The damaged card is still to be returned." if row.state is DeviceState.damaged else ""
-        fee = self.services.devices.replacement_fee(row.id)
-        if not fee:
-            return f"No fee: it was already charged for this card.{back}"
-        return f"The replacement fee is charged to account {row.account_number}: {money(fee)}.{back}"
+        self._open(ReplacementDialog(self.desk, row.id, row.serial, self))
 
     def revoke(self) -> None:
         row = self.current_row()

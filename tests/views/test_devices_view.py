@@ -150,6 +150,7 @@ def test_report_loss_with_passcode_then_replace_and_receive_return(window, qtbot
     window.select_device(card)
     window.report_action.trigger()
     report = window.dialog
+    settle(qtbot, window.desk)  # the dialog reads what it needs off the GUI thread
     report.reason.setCurrentIndex(report.reason.findData("damaged"))
     qtbot.keyClicks(report.note, "card snapped")
     submit(qtbot, report)
@@ -159,6 +160,7 @@ def test_report_loss_with_passcode_then_replace_and_receive_return(window, qtbot
     assert window.replace_action.isEnabled()
     window.replace_action.trigger()
     replace = window.dialog
+    settle(qtbot, window.desk)  # the dialog reads what it needs off the GUI thread
     assert "fee is charged to account U1234567: 20.00 USD" in replace.intro.text()
     qtbot.keyClicks(replace.serial, "DSC000000051")
     submit(qtbot, replace)
@@ -233,6 +235,7 @@ def test_user_detail_report_loss_with_temporary_passcode(main, qtbot, ctx, world
     assert acts.report.isEnabled()
     acts.report.trigger()
     report = acts.dialog
+    settle(qtbot, acts.desk)  # the dialog reads what it needs off the GUI thread
     assert report.user.currentText() == "jsmit123"
     submit(qtbot, report)
     assert "without an active security device" in report.last_message.text()
@@ -264,6 +267,7 @@ def test_user_detail_issue_temporary_passcode_needs_identity_check(main, qtbot, 
     assert acts.temporary.isEnabled()
     acts.temporary.trigger()
     dialog = acts.dialog
+    settle(qtbot, main.desk)  # the dialog reads the user off the GUI thread
     submit(qtbot, dialog)
     assert "identity" in dialog.last_message.text()
     dialog.identity.setChecked(True)

@@ -9,6 +9,8 @@ import pytest
 from console.models.enums import ChargeStatus, DeviceKind, SlsState, StaffRole
 from console.views.audit_view import AuditView
 from console.views.charges_view import ChargesWindow
+from console.views.conventions import first_input
+from console.views.device_dialogs import ReplacementDialog, ReportDialog, ShipDialog, TemporaryPasscodeDialog
 from console.views.devices_view import DevicesWindow
 from console.views.main_window import MainWindow
 from console.views.security_settings import SecuritySettingsDialog
@@ -162,3 +164,75 @@ def test_charges_window_reads_the_account_its_charges_and_totals_while_it_answer
     release.set()
     settle(qtbot, desk)
     assert window.model.rowCount() == 0 and window.totals.text().startswith("0 charges shown")
+
+
+def _reading(qtbot, dialog) -> None:
+    """The dialog opened at once and answers; it says it is reading, and neither OK nor Enter acts meanwhile."""
+    answers_meanwhile(qtbot)
+    assert dialog.reading.isVisible() and not dialog.ok_button.isEnabled()
+    assert dialog.windowTitle().endswith(" — reading…")
+    dialog.try_submit()  # Enter or Ctrl+Enter: nothing is submitted before the form is there
+
+
+def _read(qtbot, desk, dialog) -> None:
+    """The answer landed: OK works and the keyboard is in the first input."""
+    settle(qtbot, desk)
+    assert not dialog.reading.isVisible() and dialog.ok_button.isEnabled() and not dialog.refusal.isVisible()
+    assert "reading" not in dialog.windowTitle()
+    qtbot.waitUntil(lambda: dialog.focusWidget() is first_input(dialog), timeout=2000)
+
+
+def test_report_dialog_reads_the_device_and_its_holders_while_it_answers(qtbot, desk, world, monkeypatch):
+    release = slow_reads(monkeypatch, desk.services.devices, "get", "holders")
+    dialog = ReportDialog(desk, world.secondary_device_id, "IB Key", world.secondary_id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _reading(qtbot, dialog)
+    assert dialog.user.count() == 0 and not dialog.reason.isEnabled()
+    release.set()
+    _read(qtbot, desk, dialog)
+    assert dialog.user.currentText() == "jsmit123" and dialog.version is not None
+
+
+def test_replacement_dialog_reads_the_holders_and_the_fee_while_it_answers(qtbot, ctx, world, admin, monkeypatch):
+    enroll_primary(ctx, world)
+    card = replaced_card(ctx, admin, world.primary_id, world.account_id, "DSC000000701", "DSC000000702")
+    desk = desk_for(ctx, admin)
+    release = slow_reads(monkeypatch, desk.services.devices, "get", "holders", "replacement_fee")
+    dialog = ReplacementDialog(desk, card, "DSC000000702")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _reading(qtbot, dialog)
+    assert dialog.user.count() == 0 and dialog.fee_note == ""
+    release.set()
+    _read(qtbot, desk, dialog)
+    assert dialog.user.currentText() == "jsmit001" and dialog.fee_note in dialog.intro.text()
+    assert dialog.fee_note.startswith(("No fee", "The replacement fee is charged to account U1234567"))
+
+
+def test_temporary_passcode_dialog_reads_the_user_and_the_rule_while_it_answers(qtbot, desk, world, monkeypatch):
+    release = slow_reads(monkeypatch, desk.services.temporary_access, "can_issue")
+    release_user = slow_reads(monkeypatch, desk.services.directory, "details")
+    dialog = TemporaryPasscodeDialog(desk, world.secondary_id, "jsmit123")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _reading(qtbot, dialog)
+    assert dialog.version is None
+    release_user.set()
+    release.set()
+    _read(qtbot, desk, dialog)
+    assert dialog.version is not None
+
+
+def test_ship_dialog_looks_the_username_up_while_it_answers(qtbot, desk, world, monkeypatch):
+    release = slow_reads(monkeypatch, desk.services.directory, "find_by_username")
+    device = desk.services.devices.receive_stock(desk.actor, "DSC000000801")[0]
+    dialog = ShipDialog(desk, device, "DSC000000801")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.username, "nobody999")
+    dialog.try_submit()
+    answers_meanwhile(qtbot)
+    release.set()
+    settle(qtbot, desk)
+    assert "There is no username nobody999" in dialog.refusal.text()
