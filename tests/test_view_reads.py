@@ -47,11 +47,7 @@ NOT_YET = {
     ("client_devices.py", "_reading", "self.training.ib_key_code"),
     ("client_devices.py", "_reading", "self.training.card_values"),
     ("client_devices.py", "_reading", "self.training.dsc_response"),
-    ("device_actions.py", "share_device", "self.services.devices.get"),
-    ("main_window.py", "open_user", "self.services.directory.find_by_username"),
     ("main_window.py", "_build_actions", "self.services.training.available"),
-    ("opt_out_dialog.py", "__init__", "self.enrollment.opt_out_explanations"),
-    ("opt_out_dialog.py", "__init__", "self.enrollment.opt_out_statement"),
     ("passcode_letter.py", "letter_for", "services.directory.details"),
     ("sls_dialogs.py", "__init__", "self.services.settings.figures"),
 }

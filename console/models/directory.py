@@ -46,7 +46,7 @@ from console.models.entities import (
     UserStateCount,
     UserWord,
 )
-from console.models.enums import DeviceState, Restriction, SlsState, UserRole
+from console.models.enums import DeviceKind, DeviceState, Restriction, SlsState, UserRole
 from console.models.limits import UserLimits, user_limits
 from console.models.lookups import existing_user
 from console.models.rights import rights_holder
@@ -114,6 +114,7 @@ class DeviceSummary:
     due_passed: bool = False  # the date in due_at is in the past (as the Devices window marks it)
     required_at_login_since: dt.datetime | None = None  # mailed, not activated in time: required at login
     version: int = 0  # sent back with a write, so a change made at another desk since is refused
+    kind: DeviceKind | None = None  # what the device is (the label says it to the agent)
 
     @property
     def state_label(self) -> str:
@@ -665,4 +666,4 @@ def _device_summaries(s: Session, user: User, now: dt.datetime) -> Iterator[Devi
         serial = d.serial or (mask_phone(d.phone) if d.phone else None)
         yield DeviceSummary(d.id, d.kind.label, serial, d.state, h.preferred, d.locked, tuple(others),
                             d.activated_at, d.expires_at, d.return_due_at, d.activation_due_at,
-                            due is not None and due < now, d.required_at_login_since, d.version)
+                            due is not None and due < now, d.required_at_login_since, d.version, d.kind)

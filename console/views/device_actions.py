@@ -160,8 +160,9 @@ class DeviceActions(QObject):
         device = self.selected_device()
         if device is None:
             return
-        row = self.services.devices.get(device.id)
-        self._open(ShareDialog(self.desk, device.id, row.kind, f"{device.kind_label} {device.serial or ''}".strip(),
+        if device.kind is None:
+            return
+        self._open(ShareDialog(self.desk, device.id, device.kind, f"{device.kind_label} {device.serial or ''}".strip(),
                                self.parent_widget))
 
     def unshare_device(self) -> None:

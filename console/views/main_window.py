@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from console.models.directory import SUBSTRING_MIN, UserQuery
 from console.models.enums import SlsState
-from console.models.errors import ConsoleError, RightsError
+from console.models.errors import RightsError
 from console.models.permissions import Permission
 from console.views.audit_view import AuditView
 from console.views.back_office_actions import BackOfficeActions
@@ -503,14 +503,19 @@ class MainWindow(QMainWindow):
         self.last_message = show_error(self, exc)
 
     def open_user(self, username: str) -> None:
-        """Find a user by username, select it and open its security settings (the holder, from the notice)."""
-        try:
-            user_id = self.services.directory.find_by_username(username)
-        except ConsoleError as exc:  # an ended session: the desk locks and offers sign-in
-            self.last_message = show_error(self, exc)
+        """Find a user by username (off the GUI thread), select it and open its security settings (the holder, from
+        the notice)."""
+        directory = self.services.directory
+        self.statusBar().showMessage(f"Finding {username}…")
+        self.desk.runner.query(self, lambda: directory.find_by_username(username),
+                               success=lambda user_id: self._show_found_user(username, user_id),
+                               failure=lambda exc: setattr(self, "last_message", show_error(self, exc)))
+
+    def _show_found_user(self, username: str, user_id: int | None) -> None:
+        if user_id is None:  # gone since the notice named it
+            self.statusBar().showMessage(f"There is no username {username} any more.", 15000)
             return
-        if user_id is None:
-            return
+        self.statusBar().clearMessage()
         self._open_user = user_id
         self.state_combo.setCurrentIndex(0)
         self.contains_check.setChecked(False)

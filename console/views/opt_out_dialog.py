@@ -54,9 +54,9 @@ class OptOutDialog(QDialog):
         self.last_error: str | None = None
         self.report = ""
         self.setObjectName("optOutDialog")
-        self.setWindowTitle(f"Opt {username} out of the Secure Login System")
+        self.title = f"Opt {username} out of the Secure Login System"
+        self.setWindowTitle(f"{self.title} — reading…")  # until the texts with the figures as set are read
         self.setMinimumWidth(640)
-        explanations = self.enrollment.opt_out_explanations()  # the withdrawal limits in figures, as set
         layout = QVBoxLayout(self)
         layout.addWidget(_label(
             f"<p><b>{escape(full_name)} ({escape(username)})</b> asks to log in without a security device. Read the "
@@ -64,15 +64,15 @@ class OptOutDialog(QDialog):
             f"them.</p>", "optOutIntro"))
         layout.addWidget(_label("<b>Risks</b><ul>" + "".join(f"<li>{escape(r)}</li>" for r in RISKS) + "</ul>",
                                 "risks"))
-        layout.addWidget(_label("<b>Restrictions that will apply while opted out</b><ul>"
-                                + "".join(f"<li>{escape(explanations[r])}</li>"
-                                          for r in OPT_OUT_RESTRICTIONS) + "</ul>", "restrictions"))
+        self.restrictions = _label("<b>Restrictions that will apply while opted out</b><p>Reading…</p>",
+                                   "restrictions")
+        layout.addWidget(self.restrictions)
         layout.addWidget(_label(
             f"<b>Devices</b><br>{escape(username)} stops using its security devices. A device shared with another "
             f"username stays active for that username; an IB Key or card used only by {escape(username)} is "
             f"revoked; a DSC+ must be returned by its due date.", "devicesNote"))
         layout.addWidget(QLabel("<b>Statement the client acknowledges</b> (recorded word for word):"))
-        self.statement = QPlainTextEdit(self.enrollment.opt_out_statement())
+        self.statement = QPlainTextEdit("Reading…")
         self.statement.setObjectName("statement")
         self.statement.setAccessibleName("Opt-out statement")
         self.statement.setReadOnly(True)
@@ -82,6 +82,7 @@ class OptOutDialog(QDialog):
                                       "statement")
         self.acknowledged.setObjectName("acknowledged")
         self.acknowledged.setAccessibleName("Client acknowledges the opt-out statement")
+        self.acknowledged.setEnabled(False)  # nothing to acknowledge before the statement is read
         layout.addWidget(self.acknowledged)
         layout.addWidget(_label(f"<span style='color:#555'>Recorded with your name ({escape(actor.full_name)}, "
                                 f"{escape(actor.username)}) and the time you press Opt out.</span>", "recordedBy"))
@@ -105,16 +106,37 @@ class OptOutDialog(QDialog):
         self.opt_out_button.setToolTip(self.opt_out_action.statusTip())
         self.opt_out_button.setDefault(True)
         self.opt_out_button.clicked.connect(self.opt_out_action.trigger)
+        self.opt_out_button.setEnabled(False)
         self.buttons.rejected.connect(self.reject)
         # buttons.accepted is left unconnected: the dialog closes only once the service has opted the user out.
         layout.addWidget(self.buttons)
         keyboard_conventions(self)
+        self.loading = True
+        enrollment = self.enrollment  # the withdrawal limits in figures, as set: read off the GUI thread
+        desk.runner.query(self, lambda: (enrollment.opt_out_explanations(), enrollment.opt_out_statement()),
+                          success=lambda texts: self._texts_read(*texts), failure=self._texts_refused)
+
+    def _texts_read(self, explanations: dict, statement: str) -> None:
+        self.loading = False
+        self.setWindowTitle(self.title)
+        self.restrictions.setText("<b>Restrictions that will apply while opted out</b><ul>"
+                                  + "".join(f"<li>{escape(explanations[r])}</li>" for r in OPT_OUT_RESTRICTIONS)
+                                  + "</ul>")
+        self.statement.setPlainText(statement)
+        self.acknowledged.setEnabled(True)
+        self.opt_out_button.setEnabled(True)
+        self.acknowledged.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _texts_refused(self, exc: Exception) -> None:
+        self.setWindowTitle(self.title)
+        self._refused(exc)
+        self.opt_out_button.setEnabled(False)  # nothing read: nothing to acknowledge
 
     def opt_out(self) -> None:
         """Opt the user out through the runner; without the acknowledgement the service refuses, shown here."""
         self.submit_requested.emit()
         if not self.opt_out_button.isEnabled():
-            return  # one under way
+            return  # one under way, or the statement not read yet
         self.opt_out_button.setEnabled(False)
         statement, acknowledged = self.statement.toPlainText(), self.acknowledged.isChecked()
         self.desk.runner.write(

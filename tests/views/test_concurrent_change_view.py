@@ -53,6 +53,7 @@ def test_opt_out_decided_on_a_stale_screen_is_refused_naming_the_change(qtbot, c
     dialog = OptOutDialog(desk_for(ctx, agent), world.primary_id, "jsmit001", "Jane Smith", version=shown)
     qtbot.addWidget(dialog)
     dialog.show()
+    settle(qtbot, dialog.desk)  # the texts are read off the GUI thread
     ctx.clock.advance(minutes=3)
     TemporaryAccessService(ctx).issue_temporary_passcode(agent, world.primary_id, identity_verified=True)  # desk B
     dialog.acknowledged.setChecked(True)

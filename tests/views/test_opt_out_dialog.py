@@ -30,6 +30,7 @@ def make_dialog(qtbot, ctx, agent, user_id, username="jsmit001", full_name="Jane
     d = OptOutDialog(desk_for(ctx, agent), user_id, username, full_name)
     qtbot.addWidget(d)
     d.show()
+    settle(qtbot, d.desk)  # the texts are read off the GUI thread
     return d
 
 

@@ -13,6 +13,7 @@ from console.views.conventions import first_input
 from console.views.device_dialogs import ReplacementDialog, ReportDialog, ShipDialog, TemporaryPasscodeDialog
 from console.views.devices_view import DevicesWindow
 from console.views.main_window import MainWindow
+from console.views.opt_out_dialog import OptOutDialog
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.settings_dialog import SettingsDialog
 from console.views.staff_dialog import StaffDialog
@@ -236,3 +237,34 @@ def test_ship_dialog_looks_the_username_up_while_it_answers(qtbot, desk, world, 
     release.set()
     settle(qtbot, desk)
     assert "There is no username nobody999" in dialog.refusal.text()
+
+
+def test_the_rights_notice_finds_the_holder_while_the_window_answers(qtbot, desk, world, monkeypatch):
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    settle(qtbot, desk)
+    release = slow_reads(monkeypatch, desk.services.directory, "find_by_username")
+    window.open_user("jsmit001")  # the notice's "Open jsmit001"
+    answers_meanwhile(qtbot)
+    assert window.statusBar().currentMessage() == "Finding jsmit001…" and window.security_dialog is None
+    release.set()
+    qtbot.waitUntil(lambda: window.security_dialog is not None, timeout=5000)
+    settle(qtbot, desk)
+    assert window.current_user_id() == world.primary_id and window.security_dialog.isVisible()
+
+
+def test_opt_out_dialog_reads_its_texts_while_it_answers(qtbot, desk, world, monkeypatch):
+    release = slow_reads(monkeypatch, desk.services.enrollment, "opt_out_explanations", "opt_out_statement")
+    dialog = OptOutDialog(desk, world.primary_id, "jsmit001", "Jane Smith")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    answers_meanwhile(qtbot)
+    assert dialog.windowTitle().endswith(" — reading…") and dialog.statement.toPlainText() == "Reading…"
+    assert not dialog.opt_out_button.isEnabled() and not dialog.acknowledged.isEnabled()
+    dialog.opt_out()  # Ctrl+Enter meanwhile: nothing is sent
+    release.set()
+    settle(qtbot, desk)
+    assert dialog.windowTitle() == "Opt jsmit001 out of the Secure Login System" and dialog.result is None
+    assert "USD 50,000 per day" in dialog.statement.toPlainText() and "USD 50,000 per day" in dialog.restrictions.text()
+    assert dialog.opt_out_button.isEnabled() and dialog.focusWidget() is dialog.acknowledged

@@ -199,6 +199,7 @@ def test_opt_out_dialog_states_the_limits(qtbot, ctx, world, agent):
     opt_in_by_ib_key(ctx, agent, world.primary_id)
     dialog = OptOutDialog(desk_for(ctx, agent), world.primary_id, "jsmit001", "Jane Smith")
     qtbot.addWidget(dialog)
+    settle(qtbot, dialog.desk)  # the texts are read off the GUI thread
     assert "USD 50,000 per day, USD 100,000 per 5 business days" in dialog.statement.toPlainText()
     assert "USD 50,000 per day" in dialog.findChild(QLabel, "restrictions").text()
 
