@@ -49,7 +49,6 @@ NOT_YET = {
     ("client_devices.py", "_reading", "self.training.dsc_response"),
     ("main_window.py", "_build_actions", "self.services.training.available"),
     ("passcode_letter.py", "letter_for", "services.directory.details"),
-    ("sls_dialogs.py", "__init__", "self.services.settings.figures"),
 }
 
 

@@ -126,7 +126,7 @@ class ServiceDialog(QDialog):
         enabled and the keyboard goes to the first input. A refusal is shown inline and OK stays disabled."""
         fields = [item.widget() for i in range(self.form.count())
                   if (item := self.form.itemAt(i)) is not None and item.widget() is not None
-                  and not isinstance(item.widget(), QLabel)]
+                  and not isinstance(item.widget(), QLabel) and item.widget().isEnabled()]
         title = self.windowTitle()
         self.setWindowTitle(f"{title} — reading…")  # the title says when the form is there, as for the agent
         self.reading.setVisible(True)

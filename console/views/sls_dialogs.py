@@ -31,14 +31,16 @@ class SmsIssueDialog(ServiceDialog):
         self.user_id = user_id
         self.version = version  # of the user as the detail pane showed it
         self.username = username
-        minutes = self.services.settings.figures().sms_resend_minutes
-        self.intro.setText(f"Codes are texted to the client's mobile until another device of {username} is "
-                           f"activated; then SMS ends by itself. Low protection: the SMS withdrawal limits apply. "
-                           f"A new code can be sent every {minutes} minutes.")
+        about = (f"Codes are texted to the client's mobile until another device of {username} is activated; then "
+                 f"SMS ends by itself. Low protection: the SMS withdrawal limits apply.")
+        self.intro.setText(about)
         self.phone = self._field("&Mobile number:", QLineEdit(), "smsPhone", "Client's mobile number")
         self.phone.setPlaceholderText("with country code, e.g. +41 79 123 45 67")
         self.identity = self._field("", QCheckBox("Caller's &identity verified with the security question"),
                                     "smsIdentityVerified", "Caller's identity verified")
+        settings = self.services.settings  # the figure as set, read off the GUI thread
+        self.read_first(lambda: settings.figures().sms_resend_minutes, lambda minutes: self.intro.setText(
+            f"{about} A new code can be sent every {minutes} minutes."))
 
     def submission(self) -> Submission:
         phone, identity = self.phone.text(), self.identity.isChecked()
@@ -84,10 +86,7 @@ class PrintedCardDialog(ServiceDialog):
         self.version = version  # of the user as the detail pane showed it
         self.username = username
         self.card: PrintedCard | None = None
-        window = self.services.settings.figures().dsc_activation_window_days
-        self.intro.setText(f"A Security Code Card is printed and mailed to {username}: no fee, and nothing to "
-                           f"return. The client activates it within {window} days by reading back the values at two "
-                           f"index numbers (Activate selected card). Its values are shown once, to print.")
+        self.intro.setText(self._about(username, "the activation window"))
         self.values = self._field("Card values:", QPlainTextEdit(), "printedCardValues", "Card values")
         self.values.setReadOnly(True)
         self.values.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -101,6 +100,15 @@ class PrintedCardDialog(ServiceDialog):
         self.save_button.clicked.connect(lambda: self.save_pdf())
         self.buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.setMinimumWidth(620)
+        settings = self.services.settings  # the figure as set, read off the GUI thread
+        self.read_first(lambda: settings.figures().dsc_activation_window_days,
+                        lambda days: self.intro.setText(self._about(username, f"{days} days")))
+
+    @staticmethod
+    def _about(username: str, window: str) -> str:
+        return (f"A Security Code Card is printed and mailed to {username}: no fee, and nothing to return. The client "
+                f"activates it within {window} by reading back the values at two index numbers (Activate selected "
+                f"card). Its values are shown once, to print.")
 
     def submission(self) -> Submission:
         return Submission(lambda: self.services.printed_cards.issue(self.actor, self.user_id,

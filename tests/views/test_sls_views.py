@@ -67,6 +67,7 @@ def test_sms_issued_code_sent_then_ended(qtbot, ctx, world, agent):
     assert acts.sms_issue.isEnabled() and not acts.sms_send.isEnabled()
     acts.sms_issue.trigger()
     dialog = acts.dialog
+    settle(qtbot, main.desk)  # the dialog reads the figure off the GUI thread
     qtbot.keyClicks(dialog.phone, "+41 79 123 45 67")
     submit(qtbot, dialog)
     assert "identity has been verified" in dialog.refusal.text() and dialog.isVisible()
@@ -110,6 +111,7 @@ def test_printed_card_mailed_then_activated(qtbot, ctx, world, agent, tmp_path):
     acts = main.sls_actions
     acts.card_issue.trigger()
     dialog = acts.dialog
+    settle(qtbot, main.desk)  # the dialog reads the figure off the GUI thread
     submit(qtbot, dialog)
     assert dialog.isVisible() and dialog.card is not None and dialog.ok_button.text() == "Done"
     assert dialog.values.toPlainText().startswith("  1 ")
