@@ -48,7 +48,6 @@ NOT_YET = {
     ("client_devices.py", "_reading", "self.training.card_values"),
     ("client_devices.py", "_reading", "self.training.dsc_response"),
     ("main_window.py", "_build_actions", "self.services.training.available"),
-    ("passcode_letter.py", "letter_for", "services.directory.details"),
 }
 
 

@@ -523,7 +523,7 @@ class PasscodeDialog(QDialog):
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         close.addButton(self.offer_card, QDialogButtonBox.ButtonRole.ActionRole)
-        self.letter = LetterActions(self.services, issued, self)
+        self.letter = LetterActions(desk, issued, self)
         for button in self.letter.buttons():
             close.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         layout = QVBoxLayout(self)

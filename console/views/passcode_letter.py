@@ -11,6 +11,7 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from console.models.firm import firm_name
+from console.views.desk import Desk
 from console.views.documents import in_documents
 from console.views.printing import PageText, render_page, save_pdf
 from console.views.style import icon
@@ -29,9 +30,9 @@ class PasscodeLetter:
     issued_by: str
 
 
-def letter_for(services, issued) -> PasscodeLetter:
-    """The letter for a passcode just issued (IssuedPasscode); the user's name and account from the directory."""
-    details = services.directory.details(issued.user_id)
+def letter_for(services, issued, details) -> PasscodeLetter:
+    """The letter for a passcode just issued (IssuedPasscode); the user's name and account from its `details`, read
+    from the directory."""
     return PasscodeLetter(firm_name(), issued.username, details.full_name, details.account_number, issued.grouped,
                           services.clock.now(), issued.full_access_until, issued.expires_at,
                           services.actor.full_name)
@@ -75,12 +76,13 @@ def save_letter_pdf(letter: PasscodeLetter, path: str) -> str:
 
 
 class LetterActions(QObject):
-    """Print / Save as PDF for a passcode dialog; the letter is built once, when the dialog opens."""
+    """Print / Save as PDF for a passcode dialog; the letter is built once, when the dialog opens, from the user's
+    details read off the GUI thread (the actions wait for them)."""
 
-    def __init__(self, services, issued, parent: QWidget) -> None:
+    def __init__(self, desk: Desk, issued, parent: QWidget) -> None:
         super().__init__(parent)
         self.parent_widget = parent
-        self.letter = letter_for(services, issued)
+        self.letter: PasscodeLetter | None = None
         self.print_action = QAction(icon("print"), "&Print letter…", parent)
         self.print_action.setObjectName("printPasscodeLetter")
         self.print_action.setShortcut(QKeySequence.StandardKey.Print)
@@ -93,6 +95,17 @@ class LetterActions(QObject):
         self.pdf_action.triggered.connect(lambda: self.save_pdf())
         parent.addAction(self.print_action)
         parent.addAction(self.pdf_action)
+        for action in (self.print_action, self.pdf_action):
+            action.setEnabled(False)
+        services = desk.services
+        directory = services.directory
+        desk.runner.query(parent, lambda: directory.details(issued.user_id),
+                          success=lambda details: self._details_read(letter_for(services, issued, details)))
+
+    def _details_read(self, letter: PasscodeLetter) -> None:
+        self.letter = letter
+        for action in (self.print_action, self.pdf_action):
+            action.setEnabled(True)
 
     def buttons(self) -> list[QPushButton]:
         out = []
@@ -101,16 +114,22 @@ class LetterActions(QObject):
             b.setObjectName(name)
             b.setToolTip(f"{action.statusTip()} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
             b.clicked.connect(action.trigger)
+            b.setEnabled(action.isEnabled())
+            action.changed.connect(lambda b=b, action=action: b.setEnabled(action.isEnabled()))
             out.append(b)
         return out
 
     def print_letter(self) -> None:
+        if self.letter is None:
+            return
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         dialog = QPrintDialog(printer, self.parent_widget)
         if dialog.exec() == QPrintDialog.DialogCode.Accepted:
             render_letter(printer, self.letter)
 
     def save_pdf(self, path: str | None = None) -> str | None:
+        if self.letter is None:
+            return None
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self.parent_widget, "Save passcode letter",
                                                   in_documents(f"temporary-passcode-{self.letter.username}.pdf"),

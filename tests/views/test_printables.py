@@ -24,6 +24,7 @@ from console.views.desk import Desk
 from console.views.device_dialogs import PasscodeDialog
 from console.views.opt_in_wizard import OptInWizard
 from console.views.passcode_letter import letter_for, save_letter_pdf
+from tests.views.desks import settle
 
 needs_poppler = pytest.mark.skipif(not (shutil.which("pdftotext") and shutil.which("pdftoppm")),
                                    reason="poppler-utils (pdftotext, pdftoppm) not installed; scripts/setup.sh "
@@ -62,7 +63,8 @@ def test_passcode_letter_pdf_names_firm_user_passcode_and_expiry(issued, tmp_pat
     """The letter's PDF, read back, carries the firm, the user, the passcode and the expiry date."""
     monkeypatch.setenv(FIRM_NAME_ENV, "Harbour Street Brokerage")
     services, passcode = issued
-    path = save_letter_pdf(letter_for(services, passcode), str(tmp_path / "letter.pdf"))
+    details = services.directory.details(passcode.user_id)
+    path = save_letter_pdf(letter_for(services, passcode, details), str(tmp_path / "letter.pdf"))
     text = pdf_text(path)
     assert "Harbour Street Brokerage" in text
     assert "John Smith" in text and "jsmit123" in text and "U1234567" in text
@@ -75,8 +77,10 @@ def test_passcode_letter_pdf_names_firm_user_passcode_and_expiry(issued, tmp_pat
 def test_passcode_dialog_saves_the_letter(issued, qtbot, tmp_path):
     """The dialog that shows a new passcode offers the letter; its PDF names the user."""
     services, passcode = issued
-    dialog = PasscodeDialog(Desk.build(services), passcode)
+    desk = Desk.build(services)
+    dialog = PasscodeDialog(desk, passcode)
     qtbot.addWidget(dialog)
+    settle(qtbot, desk)  # the letter's user is read off the GUI thread
     assert dialog.findChild(QPushButton, "printLetter") is not None
     assert dialog.findChild(QPushButton, "saveLetterPdf") is not None
     path = dialog.letter.save_pdf(str(tmp_path / "l.pdf"))

@@ -5,12 +5,19 @@ when it lands. A read made on the GUI thread fails these tests at once (tests/vi
 from __future__ import annotations
 
 import pytest
+from PySide6.QtWidgets import QPushButton
 
 from console.models.enums import ChargeStatus, DeviceKind, SlsState, StaffRole
 from console.views.audit_view import AuditView
 from console.views.charges_view import ChargesWindow
 from console.views.conventions import first_input
-from console.views.device_dialogs import ReplacementDialog, ReportDialog, ShipDialog, TemporaryPasscodeDialog
+from console.views.device_dialogs import (
+    PasscodeDialog,
+    ReplacementDialog,
+    ReportDialog,
+    ShipDialog,
+    TemporaryPasscodeDialog,
+)
 from console.views.devices_view import DevicesWindow
 from console.views.main_window import MainWindow
 from console.views.opt_out_dialog import OptOutDialog
@@ -287,3 +294,19 @@ def test_sms_and_printed_card_dialogs_read_their_figures_while_they_answer(qtbot
         _read(qtbot, desk, dialog)
     assert sms.intro.text().endswith("A new code can be sent every 2 minutes.")
     assert "within 14 days" in card.intro.text() and not card.save_button.isEnabled()
+
+
+def test_passcode_letter_reads_the_user_while_the_passcode_is_shown(qtbot, desk, world, monkeypatch):
+    issued = desk.services.temporary_access.issue_temporary_passcode(desk.actor, world.secondary_id,
+                                                                     identity_verified=True)
+    release = slow_reads(monkeypatch, desk.services.directory, "details")
+    dialog = PasscodeDialog(desk, issued)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    answers_meanwhile(qtbot)
+    assert dialog.code_label.text() and dialog.letter.letter is None
+    assert not dialog.findChild(QPushButton, "saveLetterPdf").isEnabled()
+    release.set()
+    settle(qtbot, desk)
+    assert dialog.letter.letter.full_name == "John Smith"
+    assert dialog.findChild(QPushButton, "saveLetterPdf").isEnabled() and dialog.letter.pdf_action.isEnabled()
