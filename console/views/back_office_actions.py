@@ -95,8 +95,10 @@ class BackOfficeActions(QObject):
 
     def open_help(self, topic: str | None = None) -> HelpBrowser:
         if self.help_browser is None or not self.help_browser.isVisible():
-            # Built afresh so the pages show the figures as they are now.
-            self.help_browser = HelpBrowser(self.services.settings.figures(), self.parent_widget)
+            # Built afresh so the pages show the figures as they are now (read off the GUI thread).
+            browser = self.help_browser = HelpBrowser(None, self.parent_widget, reading=True)
+            settings = self.services.settings
+            self.desk.runner.query(self.parent_widget, lambda: settings.figures(), success=browser.show_figures)
         if isinstance(topic, str):
             self.help_browser.show_topic(topic)
         self.help_browser.show()

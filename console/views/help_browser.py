@@ -25,11 +25,15 @@ from console.views.conventions import keyboard_conventions
 class HelpBrowser(QDialog):
     """A non-modal help window; `figures` fills the current validity days, fees and limits into the pages."""
 
-    def __init__(self, figures: Figures | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, figures: Figures | None = None, parent: QWidget | None = None, *,
+                 reading: bool = False) -> None:
+        """`reading`: the figures as set are being read (off the GUI thread); the pages show once they are given
+        to show_figures."""
         super().__init__(parent)
         self.setObjectName("helpBrowser")
         self.setWindowTitle("SLS Console help")
         self.setModal(False)
+        self.loading = reading
         self.topics = load_topics(figures)
         self._by_key = {t.key: t for t in self.topics}
         self.current_key: str | None = None
@@ -82,6 +86,16 @@ class HelpBrowser(QDialog):
         self._fill_list(self.topics)
         self.show_topic(self.topics[0].key)
 
+    def show_figures(self, figures: Figures) -> None:
+        """The pages with the figures as set, the topic shown kept."""
+        self.loading = False
+        self.topics = load_topics(figures)
+        self._by_key = {t.key: t for t in self.topics}
+        key = self.current_key
+        self.apply_search()
+        if key is not None:
+            self.show_topic(key)
+
     def _fill_list(self, topics: list[Topic]) -> None:
         self.topic_list.blockSignals(True)
         self.topic_list.clear()
@@ -110,7 +124,7 @@ class HelpBrowser(QDialog):
         if topic is None:
             return
         self.current_key = key
-        self.browser.setHtml(topic.html)
+        self.browser.setHtml("<p>Reading the figures as set…</p>" if self.loading else topic.html)
         self._select_in_list(key)
         self._highlight(self.search_edit.text())
 

@@ -57,10 +57,11 @@ def test_saving_a_change_stores_and_audits_it(window, qtbot, ctx):
     assert "Online Security Code Card validity: 21 days → 28 days" in summaries
 
 
-def test_the_help_shows_the_figures_as_saved(window):
+def test_the_help_shows_the_figures_as_saved(window, qtbot):
     """After a change, the help opened from the menu quotes the new figure."""
     window.back_office.services.settings.update(window.services.actor, "online_card_validity_days", 30)
     browser = window.back_office.open_help("security-devices")
+    settle(qtbot, window.desk)  # the figures are read off the GUI thread
     assert browser.objectName() == "helpBrowser" and browser.isVisible()
     assert "valid 30 days" in browser.browser.toPlainText()
 

@@ -310,3 +310,18 @@ def test_passcode_letter_reads_the_user_while_the_passcode_is_shown(qtbot, desk,
     settle(qtbot, desk)
     assert dialog.letter.letter.full_name == "John Smith"
     assert dialog.findChild(QPushButton, "saveLetterPdf").isEnabled() and dialog.letter.pdf_action.isEnabled()
+
+
+def test_help_opens_at_once_and_quotes_the_figures_as_set_when_read(qtbot, desk, monkeypatch):
+    desk.services.settings.update(desk.actor, "online_card_validity_days", 30)
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    settle(qtbot, desk)
+    release = slow_reads(monkeypatch, desk.services.settings, "figures")
+    browser = window.back_office.open_help("security-devices")
+    answers_meanwhile(qtbot)
+    assert browser.isVisible() and browser.browser.toPlainText() == "Reading the figures as set…"
+    release.set()
+    settle(qtbot, desk)
+    assert browser.current_key == "security-devices" and "valid 30 days" in browser.browser.toPlainText()
