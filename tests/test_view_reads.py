@@ -40,12 +40,7 @@ NOT_YET = {
     # look-up or window, read at once because the action needs it now.
     ("users_model.py", "row_at", "self._directory.window"),
     ("users_model.py", "row_of_user", "self._directory.offset_of"),
-    # Not yet moved (windows outside this change): each reads once when it opens or when asked.
-    ("client_devices.py", "reload", "self.directory.find_by_username"),
-    ("client_devices.py", "reload", "self.training.devices_of"),
-    ("client_devices.py", "_reading", "self.training.ib_key_code"),
-    ("client_devices.py", "_reading", "self.training.card_values"),
-    ("client_devices.py", "_reading", "self.training.dsc_response"),
+    # Not yet moved: once, while the main window is built, whether the training window is offered (a demo database).
     ("main_window.py", "_build_actions", "self.services.training.available"),
 }
 

@@ -4,6 +4,8 @@ every opt-in and activation path without a phone or a card. The training service
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -18,12 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.context import Actor
-from console.models.directory import UserDirectory
 from console.models.enums import DeviceKind
 from console.models.errors import ConsoleError
-from console.models.training import CARD_KINDS, ClientDevice, TrainingService
+from console.models.training import CARD_KINDS, ClientDevice
 from console.views.change_bus import Changes
+from console.views.desk import Desk
+from console.views.messages import error_text
 from console.views.tables import item_table
 
 COLUMNS = ("Device", "State", "Usernames")
@@ -32,13 +34,15 @@ COLUMNS = ("Device", "State", "Usernames")
 class ClientDevicesWindow(QDialog):
     """Non-modal: the agent keeps it beside the opt-in wizard and reads from it as the client would."""
 
-    def __init__(self, training: TrainingService, actor: Actor, directory: UserDirectory, username: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, username: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("clientDevices")
         self.setWindowTitle("Client's devices (training)")
         self.setModal(False)
-        self.training, self.actor, self.directory = training, actor, directory
+        self.training, self.actor, self.directory = desk.services.training, desk.actor, desk.services.directory
+        self.desk, self.runner = desk, desk.runner
+        self._asked = 0  # look-ups asked for: an older answer is dropped
+        self._reading_asked = False
         self.devices: list[ClientDevice] = []
         intro = QLabel("Training on demo data: what the client sees on their own devices. Read the code, "
                        "response or card values to the console as the client would on the phone.")
@@ -99,19 +103,35 @@ class ClientDevicesWindow(QDialog):
             self.reload()
         self.username.setFocus()
 
-    def reload(self) -> None:
-        """List the devices of the username typed (any username of the same person shows the same devices)."""
-        self.message.clear()
-        user_id = self.directory.find_by_username(self.username.text())
+    def reload(self, then: Callable[[], None] | None = None) -> None:
+        """List the devices of the username typed (any username of the same person shows the same devices), read
+        off the GUI thread; `then` runs once they are listed."""
+        self.message.setText("Reading the client's devices…")
+        directory, training, actor, name = self.directory, self.training, self.actor, self.username.text()
+        self._asked += 1
+        asked = self._asked
+
+        def read() -> tuple[int | None, list[ClientDevice]]:
+            user_id = directory.find_by_username(name)
+            return user_id, ([] if user_id is None else training.devices_of(actor, user_id))
+
+        def listed(result: tuple[int | None, list[ClientDevice]]) -> None:
+            if asked == self._asked:  # else a newer look-up answers
+                self._listed(name, *result, refusal="")
+                if then is not None:
+                    then()
+
+        def refused(exc: Exception) -> None:
+            if asked == self._asked:
+                self._listed(name, 0, [], refusal=error_text(exc))
+
+        self.runner.query(self, read, success=listed, failure=refused)
+
+    def _listed(self, name: str, user_id: int | None, devices: list[ClientDevice], refusal: str) -> None:
+        self.devices = devices
+        self.message.setText(refusal)
         if user_id is None:
-            self.devices = []
-            self.message.setText(f"There is no username {self.username.text().strip()!r}.")
-        else:
-            try:
-                self.devices = self.training.devices_of(self.actor, user_id)
-            except ConsoleError as exc:
-                self.devices = []
-                self.message.setText(str(exc))
+            self.message.setText(f"There is no username {name.strip()!r}.")
         self.table.setRowCount(len(self.devices))
         for i, d in enumerate(self.devices):
             state = d.state.label + (" (locked)" if d.locked else "")
@@ -127,9 +147,12 @@ class ClientDevicesWindow(QDialog):
         """A device issued, shipped or answered elsewhere on the desk: list the client's devices again."""
         if self.isVisible() and self.username.text().strip():
             current = self.selected()
-            self.reload()
-            if current is not None:
-                self.select_device(current.id)
+
+            def reselect() -> None:
+                if current is not None:
+                    self.select_device(current.id)
+
+            self.reload(reselect)
 
     def selected(self) -> ClientDevice | None:
         row = self.table.currentRow()
@@ -143,33 +166,58 @@ class ClientDevicesWindow(QDialog):
         return False
 
     def show_device(self) -> None:
+        """What the selected device shows the client, read off the GUI thread (again every second: the IB Key's
+        code changes every 30 seconds)."""
         device = self.selected()
         needs_challenge = device is not None and device.kind is not DeviceKind.ib_key
         self.challenge.setEnabled(needs_challenge)
         self.challenge_label.setText("&Index numbers:" if device is not None and device.kind in CARD_KINDS
                                      else "&Challenge:")
-        self.reading.setText(self._reading(device) if device is not None else "")
+        if device is None:
+            self.reading.setText("")
+            return
+        if self._reading_asked:
+            return  # one read at a time; the answer asks again if the agent moved meanwhile
+        training, actor, typed = self.training, self.actor, self.challenge.text().strip()
+        asked_for = (device.id, typed)
 
-    def _reading(self, device: ClientDevice) -> str:
-        try:
-            if device.kind is DeviceKind.ib_key:
-                code, left = self.training.ib_key_code(self.actor, device.id)
-                return f"IB Key app shows: {code}   (next code in {left} s)"
-            typed = self.challenge.text().strip()
-            if device.kind is DeviceKind.dsc_plus:
-                if not typed:
-                    return "Type the 6-digit challenge the console shows."
-                return f"DSC+ shows: {self.training.dsc_response(self.actor, device.id, typed)}"
-            if device.kind in CARD_KINDS:
-                values = self.training.card_values(self.actor, device.id)
-                wanted = [int(p) for p in typed.replace(",", " ").split() if p.isdigit()]
-                if len(wanted) != 2:
-                    return "Type the two index numbers the console shows (for example 12, 57)."
-                missing = [p for p in wanted if p not in values]
-                if missing:
-                    return f"The card has no index number {missing[0]}."
-                a, b = wanted
-                return f"Card values: {a} = {values[a]}, {b} = {values[b]}   (typed together: {values[a]}{values[b]})"
-            return f"A {device.kind.label} is read from its letter; there is nothing to show here."
-        except ConsoleError as exc:
-            return str(exc)
+        def read() -> str:
+            try:
+                if device.kind is DeviceKind.ib_key:
+                    code, left = training.ib_key_code(actor, device.id)
+                    return f"IB Key app shows: {code}   (next code in {left} s)"
+                if device.kind is DeviceKind.dsc_plus:
+                    if not typed:
+                        return "Type the 6-digit challenge the console shows."
+                    return f"DSC+ shows: {training.dsc_response(actor, device.id, typed)}"
+                if device.kind in CARD_KINDS:
+                    return _card_reading(training.card_values(actor, device.id), typed)
+                return f"A {device.kind.label} is read from its letter; there is nothing to show here."
+            except ConsoleError as exc:
+                return str(exc)
+
+        def arrived(text: str) -> None:
+            self._reading_asked = False
+            now = self.selected()
+            if now is not None and (now.id, self.challenge.text().strip()) == asked_for:
+                self.reading.setText(text)
+            else:  # the agent chose another device or typed meanwhile: ask for that
+                self.show_device()
+
+        def failed(exc: Exception) -> None:
+            self._reading_asked = False
+            self.reading.setText(error_text(exc))
+
+        self._reading_asked = True
+        self.runner.query(self, read, success=arrived, failure=failed)
+
+
+def _card_reading(values: dict[int, str], typed: str) -> str:
+    wanted = [int(p) for p in typed.replace(",", " ").split() if p.isdigit()]
+    if len(wanted) != 2:
+        return "Type the two index numbers the console shows (for example 12, 57)."
+    missing = [p for p in wanted if p not in values]
+    if missing:
+        return f"The card has no index number {missing[0]}."
+    a, b = wanted
+    return f"Card values: {a} = {values[a]}, {b} = {values[b]}   (typed together: {values[a]}{values[b]})"

@@ -572,8 +572,7 @@ class MainWindow(QMainWindow):
         details = self.detail.details
         username = details.username if details is not None else ""
         if self.client_devices is None:
-            self.client_devices = ClientDevicesWindow(self.services.training, self.services.actor,
-                                                      self.services.directory, username, self)
+            self.client_devices = ClientDevicesWindow(self.desk, username, self)
             self.desk.bus.changed.connect(self.client_devices.on_changes)
         else:
             self.client_devices.username.setText(username)

@@ -4,13 +4,12 @@ import pyotp
 from PySide6.QtCore import Qt
 
 from console.models.demo_staff import create_demo_staff
-from console.models.directory import UserDirectory
 from console.models.enrollment import EnrollmentService
 from console.models.enums import StaffRole
-from console.models.training import TrainingService
 from console.models.verification import VerificationService
 from console.views.client_devices import ClientDevicesWindow
 from tests.sessions import signed_in
+from tests.views.desks import desk_for, settle
 
 
 def _demo_agent(ctx, staff_service):
@@ -20,9 +19,10 @@ def _demo_agent(ctx, staff_service):
 
 
 def _window(qtbot, ctx, actor, username):
-    w = ClientDevicesWindow(TrainingService(ctx), actor, UserDirectory(ctx), username)
+    w = ClientDevicesWindow(desk_for(ctx, actor), username)
     qtbot.addWidget(w)
     w.show()
+    settle(qtbot, w.desk)  # the devices and what they show are read off the GUI thread
     return w
 
 
@@ -45,6 +45,7 @@ def test_card_values_for_the_index_numbers_typed(qtbot, ctx, world, staff_servic
     w = _window(qtbot, ctx, agent, "jsmit001")
     a, b = challenge.positions
     qtbot.keyClicks(w.challenge, f"{a}, {b}")
+    settle(qtbot, w.desk)
     assert w.reading.text().endswith(f"(typed together: {start.values[a]}{start.values[b]})")
 
 
@@ -62,3 +63,19 @@ def test_esc_closes_the_window(qtbot, ctx, world, staff_service):
     assert not w.isVisible()
 
 
+
+
+def test_a_change_on_the_desk_lists_the_devices_again_keeping_the_one_selected(qtbot, ctx, world, staff_service):
+    """A device activated elsewhere on the desk shows its new state without Show, and stays the one chosen."""
+    from console.views.change_bus import Changes
+
+    agent = _demo_agent(ctx, staff_service)
+    start = EnrollmentService(ctx).start_ib_key(agent, world.primary_id)
+    w = _window(qtbot, ctx, agent, "jsmit001")
+    assert w.table.item(0, 1).text() != "Active" and w.selected().id == start.device_id
+    EnrollmentService(ctx).confirm(agent, world.primary_id, start.device_id,
+                                   pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now()))
+    w.desk.bus.changed.connect(w.on_changes)
+    w.desk.bus.publish(Changes.of(devices=[start.device_id]))
+    settle(qtbot, w.desk)
+    assert w.table.item(0, 1).text() == "Active" and w.selected().id == start.device_id

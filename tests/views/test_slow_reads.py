@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QPushButton
 from console.models.enums import ChargeStatus, DeviceKind, SlsState, StaffRole
 from console.views.audit_view import AuditView
 from console.views.charges_view import ChargesWindow
+from console.views.client_devices import ClientDevicesWindow
 from console.views.conventions import first_input
 from console.views.device_dialogs import (
     PasscodeDialog,
@@ -325,3 +326,27 @@ def test_help_opens_at_once_and_quotes_the_figures_as_set_when_read(qtbot, desk,
     release.set()
     settle(qtbot, desk)
     assert browser.current_key == "security-devices" and "valid 30 days" in browser.browser.toPlainText()
+
+
+def test_client_devices_window_reads_the_devices_and_the_code_while_it_answers(qtbot, ctx, world, staff_service,
+                                                                              monkeypatch):
+    import pyotp
+
+    from console.models.demo_staff import create_demo_staff
+    from console.models.enrollment import EnrollmentService
+
+    create_demo_staff(staff_service)  # a demo database: the training window works
+    agent = signed_in(ctx, "helpdesk", "Harriet Desk", StaffRole.help_desk)
+    start = EnrollmentService(ctx).start_ib_key(agent, world.primary_id)
+    desk = desk_for(ctx, agent)
+    release = slow_reads(monkeypatch, desk.services.training, "devices_of", "ib_key_code")
+    window = ClientDevicesWindow(desk, "jsmit001")
+    qtbot.addWidget(window)
+    window.show()
+    answers_meanwhile(qtbot)
+    assert window.message.text() == "Reading the client's devices…" and window.table.rowCount() == 0
+    release.set()
+    settle(qtbot, desk)
+    assert window.table.rowCount() == 1 and not window.message.text()
+    expected = pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now())
+    assert window.reading.text().startswith(f"IB Key app shows: {expected}")
