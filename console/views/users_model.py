@@ -15,6 +15,7 @@ from console.models.enums import SlsState
 from console.models.errors import SessionEnded
 from console.views.formatting import SLS_STATE_COLOURS
 from console.views.session_events import session_events
+from console.views.windowed_model import WINDOW, store_window
 
 log = logging.getLogger("sls_console")
 
@@ -28,7 +29,6 @@ COLUMNS = (
     ("restrictions", "Restrictions"),
 )
 SORTABLE = {key for key, _ in COLUMNS if key != "restrictions"}
-WINDOW = 200
 CACHED_WINDOWS = 16
 PENDING_WINDOWS = 4  # window reads waiting at most; older ones (scrolled past) are dropped
 
@@ -258,14 +258,7 @@ class UsersModel(QAbstractTableModel):
         self._loader.load_window((generation, number), job)
 
     def _store(self, number: int, rows: list[UserRow]) -> None:
-        self._windows[number] = rows
-        self._windows.move_to_end(number)
-        while len(self._windows) > CACHED_WINDOWS:
-            self._windows.popitem(last=False)
-        first = number * WINDOW
-        last = min(first + len(rows), self._count) - 1
-        if last >= first:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+        store_window(self, self._windows, number, rows, self._count, CACHED_WINDOWS)
 
     def _on_loaded(self, result: tuple) -> None:
         kind, generation = result[0], result[1]

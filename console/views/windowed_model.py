@@ -20,6 +20,20 @@ from console.views.session_events import session_events
 
 WINDOW = 200
 CACHED_WINDOWS = 8
+
+
+def store_window(model: QAbstractTableModel, windows: OrderedDict[int, list[Any]], number: int, rows: list[Any],
+                 count: int, keep: int) -> None:
+    """Keep window `number` of a model read by windows of WINDOW rows, forget the oldest beyond `keep`, and repaint
+    the rows it fills (the users list and the windowed tables share this)."""
+    windows[number] = rows
+    windows.move_to_end(number)
+    while len(windows) > keep:
+        windows.popitem(last=False)
+    first = number * WINDOW
+    last = min(first + len(rows), count) - 1
+    if last >= first:
+        model.dataChanged.emit(model.index(first, 0), model.index(last, model.columnCount() - 1))
 PLACEHOLDER = "…"  # a row whose window is still being read
 
 Counter = Callable[[], int]
@@ -153,14 +167,7 @@ class WindowedTableModel(QAbstractTableModel):
         self._runner.query(self._owner, lambda: read(number * WINDOW, WINDOW), success=arrived, failure=failed)
 
     def _store(self, number: int, rows: list[Any]) -> None:
-        self._windows[number] = rows
-        self._windows.move_to_end(number)
-        while len(self._windows) > CACHED_WINDOWS:
-            self._windows.popitem(last=False)
-        first = number * WINDOW
-        last = min(first + len(rows), self._count) - 1
-        if last >= first:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, self.columnCount() - 1))
+        store_window(self, self._windows, number, rows, self._count, CACHED_WINDOWS)
 
     @staticmethod
     def _session_ended(exc: SessionEnded) -> None:
