@@ -197,8 +197,9 @@ class Linked:
 
 
 def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
-    """Number and hash entries as the ones following (after_id, after_hash). Each row needs at, actor, action,
-    summary and may carry account_id, user_id, device_id, details (dict).
+    """Number and hash entries as the ones following (after_id, after_hash). Each row needs at (an aware time,
+    or SQLite's stored text of one), actor, action, summary and may carry account_id, user_id, device_id,
+    details (dict).
 
     The same hashes as canonical_bytes() gives, with the per-entry work cut down for millions of entries:
     UTC times formatted in one call, and each distinct details value encoded once."""
@@ -219,7 +220,10 @@ def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
             except TypeError:  # an unhashable value (a list, a dict): encoded each time
                 text = _details_json(details)
         at = row["at"]
-        at_text = (at if at.tzinfo is utc else at.astimezone(utc)).isoformat(timespec="microseconds")[:26]
+        if at.__class__ is str:  # SQLite's stored text of a UTC time (a bulk builder's rows)
+            at_text = f"{at[:10]}T{at[11:]}"
+        else:
+            at_text = (at if at.tzinfo is utc else at.astimezone(utc)).isoformat(timespec="microseconds")[:26]
         account_id, user_id, device_id = row.get("account_id"), row.get("user_id"), row.get("device_id")
         actor, action, summary = row["actor"], row["action"], row["summary"]
         counted[at_text[:10], action, actor, activity_counts.path_of(action, details) if

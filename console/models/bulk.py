@@ -90,6 +90,24 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         insert_prepared(conn, prepare(table, rows, conn.dialect.name))
 
 
+def insert_built(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows built to be stored as they are: every value what the driver stores (on SQLite, text for
+    times and dates, enum names) and every row with the first row's keys in the same order. SQLite binds
+    them with no pass over the rows; PostgreSQL's COPY adapts them as insert_rows does."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        insert_rows(conn, table, rows)
+        return
+    names = list(rows[0])
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['?'] * len(names))})"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, map(tuple, map(dict.values, rows)))
+    finally:
+        cursor.close()
+
+
 def load_faster(engine: Engine) -> None:
     """For an engine that only bulk-loads rows built consistently by this program (a demo writer process):
     SQLite skips the per-row foreign-key lookups and the syncs at commit. A crash mid-load loses only the
