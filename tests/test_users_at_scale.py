@@ -16,6 +16,7 @@ from console.models.directory import SORT_COLUMNS, UserDirectory, UserQuery, pla
 from console.models.entities import Account, DeviceCount, SecurityDevice, User, UserStateCount, UserWord
 from console.models.enums import SlsState
 from console.models.settings import Figures
+from tests.factories import add_person, add_user
 
 SORTS = sorted(SORT_COLUMNS)
 
@@ -165,6 +166,44 @@ def test_interrupted_bulk_load_is_repaired_before_the_list_reads(ctx, world):
         assert user_index.is_current(s.connection())
 
 
+def test_a_user_a_desk_adds_during_a_load_that_indexed_its_own_names_is_found_after_it(ctx, world):
+    """A load that put its users in the substring index batch by batch catches up on users added meanwhile
+    by a desk (no trigger indexed them) instead of rebuilding the whole index."""
+    if not ctx.db.is_sqlite:
+        pytest.skip("the substring index of SQLite")
+    with user_index.suspended(ctx.db, names_indexed=True):
+        with ctx.db.write() as s:
+            account = s.scalars(select(Account)).first()
+            add_user(s, ctx, account, add_person(s, "Quentin Zebulon"), "qzebu001")
+    d = UserDirectory(ctx)
+    assert [r.username for r in d.window(UserQuery(text="ebulo", contains=True), 0, 10)] == ["qzebu001"]
+    with ctx.db.read() as s:
+        s.execute(text("INSERT INTO users_fts(users_fts) VALUES ('integrity-check')"))
+
+
+def test_a_load_that_fails_rebuilds_the_substring_index_whatever_it_indexed(ctx, world, monkeypatch):
+    """Only a load that ended well is trusted to have indexed its users: after a failure the index is rebuilt."""
+    if not ctx.db.is_sqlite:
+        pytest.skip("the substring index of SQLite")
+    rebuilt = []
+    real = user_index._add_missing_names
+    monkeypatch.setattr(user_index, "_add_missing_names", lambda conn: rebuilt.append(1) or real(conn))
+    with pytest.raises(RuntimeError), user_index.suspended(ctx.db, names_indexed=True):
+        with ctx.db.write() as s:
+            account = s.scalars(select(Account)).first()
+            add_user(s, ctx, account, add_person(s, "Quentin Zebulon"), "qzebu001")
+        raise RuntimeError("the load failed")
+    assert rebuilt == []
+    d = UserDirectory(ctx)
+    assert [r.username for r in d.window(UserQuery(text="ebulo", contains=True), 0, 10)] == ["qzebu001"]
+
+
+def test_the_indexes_a_sqlite_load_keeps_are_declared_ones():
+    """A kept index's name that no table declares any more would silently be dropped and rebuilt."""
+    declared = {index.name for table in user_index.loaded_tables() for index in table.indexes}
+    assert user_index.SQLITE_KEPT_DURING_LOAD <= declared
+
+
 def test_trigger_definitions_match_migration(db):
     """The triggers a bulk load restores are the ones migration 0003 created (no silent drift)."""
     if not db.is_sqlite:
@@ -202,10 +241,11 @@ def test_a_load_interrupted_with_its_indexes_dropped_is_repaired_before_the_list
     the directory builds the missing indexes when it starts."""
     declared = {index.name for table in user_index.loaded_tables() for index in table.indexes}
     assert "ix_users_state_username" in declared
+    dropped = declared - user_index.SQLITE_KEPT_DURING_LOAD if ctx.db.is_sqlite else declared
     with ctx.db.write() as s:
         user_index.suspend(s.connection())
     with ctx.db.read() as s:
-        assert {i.name for i in bulk.missing_indexes(s.connection(), user_index.loaded_tables())} == declared
+        assert {i.name for i in bulk.missing_indexes(s.connection(), user_index.loaded_tables())} == dropped
         assert not user_index.is_current(s.connection())
     d = UserDirectory(ctx)
     assert [r.username for r in d.window(UserQuery(text="bbake"), 0, 10)] == ["bbake001"]

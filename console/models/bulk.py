@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -103,7 +103,7 @@ def insert_built(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['?'] * len(names))})"
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, map(tuple, map(dict.values, rows)))
+        cursor.executemany(sql, [tuple(row.values()) for row in rows])
     finally:
         cursor.close()
 
@@ -156,14 +156,15 @@ def _declared_indexes(tables: Iterable[Table]) -> list[Index]:
     return [index for table in tables for index in sorted(table.indexes, key=lambda i: str(i.name))]
 
 
-def drop_indexes(conn: Connection, tables: Iterable[Table]) -> None:
-    """Drop the tables' declared secondary indexes before a bulk load: building each once afterwards is one
-    sort, where keeping it row by row is a B-tree insert per row (half of a million-user load's writing).
-    Primary keys and unique constraints stay, so the load is still checked."""
+def drop_indexes(conn: Connection, tables: Iterable[Table], keep: Collection[str] = ()) -> None:
+    """Drop the tables' declared secondary indexes (but those named in `keep`) before a bulk load: building
+    each once afterwards is one sort, where keeping it row by row is a B-tree insert per row at a random place
+    (half of a million-user load's writing). Primary keys and unique constraints stay, so the load is still
+    checked."""
     tables = list(tables)
     present = _present_indexes(conn, tables)
     for index in _declared_indexes(tables):
-        if index.name in present:
+        if index.name in present and index.name not in keep:
             index.drop(conn)
 
 

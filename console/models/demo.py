@@ -458,6 +458,8 @@ class _Batch:
         conn = session.connection()
         for table, rows in self.tables:
             bulk.insert_built(conn, table, rows)
+            if table.name == "users" and rows:
+                user_index.index_names(conn, rows[0]["id"], rows[-1]["id"])
         if self.seeds and self.vault_key is not None:
             vault.store_seeds_in_bulk(conn, self.seeds, self.vault_key)
         if self.rights_holders:
@@ -622,7 +624,7 @@ def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: b
               audit_before: int) -> DemoSummary:
     ids = builder.ids
     made = accounts = 0
-    with user_index.suspended(ctx.db):
+    with user_index.suspended(ctx.db, names_indexed=True):
         writer = _Writer(ctx.db, parallel and _can_fork(ctx.db))
         finished = False
         try:

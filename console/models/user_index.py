@@ -149,9 +149,23 @@ def is_current(conn: Connection) -> bool:
     return set(SQLITE_TRIGGERS) | set(SQLITE_DEVICE_TRIGGERS) <= _present(conn)
 
 
+# Indexes a SQLite load keeps row by row. Their keys arrive in order or at a few hot spots (a batch's new
+# accounts, users and devices; a handful of actions, kinds and states), so a row costs about its share of a
+# rebuild, paid by the writer process while the next batch is built, where a rebuild at the end scans the
+# table once per index with the other core idle. Indexes ordered by name or username are rebuilt.
+SQLITE_KEPT_DURING_LOAD = frozenset({
+    "ix_audit_entries_action", "ix_audit_entries_account_id", "ix_audit_entries_user_id",
+    "ix_audit_entries_device_id", "ix_devices_kind", "ix_devices_state", "ix_devices_locked",
+    "ix_devices_account_id", "ix_devices_replaces_id", "ix_devices_state_activation_due",
+    "ix_devices_state_return_due", "ix_devices_kind_state_expires", "ix_devices_return_due_at",
+    "ix_devices_required_at_login_since", "ix_device_holdings_user_id", "ix_device_holdings_device_id",
+    "ix_user_restrictions_user_id"})
+
+
 def suspend(conn: Connection) -> None:
-    """Stop row-by-row upkeep and drop the loaded tables' secondary indexes; stale until resume()."""
-    bulk.drop_indexes(conn, loaded_tables())
+    """Stop row-by-row upkeep and drop the loaded tables' secondary indexes (on SQLite, but those it keeps
+    during a load); stale until resume()."""
+    bulk.drop_indexes(conn, loaded_tables(), keep=SQLITE_KEPT_DURING_LOAD if conn.dialect.name == "sqlite" else ())
     if conn.dialect.name == "postgresql":
         for table, name in POSTGRES_TRIGGERS:
             conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
@@ -162,14 +176,34 @@ def suspend(conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
 
 
-def resume(conn: Connection) -> None:
+def index_names(conn: Connection, first_id: int, last_id: int) -> None:
+    """During a load on SQLite: put a batch's users in the substring index, as its suspended triggers would
+    (in the batch's writer, while the next batch is built, instead of in a rebuild at the end)."""
+    if conn.dialect.name == "sqlite" and _has_fts(conn):
+        conn.exec_driver_sql("INSERT INTO users_fts(rowid, username, name_key) "
+                             "SELECT id, username, name_key FROM users WHERE id BETWEEN ? AND ?", (first_id, last_id))
+
+
+def resume(conn: Connection, names_indexed: bool = False) -> None:
     """Rebuild the substring index, the counts and the name words from the users table, restore the
-    triggers, then build the missing indexes."""
+    triggers, then build the missing indexes. `names_indexed`: the load put each of its users in the
+    substring index (index_names), so only users added by others meanwhile are missing from it."""
     with bulk.sorting_in_parallel(conn):
-        _rebuild(conn)
+        _rebuild(conn, names_indexed)
 
 
-def _rebuild(conn: Connection) -> None:
+def _add_missing_names(conn: Connection) -> bool:
+    """Index the users the substring index lacks (added by a desk while triggers were off); False when it
+    holds a user that is gone, which only a rebuild clears. Users are never renamed, so an indexed user's
+    entry is current."""
+    if conn.exec_driver_sql("SELECT 1 FROM users_fts_docsize WHERE id NOT IN (SELECT id FROM users) LIMIT 1").first():
+        return False
+    conn.exec_driver_sql("INSERT INTO users_fts(rowid, username, name_key) SELECT id, username, name_key "
+                         "FROM users WHERE id NOT IN (SELECT id FROM users_fts_docsize)")
+    return True
+
+
+def _rebuild(conn: Connection, names_indexed: bool = False) -> None:
     if conn.dialect.name == "postgresql":
         disabled = _postgres_disabled(conn)
         if disabled:  # set-based refills, then the row-by-row upkeep again
@@ -181,7 +215,8 @@ def _rebuild(conn: Connection) -> None:
                 if name in disabled:
                     conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
     elif conn.dialect.name == "sqlite" and _has_fts(conn):
-        conn.exec_driver_sql("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
+        if not (names_indexed and _add_missing_names(conn)):
+            conn.exec_driver_sql("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
         for statement in _REFILL_COUNTS:
             conn.exec_driver_sql(statement)
         conn.exec_driver_sql("DELETE FROM user_words")
@@ -207,12 +242,15 @@ def repair_if_needed(db: Database) -> bool:
 
 
 @contextlib.contextmanager
-def suspended(db: Database) -> Iterator[None]:
-    """Run a bulk load without per-row upkeep; rebuilds once afterwards, even if the load fails."""
+def suspended(db: Database, names_indexed: bool = False) -> Iterator[None]:
+    """Run a bulk load without per-row upkeep; rebuilds once afterwards, even if the load fails.
+    `names_indexed`: the load calls index_names for every batch it stores (trusted only if it ends well)."""
     with db.write() as s:
         suspend(s.connection())
+    finished = False
     try:
         yield
+        finished = True
     finally:
         with db.write() as s:
-            resume(s.connection())
+            resume(s.connection(), names_indexed and finished)
