@@ -74,7 +74,7 @@ ORG_WORDS = ("Capital Partners Holdings Asset Management Trading Ventures Adviso
              "Family Office Trust Securities").split()
 COUNTRIES = ("US", "US", "US", "GB", "DE", "JP", "CA", "AU", "FR", "IN", "SG", "CH")
 
-BATCH_USERS = 20_000  # users per transaction
+BATCH_USERS = 50_000  # users per transaction
 PARALLEL_FROM_USERS = 50_000  # below this, starting a writer process costs more than it saves
 
 
