@@ -535,3 +535,71 @@ def test_demo_entries_chained_ahead_are_chained_again_when_another_entry_came_fi
     with ctx.db.read() as s:
         result = audit.verify(s)
     assert result.ok, result.problem
+
+
+def test_first_rows_are_the_count_and_the_first_window_read_in_one_transaction(people, monkeypatch):
+    """What a new search shows first (its count and first window) is one read, equal to the two calls."""
+    d = UserDirectory(people)
+    d.count(UserQuery())  # the first read checks the derived tables once
+    opened = []
+    real_read = people.db.read
+    monkeypatch.setattr(people.db, "read", lambda: opened.append(1) or real_read())
+    for text_ in [*_sample_texts(people), ""]:
+        query = UserQuery(text=text_)
+        d.invalidate()
+        opened.clear()
+        total, rows = d.first_rows(query, 20)
+        assert len(opened) == 1
+        assert total == len(_plain(people, query))
+        assert [(r.id, r.username) for r in rows] == [row[:2] for row in _plain(people, query, 0, 20)]
+    with pytest.raises(ValueError):
+        d.first_rows(UserQuery(sort="password"), 20)
+
+
+def test_the_freshness_signature_is_the_audit_head_and_the_users_per_state(people):
+    """One statement tells whether the data moved: the audit head's last entry and the kept users per state."""
+    from console.models.entities import AuditHead
+
+    with people.db.read() as s:
+        head, *per_state = s.execute(directory._FRESHNESS).one()
+        assert head == s.scalar(select(AuditHead.last_id).where(AuditHead.id == 1))
+        kept = dict(s.execute(select(UserStateCount.sls_state, UserStateCount.users)).all())
+    assert dict(zip(SlsState, per_state, strict=True)) == {state: kept.get(state) for state in SlsState}
+
+
+def test_a_read_can_be_interrupted_from_its_session_check_on(ctx, world, monkeypatch):
+    """A superseded read is interruptible as soon as it holds its connection: while its session check runs,
+    interrupt_reads() finds it (before, a search interrupted then ran its whole count)."""
+    import threading
+
+    from console.models.context import ServiceContext
+    from console.models.enums import StaffRole
+    from tests.sessions import signed_in
+
+    d = UserDirectory(ctx.for_desk(signed_in(ctx, "desk01", "Desk One", StaffRole.help_desk)))
+    checking, release = threading.Event(), threading.Event()
+    real_check = ServiceContext.check_reader
+
+    def slow_check(self, s):
+        checking.set()
+        release.wait(5)
+        real_check(self, s)
+
+    monkeypatch.setattr(ServiceContext, "check_reader", slow_check)
+    outcome: dict[str, object] = {}
+
+    def read() -> None:
+        try:
+            outcome["count"] = d.count(UserQuery())
+        except Exception as exc:  # an interrupt that reached the next statement
+            outcome["error"] = exc
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert checking.wait(5)
+    try:
+        assert d.interrupt_reads(reader.ident)
+    finally:
+        release.set()
+        reader.join(5)
+    assert not reader.is_alive() and outcome

@@ -329,6 +329,10 @@ def plain_window_statement(query: UserQuery, offset: int, limit: int, dialect: s
 _ROW_COLUMNS = (User.id, User.username, User.full_name, Account.number, User.role, User.sls_state,
                 User.active_devices, User.name_key)  # name_key last: the full_name sort key, not shown
 _ROW_SELECT: _RowSelect = select(*_ROW_COLUMNS).join(Account, Account.id == User.account_id)
+# The directory's freshness signature in one statement: the audit head and the users per state.
+_FRESHNESS = select(select(AuditHead.last_id).where(AuditHead.id == 1).scalar_subquery(),
+                    *(select(UserStateCount.users).where(UserStateCount.sls_state == state).scalar_subquery()
+                      for state in SlsState))
 _ANCHORS_PER_QUERY = 4000  # known (offset -> sort key) positions kept per query; two per window read
 _QUERIES_CACHED = 16
 _SKIP_DIRECT = 1000  # a window this far down with no count yet: count first, so the end can be a start
@@ -373,13 +377,15 @@ class UserDirectory:
     # --- reads that another thread may interrupt -------------------------------------------------
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Session]:
-        """A read session whose running statement interrupt_reads() can stop from another thread."""
-        with self.ctx.read() as s:
-            self._check_fresh(s)
+        """A read session whose running statement interrupt_reads() can stop from another thread, from its
+        first statement (the session check) on."""
+        with self.ctx.db.read() as s:
             me = threading.get_ident()
             with self._lock:
                 self._active[me] = s.connection().connection.driver_connection
             try:
+                self.ctx.check_reader(s)
+                self._check_fresh(s)
                 yield s
             finally:
                 with self._lock:
@@ -408,13 +414,12 @@ class UserDirectory:
             self._counts.clear()
 
     def _check_fresh(self, s: Session) -> None:
-        # Two primary-key reads: every security change moves the audit head, every insert/delete the counts.
+        # One statement of primary-key reads: every security change moves the audit head, every insert/delete
+        # the counts.
         if not self._repaired:
             self._repaired = True
             user_index.repair_if_needed(self.ctx.db)
-        signature = (s.scalar(select(AuditHead.last_id).where(AuditHead.id == 1)),
-                     tuple(s.execute(select(UserStateCount.sls_state, UserStateCount.users)
-                                     .order_by(UserStateCount.sls_state))))
+        signature = tuple(s.execute(_FRESHNESS).one())
         with self._lock:
             if signature != self._signature:
                 self._signature = signature
@@ -460,6 +465,13 @@ class UserDirectory:
             pos.total = total or 0
         return pos.total
 
+    def first_rows(self, query: UserQuery, limit: int) -> tuple[int, list[UserRow]]:
+        """count(query) and window(query, 0, limit) in one read: what a new search shows first."""
+        _check_window(query, 0, limit)
+        with self._reading() as s:
+            total = self._count(s, query)
+            return total, self._rows(s, query, 0, limit)
+
     def counts_by_state(self, query: UserQuery = UserQuery()) -> dict[SlsState, int]:
         """Users per SLS state under the query's text filter (its state filter is ignored).
 
@@ -502,13 +514,13 @@ class UserDirectory:
 
     def window(self, query: UserQuery, offset: int, limit: int) -> list[UserRow]:
         """Rows offset .. offset+limit-1 of the query's order (fewer at the end)."""
-        if query.sort not in SORT_COLUMNS:
-            raise ValueError(f"unknown sort column {query.sort!r}")
-        if offset < 0 or limit < 0:
-            raise ValueError("offset and limit must not be negative")
+        _check_window(query, offset, limit)
         with self._reading() as s:
-            rows = self._window(s, query, offset, limit) if limit else []
-            restrictions = _restrictions_of(s, [r[0] for r in rows])
+            return self._rows(s, query, offset, limit)
+
+    def _rows(self, s: Session, query: UserQuery, offset: int, limit: int) -> list[UserRow]:
+        rows = self._window(s, query, offset, limit) if limit else []
+        restrictions = _restrictions_of(s, [r[0] for r in rows])
         return [UserRow(r.id, r.username, r.full_name, r.number, r.role, r.sls_state, r.active_devices,
                         restrictions=restrictions.get(r.id, ())) for r in rows]
 
@@ -637,6 +649,13 @@ class UserDirectory:
             return None  # no username holds such characters
         with self.ctx.read() as s:
             return s.scalar(select(User.id).where(User.username == name))
+
+
+def _check_window(query: UserQuery, offset: int, limit: int) -> None:
+    if query.sort not in SORT_COLUMNS:
+        raise ValueError(f"unknown sort column {query.sort!r}")
+    if offset < 0 or limit < 0:
+        raise ValueError("offset and limit must not be negative")
 
 
 def _restrictions_of(s: Session, user_ids: list[int]) -> dict[int, tuple[Restriction, ...]]:

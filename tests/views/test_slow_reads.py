@@ -112,7 +112,7 @@ def test_audit_trail_filters_verifies_and_exports_while_the_window_answers(qtbot
 
 
 def test_users_list_and_its_counts_without_text_are_read_while_the_window_answers(qtbot, desk, monkeypatch):
-    release = slow_reads(monkeypatch, desk.services.directory, "count", "window", "counts_by_state")
+    release = slow_reads(monkeypatch, desk.services.directory, "first_rows", "window", "counts_by_state")
     window = MainWindow(desk)
     qtbot.addWidget(window)
     window.show()
