@@ -200,6 +200,8 @@ class UserDetailPane(QWidget):
         self._runner.query(self, lambda: directory.details(user_id), success=arrived, failure=failed)
 
     def _show(self, details: UserDetails | None) -> None:
+        same_user = self.details is not None and details is not None and details.id == self.details.id
+        kept = self.selected_device() if same_user else None
         self.details = d = details
         if d is None:
             self.heading.setText("Select a user to see their SLS state and devices.")
@@ -240,6 +242,10 @@ class UserDetailPane(QWidget):
                     item.setForeground(QColor("#b3261e"))
                     item.setToolTip("The date has passed")
                 self.devices.setItem(i, j, item)
+        # The same user read again: the device the agent had selected stays selected wherever its row moved
+        # (an ended device goes below the devices in use), so the next decision is about the same device.
+        if kept is None or not self.select_device(kept.id):
+            self.devices.setCurrentCell(-1, -1)
         self.audit.setRowCount(len(d.recent_audit))
         for i, entry in enumerate(d.recent_audit):
             for j, text in enumerate((when(entry.at), entry.actor, entry.summary)):
