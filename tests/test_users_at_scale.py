@@ -486,13 +486,17 @@ def test_find_by_a_word_reads_index_ranges_only(people):
     read through an index."""
     statements = _statements_of_find(people, _find_texts(people) + ["tanaka", "smi"])
     assert len(statements) >= 20
-    windows = 0
+    windows = accounts = 0
     with people.db.engine.connect() as conn:
         if people.db.is_sqlite:
             for statement, params in statements:
                 plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)]
-                steps = [p for p in plan if re.search(r"\b(users|user_words)\b", p)]
+                steps = [p for p in plan if re.search(r"\b(users|user_words|user_account_numbers)\b", p)]
                 assert steps and all(p.startswith("SEARCH") for p in steps), (statement, plan)
+                if "user_account_numbers" in statement:
+                    accounts += 1
+                    assert any(re.match(r"SEARCH user_account_numbers USING PRIMARY KEY \(number>\? AND number<\?",
+                                        p) for p in plan), plan
                 assert any(re.match(r"SEARCH user_words USING PRIMARY KEY \(word>\? AND word<\?", p)
                            for p in plan), plan
                 if "LIMIT" in statement:
@@ -504,8 +508,11 @@ def test_find_by_a_word_reads_index_ranges_only(people):
                 plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", params))
                 assert "Seq Scan" not in plan, (statement, plan)
                 assert re.search(r"(Index (Only )?Scan using|Bitmap Index Scan on) user_words_pkey", plan), plan
+                if "user_account_numbers" in statement:
+                    accounts += 1
+                    assert re.search(r"Index (Only )?Scan using user_account_numbers_pkey", plan), plan
                 windows += "LIMIT" in statement
-    assert windows >= 12
+    assert windows >= 12 and accounts >= 8  # the account-number texts read their own key's range
 
 
 def test_demo_entries_chained_ahead_are_chained_again_when_another_entry_came_first(ctx, world, clock):
@@ -603,3 +610,61 @@ def test_a_read_can_be_interrupted_from_its_session_check_on(ctx, world, monkeyp
         release.set()
         reader.join(5)
     assert not reader.is_alive() and outcome
+
+
+def test_find_follows_account_moves_renumbering_and_removals_through_the_account_number_triggers(people):
+    """user_account_numbers is kept by the database on every insert, username change, move to another account,
+    renumbered account and delete (both databases), and equals the users joined to their accounts."""
+    from console.models.entities import UserAccountNumber
+
+    def kept(s) -> set[tuple]:
+        return set(s.execute(select(UserAccountNumber.number, UserAccountNumber.username,
+                                    UserAccountNumber.user_id)).all())
+
+    def plain(s) -> set[tuple]:
+        return set(s.execute(select(Account.number, User.username, User.id)
+                             .join(Account, Account.id == User.account_id)).all())
+
+    with people.db.read() as s:
+        assert kept(s) == plain(s) and len(kept(s)) == s.scalar(select(func.count(User.id)))
+    d = UserDirectory(people)
+    with people.db.write() as s:
+        user, other = s.scalars(select(User).order_by(User.id).limit(2).offset(10)).all()
+        assert user.account_id != other.account_id
+        user.username, user.account_id = "zzmoved1", other.account_id
+        s.flush()
+        uid, number = user.id, s.scalar(select(Account.number).where(Account.id == other.account_id))
+    assert uid in {r.id for r in d.window(UserQuery(text=number), 0, 50)}
+    with people.db.write() as s:
+        s.execute(update(Account).where(Account.number == number).values(number="U0000042"))
+    d.invalidate()
+    assert d.window(UserQuery(text=number), 0, 50) == []
+    assert "zzmoved1" in {r.username for r in d.window(UserQuery(text="u0000042"), 0, 50)}
+    with people.db.write() as s:
+        s.execute(text("DELETE FROM user_restrictions WHERE user_id = :u"), {"u": uid})
+        s.execute(text("DELETE FROM opt_out_acknowledgements WHERE user_id = :u"), {"u": uid})
+        s.execute(text("DELETE FROM device_holdings WHERE user_id = :u"), {"u": uid})
+        s.execute(text("UPDATE accounts SET rights_holder_id = NULL WHERE rights_holder_id = :u"), {"u": uid})
+        s.execute(delete(User).where(User.id == uid))
+    demo.generate(people, Figures(), 5, seed=98)  # new users through the load (triggers off, one refill)
+    with people.db.read() as s:
+        assert kept(s) == plain(s)
+        assert s.scalar(select(func.count()).select_from(UserAccountNumber)
+                        .where(UserAccountNumber.user_id == uid)) == 0
+
+
+def test_account_number_triggers_and_migration_agree(db):
+    """The users triggers a bulk load restores are the migration's; the accounts trigger stays in place."""
+    import importlib
+
+    if not db.is_sqlite:
+        pytest.skip("SQLite triggers")
+    migration = importlib.import_module("console.migrations.versions.0016_user_account_numbers")
+    norm = lambda sql: re.sub(r"\s+", " ", sql).strip()  # noqa: E731
+    ours = {norm(v) for k, v in user_index.SQLITE_TRIGGERS.items() if k.startswith("user_account_numbers")}
+    theirs = {norm(v) for v in migration.SQLITE_TRIGGERS}
+    assert ours < theirs and len(theirs - ours) == 1
+    with db.engine.connect() as conn:
+        present = {norm(sql) for (sql,) in conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'user_account_numbers%'")}
+    assert present == theirs

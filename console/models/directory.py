@@ -42,6 +42,7 @@ from console.models.entities import (
     DeviceHolding,
     SecurityDevice,
     User,
+    UserAccountNumber,
     UserRestriction,
     UserStateCount,
     UserWord,
@@ -255,16 +256,14 @@ class _Arm(NamedTuple):
 
     rows: Select[str, int]
     username: SQLColumnExpression[str]
-    # PostgreSQL: the range may be cut to its first rows in username order on its own (a join may not: the
-    # planner then walks every username and looks up each one's account, a second at a million users).
-    cut_alone: bool = True
 
 
 def _found_by_name(query: UserQuery) -> list[_Arm] | None:
     """For Find's default search of one word without a state filter: the index ranges whose union is every
     user it finds (username prefix, words of the name, account number), none of which reads the users table
-    for the words' matches. Counted, or read in username order by key, from these ranges alone: thousands of
-    Smiths cost a few milliseconds, not a read of each Smith's row. None for other queries."""
+    for the words' or the account numbers' matches. Counted, or read in username order by key, from these
+    ranges alone: thousands of Smiths cost a few milliseconds, not a read of each Smith's row. None for other
+    queries."""
     text = query.normalized_text()
     if query.state is not None or " " in text or len(text) < WORD_START_MIN or (
             query.contains and len(text) >= SUBSTRING_MIN):
@@ -274,8 +273,8 @@ def _found_by_name(query: UserQuery) -> list[_Arm] | None:
             _Arm(_words_starting(text), UserWord.username)]
     number = account_number_prefix(text)
     if number is not None:
-        arms.append(_Arm(select(User.username, User.id).join(Account, Account.id == User.account_id)
-                         .where(prefix_range(Account.number, number)), User.username, cut_alone=False))
+        arms.append(_Arm(select(UserAccountNumber.username, UserAccountNumber.user_id)
+                         .where(prefix_range(UserAccountNumber.number, number)), UserAccountNumber.username))
     return arms
 
 
@@ -299,7 +298,7 @@ def _found_window(arms: list[_Arm], after: str | None, ascending: bool, skip: in
     order: list[ColumnElement[Any]] = [name, user_id] if ascending else [name.desc(), user_id.desc()]
     if dialect == "postgresql":
         rows = [r.order_by(*(c if ascending else c.desc() for c in r.selected_columns)).limit(skip + limit)
-                if arm.cut_alone else r for r, arm in zip(rows, arms, strict=True)]
+                for r in rows]
     return union(*rows).order_by(*order).offset(skip).limit(limit)
 
 
