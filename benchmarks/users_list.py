@@ -135,9 +135,7 @@ def ensure_server_database(url: str, users: int) -> dict:
             with ctx.db.read() as s:
                 have = s.scalar(select(func.count()).select_from(User))
             if have >= users:  # built earlier, by this script or by `sls-console demo`
-                info = json.loads(info_path.read_text()) if info_path.exists() else {
-                    "users": have, "audit_entries": _audit_entries(ctx), "build_seconds": "?"}
-                return {**info, "reused": True}
+                return {**_recorded_build(info_path, have, ctx), "reused": True}
         with ctx.db.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
@@ -155,6 +153,16 @@ def ensure_server_database(url: str, users: int) -> dict:
     info_path.parent.mkdir(parents=True, exist_ok=True)
     info_path.write_text(json.dumps(info, indent=2))
     return {**info, "reused": False}
+
+
+def _recorded_build(info_path: Path, users: int, ctx) -> dict:
+    """What this script recorded when it built the database, if it did and the record still matches (same user
+    count); else only what the database holds now (built by `sls-console demo`, or by another run since)."""
+    if info_path.exists():
+        recorded = json.loads(info_path.read_text())
+        if recorded.get("users") == users:
+            return {**recorded, "audit_entries": _audit_entries(ctx)}  # sign-ins since have added entries
+    return {"users": users, "audit_entries": _audit_entries(ctx)}
 
 
 def _audit_entries(ctx) -> int:
@@ -184,10 +192,7 @@ def ensure_database(path: str | Path, users: int) -> dict:
                 with ctx.db.read() as s:
                     have = s.scalar(select(func.count()).select_from(User))
                 if have >= users:  # built earlier, by this script or by `sls-console demo`
-                    info = json.loads(info_path.read_text()) if info_path.exists() else {
-                        "users": have, "audit_entries": _audit_entries(ctx), "build_seconds": "?"}
-                    info["reused"] = True
-                    return info
+                    return {**_recorded_build(info_path, have, ctx), "reused": True}
         finally:
             ctx.db.dispose()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -502,11 +507,7 @@ ROWS = (("time to first rows (ms)", "first_rows_ms"), ("time to show the last ro
 def report(info: dict, results: list[dict], audit_result: dict | None, console: dict | None, path) -> str:
     names = [r["name"] for r in results]
     width = max(len(label) for label, _ in ROWS) + 2
-    lines = [f"database: {_display(path)} ({info['users']:,} users, {info['audit_entries']:,} audit entries; "
-             f"demo build {info['build_seconds']} s{' earlier, reused' if info.get('reused') else ''}"
-             f" on {info.get('cpus')} CPUs: CPU {info.get('build_cpu_seconds_main')} s building + "
-             f"{info.get('build_cpu_seconds_writer', '?')} s writing, load average after "
-             f"{', '.join(f'{x:.1f}' for x in info.get('load_average_after') or ())})", ""]
+    lines = [database_line(info, path), ""]
     lines.append("| " + "measure".ljust(width) + " | " + " | ".join(n.rjust(20) for n in names) + " |")
     lines.append("|" + "-" * (width + 2) + "|" + "|".join("-" * 22 for _ in names) + "|")
     for label, key in ROWS:
@@ -529,6 +530,30 @@ def report(info: dict, results: list[dict], audit_result: dict | None, console: 
     if len(results) > 1:
         lines += ["", f"ratio_last_row_vs_qsql={results[1]['last_row_ms'] / max(ours['last_row_ms'], 0.001):.1f}"]
     return "\n".join(lines)
+
+
+def database_line(info: dict, path, cpus: int | None = None, load: tuple[float, ...] | None = None) -> str:
+    """The database measured and how it came to be: the demo build this script timed (now, or earlier and
+    reused), or an existing database it did not build (so no build time is claimed); then the machine the
+    measurements ran on now (`cpus` and `load` default to this machine's)."""
+    cpus = cpus if cpus is not None else os.cpu_count()
+    load = load if load is not None else (os.getloadavg() if hasattr(os, "getloadavg") else None)
+    text = f"database: {_display(path)} ({info['users']:,} users, {info['audit_entries']:,} audit entries; "
+    if "build_seconds" in info:
+        text += "reused the database this script built earlier: " if info.get("reused") else ""
+        text += f"demo build {info['build_seconds']} s" + (f" on {info['cpus']} CPUs" if "cpus" in info else "")
+        done = [f"CPU {info['build_cpu_seconds_main']} s building + {info['build_cpu_seconds_writer']} s writing"
+                if "build_cpu_seconds_main" in info else "",
+                f"load average after {_loads(info['load_average_after'])}" if info.get("load_average_after") else ""]
+        text += f" ({', '.join(d for d in done if d)}); " if any(done) else "; "
+    else:
+        text += f"reused an existing database of {info['users']:,} users, not built by this script; "
+    text += f"measured on {cpus} CPUs" + (f" at load average {_loads(load)}" if load else "") + ")"
+    return text
+
+
+def _loads(load) -> str:
+    return ", ".join(f"{x:.1f}" for x in load)
 
 
 def _display(target) -> str:

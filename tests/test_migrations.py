@@ -131,3 +131,29 @@ def test_the_vault_is_not_taken_down_while_it_holds_secrets(db, world):
     assert current_revision(db) == "0010"
     upgrade(db)
     assert current_revision(db) == head_revision()
+
+
+def test_account_numbers_are_filled_by_the_upgrade_and_dropped_by_the_downgrade(ctx):
+    """0016 both ways on a database holding users: down drops the table (and its triggers, so users can still
+    be added), up fills it with every user's account number and username."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from console.models import demo
+    from console.models.settings import Figures
+
+    demo.generate(ctx, Figures(), 60, seed=4)
+    db = ctx.db
+    _downgrade(db, "0015", discard_vault=False)
+    assert "user_account_numbers" not in inspect(db.engine).get_table_names()
+    with db.engine.begin() as conn:  # the old triggers are gone with the table: a rename still works
+        conn.execute(text("UPDATE users SET username = 'zzrenamed' WHERE id = (SELECT min(id) FROM users)"))
+    cfg = alembic_config(db.url)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    with db.engine.connect() as conn:
+        kept = set(conn.execute(text("SELECT number, username, user_id FROM user_account_numbers")).all())
+        plain = set(conn.execute(text("SELECT a.number, u.username, u.id FROM users u "
+                                      "JOIN accounts a ON a.id = u.account_id")).all())
+    assert kept == plain and any(username == "zzrenamed" for _, username, _ in kept)

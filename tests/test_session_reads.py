@@ -27,6 +27,7 @@ def every_read(services: Services, world) -> dict[str, object]:
         "list count": lambda: d.count(UserQuery()),
         "state counts": lambda: d.counts_by_state(UserQuery()),
         "list window": lambda: d.window(UserQuery(), 0, 50),
+        "list first rows": lambda: d.first_rows(UserQuery(text="smith"), 50),
         "find": lambda: d.window(UserQuery(text="smith"), 0, 50),
         "find count": lambda: d.count(UserQuery(text="smith")),
         "find by username": lambda: d.find_by_username("jsmit001"),

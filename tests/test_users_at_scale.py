@@ -526,13 +526,17 @@ def test_find_by_a_word_reads_index_ranges_only(people):
     read through an index."""
     statements = _statements_of_find(people, _find_texts(people) + ["tanaka", "smi"])
     assert len(statements) >= 20
-    windows = 0
+    windows = accounts = 0
     with people.db.engine.connect() as conn:
         if people.db.is_sqlite:
             for statement, params in statements:
                 plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)]
-                steps = [p for p in plan if re.search(r"\b(users|user_words)\b", p)]
+                steps = [p for p in plan if re.search(r"\b(users|user_words|user_account_numbers)\b", p)]
                 assert steps and all(p.startswith("SEARCH") for p in steps), (statement, plan)
+                if "user_account_numbers" in statement:
+                    accounts += 1
+                    assert any(re.match(r"SEARCH user_account_numbers USING PRIMARY KEY \(number>\? AND number<\?",
+                                        p) for p in plan), plan
                 assert any(re.match(r"SEARCH user_words USING PRIMARY KEY \(word>\? AND word<\?", p)
                            for p in plan), plan
                 if "LIMIT" in statement:
@@ -544,8 +548,11 @@ def test_find_by_a_word_reads_index_ranges_only(people):
                 plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", params))
                 assert "Seq Scan" not in plan, (statement, plan)
                 assert re.search(r"(Index (Only )?Scan using|Bitmap Index Scan on) user_words_pkey", plan), plan
+                if "user_account_numbers" in statement:
+                    accounts += 1
+                    assert re.search(r"Index (Only )?Scan using user_account_numbers_pkey", plan), plan
                 windows += "LIMIT" in statement
-    assert windows >= 12
+    assert windows >= 12 and accounts >= 8  # the account-number texts read their own key's range
 
 
 def test_demo_entries_chained_ahead_are_chained_again_when_another_entry_came_first(ctx, world, clock):
@@ -575,3 +582,129 @@ def test_demo_entries_chained_ahead_are_chained_again_when_another_entry_came_fi
     with ctx.db.read() as s:
         result = audit.verify(s)
     assert result.ok, result.problem
+
+
+def test_first_rows_are_the_count_and_the_first_window_read_in_one_transaction(people, monkeypatch):
+    """What a new search shows first (its count and first window) is one read, equal to the two calls."""
+    d = UserDirectory(people)
+    d.count(UserQuery())  # the first read checks the derived tables once
+    opened = []
+    real_read = people.db.read
+    monkeypatch.setattr(people.db, "read", lambda: opened.append(1) or real_read())
+    for text_ in [*_sample_texts(people), ""]:
+        query = UserQuery(text=text_)
+        d.invalidate()
+        opened.clear()
+        total, rows = d.first_rows(query, 20)
+        assert len(opened) == 1
+        assert total == len(_plain(people, query))
+        assert [(r.id, r.username) for r in rows] == [row[:2] for row in _plain(people, query, 0, 20)]
+    with pytest.raises(ValueError):
+        d.first_rows(UserQuery(sort="password"), 20)
+
+
+def test_the_freshness_signature_is_the_audit_head_and_the_users_per_state(people):
+    """One statement tells whether the data moved: the audit head's last entry and the kept users per state."""
+    from console.models.entities import AuditHead
+
+    with people.db.read() as s:
+        head, *per_state = s.execute(directory._FRESHNESS).one()
+        assert head == s.scalar(select(AuditHead.last_id).where(AuditHead.id == 1))
+        kept = dict(s.execute(select(UserStateCount.sls_state, UserStateCount.users)).all())
+    assert dict(zip(SlsState, per_state, strict=True)) == {state: kept.get(state) for state in SlsState}
+
+
+def test_a_read_can_be_interrupted_from_its_session_check_on(ctx, world, monkeypatch):
+    """A superseded read is interruptible as soon as it holds its connection: while its session check runs,
+    interrupt_reads() finds it (before, a search interrupted then ran its whole count)."""
+    import threading
+
+    from console.models.context import ServiceContext
+    from console.models.enums import StaffRole
+    from tests.sessions import signed_in
+
+    d = UserDirectory(ctx.for_desk(signed_in(ctx, "desk01", "Desk One", StaffRole.help_desk)))
+    checking, release = threading.Event(), threading.Event()
+    real_check = ServiceContext.check_reader
+
+    def slow_check(self, s):
+        checking.set()
+        release.wait(5)
+        real_check(self, s)
+
+    monkeypatch.setattr(ServiceContext, "check_reader", slow_check)
+    outcome: dict[str, object] = {}
+
+    def read() -> None:
+        try:
+            outcome["count"] = d.count(UserQuery())
+        except Exception as exc:  # an interrupt that reached the next statement
+            outcome["error"] = exc
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert checking.wait(5)
+    try:
+        assert d.interrupt_reads(reader.ident)
+    finally:
+        release.set()
+        reader.join(5)
+    assert not reader.is_alive() and outcome
+
+
+def test_find_follows_account_moves_renumbering_and_removals_through_the_account_number_triggers(people):
+    """user_account_numbers is kept by the database on every insert, username change, move to another account,
+    renumbered account and delete (both databases), and equals the users joined to their accounts."""
+    from console.models.entities import UserAccountNumber
+
+    def kept(s) -> set[tuple]:
+        return set(s.execute(select(UserAccountNumber.number, UserAccountNumber.username,
+                                    UserAccountNumber.user_id)).all())
+
+    def plain(s) -> set[tuple]:
+        return set(s.execute(select(Account.number, User.username, User.id)
+                             .join(Account, Account.id == User.account_id)).all())
+
+    with people.db.read() as s:
+        assert kept(s) == plain(s) and len(kept(s)) == s.scalar(select(func.count(User.id)))
+    d = UserDirectory(people)
+    with people.db.write() as s:
+        user, other = s.scalars(select(User).order_by(User.id).limit(2).offset(10)).all()
+        assert user.account_id != other.account_id
+        user.username, user.account_id = "zzmoved1", other.account_id
+        s.flush()
+        uid, number = user.id, s.scalar(select(Account.number).where(Account.id == other.account_id))
+    assert uid in {r.id for r in d.window(UserQuery(text=number), 0, 50)}
+    with people.db.write() as s:
+        s.execute(update(Account).where(Account.number == number).values(number="U0000042"))
+    d.invalidate()
+    assert d.window(UserQuery(text=number), 0, 50) == []
+    assert "zzmoved1" in {r.username for r in d.window(UserQuery(text="u0000042"), 0, 50)}
+    with people.db.write() as s:
+        s.execute(text("DELETE FROM user_restrictions WHERE user_id = :u"), {"u": uid})
+        s.execute(text("DELETE FROM opt_out_acknowledgements WHERE user_id = :u"), {"u": uid})
+        s.execute(text("DELETE FROM device_holdings WHERE user_id = :u"), {"u": uid})
+        s.execute(text("UPDATE accounts SET rights_holder_id = NULL WHERE rights_holder_id = :u"), {"u": uid})
+        s.execute(delete(User).where(User.id == uid))
+    demo.generate(people, Figures(), 5, seed=98)  # new users through the load (triggers off, one refill)
+    with people.db.read() as s:
+        assert kept(s) == plain(s)
+        assert s.scalar(select(func.count()).select_from(UserAccountNumber)
+                        .where(UserAccountNumber.user_id == uid)) == 0
+
+
+def test_account_number_triggers_and_migration_agree(db):
+    """The users triggers a bulk load restores are the migration's; the accounts trigger stays in place."""
+    import importlib
+
+    if not db.is_sqlite:
+        pytest.skip("SQLite triggers")
+    migration = importlib.import_module("console.migrations.versions.0016_user_account_numbers")
+    norm = lambda sql: re.sub(r"\s+", " ", sql).strip()  # noqa: E731
+    ours = {norm(v) for k, v in user_index.SQLITE_TRIGGERS.items() if k.startswith("user_account_numbers")}
+    theirs = {norm(v) for v in migration.SQLITE_TRIGGERS}
+    assert ours < theirs and len(theirs - ours) == 1
+    with db.engine.connect() as conn:
+        present = {norm(sql) for (sql,) in conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'user_account_numbers%'")}
+    assert present == theirs

@@ -40,8 +40,6 @@ NOT_YET = {
     # look-up or window, read at once because the action needs it now.
     ("users_model.py", "row_at", "self._directory.window"),
     ("users_model.py", "row_of_user", "self._directory.offset_of"),
-    # Not yet moved: once, while the main window is built, whether the training window is offered (a demo database).
-    ("main_window.py", "_build_actions", "self.services.training.available"),
 }
 
 

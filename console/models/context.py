@@ -50,9 +50,13 @@ class ServiceContext:
     def read(self) -> Iterator[Session]:
         """A read transaction that first refuses (SessionEnded, PermissionDenied) when the desk's session may no
         longer view: signed out, idle, deactivated, locked, or a role without the view permission."""
+        with self.db.read() as s:
+            self.check_reader(s)
+            yield s
+
+    def check_reader(self, s: Session) -> None:
+        """read()'s check, for a read that opens its transaction itself (the users list's interruptible reads)."""
         from console.models.permissions import Permission, require
 
-        with self.db.read() as s:
-            if self.reader is not None:
-                require(s, self.reader, Permission.view)
-            yield s
+        if self.reader is not None:
+            require(s, self.reader, Permission.view)

@@ -42,6 +42,7 @@ from console.models.entities import (
     DeviceHolding,
     SecurityDevice,
     User,
+    UserAccountNumber,
     UserRestriction,
     UserStateCount,
     UserWord,
@@ -255,16 +256,14 @@ class _Arm(NamedTuple):
 
     rows: Select[str, int]
     username: SQLColumnExpression[str]
-    # PostgreSQL: the range may be cut to its first rows in username order on its own (a join may not: the
-    # planner then walks every username and looks up each one's account, a second at a million users).
-    cut_alone: bool = True
 
 
 def _found_by_name(query: UserQuery) -> list[_Arm] | None:
     """For Find's default search of one word without a state filter: the index ranges whose union is every
     user it finds (username prefix, words of the name, account number), none of which reads the users table
-    for the words' matches. Counted, or read in username order by key, from these ranges alone: thousands of
-    Smiths cost a few milliseconds, not a read of each Smith's row. None for other queries."""
+    for the words' or the account numbers' matches. Counted, or read in username order by key, from these
+    ranges alone: thousands of Smiths cost a few milliseconds, not a read of each Smith's row. None for other
+    queries."""
     text = query.normalized_text()
     if query.state is not None or " " in text or len(text) < WORD_START_MIN or (
             query.contains and len(text) >= SUBSTRING_MIN):
@@ -274,8 +273,8 @@ def _found_by_name(query: UserQuery) -> list[_Arm] | None:
             _Arm(_words_starting(text), UserWord.username)]
     number = account_number_prefix(text)
     if number is not None:
-        arms.append(_Arm(select(User.username, User.id).join(Account, Account.id == User.account_id)
-                         .where(prefix_range(Account.number, number)), User.username, cut_alone=False))
+        arms.append(_Arm(select(UserAccountNumber.username, UserAccountNumber.user_id)
+                         .where(prefix_range(UserAccountNumber.number, number)), UserAccountNumber.username))
     return arms
 
 
@@ -299,7 +298,7 @@ def _found_window(arms: list[_Arm], after: str | None, ascending: bool, skip: in
     order: list[ColumnElement[Any]] = [name, user_id] if ascending else [name.desc(), user_id.desc()]
     if dialect == "postgresql":
         rows = [r.order_by(*(c if ascending else c.desc() for c in r.selected_columns)).limit(skip + limit)
-                if arm.cut_alone else r for r, arm in zip(rows, arms, strict=True)]
+                for r in rows]
     return union(*rows).order_by(*order).offset(skip).limit(limit)
 
 
@@ -329,6 +328,10 @@ def plain_window_statement(query: UserQuery, offset: int, limit: int, dialect: s
 _ROW_COLUMNS = (User.id, User.username, User.full_name, Account.number, User.role, User.sls_state,
                 User.active_devices, User.name_key)  # name_key last: the full_name sort key, not shown
 _ROW_SELECT: _RowSelect = select(*_ROW_COLUMNS).join(Account, Account.id == User.account_id)
+# The directory's freshness signature in one statement: the audit head and the users per state.
+_FRESHNESS = select(select(AuditHead.last_id).where(AuditHead.id == 1).scalar_subquery(),
+                    *(select(UserStateCount.users).where(UserStateCount.sls_state == state).scalar_subquery()
+                      for state in SlsState))
 _ANCHORS_PER_QUERY = 4000  # known (offset -> sort key) positions kept per query; two per window read
 _QUERIES_CACHED = 16
 _SKIP_DIRECT = 1000  # a window this far down with no count yet: count first, so the end can be a start
@@ -373,13 +376,15 @@ class UserDirectory:
     # --- reads that another thread may interrupt -------------------------------------------------
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Session]:
-        """A read session whose running statement interrupt_reads() can stop from another thread."""
-        with self.ctx.read() as s:
-            self._check_fresh(s)
+        """A read session whose running statement interrupt_reads() can stop from another thread, from its
+        first statement (the session check) on."""
+        with self.ctx.db.read() as s:
             me = threading.get_ident()
             with self._lock:
                 self._active[me] = s.connection().connection.driver_connection
             try:
+                self.ctx.check_reader(s)
+                self._check_fresh(s)
                 yield s
             finally:
                 with self._lock:
@@ -408,13 +413,12 @@ class UserDirectory:
             self._counts.clear()
 
     def _check_fresh(self, s: Session) -> None:
-        # Two primary-key reads: every security change moves the audit head, every insert/delete the counts.
+        # One statement of primary-key reads: every security change moves the audit head, every insert/delete
+        # the counts.
         if not self._repaired:
             self._repaired = True
             user_index.repair_if_needed(self.ctx.db)
-        signature = (s.scalar(select(AuditHead.last_id).where(AuditHead.id == 1)),
-                     tuple(s.execute(select(UserStateCount.sls_state, UserStateCount.users)
-                                     .order_by(UserStateCount.sls_state))))
+        signature = tuple(s.execute(_FRESHNESS).one())
         with self._lock:
             if signature != self._signature:
                 self._signature = signature
@@ -460,6 +464,13 @@ class UserDirectory:
             pos.total = total or 0
         return pos.total
 
+    def first_rows(self, query: UserQuery, limit: int) -> tuple[int, list[UserRow]]:
+        """count(query) and window(query, 0, limit) in one read: what a new search shows first."""
+        _check_window(query, 0, limit)
+        with self._reading() as s:
+            total = self._count(s, query)
+            return total, self._rows(s, query, 0, limit)
+
     def counts_by_state(self, query: UserQuery = UserQuery()) -> dict[SlsState, int]:
         """Users per SLS state under the query's text filter (its state filter is ignored).
 
@@ -502,13 +513,13 @@ class UserDirectory:
 
     def window(self, query: UserQuery, offset: int, limit: int) -> list[UserRow]:
         """Rows offset .. offset+limit-1 of the query's order (fewer at the end)."""
-        if query.sort not in SORT_COLUMNS:
-            raise ValueError(f"unknown sort column {query.sort!r}")
-        if offset < 0 or limit < 0:
-            raise ValueError("offset and limit must not be negative")
+        _check_window(query, offset, limit)
         with self._reading() as s:
-            rows = self._window(s, query, offset, limit) if limit else []
-            restrictions = _restrictions_of(s, [r[0] for r in rows])
+            return self._rows(s, query, offset, limit)
+
+    def _rows(self, s: Session, query: UserQuery, offset: int, limit: int) -> list[UserRow]:
+        rows = self._window(s, query, offset, limit) if limit else []
+        restrictions = _restrictions_of(s, [r[0] for r in rows])
         return [UserRow(r.id, r.username, r.full_name, r.number, r.role, r.sls_state, r.active_devices,
                         restrictions=restrictions.get(r.id, ())) for r in rows]
 
@@ -637,6 +648,13 @@ class UserDirectory:
             return None  # no username holds such characters
         with self.ctx.read() as s:
             return s.scalar(select(User.id).where(User.username == name))
+
+
+def _check_window(query: UserQuery, offset: int, limit: int) -> None:
+    if query.sort not in SORT_COLUMNS:
+        raise ValueError(f"unknown sort column {query.sort!r}")
+    if offset < 0 or limit < 0:
+        raise ValueError("offset and limit must not be negative")
 
 
 def _restrictions_of(s: Session, user_ids: list[int]) -> dict[int, tuple[Restriction, ...]]:

@@ -176,6 +176,20 @@ class UserWord(Base):
     __table_args__ = {"sqlite_with_rowid": False}
 
 
+class UserAccountNumber(Base):
+    """Each user with its account's number and the username, kept by database triggers (migration 0016): Find
+    reads the users of the accounts whose number starts with the text from this key alone, already in username
+    order, instead of looking up each account's users."""
+
+    __tablename__ = "user_account_numbers"
+
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class UserStateCount(Base):
     """Users per SLS state, kept by database triggers (migration 0003): the list's counts without a scan.
 

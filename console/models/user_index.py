@@ -27,14 +27,16 @@ from console.models.entities import (
     Reserve,
     SecurityDevice,
     User,
+    UserAccountNumber,
     UserRestriction,
     UserWord,
     table_of,
 )
 
-# The tables a bulk load fills (user_words through the users triggers or their one refill).
+# The tables a bulk load fills (user_words and user_account_numbers through the users triggers or their one
+# refill).
 LOADED_ENTITIES = (Person, Account, User, SecurityDevice, DeviceHolding, UserRestriction, OptOutAcknowledgement,
-                   Reserve, Charge, AuditEntry, UserWord)
+                   Reserve, Charge, AuditEntry, UserWord, UserAccountNumber)
 
 
 def loaded_tables() -> list[Table]:
@@ -53,8 +55,11 @@ def _words_of(name: str) -> str:
 _FILL_WORDS = ("INSERT OR IGNORE INTO user_words(word, username, user_id) "
                f"SELECT words.value, users.username, users.id FROM users, {_words_of('users.name_key')} AS words "
                "WHERE words.value <> '' ORDER BY 1, 2, 3")  # in key order: appended, not inserted at random
+_FILL_ACCOUNT_NUMBERS = ("INSERT INTO user_account_numbers(number, username, user_id) SELECT accounts.number, "
+                         "users.username, users.id FROM users JOIN accounts ON accounts.id = users.account_id "
+                         "ORDER BY 1, 2, 3")
 
-# Same statements as migrations 0003 and 0012 (tests/test_users_at_scale.py checks they stay identical).
+# Same statements as migrations 0003, 0012 and 0016 (tests/test_users_at_scale.py checks they stay identical).
 SQLITE_TRIGGERS = {
     "users_fts_ai": """CREATE TRIGGER users_fts_ai AFTER INSERT ON users BEGIN
          INSERT INTO users_fts(rowid, username, name_key) VALUES (new.id, new.username, new.name_key);
@@ -93,6 +98,19 @@ SQLITE_TRIGGERS = {
          INSERT OR IGNORE INTO user_words(word, username, user_id)
          SELECT value, new.username, new.id FROM {_words_of('new.name_key')} WHERE value <> '';
        END""",
+    "user_account_numbers_ai": """CREATE TRIGGER user_account_numbers_ai AFTER INSERT ON users BEGIN
+         INSERT OR IGNORE INTO user_account_numbers(number, username, user_id)
+         SELECT number, new.username, new.id FROM accounts WHERE id = new.account_id;
+       END""",
+    "user_account_numbers_ad": """CREATE TRIGGER user_account_numbers_ad AFTER DELETE ON users BEGIN
+         DELETE FROM user_account_numbers WHERE user_id = old.id;
+       END""",
+    "user_account_numbers_au": """CREATE TRIGGER user_account_numbers_au
+       AFTER UPDATE OF username, account_id ON users BEGIN
+         DELETE FROM user_account_numbers WHERE user_id = old.id;
+         INSERT OR IGNORE INTO user_account_numbers(number, username, user_id)
+         SELECT number, new.username, new.id FROM accounts WHERE id = new.account_id;
+       END""",
 }
 
 
@@ -109,7 +127,8 @@ SQLITE_DEVICE_TRIGGERS = {
        END""",
 }
 # PostgreSQL: the row-by-row triggers a COPY would fire, switched off for the load (ALTER TABLE … DISABLE).
-POSTGRES_TRIGGERS = (("users", "user_words_aid"), ("users", "user_state_counts_ai"), ("devices", "device_counts_aid"))
+POSTGRES_TRIGGERS = (("users", "user_words_aid"), ("users", "user_account_numbers_aid"),
+                     ("users", "user_state_counts_ai"), ("devices", "device_counts_aid"))
 
 _REFILL_COUNTS = (
     "DELETE FROM user_state_counts",
@@ -185,8 +204,8 @@ def index_names(conn: Connection, first_id: int, last_id: int) -> None:
 
 
 def resume(conn: Connection, names_indexed: bool = False) -> None:
-    """Rebuild the substring index, the counts and the name words from the users table, restore the
-    triggers, then build the missing indexes. `names_indexed`: the load put each of its users in the
+    """Rebuild the substring index, the counts, the name words and account numbers from the users table,
+    restore the triggers, then build the missing indexes. `names_indexed`: the load put each of its users in the
     substring index (index_names), so only users added by others meanwhile are missing from it."""
     with bulk.sorting_in_parallel(conn):
         _rebuild(conn, names_indexed)
@@ -211,6 +230,8 @@ def _rebuild(conn: Connection, names_indexed: bool = False) -> None:
                 conn.exec_driver_sql(statement)
             conn.exec_driver_sql("DELETE FROM user_words")
             conn.exec_driver_sql(_POSTGRES_FILL_WORDS)
+            conn.exec_driver_sql("DELETE FROM user_account_numbers")
+            conn.exec_driver_sql(_FILL_ACCOUNT_NUMBERS)
             for table, name in POSTGRES_TRIGGERS:
                 if name in disabled:
                     conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
@@ -221,6 +242,8 @@ def _rebuild(conn: Connection, names_indexed: bool = False) -> None:
             conn.exec_driver_sql(statement)
         conn.exec_driver_sql("DELETE FROM user_words")
         conn.exec_driver_sql(_FILL_WORDS)
+        conn.exec_driver_sql("DELETE FROM user_account_numbers")
+        conn.exec_driver_sql(_FILL_ACCOUNT_NUMBERS)
         present = _present(conn)
         for name, statement in (SQLITE_TRIGGERS | SQLITE_DEVICE_TRIGGERS).items():
             if name not in present:

@@ -7,6 +7,8 @@ write anywhere is announced on the desk's change bus, and this window refreshes 
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
@@ -38,7 +40,7 @@ from console.views.client_devices import ClientDevicesWindow
 from console.views.desk import Desk
 from console.views.device_actions import DeviceActions
 from console.views.insight_actions import InsightActions
-from console.views.messages import message_box, rights_notice, show_error
+from console.views.messages import error_text, message_box, rights_notice, show_error
 from console.views.permitted import PermittedAction, hide_empty_menus
 from console.views.security_settings import SecuritySettingsDialog
 from console.views.sls_actions import SlsActions
@@ -47,6 +49,8 @@ from console.views.style import app_icon, icon, theme_signals
 from console.views.tables import list_table
 from console.views.user_detail import UserDetailPane
 from console.views.users_model import COLUMNS, UsersModel
+
+log = logging.getLogger("sls_console")
 
 FILTER_DELAY_MS = 250
 # What the users list shows depends on these kinds of change.
@@ -104,6 +108,7 @@ class MainWindow(QMainWindow):
         detail_scroll.setWidgetResizable(True)
         detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        detail_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes from the list straight to the devices
         detail_scroll.setWidget(self.detail)
         splitter.addWidget(detail_scroll)
         splitter.setStretchFactor(0, 11)
@@ -122,6 +127,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
+        self._offer_training()
         self.model.modelAboutToBeReset.connect(self._remember_position)
         self.model.query_changed.connect(self._on_query_changed)
         self.model.state_counts_changed.connect(self._update_counts)
@@ -243,7 +249,7 @@ class MainWindow(QMainWindow):
                                        "what the selected client's devices would show (codes, responses, card "
                                        "values)", self.open_client_devices, "openClientDevices", Permission.view,
                                        "security")
-        self.client_devices_action.setVisible(self.services.training.available())
+        self.client_devices_action.setVisible(False)  # offered once a demo database is confirmed (_offer_training)
         # F1 opens the help topics, as everywhere else; About is Shift+F1.
         self.about_action = a("&About SLS Console", "Shift+F1", "What this console is and which database it uses",
                               self.show_about, "about", Permission.view, "about")
@@ -307,6 +313,16 @@ class MainWindow(QMainWindow):
                 self.toolbar.addSeparator()
             else:
                 self.toolbar.addAction(action)
+
+    def _offer_training(self) -> None:
+        """The training window works on a demo database only: whether this is one is asked off the GUI thread, so
+        the window opens at once, and its action appears in Tools when the answer lands."""
+        def answered(available: bool) -> None:
+            self.client_devices_action.setVisible(available)
+            hide_empty_menus(self.menuBar())
+
+        self.desk.runner.query(self, lambda: self.services.training.available(), success=answered,
+                               failure=lambda exc: log.warning("training window not offered: %s", error_text(exc)))
 
     def _build_status_bar(self) -> None:
         actor = self.services.actor

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QFocusEvent, QPalette
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -110,6 +110,7 @@ class UserDetailPane(QWidget):
 
         self.devices = _table("detailDevices", "The user's security devices", DEVICE_COLUMNS,
                               ("DSC000000000", None, None))
+        self.devices.installEventFilter(self)
         devices_box = QGroupBox("Security devices")
         QVBoxLayout(devices_box).addWidget(self.devices)
 
@@ -147,6 +148,14 @@ class UserDetailPane(QWidget):
             self.audit.verticalScrollBar().setValue(scroll[1])
 
         self.show_user(self.details.id, then=restore)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """Tabbing into the devices with none selected selects the first, so the Devices menu has one to act on."""
+        if (watched is self.devices and event.type() == QEvent.Type.FocusIn and isinstance(event, QFocusEvent)
+                and event.reason() in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason)
+                and self.devices.currentRow() < 0 and self.devices.rowCount()):
+            self.devices.selectRow(0)
+        return super().eventFilter(watched, event)
 
     def selected_device(self) -> DeviceSummary | None:
         """The device selected in the devices table, or None."""
@@ -200,6 +209,8 @@ class UserDetailPane(QWidget):
         self._runner.query(self, lambda: directory.details(user_id), success=arrived, failure=failed)
 
     def _show(self, details: UserDetails | None) -> None:
+        same_user = self.details is not None and details is not None and details.id == self.details.id
+        kept = self.selected_device() if same_user else None
         self.details = d = details
         if d is None:
             self.heading.setText("Select a user to see their SLS state and devices.")
@@ -240,6 +251,10 @@ class UserDetailPane(QWidget):
                     item.setForeground(QColor("#b3261e"))
                     item.setToolTip("The date has passed")
                 self.devices.setItem(i, j, item)
+        # The same user read again: the device the agent had selected stays selected wherever its row moved
+        # (an ended device goes below the devices in use), so the next decision is about the same device.
+        if kept is None or not self.select_device(kept.id):
+            self.devices.setCurrentCell(-1, -1)
         self.audit.setRowCount(len(d.recent_audit))
         for i, entry in enumerate(d.recent_audit):
             for j, text in enumerate((when(entry.at), entry.actor, entry.summary)):

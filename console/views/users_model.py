@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -31,6 +32,8 @@ COLUMNS = (
 SORTABLE = {key for key, _ in COLUMNS if key != "restrictions"}
 CACHED_WINDOWS = 16
 PENDING_WINDOWS = 4  # window reads waiting at most; older ones (scrolled past) are dropped
+STOP_TRIES = 20  # interrupts sent to a superseded job at most, STOP_RETRY_S apart, until it ends
+STOP_RETRY_S = 0.005
 
 
 def _cell(row: UserRow, column: int) -> str | int:
@@ -51,36 +54,56 @@ def _cell(row: UserRow, column: int) -> str | int:
 
 
 class _Loader:
-    """One background thread that runs the newest requests first and drops superseded ones.
+    """Two background threads: one reads a query's rows and the windows (the newest requests first, superseded
+    ones dropped), the other the counts per state once the rows are out.
 
-    A new query replaces any query still waiting and every waiting window read, and interrupts a search
-    still running (its statement fails at once); any result that still comes back is tagged with its
-    query's generation and the model ignores it. The thread exists only while there is work.
+    A new query replaces any query still waiting and every waiting window read, and stops a search or a count
+    still running (its statement fails at once) from a short-lived thread of its own, so neither the GUI nor
+    the new search waits for the old one to end: the new rows are read on the rows thread while a superseded
+    count ends on the counts thread's connection. Any result that still comes back is tagged with its query's
+    generation and the model ignores it. Each thread exists only while there is work.
     """
 
     def __init__(self, deliver: Callable[[tuple], None], interrupt: Callable[[int], object]) -> None:
         self._deliver = deliver
         self._interrupt = interrupt  # stops the statement a thread is running (UserDirectory.interrupt_reads)
-        self._running_kind: str | None = None
-        self._cancelled = False  # the running job was interrupted on purpose
         self._lock = threading.Lock()
-        self._reset: Callable[[], tuple] | None = None
-        self._after_reset: Callable[[], tuple] | None = None  # e.g. the counts, once the rows are out
+        self._reset: tuple[Callable[[], tuple], Callable[[], tuple] | None] | None = None
+        self._after_rows: Callable[[], tuple] | None = None  # the running query's counts, once its rows are out
+        self._counts: Callable[[], tuple] | None = None  # counts waiting for the counts thread
         self._windows: OrderedDict[tuple[int, int], Callable[[], tuple]] = OrderedDict()
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None  # rows and windows
+        self._counts_thread: threading.Thread | None = None
+        self._running: dict[threading.Thread, Callable[[], tuple]] = {}
+        self._stopped: set[int] = set()  # ids of running jobs interrupted on purpose
 
     def load_query(self, job: Callable[[], tuple], then: Callable[[], tuple] | None = None) -> None:
         with self._lock:
             dropped = list(self._windows)
-            self._reset, self._after_reset = job, then
-            if self._thread is not None and self._running_kind == "query":
-                # A search still running is superseded: stop its statement rather than wait for it.
-                self._cancelled = True
-                self._interrupt(self._thread.ident)
+            self._reset, self._after_rows, self._counts = (job, then), None, None
+            for thread, running in self._running.items():
+                if getattr(running, "kind", None) == "query":  # a superseded search or count
+                    self._stop(thread, running)
             self._windows.clear()
             self._start()
         for generation, number in dropped:
             self._deliver(("dropped", generation, number))
+
+    def _stop(self, thread: threading.Thread, job: Callable[[], tuple]) -> None:
+        """Interrupt `job`'s statements on `thread` until the job ends (an interrupt that falls between two of
+        its statements is lost), never a later job's; sent from a thread of its own (PostgreSQL's cancel is a
+        round trip to the server). Called with the lock held."""
+        self._stopped.add(id(job))
+
+        def send() -> None:
+            for _ in range(STOP_TRIES):
+                with self._lock:  # the thread cannot move on to another job while this is held
+                    if self._running.get(thread) is not job:
+                        return
+                    self._interrupt(thread.ident or 0)
+                time.sleep(STOP_RETRY_S)
+
+        threading.Thread(target=send, name="users-list-stop", daemon=True).start()
 
     def load_window(self, key: tuple[int, int], job: Callable[[], tuple]) -> None:
         dropped = []
@@ -95,43 +118,78 @@ class _Loader:
 
     def idle(self) -> bool:
         with self._lock:
-            return self._thread is None
+            return self._thread is None and self._counts_thread is None
 
     def _start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="users-list-loader", daemon=True)
+            self._thread = threading.Thread(target=self._run_rows, name="users-list-loader", daemon=True)
             self._thread.start()
 
-    def _run(self) -> None:
+    def _start_counts(self) -> None:
+        if self._counts_thread is None:
+            self._counts_thread = threading.Thread(target=self._run_counts, name="users-list-counts", daemon=True)
+            self._counts_thread.start()
+
+    def _run_rows(self) -> None:
+        me = threading.current_thread()
         while True:
             with self._lock:
+                then = None
                 if self._reset is not None:
-                    job, self._reset = self._reset, None
+                    (job, then), self._reset = self._reset, None
+                    self._after_rows = then
                 elif self._windows:
                     _key, job = self._windows.popitem(last=True)  # the newest: where the agent is now
-                elif self._after_reset is not None:
-                    job, self._after_reset = self._after_reset, None
                 else:
                     self._thread = None
-                    self._running_kind = None
                     return
-                self._running_kind = getattr(job, "kind", None)
-                self._cancelled = False
-            try:
-                result = job()
-            except Exception as exc:  # shown by the model's owner; the list stays as it was
-                with self._lock:
-                    cancelled = self._cancelled
-                if isinstance(exc, SessionEnded):  # not a fault: the desk locks and offers sign-in
-                    result = ("ended", getattr(job, "generation", -1), str(exc))
-                else:
-                    if not cancelled:
-                        log.exception("loading the users list failed")
-                    result = ("error", getattr(job, "generation", -1), str(exc))
-            try:
-                self._deliver(result)
-            except RuntimeError:  # the model is gone (window closed)
+                self._running[me] = job
+            if not self._run(me, job):
                 return
+            with self._lock:
+                if then is not None and self._after_rows is then:  # no newer query meanwhile
+                    self._counts, self._after_rows = then, None
+                    self._start_counts()
+
+    def _run_counts(self) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._lock:
+                if self._counts is None:
+                    self._counts_thread = None
+                    return
+                job, self._counts = self._counts, None
+                self._running[me] = job
+            if not self._run(me, job):
+                return
+
+    def _run(self, me: threading.Thread, job: Callable[[], tuple]) -> bool:
+        """Run one job and deliver its result; False when the model is gone."""
+        try:
+            result = job()
+        except Exception as exc:  # shown by the model's owner; the list stays as it was
+            if isinstance(exc, SessionEnded):  # not a fault: the desk locks and offers sign-in
+                result = ("ended", getattr(job, "generation", -1), str(exc))
+            else:
+                with self._lock:
+                    stopped = id(job) in self._stopped
+                if not stopped:
+                    log.exception("loading the users list failed")
+                result = ("error", getattr(job, "generation", -1), str(exc))
+        finally:
+            with self._lock:
+                self._running.pop(me, None)
+                self._stopped.discard(id(job))
+        try:
+            self._deliver(result)
+        except RuntimeError:  # the model is gone (window closed)
+            with self._lock:
+                if me is self._thread:
+                    self._thread = None
+                elif me is self._counts_thread:
+                    self._counts_thread = None
+            return False
+        return True
 
 
 class UsersModel(QAbstractTableModel):
@@ -199,7 +257,7 @@ class UsersModel(QAbstractTableModel):
         directory = self._directory
 
         def job() -> tuple:
-            return ("query", generation, query, directory.count(query), directory.window(query, 0, WINDOW), None)
+            return ("query", generation, query, *directory.first_rows(query, WINDOW), None)
 
         def counts_job() -> tuple:
             return ("counts", generation, directory.counts_by_state(query))

@@ -38,6 +38,26 @@ def grab_screen(widget, name: str) -> None:
     screen.grabWindow(0, geometry.x(), geometry.y(), geometry.width(), geometry.height()).save(str(OUT / name))
 
 
+def client_for_a_dsc(ctx) -> str:
+    """The first demo client (by id) the ship rule allows: an open account whose equity reaches the DSC+ figure,
+    and the user who holds its security rights (the rule's own test, not a copy of it)."""
+    from sqlalchemy import select
+
+    from console.models.entities import Account, User
+    from console.models.rights import holds_rights
+    from console.models.settings import load_figures
+
+    with ctx.db.read() as s:
+        fig = load_figures(s)
+        candidates = s.scalars(select(User).join(Account, Account.id == User.account_id)
+                               .where(Account.equity_cents >= fig.dsc_min_equity_cents, Account.closed_at.is_(None))
+                               .order_by(User.id))
+        for user in candidates:
+            if holds_rights(s, user):
+                return user.username
+    raise SystemExit("no demo client may be shipped a DSC+: the demo data changed")
+
+
 def main() -> None:
     app = QApplication([])
     tmp = tempfile.mkdtemp()
@@ -49,7 +69,7 @@ def main() -> None:
     desk = Desk.build(services)
 
     window = DevicesWindow(desk)
-    window.resize(1180, 640)
+    window.resize(1240, 640)  # every column shows without scrolling sideways
     window.kind_combo.setCurrentIndex(window.kind_combo.findData(DeviceKind.dsc_plus))
     window.state_combo.setCurrentIndex(window.state_combo.findData(DeviceState.in_stock))
     window.show()
@@ -58,23 +78,21 @@ def main() -> None:
     card = services.devices.window(DeviceQuery(DeviceKind.dsc_plus, DeviceState.in_stock, "DSC900000002"), 0, 1)[0]
     window.select_device(card.id)
     desk.runner.wait_idle()  # its row, when it is not among the rows read yet
-    from sqlalchemy import select
-
-    from console.models.entities import Account, User
-
-    with ctx.db.read() as s:  # a client whose equity qualifies for a DSC+
-        username = s.scalar(select(User.username).join(Account, Account.id == User.account_id)
-                            .where(Account.equity_cents >= 500_000_00).order_by(User.id).limit(1))
+    username = client_for_a_dsc(ctx)
     window.ship_action.trigger()
     ship = window.dialog
     ship.username.setText(username)
     ship.try_submit()
     desk.runner.wait_idle()
+    if ship.confirm_box is None or not ship.confirm_box.isVisible():  # refused: no shot of a ship that never was
+        raise SystemExit(f"the ship to {username} was refused: {ship.refusal.text()}")
     grab_screen(window, "desk-ship-confirm.png")
     ship.confirm_box.button(QMessageBox.StandardButton.Yes).click()
     desk.runner.wait_idle()
     for _ in range(20):
         app.processEvents()
+    if services.devices.get(card.id).state is not DeviceState.shipped:
+        raise SystemExit(f"DSC900000002 was not shipped to {username}: {ship.refusal.text()}")
     grab_screen(window, "desk-ship-done.png")
 
     window.state_combo.setCurrentIndex(0)

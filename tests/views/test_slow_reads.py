@@ -112,7 +112,7 @@ def test_audit_trail_filters_verifies_and_exports_while_the_window_answers(qtbot
 
 
 def test_users_list_and_its_counts_without_text_are_read_while_the_window_answers(qtbot, desk, monkeypatch):
-    release = slow_reads(monkeypatch, desk.services.directory, "count", "window", "counts_by_state")
+    release = slow_reads(monkeypatch, desk.services.directory, "first_rows", "window", "counts_by_state")
     window = MainWindow(desk)
     qtbot.addWidget(window)
     window.show()
@@ -350,3 +350,32 @@ def test_client_devices_window_reads_the_devices_and_the_code_while_it_answers(q
     assert window.table.rowCount() == 1 and not window.message.text()
     expected = pyotp.parse_uri(start.provisioning_uri).at(ctx.clock.now())
     assert window.reading.text().startswith(f"IB Key app shows: {expected}")
+
+
+def test_main_window_opens_at_once_and_offers_the_training_window_when_the_database_answers(
+        qtbot, ctx, world, staff_service, monkeypatch):
+    """Whether the training window is offered (a demo database) is asked off the GUI thread: the main window
+    opens and answers meanwhile without the action, which appears in Tools when the answer lands; once the
+    database holds a firm's staff it is not offered."""
+    from console.models.demo_staff import create_demo_staff
+
+    create_demo_staff(staff_service)  # a demo database: the training window works
+    desk = desk_for(ctx, signed_in(ctx, "helpdesk", "Harriet Desk", StaffRole.help_desk))
+    release = slow_reads(monkeypatch, desk.services.training, "available")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    answers_meanwhile(qtbot)
+    assert not window.client_devices_action.isVisible()
+    release.set()
+    settle(qtbot, desk)
+    assert window.client_devices_action.isVisible() and window.client_devices_action in window.tools_menu.actions()
+    window.client_devices_action.trigger()
+    settle(qtbot, desk)
+    assert window.client_devices is not None and window.client_devices.isVisible()
+
+    firm = desk_for(ctx, signed_in(ctx, "hdesk01", "Hank Desk", StaffRole.help_desk))  # not one of the demo staff
+    plain = MainWindow(firm)
+    qtbot.addWidget(plain)
+    settle(qtbot, firm)
+    assert not plain.client_devices_action.isVisible()

@@ -116,3 +116,43 @@ def test_settings_dialog_shows_another_desks_change_live_and_says_whose_entry_ga
     settle(qtbot, desk)
     figures = SettingsService(ctx).figures()
     assert (figures.lockout_failures, figures.return_due_days, figures.online_card_validity_days) == (7, 40, 30)
+
+
+def test_sms_code_sent_now_on_a_stale_screen_is_refused_naming_the_change_and_the_pane_refreshes(
+        qtbot, ctx, world, agent):
+    """The detail pane showed jsmit123's SMS active; another desk ended it. "Send SMS code now" is refused with
+    what changed, who and when; nothing is texted; the pane is read again, shows the SMS ended and no longer
+    offers to text it, so the agent decides on what is true now."""
+    from console.models.enums import DeviceState
+    from console.models.sms import SmsService
+    from console.views.main_window import MainWindow
+    from tests.sls_helpers import lose_only_device
+
+    lose_only_device(ctx, agent, world)
+    desk = desk_for(ctx, agent)
+    issued = SmsService(ctx, desk.services.sms.gateway).issue(agent, world.secondary_id, "+41 79 123 45 67",
+                                                              identity_verified=True)
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    settle(qtbot, desk)
+    window.select_user(world.secondary_id)
+    settle(qtbot, desk)
+    assert window.detail.select_device(issued.device_id)
+    acts = window.sls_actions
+    assert acts.sms_send.isEnabled()
+    SmsService(ctx, desk.services.sms.gateway).end(bob(ctx), issued.device_id, "client found the phone")  # desk B
+    acts.sms_send.trigger()
+    settle(qtbot, desk)
+    box = acts.last_message
+    assert box is not None and box.objectName() == "concurrentChange" and box.isVisible()
+    text = box.text()
+    assert "Another desk changed SMS to +41…567" in text and "(by Bob Office at" in text
+    assert desk.services.sms.gateway.sent == []
+    window.grab().save("/tmp/sls-stale-sms-send.png")
+    box.grab().save("/tmp/sls-stale-sms-send-box.png")
+    box.accept()
+    settle(qtbot, desk)
+    device = window.detail.selected_device()
+    assert device is not None and device.id == issued.device_id and device.state is not DeviceState.active
+    assert not acts.sms_send.isEnabled() and not acts.sms_end.isEnabled()

@@ -44,10 +44,10 @@ class _Recording(UserDirectory):
         self.window_threads.append(threading.get_ident())
         return super().window(query, offset, limit)
 
-    def count(self, query):
+    def first_rows(self, query, limit):
         if self.hold is not None and query.text == self.hold_text:
             self.hold.wait(5)
-        return super().count(query)
+        return super().first_rows(query, limit)
 
 
 def _all_usernames(qtbot, model: UsersModel) -> list[str]:
@@ -195,15 +195,15 @@ class _SlowSearch(UserDirectory):
         super().__init__(ctx)
         self.started = threading.Event()
 
-    def count(self, query):
+    def first_rows(self, query, limit):
         if query.text != "slow":
-            return super().count(query)
+            return super().first_rows(query, limit)
         from sqlalchemy import text
 
         with self._reading() as s:
             self.started.set()
             return s.execute(text("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-                                  "SELECT count(*) FROM c")).scalar()
+                                  "SELECT count(*) FROM c")).scalar(), []
 
 
 def test_a_search_still_running_is_interrupted_by_the_next_one(crowd, qtbot):
@@ -222,3 +222,61 @@ def test_a_search_still_running_is_interrupted_by_the_next_one(crowd, qtbot):
     qtbot.waitUntil(lambda: not model.loading, timeout=5000)
     assert model.shown_query.text == "smi" and failures == []
     assert _all_usernames(qtbot, model) == _plain_usernames(crowd, UserQuery(text="smi"))
+
+
+class _HeldCounts(UserDirectory):
+    """A directory whose counts per state for the text 'held' wait until released (a slow count), and whose
+    counts for 'endless' run a statement that never ends by itself."""
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def counts_by_state(self, query=UserQuery()):  # noqa: B008 (as the real signature)
+        if query.text == "held":
+            self.started.set()
+            self.release.wait(10)
+        if query.text == "endless":
+            from sqlalchemy import text
+
+            with self._reading() as s:
+                self.started.set()
+                s.execute(text("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                               "SELECT count(*) FROM c")).scalar()
+        return super().counts_by_state(query)
+
+
+def test_a_new_search_shows_its_rows_without_waiting_for_the_previous_searchs_counts(crowd, qtbot):
+    """Typing on while the previous search's counts per state are still being made: the new rows arrive at
+    once (the counts run on a thread of their own), then the new counts; the old ones are never shown."""
+    directory = _HeldCounts(crowd)
+    model = UsersModel(directory)
+    qtbot.waitUntil(model.is_idle, timeout=5000)
+    model.set_query(UserQuery(text="held"))
+    assert directory.started.wait(5)  # its counts are being made, after its rows
+    qtbot.waitUntil(lambda: model.shown_query.text == "held", timeout=2000)
+    assert model.state_counts is None
+    model.set_query(UserQuery(text="smi"))
+    qtbot.waitUntil(lambda: not model.loading, timeout=2000)
+    assert not directory.release.is_set() and model.shown_query.text == "smi"
+    assert _all_usernames(qtbot, model) == _plain_usernames(crowd, UserQuery(text="smi"))
+    directory.release.set()
+    qtbot.waitUntil(model.is_idle, timeout=5000)
+    assert model.state_counts == directory.counts_by_state(UserQuery(text="smi"))
+
+
+def test_a_superseded_count_still_running_is_stopped_and_the_new_counts_arrive(crowd, qtbot):
+    """The previous search's count is stopped on the database (its statement fails at once, nobody is told)
+    and the newest search's counts arrive."""
+    directory = _HeldCounts(crowd)
+    model = UsersModel(directory)
+    qtbot.waitUntil(model.is_idle, timeout=5000)
+    failures: list[str] = []
+    model.load_failed.connect(failures.append)
+    model.set_query(UserQuery(text="endless"))
+    assert directory.started.wait(5)
+    qtbot.wait(50)  # let the statement start running
+    model.set_query(UserQuery(text="smi"))
+    qtbot.waitUntil(model.is_idle, timeout=5000)
+    assert model.shown_query.text == "smi" and failures == []
+    assert model.state_counts == directory.counts_by_state(UserQuery(text="smi"))
