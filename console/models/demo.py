@@ -73,8 +73,10 @@ LAST = ("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martin
 ORG_WORDS = ("Capital Partners Holdings Asset Management Trading Ventures Advisors Investments Group Fund "
              "Family Office Trust Securities").split()
 COUNTRIES = ("US", "US", "US", "GB", "DE", "JP", "CA", "AU", "FR", "IN", "SG", "CH")
+ID_DOCUMENTS = ("passport", "national_id", "driving_licence")
 
 BATCH_USERS = 50_000  # users per transaction
+EDGE_BATCH_USERS = 10_000  # the first and last batches: one core idles while the first is built and the last stored
 PARALLEL_FROM_USERS = 50_000  # below this, starting a writer process costs more than it saves
 
 
@@ -198,11 +200,12 @@ class DemoBuilder:
 
     # --- rows ------------------------------------------------------------------------------------
     def _person(self, full_name: str | None = None) -> Record:
-        first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
+        rng = self.rng
+        first, last = _pick(rng, FIRST), _pick(rng, LAST)
         p = {"id": self.ids.take("person"), "full_name": full_name or f"{first} {last}",
              "date_of_birth": self.day(dt.date(self._int(1940, 2004), self._int(1, 13), self._int(1, 29))),
-             "citizenship": self.rng.choice(COUNTRIES), "country_of_residence": self.rng.choice(COUNTRIES),
-             "id_document_type": self.rng.choice(("passport", "national_id", "driving_licence")),
+             "citizenship": _pick(rng, COUNTRIES), "country_of_residence": _pick(rng, COUNTRIES),
+             "id_document_type": _pick(rng, ID_DOCUMENTS),
              "id_document_number": f"{self._int(10**8, 10**9)}",
              "ssn": f"{self._int(100, 900)}-{self._int(10, 99)}-{self._int(1000, 9999)}"}
         self.t["persons"].append(p)
@@ -430,7 +433,7 @@ class DemoBuilder:
     def take_batch(self) -> _Batch:
         """The batch's rows as built (the writer converts and stores them), its audit entries chained after
         the previous batch's (the writer checks that is still the head, and chains them again if not)."""
-        entries = sorted(self.t["audit"], key=lambda e: e["at"])
+        entries = sorted(self.t["audit"], key=operator.itemgetter("at"))
         linked = audit.link(entries, *self.audit_head)
         self.audit_head = (linked.last_id, linked.last_hash)
         batch = _Batch([(table_of(entity), self.t[name]) for entity, name in _TABLES], entries, linked,
@@ -534,6 +537,15 @@ class _Writer:
         self.wait()
 
 
+def batch_size(made: int, users: int) -> int:
+    """Users in the next batch: fewer at both ends of a load, where the builder or the writer waits for the
+    other."""
+    left = users - made
+    if made == 0 or left <= EDGE_BATCH_USERS:
+        return min(BATCH_USERS, EDGE_BATCH_USERS)
+    return max(1, min(BATCH_USERS, left - EDGE_BATCH_USERS))
+
+
 def _end_with_parent() -> None:
     """Linux: the kernel sends this process SIGTERM when the process that started it dies (even by SIGKILL)."""
     if sys.platform.startswith("linux"):
@@ -630,7 +642,8 @@ def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: b
         try:
             while made < users:
                 batch_made = 0
-                while batch_made < BATCH_USERS and made + batch_made < users:
+                size = batch_size(made, users)
+                while batch_made < size and made + batch_made < users:
                     batch_made += builder.add_account()
                     accounts += 1
                 if made == 0:
