@@ -487,8 +487,9 @@ class _Writer:
         self.parallel = parallel
         self.process: BaseProcess | None = None
         self.pipe: ProcessConnection | None = None
-        # The batch being stored, kept until its writer has ended: freed while the child still shares its
-        # memory, every page the frees touch would be copied first (a tenth of the build's time).
+        # The batch being stored. It is freed once the next writer has started: freeing it (a few tenths of a
+        # second) before would hold that writer back, and while its own writer still shared its memory both
+        # processes copied every page the frees touched.
         self.batch: _Batch | None = None
 
     def submit(self, batch: _Batch) -> None:
@@ -502,7 +503,7 @@ class _Writer:
         self.process = context.Process(target=_write_batch, args=(self.db.url, batch, child, self.pipe, os.getpid()),
                                        daemon=True)
         self.process.start()
-        self.batch = batch
+        self.batch = batch  # and the previous batch is freed here, while the new writer works
         child.close()
 
     def wait(self) -> None:
@@ -517,7 +518,6 @@ class _Writer:
         finally:
             pipe.close()
             process.join()
-            self.batch = None
         if error:
             raise RuntimeError(f"Storing demo data failed: {error}")
 
@@ -535,6 +535,7 @@ class _Writer:
 
     def close(self) -> None:
         self.wait()
+        self.batch = None
 
 
 def batch_size(made: int, users: int) -> int:
