@@ -77,3 +77,31 @@ def test_entries_name_devices_by_serial_not_internal_id(ctx, world, auditor, bac
     rows = {r.device_id: r.device for r in AuditLog(ctx).window(auditor, AuditFilter()) if r.device_id}
     assert rows[card] == "DSC000000555"
     assert rows[world.secondary_device_id] == "IB Key"
+
+
+def test_bulk_chaining_hashes_every_entry_as_a_single_entry_is_hashed():
+    """audit.link writes the canonical text itself for speed; it must give canonical_bytes' hashes for any
+    text (quotes, backslashes, control characters, non-ASCII), ids or their absence, SQLite's stored time
+    text, and fall back to the encoder for values it does not write itself."""
+    import datetime as dt
+    import hashlib
+
+    from console.models import audit
+
+    at = dt.datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=dt.UTC)
+    rows = [
+        {"at": at, "actor": "demo", "action": "user.enrolled", "summary": 'say "hi" \\ back\n\ttab \x01 é 漢 🙂',
+         "account_id": 1, "user_id": 2, "device_id": None, "details": {"device_kind": "ib_key", "shared": False}},
+        {"at": "2026-03-04 05:06:07.890123", "actor": 'bob "the" office', "action": "device.shared",
+         "summary": "", "account_id": None, "user_id": None, "device_id": 9, "details": {"note": "ünïcode \"q\""}},
+        {"at": at, "actor": "demo", "action": "user.enrolled", "summary": "bool id", "account_id": True,
+         "user_id": 3, "details": None},
+    ]
+    linked = audit.link(rows, 41, "f" * 64)
+    prev = "f" * 64
+    for i, out in enumerate(linked.rows):
+        expected = hashlib.sha256(audit.canonical_bytes(
+            42 + i, at, out["actor"], out["action"], out["account_id"], out["user_id"], out["device_id"],
+            out["summary"], out["details"], prev)).hexdigest()
+        assert out["entry_hash"] == expected, i
+        prev = expected

@@ -202,11 +202,13 @@ def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
     details (dict).
 
     The same hashes as canonical_bytes() gives, with the per-entry work cut down for millions of entries:
-    UTC times formatted in one call, and each distinct details value encoded once."""
+    UTC times formatted in one call, each distinct details value encoded once, and the canonical text
+    written directly where every field is a plain string, integer or None (a quarter of the encoder's cost)."""
     last_id, last_hash = after_id, after_hash
     out = []
-    encode, sha256, utc = _CANONICAL.encode, hashlib.sha256, dt.UTC
+    encode, sha256, utc, quote = _CANONICAL.encode, hashlib.sha256, dt.UTC, json.encoder.encode_basestring
     details_text: dict[tuple[tuple[str, Any], ...], str] = {}
+    quoted: dict[str, str] = {}  # actors, actions and details texts repeat: each quoted once
     counted: collections.Counter[tuple[str, str, str, str]] = collections.Counter()
     for row in rows:
         last_id += 1
@@ -228,8 +230,18 @@ def link(rows: list[dict[str, Any]], after_id: int, after_hash: str) -> Linked:
         actor, action, summary = row["actor"], row["action"], row["summary"]
         counted[at_text[:10], action, actor, activity_counts.path_of(action, details) if
                 action == activity_counts.ENROLLED else ""] += 1
-        entry_hash = sha256(encode([last_id, at_text, actor, action, account_id, user_id, device_id, summary,
-                                    text, last_hash]).encode("utf-8")).hexdigest()
+        if ((account_id is None or account_id.__class__ is int) and (user_id is None or user_id.__class__ is int)
+                and (device_id is None or device_id.__class__ is int) and actor.__class__ is str
+                and action.__class__ is str and summary.__class__ is str and last_id.__class__ is int):
+            canonical = (f'[{last_id},"{at_text}",{quoted.get(actor) or quoted.setdefault(actor, quote(actor))},'
+                         f'{quoted.get(action) or quoted.setdefault(action, quote(action))},'
+                         f'{"null" if account_id is None else account_id},{"null" if user_id is None else user_id},'
+                         f'{"null" if device_id is None else device_id},{quote(summary)},'
+                         f'{quoted.get(text) or quoted.setdefault(text, quote(text))},"{last_hash}"]')
+        else:
+            canonical = encode([last_id, at_text, actor, action, account_id, user_id, device_id, summary, text,
+                                last_hash])
+        entry_hash = sha256(canonical.encode("utf-8")).hexdigest()
         out.append({"id": last_id, "at": at, "actor": actor, "action": action, "summary": summary,
                     "account_id": account_id, "user_id": user_id, "device_id": device_id, "details": text,
                     "prev_hash": last_hash, "entry_hash": entry_hash})

@@ -16,7 +16,7 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as ProcessConnection
 from multiprocessing.process import BaseProcess
@@ -89,7 +89,7 @@ def _weighted(*pairs: tuple[_V, int]) -> tuple[_V, ...]:
     return tuple(value for value, weight in pairs for _ in range(weight))
 
 
-def _pick(rng: random.Random, table: tuple[_V, ...]) -> _V:
+def _pick(rng: random.Random, table: Sequence[_V]) -> _V:
     return table[int(rng.random() * len(table))]  # cheaper than rng.choices(), which rebuilds the weights
 
 
