@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from console.models.db import Database
 from console.models.demo import generate
 from console.models.demo_limits import (
     DISK_BYTES_PER_USER,
@@ -54,6 +55,17 @@ def test_room_comes_from_free_memory_and_disk(db):
     check_size(db, tight.users, tight)
     with pytest.raises(InvalidInput, match="about 0"):
         check_size(db, 1, Room(0, "no memory"))
+
+
+def test_memory_room_counts_two_batches_in_flight_and_the_sets():
+    """A million users need about two batches' rows and the million-entry sets (1.5 GB measured); a small
+    machine still has room for a small demo."""
+    from console.models import demo, demo_limits
+
+    assert demo_limits.USERS_IN_FLIGHT == 2 * demo.BATCH_USERS
+    assert room_for_demo(Database("sqlite://"), free_memory=2 * 2**30, free_disk=10**15).users >= 1_000_000
+    small = room_for_demo(Database("sqlite://"), free_memory=2**29, free_disk=10**15).users
+    assert 20_000 < small < 200_000
 
 
 def test_database_with_real_staff_needs_an_administrator(ctx, agent, admin):

@@ -75,7 +75,7 @@ ORG_WORDS = ("Capital Partners Holdings Asset Management Trading Ventures Adviso
 COUNTRIES = ("US", "US", "US", "GB", "DE", "JP", "CA", "AU", "FR", "IN", "SG", "CH")
 ID_DOCUMENTS = ("passport", "national_id", "driving_licence")
 
-BATCH_USERS = 50_000  # users per transaction
+BATCH_USERS = 100_000  # users per transaction
 EDGE_BATCH_USERS = 10_000  # the first and last batches: one core idles while the first is built and the last stored
 PARALLEL_FROM_USERS = 50_000  # below this, starting a writer process costs more than it saves
 

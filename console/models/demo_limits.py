@@ -18,12 +18,15 @@ from console.models.entities import Setting, StaffMember
 from console.models.errors import InvalidInput, PermissionDenied
 from console.models.permissions import Permission, require
 
-# Measured with `sls-console demo --users 20000` (SQLite, /usr/bin/time -v): 1.7 KB of database file per
-# user, 230 MB peak memory (two batches in flight); the sets of usernames and account numbers kept to avoid
-# duplicates grow with the database. Rounded up: a refusal is better than a machine out of memory.
+# Measured with /usr/bin/time (SQLite): 1.7 KB of database file per user; 1.5 GB peak memory for a million
+# users: the rows of the two batches in flight (up to two of demo.BATCH_USERS), and the sets of usernames and
+# account numbers kept to avoid duplicates, which grow with the database. Rounded up: a refusal is better than
+# a machine out of memory.
 DISK_BYTES_PER_USER = 2_500
-MEMORY_BYTES_PER_USER = 600
-MEMORY_BASE_BYTES = 600 * 2**20
+MEMORY_BYTES_PER_USER = 600  # the sets
+MEMORY_BYTES_PER_USER_IN_FLIGHT = 3_000  # a batch's rows
+USERS_IN_FLIGHT = 200_000  # two batches of demo.BATCH_USERS
+MEMORY_BASE_BYTES = 300 * 2**20
 ROOM_LEFT = 0.8  # never plan to fill more than this share of what is free
 
 
@@ -56,7 +59,11 @@ def _database_folder(db: Database) -> Path | None:
 def room_for_demo(db: Database, free_memory: int | None = None, free_disk: int | None = None) -> Room:
     """About how many demo users fit in this machine's free memory and, for a SQLite file, free disk."""
     memory = available_memory() if free_memory is None else free_memory
-    by_memory = max(0, int((memory * ROOM_LEFT - MEMORY_BASE_BYTES) / MEMORY_BYTES_PER_USER))
+    budget = memory * ROOM_LEFT - MEMORY_BASE_BYTES
+    by_memory = int(budget / (MEMORY_BYTES_PER_USER + MEMORY_BYTES_PER_USER_IN_FLIGHT))
+    if by_memory > USERS_IN_FLIGHT:  # beyond two batches, only the sets grow
+        by_memory = int((budget - USERS_IN_FLIGHT * MEMORY_BYTES_PER_USER_IN_FLIGHT) / MEMORY_BYTES_PER_USER)
+    by_memory = max(0, by_memory)
     folder = _database_folder(db)
     if free_disk is None and folder is not None:
         free_disk = shutil.disk_usage(folder).free
