@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         detail_scroll.setWidgetResizable(True)
         detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        detail_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes from the list straight to the devices
         detail_scroll.setWidget(self.detail)
         splitter.addWidget(detail_scroll)
         splitter.setStretchFactor(0, 11)

@@ -14,6 +14,7 @@ def list_table(model: QAbstractItemModel, name: str, accessible_name: str) -> QT
     t.setObjectName(name)
     t.setAccessibleName(accessible_name)
     t.setModel(model)
+    t.setTabKeyNavigation(False)  # whole rows are chosen with the arrows; Tab goes on to the next part of the window
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     t.setAlternatingRowColors(True)
@@ -41,6 +42,7 @@ def item_table(columns: tuple[str, ...], name: str, accessible_name: str) -> QTa
     t.setHorizontalHeaderLabels(list(columns))
     t.verticalHeader().setVisible(False)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setTabKeyNavigation(False)  # as list_table: Tab leaves the list
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

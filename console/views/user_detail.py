@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QFocusEvent, QPalette
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -110,6 +110,7 @@ class UserDetailPane(QWidget):
 
         self.devices = _table("detailDevices", "The user's security devices", DEVICE_COLUMNS,
                               ("DSC000000000", None, None))
+        self.devices.installEventFilter(self)
         devices_box = QGroupBox("Security devices")
         QVBoxLayout(devices_box).addWidget(self.devices)
 
@@ -147,6 +148,14 @@ class UserDetailPane(QWidget):
             self.audit.verticalScrollBar().setValue(scroll[1])
 
         self.show_user(self.details.id, then=restore)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """Tabbing into the devices with none selected selects the first, so the Devices menu has one to act on."""
+        if (watched is self.devices and event.type() == QEvent.Type.FocusIn and isinstance(event, QFocusEvent)
+                and event.reason() in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason)
+                and self.devices.currentRow() < 0 and self.devices.rowCount()):
+            self.devices.selectRow(0)
+        return super().eventFilter(watched, event)
 
     def selected_device(self) -> DeviceSummary | None:
         """The device selected in the devices table, or None."""

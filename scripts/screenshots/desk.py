@@ -69,7 +69,7 @@ def main() -> None:
     desk = Desk.build(services)
 
     window = DevicesWindow(desk)
-    window.resize(1180, 640)
+    window.resize(1240, 640)  # every column shows without scrolling sideways
     window.kind_combo.setCurrentIndex(window.kind_combo.findData(DeviceKind.dsc_plus))
     window.state_combo.setCurrentIndex(window.state_combo.findData(DeviceState.in_stock))
     window.show()

@@ -235,3 +235,24 @@ def test_a_refused_read_of_the_user_is_said_once_in_the_pane(qtbot, window, worl
     settle(qtbot, window.desk)
     assert window.detail.heading.text() == "jsmit001 is no longer on record." and window.detail.details is None
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+
+
+def test_tab_goes_from_the_users_list_to_the_users_devices_and_on_with_a_device_to_act_on(window, qtbot, world):
+    """From the keyboard alone: Tab leaves the users list (it does not walk its cells) for the selected user's
+    devices, where the first device is selected so the Devices menu acts on it; Tab again goes on to the audit
+    entries, then back to Find."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    window.select_user(world.secondary_id)
+    settle(qtbot, window.desk)
+    window.table.setFocus()
+    qtbot.waitUntil(window.table.hasFocus)
+    qtbot.keyClick(window.table, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is window.detail.devices
+    assert window.detail.selected_device() is not None and window.detail.selected_device().kind_label == "IB Key"
+    assert window.device_actions.report.isEnabled()
+    qtbot.keyClick(window.detail.devices, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is window.detail.audit
+    qtbot.keyClick(window.detail.audit, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is window.filter_edit
