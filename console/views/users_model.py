@@ -34,6 +34,7 @@ CACHED_WINDOWS = 16
 PENDING_WINDOWS = 4  # window reads waiting at most; older ones (scrolled past) are dropped
 STOP_TRIES = 20  # interrupts sent to a superseded job at most, STOP_RETRY_S apart, until it ends
 STOP_RETRY_S = 0.005
+ROWS_THREAD, COUNTS_THREAD = "users-list-loader", "users-list-counts"  # the loader's two threads
 
 
 def _cell(row: UserRow, column: int) -> str | int:
@@ -75,6 +76,9 @@ class _Loader:
         self._thread: threading.Thread | None = None  # rows and windows
         self._counts_thread: threading.Thread | None = None
         self._running: dict[threading.Thread, Callable[[], tuple]] = {}
+        # Held while a thread's job ends, and by _stop while it interrupts that thread: the job cannot end (and
+        # the thread move on to another) meanwhile. One per thread, so stopping a count never holds up the rows.
+        self._ending = {ROWS_THREAD: threading.Lock(), COUNTS_THREAD: threading.Lock()}
         self._stopped: set[int] = set()  # ids of running jobs interrupted on purpose
 
     def load_query(self, job: Callable[[], tuple], then: Callable[[], tuple] | None = None) -> None:
@@ -97,10 +101,11 @@ class _Loader:
 
         def send() -> None:
             for _ in range(STOP_TRIES):
-                with self._lock:  # the thread cannot move on to another job while this is held
-                    if self._running.get(thread) is not job:
-                        return
-                    self._interrupt(thread.ident or 0)
+                with self._ending[thread.name]:  # the job cannot end while this is held
+                    with self._lock:
+                        if self._running.get(thread) is not job:
+                            return
+                    self._interrupt(thread.ident or 0)  # without the lock: a round trip on PostgreSQL
                 time.sleep(STOP_RETRY_S)
 
         threading.Thread(target=send, name="users-list-stop", daemon=True).start()
@@ -122,12 +127,12 @@ class _Loader:
 
     def _start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run_rows, name="users-list-loader", daemon=True)
+            self._thread = threading.Thread(target=self._run_rows, name=ROWS_THREAD, daemon=True)
             self._thread.start()
 
     def _start_counts(self) -> None:
         if self._counts_thread is None:
-            self._counts_thread = threading.Thread(target=self._run_counts, name="users-list-counts", daemon=True)
+            self._counts_thread = threading.Thread(target=self._run_counts, name=COUNTS_THREAD, daemon=True)
             self._counts_thread.start()
 
     def _run_rows(self) -> None:
@@ -177,7 +182,7 @@ class _Loader:
                     log.exception("loading the users list failed")
                 result = ("error", getattr(job, "generation", -1), str(exc))
         finally:
-            with self._lock:
+            with self._ending[me.name], self._lock:
                 self._running.pop(me, None)
                 self._stopped.discard(id(job))
         try:
