@@ -625,11 +625,15 @@ def generate(ctx: ServiceContext, figures: Figures, users: int, seed: int | None
         # Still without the cycle collector: while the builder's millions of objects live, every collection
         # the twins' ORM objects set off would walk them all (5 s at a million users).
         twins = demo_twins.add_twins(ctx, users, seed)  # a few shares across entities wait for compliance
+        audit_entries = _audit_count(ctx) - audit_before
+        # Gone by reference counting before the collector is back: its first collection would walk every one
+        # of the builder's objects still alive (a second at a million users).
+        del builder
     finally:
         if gc_was_enabled:
             gc.enable()
     return dataclasses.replace(summary, accounts=summary.accounts + twins, users=summary.users + twins,
-                               audit_entries=_audit_count(ctx) - audit_before, seconds=time.perf_counter() - started)
+                               audit_entries=audit_entries, seconds=time.perf_counter() - started)
 
 
 def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: bool,
