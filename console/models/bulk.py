@@ -92,20 +92,14 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 
 def insert_built(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows built to be stored as they are: every value what the driver stores (on SQLite, text for
-    times and dates, enum names) and every row with the first row's keys in the same order. SQLite binds
-    them with no pass over the rows; PostgreSQL's COPY adapts them as insert_rows does."""
+    times and dates, enum names) and every row with the first row's keys in the same order. SQLite binds each
+    row's values as they are; PostgreSQL's COPY adapts them as insert_rows does."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":
         insert_rows(conn, table, rows)
         return
-    names = list(rows[0])
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['?'] * len(names))})"
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, [tuple(row.values()) for row in rows])
-    finally:
-        cursor.close()
+    insert_prepared(conn, Prepared(table.name, list(rows[0]), [tuple(row.values()) for row in rows]))
 
 
 def load_faster(engine: Engine) -> None:
