@@ -98,6 +98,14 @@ SLS_STATES = _weighted((SlsState.enrolled, 80), (SlsState.opted_out, 15), (SlsSt
 DEVICE_KINDS = _weighted((DeviceKind.ib_key, 80), (DeviceKind.dsc_plus, 12), (DeviceKind.code_card, 5),
                          (DeviceKind.online_code_card, 3))
 
+# What the rows store of enum members, read once by member name: a member's .name, .value and properties, and
+# hashing it, are Python calls (a million users make millions of them); its _name_ is a plain attribute.
+STATE_TEXT = {s.name: (f"user.{s.value}", s.label.lower()) for s in SlsState}
+SHARED_TEXT = {k.name: f"{k.label} shared with a further username of the same person" for k in DeviceKind}
+SHARE_RANK = {k.name: -1 if k.is_temporary else k.protection_rank for k in DeviceKind}  # -1: never shared
+RESTRICTION_NAMES = tuple(r.name for r in OPT_OUT_RESTRICTIONS)
+LETTER_PAIRS = tuple(a + b for a in "abcdefghijklmnopqrstuvwxyz" for b in "abcdefghijklmnopqrstuvwxyz")
+
 # Tables in the order their rows are inserted (foreign keys), with the builder's name for each.
 _TABLES = ((Person, "persons"), (Account, "accounts"), (User, "users"), (SecurityDevice, "devices"),
            (DeviceHolding, "holdings"), (UserRestriction, "restrictions"), (OptOutAcknowledgement, "acks"),
@@ -177,7 +185,7 @@ class DemoBuilder:
             if name not in self.usernames:
                 self.usernames.add(name)
                 return name
-            stem = "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(5))
+            stem = _pick(self.rng, LETTER_PAIRS) + _pick(self.rng, LETTER_PAIRS) + _pick(self.rng, LETTER_PAIRS)[0]
         raise RuntimeError("could not find a free username")
 
     def _account_number(self) -> str:
@@ -214,7 +222,7 @@ class DemoBuilder:
     def _device(self, kind: DeviceKind, state: DeviceState, account_id: int, since: dt.datetime) -> int:
         device_id = self.ids.take("device")
         when = self.when
-        d: Record = dict(DEVICE_ROW, id=device_id, kind=kind.name, state=state.name, account_id=account_id,
+        d: Record = dict(DEVICE_ROW, id=device_id, kind=kind._name_, state=state._name_, account_id=account_id,
                          issued_at=when(since), activated_at=when(since) if state is DeviceState.active else None)
         if kind in (DeviceKind.ib_key, DeviceKind.dsc_plus):
             self._keep_seed(d)
@@ -283,10 +291,10 @@ class DemoBuilder:
             persons = [self._person() for _ in range(self._int(2, 5))]
             title = f"{rng.choice(LAST)} {rng.choice(ORG_WORDS)} {rng.choice(('LLC', 'Ltd', 'Inc', 'LP'))}"
         number = self._account_number()
-        self.t["accounts"].append({"id": account_id, "number": number, "kind": kind.name, "title": title,
+        self.t["accounts"].append({"id": account_id, "number": number, "kind": kind._name_, "title": title,
                                    "rights_holder_id": None, "created_at": self.when(created), "version": 1,
                                    "equity_cents": int(rng.lognormvariate(11, 2.2)) * 100})
-        self._audit(created, "account.opened", f"Account {number} ({kind.value}) opened", account_id)
+        self._audit(created, "account.opened", f"Account {number} ({kind._value_}) opened", account_id)
         user_ids = []
         for index, person in enumerate(persons):
             user_ids.append(self._user(account_id, person, UserRole.primary if index == 0 else UserRole.secondary,
@@ -309,24 +317,25 @@ class DemoBuilder:
         how: dict[str, Any] = {}  # an enrollment records its device kind and whether it was shared (the opt-in path)
         if state is SlsState.enrolled:
             active, kind, shared = self._enrolled_devices(user_id, person["id"], account_id, since)
-            how = {"device_kind": kind.name, "shared": shared}
+            how = {"device_kind": kind._name_, "shared": shared}
         elif state is SlsState.pending:
             device_id = self._device(DeviceKind.ib_key, DeviceState.pending, account_id, self._past(2))
             self._hold(user_id, device_id, True, since)
-            for r in OPT_OUT_RESTRICTIONS:  # opting in from opted out: lifted only when the opt-in completes
-                self.t["restrictions"].append({"user_id": user_id, "restriction": r.name,
+            for r in RESTRICTION_NAMES:  # opting in from opted out: lifted only when the opt-in completes
+                self.t["restrictions"].append({"user_id": user_id, "restriction": r,
                                                "imposed_at": self.when(since), "lifted_at": None})
         else:
-            for r in OPT_OUT_RESTRICTIONS:
-                self.t["restrictions"].append({"user_id": user_id, "restriction": r.name,
+            for r in RESTRICTION_NAMES:
+                self.t["restrictions"].append({"user_id": user_id, "restriction": r,
                                                "imposed_at": self.when(since), "lifted_at": None})
             self.t["acks"].append({"user_id": user_id, "acknowledged_at": self.when(since), "recorded_by": "demo",
                                    "statement": "Client acknowledged the opt-out risks (demo data)."})
         self.t["users"].append({"id": user_id, "username": username, "full_name": person["full_name"],
                                 "name_key": person["full_name"].lower(), "account_id": account_id,
-                                "person_id": person["id"], "role": role.name, "sls_state": state.name,
+                                "person_id": person["id"], "role": role._name_, "sls_state": state._name_,
                                 "active_devices": active, "created_at": self.when(created), "version": 1})
-        self._audit(since, f"user.{state.value}", f"{username} {state.label.lower()}", account_id, user_id, **how)
+        action, label = STATE_TEXT[state._name_]
+        self._audit(since, action, f"{username} {label}", account_id, user_id, **how)
         return user_id
 
     def _enrolled_devices(self, user_id: int, person_id: int, account_id: int,
@@ -334,12 +343,11 @@ class DemoBuilder:
         """The user's devices; returns how many are active, the kind it enrolled with and whether shared."""
         rng = self.rng
         owned = self.person_devices.get(person_id, [])
-        shareable = [d for d in owned if not d[1].is_temporary and d[0] not in self.lost_ids]
+        shareable = [d for d in owned if SHARE_RANK[d[1]._name_] >= 0 and d[0] not in self.lost_ids]
         if shareable and rng.random() < 0.6:
-            device_id, kind = max(shareable, key=lambda d: d[1].protection_rank)
+            device_id, kind = max(shareable, key=lambda d: SHARE_RANK[d[1]._name_])
             self._hold(user_id, device_id, True, since)
-            self._audit(since, "device.shared", f"{kind.label} shared with a further username of the same "
-                                                f"person", account_id, user_id, device_id)
+            self._audit(since, "device.shared", SHARED_TEXT[kind._name_], account_id, user_id, device_id)
             return 1, kind, True
         kind = _pick(rng, DEVICE_KINDS)
         device_id = self._device(kind, DeviceState.active, account_id, since)
@@ -487,9 +495,7 @@ class _Writer:
         self.parallel = parallel
         self.process: BaseProcess | None = None
         self.pipe: ProcessConnection | None = None
-        # The batch being stored. It is freed once the next writer has started: freeing it (a few tenths of a
-        # second) before would hold that writer back, and while its own writer still shared its memory both
-        # processes copied every page the frees touched.
+        # The batch last handed to a writer, kept until it can be freed without holding a writer back (see submit).
         self.batch: _Batch | None = None
 
     def submit(self, batch: _Batch) -> None:
@@ -497,13 +503,18 @@ class _Writer:
             with self.db.write() as s:
                 batch.write(s)
             return
+        if self.pipe is not None and not self.pipe.poll():
+            # Its writer is still storing it: free it now (a few tenths of a second at 100,000 users) instead of
+            # waiting idle. A writer already done would be held back by it: the batch is freed once the next
+            # one has started.
+            self.batch = None
         self.wait()  # the previous batch is stored before this one starts: memory stays at two batches
         context = multiprocessing.get_context("fork")
         self.pipe, child = context.Pipe(duplex=False)
         self.process = context.Process(target=_write_batch, args=(self.db.url, batch, child, self.pipe, os.getpid()),
                                        daemon=True)
         self.process.start()
-        self.batch = batch  # and the previous batch is freed here, while the new writer works
+        self.batch = batch  # the previous batch, if still kept, is freed here while the new writer works
         child.close()
 
     def wait(self) -> None:
