@@ -254,6 +254,89 @@ def test_a_load_interrupted_with_its_indexes_dropped_is_repaired_before_the_list
         assert user_index.is_current(s.connection())
 
 
+def test_sqlite_builds_a_loads_indexes_apart_the_users_last_and_leaves_the_connections_as_they_were(ctx, world):
+    """After a load on SQLite each missing index is built in a transaction of its own while a thread copies the
+    write-ahead log back: every index is there and the log is copied into the database file. The users table's
+    indexes come last, so a build that stops part-way still reads as stale and is repaired."""
+    if not ctx.db.is_sqlite:
+        pytest.skip("the write-ahead log of SQLite")
+    built: list[str] = []
+    real = bulk.create_indexes_apart
+    bulk_calls: list[list[str]] = []
+
+    def recording(engine, indexes):
+        bulk_calls.append([index.name for index in indexes])
+        real(engine, indexes)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bulk, "create_indexes_apart", recording)
+        with user_index.suspended(ctx.db):
+            pass
+    (names,) = bulk_calls
+    users = {index.name for index in User.__table__.indexes}
+    assert set(names[-len(users):]) == users and users.isdisjoint(names[:-len(users)])
+    with ctx.db.read() as s:
+        conn = s.connection()
+        assert bulk.missing_indexes(conn, user_index.loaded_tables()) == []
+        assert user_index.is_current(conn)
+    raw = ctx.db.engine.raw_connection()
+    try:
+        busy, frames, copied = raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        raw.close()
+    assert busy == 0 and frames == copied
+
+    # Stopped after some of the indexes: the users table's are missing, so the list repairs the rest.
+    with ctx.db.write() as s:
+        user_index.suspend(s.connection())
+
+    def failing(engine, indexes):
+        real(engine, indexes[:3])
+        built.extend(index.name for index in indexes[:3])
+        raise RuntimeError("stopped part-way")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bulk, "create_indexes_apart", failing)
+        with pytest.raises(RuntimeError):
+            user_index.repair_if_needed(ctx.db)
+    with ctx.db.read() as s:
+        missing = {index.name for index in bulk.missing_indexes(s.connection(), user_index.loaded_tables())}
+        assert len(built) == 3 and missing.isdisjoint(built) and users <= missing
+        assert not user_index.is_current(s.connection())
+    d = UserDirectory(ctx)
+    assert [r.username for r in d.window(UserQuery(text="bbake"), 0, 10)] == ["bbake001"]
+    with ctx.db.read() as s:
+        assert bulk.missing_indexes(s.connection(), user_index.loaded_tables()) == []
+
+
+def test_indexes_built_apart_leave_the_connection_as_it_was_and_an_index_already_there(tmp_path):
+    """The connection that built them goes back to the pool with its own settings (checkpoints at commit,
+    sorter threads, cache), and an index another desk built meanwhile is left as it is."""
+    from sqlalchemy import Column, Index, Integer, MetaData, Table, create_engine
+    from sqlalchemy.pool import StaticPool
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'apart.sqlite3'}", poolclass=StaticPool)
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("a", Integer),
+                  Column("b", Integer))
+    first, second = Index("ix_t_a", table.c.a), Index("ix_t_b", table.c.b)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+        table.create(conn)
+        conn.exec_driver_sql("WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 5000) "
+                             "INSERT INTO t (a, b) SELECT v, -v FROM n")
+        second.drop(conn)  # created with the table, as the first is
+    names = ("wal_autocheckpoint", "threads", "cache_size")
+    with engine.connect() as conn:
+        before = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in names}
+    bulk.create_indexes_apart(engine, [first, second])
+    with engine.connect() as conn:
+        assert {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in names} == before
+        assert {name for (name,) in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 't'")} == {"ix_t_a", "ix_t_b"}
+        assert conn.exec_driver_sql("SELECT count(*) FROM t INDEXED BY ix_t_b WHERE b < -4990").scalar() == 10
+    engine.dispose()
+
+
 def _plan(db, stmt) -> list[str]:
     with db.engine.connect() as conn:
         compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})

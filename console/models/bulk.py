@@ -7,12 +7,14 @@ import datetime as dt
 import functools
 import json
 import os
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Column, Date, Enum, Index, Table, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import CreateIndex
 
 from console.models.entities import UtcDateTime
 
@@ -119,20 +121,76 @@ def load_faster(engine: Engine) -> None:
 
 
 @contextlib.contextmanager
-def sorting_in_parallel(conn: Connection) -> Iterator[None]:
-    """SQLite: index builds and big ORDER BYs sort on helper threads with room in memory (both cores instead
-    of one), for this connection until the block ends."""
+def sorting_in_parallel(conn: Connection, cache_kib: int = 65536) -> Iterator[None]:
+    """SQLite: index builds and big ORDER BYs sort on helper threads (both cores instead of one), in pieces of
+    `cache_kib` (the page cache's size), for this connection until the block ends. Small pieces suit a sort
+    that only feeds a B-tree built in order (an index, a filled table): each is sorted on a helper thread
+    while the next is read, then merged. Building a million users' index took half the time with 2 MB
+    pieces as with 64 MB ones, sorted in memory on one thread."""
     if conn.dialect.name != "sqlite":
         yield
         return
     before = [(name, conn.exec_driver_sql(f"PRAGMA {name}").scalar()) for name in ("threads", "cache_size")]
     conn.exec_driver_sql(f"PRAGMA threads = {max(1, min(4, os.cpu_count() or 1))}")
-    conn.exec_driver_sql("PRAGMA cache_size = -65536")
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(cache_kib)}")
     try:
         yield
     finally:
         for name, value in before:
             conn.exec_driver_sql(f"PRAGMA {name} = {int(value or 0)}")
+
+
+def create_indexes_apart(engine: Engine, indexes: list[Index]) -> None:
+    """SQLite: build the indexes (those already there are left), each in a write transaction of its own, in
+    pieces sorted on helper threads (sorting_in_parallel). A thread meanwhile copies the pages each build
+    committed from the write-ahead log into the database (a checkpoint), on the other core: a commit would do
+    it itself with that core idle (1.5 s for a million users' indexes)."""
+    if not indexes:
+        return
+    raw = engine.raw_connection()
+    cursor = raw.cursor()  # autocommit: each build's transaction is begun and committed here
+    try:
+        before = {name: int(cursor.execute(f"PRAGMA {name}").fetchone()[0] or 0)
+                  for name in ("wal_autocheckpoint", "threads", "cache_size")}
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
+        cursor.execute(f"PRAGMA threads = {max(1, min(4, os.cpu_count() or 1))}")
+        cursor.execute("PRAGMA cache_size = -2048")
+        stop = threading.Event()
+        copier = threading.Thread(target=_checkpoint_until, args=(engine, stop), name="wal-checkpoint", daemon=True)
+        copier.start()
+        try:
+            for index in indexes:
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    cursor.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=engine.dialect)))
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
+        finally:
+            stop.set()
+            copier.join()
+            for name, value in before.items():
+                cursor.execute(f"PRAGMA {name} = {value}")
+    finally:
+        cursor.close()
+        raw.close()  # back to the pool, as it was
+
+
+def _checkpoint_until(engine: Engine, stop: threading.Event) -> None:
+    """Copy committed pages from the write-ahead log into the database until `stop`, then once more. A passive
+    checkpoint never waits for the writer: it copies what is committed and leaves the rest for the next one."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        while True:
+            last = stop.is_set()
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            if last:
+                return
+            stop.wait(0.05)
+    finally:
+        raw.close()
 
 
 def advance_sequences(conn: Connection, tables: list[str]) -> None:

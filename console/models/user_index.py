@@ -158,7 +158,8 @@ def _has_fts(conn: Connection) -> bool:
 
 def is_current(conn: Connection) -> bool:
     """True when every upkeep trigger is in place (SQLite) or enabled (PostgreSQL) and every users index is
-    (a load drops all the loaded tables' indexes in one transaction, so the users table tells for all)."""
+    (a load drops all the loaded tables' indexes in one transaction and builds the users table's last, so the
+    users table tells for all)."""
     if bulk.missing_indexes(conn, [table_of(User)]):
         return False
     if conn.dialect.name == "postgresql":
@@ -168,16 +169,13 @@ def is_current(conn: Connection) -> bool:
     return set(SQLITE_TRIGGERS) | set(SQLITE_DEVICE_TRIGGERS) <= _present(conn)
 
 
-# Indexes a SQLite load keeps row by row. Their keys arrive in order or at a few hot spots (a batch's new
-# accounts, users and devices; a handful of actions, kinds and states), so a row costs about its share of a
-# rebuild, paid by the writer process while the next batch is built, where a rebuild at the end scans the
-# table once per index with the other core idle. Indexes ordered by name or username are rebuilt.
+# Indexes a SQLite load keeps row by row: keys that arrive in order (a batch's new users and devices), so a row
+# costs about its share of a rebuild. The writer process is the load's slower side (it pays for every row's
+# B-tree work while the builder makes the next batch), so the rest are rebuilt at the end, where sorting in
+# small pieces on helper threads makes a rebuild cheaper than row-by-row upkeep in the writer was: keeping the
+# devices' and audit entries' indexes cost the writers ~8 s of a million-user load, their rebuilds ~5 s.
 SQLITE_KEPT_DURING_LOAD = frozenset({
-    "ix_audit_entries_action", "ix_audit_entries_account_id", "ix_audit_entries_user_id",
-    "ix_audit_entries_device_id", "ix_devices_kind", "ix_devices_state", "ix_devices_locked",
-    "ix_devices_account_id", "ix_devices_replaces_id", "ix_devices_state_activation_due",
-    "ix_devices_state_return_due", "ix_devices_kind_state_expires", "ix_devices_return_due_at",
-    "ix_devices_required_at_login_since", "ix_device_holdings_user_id", "ix_device_holdings_device_id",
+    "ix_device_holdings_user_id", "ix_device_holdings_device_id",
     "ix_user_restrictions_user_id"})
 
 
@@ -203,12 +201,31 @@ def index_names(conn: Connection, first_id: int, last_id: int) -> None:
                              "SELECT id, username, name_key FROM users WHERE id BETWEEN ? AND ?", (first_id, last_id))
 
 
-def resume(conn: Connection, names_indexed: bool = False) -> None:
+def resume(conn: Connection, names_indexed: bool = False, indexes: bool = True) -> None:
     """Rebuild the substring index, the counts, the name words and account numbers from the users table,
-    restore the triggers, then build the missing indexes. `names_indexed`: the load put each of its users in the
-    substring index (index_names), so only users added by others meanwhile are missing from it."""
+    restore the triggers, then (`indexes`) build the missing indexes. `names_indexed`: the load put each of its
+    users in the substring index (index_names), so only users added by others meanwhile are missing from it."""
     with bulk.sorting_in_parallel(conn):
         _rebuild(conn, names_indexed)
+    if indexes:
+        with bulk.sorting_in_parallel(conn, cache_kib=2048):
+            bulk.create_missing_indexes(conn, loaded_tables())
+
+
+def _finish(db: Database, names_indexed: bool = False, only_if_stale: bool = False) -> bool:
+    """resume() in a write transaction; on SQLite the missing indexes are then built each in a transaction of its
+    own (bulk.create_indexes_apart), the users table's last: is_current() reads those, so an interruption
+    meanwhile is still seen and repaired. Returns False when `only_if_stale` and nothing was stale."""
+    apart = db.is_sqlite
+    with db.write() as s:
+        conn = s.connection()
+        if only_if_stale and is_current(conn):
+            return False
+        resume(conn, names_indexed, indexes=not apart)
+        missing = bulk.missing_indexes(conn, loaded_tables()) if apart else []
+    users = table_of(User)
+    bulk.create_indexes_apart(db.engine, sorted(missing, key=lambda index: index.table is users))
+    return True
 
 
 def _add_missing_names(conn: Connection) -> bool:
@@ -241,14 +258,14 @@ def _rebuild(conn: Connection, names_indexed: bool = False) -> None:
         for statement in _REFILL_COUNTS:
             conn.exec_driver_sql(statement)
         conn.exec_driver_sql("DELETE FROM user_words")
-        conn.exec_driver_sql(_FILL_WORDS)
+        with bulk.sorting_in_parallel(conn, cache_kib=8192):
+            conn.exec_driver_sql(_FILL_WORDS)
         conn.exec_driver_sql("DELETE FROM user_account_numbers")
         conn.exec_driver_sql(_FILL_ACCOUNT_NUMBERS)
         present = _present(conn)
         for name, statement in (SQLITE_TRIGGERS | SQLITE_DEVICE_TRIGGERS).items():
             if name not in present:
                 conn.exec_driver_sql(statement)
-    bulk.create_missing_indexes(conn, loaded_tables())
 
 
 def repair_if_needed(db: Database) -> bool:
@@ -256,12 +273,7 @@ def repair_if_needed(db: Database) -> bool:
     with db.read() as s:
         if is_current(s.connection()):
             return False
-    with db.write() as s:
-        conn = s.connection()
-        if is_current(conn):
-            return False
-        resume(conn)
-        return True
+    return _finish(db, only_if_stale=True)
 
 
 @contextlib.contextmanager
@@ -275,5 +287,4 @@ def suspended(db: Database, names_indexed: bool = False) -> Iterator[None]:
         yield
         finished = True
     finally:
-        with db.write() as s:
-            resume(s.connection(), names_indexed and finished)
+        _finish(db, names_indexed and finished)
