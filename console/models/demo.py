@@ -437,6 +437,12 @@ class DemoBuilder:
         for d in self.t["devices"][-count:]:
             self._keep_seed(d)
 
+    def release(self) -> None:
+        """Free what only building needs (a million usernames and numbers, the persons' devices): called once
+        the last batch is built, while the writers store the last batches."""
+        for built in (self.usernames, self.account_numbers, self.person_devices, self.person_pool, self.lost_ids):
+            built.clear()
+
     # --- writing ---------------------------------------------------------------------------------
     def take_batch(self) -> _Batch:
         """The batch's rows as built (the writer converts and stores them), its audit entries chained after
@@ -495,7 +501,7 @@ class _Writer:
         self.parallel = parallel
         self.process: BaseProcess | None = None
         self.pipe: ProcessConnection | None = None
-        # The batch last handed to a writer, kept until it can be freed without holding a writer back (see submit).
+        # The batch last handed to a writer, kept until the next one is submitted (see submit).
         self.batch: _Batch | None = None
 
     def submit(self, batch: _Batch) -> None:
@@ -503,18 +509,17 @@ class _Writer:
             with self.db.write() as s:
                 batch.write(s)
             return
-        if self.pipe is not None and not self.pipe.poll():
-            # Its writer is still storing it: free it now (a few tenths of a second at 100,000 users) instead of
-            # waiting idle. A writer already done would be held back by it: the batch is freed once the next
-            # one has started.
-            self.batch = None
+        # The previous batch is freed first (a few tenths of a second at 100,000 users): while its writer is
+        # still storing it, the builder would otherwise wait idle; once it is done, the next writer is not
+        # forked yet, so the frees copy no page shared with it.
+        self.batch = None
         self.wait()  # the previous batch is stored before this one starts: memory stays at two batches
         context = multiprocessing.get_context("fork")
         self.pipe, child = context.Pipe(duplex=False)
         self.process = context.Process(target=_write_batch, args=(self.db.url, batch, child, self.pipe, os.getpid()),
                                        daemon=True)
         self.process.start()
-        self.batch = batch  # the previous batch, if still kept, is freed here while the new writer works
+        self.batch = batch  # kept until the next submit: freed here, its pages would be copied (shared)
         child.close()
 
     def wait(self) -> None:
@@ -668,6 +673,7 @@ def _generate(ctx: ServiceContext, builder: DemoBuilder, users: int, parallel: b
                 made += batch_made
                 if progress:
                     progress(min(made, users), users)
+            builder.release()
             finished = True
         finally:
             if finished:
