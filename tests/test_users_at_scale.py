@@ -791,3 +791,26 @@ def test_account_number_triggers_and_migration_agree(db):
         present = {norm(sql) for (sql,) in conn.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'user_account_numbers%'")}
     assert present == theirs
+
+
+def test_a_demo_writer_stores_none_as_null_and_bools_as_integers_as_the_driver_did(tmp_path, monkeypatch):
+    """A writer process registers adapters for None and bools (bulk.load_faster): stored values must be
+    exactly what the driver stored without them: NULL, and 1 or 0."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+
+    monkeypatch.setattr(sqlite3, "adapters", dict(sqlite3.adapters))  # process-wide: restored after the test
+    engine = create_engine(f"sqlite:///{tmp_path / 'adapters.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (a, b, c, d)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (?, ?, ?, ?)", (None, True, False, b"\x00x"))
+        plain = conn.exec_driver_sql("SELECT typeof(a), a, typeof(b), b, typeof(c), c, d FROM t").all()
+        conn.exec_driver_sql("DELETE FROM t")
+    bulk.load_faster(engine)
+    engine.dispose()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (?, ?, ?, ?)", (None, True, False, b"\x00x"))
+        adapted = conn.exec_driver_sql("SELECT typeof(a), a, typeof(b), b, typeof(c), c, d FROM t").all()
+    assert plain == adapted == [("null", None, "integer", 1, "integer", 0, b"\x00x")]
+    engine.dispose()
