@@ -173,7 +173,7 @@ def is_current(conn: Connection) -> bool:
 # costs about its share of a rebuild. The writer process is the load's slower side (it pays for every row's
 # B-tree work while the builder makes the next batch), so the rest are rebuilt at the end, where sorting in
 # small pieces on helper threads makes a rebuild cheaper than row-by-row upkeep in the writer was: keeping the
-# devices' and audit entries' indexes cost the writers ~8 s of a million-user load, their rebuilds ~5 s.
+# devices' and audit entries' indexes cost the writers about 9 s of a million-user load, their rebuilds 5 s.
 SQLITE_KEPT_DURING_LOAD = frozenset({
     "ix_device_holdings_user_id", "ix_device_holdings_device_id",
     "ix_user_restrictions_user_id"})
