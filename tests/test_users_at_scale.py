@@ -337,6 +337,31 @@ def test_indexes_built_apart_leave_the_connection_as_it_was_and_an_index_already
     engine.dispose()
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_indexes_are_built_when_the_thread_copying_the_log_back_fails(tmp_path, monkeypatch):
+    """The checkpoint thread is a help, not a step: if its connection fails, the builds go on and the pages stay
+    in the log for the next commit's own checkpoint."""
+    import sqlite3
+
+    from sqlalchemy import Column, Index, Integer, MetaData, Table, create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'apart.sqlite3'}")
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("a", Integer))
+    index = Index("ix_t_a", table.c.a)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+        table.create(conn)
+        index.drop(conn)
+        conn.exec_driver_sql("INSERT INTO t (a) VALUES (1), (2), (3)")
+    broken = sqlite3.connect(":memory:", check_same_thread=False)
+    broken.close()  # every statement on it fails
+    monkeypatch.setattr(bulk.sqlite3, "connect", lambda *args, **kwargs: broken)
+    bulk.create_indexes_apart(engine, [index])
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM t INDEXED BY ix_t_a WHERE a > 1").scalar() == 2
+    engine.dispose()
+
+
 def _plan(db, stmt) -> list[str]:
     with db.engine.connect() as conn:
         compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})

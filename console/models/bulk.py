@@ -163,8 +163,10 @@ def create_indexes_apart(engine: Engine, indexes: list[Index]) -> None:
         cursor.execute(f"PRAGMA threads = {max(1, min(4, os.cpu_count() or 1))}")
         cursor.execute("PRAGMA cache_size = -2048")
         stop = threading.Event()
-        copier = threading.Thread(target=_checkpoint_until, args=(engine, stop), name="wal-checkpoint", daemon=True)
-        copier.start()
+        copier = threading.Thread(target=_checkpoint_until, args=(engine.url.database, stop), name="wal-checkpoint",
+                                  daemon=True)
+        if engine.url.database not in (None, "", ":memory:"):
+            copier.start()
         try:
             for index in indexes:
                 cursor.execute("BEGIN IMMEDIATE")
@@ -176,7 +178,8 @@ def create_indexes_apart(engine: Engine, indexes: list[Index]) -> None:
                 cursor.execute("COMMIT")
         finally:
             stop.set()
-            copier.join()
+            if copier.is_alive():
+                copier.join()
             for name, value in before.items():
                 cursor.execute(f"PRAGMA {name} = {value}")
     finally:
@@ -184,20 +187,26 @@ def create_indexes_apart(engine: Engine, indexes: list[Index]) -> None:
         raw.close()  # back to the pool, as it was
 
 
-def _checkpoint_until(engine: Engine, stop: threading.Event) -> None:
-    """Copy committed pages from the write-ahead log into the database until `stop`, then once more. A passive
-    checkpoint never waits for the writer: it copies what is committed and leaves the rest for the next one."""
-    raw = engine.raw_connection()
+def _checkpoint_until(path: str, stop: threading.Event) -> None:
+    """Copy committed pages from the write-ahead log into the database file until `stop`, then once more, on a
+    connection of its own (never one a pool could also hand to the builds). A passive checkpoint never waits
+    for the writer: it copies what is committed and leaves the rest. If one fails, copying stops and nothing is
+    lost: the pages stay in the log, and the next commit's own checkpoint copies them."""
     try:
-        cursor = raw.cursor()
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error:
+        return
+    try:
         while True:
             last = stop.is_set()
-            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             if last:
                 return
             stop.wait(0.05)
+    except sqlite3.Error:
+        return
     finally:
-        raw.close()
+        conn.close()
 
 
 def advance_sequences(conn: Connection, tables: list[str]) -> None:
