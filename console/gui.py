@@ -53,12 +53,14 @@ def run_gui(url: str, demo_if_empty: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console import __version__
+    from console.views.collector import collect_on_gui_thread
     from console.views.preferences import apply_saved_theme
     from console.views.style import allow_fractional_scaling, app_icon, follow_system_scheme
 
     log_path = setup_logging()
     allow_fractional_scaling()
     app = QApplication.instance() or QApplication(sys.argv)
+    collect_on_gui_thread(app)  # never on a worker thread, where it could freeze the console (collector.py)
     apply_saved_theme(app)  # the theme this desk chose in Settings (the system's unless one was chosen)
     app.setApplicationName("SLS Console")
     app.setOrganizationName("SLS")

@@ -12,6 +12,7 @@ os.environ.setdefault("SLS_CONSOLE_PASSCODE_HASH_COST", "1,8,1")
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -48,6 +49,22 @@ def _desk_preferences_kept_apart(tmp_path_factory):
     folder = str(tmp_path_factory.mktemp("qsettings"))
     for form in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(form, QSettings.Scope.UserScope, folder)
+
+
+_GUI_COLLECTOR: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _cycles_collected_on_the_gui_thread(request):
+    """As in the console (console/views/collector.py): once a test drives Qt, cycles are collected on this,
+    the GUI thread, after each test and on its timer, never by a worker thread that happens to allocate."""
+    if not _GUI_COLLECTOR and {"qtbot", "qapp"} & set(request.fixturenames):
+        from console.views.collector import collect_on_gui_thread
+
+        _GUI_COLLECTOR.append(collect_on_gui_thread(request.getfixturevalue("qapp")))
+    yield
+    if _GUI_COLLECTOR:
+        _GUI_COLLECTOR[0].collect()
 
 
 def _database_url(tmp_path) -> str:
