@@ -127,6 +127,10 @@ def load_faster(engine: Engine) -> None:
         cursor.close()
 
 
+def _sort_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 @contextlib.contextmanager
 def sorting_in_parallel(conn: Connection, cache_kib: int = 65536) -> Iterator[None]:
     """SQLite: index builds and big ORDER BYs sort on helper threads (both cores instead of one), in pieces of
@@ -138,7 +142,7 @@ def sorting_in_parallel(conn: Connection, cache_kib: int = 65536) -> Iterator[No
         yield
         return
     before = [(name, conn.exec_driver_sql(f"PRAGMA {name}").scalar()) for name in ("threads", "cache_size")]
-    conn.exec_driver_sql(f"PRAGMA threads = {max(1, min(4, os.cpu_count() or 1))}")
+    conn.exec_driver_sql(f"PRAGMA threads = {_sort_threads()}")
     conn.exec_driver_sql(f"PRAGMA cache_size = -{int(cache_kib)}")
     try:
         yield
@@ -160,7 +164,7 @@ def create_indexes_apart(engine: Engine, indexes: list[Index]) -> None:
         before = {name: int(cursor.execute(f"PRAGMA {name}").fetchone()[0] or 0)
                   for name in ("wal_autocheckpoint", "threads", "cache_size")}
         cursor.execute("PRAGMA wal_autocheckpoint = 0")
-        cursor.execute(f"PRAGMA threads = {max(1, min(4, os.cpu_count() or 1))}")
+        cursor.execute(f"PRAGMA threads = {_sort_threads()}")
         cursor.execute("PRAGMA cache_size = -2048")
         stop = threading.Event()
         copier = threading.Thread(target=_checkpoint_until, args=(engine.url.database, stop), name="wal-checkpoint",

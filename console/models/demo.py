@@ -519,7 +519,7 @@ class _Writer:
         self.process = context.Process(target=_write_batch, args=(self.db.url, batch, child, self.pipe, os.getpid()),
                                        daemon=True)
         self.process.start()
-        self.batch = batch  # kept until the next submit: freed here, its pages would be copied (shared)
+        self.batch = batch  # kept until the next submit: freed now, the new writer's shared pages would be copied
         child.close()
 
     def wait(self) -> None:

@@ -207,9 +207,8 @@ def resume(conn: Connection, names_indexed: bool = False, indexes: bool = True) 
     users in the substring index (index_names), so only users added by others meanwhile are missing from it."""
     with bulk.sorting_in_parallel(conn):
         _rebuild(conn, names_indexed)
-    if indexes:
-        with bulk.sorting_in_parallel(conn, cache_kib=2048):
-            bulk.create_missing_indexes(conn, loaded_tables())
+    if indexes:  # PostgreSQL's: SQLite's are built apart (_finish)
+        bulk.create_missing_indexes(conn, loaded_tables())
 
 
 def _finish(db: Database, names_indexed: bool = False, only_if_stale: bool = False) -> bool:
